@@ -1,0 +1,141 @@
+/**
+ * Errors are a contract: every failure the platform reports carries a stable `IIP_ERR_*` code, defined once
+ * here (or in a package's own `errors.ts` through `defineErrors`), listed in docs/reference/errors.md, and
+ * checked by a test so that code, docs and types cannot drift apart. A retired code is never reused.
+ */
+
+export interface ErrorSpec {
+  /** HTTP status the API answers with. */
+  readonly status: number;
+  /** One line: what went wrong. */
+  readonly meaning: string;
+  /** One line: how the caller fixes it. */
+  readonly fix: string;
+}
+
+export type ErrorTable = Readonly<Record<`IIP_ERR_${string}`, ErrorSpec>>;
+
+const registry = new Map<string, ErrorSpec>();
+
+/** Registers a package's error table; a code defined twice is a programming error. */
+export function defineErrors<T extends ErrorTable>(table: T): T {
+  for (const [code, spec] of Object.entries(table)) {
+    const prev = registry.get(code);
+    if (prev && prev !== spec) throw new Error(`error code ${code} defined twice`);
+    registry.set(code, spec);
+  }
+  return table;
+}
+
+/** Every code registered so far (the docs test imports all packages first). */
+export function allErrorCodes(): ReadonlyMap<string, ErrorSpec> {
+  return registry;
+}
+
+export class IipError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: Readonly<Record<string, unknown>>;
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'IipError';
+    this.code = code;
+    this.status = registry.get(code)?.status ?? 500;
+    this.details = details;
+  }
+  toJSON(): { code: string; message: string; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isIipError(e: unknown): e is IipError {
+  return e instanceof IipError;
+}
+
+export const CORE_ERRORS = defineErrors({
+  IIP_ERR_PAYLOAD_NOT_JSON: {
+    status: 400,
+    meaning: 'The message body is not valid UTF-8 JSON.',
+    fix: 'Send a JSON object or array; see docs/reference/telemetry.md for the payload shapes.',
+  },
+  IIP_ERR_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    meaning: 'The message is larger than the configured maximum payload size.',
+    fix: 'Split the batch into several messages or raise `ingest.maxPayloadBytes`.',
+  },
+  IIP_ERR_PAYLOAD_SHAPE: {
+    status: 400,
+    meaning: 'The JSON is well formed but not one of the accepted telemetry shapes.',
+    fix: 'Send {"ts"?, "values": {...}}, a flat {"prop": value}, or an array of those.',
+  },
+  IIP_ERR_PAYLOAD_TOO_MANY_POINTS: {
+    status: 413,
+    meaning: 'The message carries more points than the per-message limit.',
+    fix: 'Split the batch or raise `ingest.maxPointsPerMessage`.',
+  },
+  IIP_ERR_TELEMETRY_UNKNOWN_PROPERTY: {
+    status: 422,
+    meaning: "A point names a property that is not in the device's thing model.",
+    fix: "Add the property to the product's thing model or correct its identifier.",
+  },
+  IIP_ERR_TELEMETRY_TYPE: {
+    status: 422,
+    meaning: "A value does not have the property's data type (int, float, bool, string, enum).",
+    fix: 'Send a value of the declared type; the error details name the property and the expected type.',
+  },
+  IIP_ERR_TELEMETRY_OUT_OF_RANGE: {
+    status: 422,
+    meaning: "A numeric value lies outside the property's min/max.",
+    fix: 'Check the sensor or widen the range in the thing model.',
+  },
+  IIP_ERR_TELEMETRY_ENUM: {
+    status: 422,
+    meaning: "A value is not one of the enum property's allowed values.",
+    fix: 'Send one of the values listed in details.allowed.',
+  },
+  IIP_ERR_TELEMETRY_STRING_TOO_LONG: {
+    status: 422,
+    meaning: "A string value is longer than the property's maxLength.",
+    fix: 'Shorten the value or raise maxLength in the thing model.',
+  },
+  IIP_ERR_TELEMETRY_TS_INVALID: {
+    status: 422,
+    meaning: 'A timestamp is not an epoch-millisecond number or an ISO-8601 string, or lies before 2000-01-01.',
+    fix: 'Send `ts` as epoch milliseconds (UTC) or an ISO-8601 string.',
+  },
+  IIP_ERR_TELEMETRY_TS_FUTURE: {
+    status: 422,
+    meaning: 'A timestamp lies further in the future than the allowed clock skew.',
+    fix: "Synchronise the device clock (NTP) or raise `ingest.maxFutureSkewMs`.",
+  },
+  IIP_ERR_MODEL_INVALID: {
+    status: 400,
+    meaning: 'A thing model is malformed (bad identifier, duplicate property, min > max, unknown type…).',
+    fix: 'Correct the thing model; details.path names the offending element.',
+  },
+  IIP_ERR_MODEL_FORMAT: {
+    status: 400,
+    meaning: 'An imported TSL or WoT Thing Description document cannot be converted.',
+    fix: 'Check the document against the format; details.path names the offending element.',
+  },
+  IIP_ERR_VALIDATION: {
+    status: 400,
+    meaning: 'A request body, query or path parameter is invalid.',
+    fix: 'Correct the request; details name the field.',
+  },
+  IIP_ERR_NOT_FOUND: {
+    status: 404,
+    meaning: 'The requested resource does not exist in this tenant.',
+    fix: 'Check the id and the tenant.',
+  },
+  IIP_ERR_CONFLICT: {
+    status: 409,
+    meaning: 'A resource with this id already exists.',
+    fix: 'Choose another id or delete the existing resource first.',
+  },
+  IIP_ERR_INTERNAL: {
+    status: 500,
+    meaning: 'An unexpected error inside the platform.',
+    fix: 'Report it with the log line carrying the request id.',
+  },
+});

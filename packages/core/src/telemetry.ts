@@ -1,0 +1,229 @@
+/**
+ * Telemetry payloads: parsing a device's JSON message and validating it, atomically, against the device's
+ * thing model. A message is all or nothing: the first broken rule throws an IipError naming the property
+ * and the rule, and no point of that message may be stored.
+ *
+ * Accepted shapes (see docs/reference/telemetry.md):
+ *   {"temperature": 21.5, "state": "run"}                 flat, server time
+ *   {"ts": 1700000000000, "values": {"temperature": 21.5}}  one timestamp, many properties
+ *   [ {"ts": ..., "values": {...}}, ... ]                  a batch of the above (many timestamps)
+ * `ts` may be epoch milliseconds or an ISO-8601 string.
+ */
+import { IipError } from './errors.js';
+import type { DeviceId, TenantId } from './ids.js';
+import type { DataType, ThingModel } from './thing-model.js';
+
+export type PointValue = number | string | boolean;
+
+export interface TelemetryPoint {
+  readonly property: string;
+  readonly ts: number;
+  readonly value: PointValue;
+}
+
+/** A validated message: every point passed the thing model. */
+export interface TelemetryBatch {
+  readonly tenant: TenantId;
+  readonly device: DeviceId;
+  readonly points: readonly TelemetryPoint[];
+  readonly receivedAt: number;
+}
+
+export interface IngestLimits {
+  readonly maxPayloadBytes: number;
+  readonly maxPointsPerMessage: number;
+  readonly maxFutureSkewMs: number;
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  maxPayloadBytes: 256 * 1024,
+  maxPointsPerMessage: 10_000,
+  maxFutureSkewMs: 5 * 60_000,
+};
+
+/** 2000-01-01T00:00:00Z: earlier timestamps are almost always an unset device clock. */
+export const MIN_TIMESTAMP = 946_684_800_000;
+
+type Check = (v: unknown, property: string) => PointValue;
+
+function typeError(property: string, expected: string, v: unknown): never {
+  throw new IipError(
+    'IIP_ERR_TELEMETRY_TYPE',
+    `property "${property}": expected ${expected}, got ${v === null ? 'null' : typeof v} ${JSON.stringify(v)}`,
+    { property, rule: 'type', expected, value: v as never },
+  );
+}
+
+function rangeCheck(property: string, n: number, min: number | undefined, max: number | undefined, unit?: string): void {
+  if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
+    const u = unit ? ` ${unit}` : '';
+    throw new IipError(
+      'IIP_ERR_TELEMETRY_OUT_OF_RANGE',
+      `property "${property}": ${n}${u} is outside [${min ?? '-∞'}, ${max ?? '+∞'}]${u}`,
+      { property, rule: 'range', value: n, min: min ?? null, max: max ?? null },
+    );
+  }
+}
+
+function compileCheck(dt: DataType): Check {
+  switch (dt.type) {
+    case 'int':
+      return (v, p) => {
+        if (typeof v !== 'number' || !Number.isInteger(v)) typeError(p, 'an integer', v);
+        rangeCheck(p, v, dt.min, dt.max, dt.unit);
+        return v;
+      };
+    case 'float':
+      return (v, p) => {
+        if (typeof v !== 'number' || !Number.isFinite(v)) typeError(p, 'a finite number', v);
+        rangeCheck(p, v, dt.min, dt.max, dt.unit);
+        return v;
+      };
+    case 'bool':
+      return (v, p) => {
+        if (typeof v === 'boolean') return v;
+        if (v === 0 || v === 1) return v === 1;
+        return typeError(p, 'a boolean (true/false or 0/1)', v);
+      };
+    case 'string':
+      return (v, p) => {
+        if (typeof v !== 'string') typeError(p, 'a string', v);
+        if (dt.maxLength !== undefined && v.length > dt.maxLength) {
+          throw new IipError(
+            'IIP_ERR_TELEMETRY_STRING_TOO_LONG',
+            `property "${p}": string of length ${v.length} exceeds maxLength ${dt.maxLength}`,
+            { property: p, rule: 'maxLength', length: v.length, maxLength: dt.maxLength },
+          );
+        }
+        return v;
+      };
+    case 'enum': {
+      const allowed = new Set(dt.values.map((e) => e.value));
+      const list = dt.values.map((e) => e.value);
+      return (v, p) => {
+        if (typeof v !== 'string') typeError(p, `one of ${list.join('|')}`, v);
+        if (!allowed.has(v)) {
+          throw new IipError('IIP_ERR_TELEMETRY_ENUM', `property "${p}": "${v}" is not one of ${list.join(', ')}`, {
+            property: p,
+            rule: 'enum',
+            value: v,
+            allowed: list,
+          });
+        }
+        return v;
+      };
+    }
+    default: {
+      const never: never = dt;
+      throw new Error(`unknown data type ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** A thing model compiled for fast validation on the hot path. Build once per product version. */
+export class TelemetryValidator {
+  private readonly checks = new Map<string, Check>();
+  constructor(readonly model: ThingModel) {
+    for (const p of model.properties) this.checks.set(p.id, compileCheck(p.dataType));
+  }
+
+  /**
+   * Parses and validates one raw message. Throws IipError on the first problem; returns the points of
+   * the whole message otherwise.
+   */
+  parse(raw: Uint8Array | string, now: number, limits: IngestLimits = DEFAULT_INGEST_LIMITS): TelemetryPoint[] {
+    const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+    if (size > limits.maxPayloadBytes) {
+      throw new IipError('IIP_ERR_PAYLOAD_TOO_LARGE', `payload of ${size} bytes exceeds the limit of ${limits.maxPayloadBytes}`, {
+        size,
+        limit: limits.maxPayloadBytes,
+      });
+    }
+    let doc: unknown;
+    try {
+      const text = typeof raw === 'string' ? raw : utf8.decode(raw);
+      doc = JSON.parse(text);
+    } catch (e) {
+      throw new IipError('IIP_ERR_PAYLOAD_NOT_JSON', `payload is not valid JSON: ${(e as Error).message}`, {});
+    }
+    return this.validate(doc, now, limits);
+  }
+
+  /** Validates an already-parsed JSON document (used by HTTP ingest, whose body Fastify parsed). */
+  validate(doc: unknown, now: number, limits: IngestLimits = DEFAULT_INGEST_LIMITS): TelemetryPoint[] {
+    const out: TelemetryPoint[] = [];
+    if (Array.isArray(doc)) {
+      if (doc.length === 0) shapeError('an empty batch carries no points', '');
+      for (let i = 0; i < doc.length; i++) this.record(doc[i], `[${i}]`, now, limits, out);
+    } else {
+      this.record(doc, '', now, limits, out);
+    }
+    return out;
+  }
+
+  private record(rec: unknown, path: string, now: number, limits: IngestLimits, out: TelemetryPoint[]): void {
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+      shapeError(`expected an object, got ${rec === null ? 'null' : Array.isArray(rec) ? 'an array' : typeof rec}`, path);
+    }
+    const r = rec as Record<string, unknown>;
+    const ts = r.ts === undefined ? now : parseTs(r.ts, path, now, limits);
+    let values: Record<string, unknown>;
+    if (r.values !== undefined) {
+      if (r.values === null || typeof r.values !== 'object' || Array.isArray(r.values)) shapeError('"values" must be an object', path);
+      for (const k of Object.keys(r)) if (k !== 'ts' && k !== 'values') shapeError(`unexpected key "${k}" beside "values"`, path);
+      values = r.values as Record<string, unknown>;
+    } else {
+      values = r;
+    }
+    let n = 0;
+    for (const key in values) {
+      if (values === r && key === 'ts') continue;
+      const check = this.checks.get(key);
+      if (!check) {
+        throw new IipError('IIP_ERR_TELEMETRY_UNKNOWN_PROPERTY', `property "${key}" is not in the thing model`, {
+          property: key,
+          rule: 'known-property',
+          path,
+        });
+      }
+      out.push({ property: key, ts, value: check(values[key], key) });
+      n++;
+      if (out.length > limits.maxPointsPerMessage) {
+        throw new IipError(
+          'IIP_ERR_PAYLOAD_TOO_MANY_POINTS',
+          `message carries more than ${limits.maxPointsPerMessage} points`,
+          { limit: limits.maxPointsPerMessage },
+        );
+      }
+    }
+    if (n === 0) shapeError('a record carries no property values', path);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function shapeError(message: string, path: string): never {
+  throw new IipError('IIP_ERR_PAYLOAD_SHAPE', path ? `${path}: ${message}` : message, { path });
+}
+
+function parseTs(v: unknown, path: string, now: number, limits: IngestLimits): number {
+  let ms: number;
+  if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) ms = Date.parse(v);
+  else ms = Number.NaN;
+  if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < MIN_TIMESTAMP) {
+    throw new IipError('IIP_ERR_TELEMETRY_TS_INVALID', `${path || 'ts'}: timestamp ${JSON.stringify(v)} is not valid`, {
+      path,
+      rule: 'timestamp',
+      value: v as never,
+    });
+  }
+  if (ms > now + limits.maxFutureSkewMs) {
+    throw new IipError(
+      'IIP_ERR_TELEMETRY_TS_FUTURE',
+      `${path || 'ts'}: timestamp ${new Date(ms).toISOString()} is ${Math.round((ms - now) / 1000)} s in the future (allowed skew ${limits.maxFutureSkewMs / 1000} s)`,
+      { path, rule: 'future-timestamp', value: ms, now, maxFutureSkewMs: limits.maxFutureSkewMs },
+    );
+  }
+  return ms;
+}

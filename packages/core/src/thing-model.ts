@@ -1,0 +1,136 @@
+/**
+ * Thing model (物模型): what a product's devices report (properties), announce (events) and accept
+ * (services). The platform validates every telemetry message against it on arrival.
+ */
+import { IipError } from './errors.js';
+
+export type DataType =
+  | { readonly type: 'int'; readonly min?: number; readonly max?: number; readonly unit?: string }
+  | { readonly type: 'float'; readonly min?: number; readonly max?: number; readonly unit?: string }
+  | { readonly type: 'bool'; readonly trueText?: string; readonly falseText?: string }
+  | { readonly type: 'string'; readonly maxLength?: number }
+  | { readonly type: 'enum'; readonly values: readonly EnumValue[] };
+
+export interface EnumValue {
+  readonly value: string;
+  readonly text?: string;
+}
+
+export type AccessMode = 'r' | 'rw';
+
+export interface PropertySpec {
+  readonly id: string;
+  readonly name?: string;
+  readonly description?: string;
+  readonly dataType: DataType;
+  /** 'r' = reported by the device only; 'rw' = the platform may also write it. */
+  readonly access: AccessMode;
+}
+
+export interface ParamSpec {
+  readonly id: string;
+  readonly name?: string;
+  readonly dataType: DataType;
+  readonly required?: boolean;
+}
+
+export interface EventSpec {
+  readonly id: string;
+  readonly name?: string;
+  readonly description?: string;
+  readonly level?: 'info' | 'warn' | 'alert';
+  readonly outputs: readonly ParamSpec[];
+}
+
+export interface ServiceSpec {
+  readonly id: string;
+  readonly name?: string;
+  readonly description?: string;
+  readonly inputs: readonly ParamSpec[];
+  readonly outputs: readonly ParamSpec[];
+}
+
+export interface ThingModel {
+  readonly properties: readonly PropertySpec[];
+  readonly events: readonly EventSpec[];
+  readonly services: readonly ServiceSpec[];
+}
+
+const MEMBER_ID = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+function bad(path: string, message: string): never {
+  throw new IipError('IIP_ERR_MODEL_INVALID', `${path}: ${message}`, { path });
+}
+
+function checkDataType(dt: DataType, path: string): void {
+  switch (dt.type) {
+    case 'int':
+    case 'float':
+      if (dt.min !== undefined && !Number.isFinite(dt.min)) bad(`${path}.min`, 'must be a finite number');
+      if (dt.max !== undefined && !Number.isFinite(dt.max)) bad(`${path}.max`, 'must be a finite number');
+      if (dt.min !== undefined && dt.max !== undefined && dt.min > dt.max) bad(path, `min ${dt.min} > max ${dt.max}`);
+      if (dt.type === 'int' && dt.min !== undefined && !Number.isInteger(dt.min)) bad(`${path}.min`, 'must be an integer');
+      if (dt.type === 'int' && dt.max !== undefined && !Number.isInteger(dt.max)) bad(`${path}.max`, 'must be an integer');
+      return;
+    case 'bool':
+      return;
+    case 'string':
+      if (dt.maxLength !== undefined && !(Number.isInteger(dt.maxLength) && dt.maxLength >= 0)) {
+        bad(`${path}.maxLength`, 'must be a non-negative integer');
+      }
+      return;
+    case 'enum': {
+      if (!Array.isArray(dt.values) || dt.values.length === 0) bad(`${path}.values`, 'an enum needs at least one value');
+      const seen = new Set<string>();
+      for (const [i, v] of dt.values.entries()) {
+        if (typeof v.value !== 'string' || v.value === '') bad(`${path}.values[${i}]`, 'value must be a non-empty string');
+        if (seen.has(v.value)) bad(`${path}.values[${i}]`, `duplicate enum value "${v.value}"`);
+        seen.add(v.value);
+      }
+      return;
+    }
+    default: {
+      const never: never = dt;
+      bad(path, `unknown data type ${JSON.stringify((never as { type?: unknown }).type)}`);
+    }
+  }
+}
+
+function checkMembers(list: readonly { id: string }[], path: string): void {
+  const seen = new Set<string>();
+  for (const [i, m] of list.entries()) {
+    if (!MEMBER_ID.test(m.id)) bad(`${path}[${i}].id`, `"${m.id}" is not a valid identifier (letters, digits, _; max 64)`);
+    if (seen.has(m.id)) bad(`${path}[${i}].id`, `duplicate identifier "${m.id}"`);
+    seen.add(m.id);
+  }
+}
+
+/** Throws IIP_ERR_MODEL_INVALID naming the first offending element; returns the model otherwise. */
+export function assertThingModel(m: ThingModel): ThingModel {
+  if (!m || !Array.isArray(m.properties) || !Array.isArray(m.events) || !Array.isArray(m.services)) {
+    bad('model', 'needs properties, events and services arrays');
+  }
+  checkMembers(m.properties, 'properties');
+  for (const [i, p] of m.properties.entries()) {
+    checkDataType(p.dataType, `properties[${i}].dataType`);
+    if (p.access !== 'r' && p.access !== 'rw') bad(`properties[${i}].access`, 'must be "r" or "rw"');
+  }
+  checkMembers(m.events, 'events');
+  for (const [i, e] of m.events.entries()) {
+    checkMembers(e.outputs, `events[${i}].outputs`);
+    for (const [j, p] of e.outputs.entries()) checkDataType(p.dataType, `events[${i}].outputs[${j}].dataType`);
+  }
+  checkMembers(m.services, 'services');
+  for (const [i, s] of m.services.entries()) {
+    checkMembers(s.inputs, `services[${i}].inputs`);
+    checkMembers(s.outputs, `services[${i}].outputs`);
+    for (const [j, p] of s.inputs.entries()) checkDataType(p.dataType, `services[${i}].inputs[${j}].dataType`);
+    for (const [j, p] of s.outputs.entries()) checkDataType(p.dataType, `services[${i}].outputs[${j}].dataType`);
+  }
+  return m;
+}
+
+/** True when a value of this type is stored as a number (and rolled up). */
+export function isNumericType(dt: DataType): boolean {
+  return dt.type === 'int' || dt.type === 'float' || dt.type === 'bool';
+}

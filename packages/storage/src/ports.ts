@@ -1,0 +1,154 @@
+/**
+ * Storage ports: what the services need from persistence, independent of the engine. The embedded
+ * adapter (SQLite, default) implements them; a PostgreSQL adapter will implement the same interfaces and
+ * pass the same conformance suite. Every query takes the tenant: nothing is ever read across tenants.
+ */
+import type { DeviceId, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
+
+export interface Tenant {
+  readonly id: TenantId;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+export interface Product {
+  readonly tenant: TenantId;
+  readonly id: ProductId;
+  readonly name: string;
+  /** Free-form kind for grouping in the console, e.g. "cnc", "compressor". */
+  readonly category: string;
+  readonly model: ThingModel;
+  /** Incremented on every model change; validators are cached per (product, version). */
+  readonly version: number;
+  readonly createdAt: number;
+}
+
+export interface Device {
+  readonly tenant: TenantId;
+  readonly id: DeviceId;
+  readonly product: ProductId;
+  readonly name: string;
+  /** Hash of the device secret (never the secret itself); format owned by @iip/security. */
+  readonly secretHash: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+}
+
+export interface Page {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface RegistryStore {
+  createTenant(t: Tenant): void;
+  getTenant(id: TenantId): Tenant | undefined;
+  listTenants(): Tenant[];
+
+  /** Throws IIP_ERR_CONFLICT when the id exists in the tenant. */
+  createProduct(p: Product): void;
+  /** Replaces name/category/model and bumps version; throws IIP_ERR_NOT_FOUND. */
+  updateProduct(p: Omit<Product, 'version' | 'createdAt'>): Product;
+  getProduct(tenant: TenantId, id: ProductId): Product | undefined;
+  listProducts(tenant: TenantId): Product[];
+  /** Refuses (IIP_ERR_CONFLICT) while devices of the product exist. Returns false if absent. */
+  deleteProduct(tenant: TenantId, id: ProductId): boolean;
+
+  /** Throws IIP_ERR_CONFLICT when the id exists, IIP_ERR_NOT_FOUND when the product does not. */
+  createDevice(d: Device): void;
+  /** All or nothing: one bad row (conflict, unknown product) creates none and names the row. */
+  createDevices(ds: readonly Device[]): void;
+  getDevice(tenant: TenantId, id: DeviceId): Device | undefined;
+  listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): { items: Device[]; total: number };
+  deleteDevice(tenant: TenantId, id: DeviceId): boolean;
+}
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+export interface User {
+  readonly id: UserId;
+  readonly tenant: TenantId;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly role: Role;
+  readonly createdAt: number;
+}
+
+export interface AccessToken {
+  /** SHA-256 of the bearer token; the token itself is only ever shown to its owner. */
+  readonly tokenHash: string;
+  readonly userId: UserId;
+  readonly tenant: TenantId;
+  readonly expiresAt: number;
+  readonly createdAt: number;
+}
+
+export interface UserStore {
+  countUsers(): number;
+  /** Throws IIP_ERR_CONFLICT when the username exists. Usernames are global (they pick the tenant). */
+  createUser(u: User): void;
+  getUserByName(username: string): User | undefined;
+  getUser(id: UserId): User | undefined;
+  setPasswordHash(id: UserId, hash: string): void;
+  saveToken(t: AccessToken): void;
+  getToken(tokenHash: string): AccessToken | undefined;
+  deleteToken(tokenHash: string): void;
+  deleteExpiredTokens(now: number): number;
+}
+
+/** How a series' values are stored: number, boolean (stored as 0/1), or string/enum. */
+export type SeriesKind = 'n' | 'b' | 's';
+
+export interface SeriesKey {
+  readonly tenant: TenantId;
+  readonly device: DeviceId;
+  readonly property: string;
+}
+
+/** One stored point. `num` is set for kinds n and b, `str` for kind s. */
+export interface RawRow {
+  readonly series: number;
+  readonly ts: number;
+  readonly num: number | null;
+  readonly str: string | null;
+}
+
+export interface RollupRow {
+  readonly series: number;
+  /** Bucket start, epoch ms, aligned to the level's width. */
+  readonly bucket: number;
+  readonly min: number;
+  readonly max: number;
+  readonly sum: number;
+  readonly count: number;
+}
+
+export interface TelemetryStore {
+  /** Bucket widths (ms) of the rollup levels maintained at write time, finest first. */
+  readonly rollupLevels: readonly number[];
+  /** Returns the series id, creating the series on first use. Stable for the life of the store. */
+  seriesId(key: SeriesKey, kind: SeriesKind): number;
+  /** Series of one device (for latest values and deletes). */
+  listSeries(tenant: TenantId, device: DeviceId): Array<{ id: number; property: string; kind: SeriesKind }>;
+  /**
+   * One transaction: raw rows are inserted (a row with the same (series, ts) as a stored one is a
+   * duplicate and ignored, so re-delivery is harmless), every rollup level is updated for the numeric
+   * rows actually inserted, and latest values move forward (never back in time).
+   */
+  write(rows: readonly RawRow[]): { inserted: number; duplicates: number };
+  latest(series: readonly number[]): RawRow[];
+  /** Ascending by ts, at most `limit` rows; `from` inclusive, `to` exclusive. */
+  raw(series: number, from: number, to: number, limit: number): RawRow[];
+  /** Rollup rows of one level, ascending by bucket, buckets starting in [from, to). */
+  rollups(level: number, series: number, from: number, to: number): RollupRow[];
+  /** Removes all data of a device (raw, rollups, latest, series). */
+  deleteDevice(tenant: TenantId, device: DeviceId): void;
+  close(): void;
+}
+
+/** The embedded engine bundles all three stores behind one file. */
+export interface Storage {
+  readonly registry: RegistryStore;
+  readonly users: UserStore;
+  readonly telemetry: TelemetryStore;
+  close(): void;
+}
