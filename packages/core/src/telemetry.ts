@@ -65,6 +65,12 @@ function rangeCheck(property: string, n: number, min: number | undefined, max: n
   }
 }
 
+function codePointLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
 function compileCheck(dt: DataType): Check {
   switch (dt.type) {
     case 'int':
@@ -88,12 +94,17 @@ function compileCheck(dt: DataType): Check {
     case 'string':
       return (v, p) => {
         if (typeof v !== 'string') typeError(p, 'a string', v);
+        // maxLength counts code points, as JSON Schema (and so a WoT TD) does; the UTF-16 length is an upper
+        // bound, so the slower count runs only for strings that might be too long.
         if (dt.maxLength !== undefined && v.length > dt.maxLength) {
-          throw new IipError(
-            'IIP_ERR_TELEMETRY_STRING_TOO_LONG',
-            `property "${p}": string of length ${v.length} exceeds maxLength ${dt.maxLength}`,
-            { property: p, rule: 'maxLength', length: v.length, maxLength: dt.maxLength },
-          );
+          const length = codePointLength(v);
+          if (length > dt.maxLength) {
+            throw new IipError(
+              'IIP_ERR_TELEMETRY_STRING_TOO_LONG',
+              `property "${p}": string of length ${length} exceeds maxLength ${dt.maxLength}`,
+              { property: p, rule: 'maxLength', length, maxLength: dt.maxLength },
+            );
+          }
         }
         return v;
       };
@@ -176,7 +187,9 @@ export class TelemetryValidator {
       values = r;
     }
     let n = 0;
-    for (const key in values) {
+    // Own entries only, read by descriptor: `values[key]` would return Object.prototype for a property named
+    // "__proto__" (a valid member id), and for..in would also walk inherited keys of objects built in code.
+    for (const [key, value] of Object.entries(values)) {
       if (values === r && key === 'ts') continue;
       const check = this.checks.get(key);
       if (!check) {
@@ -186,7 +199,7 @@ export class TelemetryValidator {
           path,
         });
       }
-      out.push({ property: key, ts, value: check(values[key], key) });
+      out.push({ property: key, ts, value: check(value, key) });
       n++;
       if (out.length > limits.maxPointsPerMessage) {
         throw new IipError(

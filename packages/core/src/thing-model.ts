@@ -62,7 +62,18 @@ function bad(path: string, message: string): never {
   throw new IipError('IIP_ERR_MODEL_INVALID', `${path}: ${message}`, { path });
 }
 
+// Models arrive as JSON from the API and from importers, so the checks below cannot trust the static types:
+// a null entry or a missing array must end in IIP_ERR_MODEL_INVALID, never in a TypeError.
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function optionalString(v: unknown, path: string): void {
+  if (v !== undefined && typeof v !== 'string') bad(path, 'must be a string');
+}
+
 function checkDataType(dt: DataType, path: string): void {
+  if (!isObject(dt)) bad(path, 'must be an object with a "type"');
   switch (dt.type) {
     case 'int':
     case 'float':
@@ -71,8 +82,11 @@ function checkDataType(dt: DataType, path: string): void {
       if (dt.min !== undefined && dt.max !== undefined && dt.min > dt.max) bad(path, `min ${dt.min} > max ${dt.max}`);
       if (dt.type === 'int' && dt.min !== undefined && !Number.isInteger(dt.min)) bad(`${path}.min`, 'must be an integer');
       if (dt.type === 'int' && dt.max !== undefined && !Number.isInteger(dt.max)) bad(`${path}.max`, 'must be an integer');
+      optionalString(dt.unit, `${path}.unit`);
       return;
     case 'bool':
+      optionalString(dt.trueText, `${path}.trueText`);
+      optionalString(dt.falseText, `${path}.falseText`);
       return;
     case 'string':
       if (dt.maxLength !== undefined && !(Number.isInteger(dt.maxLength) && dt.maxLength >= 0)) {
@@ -83,8 +97,11 @@ function checkDataType(dt: DataType, path: string): void {
       if (!Array.isArray(dt.values) || dt.values.length === 0) bad(`${path}.values`, 'an enum needs at least one value');
       const seen = new Set<string>();
       for (const [i, v] of dt.values.entries()) {
-        if (typeof v.value !== 'string' || v.value === '') bad(`${path}.values[${i}]`, 'value must be a non-empty string');
+        if (!isObject(v) || typeof v.value !== 'string' || v.value === '') {
+          bad(`${path}.values[${i}]`, 'value must be a non-empty string');
+        }
         if (seen.has(v.value)) bad(`${path}.values[${i}]`, `duplicate enum value "${v.value}"`);
+        optionalString(v.text, `${path}.values[${i}].text`);
         seen.add(v.value);
       }
       return;
@@ -97,17 +114,34 @@ function checkDataType(dt: DataType, path: string): void {
 }
 
 function checkMembers(list: readonly { id: string }[], path: string): void {
+  if (!Array.isArray(list)) bad(path, 'must be an array');
   const seen = new Set<string>();
   for (const [i, m] of list.entries()) {
-    if (!MEMBER_ID.test(m.id)) bad(`${path}[${i}].id`, `"${m.id}" is not a valid identifier (letters, digits, _; max 64)`);
+    if (!isObject(m)) bad(`${path}[${i}]`, 'must be an object');
+    if (typeof m.id !== 'string' || !MEMBER_ID.test(m.id)) {
+      bad(`${path}[${i}].id`, `${JSON.stringify(m.id)} is not a valid identifier (letters, digits, _; max 64)`);
+    }
     if (seen.has(m.id)) bad(`${path}[${i}].id`, `duplicate identifier "${m.id}"`);
     seen.add(m.id);
+    const named = m as { name?: unknown; description?: unknown };
+    optionalString(named.name, `${path}[${i}].name`);
+    optionalString(named.description, `${path}[${i}].description`);
   }
 }
 
+function checkParams(list: readonly ParamSpec[], path: string): void {
+  checkMembers(list, path);
+  for (const [j, p] of list.entries()) {
+    checkDataType(p.dataType, `${path}[${j}].dataType`);
+    if (p.required !== undefined && typeof p.required !== 'boolean') bad(`${path}[${j}].required`, 'must be a boolean');
+  }
+}
+
+const EVENT_LEVELS: ReadonlySet<unknown> = new Set(['info', 'warn', 'alert']);
+
 /** Throws IIP_ERR_MODEL_INVALID naming the first offending element; returns the model otherwise. */
 export function assertThingModel(m: ThingModel): ThingModel {
-  if (!m || !Array.isArray(m.properties) || !Array.isArray(m.events) || !Array.isArray(m.services)) {
+  if (!isObject(m) || !Array.isArray(m.properties) || !Array.isArray(m.events) || !Array.isArray(m.services)) {
     bad('model', 'needs properties, events and services arrays');
   }
   checkMembers(m.properties, 'properties');
@@ -117,15 +151,13 @@ export function assertThingModel(m: ThingModel): ThingModel {
   }
   checkMembers(m.events, 'events');
   for (const [i, e] of m.events.entries()) {
-    checkMembers(e.outputs, `events[${i}].outputs`);
-    for (const [j, p] of e.outputs.entries()) checkDataType(p.dataType, `events[${i}].outputs[${j}].dataType`);
+    if (e.level !== undefined && !EVENT_LEVELS.has(e.level)) bad(`events[${i}].level`, 'must be "info", "warn" or "alert"');
+    checkParams(e.outputs, `events[${i}].outputs`);
   }
   checkMembers(m.services, 'services');
   for (const [i, s] of m.services.entries()) {
-    checkMembers(s.inputs, `services[${i}].inputs`);
-    checkMembers(s.outputs, `services[${i}].outputs`);
-    for (const [j, p] of s.inputs.entries()) checkDataType(p.dataType, `services[${i}].inputs[${j}].dataType`);
-    for (const [j, p] of s.outputs.entries()) checkDataType(p.dataType, `services[${i}].outputs[${j}].dataType`);
+    checkParams(s.inputs, `services[${i}].inputs`);
+    checkParams(s.outputs, `services[${i}].outputs`);
   }
   return m;
 }
