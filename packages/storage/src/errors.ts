@@ -1,0 +1,19 @@
+/**
+ * Error codes of @iip/storage. Engine-independent failures (conflict, not found) use the core codes; these
+ * cover what only a storage engine can get wrong: a database file from the future and a series whose kind
+ * changed under it.
+ */
+import { defineErrors } from '@iip/core';
+
+export const STORAGE_ERRORS = defineErrors({
+  IIP_ERR_STORAGE_SCHEMA_TOO_NEW: {
+    status: 500,
+    meaning: 'The database file was migrated by a newer iip version than the one opening it.',
+    fix: 'Run the newer iip version, or restore a backup taken before the upgrade.',
+  },
+  IIP_ERR_STORAGE_SERIES_KIND: {
+    status: 409,
+    meaning: 'A telemetry series already exists with another value kind (number, boolean or string).',
+    fix: "Keep a property's data type stable, or delete the device's telemetry before changing the type.",
+  },
+});

@@ -1,0 +1,10 @@
+/**
+ * @iip/storage — the persistence ports of iip (registry, users, telemetry) and the embedded adapter that
+ * implements all three in one SQLite file. Services depend on the port interfaces only; the composition
+ * root picks the adapter (embedded SQLite by default, PostgreSQL when scaling out).
+ */
+export type * from './ports.js';
+export { STORAGE_ERRORS } from './errors.js';
+export { openSqliteStorage } from './sqlite/open-sqlite-storage.js';
+export type { SqliteStorageOptions } from './sqlite/open-sqlite-storage.js';
+export { DEFAULT_ROLLUP_LEVELS } from './sqlite/sqlite-telemetry-store.js';

@@ -1,0 +1,41 @@
+/**
+ * Opens (creating if needed) the embedded storage file and returns the registry, user and telemetry stores
+ * over one better-sqlite3 connection. WAL lets readers run beside the writer; synchronous=NORMAL is safe in
+ * WAL mode (a power cut may lose the last transactions, never corrupt the file) and is what makes the
+ * ingest rate possible.
+ */
+import Database from 'better-sqlite3';
+import type { Storage } from '../ports.js';
+import { migrate } from './migrations.js';
+import { SqliteRegistryStore } from './sqlite-registry-store.js';
+import { SqliteTelemetryStore } from './sqlite-telemetry-store.js';
+import { SqliteUserStore } from './sqlite-user-store.js';
+
+export interface SqliteStorageOptions {
+  /** Path of the database file; `:memory:` works for throw-away use. */
+  readonly file: string;
+}
+
+export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
+  const db = new Database(opts.file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    // 64 MiB page cache: keeps the hot B-tree pages of raw and rollup in memory during ingest.
+    db.pragma('cache_size = -65536');
+    db.pragma('temp_store = MEMORY');
+    migrate(db, opts.file);
+    const telemetry = new SqliteTelemetryStore(db);
+    return {
+      registry: new SqliteRegistryStore(db),
+      users: new SqliteUserStore(db),
+      telemetry,
+      close: () => telemetry.close(),
+    };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

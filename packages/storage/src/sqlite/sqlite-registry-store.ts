@@ -1,0 +1,205 @@
+/**
+ * RegistryStore on SQLite: tenants, products (with their thing model as JSON) and devices. Every product
+ * and device statement carries the tenant in its WHERE clause, so one tenant can never see another's rows.
+ */
+import type Database from 'better-sqlite3';
+import { IipError } from '@iip/core';
+import type { DeviceId, ProductId, TenantId, ThingModel } from '@iip/core';
+import type { Device, Page, Product, RegistryStore, Tenant } from '../ports.js';
+import { isConstraintViolation } from './sqlite-errors.js';
+
+interface TenantRow {
+  id: string;
+  name: string;
+  created_at: number;
+}
+interface ProductRow {
+  tenant: string;
+  id: string;
+  name: string;
+  category: string;
+  model: string;
+  version: number;
+  created_at: number;
+}
+interface DeviceRow {
+  tenant: string;
+  id: string;
+  product: string;
+  name: string;
+  secret_hash: string;
+  attributes: string;
+  created_at: number;
+}
+
+const toTenant = (r: TenantRow): Tenant => ({ id: r.id as TenantId, name: r.name, createdAt: r.created_at });
+const toProduct = (r: ProductRow): Product => ({
+  tenant: r.tenant as TenantId,
+  id: r.id as ProductId,
+  name: r.name,
+  category: r.category,
+  model: JSON.parse(r.model) as ThingModel,
+  version: r.version,
+  createdAt: r.created_at,
+});
+const toDevice = (r: DeviceRow): Device => ({
+  tenant: r.tenant as TenantId,
+  id: r.id as DeviceId,
+  product: r.product as ProductId,
+  name: r.name,
+  secretHash: r.secret_hash,
+  attributes: JSON.parse(r.attributes) as Record<string, string>,
+  createdAt: r.created_at,
+});
+
+export class SqliteRegistryStore implements RegistryStore {
+  private readonly s;
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      createTenant: db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)'),
+      getTenant: db.prepare('SELECT * FROM tenants WHERE id = ?'),
+      listTenants: db.prepare('SELECT * FROM tenants ORDER BY id'),
+      createProduct: db.prepare(
+        'INSERT INTO products (tenant, id, name, category, model, version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateProduct: db.prepare(
+        `UPDATE products SET name = ?, category = ?, model = ?, version = version + 1
+         WHERE tenant = ? AND id = ? RETURNING *`,
+      ),
+      getProduct: db.prepare('SELECT * FROM products WHERE tenant = ? AND id = ?'),
+      listProducts: db.prepare('SELECT * FROM products WHERE tenant = ? ORDER BY id'),
+      deleteProduct: db.prepare('DELETE FROM products WHERE tenant = ? AND id = ?'),
+      productHasDevices: db.prepare('SELECT 1 FROM devices WHERE tenant = ? AND product = ? LIMIT 1'),
+      createDevice: db.prepare(
+        `INSERT INTO devices (tenant, id, product, name, secret_hash, attributes, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      getDevice: db.prepare('SELECT * FROM devices WHERE tenant = ? AND id = ?'),
+      listDevices: db.prepare('SELECT * FROM devices WHERE tenant = ? ORDER BY id LIMIT ? OFFSET ?'),
+      countDevices: db.prepare('SELECT count(*) AS n FROM devices WHERE tenant = ?'),
+      listDevicesOfProduct: db.prepare(
+        'SELECT * FROM devices WHERE tenant = ? AND product = ? ORDER BY id LIMIT ? OFFSET ?',
+      ),
+      countDevicesOfProduct: db.prepare('SELECT count(*) AS n FROM devices WHERE tenant = ? AND product = ?'),
+      deleteDevice: db.prepare('DELETE FROM devices WHERE tenant = ? AND id = ?'),
+    };
+  }
+
+  createTenant(t: Tenant): void {
+    try {
+      this.s.createTenant.run(t.id, t.name, t.createdAt);
+    } catch (e) {
+      if (isConstraintViolation(e)) {
+        throw new IipError('IIP_ERR_CONFLICT', `tenant "${t.id}" already exists`, { tenant: t.id });
+      }
+      throw e;
+    }
+  }
+
+  getTenant(id: TenantId): Tenant | undefined {
+    const r = this.s.getTenant.get(id) as TenantRow | undefined;
+    return r && toTenant(r);
+  }
+
+  listTenants(): Tenant[] {
+    return (this.s.listTenants.all() as TenantRow[]).map(toTenant);
+  }
+
+  createProduct(p: Product): void {
+    try {
+      this.s.createProduct.run(p.tenant, p.id, p.name, p.category, JSON.stringify(p.model), p.version, p.createdAt);
+    } catch (e) {
+      if (isConstraintViolation(e)) {
+        throw new IipError('IIP_ERR_CONFLICT', `product "${p.id}" already exists in tenant "${p.tenant}"`, {
+          tenant: p.tenant,
+          product: p.id,
+        });
+      }
+      throw e;
+    }
+  }
+
+  updateProduct(p: Omit<Product, 'version' | 'createdAt'>): Product {
+    const r = this.s.updateProduct.get(p.name, p.category, JSON.stringify(p.model), p.tenant, p.id) as
+      | ProductRow
+      | undefined;
+    if (!r) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `product "${p.id}" does not exist in tenant "${p.tenant}"`, {
+        tenant: p.tenant,
+        product: p.id,
+      });
+    }
+    return toProduct(r);
+  }
+
+  getProduct(tenant: TenantId, id: ProductId): Product | undefined {
+    const r = this.s.getProduct.get(tenant, id) as ProductRow | undefined;
+    return r && toProduct(r);
+  }
+
+  listProducts(tenant: TenantId): Product[] {
+    return (this.s.listProducts.all(tenant) as ProductRow[]).map(toProduct);
+  }
+
+  deleteProduct(tenant: TenantId, id: ProductId): boolean {
+    return this.db.transaction(() => {
+      if (this.s.productHasDevices.get(tenant, id)) {
+        throw new IipError('IIP_ERR_CONFLICT', `product "${id}" still has devices; delete them first`, {
+          tenant,
+          product: id,
+        });
+      }
+      return this.s.deleteProduct.run(tenant, id).changes > 0;
+    })();
+  }
+
+  createDevice(d: Device): void {
+    this.insertDevice(d, undefined);
+  }
+
+  createDevices(ds: readonly Device[]): void {
+    this.db.transaction(() => {
+      for (let i = 0; i < ds.length; i++) this.insertDevice(ds[i]!, i);
+    })();
+  }
+
+  /** `index` is set for bulk creation so the error names the offending row. */
+  private insertDevice(d: Device, index: number | undefined): void {
+    const where = index === undefined ? `device "${d.id}"` : `devices[${index}] ("${d.id}")`;
+    const details = { tenant: d.tenant, device: d.id, product: d.product, ...(index === undefined ? {} : { index }) };
+    if (!this.s.getProduct.get(d.tenant, d.product)) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `${where}: product "${d.product}" does not exist in tenant "${d.tenant}"`, details);
+    }
+    try {
+      this.s.createDevice.run(d.tenant, d.id, d.product, d.name, d.secretHash, JSON.stringify(d.attributes), d.createdAt);
+    } catch (e) {
+      if (isConstraintViolation(e)) {
+        throw new IipError('IIP_ERR_CONFLICT', `${where} already exists in tenant "${d.tenant}"`, details);
+      }
+      throw e;
+    }
+  }
+
+  getDevice(tenant: TenantId, id: DeviceId): Device | undefined {
+    const r = this.s.getDevice.get(tenant, id) as DeviceRow | undefined;
+    return r && toDevice(r);
+  }
+
+  listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): { items: Device[]; total: number } {
+    // SQLite reads LIMIT -1 as "no limit".
+    const limit = page?.limit ?? -1;
+    const offset = page?.offset ?? 0;
+    if (filter?.product !== undefined) {
+      const rows = this.s.listDevicesOfProduct.all(tenant, filter.product, limit, offset) as DeviceRow[];
+      const { n } = this.s.countDevicesOfProduct.get(tenant, filter.product) as { n: number };
+      return { items: rows.map(toDevice), total: n };
+    }
+    const rows = this.s.listDevices.all(tenant, limit, offset) as DeviceRow[];
+    const { n } = this.s.countDevices.get(tenant) as { n: number };
+    return { items: rows.map(toDevice), total: n };
+  }
+
+  deleteDevice(tenant: TenantId, id: DeviceId): boolean {
+    return this.s.deleteDevice.run(tenant, id).changes > 0;
+  }
+}

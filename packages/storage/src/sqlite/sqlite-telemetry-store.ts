@@ -1,0 +1,174 @@
+/**
+ * TelemetryStore on SQLite, built for the ingest hot path: raw points live in a WITHOUT ROWID table keyed
+ * (series, ts) so a point is one B-tree entry and re-delivery is a cheap `INSERT OR IGNORE`; rollups are
+ * aggregated in memory per batch and merged with one upsert per (level, series, bucket); latest values are
+ * upserted only when newer. Series ids are cached, statements prepared once, and each write() is one
+ * transaction.
+ */
+import type Database from 'better-sqlite3';
+import { IipError } from '@iip/core';
+import type { DeviceId, TenantId } from '@iip/core';
+import type { RawRow, RollupRow, SeriesKey, SeriesKind, TelemetryStore } from '../ports.js';
+import { RollupAccumulator } from './rollup-accumulator.js';
+
+/** 1 minute, 1 hour, 1 day: a year-long trend reads ~365 rows, a day-long one ~1,440. */
+export const DEFAULT_ROLLUP_LEVELS: readonly number[] = [60_000, 3_600_000, 86_400_000];
+
+interface SeriesEntry {
+  readonly id: number;
+  readonly kind: SeriesKind;
+}
+interface RollupDbRow {
+  series: number;
+  bucket: number;
+  vmin: number;
+  vmax: number;
+  vsum: number;
+  n: number;
+}
+
+/** Separator that cannot occur in ids (they are restricted to [A-Za-z0-9_.-]). */
+const SEP = '\u0000';
+
+export class SqliteTelemetryStore implements TelemetryStore {
+  readonly rollupLevels: readonly number[] = DEFAULT_ROLLUP_LEVELS;
+  /** tenant SEP device → property → series. Nested so deleteDevice can drop one device's entries. */
+  private readonly cache = new Map<string, Map<string, SeriesEntry>>();
+  private readonly s;
+  private readonly writeTx: (rows: readonly RawRow[]) => { inserted: number; duplicates: number };
+  private readonly deleteTx: (tenant: TenantId, device: DeviceId) => void;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      findSeries: db.prepare('SELECT id, kind FROM series WHERE tenant = ? AND device = ? AND property = ?'),
+      createSeries: db.prepare('INSERT INTO series (tenant, device, property, kind) VALUES (?, ?, ?, ?)'),
+      listSeries: db.prepare('SELECT id, property, kind FROM series WHERE tenant = ? AND device = ? ORDER BY property'),
+      insertRaw: db.prepare('INSERT OR IGNORE INTO raw (series, ts, num, str) VALUES (?, ?, ?, ?)'),
+      upsertRollup: db.prepare(
+        `INSERT INTO rollup (level, series, bucket, vmin, vmax, vsum, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (level, series, bucket) DO UPDATE SET
+           vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax),
+           vsum = vsum + excluded.vsum, n = n + excluded.n`,
+      ),
+      upsertLatest: db.prepare(
+        `INSERT INTO latest (series, ts, num, str) VALUES (?, ?, ?, ?)
+         ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str
+         WHERE excluded.ts > latest.ts`,
+      ),
+      latest: db.prepare(
+        'SELECT series, ts, num, str FROM latest WHERE series IN (SELECT value FROM json_each(?)) ORDER BY series',
+      ),
+      raw: db.prepare('SELECT series, ts, num, str FROM raw WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
+      rollups: db.prepare(
+        `SELECT series, bucket, vmin, vmax, vsum, n FROM rollup
+         WHERE level = ? AND series = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
+      ),
+      deleteRaw: db.prepare('DELETE FROM raw WHERE series = ?'),
+      deleteRollups: db.prepare('DELETE FROM rollup WHERE level = ? AND series = ?'),
+      deleteLatest: db.prepare('DELETE FROM latest WHERE series = ?'),
+      deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
+    };
+    this.writeTx = db.transaction((rows: readonly RawRow[]) => this.writeRows(rows));
+    this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device));
+  }
+
+  seriesId(key: SeriesKey, kind: SeriesKind): number {
+    const dk = key.tenant + SEP + key.device;
+    let props = this.cache.get(dk);
+    let e = props?.get(key.property);
+    if (!e) {
+      e = this.loadOrCreateSeries(key, kind);
+      if (!props) {
+        props = new Map();
+        this.cache.set(dk, props);
+      }
+      props.set(key.property, e);
+    }
+    if (e.kind !== kind) {
+      throw new IipError(
+        'IIP_ERR_STORAGE_SERIES_KIND',
+        `series ${key.device}.${key.property} holds kind "${e.kind}", cannot store kind "${kind}"`,
+        { tenant: key.tenant, device: key.device, property: key.property, stored: e.kind, requested: kind },
+      );
+    }
+    return e.id;
+  }
+
+  private loadOrCreateSeries(key: SeriesKey, kind: SeriesKind): SeriesEntry {
+    const found = this.s.findSeries.get(key.tenant, key.device, key.property) as SeriesEntry | undefined;
+    if (found) return { id: found.id, kind: found.kind };
+    const id = Number(this.s.createSeries.run(key.tenant, key.device, key.property, kind).lastInsertRowid);
+    return { id, kind };
+  }
+
+  listSeries(tenant: TenantId, device: DeviceId): Array<{ id: number; property: string; kind: SeriesKind }> {
+    return this.s.listSeries.all(tenant, device) as Array<{ id: number; property: string; kind: SeriesKind }>;
+  }
+
+  write(rows: readonly RawRow[]): { inserted: number; duplicates: number } {
+    if (rows.length === 0) return { inserted: 0, duplicates: 0 };
+    return this.writeTx(rows);
+  }
+
+  private writeRows(rows: readonly RawRow[]): { inserted: number; duplicates: number } {
+    const insertRaw = this.s.insertRaw;
+    const acc = new RollupAccumulator(this.rollupLevels);
+    const newest = new Map<number, RawRow>();
+    let inserted = 0;
+    for (const r of rows) {
+      // `changes` is 0 when the (series, ts) key already existed: a duplicate, kept out of rollups.
+      if (insertRaw.run(r.series, r.ts, r.num, r.str).changes === 0) continue;
+      inserted++;
+      if (r.num !== null) acc.add(r.series, r.ts, r.num);
+      const prev = newest.get(r.series);
+      if (!prev || r.ts > prev.ts) newest.set(r.series, r);
+    }
+    const upsertRollup = this.s.upsertRollup;
+    acc.forEach((level, series, bucket, c) => {
+      upsertRollup.run(level, series, bucket, c.min, c.max, c.sum, c.count);
+    });
+    const upsertLatest = this.s.upsertLatest;
+    for (const r of newest.values()) upsertLatest.run(r.series, r.ts, r.num, r.str);
+    return { inserted, duplicates: rows.length - inserted };
+  }
+
+  latest(series: readonly number[]): RawRow[] {
+    if (series.length === 0) return [];
+    return this.s.latest.all(JSON.stringify(series)) as RawRow[];
+  }
+
+  raw(series: number, from: number, to: number, limit: number): RawRow[] {
+    if (limit <= 0) return [];
+    return this.s.raw.all(series, from, to, limit) as RawRow[];
+  }
+
+  rollups(level: number, series: number, from: number, to: number): RollupRow[] {
+    if (!this.rollupLevels.includes(level)) {
+      throw new IipError('IIP_ERR_VALIDATION', `rollup level ${level} ms is not maintained; use one of ${this.rollupLevels.join(', ')}`, {
+        level,
+        levels: [...this.rollupLevels],
+      });
+    }
+    const rows = this.s.rollups.all(level, series, from, to) as RollupDbRow[];
+    return rows.map((r) => ({ series: r.series, bucket: r.bucket, min: r.vmin, max: r.vmax, sum: r.vsum, count: r.n }));
+  }
+
+  deleteDevice(tenant: TenantId, device: DeviceId): void {
+    this.deleteTx(tenant, device);
+    this.cache.delete(tenant + SEP + device);
+  }
+
+  private deleteRows(tenant: TenantId, device: DeviceId): void {
+    for (const { id } of this.listSeries(tenant, device)) {
+      this.s.deleteRaw.run(id);
+      for (const level of this.rollupLevels) this.s.deleteRollups.run(level, id);
+      this.s.deleteLatest.run(id);
+      this.s.deleteSeries.run(id);
+    }
+  }
+
+  /** The three stores share one connection, so closing any of them closes the file. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * UserStore on SQLite: users (usernames are global because the username picks the tenant at login) and
+ * access tokens, stored only as hashes.
+ */
+import type Database from 'better-sqlite3';
+import { IipError } from '@iip/core';
+import type { TenantId, UserId } from '@iip/core';
+import type { AccessToken, Role, User, UserStore } from '../ports.js';
+import { isConstraintViolation, isForeignKeyViolation } from './sqlite-errors.js';
+
+interface UserRow {
+  id: string;
+  tenant: string;
+  username: string;
+  password_hash: string;
+  role: Role;
+  created_at: number;
+}
+interface TokenRow {
+  token_hash: string;
+  user_id: string;
+  tenant: string;
+  expires_at: number;
+  created_at: number;
+}
+
+const toUser = (r: UserRow): User => ({
+  id: r.id as UserId,
+  tenant: r.tenant as TenantId,
+  username: r.username,
+  passwordHash: r.password_hash,
+  role: r.role,
+  createdAt: r.created_at,
+});
+const toToken = (r: TokenRow): AccessToken => ({
+  tokenHash: r.token_hash,
+  userId: r.user_id as UserId,
+  tenant: r.tenant as TenantId,
+  expiresAt: r.expires_at,
+  createdAt: r.created_at,
+});
+
+export class SqliteUserStore implements UserStore {
+  private readonly s;
+  constructor(db: Database.Database) {
+    this.s = {
+      count: db.prepare('SELECT count(*) AS n FROM users'),
+      create: db.prepare(
+        'INSERT INTO users (id, tenant, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      byName: db.prepare('SELECT * FROM users WHERE username = ?'),
+      byId: db.prepare('SELECT * FROM users WHERE id = ?'),
+      setHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+      saveToken: db.prepare(
+        'INSERT INTO tokens (token_hash, user_id, tenant, expires_at, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getToken: db.prepare('SELECT * FROM tokens WHERE token_hash = ?'),
+      deleteToken: db.prepare('DELETE FROM tokens WHERE token_hash = ?'),
+      deleteExpired: db.prepare('DELETE FROM tokens WHERE expires_at <= ?'),
+    };
+  }
+
+  countUsers(): number {
+    return (this.s.count.get() as { n: number }).n;
+  }
+
+  createUser(u: User): void {
+    try {
+      this.s.create.run(u.id, u.tenant, u.username, u.passwordHash, u.role, u.createdAt);
+    } catch (e) {
+      if (isConstraintViolation(e)) {
+        throw new IipError('IIP_ERR_CONFLICT', `user "${u.username}" (id "${u.id}") already exists`, {
+          username: u.username,
+          user: u.id,
+        });
+      }
+      throw e;
+    }
+  }
+
+  getUserByName(username: string): User | undefined {
+    const r = this.s.byName.get(username) as UserRow | undefined;
+    return r && toUser(r);
+  }
+
+  getUser(id: UserId): User | undefined {
+    const r = this.s.byId.get(id) as UserRow | undefined;
+    return r && toUser(r);
+  }
+
+  setPasswordHash(id: UserId, hash: string): void {
+    if (this.s.setHash.run(hash, id).changes === 0) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
+    }
+  }
+
+  saveToken(t: AccessToken): void {
+    try {
+      this.s.saveToken.run(t.tokenHash, t.userId, t.tenant, t.expiresAt, t.createdAt);
+    } catch (e) {
+      if (isForeignKeyViolation(e)) {
+        throw new IipError('IIP_ERR_NOT_FOUND', `user "${t.userId}" does not exist`, { user: t.userId });
+      }
+      if (isConstraintViolation(e)) {
+        throw new IipError('IIP_ERR_CONFLICT', 'a token with this hash already exists', { user: t.userId });
+      }
+      throw e;
+    }
+  }
+
+  getToken(tokenHash: string): AccessToken | undefined {
+    const r = this.s.getToken.get(tokenHash) as TokenRow | undefined;
+    return r && toToken(r);
+  }
+
+  deleteToken(tokenHash: string): void {
+    this.s.deleteToken.run(tokenHash);
+  }
+
+  deleteExpiredTokens(now: number): number {
+    return this.s.deleteExpired.run(now).changes;
+  }
+}
