@@ -7,3 +7,5 @@ export * from './ids.js';
 export * from './errors.js';
 export * from './thing-model.js';
 export * from './telemetry.js';
+export * from './tsl.js';
+export * from './wot.js';
