@@ -1,0 +1,23 @@
+/**
+ * Error codes of @iip/historian: values it cannot store, trends over series that have no numbers, and
+ * writes after close().
+ */
+import { defineErrors } from '@iip/core';
+
+export const HISTORIAN_ERRORS = defineErrors({
+  IIP_ERR_HISTORIAN_VALUE: {
+    status: 422,
+    meaning: 'A telemetry value is not a finite number, a boolean or a string.',
+    fix: 'Send finite numbers (no NaN or Infinity), booleans or strings; details name the property.',
+  },
+  IIP_ERR_HISTORIAN_NOT_NUMERIC: {
+    status: 422,
+    meaning: 'A trend (min/max/avg) was asked of a string or enum property.',
+    fix: 'Ask for the history of string properties instead; trends exist for numeric and boolean ones.',
+  },
+  IIP_ERR_HISTORIAN_CLOSED: {
+    status: 503,
+    meaning: 'Telemetry was ingested after the historian was closed.',
+    fix: 'Ingest before close(); a closing platform rejects new points so that none are lost silently.',
+  },
+});

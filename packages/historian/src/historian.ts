@@ -1,0 +1,269 @@
+/**
+ * The historian: the telemetry write path and its queries. ingest() turns validated batches into stored
+ * rows at once (so a bad value or a kind change is reported to the sender) and queues them; the queue is
+ * written in one transaction per maxBatchPoints, on a short timer or as soon as a batch fills. Nothing is
+ * ever dropped: a full queue is flushed synchronously in the caller's turn (back-pressure by latency), a
+ * failed write keeps its rows queued for the next attempt, and close() writes everything before returning.
+ */
+import { IipError } from '@iip/core';
+import type { DeviceId, PointValue, TelemetryBatch, TenantId } from '@iip/core';
+import type { RawRow, SeriesKind, TelemetryStore } from '@iip/storage';
+import { computeTrend } from './trend.js';
+import type { TrendBucket } from './trend.js';
+import { decode, encode, kindOf } from './value-codec.js';
+
+export interface HistorianOptions {
+  /** How long a point may wait in the queue before it is written (default 50 ms). */
+  readonly flushIntervalMs?: number;
+  /** Points per write transaction; a full batch is written on the next turn of the event loop (default 20,000). */
+  readonly maxBatchPoints?: number;
+  /** Above this many queued points ingest() writes synchronously before accepting more (default 10 batches). */
+  readonly maxQueuedPoints?: number;
+  /** Receives failures of background (timer) flushes; the rows stay queued and are retried. */
+  readonly onError?: (e: unknown) => void;
+}
+
+export interface HistorianStats {
+  /** Points stored since start (duplicates excluded). */
+  readonly written: number;
+  /** Points ignored because their (series, ts) was already stored. */
+  readonly duplicates: number;
+  /** Points waiting to be written. */
+  readonly queued: number;
+  /** Write transactions run. */
+  readonly flushes: number;
+  /** Duration of the last flush (all transactions of it), in ms. */
+  readonly lastFlushMs: number;
+}
+
+export interface TimedValue {
+  readonly ts: number;
+  readonly value: PointValue;
+}
+
+export interface HistoryQuery {
+  /** Epoch ms, inclusive. */
+  readonly from: number;
+  /** Epoch ms, exclusive. */
+  readonly to: number;
+  /** At most this many points, oldest first (default 10,000). */
+  readonly limit?: number;
+}
+
+export interface TrendQuery {
+  readonly from: number;
+  readonly to: number;
+  /** Number of equal buckets over [from, to) (1 to 100,000). */
+  readonly buckets: number;
+}
+
+const MAX_BUCKETS = 100_000;
+
+function invalid(message: string, details: Record<string, unknown>): never {
+  throw new IipError('IIP_ERR_VALIDATION', message, details);
+}
+
+function checkRange(from: number, to: number): void {
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) {
+    invalid(`time range [${from}, ${to}) is empty or not finite; "to" must be after "from"`, { from, to });
+  }
+}
+
+export class Historian {
+  private readonly flushIntervalMs: number;
+  private readonly maxBatchPoints: number;
+  private readonly maxQueuedPoints: number;
+  private readonly onError: (e: unknown) => void;
+  /** Queued rows in chunks of at most maxBatchPoints; only the last chunk grows. */
+  private chunks: RawRow[][] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private closed = false;
+  private written = 0;
+  private duplicates = 0;
+  private flushes = 0;
+  private lastFlushMs = 0;
+
+  constructor(
+    private readonly store: TelemetryStore,
+    opts: HistorianOptions = {},
+  ) {
+    this.flushIntervalMs = opts.flushIntervalMs ?? 50;
+    this.maxBatchPoints = Math.max(1, opts.maxBatchPoints ?? 20_000);
+    this.maxQueuedPoints = Math.max(this.maxBatchPoints, opts.maxQueuedPoints ?? this.maxBatchPoints * 10);
+    this.onError = opts.onError ?? ((e) => console.error('historian: background flush failed, points stay queued:', e));
+  }
+
+  /** Queues a validated batch. Throws (and queues nothing of it) on an unstorable value or a kind change. */
+  ingest(batch: TelemetryBatch): void {
+    if (this.closed) {
+      throw new IipError('IIP_ERR_HISTORIAN_CLOSED', 'the historian is closed; telemetry can no longer be stored', {
+        tenant: batch.tenant,
+        device: batch.device,
+      });
+    }
+    const rows: RawRow[] = [];
+    // Series resolved once per property and batch; a kind change (even inside one batch) reaches the
+    // store, which rejects it, before anything of the batch is queued.
+    const seen = new Map<string, { id: number; kind: SeriesKind }>();
+    for (const p of batch.points) {
+      const kind = kindOf(p.value, p.property);
+      let s = seen.get(p.property);
+      if (s === undefined || s.kind !== kind) {
+        s = { id: this.store.seriesId({ tenant: batch.tenant, device: batch.device, property: p.property }, kind), kind };
+        seen.set(p.property, s);
+      }
+      rows.push(encode(s.id, p.ts, p.value));
+    }
+    if (this.queued + rows.length > this.maxQueuedPoints) this.flushSync();
+    this.enqueue(rows);
+    if (this.queued >= this.maxBatchPoints) this.scheduleSoon();
+    else this.scheduleTimer();
+  }
+
+  private enqueue(rows: readonly RawRow[]): void {
+    let last = this.chunks[this.chunks.length - 1];
+    for (const r of rows) {
+      if (!last || last.length >= this.maxBatchPoints) {
+        last = [];
+        this.chunks.push(last);
+      }
+      last.push(r);
+    }
+    this.queued += rows.length;
+  }
+
+  private scheduleSoon(): void {
+    if (this.immediate) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.backgroundFlush();
+    });
+  }
+
+  private scheduleTimer(): void {
+    if (this.timer || this.queued === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.backgroundFlush();
+    }, this.flushIntervalMs);
+    // An idle queue must not keep the process alive; close() is what guarantees the last points land.
+    this.timer.unref();
+  }
+
+  private backgroundFlush(): void {
+    try {
+      this.flushSync();
+    } catch (e) {
+      this.onError(e);
+      this.scheduleTimer();
+    }
+  }
+
+  /** Writes every queued chunk, one transaction each; on failure the unwritten chunks stay queued. */
+  private flushSync(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+    if (this.queued === 0) return;
+    const started = performance.now();
+    try {
+      while (this.chunks.length > 0) {
+        const chunk = this.chunks[0]!;
+        const r = this.store.write(chunk);
+        this.chunks.shift();
+        this.queued -= chunk.length;
+        this.written += r.inserted;
+        this.duplicates += r.duplicates;
+        this.flushes++;
+      }
+    } finally {
+      this.lastFlushMs = performance.now() - started;
+    }
+  }
+
+  /** Writes everything queued so far. Rejects with the store's error (the points stay queued). */
+  async flush(): Promise<void> {
+    this.flushSync();
+  }
+
+  /** Refuses new points, then writes everything queued. Does not close the store, which it does not own. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flushSync();
+  }
+
+  /** Newest value of every property of a device. Reads see every point ingested before them. */
+  latest(tenant: TenantId, device: DeviceId): Record<string, TimedValue> {
+    this.flushSync();
+    const series = this.store.listSeries(tenant, device);
+    const byId = new Map(series.map((s) => [s.id, s]));
+    const entries: Array<[string, TimedValue]> = [];
+    for (const row of this.store.latest(series.map((s) => s.id))) {
+      const s = byId.get(row.series);
+      if (s) entries.push([s.property, { ts: row.ts, value: decode(row, s.kind) }]);
+    }
+    // fromEntries defines own properties, so a property named "__proto__" stays data.
+    return Object.fromEntries(entries);
+  }
+
+  /** Raw points of one property in [from, to), oldest first. */
+  history(tenant: TenantId, device: DeviceId, property: string, q: HistoryQuery): TimedValue[] {
+    checkRange(q.from, q.to);
+    const limit = q.limit ?? 10_000;
+    if (!Number.isInteger(limit) || limit < 1) invalid(`limit ${limit} must be a positive integer`, { limit });
+    this.flushSync();
+    const s = this.findSeries(tenant, device, property);
+    if (!s) return [];
+    return this.store.raw(s.id, q.from, q.to, limit).map((r) => ({ ts: r.ts, value: decode(r, s.kind) }));
+  }
+
+  /**
+   * Exactly `buckets` buckets covering [from, to) with min/max/avg/count of a numeric or boolean property
+   * (booleans count as 1/0). Bucket edges are integer ms: bucket i starts at from + floor(i·(to−from)/buckets).
+   */
+  trend(tenant: TenantId, device: DeviceId, property: string, q: TrendQuery): TrendBucket[] {
+    checkRange(q.from, q.to);
+    if (!Number.isInteger(q.buckets) || q.buckets < 1 || q.buckets > MAX_BUCKETS) {
+      invalid(`buckets ${q.buckets} must be an integer from 1 to ${MAX_BUCKETS}`, { buckets: q.buckets });
+    }
+    this.flushSync();
+    const s = this.findSeries(tenant, device, property);
+    if (s?.kind === 's') {
+      throw new IipError('IIP_ERR_HISTORIAN_NOT_NUMERIC', `property "${property}" holds strings; a trend needs numbers or booleans`, {
+        device,
+        property,
+      });
+    }
+    // A property without data yet still yields its empty buckets, so charts need no special case.
+    return computeTrend(this.store, s ? s.id : -1, q.from, q.to, q.buckets);
+  }
+
+  /** Removes all stored and queued telemetry of a device. */
+  deleteDevice(tenant: TenantId, device: DeviceId): void {
+    const ids = new Set(this.store.listSeries(tenant, device).map((s) => s.id));
+    if (ids.size > 0 && this.queued > 0) {
+      const kept = this.chunks.flat().filter((r) => !ids.has(r.series));
+      this.chunks = [];
+      this.queued = 0;
+      this.enqueue(kept);
+    }
+    this.store.deleteDevice(tenant, device);
+  }
+
+  stats(): HistorianStats {
+    return {
+      written: this.written,
+      duplicates: this.duplicates,
+      queued: this.queued,
+      flushes: this.flushes,
+      lastFlushMs: this.lastFlushMs,
+    };
+  }
+
+  private findSeries(tenant: TenantId, device: DeviceId, property: string): { id: number; kind: SeriesKind } | undefined {
+    return this.store.listSeries(tenant, device).find((s) => s.property === property);
+  }
+}
