@@ -1,0 +1,80 @@
+/** `iip up`: runs the platform in embedded mode (and, by default, the simulated factory) until Ctrl-C. */
+import { resolve } from 'node:path';
+import { startPlatform } from '@iip/server';
+import { intOption, parse, portOption } from '../args.js';
+
+export const upHelp = `iip up — start the platform (embedded mode) / 启动平台（嵌入式模式）
+
+  --port <n>         HTTP port (env IIP_HTTP_PORT, default 8080; 0 = any free port)
+  --mqtt-port <n>    MQTT port (env IIP_MQTT_PORT, default 11883; 0 = any free port)
+  --host <addr>      interface to listen on (env IIP_HOST, default 127.0.0.1; 0.0.0.0 for devices on the network)
+  --data <dir>       data directory (env IIP_DATA_DIR, default ./data)
+  --simulate <n>     run a virtual factory of n devices (default 24; 0 = none)
+  --interval <ms>    simulator publish interval per device (default 1000)
+The first admin password comes from IIP_ADMIN_PASSWORD or is generated and printed once.`;
+
+export async function up(argv: string[], out: (s: string) => void): Promise<void> {
+  const { values } = parse(argv, {
+    port: { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    simulate: { type: 'string' },
+    interval: { type: 'string' },
+  });
+  if (values.help) return out(upHelp);
+  const httpPort = portOption(values.port, 'IIP_HTTP_PORT', 8080, '--port');
+  const mqttPort = portOption(values['mqtt-port'], 'IIP_MQTT_PORT', 11883, '--mqtt-port');
+  const devices = intOption(values.simulate, '--simulate', 24);
+  const dataDir = resolve(values.data ?? process.env.IIP_DATA_DIR ?? 'data');
+  out(`Starting iip / 正在启动 iip … (data: ${dataDir})`);
+  const platform = await startPlatform({
+    dataDir,
+    httpPort,
+    mqttPort,
+    host: values.host ?? process.env.IIP_HOST ?? '127.0.0.1',
+    adminPassword: process.env.IIP_ADMIN_PASSWORD || undefined,
+    simulate: devices > 0 ? { devices, intervalMs: intOption(values.interval, '--interval', 1000, 10) } : undefined,
+    httpLog: true,
+    log: (line) => out(line),
+  });
+  if (platform.initialAdmin) {
+    out('');
+    out('  First start: an administrator was created / 首次启动，已创建管理员:');
+    out(`    username / 用户名: ${platform.initialAdmin.username}`);
+    out(`    password / 密码:   ${platform.initialAdmin.password}`);
+    out('  This password is shown only once; keep it safe / 此密码只显示一次，请妥善保存。');
+    out('');
+  }
+  if (devices > 0) out(`Simulator / 模拟工厂: ${devices} devices publishing / 台设备正在上报`);
+  out(`Console: ${platform.httpUrl}   (控制台)`);
+  out(`API docs: ${platform.httpUrl}/docs`);
+  out(`MQTT: ${platform.mqttUrl}`);
+  out('Press Ctrl-C to stop / 按 Ctrl-C 停止');
+
+  await new Promise<void>((resolveStop) => {
+    let stoppingSince = 0;
+    const stop = (sig: string) => {
+      if (stoppingSince) {
+        // The same Ctrl-C often arrives twice (terminal and npm both deliver it): only a later one forces.
+        if (Date.now() - stoppingSince < 2000) return;
+        out('Forced exit / 强制退出');
+        process.exit(130);
+      }
+      stoppingSince = Date.now();
+      out(`\n${sig}: stopping, flushing data / 正在停止并写入数据 …`);
+      platform
+        .close()
+        .then(() => {
+          out('Stopped cleanly / 已安全停止');
+          resolveStop();
+        })
+        .catch((e: unknown) => {
+          out(`error while stopping: ${(e as Error).message}`);
+          resolveStop();
+        });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}

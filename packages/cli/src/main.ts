@@ -1,0 +1,62 @@
+/**
+ * The `iip` command. Each subcommand lives in commands/; this file only dispatches and turns failures
+ * into one readable line with its IIP_ERR_* code and a non-zero exit status.
+ */
+import { pathToFileURL } from 'node:url';
+import { IipError } from '@iip/core';
+import { ApiError } from './api-client.js';
+import { UsageError } from './args.js';
+import { device } from './commands/device.js';
+import { simulate } from './commands/simulate.js';
+import { up } from './commands/up.js';
+import './errors.js';
+
+const HELP = `iip — Industrial Internet platform / 工业互联网平台
+
+Usage: iip <command> [options]
+  up          start the platform with the simulated factory / 启动平台和模拟工厂
+  simulate    drive simulated devices against a running platform / 向运行中的平台发送模拟数据
+  device      create or list devices / 创建或列出设备
+Run 'iip <command> --help' for the options of a command.`;
+
+export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'up':
+        await up(rest, out);
+        return 0;
+      case 'simulate':
+        await simulate(rest, out);
+        return 0;
+      case 'device':
+        await device(rest, out);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out(HELP);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`IIP_ERR_CLI_USAGE: ${e.message}\n\n${HELP}`);
+      return 2;
+    }
+    if (e instanceof IipError || e instanceof ApiError) {
+      console.error(e instanceof IipError ? `${e.code}: ${e.message}` : e.message);
+      return 1;
+    }
+    console.error(e);
+    return 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * HTTP ingest, transport-neutral: the server's route hands over the Authorization header and the raw body
+ * and sends back what this returns. Devices authenticate with HTTP Basic `{tenant}/{device}:{secret}` (or
+ * `{device}:{secret}` in the default tenant) — the same credential as MQTT.
+ */
+import { IipError } from '@iip/core';
+import type { TelemetryAdmission } from './admission.js';
+import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
+
+export interface IngestReply {
+  readonly status: number;
+  readonly body: { accepted: number; device: string } | { code: string; message: string; details: Readonly<Record<string, unknown>> };
+}
+
+export class HttpIngest {
+  constructor(
+    private readonly directory: DeviceDirectory,
+    private readonly admission: TelemetryAdmission,
+    private readonly defaultTenant: string,
+  ) {}
+
+  handle(authorization: string | undefined, body: Uint8Array | string): IngestReply {
+    try {
+      const who = this.authenticate(authorization);
+      const batch = this.admission.admitRaw(who.tenant, who.device, body);
+      return { status: 202, body: { accepted: batch.points.length, device: who.device } };
+    } catch (e) {
+      if (e instanceof IipError) return { status: e.status, body: e.toJSON() };
+      throw e;
+    }
+  }
+
+  private authenticate(authorization: string | undefined): { tenant: string; device: string } {
+    const m = authorization ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization) : null;
+    if (!m) {
+      throw new IipError('IIP_ERR_DEVICE_AUTH_FAILED', 'device credentials required: HTTP Basic `{tenant}/{device}:{secret}`', {});
+    }
+    const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const who = colon > 0 ? parseDeviceUsername(decoded.slice(0, colon), this.defaultTenant) : undefined;
+    if (!who) throw new IipError('IIP_ERR_DEVICE_AUTH_FAILED', 'malformed device credentials', {});
+    const entry = this.directory.lookup(who.tenant, who.device);
+    if (!entry) {
+      const e = new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${who.device}" does not exist in tenant "${who.tenant}"`, who);
+      this.admission.countRejection(e);
+      throw e;
+    }
+    if (!entry.verifySecret(decoded.slice(colon + 1))) {
+      const e = new IipError('IIP_ERR_DEVICE_AUTH_FAILED', `wrong secret for device "${who.device}"`, { device: who.device });
+      this.admission.countRejection(e);
+      throw e;
+    }
+    return who;
+  }
+}

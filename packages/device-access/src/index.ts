@@ -1,0 +1,10 @@
+/**
+ * @iip/device-access — how devices reach the platform: the embedded MQTT broker with per-device
+ * authentication and topic ACL, HTTP ingest, and the telemetry admission gate both share. Protocol drivers
+ * (Modbus, OPC UA) join here behind one driver interface.
+ */
+export * from './errors.js';
+export * from './directory.js';
+export * from './admission.js';
+export * from './mqtt-broker.js';
+export * from './http-ingest.js';

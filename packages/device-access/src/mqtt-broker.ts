@@ -1,0 +1,170 @@
+/**
+ * The embedded MQTT front door (aedes). Every client authenticates as one device with that device's
+ * secret, and may then touch only its own subtree `iip/{tenant}/{device}/...`: telemetry published there is
+ * admitted (validated, then put on the bus), and a rejected message is answered on `.../errors` with the
+ * IIP_ERR_* code instead of disconnecting the device, so one bad reading does not drop a healthy link.
+ */
+import { createServer, type Server } from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { IipError } from '@iip/core';
+import type { TelemetryAdmission } from './admission.js';
+import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
+
+interface DeviceIdentity {
+  readonly tenant: string;
+  readonly device: string;
+  readonly prefix: string;
+}
+
+export interface MqttAccessOptions {
+  readonly directory: DeviceDirectory;
+  readonly admission: TelemetryAdmission;
+  readonly defaultTenant: string;
+  readonly host?: string;
+  readonly port: number;
+  readonly log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface MqttAccessStats {
+  readonly connectedDevices: number;
+  readonly authFailures: number;
+  readonly aclDenials: number;
+}
+
+const BAD_CREDENTIALS = 4; // CONNACK return code 4: bad user name or password (MQTT 3.1.1 §3.2.2.3)
+const NOT_AUTHORIZED = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  const e = new Error(message) as AuthenticateError;
+  (e as { returnCode: number }).returnCode = returnCode;
+  return e;
+}
+
+export class MqttAccess {
+  private broker: Aedes | undefined;
+  private server: Server | undefined;
+  private readonly identities = new WeakMap<Client, DeviceIdentity>();
+  /** Payloads that were rejected: they must not be forwarded to any subscriber either. */
+  private readonly rejected = new WeakSet<Buffer>();
+  private authFailures = 0;
+  private aclDenials = 0;
+  private boundPort = 0;
+
+  constructor(private readonly opts: MqttAccessOptions) {}
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async listen(): Promise<number> {
+    const broker = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
+      authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
+      authorizeForward: (_client, packet) => (Buffer.isBuffer(packet.payload) && this.rejected.has(packet.payload) ? null : packet),
+    });
+    this.broker = broker;
+    const server = createServer(broker.handle);
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') {
+          reject(
+            new IipError(
+              'IIP_ERR_PORT_IN_USE',
+              `MQTT port ${this.opts.port} is already in use / MQTT 端口 ${this.opts.port} 已被占用 — choose another with --mqtt-port <n> or IIP_MQTT_PORT=<n>`,
+              { port: this.opts.port, flag: '--mqtt-port', env: 'IIP_MQTT_PORT' },
+            ),
+          );
+        } else reject(err);
+      });
+      server.listen(this.opts.port, this.opts.host ?? '0.0.0.0', () => resolve());
+    });
+    const addr = server.address();
+    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    return this.boundPort;
+  }
+
+  stats(): MqttAccessStats {
+    return { connectedDevices: this.broker?.connectedClients ?? 0, authFailures: this.authFailures, aclDenials: this.aclDenials };
+  }
+
+  async close(): Promise<void> {
+    const broker = this.broker;
+    const server = this.server;
+    this.broker = undefined;
+    this.server = undefined;
+    if (server) {
+      server.close();
+    }
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const who = username ? parseDeviceUsername(username, this.opts.defaultTenant) : undefined;
+    const entry = who ? this.opts.directory.lookup(who.tenant, who.device) : undefined;
+    if (!who || !entry || !password || !entry.verifySecret(password.toString('utf8'))) {
+      this.authFailures++;
+      this.opts.log?.('warn', 'MQTT authentication failed', { username: username ?? null, clientId: client.id, reason: !entry ? 'unknown device' : 'bad secret' });
+      done(authError('bad device credentials', BAD_CREDENTIALS), false);
+      return;
+    }
+    this.identities.set(client, { ...who, prefix: `iip/${who.tenant}/${who.device}/` });
+    done(null, true);
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, cb: (error?: Error | null) => void): void {
+    if (!client) return cb(null); // broker-originated (e.g. a will): already checked when it was set
+    const id = this.identities.get(client);
+    if (!id || !packet.topic.startsWith(id.prefix)) {
+      this.aclDenials++;
+      this.opts.log?.('warn', 'MQTT publish denied by topic ACL', { device: id?.device, topic: packet.topic });
+      if (id) this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `publishing to "${packet.topic}" is not allowed for device "${id.device}"`, { topic: packet.topic }));
+      return cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
+    }
+    const rest = packet.topic.slice(id.prefix.length);
+    if (rest === 'telemetry') {
+      try {
+        this.opts.admission.admitRaw(id.tenant, id.device, packet.payload as Buffer);
+      } catch (e) {
+        if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
+        this.sendError(client, id, e);
+      }
+      return cb(null);
+    }
+    if (rest === 'errors' || rest.startsWith('commands/')) {
+      // Platform-to-device topics: a device must not forge them.
+      this.aclDenials++;
+      if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
+      this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `topic "${packet.topic}" is written by the platform only`, { topic: packet.topic }));
+      return cb(null);
+    }
+    return cb(null);
+  }
+
+  private authorizeSubscribe(client: Client, sub: Subscription, cb: (error: Error | null, subscription?: Subscription | null) => void): void {
+    const id = this.identities.get(client);
+    if (!id || !(sub.topic.startsWith(id.prefix) || sub.topic === id.prefix.slice(0, -1))) {
+      this.aclDenials++;
+      this.opts.log?.('warn', 'MQTT subscribe denied by topic ACL', { device: id?.device, topic: sub.topic });
+      return cb(null, null); // SUBACK failure (0x80) for this filter; the connection stays up
+    }
+    cb(null, sub);
+  }
+
+  private sendError(client: Client, id: DeviceIdentity, e: unknown): void {
+    const body =
+      e instanceof IipError
+        ? e.toJSON()
+        : { code: 'IIP_ERR_INTERNAL', message: 'internal error while admitting the message', details: {} };
+    if (!(e instanceof IipError)) this.opts.log?.('warn', 'unexpected admission error', { err: String(e) });
+    client.publish({ cmd: 'publish', topic: `${id.prefix}errors`, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false }, () => {});
+  }
+}
+
+export { BAD_CREDENTIALS, NOT_AUTHORIZED };

@@ -1,0 +1,9 @@
+/**
+ * @iip/server — the platform process. `startPlatform()` is the composition root that wires storage,
+ * device access, the bus, the historian, security and the HTTP API (REST, OpenAPI at /docs, WebSocket
+ * live stream, the console) into one running platform.
+ */
+export * from './errors.js';
+export * from './platform.js';
+export { parseCsv, parseCsvRecords } from './csv.js';
+export type { IssuedDevice, PublicDevice } from './registry-service.js';

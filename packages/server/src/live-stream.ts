@@ -1,0 +1,84 @@
+/**
+ * Live updates for the console over WebSocket. Under load a factory produces tens of thousands of points a
+ * second, far more than a browser can draw, so each socket receives, per device, only the newest value of
+ * each property, coalesced every `intervalMs`. A socket sees only its own tenant's devices.
+ */
+import type { Bus } from '@iip/bus';
+import type { PointValue, TelemetryBatch } from '@iip/core';
+
+export interface LiveSocket {
+  send(text: string): void;
+  readonly bufferedAmount: number;
+}
+
+interface Subscriber {
+  readonly socket: LiveSocket;
+  readonly tenant: string;
+  devices: Set<string> | null;
+  /** device → property → newest point */
+  pending: Map<string, Map<string, { ts: number; value: PointValue }>>;
+}
+
+export class LiveStream {
+  private readonly subs = new Set<Subscriber>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+
+  constructor(bus: Bus, intervalMs = 250) {
+    this.unsubscribe = bus.subscribe('telemetry', (b) => this.onBatch(b));
+    this.timer = setInterval(() => this.flush(), intervalMs);
+    this.timer.unref();
+  }
+
+  add(socket: LiveSocket, tenant: string): { setDevices(devices: string[] | null): void; remove(): void } {
+    const sub: Subscriber = { socket, tenant, devices: null, pending: new Map() };
+    this.subs.add(sub);
+    return {
+      setDevices: (devices) => {
+        sub.devices = devices ? new Set(devices) : null;
+      },
+      remove: () => {
+        this.subs.delete(sub);
+      },
+    };
+  }
+
+  get size(): number {
+    return this.subs.size;
+  }
+
+  private onBatch(b: TelemetryBatch): void {
+    if (this.subs.size === 0) return;
+    for (const sub of this.subs) {
+      if (sub.tenant !== b.tenant || (sub.devices && !sub.devices.has(b.device))) continue;
+      let props = sub.pending.get(b.device);
+      if (!props) {
+        props = new Map();
+        sub.pending.set(b.device, props);
+      }
+      for (const p of b.points) {
+        const prev = props.get(p.property);
+        if (!prev || prev.ts <= p.ts) props.set(p.property, { ts: p.ts, value: p.value });
+      }
+    }
+  }
+
+  private flush(): void {
+    for (const sub of this.subs) {
+      if (sub.pending.size === 0) continue;
+      // A slow client (more than 4 MiB unsent) skips a round instead of growing server memory.
+      if (sub.socket.bufferedAmount > 4 * 1024 * 1024) continue;
+      for (const [device, props] of sub.pending) {
+        const points = [...props].map(([property, v]) => ({ property, ts: v.ts, value: v.value }));
+        sub.socket.send(JSON.stringify({ type: 'telemetry', device, points }));
+      }
+      sub.pending = new Map();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.unsubscribe();
+    this.subs.clear();
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The composition root of the platform process: opens storage, wires device access → bus → historian and
+ * the live stream, starts the MQTT and HTTP listeners, and (for the demo) the virtual factory. `close()`
+ * stops intake first and flushes the historian last, so nothing accepted is lost on Ctrl-C.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InProcessBus } from '@iip/bus';
+import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type TenantId } from '@iip/core';
+import { HttpIngest, MqttAccess, TelemetryAdmission } from '@iip/device-access';
+import { Historian } from '@iip/historian';
+import { UserService } from '@iip/security';
+import { openSqliteStorage } from '@iip/storage';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { startDemoFactory } from './demo-factory.js';
+import { RegistryDeviceDirectory } from './device-directory.js';
+import { LiveStream } from './live-stream.js';
+import { modelFormats } from './model-formats.js';
+import { RegistryService } from './registry-service.js';
+
+export interface PlatformOptions {
+  /** Where the embedded database and demo credentials live. */
+  readonly dataDir: string;
+  /** 0 picks a free port. */
+  readonly httpPort: number;
+  /** 0 picks a free port; never assumes 1883 is free. */
+  readonly mqttPort: number;
+  /** Interface to listen on; 127.0.0.1 by default (safe), 0.0.0.0 to accept devices on the network. */
+  readonly host?: string;
+  /** Password of the first admin; generated and reported once when absent. */
+  readonly adminPassword?: string;
+  /** Built console (packages/console/dist by default); served at `/`. */
+  readonly consoleDir?: string;
+  readonly simulate?: { readonly devices: number; readonly intervalMs?: number };
+  readonly limits?: Partial<IngestLimits>;
+  /** HTTP request logging (warnings and errors). */
+  readonly httpLog?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface Platform {
+  readonly httpUrl: string;
+  readonly mqttUrl: string;
+  readonly httpPort: number;
+  readonly mqttPort: number;
+  /** Set on the very first start when the admin password was generated: show it once. */
+  readonly initialAdmin?: { username: string; password: string };
+  readonly registry: RegistryService;
+  readonly historian: Historian;
+  readonly users: UserService;
+  readonly admission: TelemetryAdmission;
+  readonly mqtt: MqttAccess;
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
+
+async function listenHttp(app: FastifyInstance, port: number, host: string): Promise<number> {
+  try {
+    await app.listen({ port, host });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new IipError(
+        'IIP_ERR_PORT_IN_USE',
+        `HTTP port ${port} is already in use / HTTP 端口 ${port} 已被占用 — choose another with --port <n> or IIP_HTTP_PORT=<n>`,
+        { port, flag: '--port', env: 'IIP_HTTP_PORT' },
+      );
+    }
+    throw e;
+  }
+  const addr = app.server.address();
+  return typeof addr === 'object' && addr ? addr.port : port;
+}
+
+export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
+  const log = opts.log ?? (() => {});
+  const host = opts.host ?? '127.0.0.1';
+  try {
+    mkdirSync(opts.dataDir, { recursive: true });
+  } catch (e) {
+    throw new IipError('IIP_ERR_DATA_DIR', `cannot create data directory ${opts.dataDir}: ${(e as Error).message} — use --data <dir> or IIP_DATA_DIR`, {
+      dir: opts.dataDir,
+    });
+  }
+  const storage = openSqliteStorage({ file: join(opts.dataDir, 'iip.db') });
+  const cleanups: Array<() => Promise<void> | void> = [() => storage.close()];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log(`shutdown: ${(e as Error).message}`);
+      }
+    }
+  };
+  try {
+    const tenant: TenantId = DEFAULT_TENANT;
+    if (!storage.registry.getTenant(tenant)) storage.registry.createTenant({ id: tenant, name: 'Default tenant', createdAt: Date.now() });
+
+    const users = new UserService(storage.users);
+    const admin = await users.ensureAdmin(opts.adminPassword);
+
+    const bus = new InProcessBus((topic, err) => log(`bus: subscriber of ${topic} failed: ${(err as Error).message}`));
+    const historian = new Historian(storage.telemetry, { onError: (e) => log(`historian: ${(e as Error).message}`) });
+    const unsubHistorian = bus.subscribe('telemetry', (b) => historian.ingest(b));
+    cleanups.push(async () => {
+      unsubHistorian();
+      await historian.close();
+    });
+
+    const registry = new RegistryService(storage.registry);
+    const directory = new RegistryDeviceDirectory(storage.registry);
+    registry.onChange((t, d) => directory.invalidate(t, d));
+    const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...opts.limits };
+    const admission = new TelemetryAdmission(directory, bus, limits);
+
+    const mqtt = new MqttAccess({
+      directory,
+      admission,
+      defaultTenant: DEFAULT_TENANT,
+      host,
+      port: opts.mqttPort,
+      log: (level, msg, fields) => {
+        if (level === 'warn') log(`mqtt: ${msg} ${fields ? JSON.stringify(fields) : ''}`);
+      },
+    });
+    const mqttPort = await mqtt.listen();
+    cleanups.push(() => mqtt.close());
+
+    const live = new LiveStream(bus);
+    cleanups.push(() => live.close());
+    const app = await buildApp(
+      {
+        users,
+        registry,
+        historian,
+        ingest: new HttpIngest(directory, admission, DEFAULT_TENANT),
+        live,
+        formats: modelFormats,
+        maxPayloadBytes: limits.maxPayloadBytes,
+        consoleDir: opts.consoleDir ?? DEFAULT_CONSOLE_DIR,
+        status: () => ({ ingest: admission.stats(), historian: historian.stats(), mqtt: mqtt.stats(), liveSockets: live.size }),
+      },
+      { logger: opts.httpLog ?? false },
+    );
+    cleanups.push(() => app.close());
+    const httpPort = await listenHttp(app, opts.httpPort, host);
+    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    const httpUrl = `http://${shownHost}:${httpPort}`;
+    const mqttUrl = `mqtt://${shownHost}:${mqttPort}`;
+
+    if (opts.simulate && opts.simulate.devices > 0) {
+      const factory = await startDemoFactory({
+        dataDir: opts.dataDir,
+        tenant,
+        registry,
+        mqttUrl,
+        devices: opts.simulate.devices,
+        intervalMs: opts.simulate.intervalMs,
+        log,
+      });
+      // Stopped before the broker so the devices leave cleanly.
+      cleanups.push(() => factory.stop());
+    }
+
+    return {
+      httpUrl,
+      mqttUrl,
+      httpPort,
+      mqttPort,
+      ...(admin.generatedPassword ? { initialAdmin: { username: admin.username, password: admin.generatedPassword } } : {}),
+      registry,
+      historian,
+      users,
+      admission,
+      mqtt,
+      app,
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Products and devices for the API: input checks, secret issuing and bulk import on top of the registry
+ * store. A device secret is returned exactly once, when it is issued; the store keeps only its hash.
+ */
+import {
+  IipError,
+  assertThingModel,
+  isValidId,
+  type DeviceId,
+  type ProductId,
+  type TenantId,
+  type ThingModel,
+} from '@iip/core';
+import { generateDeviceSecret, hashDeviceSecret } from '@iip/security';
+import type { Device, Product, RegistryStore } from '@iip/storage';
+import { parseCsvRecords } from './csv.js';
+
+export interface NewDevice {
+  readonly id?: string;
+  readonly name?: string;
+  readonly product: string;
+  readonly attributes?: Record<string, string>;
+}
+
+export interface IssuedDevice {
+  readonly device: PublicDevice;
+  readonly secret: string;
+}
+
+export type PublicDevice = Omit<Device, 'secretHash'>;
+
+export function publicDevice(d: Device): PublicDevice {
+  const { secretHash: _omit, ...rest } = d;
+  return rest;
+}
+
+function checkId(kind: string, id: unknown): string {
+  if (!isValidId(id)) {
+    throw new IipError('IIP_ERR_VALIDATION', `${kind} id ${JSON.stringify(id)} must be 1–64 characters of letters, digits, _ . - (starting with a letter or digit)`, {
+      field: 'id',
+      value: id as never,
+    });
+  }
+  return id;
+}
+
+export class RegistryService {
+  private readonly listeners = new Set<(tenant: TenantId, device?: DeviceId) => void>();
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Called when a device or a product model changes, so caches (device directory) drop stale entries. */
+  onChange(fn: (tenant: TenantId, device?: DeviceId) => void): void {
+    this.listeners.add(fn);
+  }
+
+  private changed(tenant: TenantId, device?: DeviceId): void {
+    for (const fn of this.listeners) fn(tenant, device);
+  }
+
+  createProduct(tenant: TenantId, p: { id: string; name?: string; category?: string; model: ThingModel }): Product {
+    checkId('product', p.id);
+    assertThingModel(p.model);
+    const product: Product = {
+      tenant,
+      id: p.id as ProductId,
+      name: p.name ?? p.id,
+      category: p.category ?? '',
+      model: p.model,
+      version: 1,
+      createdAt: this.now(),
+    };
+    this.store.createProduct(product);
+    return product;
+  }
+
+  updateProduct(tenant: TenantId, p: { id: string; name?: string; category?: string; model: ThingModel }): Product {
+    assertThingModel(p.model);
+    const existing = this.getProduct(tenant, p.id);
+    const updated = this.store.updateProduct({
+      tenant,
+      id: existing.id,
+      name: p.name ?? existing.name,
+      category: p.category ?? existing.category,
+      model: p.model,
+    });
+    this.changed(tenant);
+    return updated;
+  }
+
+  getProduct(tenant: TenantId, id: string): Product {
+    const p = this.store.getProduct(tenant, id as ProductId);
+    if (!p) throw new IipError('IIP_ERR_NOT_FOUND', `product "${id}" not found`, { resource: 'product', id });
+    return p;
+  }
+
+  listProducts(tenant: TenantId): Product[] {
+    return this.store.listProducts(tenant);
+  }
+
+  deleteProduct(tenant: TenantId, id: string): void {
+    if (!this.store.deleteProduct(tenant, id as ProductId)) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `product "${id}" not found`, { resource: 'product', id });
+    }
+    this.changed(tenant);
+  }
+
+  private build(tenant: TenantId, d: NewDevice, secret: string): Device {
+    const id = d.id ?? `dev-${generateDeviceSecret().slice(0, 10).replace(/[^A-Za-z0-9]/g, 'x')}`;
+    checkId('device', id);
+    checkId('product', d.product);
+    return {
+      tenant,
+      id: id as DeviceId,
+      product: d.product as ProductId,
+      name: d.name || id,
+      secretHash: hashDeviceSecret(secret),
+      attributes: d.attributes ?? {},
+      createdAt: this.now(),
+    };
+  }
+
+  createDevice(tenant: TenantId, d: NewDevice): IssuedDevice {
+    const secret = generateDeviceSecret();
+    const device = this.build(tenant, d, secret);
+    this.store.createDevice(device);
+    this.changed(tenant, device.id);
+    return { device: publicDevice(device), secret };
+  }
+
+  /** All or nothing; each issued secret is returned once. */
+  createDevices(tenant: TenantId, list: readonly NewDevice[]): IssuedDevice[] {
+    const issued = list.map((d, i) => {
+      const secret = generateDeviceSecret();
+      try {
+        return { device: this.build(tenant, d, secret), secret };
+      } catch (e) {
+        if (e instanceof IipError) throw new IipError(e.code, `device #${i + 1}: ${e.message}`, { ...e.details, index: i });
+        throw e;
+      }
+    });
+    this.store.createDevices(issued.map((x) => x.device));
+    for (const x of issued) this.changed(tenant, x.device.id);
+    return issued.map((x) => ({ device: publicDevice(x.device), secret: x.secret }));
+  }
+
+  /** CSV with header `id,name,product` (name optional); any other column becomes an attribute. */
+  importDevicesCsv(tenant: TenantId, csv: string): IssuedDevice[] {
+    const records = parseCsvRecords(csv, ['id', 'product']);
+    const list: NewDevice[] = records.map(({ record }) => {
+      const { id, name, product, ...attributes } = record;
+      return { id: id as string, name: name ?? '', product: product as string, attributes };
+    });
+    try {
+      return this.createDevices(tenant, list);
+    } catch (e) {
+      if (e instanceof IipError && typeof e.details.index === 'number') {
+        const line = records[e.details.index]?.line;
+        throw new IipError(e.code, `CSV line ${line}: ${e.message}`, { ...e.details, line });
+      }
+      throw e;
+    }
+  }
+
+  getDevice(tenant: TenantId, id: string): Device {
+    const d = this.store.getDevice(tenant, id as DeviceId);
+    if (!d) throw new IipError('IIP_ERR_NOT_FOUND', `device "${id}" not found`, { resource: 'device', id });
+    return d;
+  }
+
+  listDevices(tenant: TenantId, filter: { product?: string }, page: { limit: number; offset: number }): { items: Device[]; total: number } {
+    return this.store.listDevices(tenant, filter.product ? { product: filter.product as ProductId } : {}, page);
+  }
+
+  deleteDevice(tenant: TenantId, id: string): void {
+    if (!this.store.deleteDevice(tenant, id as DeviceId)) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `device "${id}" not found`, { resource: 'device', id });
+    }
+    this.changed(tenant, id as DeviceId);
+  }
+}
