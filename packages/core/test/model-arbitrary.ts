@@ -11,14 +11,14 @@ export const memberId = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/);
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }).map((n) => (Object.is(n, -0) ? 0 : n));
 const safeInt = fc.integer({ min: -(2 ** 45), max: 2 ** 45 });
 
-function bounds<T extends number>(arb: fc.Arbitrary<T>): fc.Arbitrary<{ min?: T; max?: T }> {
+function bounds(arb: fc.Arbitrary<number>): fc.Arbitrary<{ min?: number; max?: number }> {
   return fc
     .tuple(fc.option(arb, { nil: undefined }), fc.option(arb, { nil: undefined }))
     .map(([a, b]) => {
-      const out: { min?: T; max?: T } = {};
+      const out: { min?: number; max?: number } = {};
       if (a !== undefined && b !== undefined) {
-        out.min = a <= b ? a : b;
-        out.max = a <= b ? b : a;
+        out.min = Math.min(a, b);
+        out.max = Math.max(a, b);
       } else if (a !== undefined) out.min = a;
       else if (b !== undefined) out.max = b;
       return out;
