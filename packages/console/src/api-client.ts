@@ -1,0 +1,102 @@
+/**
+ * HTTP client for /api/v1. Adds the bearer token, turns error bodies into ApiError with the platform's
+ * stable `code`, and reports a 401 once through `onUnauthorized` so the app can ask for sign-in again.
+ */
+import type {
+  ApiErrorBody,
+  Device,
+  LatestValues,
+  LoginResponse,
+  Product,
+  TrendBucket,
+  User,
+} from './api-types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Code used when the platform cannot be reached at all (no HTTP status). */
+export const NETWORK_ERROR = 'IIP_ERR_CONSOLE_NETWORK';
+
+export interface ApiClientOptions {
+  readonly token?: string;
+  readonly onUnauthorized?: () => void;
+}
+
+function isErrorBody(v: unknown): v is ApiErrorBody {
+  return v !== null && typeof v === 'object' && typeof (v as ApiErrorBody).code === 'string';
+}
+
+export class ApiClient {
+  constructor(private readonly opts: ApiClientOptions = {}) {}
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    let res: Response;
+    try {
+      res = await fetch(`/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(NETWORK_ERROR, e instanceof Error ? e.message : String(e), 0);
+    }
+    const text = await res.text();
+    let doc: unknown;
+    try {
+      doc = text ? JSON.parse(text) : undefined;
+    } catch {
+      doc = undefined;
+    }
+    if (!res.ok) {
+      // The login call answers 401 for a wrong password; that is not an expired session.
+      if (res.status === 401 && this.opts.token) this.opts.onUnauthorized?.();
+      if (isErrorBody(doc)) throw new ApiError(doc.code, doc.message, res.status);
+      throw new ApiError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
+    }
+    return doc as T;
+  }
+
+  login(username: string, password: string): Promise<LoginResponse> {
+    return this.request('POST', '/auth/login', { username, password });
+  }
+
+  async logout(): Promise<void> {
+    await this.request<unknown>('POST', '/auth/logout');
+  }
+
+  me(): Promise<User> {
+    return this.request('GET', '/auth/me');
+  }
+
+  async products(): Promise<Product[]> {
+    return (await this.request<{ items: Product[] }>('GET', '/products')).items;
+  }
+
+  devices(opts: { limit?: number; offset?: number; product?: string } = {}): Promise<{ items: Device[]; total: number }> {
+    const q = new URLSearchParams({ limit: String(opts.limit ?? 500), offset: String(opts.offset ?? 0) });
+    if (opts.product) q.set('product', opts.product);
+    return this.request('GET', `/devices?${q}`);
+  }
+
+  async latest(device: string): Promise<LatestValues> {
+    return (await this.request<{ values: LatestValues }>('GET', `/devices/${encodeURIComponent(device)}/latest`)).values ?? {};
+  }
+
+  async trend(device: string, property: string, from: number, to: number, buckets: number): Promise<TrendBucket[]> {
+    const q = new URLSearchParams({ from: String(from), to: String(to), buckets: String(buckets) });
+    const path = `/devices/${encodeURIComponent(device)}/properties/${encodeURIComponent(property)}/trend?${q}`;
+    return (await this.request<{ buckets: TrendBucket[] }>('GET', path)).buckets;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Shapes of the platform's /api/v1 responses as the console uses them. Domain types come from @iip/core
+ * as types only: the console never bundles platform code, it talks HTTP and WebSocket.
+ */
+import type { PointValue, ThingModel } from '@iip/core';
+
+export type { DataType, PointValue, PropertySpec, ThingModel } from '@iip/core';
+
+export interface User {
+  readonly id: string;
+  readonly username: string;
+  readonly role: string;
+  readonly tenant: string;
+}
+
+export interface LoginResponse {
+  readonly token: string;
+  readonly expiresAt: number | string;
+  readonly user: User;
+}
+
+export interface Product {
+  readonly id: string;
+  readonly name: string;
+  readonly category: string;
+  readonly version: string | number;
+  readonly model: ThingModel;
+}
+
+export interface Device {
+  readonly id: string;
+  readonly name: string;
+  readonly product: string;
+  readonly createdAt: number | string;
+  readonly attributes?: Readonly<Record<string, unknown>>;
+}
+
+export interface LatestValue {
+  readonly ts: number;
+  readonly value: PointValue;
+}
+
+export type LatestValues = Readonly<Record<string, LatestValue>>;
+
+export interface TrendBucket {
+  readonly start: number;
+  readonly end: number;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly avg: number | null;
+  readonly count: number;
+}
+
+export interface ApiErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+/** A frame on /api/v1/stream. Unknown types are ignored, so the server may add kinds later. */
+export interface TelemetryFrame {
+  readonly type: 'telemetry';
+  readonly device: string;
+  readonly points: readonly { readonly property: string; readonly ts: number; readonly value: PointValue }[];
+}

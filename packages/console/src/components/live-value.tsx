@@ -1,0 +1,30 @@
+/** One live value with its unit; briefly highlighted when it changes, so movement catches the eye. */
+import { useEffect, useRef, useState } from 'react';
+import type { LatestValue, PropertySpec } from '../api-types';
+import { useI18n } from '../i18n-context';
+import { formatValue } from '../value-format';
+
+export function LiveValue({ device, spec, value }: { device: string; spec: PropertySpec; value: LatestValue | undefined }) {
+  const { lang } = useI18n();
+  const text = formatValue(value?.value, spec.dataType, lang);
+  const prev = useRef(text);
+  const [flash, setFlash] = useState(false);
+  useEffect(() => {
+    if (prev.current === text) return;
+    prev.current = text;
+    setFlash(true);
+    const id = setTimeout(() => setFlash(false), 600);
+    return () => clearTimeout(id);
+  }, [text]);
+  return (
+    <span
+      className={flash ? 'live-value flash' : 'live-value'}
+      data-testid="live-value"
+      data-device-id={device}
+      data-property={spec.id}
+      title={spec.name ?? spec.id}
+    >
+      {text}
+    </span>
+  );
+}

@@ -1,0 +1,211 @@
+/**
+ * One device: every property with its live value, unit and time, and a trend of the selected numeric
+ * property over a chosen window, extended by live points as they arrive.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import type { ApiClient } from '../api-client';
+import type { PropertySpec, TrendBucket } from '../api-types';
+import { LiveValue } from '../components/live-value';
+import { StateBadge } from '../components/state-badge';
+import { TrendChart } from '../components/trend-chart';
+import { useI18n } from '../i18n-context';
+import { isTrendable, keyProperties, stateProperty } from '../key-properties';
+import { type LiveStore, useLiveDevice } from '../live-store';
+import { routeHref } from '../route';
+import {
+  TREND_BUCKETS,
+  TREND_WINDOWS,
+  type TrendWindow,
+  WINDOW_MS,
+  appendLive,
+  bucketSeries,
+  numericValue,
+} from '../trend-series';
+import type { Fleet } from '../use-fleet';
+import { formatTimestamp, unitOf } from '../value-format';
+
+interface Props {
+  readonly api: ApiClient;
+  readonly store: LiveStore;
+  readonly fleet: Fleet;
+  readonly deviceId: string;
+}
+
+export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
+  const { t } = useI18n();
+  const device = fleet.devices.find((d) => d.id === deviceId);
+  const product = device ? fleet.products.get(device.product) : undefined;
+  const values = useLiveDevice(store, deviceId);
+  const props = product?.model.properties ?? [];
+  const state = stateProperty(product?.model);
+  const trendable = props.filter(isTrendable);
+  const [picked, setPicked] = useState<string | undefined>();
+  const selected = trendable.find((p) => p.id === picked) ?? keyProperties(product?.model, 1)[0] ?? trendable[0];
+  const [win, setWin] = useState<TrendWindow>('15m');
+
+  useEffect(() => {
+    // The list page may never have fetched this device (opened by URL), so fetch its latest values here too.
+    api.latest(deviceId).then(
+      (v) => store.seed(deviceId, v),
+      () => undefined,
+    );
+  }, [api, store, deviceId]);
+
+  if (fleet.loading) return <main className="page muted">{t('devices.loading')}</main>;
+  if (!device) {
+    return (
+      <main className="page">
+        <a href={routeHref({ kind: 'devices' })}>{t('device.back')}</a>
+        <p className="error">{t('device.notFound', { id: deviceId })}</p>
+      </main>
+    );
+  }
+
+  return (
+    <main className="page">
+      <a className="back" href={routeHref({ kind: 'devices' })}>
+        {t('device.back')}
+      </a>
+      <div className="page-head">
+        <h2>{device.name}</h2>
+        <span className="mono muted">{device.id}</span>
+        {state && <StateBadge spec={state} value={values?.[state.id]} device={device.id} />}
+        <span className="spacer" />
+        <span className="muted">
+          {product?.name ?? device.product}
+          {product?.category ? ` · ${product.category}` : ''}
+          {product?.version !== undefined ? ` · v${product.version}` : ''}
+        </span>
+      </div>
+      <div className="detail">
+        <section className="panel">
+          <h3>{t('device.properties')}</h3>
+          <table className="grid compact">
+            <thead>
+              <tr>
+                <th>{t('device.col.property')}</th>
+                <th className="num">{t('device.col.value')}</th>
+                <th>{t('device.col.unit')}</th>
+                <th>{t('device.col.time')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.map((p) => {
+                const v = values?.[p.id];
+                const canTrend = isTrendable(p);
+                return (
+                  <tr
+                    key={p.id}
+                    className={[canTrend ? 'clickable' : '', selected?.id === p.id ? 'selected' : ''].join(' ')}
+                    data-testid="property-row"
+                    data-property={p.id}
+                    onClick={canTrend ? () => setPicked(p.id) : undefined}
+                  >
+                    <td>
+                      {p.name ?? p.id}
+                      {p.name && <span className="muted small mono"> {p.id}</span>}
+                    </td>
+                    <td className="num">
+                      <LiveValue device={device.id} spec={p} value={v} />
+                    </td>
+                    <td className="muted">{unitOf(p.dataType) ?? ''}</td>
+                    <td className="muted mono small">{v ? formatTimestamp(v.ts) : '—'}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          {trendable.length > 1 && <p className="muted small">{t('device.pickHint')}</p>}
+        </section>
+        <section className="panel trend-panel">
+          {selected ? (
+            <TrendPanel api={api} deviceId={device.id} spec={selected} win={win} onWin={setWin} liveValue={values?.[selected.id]} />
+          ) : (
+            <p className="muted">{t('trend.none')}</p>
+          )}
+        </section>
+      </div>
+    </main>
+  );
+}
+
+interface TrendPanelProps {
+  readonly api: ApiClient;
+  readonly deviceId: string;
+  readonly spec: PropertySpec;
+  readonly win: TrendWindow;
+  readonly onWin: (w: TrendWindow) => void;
+  readonly liveValue: { ts: number; value: unknown } | undefined;
+}
+
+function TrendPanel({ api, deviceId, spec, win, onWin, liveValue }: TrendPanelProps) {
+  const { t } = useI18n();
+  const [trend, setTrend] = useState<{ from: number; to: number; buckets: TrendBucket[] } | undefined>();
+  const [live, setLive] = useState<[number, number][]>([]);
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    let cancelled = false;
+    const to = Date.now();
+    const from = to - WINDOW_MS[win];
+    setError(undefined);
+    setLive([]);
+    api.trend(deviceId, spec.id, from, to, TREND_BUCKETS).then(
+      (buckets) => {
+        if (!cancelled) setTrend({ from, to, buckets });
+      },
+      (e: unknown) => {
+        if (!cancelled) {
+          setTrend({ from, to, buckets: [] });
+          setError(e instanceof Error ? e.message : String(e));
+        }
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, deviceId, spec.id, win]);
+
+  useEffect(() => {
+    if (!trend || !liveValue) return;
+    const y = numericValue(liveValue.value);
+    if (y === undefined) return;
+    setLive((cur) => appendLive(cur, liveValue.ts, y, trend.to));
+  }, [liveValue, trend]);
+
+  const series = useMemo(() => bucketSeries(trend?.buckets ?? []), [trend]);
+
+  return (
+    <>
+      <div className="trend-head">
+        <h3>{t('trend.title', { property: spec.name ?? spec.id })}</h3>
+        <span className="spacer" />
+        <fieldset className="segmented">
+          <legend className="muted small">{t('trend.window')}</legend>
+          {TREND_WINDOWS.map((w) => (
+            <button
+              key={w}
+              type="button"
+              data-testid={`trend-window-${w}`}
+              className={w === win ? 'on' : ''}
+              aria-pressed={w === win}
+              onClick={() => onWin(w)}
+            >
+              {t(`trend.${w}`)}
+            </button>
+          ))}
+        </fieldset>
+      </div>
+      {error && <p className="error">{t('trend.error', { message: error })}</p>}
+      {!trend && <p className="muted small">{t('trend.loading')}</p>}
+      <TrendChart
+        series={series}
+        live={live}
+        from={trend?.from ?? Date.now() - WINDOW_MS[win]}
+        to={trend?.to ?? Date.now()}
+        unit={unitOf(spec.dataType)}
+        integer={spec.dataType.type !== 'float'}
+      />
+    </>
+  );
+}

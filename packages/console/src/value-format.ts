@@ -1,0 +1,102 @@
+/**
+ * Formatting of telemetry values for people: numbers with a sensible number of decimals and their unit,
+ * booleans and enums with their thing-model texts. Pure (no DOM), so it is unit-tested in Node.
+ */
+import type { DataType, PointValue } from '@iip/core';
+import type { Lang } from './i18n-dictionary';
+
+/** Shown where a value is missing, so an empty cell is never mistaken for zero. */
+export const NO_VALUE = '—';
+
+/**
+ * Decimals that keep about four significant digits without showing float noise (41.2000001): a
+ * 0.0123 bar pressure needs four decimals, a 1480 rpm spindle speed needs none.
+ */
+export function decimalsFor(n: number): number {
+  const a = Math.abs(n);
+  if (a === 0 || a >= 1000) return 0;
+  if (a >= 100) return 1;
+  if (a >= 1) return 2;
+  if (a >= 0.01) return 4;
+  return 6;
+}
+
+export function formatNumber(n: number, lang: Lang, decimals?: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const d = decimals ?? decimalsFor(n);
+  return new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en-US', {
+    minimumFractionDigits: 0,
+    maximumFractionDigits: d,
+    useGrouping: Math.abs(n) >= 10_000,
+  }).format(n);
+}
+
+/** Units that read better glued to the number ("45%", "21.5°C" is also common, but SI puts a space there). */
+const GLUED_UNITS = new Set(['%', '°', '‰']);
+
+export function withUnit(text: string, unit: string | undefined): string {
+  if (!unit) return text;
+  return GLUED_UNITS.has(unit) ? `${text}${unit}` : `${text} ${unit}`;
+}
+
+export function unitOf(dt: DataType | undefined): string | undefined {
+  if (!dt) return undefined;
+  return dt.type === 'int' || dt.type === 'float' ? dt.unit : undefined;
+}
+
+const BOOL_TEXT: Record<Lang, readonly [string, string]> = { en: ['true', 'false'], zh: ['是', '否'] };
+
+/**
+ * Formats a value as the thing model describes it. Without a data type (a property the model no longer
+ * lists) the value is shown as it came, so nothing the device sent is hidden.
+ */
+export function formatValue(value: PointValue | null | undefined, dt: DataType | undefined, lang: Lang): string {
+  if (value === null || value === undefined) return NO_VALUE;
+  if (!dt) return typeof value === 'number' ? formatNumber(value, lang) : String(value);
+  switch (dt.type) {
+    case 'int':
+      return typeof value === 'number' ? withUnit(formatNumber(value, lang, 0), dt.unit) : String(value);
+    case 'float':
+      return typeof value === 'number' ? withUnit(formatNumber(value, lang), dt.unit) : String(value);
+    case 'bool': {
+      const on = value === true || value === 1 || value === 'true';
+      const [t, f] = BOOL_TEXT[lang];
+      return on ? (dt.trueText ?? t) : (dt.falseText ?? f);
+    }
+    case 'enum': {
+      const hit = dt.values.find((v) => v.value === String(value));
+      return hit?.text ?? String(value);
+    }
+    case 'string':
+      return String(value);
+    default: {
+      const never: never = dt;
+      return String(never);
+    }
+  }
+}
+
+/** A short "x s ago" for the freshness of a value; absolute time is shown beside it where space allows. */
+export function formatAge(ms: number, lang: Lang): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (lang === 'zh') {
+    if (s < 60) return `${s} 秒前`;
+    if (s < 3600) return `${Math.floor(s / 60)} 分钟前`;
+    if (s < 86400) return `${Math.floor(s / 3600)} 小时前`;
+    return `${Math.floor(s / 86400)} 天前`;
+  }
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/**
+ * ISO-like local time: it reads the same in both languages and sorts as text, and engineers compare it
+ * with PLC and gateway logs that use the same shape.
+ */
+export function formatTimestamp(ts: number): string {
+  const d = new Date(ts);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
