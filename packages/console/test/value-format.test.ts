@@ -7,7 +7,7 @@ test('floats keep about four significant digits and their unit', () => {
   assert.equal(formatValue(41.2000001, dt, 'en'), '41.2 °C');
   assert.equal(formatValue(0.012345, { type: 'float', unit: 'bar' }, 'en'), '0.0123 bar');
   assert.equal(formatValue(1480.4, { type: 'float', unit: 'rpm' }, 'en'), '1480 rpm');
-  assert.equal(formatValue(-3.14159, { type: 'float' }, 'en'), '-3.14');
+  assert.equal(formatValue(-7.77777, { type: 'float' }, 'en'), '-7.78');
   assert.equal(decimalsFor(0), 0);
   assert.equal(decimalsFor(123.4), 1);
 });
