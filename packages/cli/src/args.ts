@@ -1,11 +1,15 @@
 /** Flag parsing shared by the commands: `--flag value`, `--flag=value`, booleans, and env-var fallbacks. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
 export class UsageError extends Error {}
 
-export function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
+export function parse<O extends OptionsConfig>(argv: string[], options: O) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
