@@ -104,6 +104,11 @@ export class VirtualFactory {
           device: entry.device,
           onLaterError: (e) => this.log(`${entry.device.id}: connection error: ${e.message} (retrying)`),
         });
+        if (this.stopped()) {
+          // stop() ran while we were connecting: do not resurrect the factory
+          await client.endAsync(true);
+          return;
+        }
         entry.client = client;
         client.on('message', (_topic, payload) => this.onErrorReport(entry.device.id, payload));
         client.on('reconnect', () => this.log(`${entry.device.id}: reconnecting`));
@@ -113,6 +118,10 @@ export class VirtualFactory {
       await this.closeClients();
       this.state = 'stopped';
       throw e;
+    }
+    if (this.stopped()) {
+      await this.closeClients();
+      return;
     }
     this.state = 'running';
     this.log(`virtual factory: ${entries.length} devices connected to ${this.opts.mqttUrl} as tenant "${this.opts.tenant}"`);
@@ -142,6 +151,11 @@ export class VirtualFactory {
     }
     entry.sim.injectFault();
     this.log(`${deviceId}: fault injected`);
+  }
+
+  /** A method, not a field read, so the compiler does not assume stop() cannot run across an await. */
+  private stopped(): boolean {
+    return this.state === 'stopped';
   }
 
   private tick(): void {

@@ -122,3 +122,15 @@ test('a device naming an unknown product is refused before anything connects', (
     { code: 'IIP_ERR_SIM_UNKNOWN_PRODUCT' },
   );
 });
+
+test('stop() during start() leaves nothing connected', async (t) => {
+  const devices = devicesFor(6);
+  const broker = await startBroker(secretsOf(devices));
+  t.after(() => broker.close());
+  const factory = new VirtualFactory({ mqttUrl: broker.url, tenant: TENANT, devices, intervalMs: 50, connectConcurrency: 2 });
+  const starting = factory.start();
+  await factory.stop();
+  await starting;
+  await waitFor(() => broker.broker.connectedClients === 0, 'no client left connected');
+  assert.equal(factory.stats().connected, 0);
+});
