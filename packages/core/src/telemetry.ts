@@ -219,12 +219,15 @@ function shapeError(message: string, path: string): never {
   throw new IipError('IIP_ERR_PAYLOAD_SHAPE', path ? `${path}: ${message}` : message, { path });
 }
 
+const MAX_DATE_MS = 8.64e15;
+
 function parseTs(v: unknown, path: string, now: number, limits: IngestLimits): number {
   let ms: number;
   if (typeof v === 'number') ms = v;
   else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) ms = Date.parse(v);
   else ms = Number.NaN;
-  if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < MIN_TIMESTAMP) {
+  // Beyond ±8.64e15 ms a number is no longer a representable Date (toISOString would throw a RangeError).
+  if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < MIN_TIMESTAMP || ms > MAX_DATE_MS) {
     throw new IipError('IIP_ERR_TELEMETRY_TS_INVALID', `${path || 'ts'}: timestamp ${JSON.stringify(v)} is not valid`, {
       path,
       rule: 'timestamp',

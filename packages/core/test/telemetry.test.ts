@@ -163,6 +163,11 @@ test('IIP_ERR_TELEMETRY_TS_INVALID for non-timestamps and for clocks before 2000
   assert.equal(v.parse(json({ ts: MIN_TIMESTAMP, speed: 1 }), now)[0]?.ts, MIN_TIMESTAMP);
 });
 
+test('regression (found by fuzzing): a ts beyond the largest Date is TS_INVALID, not a RangeError', () => {
+  rejects(json({ ts: 8.64e15 + 1, speed: 1 }), 'IIP_ERR_TELEMETRY_TS_INVALID');
+  rejects(json({ ts: 1e300, speed: 1 }), 'IIP_ERR_TELEMETRY_TS_INVALID');
+});
+
 test('IIP_ERR_TELEMETRY_TS_FUTURE beyond the allowed skew, not at it', () => {
   const skew = DEFAULT_INGEST_LIMITS.maxFutureSkewMs;
   assert.equal(v.parse(json({ ts: now + skew, speed: 1 }), now)[0]?.ts, now + skew);

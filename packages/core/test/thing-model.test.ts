@@ -15,7 +15,7 @@ function invalid(model: unknown, path: string): void {
 }
 
 const empty = { properties: [], events: [], services: [] };
-const withProp = (p: Record<string, unknown>) => ({ ...empty, properties: [{ id: 'p', access: 'r', ...p }] });
+const withProp = (p: Record<string, unknown>): unknown => ({ ...empty, properties: [{ id: 'p', access: 'r', ...p }] });
 const withType = (dataType: unknown) => withProp({ dataType });
 
 test('a valid model is returned unchanged', () => {
