@@ -13,7 +13,7 @@ export function LiveValue({ device, spec, value }: { device: string; spec: Prope
     if (prev.current === text) return;
     prev.current = text;
     setFlash(true);
-    const id = setTimeout(() => setFlash(false), 600);
+    const id = setTimeout(() => setFlash(false), 300);
     return () => clearTimeout(id);
   }, [text]);
   return (

@@ -95,6 +95,7 @@ export function TrendChart({ series, live, from, to, unit, integer }: TrendChart
       }
       return lines.join('<br/>');
     };
+    const filled = series.avg.filter((p) => p[1] !== null).length;
     const end = Math.max(to, live[live.length - 1]?.[0] ?? to);
     const option: Option = {
       animation: false,
@@ -137,7 +138,10 @@ export function TrendChart({ series, live, from, to, unit, integer }: TrendChart
           name: t('trend.avg'),
           type: 'line',
           data: series.avg,
-          symbol: 'none',
+          // With few buckets filled (a new device, a long window) a line has no length; dots keep it visible.
+          symbol: 'circle',
+          symbolSize: 4,
+          showSymbol: filled < 20,
           lineStyle: { width: 2, color: AVG_COLOR },
           itemStyle: { color: AVG_COLOR },
         },

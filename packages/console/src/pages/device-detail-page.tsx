@@ -105,11 +105,11 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
                       {p.name ?? p.id}
                       {p.name && <span className="muted small mono"> {p.id}</span>}
                     </td>
-                    <td className="num">
+                    <td className="num nowrap">
                       <LiveValue device={device.id} spec={p} value={v} />
                     </td>
                     <td className="muted">{unitOf(p.dataType) ?? ''}</td>
-                    <td className="muted mono small">{v ? formatTimestamp(v.ts) : '—'}</td>
+                    <td className="muted mono small nowrap">{v ? formatTimestamp(v.ts) : '—'}</td>
                   </tr>
                 );
               })}
