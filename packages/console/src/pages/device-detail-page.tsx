@@ -2,12 +2,11 @@
  * One device: every property with its live value, unit and time, and a trend of the selected numeric
  * property over a chosen window, extended by live points as they arrive.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { ApiClient } from '../api-client';
 import type { PropertySpec, TrendBucket } from '../api-types';
 import { LiveValue } from '../components/live-value';
 import { StateBadge } from '../components/state-badge';
-import { TrendChart } from '../components/trend-chart';
 import { useI18n } from '../i18n-context';
 import { isTrendable, keyProperties, stateProperty } from '../key-properties';
 import { type LiveStore, useLiveDevice } from '../live-store';
@@ -23,6 +22,9 @@ import {
 } from '../trend-series';
 import type { Fleet } from '../use-fleet';
 import { formatTimestamp, unitOf } from '../value-format';
+
+// ECharts is most of the bundle; loading it with the first device page keeps sign-in and the list fast.
+const TrendChart = lazy(() => import('../components/trend-chart').then((m) => ({ default: m.TrendChart })));
 
 interface Props {
   readonly api: ApiClient;
@@ -198,14 +200,16 @@ function TrendPanel({ api, deviceId, spec, win, onWin, liveValue }: TrendPanelPr
       </div>
       {error && <p className="error">{t('trend.error', { message: error })}</p>}
       {!trend && <p className="muted small">{t('trend.loading')}</p>}
-      <TrendChart
-        series={series}
-        live={live}
-        from={trend?.from ?? Date.now() - WINDOW_MS[win]}
-        to={trend?.to ?? Date.now()}
-        unit={unitOf(spec.dataType)}
-        integer={spec.dataType.type !== 'float'}
-      />
+      <Suspense fallback={<div className="trend-chart" />}>
+        <TrendChart
+          series={series}
+          live={live}
+          from={trend?.from ?? Date.now() - WINDOW_MS[win]}
+          to={trend?.to ?? Date.now()}
+          unit={unitOf(spec.dataType)}
+          integer={spec.dataType.type !== 'float'}
+        />
+      </Suspense>
     </>
   );
 }
