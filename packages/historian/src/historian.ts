@@ -157,7 +157,6 @@ export class Historian {
       this.flushSync();
     } catch (e) {
       this.onError(e);
-      this.scheduleTimer();
     }
   }
 
@@ -181,6 +180,8 @@ export class Historian {
       }
     } finally {
       this.lastFlushMs = performance.now() - started;
+      // Whatever a failed write left behind is retried by the timer even if nobody ingests again.
+      if (this.queued > 0 && !this.closed) this.scheduleTimer();
     }
   }
 
