@@ -66,7 +66,7 @@ export class MqttAccess {
     this.broker = broker;
     const server = createServer(broker.handle);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
+    const listening = new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE') {
           reject(
@@ -80,6 +80,12 @@ export class MqttAccess {
       });
       server.listen(this.opts.port, this.opts.host ?? '0.0.0.0', () => resolve());
     });
+    try {
+      await listening;
+    } catch (e) {
+      await this.close(); // the broker's heartbeat timer would otherwise keep the process alive
+      throw e;
+    }
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
     return this.boundPort;
