@@ -65,8 +65,12 @@ for (const pkg of readdirSync('packages')) {
   }
   const manifest = JSON.parse(readFileSync(join('packages', pkg, 'package.json'), 'utf8'));
   const declared = new Set(Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }));
-  for (const dep of declared) {
+  for (const dep of Object.keys(manifest.dependencies ?? {})) {
     if (dep.startsWith('@iip/') && !mayImport(pkg, dep.slice(5))) problems.push(`packages/${pkg}/package.json: may not depend on ${dep}`);
+  }
+  for (const dep of Object.keys(manifest.devDependencies ?? {})) {
+    // Any package's tests may use the test fixtures.
+    if (dep.startsWith('@iip/') && dep !== '@iip/testkit' && !mayImport(pkg, dep.slice(5))) problems.push(`packages/${pkg}/package.json: may not depend on ${dep}`);
   }
   if (pkg !== 'console' && !manifest.exports?.['.']) problems.push(`packages/${pkg}/package.json: needs an "exports" map`);
   const srcDir = join('packages', pkg, 'src');

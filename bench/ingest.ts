@@ -1,0 +1,86 @@
+/**
+ * Ingest benchmark (issue 2): real MQTT connections (QoS 1, 10 points per message) from a separate
+ * process publish into the running embedded platform; the figure is end-to-end *stored* points per second
+ * — from the first publish until the historian has committed the last point to SQLite. The baseline, in
+ * the same run, is the raw bulk-insert rate of the embedded store with pre-built rows.
+ *
+ * Knobs (environment): BENCH_MESSAGES (default 200000), BENCH_DEVICES (20), BENCH_INFLIGHT (2000).
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ThingModel } from '@iip/core';
+import { startPlatform } from '@iip/server';
+import { tempDir } from '@iip/testkit';
+import { measureBulkInsert } from './store-baseline.js';
+
+const PROPS = Array.from({ length: 10 }, (_, i) => `v${i}`);
+const MODEL: ThingModel = {
+  properties: PROPS.map((id) => ({ id, dataType: { type: 'float', min: 0, max: 1000 }, access: 'r' as const })),
+  events: [],
+  services: [],
+};
+
+function env(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
+export async function main(): Promise<void> {
+  const messages = env('BENCH_MESSAGES', 200_000);
+  const deviceCount = env('BENCH_DEVICES', 20);
+  const inflight = env('BENCH_INFLIGHT', 2000);
+  const pointsPerMessage = 10;
+  const total = messages * pointsPerMessage;
+
+  console.log('ingest: measuring the baseline (raw bulk insert into the embedded store) …');
+  const base = await measureBulkInsert({ points: 1_000_000, batch: 10_000 });
+  console.log(`ingest: baseline ${Math.round(base.pointsPerSec)} points/s`);
+
+  const dir = await tempDir('iip-bench-ingest-');
+  const platform = await startPlatform({ dataDir: dir.path, httpPort: 0, mqttPort: 0, adminPassword: 'bench-password-123', consoleDir: '/nonexistent' });
+  try {
+    platform.registry.createProduct('default' as never, { id: 'bench', name: 'bench', model: MODEL });
+    const devices = Array.from({ length: deviceCount }, (_, i) => {
+      const issued = platform.registry.createDevice('default' as never, { id: `bench-${i}`, product: 'bench' });
+      return { id: issued.device.id, secret: issued.secret };
+    });
+    console.log(`ingest: ${messages} messages × ${pointsPerMessage} points over ${deviceCount} MQTT connections (QoS 1, ${inflight} in flight) …`);
+    const job = { mqttUrl: platform.mqttUrl, tenant: 'default', devices, messages, pointsPerMessage, propertyIds: PROPS, model: MODEL, maxInFlight: inflight };
+    const loader = fileURLToPath(new URL('./ingest-load.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', loader, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const written0 = platform.historian.stats().written;
+    let storedAt = 0;
+    // Polled often for the timing, reported once a second for the reader.
+    const watch = setInterval(() => {
+      if (!storedAt && platform.historian.stats().written - written0 >= total) storedAt = Date.now();
+    }, 2);
+    const progress = setInterval(() => {
+      const n = platform.historian.stats().written - written0;
+      console.log(`  stored ${n.toLocaleString('en')} / ${total.toLocaleString('en')} points`);
+    }, 1000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    if (code !== 0) throw new Error(`load generator exited with ${code}`);
+    const r = JSON.parse(out.trim().split('\n').at(-1) as string) as { messages: number; points: number; elapsedMs: number; endedAt: number };
+    const startedAt = r.endedAt - r.elapsedMs;
+    const deadline = Date.now() + 120_000;
+    while (!storedAt && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+    clearInterval(watch);
+    clearInterval(progress);
+    const stats = platform.historian.stats();
+    const stored = stats.written - written0;
+    if (stored < total) throw new Error(`only ${stored} of ${total} points were stored within 120 s`);
+    const rejected = platform.admission.stats().rejectedMessages;
+    if (rejected > 0) throw new Error(`${rejected} messages were rejected; the benchmark's payloads must all be valid`);
+    const seconds = (storedAt - startedAt) / 1000;
+    const rate = total / seconds;
+    console.log(`ingest: publisher acknowledged ${r.messages} messages in ${(r.elapsedMs / 1000).toFixed(2)} s; last point stored after ${seconds.toFixed(2)} s`);
+    console.log(`ingest: ${Math.round(rate)} points/s end-to-end, baseline ${Math.round(base.pointsPerSec)} points/s, ratio ${(rate / base.pointsPerSec).toFixed(3)}`);
+  } finally {
+    await platform.close();
+    await dir.cleanup();
+  }
+}

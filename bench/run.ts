@@ -1,0 +1,16 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark. Each prints its figure beside a baseline measured in the
+ * same run, and ends with one summary line whose format the issue that asked for it fixes.
+ */
+const BENCHES: Record<string, () => Promise<unknown>> = {
+  ingest: async () => (await import('./ingest.js')).main(),
+  'storage-engines': async () => (await import('./storage-engines.js')).main?.(),
+};
+
+const name = process.argv[2];
+const run = name ? BENCHES[name] : undefined;
+if (!run) {
+  console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}>`);
+  process.exit(2);
+}
+await run();
