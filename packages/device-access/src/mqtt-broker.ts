@@ -150,6 +150,9 @@ export class MqttAccess {
       this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `topic "${packet.topic}" is written by the platform only`, { topic: packet.topic }));
       return cb(null);
     }
+    if (rest === 'events') return cb(null); // accepted; the rules engine consumes events in a later release
+    if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
+    this.sendError(client, id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${packet.topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic: packet.topic }));
     return cb(null);
   }
 
