@@ -8,11 +8,13 @@
  * DuckDB is not a dependency of iip. To run its half, install it anywhere and point at it:
  *   (mkdir /tmp/duckbench && cd /tmp/duckbench && npm init -y && npm install @duckdb/node-api)
  *   IIP_DUCKDB_MODULE=/tmp/duckbench/node_modules/@duckdb/node-api/lib/index.js node --import tsx bench/storage-engines.ts
- * Without it the DuckDB half is skipped with a message. POINTS=200000 shortens the run.
+ * Without it the DuckDB half is skipped with a message. POINTS=200000 shortens the run. Also runs as
+ * `npm run bench -- storage-engines`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import type { DeviceId, TenantId } from '@iip/core';
 import { openSqliteStorage } from '@iip/storage';
@@ -91,9 +93,7 @@ function yearOfMinutes(): RawRow[] {
   return rows;
 }
 
-const results: Array<[string, string, string]> = [];
 const record = (engine: string, what: string, figure: string) => {
-  results.push([engine, what, figure]);
   console.log(`${engine.padEnd(8)} ${what.padEnd(58)} ${figure}`);
 };
 
@@ -265,9 +265,14 @@ async function duckdb(duck: DuckModule, batches: RawRow[][], year: RawRow[]): Pr
   }
 }
 
-const batches = buildBatches();
-const year = yearOfMinutes();
-console.log(`workload: ${fmt(POINTS)} points over ${SERIES} series in batches of ${fmt(BATCH)}; trend over ${fmt(year.length)} points\n`);
-await sqlite(batches, year);
-const duck = await loadDuckDb();
-if (duck) await duckdb(duck, batches, year);
+/** Runs both halves and prints one line per measurement (also used by `npm run bench -- storage-engines`). */
+export async function main(): Promise<void> {
+  const batches = buildBatches();
+  const year = yearOfMinutes();
+  console.log(`workload: ${fmt(POINTS)} points over ${SERIES} series in batches of ${fmt(BATCH)}; trend over ${fmt(year.length)} points\n`);
+  await sqlite(batches, year);
+  const duck = await loadDuckDb();
+  if (duck) await duckdb(duck, batches, year);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
