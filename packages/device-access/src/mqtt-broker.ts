@@ -125,13 +125,17 @@ export class MqttAccess {
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (error?: Error | null) => void): void {
-    if (!client) return cb(null); // broker-originated (e.g. a will): already checked when it was set
+    if (!client) {
+      cb(null); // broker-originated (e.g. a will): already checked when it was set
+      return;
+    }
     const id = this.identities.get(client);
     if (!id || !packet.topic.startsWith(id.prefix)) {
       this.aclDenials++;
       this.opts.log?.('warn', 'MQTT publish denied by topic ACL', { device: id?.device, topic: packet.topic });
       if (id) this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `publishing to "${packet.topic}" is not allowed for device "${id.device}"`, { topic: packet.topic }));
-      return cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
+      cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
+      return;
     }
     const rest = packet.topic.slice(id.prefix.length);
     if (rest === 'telemetry') {
@@ -141,19 +145,25 @@ export class MqttAccess {
         if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
         this.sendError(client, id, e);
       }
-      return cb(null);
+      cb(null);
+      return;
     }
     if (rest === 'errors' || rest.startsWith('commands/')) {
       // Platform-to-device topics: a device must not forge them.
       this.aclDenials++;
       if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
       this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `topic "${packet.topic}" is written by the platform only`, { topic: packet.topic }));
-      return cb(null);
+      cb(null);
+      return;
     }
-    if (rest === 'events') return cb(null); // accepted; the rules engine consumes events in a later release
+    if (rest === 'events') {
+      cb(null); // accepted; the rules engine consumes events in a later release
+      return;
+    }
     if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
     this.sendError(client, id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${packet.topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic: packet.topic }));
-    return cb(null);
+    cb(null);
+    return;
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (error: Error | null, subscription?: Subscription | null) => void): void {
@@ -161,7 +171,8 @@ export class MqttAccess {
     if (!id || !(sub.topic.startsWith(id.prefix) || sub.topic === id.prefix.slice(0, -1))) {
       this.aclDenials++;
       this.opts.log?.('warn', 'MQTT subscribe denied by topic ACL', { device: id?.device, topic: sub.topic });
-      return cb(null, null); // SUBACK failure (0x80) for this filter; the connection stays up
+      cb(null, null);
+      return; // SUBACK failure (0x80) for this filter; the connection stays up
     }
     cb(null, sub);
   }
