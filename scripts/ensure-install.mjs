@@ -14,7 +14,9 @@ if (stale || !existsSync(sqlite)) {
   const env = { ...process.env };
   // Native addons build against the system's Node headers (no downloads on this network).
   if (!env.npm_config_nodedir && existsSync('/usr/include/node/node.h')) env.npm_config_nodedir = '/usr';
-  const args = existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  // `npm install` rather than `npm ci`: the lock file omits other platforms' optional binaries (biome), which
+  // `npm ci` would reject as out of sync.
+  const args = ['install', '--no-audit', '--no-fund'];
   const r = spawnSync('npm', args, { stdio: 'inherit', env });
   if (r.status !== 0) {
     console.error('npm install failed / 依赖安装失败 — see the output above.');

@@ -13,6 +13,13 @@ export function parseCsv(text: string): string[][] {
   let line = 1;
   let quoted = false;
   let fieldStarted = false;
+  let rowQuoted = false;
+  const endRow = () => {
+    // A truly blank line is skipped; a line holding one quoted empty field is a row.
+    if (!(row.length === 1 && row[0] === '' && !rowQuoted)) rows.push(row);
+    row = [];
+    rowQuoted = false;
+  };
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // Excel writes a BOM
   while (i < src.length) {
     const c = src[i] as string;
@@ -38,6 +45,7 @@ export function parseCsv(text: string): string[][] {
     }
     if (c === '"' && !fieldStarted) {
       quoted = true;
+      rowQuoted = true;
       fieldStarted = true;
       i++;
       continue;
@@ -51,8 +59,7 @@ export function parseCsv(text: string): string[][] {
     }
     if (c === '\r' || c === '\n') {
       row.push(field);
-      rows.push(row);
-      row = [];
+      endRow();
       field = '';
       fieldStarted = false;
       i += c === '\r' && src[i + 1] === '\n' ? 2 : 1;
@@ -66,9 +73,9 @@ export function parseCsv(text: string): string[][] {
   if (quoted) throw new IipError('IIP_ERR_CSV_INVALID', `line ${line}: unterminated quoted field`, { line });
   if (fieldStarted || row.length > 0) {
     row.push(field);
-    rows.push(row);
+    endRow();
   }
-  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
+  return rows;
 }
 
 /** Reads a CSV with a header into records keyed by the (trimmed, lower-cased) header names. */
