@@ -47,9 +47,11 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
     out('');
   }
   if (devices > 0) out(`Simulator / 模拟工厂: ${devices} devices publishing / 台设备正在上报`);
-  out(`Console: ${platform.httpUrl}   (控制台)`);
-  out(`API docs: ${platform.httpUrl}/docs`);
-  out(`MQTT: ${platform.mqttUrl}`);
+  // Loopback and wildcard listeners are reachable as localhost from this machine's browser.
+  const local = (url: string) => url.replace(/\/\/(127\.0\.0\.1|0\.0\.0\.0|\[::1?\]):/, '//localhost:');
+  out(`Console: ${local(platform.httpUrl)}   (控制台)`);
+  out(`API docs: ${local(platform.httpUrl)}/docs`);
+  out(`MQTT: ${local(platform.mqttUrl)}`);
   out('Press Ctrl-C to stop / 按 Ctrl-C 停止');
 
   await new Promise<void>((resolveStop) => {
