@@ -9,3 +9,5 @@ export * from './thing-model.js';
 export * from './telemetry.js';
 export * from './tsl.js';
 export * from './wot.js';
+export * from './driver.js';
+export * from './gateway-config.js';

@@ -21,4 +21,45 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
     meaning: 'A listener could not start because its port is already in use.',
     fix: 'Stop the other program or choose another port; the message names the flag and environment variable.',
   },
+  IIP_ERR_DRIVER_CONNECT: {
+    status: 502,
+    meaning: 'A protocol driver cannot reach its peer (PLC, meter, OPC UA server).',
+    fix: 'Check address, port or serial path, cabling and firewalls; the driver keeps retrying with backoff.',
+  },
+  IIP_ERR_DRIVER_TIMEOUT: {
+    status: 504,
+    meaning: 'A device did not answer a request within the channel timeout.',
+    fix: 'Check that the device is powered and the unit id is right; raise timeoutMs for slow serial lines.',
+  },
+  IIP_ERR_DRIVER_NOT_WRITABLE: {
+    status: 409,
+    meaning: 'A write targeted a point that is read-only (in the thing model or in the protocol area).',
+    fix: 'Write only properties with access "rw" bound to coils or holding registers (Modbus) or writable nodes (OPC UA).',
+  },
+  IIP_ERR_DRIVER_UNKNOWN_POINT: {
+    status: 404,
+    meaning: 'The device or property is not bound to any point of this driver.',
+    fix: 'Add the point to the gateway configuration, or check the device and property ids.',
+  },
+  IIP_ERR_DRIVER_CONFIG: {
+    status: 400,
+    meaning: 'A channel, device or point configuration is invalid (overlapping addresses, bad type, length missing…).',
+    fix: 'Correct the gateway configuration; details.path names the offending element.',
+  },
+  IIP_ERR_MODBUS_EXCEPTION: {
+    status: 502,
+    meaning: 'A Modbus device answered with an exception response; details.exceptionCode keeps the code (1 illegal function, 2 illegal data address, 3 illegal data value, 4 device failure, 6 busy, 11 gateway target failed…).',
+    fix: 'Check the point map against the device manual (area, address, count); code 6 clears by itself.',
+  },
+  IIP_ERR_MODBUS_FRAME: {
+    status: 502,
+    meaning: 'A Modbus response was malformed (bad CRC, wrong length, wrong function or unit id).',
+    fix: 'Check serial settings (baud, parity), wiring and terminators, or the gateway in front of the device.',
+  },
+  IIP_ERR_OPCUA_STATUS: {
+    status: 502,
+    meaning: 'An OPC UA operation returned a bad status code; details.statusCode names it.',
+    fix: 'Check the node id, access rights and security settings on the OPC UA server.',
+  },
 });
+

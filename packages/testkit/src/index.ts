@@ -78,3 +78,5 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 15_000, in
     else child.stdin.end();
   });
 }
+
+export { runDriverConformance, type DriverCase, type DriverFixture, type DriverPeer } from './driver-conformance.js';

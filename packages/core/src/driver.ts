@@ -1,0 +1,71 @@
+/**
+ * The one interface every protocol driver implements (Modbus TCP/RTU, OPC UA, later S7/BACnet), so the
+ * edge gateway, the platform and the shared conformance suite in @iip/testkit treat them alike. Types
+ * only: drivers themselves live in @iip/device-access.
+ */
+import type { PointValue } from './telemetry.js';
+
+/** One value read from a device, already converted to the thing model's units (scale/offset applied). */
+export interface DriverReading {
+  readonly device: string;
+  readonly property: string;
+  readonly ts: number;
+  readonly value: PointValue;
+}
+
+/** A typed driver failure; `code` is an IIP_ERR_* code, protocol details (e.g. Modbus exception code) in details. */
+export interface DriverFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly ts: number;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export type DeviceLinkState = 'unknown' | 'ok' | 'failing' | 'demoted';
+
+export interface DeviceHealth {
+  readonly device: string;
+  readonly state: DeviceLinkState;
+  /** Latency of the last successful poll cycle (Modbus) or read (OPC UA), ms. */
+  readonly lastLatencyMs: number | null;
+  readonly polls: number;
+  readonly errors: number;
+  readonly consecutiveFailures: number;
+  readonly lastError: DriverFailure | null;
+}
+
+export interface DriverHealth {
+  readonly channel: string;
+  readonly protocol: string;
+  readonly connected: boolean;
+  readonly devices: readonly DeviceHealth[];
+}
+
+/** One protocol request the driver will issue each cycle (for Modbus: one coalesced read). */
+export interface ReadPlanEntry {
+  readonly device: string;
+  /** Human-readable, e.g. "unit 1 holding 0..9 (10 registers)" or "ns=1;s=Temperature". */
+  readonly request: string;
+  readonly properties: readonly string[];
+}
+
+export type ReadingSink = (readings: readonly DriverReading[]) => void;
+export type FailureSink = (device: string, failure: DriverFailure) => void;
+
+export interface Driver {
+  readonly channel: string;
+  readonly protocol: string;
+  /** Opens the link. Rejects with a typed IipError when the peer cannot be reached at all. */
+  connect(): Promise<void>;
+  /** The requests a cycle issues (Modbus: coalesced reads; OPC UA: monitored items). */
+  readPlan(): readonly ReadPlanEntry[];
+  /** Starts polling (Modbus) or monitoring (OPC UA); readings and failures flow to the sinks until close(). */
+  subscribe(onReadings: ReadingSink, onFailure?: FailureSink): Promise<void>;
+  /** Reads every point of one device once, now. */
+  readOnce(device: string): Promise<DriverReading[]>;
+  /** Writes one writable point; rejects with a typed IipError (e.g. a Modbus exception) on failure. */
+  write(device: string, property: string, value: PointValue): Promise<void>;
+  health(): DriverHealth;
+  /** Stops polling/monitoring and closes the link; safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,108 @@
+/**
+ * Edge gateway configuration: which channels (a Modbus TCP endpoint, a serial line, an OPC UA server) the
+ * gateway runs, which devices sit on each, and how device registers/nodes bind to thing-model properties.
+ * The platform keeps the desired, versioned copy and pushes it; the gateway reports the version applied.
+ */
+export type ModbusArea = 'coil' | 'discrete' | 'input' | 'holding';
+export type ModbusDataType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64' | 'bool' | 'string';
+export type Endianness = 'BE' | 'LE';
+
+export interface ModbusPointConfig {
+  readonly property: string;
+  readonly area: ModbusArea;
+  /** 0-based protocol address (register 40001 is holding address 0). */
+  readonly address: number;
+  readonly type: ModbusDataType;
+  /** Characters for 'string' (two per register). */
+  readonly length?: number;
+  /** Byte order inside each 16-bit register; default BE (the Modbus norm). */
+  readonly byteOrder?: Endianness;
+  /** Register order of 32/64-bit values; default BE (high word first). */
+  readonly wordOrder?: Endianness;
+  /** Engineering value = raw × scale + offset. */
+  readonly scale?: number;
+  readonly offset?: number;
+  /** A reading is reported only when it moved by more than this since the last reported value. */
+  readonly deadband?: number;
+  /** For a 'bool' read from a register: which bit (0 = least significant). */
+  readonly bit?: number;
+}
+
+export interface ModbusDeviceConfig {
+  /** Platform device id. */
+  readonly id: string;
+  readonly unitId: number;
+  readonly pollIntervalMs: number;
+  readonly points: readonly ModbusPointConfig[];
+  /** Registers that may be read in between two wanted ranges to save a request (default 8). */
+  readonly maxGap?: number;
+}
+
+export interface ModbusTcpChannelConfig {
+  readonly id: string;
+  readonly protocol: 'modbus-tcp';
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs?: number;
+  readonly devices: readonly ModbusDeviceConfig[];
+}
+
+export interface ModbusRtuChannelConfig {
+  readonly id: string;
+  readonly protocol: 'modbus-rtu';
+  readonly path: string;
+  readonly baudRate: number;
+  readonly parity?: 'none' | 'even' | 'odd';
+  readonly dataBits?: 7 | 8;
+  readonly stopBits?: 1 | 2;
+  readonly timeoutMs?: number;
+  readonly devices: readonly ModbusDeviceConfig[];
+}
+
+export interface OpcUaPointConfig {
+  readonly property: string;
+  readonly nodeId: string;
+  readonly samplingIntervalMs?: number;
+  readonly deadband?: { readonly type: 'absolute' | 'percent'; readonly value: number };
+}
+
+export interface OpcUaDeviceConfig {
+  readonly id: string;
+  readonly points: readonly OpcUaPointConfig[];
+}
+
+export interface OpcUaChannelConfig {
+  readonly id: string;
+  readonly protocol: 'opcua';
+  readonly endpointUrl: string;
+  readonly securityMode: 'None' | 'SignAndEncrypt';
+  readonly securityPolicy?: 'None' | 'Basic256Sha256' | 'Aes128_Sha256_RsaOaep';
+  /** Where the client keeps its own certificate and trusted server certificates (PKI folder). */
+  readonly pkiDir?: string;
+  readonly publishingIntervalMs?: number;
+  readonly devices: readonly OpcUaDeviceConfig[];
+}
+
+export type ChannelConfig = ModbusTcpChannelConfig | ModbusRtuChannelConfig | OpcUaChannelConfig;
+
+/** A threshold rule the gateway evaluates locally, so alarms still fire while the uplink is down. */
+export interface EdgeRuleConfig {
+  readonly id: string;
+  readonly device: string;
+  readonly property: string;
+  readonly op: '>' | '>=' | '<' | '<=';
+  readonly threshold: number;
+  readonly severity: 'info' | 'warn' | 'alert';
+  readonly message?: string;
+}
+
+export interface GatewayConfig {
+  readonly channels: readonly ChannelConfig[];
+  readonly rules?: readonly EdgeRuleConfig[];
+}
+
+/** What the platform pushes: the desired configuration and its version. */
+export interface VersionedGatewayConfig {
+  readonly version: number;
+  readonly config: GatewayConfig;
+}
