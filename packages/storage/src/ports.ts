@@ -3,7 +3,7 @@
  * adapter (SQLite, default) implements them; a PostgreSQL adapter will implement the same interfaces and
  * pass the same conformance suite. Every query takes the tenant: nothing is ever read across tenants.
  */
-import type { DeviceId, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
+import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
 
 export interface Tenant {
   readonly id: TenantId;
@@ -145,10 +145,63 @@ export interface TelemetryStore {
   close(): void;
 }
 
-/** The embedded engine bundles all three stores behind one file. */
+/** One version of a gateway's desired configuration (cloud–edge collaboration). */
+export interface GatewayConfigRecord {
+  readonly tenant: TenantId;
+  readonly gateway: DeviceId;
+  readonly version: number;
+  readonly config: GatewayConfig;
+  readonly createdAt: number;
+  readonly createdBy: string;
+}
+
+/** What the gateway last reported: the version it applied and its health document. */
+export interface GatewayStateRecord {
+  readonly tenant: TenantId;
+  readonly gateway: DeviceId;
+  readonly appliedVersion: number | null;
+  readonly state: Readonly<Record<string, unknown>>;
+  readonly updatedAt: number;
+}
+
+export interface GatewayStore {
+  /** Appends a version; throws IIP_ERR_CONFLICT unless it is exactly the latest version + 1. */
+  saveConfig(r: GatewayConfigRecord): void;
+  latestConfig(tenant: TenantId, gateway: DeviceId): GatewayConfigRecord | undefined;
+  saveState(r: GatewayStateRecord): void;
+  getState(tenant: TenantId, gateway: DeviceId): GatewayStateRecord | undefined;
+  /** Gateways with a desired config or a reported state. */
+  listGateways(tenant: TenantId): Array<{ gateway: DeviceId; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null }>;
+}
+
+/** One audited action (a write to a device, a config push…): who, what, old and new value, result. */
+export interface AuditEntry {
+  readonly id?: number;
+  readonly tenant: TenantId;
+  readonly ts: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly device: string;
+  readonly property: string | null;
+  readonly oldValue: unknown;
+  readonly newValue: unknown;
+  readonly result: 'ok' | 'error';
+  readonly error: string | null;
+}
+
+export interface AuditStore {
+  /** Returns the entry's id. Entries are never updated or deleted through this port. */
+  append(e: AuditEntry): number;
+  /** Newest first. */
+  list(tenant: TenantId, filter: { device?: string; limit: number }): AuditEntry[];
+}
+
+/** The embedded engine bundles all stores behind one file. */
 export interface Storage {
   readonly registry: RegistryStore;
   readonly users: UserStore;
   readonly telemetry: TelemetryStore;
+  readonly gateways: GatewayStore;
+  readonly audit: AuditStore;
   close(): void;
 }

@@ -102,6 +102,43 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'gateway configs and states, audit log',
+    sql: `
+      CREATE TABLE gateway_configs (
+        tenant TEXT NOT NULL,
+        gateway TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (tenant, gateway, version)
+      ) WITHOUT ROWID;
+      CREATE TABLE gateway_states (
+        tenant TEXT NOT NULL,
+        gateway TEXT NOT NULL,
+        applied_version INTEGER,
+        state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, gateway)
+      ) WITHOUT ROWID;
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        device TEXT NOT NULL,
+        property TEXT,
+        old_value TEXT,
+        new_value TEXT,
+        result TEXT NOT NULL CHECK (result IN ('ok', 'error')),
+        error TEXT
+      );
+      CREATE INDEX audit_by_device ON audit_log (tenant, device, id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

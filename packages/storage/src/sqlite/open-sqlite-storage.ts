@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type { Storage } from '../ports.js';
 import { migrate } from './migrations.js';
+import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteTelemetryStore } from './sqlite-telemetry-store.js';
 import { SqliteUserStore } from './sqlite-user-store.js';
@@ -32,6 +33,8 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
       registry: new SqliteRegistryStore(db),
       users: new SqliteUserStore(db),
       telemetry,
+      gateways: new SqliteGatewayStore(db),
+      audit: new SqliteAuditStore(db),
       close: () => telemetry.close(),
     };
   } catch (e) {

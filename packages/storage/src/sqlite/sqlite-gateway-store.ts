@@ -1,0 +1,136 @@
+/** Gateway desired configs (append-only versions), reported states, and the audit log, in the embedded file. */
+import type Database from 'better-sqlite3';
+import { type DeviceId, type GatewayConfig, IipError, type TenantId } from '@iip/core';
+import type { AuditEntry, AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '../ports.js';
+
+interface ConfigRow {
+  tenant: string;
+  gateway: string;
+  version: number;
+  config: string;
+  created_at: number;
+  created_by: string;
+}
+
+export class SqliteGatewayStore implements GatewayStore {
+  private readonly latestStmt;
+  private readonly insertStmt;
+  private readonly stateUpsert;
+  private readonly stateGet;
+  private readonly listStmt;
+
+  constructor(private readonly db: Database.Database) {
+    this.latestStmt = db.prepare('SELECT * FROM gateway_configs WHERE tenant = ? AND gateway = ? ORDER BY version DESC LIMIT 1');
+    this.insertStmt = db.prepare(
+      'INSERT INTO gateway_configs (tenant, gateway, version, config, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.stateUpsert = db.prepare(
+      `INSERT INTO gateway_states (tenant, gateway, applied_version, state, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, gateway) DO UPDATE SET applied_version = excluded.applied_version, state = excluded.state, updated_at = excluded.updated_at`,
+    );
+    this.stateGet = db.prepare('SELECT * FROM gateway_states WHERE tenant = ? AND gateway = ?');
+    this.listStmt = db.prepare(
+      `SELECT g.gateway AS gateway, (SELECT max(version) FROM gateway_configs c WHERE c.tenant = g.tenant AND c.gateway = g.gateway) AS desired,
+              s.applied_version AS applied, s.updated_at AS updated
+         FROM (SELECT DISTINCT tenant, gateway FROM gateway_configs WHERE tenant = ?1
+               UNION SELECT tenant, gateway FROM gateway_states WHERE tenant = ?1) g
+         LEFT JOIN gateway_states s ON s.tenant = g.tenant AND s.gateway = g.gateway
+        ORDER BY g.gateway`,
+    );
+  }
+
+  saveConfig(r: GatewayConfigRecord): void {
+    this.db.transaction(() => {
+      const latest = this.latestConfig(r.tenant, r.gateway)?.version ?? 0;
+      if (r.version !== latest + 1) {
+        throw new IipError('IIP_ERR_CONFLICT', `gateway "${r.gateway}" config version ${r.version} is not the next version (latest ${latest})`, {
+          gateway: r.gateway,
+          latest,
+        });
+      }
+      this.insertStmt.run(r.tenant, r.gateway, r.version, JSON.stringify(r.config), r.createdAt, r.createdBy);
+    })();
+  }
+
+  latestConfig(tenant: TenantId, gateway: DeviceId): GatewayConfigRecord | undefined {
+    const row = this.latestStmt.get(tenant, gateway) as ConfigRow | undefined;
+    if (!row) return undefined;
+    return {
+      tenant: row.tenant as TenantId,
+      gateway: row.gateway as DeviceId,
+      version: row.version,
+      config: JSON.parse(row.config) as GatewayConfig,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+    };
+  }
+
+  saveState(r: GatewayStateRecord): void {
+    this.stateUpsert.run(r.tenant, r.gateway, r.appliedVersion, JSON.stringify(r.state), r.updatedAt);
+  }
+
+  getState(tenant: TenantId, gateway: DeviceId): GatewayStateRecord | undefined {
+    const row = this.stateGet.get(tenant, gateway) as { applied_version: number | null; state: string; updated_at: number } | undefined;
+    if (!row) return undefined;
+    return { tenant, gateway, appliedVersion: row.applied_version, state: JSON.parse(row.state) as Record<string, unknown>, updatedAt: row.updated_at };
+  }
+
+  listGateways(tenant: TenantId): Array<{ gateway: DeviceId; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null }> {
+    return (this.listStmt.all(tenant) as Array<{ gateway: string; desired: number | null; applied: number | null; updated: number | null }>).map((r) => ({
+      gateway: r.gateway as DeviceId,
+      desiredVersion: r.desired,
+      appliedVersion: r.applied,
+      updatedAt: r.updated,
+    }));
+  }
+}
+
+export class SqliteAuditStore implements AuditStore {
+  private readonly insert;
+  private readonly byTenant;
+  private readonly byDevice;
+
+  constructor(db: Database.Database) {
+    this.insert = db.prepare(
+      `INSERT INTO audit_log (tenant, ts, actor, action, device, property, old_value, new_value, result, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.byTenant = db.prepare('SELECT * FROM audit_log WHERE tenant = ? ORDER BY id DESC LIMIT ?');
+    this.byDevice = db.prepare('SELECT * FROM audit_log WHERE tenant = ? AND device = ? ORDER BY id DESC LIMIT ?');
+  }
+
+  append(e: AuditEntry): number {
+    const enc = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+    const r = this.insert.run(e.tenant, e.ts, e.actor, e.action, e.device, e.property, enc(e.oldValue), enc(e.newValue), e.result, e.error);
+    return Number(r.lastInsertRowid);
+  }
+
+  list(tenant: TenantId, filter: { device?: string; limit: number }): AuditEntry[] {
+    const rows = (filter.device ? this.byDevice.all(tenant, filter.device, filter.limit) : this.byTenant.all(tenant, filter.limit)) as Array<{
+      id: number;
+      ts: number;
+      actor: string;
+      action: string;
+      device: string;
+      property: string | null;
+      old_value: string | null;
+      new_value: string | null;
+      result: 'ok' | 'error';
+      error: string | null;
+    }>;
+    const dec = (v: string | null): unknown => (v === null ? null : JSON.parse(v));
+    return rows.map((r) => ({
+      id: r.id,
+      tenant,
+      ts: r.ts,
+      actor: r.actor,
+      action: r.action,
+      device: r.device,
+      property: r.property,
+      oldValue: dec(r.old_value),
+      newValue: dec(r.new_value),
+      result: r.result,
+      error: r.error,
+    }));
+  }
+}
