@@ -32,8 +32,8 @@ export class SqliteGatewayStore implements GatewayStore {
     this.listStmt = db.prepare(
       `SELECT g.gateway AS gateway, (SELECT max(version) FROM gateway_configs c WHERE c.tenant = g.tenant AND c.gateway = g.gateway) AS desired,
               s.applied_version AS applied, s.updated_at AS updated
-         FROM (SELECT DISTINCT tenant, gateway FROM gateway_configs WHERE tenant = ?1
-               UNION SELECT tenant, gateway FROM gateway_states WHERE tenant = ?1) g
+         FROM (SELECT DISTINCT tenant, gateway FROM gateway_configs WHERE tenant = @t
+               UNION SELECT tenant, gateway FROM gateway_states WHERE tenant = @t) g
          LEFT JOIN gateway_states s ON s.tenant = g.tenant AND s.gateway = g.gateway
         ORDER BY g.gateway`,
     );
@@ -76,7 +76,7 @@ export class SqliteGatewayStore implements GatewayStore {
   }
 
   listGateways(tenant: TenantId): Array<{ gateway: DeviceId; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null }> {
-    return (this.listStmt.all(tenant) as Array<{ gateway: string; desired: number | null; applied: number | null; updated: number | null }>).map((r) => ({
+    return (this.listStmt.all({ t: tenant }) as Array<{ gateway: string; desired: number | null; applied: number | null; updated: number | null }>).map((r) => ({
       gateway: r.gateway as DeviceId,
       desiredVersion: r.desired,
       appliedVersion: r.applied,
