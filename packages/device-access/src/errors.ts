@@ -61,5 +61,30 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
     meaning: 'An OPC UA operation returned a bad status code; details.statusCode names it.',
     fix: 'Check the node id, access rights and security settings on the OPC UA server.',
   },
+  IIP_ERR_GATEWAY_CONFIG_INVALID: {
+    status: 400,
+    meaning: 'A gateway configuration is malformed or names a device that does not exist or belongs to another gateway.',
+    fix: 'Correct the configuration; details.path names the offending element.',
+  },
+  IIP_ERR_PROPERTY_READ_ONLY: {
+    status: 409,
+    meaning: "A write targeted a property whose thing-model access is read-only ('r').",
+    fix: "Write only properties declared with access 'rw' in the product's thing model.",
+  },
+  IIP_ERR_WRITE_NO_ROUTE: {
+    status: 409,
+    meaning: 'The device is not bound to any edge gateway, so a write cannot be delivered.',
+    fix: "Add the device to a gateway's configuration (PUT /api/v1/gateways/{id}/config).",
+  },
+  IIP_ERR_COMMAND_TIMEOUT: {
+    status: 504,
+    meaning: 'The gateway did not answer a command in time (offline, or the device is slow).',
+    fix: 'Check the gateway health (GET /api/v1/gateways/{id}); retry when it is connected.',
+  },
+  IIP_ERR_COMMAND_FAILED: {
+    status: 502,
+    meaning: "The gateway tried the command and the device refused it; details.error keeps the gateway's error (e.g. a Modbus exception).",
+    fix: 'See details.error.code and its entry in this table.',
+  },
 });
 

@@ -16,8 +16,18 @@ interface DeviceIdentity {
   readonly prefix: string;
 }
 
+/** What the broker hands to the gateway side of the platform (implemented by GatewayManager). */
+export interface GatewayHooks {
+  ownerOf(tenant: string, device: string): string | undefined;
+  onState(tenant: string, gateway: string, payload: Buffer): void;
+  onCommandResult(requestId: string, payload: Buffer): void;
+  onConnected(tenant: string, device: string): void;
+  onDisconnected(tenant: string, device: string): void;
+}
+
 export interface MqttAccessOptions {
   readonly directory: DeviceDirectory;
+  readonly gateways?: GatewayHooks;
   readonly admission: TelemetryAdmission;
   readonly defaultTenant: string;
   readonly host?: string;
@@ -64,6 +74,14 @@ export class MqttAccess {
       authorizeForward: (_client, packet) => (Buffer.isBuffer(packet.payload) && this.rejected.has(packet.payload) ? null : packet),
     });
     this.broker = broker;
+    broker.on('clientReady', (client) => {
+      const id = this.identities.get(client);
+      if (id) this.opts.gateways?.onConnected(id.tenant, id.device);
+    });
+    broker.on('clientDisconnect', (client) => {
+      const id = this.identities.get(client);
+      if (id) this.opts.gateways?.onDisconnected(id.tenant, id.device);
+    });
     const server = createServer(broker.handle);
     this.server = server;
     const listening = new Promise<void>((resolve, reject) => {
@@ -89,6 +107,18 @@ export class MqttAccess {
     const addr = server.address();
     this.boundPort = typeof addr === 'object' && addr ? addr.port : this.opts.port;
     return this.boundPort;
+  }
+
+  /** Publishes from the platform into a device's subtree (config, commands); QoS 1 waits for the broker. */
+  publishToDevice(tenant: string, device: string, subtopic: string, payload: string, opts: { retain: boolean; qos: 0 | 1 }): Promise<void> {
+    const broker = this.broker;
+    if (!broker) return Promise.reject(new Error('the MQTT broker is not running'));
+    return new Promise((resolve, reject) => {
+      broker.publish(
+        { cmd: 'publish', topic: `iip/${tenant}/${device}/${subtopic}`, payload: Buffer.from(payload), qos: opts.qos, retain: opts.retain, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
   }
 
   stats(): MqttAccessStats {
@@ -156,6 +186,34 @@ export class MqttAccess {
       cb(null);
       return;
     }
+    const child = /^devices\/([^/]+)\/(telemetry|events)$/.exec(rest);
+    if (child) {
+      const device = child[1] as string;
+      if (this.opts.gateways?.ownerOf(id.tenant, device) !== id.device) {
+        this.aclDenials++;
+        if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
+        this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic: packet.topic, device }));
+      } else if (child[2] === 'telemetry') {
+        try {
+          this.opts.admission.admitRaw(id.tenant, device, packet.payload as Buffer);
+        } catch (e) {
+          if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
+          this.sendError(client, id, e, device);
+        }
+      }
+      cb(null);
+      return;
+    }
+    if (rest === 'state' || rest.startsWith('command-results/')) {
+      try {
+        if (rest === 'state') this.opts.gateways?.onState(id.tenant, id.device, packet.payload as Buffer);
+        else this.opts.gateways?.onCommandResult(rest.slice('command-results/'.length), packet.payload as Buffer);
+      } catch (e) {
+        this.sendError(client, id, e);
+      }
+      cb(null);
+      return;
+    }
     if (rest === 'events') {
       cb(null); // accepted; the rules engine consumes events in a later release
       return;
@@ -177,11 +235,13 @@ export class MqttAccess {
     cb(null, sub);
   }
 
-  private sendError(client: Client, id: DeviceIdentity, e: unknown): void {
-    const body =
+  private sendError(client: Client, id: DeviceIdentity, e: unknown, childDevice?: string): void {
+    const base =
       e instanceof IipError
         ? e.toJSON()
         : { code: 'IIP_ERR_INTERNAL', message: 'internal error while admitting the message', details: {} };
+    // Errors about a gateway's child device name that device, so the gateway can tell which one is wrong.
+    const body = childDevice ? { ...base, details: { ...base.details, device: childDevice } } : base;
     if (!(e instanceof IipError)) this.opts.log?.('warn', 'unexpected admission error', { err: String(e) });
     client.publish({ cmd: 'publish', topic: `${id.prefix}errors`, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false }, () => {});
   }

@@ -8,10 +8,11 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
-import { IipError, type ThingModel } from '@iip/core';
-import type { HttpIngest } from '@iip/device-access';
+import { IipError, type PointValue, TelemetryValidator, type ThingModel } from '@iip/core';
+import type { GatewayManager, HttpIngest } from '@iip/device-access';
 import type { Historian } from '@iip/historian';
 import type { Principal, UserService } from '@iip/security';
+import type { AuditStore } from '@iip/storage';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { errorHandler } from './http-errors.js';
 import type { LiveStream } from './live-stream.js';
@@ -23,6 +24,8 @@ export interface AppServices {
   readonly users: UserService;
   readonly registry: RegistryService;
   readonly historian: Historian;
+  readonly gateways: GatewayManager;
+  readonly audit: AuditStore;
   readonly ingest: HttpIngest;
   readonly live: LiveStream;
   readonly formats: ModelFormats;
@@ -290,6 +293,60 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       const { from, to } = timeRange(req.query, 3600_000);
       return { device: d.id, property: req.params.prop, buckets: s.historian.trend(p.tenant, d.id, req.params.prop, { from, to, buckets: req.query.buckets }) };
     },
+  );
+
+  // --- writes, gateways, audit ---
+  app.post<{ Params: { id: string; prop: string }; Body: { value: PointValue } }>(
+    '/api/v1/devices/:id/properties/:prop/write',
+    {
+      schema: {
+        tags: ['devices'],
+        description: 'Writes a writable (rw) property through the edge gateway that owns the device; validated against the thing model and audited.',
+        body: { type: 'object', properties: { value: { anyOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] } }, required: ['value'] },
+      },
+    },
+    async (req) => {
+      const p = principal(req);
+      requireRole(p, ['admin', 'operator']);
+      const d = s.registry.getDevice(p.tenant, req.params.id);
+      const product = s.registry.getProduct(p.tenant, d.product);
+      const spec = product.model.properties.find((x) => x.id === req.params.prop);
+      if (!spec) throw new IipError('IIP_ERR_TELEMETRY_UNKNOWN_PROPERTY', `property "${req.params.prop}" is not in the thing model`, { property: req.params.prop });
+      if (spec.access !== 'rw') throw new IipError('IIP_ERR_PROPERTY_READ_ONLY', `property "${spec.id}" is read-only`, { property: spec.id });
+      // The same rules as telemetry: type, range, enum, length.
+      const [checked] = new TelemetryValidator(product.model).validate({ values: { [spec.id]: req.body.value } }, Date.now());
+      const oldValue = s.historian.latest(p.tenant, d.id)[spec.id]?.value ?? null;
+      await s.gateways.write({ tenant: p.tenant, device: d.id, property: spec.id, value: (checked as { value: PointValue }).value, oldValue, actor: p.username });
+      return { ok: true, device: d.id, property: spec.id, oldValue, newValue: (checked as { value: PointValue }).value };
+    },
+  );
+  app.get('/api/v1/gateways', { schema: { tags: ['gateways'] } }, async (req) => ({ items: s.gateways.list(principal(req).tenant) }));
+  app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', { schema: { tags: ['gateways'], description: 'Desired config, reported state (applied version, buffer, per-device poll health) and whether they agree.' } }, async (req) =>
+    s.gateways.status(principal(req).tenant, req.params.id as never),
+  );
+  app.put<{ Params: { id: string }; Body: unknown }>(
+    '/api/v1/gateways/:id/config',
+    { schema: { tags: ['gateways'], description: 'Stores a new version of the gateway configuration and pushes it to the gateway.', body: { type: 'object', additionalProperties: true } } },
+    async (req) => {
+      const p = principal(req);
+      requireRole(p, ['admin', 'operator']);
+      const gw = s.registry.getDevice(p.tenant, req.params.id);
+      const exists = (id: string) => {
+        try {
+          s.registry.getDevice(p.tenant, id);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const rec = await s.gateways.setConfig(p.tenant, gw.id, req.body, p.username, exists);
+      return { gateway: rec.gateway, version: rec.version, createdAt: rec.createdAt };
+    },
+  );
+  app.get<{ Querystring: { device?: string; limit: number } }>(
+    '/api/v1/audit',
+    { schema: { tags: ['audit'], querystring: { type: 'object', properties: { device: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } } },
+    async (req) => ({ items: s.audit.list(principal(req).tenant, { device: req.query.device, limit: req.query.limit }) }),
   );
 
   // --- device ingest over HTTP ---

@@ -7,8 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InProcessBus } from '@iip/bus';
-import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type TenantId } from '@iip/core';
-import { HttpIngest, MqttAccess, TelemetryAdmission } from '@iip/device-access';
+import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
+import { GatewayManager, HttpIngest, MqttAccess, TelemetryAdmission } from '@iip/device-access';
 import { Historian } from '@iip/historian';
 import { UserService } from '@iip/security';
 import { openSqliteStorage } from '@iip/storage';
@@ -52,9 +52,12 @@ export interface Platform {
   readonly users: UserService;
   readonly admission: TelemetryAdmission;
   readonly mqtt: MqttAccess;
+  readonly gateways: GatewayManager;
   readonly app: FastifyInstance;
   close(): Promise<void>;
 }
+
+export const GATEWAY_PRODUCT = 'iip-edge-gateway' as ProductId;
 
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
@@ -100,6 +103,19 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const tenant: TenantId = DEFAULT_TENANT;
     if (!storage.registry.getTenant(tenant)) storage.registry.createTenant({ id: tenant, name: 'Default tenant', createdAt: Date.now() });
 
+    // Edge gateways are devices too (they authenticate like one); this built-in product gives them a home.
+    if (!storage.registry.getProduct(tenant, GATEWAY_PRODUCT)) {
+      storage.registry.createProduct({
+        tenant,
+        id: GATEWAY_PRODUCT,
+        name: '边缘网关 Edge gateway',
+        category: 'gateway',
+        model: { properties: [], events: [], services: [] },
+        version: 1,
+        createdAt: Date.now(),
+      });
+    }
+
     const users = new UserService(storage.users);
     const admin = await users.ensureAdmin(opts.adminPassword);
 
@@ -117,8 +133,19 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...opts.limits };
     const admission = new TelemetryAdmission(directory, bus, limits);
 
+    // The manager needs the broker to publish and the broker needs the manager's hooks: bind late.
+    let mqttRef: MqttAccess | undefined;
+    const gateways = new GatewayManager(
+      storage.gateways,
+      storage.audit,
+      { publishToDevice: (t, d, sub, payload, o) => (mqttRef ? mqttRef.publishToDevice(t, d, sub, payload, o) : Promise.reject(new Error('broker not running'))) },
+      { log },
+    );
+    gateways.loadTenant(tenant);
+    cleanups.push(() => gateways.close());
     const mqtt = new MqttAccess({
       directory,
+      gateways,
       admission,
       defaultTenant: DEFAULT_TENANT,
       host,
@@ -127,6 +154,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         if (level === 'warn') log(`mqtt: ${msg} ${fields ? JSON.stringify(fields) : ''}`);
       },
     });
+    mqttRef = mqtt;
     const mqttPort = await mqtt.listen();
     cleanups.push(() => mqtt.close());
 
@@ -137,6 +165,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         users,
         registry,
         historian,
+        gateways,
+        audit: storage.audit,
         ingest: new HttpIngest(directory, admission, DEFAULT_TENANT),
         live,
         formats: modelFormats,
@@ -177,6 +207,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       users,
       admission,
       mqtt,
+      gateways,
       app,
       close: closeAll,
     };
