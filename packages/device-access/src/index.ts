@@ -8,3 +8,4 @@ export * from './directory.js';
 export * from './admission.js';
 export * from './mqtt-broker.js';
 export * from './http-ingest.js';
+export * from './gateway-manager.js';
