@@ -9,3 +9,4 @@ export * from './admission.js';
 export * from './mqtt-broker.js';
 export * from './http-ingest.js';
 export * from './gateway-manager.js';
+export * from './drivers/modbus/index.js';
