@@ -1,0 +1,441 @@
+/**
+ * The edge gateway runtime: runs the protocol drivers of its applied configuration (built by an injected
+ * factory, so this package needs no protocol code), evaluates edge rules on every reading, commits every
+ * reading to the disk buffer before anything is sent, and forwards the buffer to the platform over MQTT
+ * QoS 1. It takes its configuration from the platform (retained `config` topic), reports its state, and
+ * carries out write commands. See docs/reference/edge-gateway.md for the guarantees and the topics.
+ */
+import { join } from 'node:path';
+import {
+  type ChannelConfig,
+  type Driver,
+  type DriverFailure,
+  type DriverHealth,
+  type DriverReading,
+  IipError,
+  type PointValue,
+  type VersionedGatewayConfig,
+  isIipError,
+} from '@iip/core';
+import mqtt, { type MqttClient } from 'mqtt';
+import { BufferDrain, DEFAULT_DRAIN } from './buffer-drain.js';
+import { type BufferStats, DiskBuffer, type PendingEvent } from './disk-buffer.js';
+import { EdgeRules } from './edge-rules.js';
+import { type GatewayTopics, gatewayTopics } from './topics.js';
+
+export type EdgeLogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type EdgeLog = (level: EdgeLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+export type DriverFactory = (channel: ChannelConfig) => Driver;
+
+export interface EdgeGatewayOptions {
+  readonly platform: { readonly mqttUrl: string; readonly tenant: string; readonly gatewayId: string; readonly secret: string };
+  /** Holds the disk buffer and the last applied configuration. */
+  readonly dataDir: string;
+  readonly driverFactory: DriverFactory;
+  /** Runs until the platform pushes a newer version (a newer configuration persisted in dataDir wins). */
+  readonly initialConfig?: VersionedGatewayConfig;
+  readonly buffer?: { readonly maxBytes?: number; readonly maxAgeMs?: number; readonly synchronous?: 'FULL' | 'NORMAL' };
+  readonly drain?: { readonly maxPointsPerSec?: number; readonly maxInFlight?: number };
+  readonly stateIntervalMs?: number;
+  /** Delay between reconnect attempts to the platform (default 1000 ms). */
+  readonly reconnectPeriodMs?: number;
+  readonly log?: EdgeLog;
+}
+
+export interface EdgeGatewayStats {
+  readonly appliedVersion: number | null;
+  readonly buffer: BufferStats;
+  readonly uplink: {
+    readonly connected: boolean;
+    /** Points acknowledged by the platform since start. */
+    readonly sentPoints: number;
+    readonly inFlightMessages: number;
+    readonly lastConnectedAt: number | null;
+    /** Messages the platform answered on `.../errors` since start. */
+    readonly rejected: number;
+  };
+  /** Points taken from the drivers and committed to the buffer since start. */
+  readonly collectedPoints: number;
+  readonly channels: readonly DriverHealth[];
+  readonly rules: { readonly fired: number };
+}
+
+/** The state message the gateway publishes on `iip/{tenant}/{gatewayId}/state`. */
+export interface EdgeStateMessage {
+  readonly ts: number;
+  readonly appliedVersion: number | null;
+  readonly buffer: { readonly points: number; readonly bytes: number; readonly oldestTs: number | null; readonly dropped: number };
+  readonly uplink: { readonly connected: boolean; readonly sentPoints: number; readonly lastConnectedAt: number | null; readonly rejected: number };
+  readonly channels: readonly DriverHealth[];
+  readonly rules: { readonly fired: number };
+}
+
+export interface WriteCommand {
+  readonly type: 'write';
+  readonly device: string;
+  readonly property: string;
+  readonly value: PointValue;
+}
+
+export type CommandResult = { readonly ok: true } | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly details: Readonly<Record<string, unknown>> } };
+
+interface RunningChannel {
+  readonly config: ChannelConfig;
+  readonly driver: Driver;
+  cancelled: boolean;
+}
+
+const CONFIG_META_KEY = 'applied-config';
+
+export class EdgeGateway {
+  private readonly topics: GatewayTopics;
+  private readonly log: EdgeLog;
+  private buffer: DiskBuffer | null = null;
+  private drain: BufferDrain | null = null;
+  private client: MqttClient | null = null;
+  private applied: VersionedGatewayConfig | null = null;
+  private channels: RunningChannel[] = [];
+  private owners = new Map<string, RunningChannel>();
+  private rules = new EdgeRules();
+  private firedBefore = 0;
+  private pendingReadings: (readonly DriverReading[])[] = [];
+  private pendingEvents: PendingEvent[] = [];
+  private flushScheduled = false;
+  private collected = 0;
+  private rejected = 0;
+  private lastConnectedAt: number | null = null;
+  private stateTimer: NodeJS.Timeout | null = null;
+  private applying: Promise<unknown> = Promise.resolve();
+  private running = false;
+
+  constructor(private readonly opts: EdgeGatewayOptions) {
+    this.topics = gatewayTopics(opts.platform.tenant, opts.platform.gatewayId);
+    this.log = opts.log ?? (() => {});
+  }
+
+  /** Opens the buffer, runs the last applied (or initial) configuration, and connects to the platform. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const buffer = new DiskBuffer({
+      path: join(this.opts.dataDir, 'edge-buffer.db'),
+      maxBytes: this.opts.buffer?.maxBytes ?? 512 * 1024 * 1024,
+      maxAgeMs: this.opts.buffer?.maxAgeMs ?? 7 * 24 * 3600 * 1000,
+      synchronous: this.opts.buffer?.synchronous ?? 'FULL',
+      log: this.log,
+    });
+    this.buffer = buffer;
+    this.drain = new BufferDrain(
+      buffer,
+      this.topics,
+      {
+        connected: () => this.client?.connected === true,
+        publish: (topic, payload, done) => {
+          const c = this.client;
+          if (!c) return done(new Error('uplink closed'));
+          c.publish(topic, payload, { qos: 1 }, (err) => done(err ?? undefined));
+        },
+      },
+      {
+        ...DEFAULT_DRAIN,
+        maxPointsPerSec: this.opts.drain?.maxPointsPerSec ?? DEFAULT_DRAIN.maxPointsPerSec,
+        maxInFlight: this.opts.drain?.maxInFlight ?? DEFAULT_DRAIN.maxInFlight,
+      },
+      this.log,
+    );
+    const stored = buffer.getMeta(CONFIG_META_KEY);
+    const persisted = stored ? (JSON.parse(stored) as VersionedGatewayConfig) : null;
+    const initial = this.opts.initialConfig;
+    const first = persisted && (!initial || persisted.version >= initial.version) ? persisted : initial;
+    if (first) await this.applyConfig(first);
+    const b = buffer.stats();
+    if (b.points > 0) this.log('info', 'edge buffer holds data from before the restart; it drains once the uplink is up', { points: b.points, oldestTs: b.oldestTs });
+    this.connect();
+    this.stateTimer = setInterval(() => this.publishState(), this.opts.stateIntervalMs ?? 10_000);
+    this.stateTimer.unref();
+  }
+
+  /** Stops drivers, commits what they delivered, and closes the uplink and the buffer; buffered data stays on disk. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.stateTimer) clearInterval(this.stateTimer);
+    this.stateTimer = null;
+    await this.applying.catch(() => {});
+    await this.closeChannels();
+    this.flush();
+    this.drain?.stop();
+    const c = this.client;
+    this.client = null;
+    if (c) await c.endAsync(true).catch(() => {});
+    this.drain?.stop();
+    this.buffer?.close();
+  }
+
+  /**
+   * Applies a configuration if it is newer than the applied one: stops the old drivers, starts new ones
+   * through the factory, persists it (a restart while offline runs it again) and reports state.
+   * Resolves to false when the version is not newer.
+   */
+  applyConfig(v: VersionedGatewayConfig): Promise<boolean> {
+    const next = this.applying.then(() => this.doApply(v));
+    this.applying = next.catch(() => {});
+    return next;
+  }
+
+  stats(): EdgeGatewayStats {
+    const buffer = this.buffer?.stats() ?? { points: 0, rows: 0, bytes: 0, oldestTs: null, dropped: 0 };
+    return {
+      appliedVersion: this.applied?.version ?? null,
+      buffer,
+      uplink: {
+        connected: this.client?.connected === true,
+        sentPoints: this.drain?.sentPoints ?? 0,
+        inFlightMessages: this.drain?.inFlightMessages ?? 0,
+        lastConnectedAt: this.lastConnectedAt,
+        rejected: this.rejected,
+      },
+      collectedPoints: this.collected,
+      channels: this.channels.map((c) => this.health(c)),
+      rules: { fired: this.firedBefore + this.rules.fired },
+    };
+  }
+
+  private async doApply(v: VersionedGatewayConfig): Promise<boolean> {
+    if (!this.running || !this.buffer) return false;
+    if (this.applied && v.version <= this.applied.version) {
+      this.log('debug', 'configuration version is not newer than the applied one; ignored', { version: v.version, applied: this.applied.version });
+      return false;
+    }
+    await this.closeChannels();
+    // Readings the old drivers delivered belong to the old rules; commit them before switching.
+    this.flush();
+    this.firedBefore += this.rules.fired;
+    this.rules = new EdgeRules(v.config.rules ?? []);
+    this.buffer.setMeta(CONFIG_META_KEY, JSON.stringify(v));
+    this.applied = v;
+    const channels: RunningChannel[] = [];
+    const owners = new Map<string, RunningChannel>();
+    for (const config of v.config.channels) {
+      let driver: Driver;
+      try {
+        driver = this.opts.driverFactory(config);
+      } catch (e) {
+        this.log('error', 'cannot create the driver of a channel; the channel does not run', { channel: config.id, err: errText(e) });
+        continue;
+      }
+      const ch: RunningChannel = { config, driver, cancelled: false };
+      channels.push(ch);
+      for (const d of config.devices) owners.set(d.id, ch);
+    }
+    this.channels = channels;
+    this.owners = owners;
+    for (const ch of channels) void this.runChannel(ch);
+    this.log('info', 'configuration applied', { version: v.version, channels: channels.length, rules: v.config.rules?.length ?? 0 });
+    this.publishState();
+    return true;
+  }
+
+  /** Connects and subscribes a channel's driver, retrying with backoff until it succeeds or the channel stops. */
+  private async runChannel(ch: RunningChannel): Promise<void> {
+    let delay = 500;
+    while (!ch.cancelled) {
+      try {
+        await ch.driver.connect();
+        if (ch.cancelled) return;
+        await ch.driver.subscribe(
+          (readings) => this.onReadings(ch, readings),
+          (device, failure) => this.onFailure(ch, device, failure),
+        );
+        return;
+      } catch (e) {
+        if (ch.cancelled) return;
+        this.log('warn', 'driver cannot start; retrying', { channel: ch.config.id, err: errText(e), retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  private async closeChannels(): Promise<void> {
+    const old = this.channels;
+    this.channels = [];
+    this.owners = new Map();
+    for (const ch of old) ch.cancelled = true;
+    await Promise.all(
+      old.map((ch) =>
+        ch.driver.close().catch((e: unknown) => this.log('warn', 'driver did not close cleanly', { channel: ch.config.id, err: errText(e) })),
+      ),
+    );
+  }
+
+  private onReadings(ch: RunningChannel, readings: readonly DriverReading[]): void {
+    if (ch.cancelled || !this.running || readings.length === 0) return;
+    for (const ev of this.rules.evaluate(readings)) {
+      this.log('warn', 'edge rule fired', { rule: ev.rule, device: ev.device, property: ev.property, value: ev.value, severity: ev.severity });
+      const { device, ...message } = ev;
+      this.pendingEvents.push({ device, ts: ev.ts, body: JSON.stringify(message) });
+    }
+    this.pendingReadings.push(readings);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Group commit: everything delivered in this turn of the event loop shares one transaction (one fsync).
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private onFailure(ch: RunningChannel, device: string, f: DriverFailure): void {
+    this.log('warn', 'device read failed', { channel: ch.config.id, device, code: f.code, message: f.message });
+  }
+
+  /** Commits pending readings and events to disk, then lets the drain send them. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.buffer || (this.pendingReadings.length === 0 && this.pendingEvents.length === 0)) return;
+    const batches = this.pendingReadings;
+    const events = this.pendingEvents;
+    this.pendingReadings = [];
+    this.pendingEvents = [];
+    const readings = batches.length === 1 ? batches[0]! : batches.flat();
+    try {
+      this.collected += this.buffer.append(readings, events);
+    } catch (e) {
+      this.log('error', 'readings could not be written to the disk buffer and are lost', { points: readings.length, err: errText(e) });
+      return;
+    }
+    this.drain?.kick();
+  }
+
+  private connect(): void {
+    const id = `${this.opts.platform.tenant}/${this.opts.platform.gatewayId}`;
+    const client = mqtt.connect(this.opts.platform.mqttUrl, {
+      clientId: id,
+      username: id,
+      password: this.opts.platform.secret,
+      clean: false,
+      // Subscriptions are renewed on every connect by us, so the retained config is delivered each time.
+      resubscribe: false,
+      reconnectPeriod: this.opts.reconnectPeriodMs ?? 1000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.lastConnectedAt = Date.now();
+      this.log('info', 'connected to the platform', { url: this.opts.platform.mqttUrl, buffered: this.buffer?.stats().points ?? 0 });
+      client.subscribe([this.topics.config, this.topics.commands, this.topics.errors], { qos: 1 }, (err) => {
+        if (err) this.log('warn', 'subscribe failed', { err: err.message });
+      });
+      this.publishState();
+      this.drain?.kick();
+    });
+    client.on('close', () => {
+      if (this.running) this.log('debug', 'uplink closed; collecting into the disk buffer');
+    });
+    client.on('error', (err) => this.log('warn', 'uplink error', { err: err.message }));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topics.config) {
+      if (payload.length === 0) return;
+      let v: VersionedGatewayConfig;
+      try {
+        v = JSON.parse(payload.toString('utf8')) as VersionedGatewayConfig;
+      } catch {
+        this.log('warn', 'pushed configuration is not JSON; ignored', { topic });
+        return;
+      }
+      if (typeof v?.version !== 'number' || !Array.isArray(v.config?.channels)) {
+        this.log('warn', 'pushed configuration lacks "version" or "config.channels"; ignored', { topic });
+        return;
+      }
+      this.applyConfig(v).catch((e: unknown) => this.log('error', 'applying the pushed configuration failed', { version: v.version, err: errText(e) }));
+      return;
+    }
+    if (topic === this.topics.errors) {
+      // The platform acknowledges a rejected message too (PUBACK), so its rows have left the buffer already;
+      // here it is only counted and logged.
+      this.rejected++;
+      let body: unknown;
+      try {
+        body = JSON.parse(payload.toString('utf8'));
+      } catch {
+        body = payload.toString('utf8');
+      }
+      this.log('warn', 'platform rejected a message', { error: body });
+      return;
+    }
+    const requestId = this.topics.commandId(topic);
+    if (requestId !== null) void this.runCommand(requestId, payload);
+  }
+
+  private async runCommand(requestId: string, payload: Buffer): Promise<void> {
+    let result: CommandResult;
+    try {
+      const cmd = parseCommand(payload);
+      const ch = this.owners.get(cmd.device);
+      if (!ch) {
+        throw new IipError('IIP_ERR_EDGE_DEVICE_UNKNOWN', `device "${cmd.device}" is not on any channel of this gateway`, { device: cmd.device });
+      }
+      await ch.driver.write(cmd.device, cmd.property, cmd.value);
+      this.log('info', 'write command carried out', { requestId, device: cmd.device, property: cmd.property, value: cmd.value });
+      result = { ok: true };
+    } catch (e) {
+      const err = isIipError(e) ? e.toJSON() : { code: 'IIP_ERR_INTERNAL', message: errText(e), details: {} };
+      this.log('warn', 'write command failed', { requestId, code: err.code, message: err.message });
+      result = { ok: false, error: err };
+    }
+    this.client?.publish(this.topics.commandResult(requestId), JSON.stringify(result), { qos: 1 }, (err) => {
+      if (err) this.log('warn', 'command result not delivered', { requestId, err: err.message });
+    });
+  }
+
+  private health(ch: RunningChannel): DriverHealth {
+    try {
+      return ch.driver.health();
+    } catch {
+      return { channel: ch.config.id, protocol: ch.config.protocol, connected: false, devices: [] };
+    }
+  }
+
+  /** State is not buffered: while offline only the latest matters, and it is sent again on connect. */
+  private publishState(): void {
+    const c = this.client;
+    if (!c?.connected) return;
+    const s = this.stats();
+    const msg: EdgeStateMessage = {
+      ts: Date.now(),
+      appliedVersion: s.appliedVersion,
+      buffer: { points: s.buffer.points, bytes: s.buffer.bytes, oldestTs: s.buffer.oldestTs, dropped: s.buffer.dropped },
+      uplink: { connected: true, sentPoints: s.uplink.sentPoints, lastConnectedAt: s.uplink.lastConnectedAt, rejected: s.uplink.rejected },
+      channels: s.channels,
+      rules: s.rules,
+    };
+    c.publish(this.topics.state, JSON.stringify(msg), { qos: 1 }, () => {});
+  }
+}
+
+function parseCommand(payload: Buffer): WriteCommand {
+  let c: unknown;
+  try {
+    c = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command is not JSON', {});
+  }
+  const o = c as Partial<WriteCommand> | null;
+  if (!o || typeof o !== 'object' || o.type !== 'write') {
+    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "type" must be "write"', { field: 'type' });
+  }
+  for (const f of ['device', 'property'] as const) {
+    if (typeof o[f] !== 'string' || o[f].length === 0) throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', `command "${f}" must be a non-empty string`, { field: f });
+  }
+  if (!['number', 'boolean', 'string'].includes(typeof o.value)) {
+    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "value" must be a number, boolean or string', { field: 'value' });
+  }
+  return o as WriteCommand;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

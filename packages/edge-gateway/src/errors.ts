@@ -1,0 +1,33 @@
+/**
+ * The edge gateway's error codes: a bad gateway.yaml, a buffer that cannot be opened, and commands from the
+ * platform that cannot be carried out. Registered through `defineErrors` so docs/reference/errors.md lists them.
+ */
+import { defineErrors } from '@iip/core';
+
+export const EDGE_ERRORS = defineErrors({
+  IIP_ERR_EDGE_CONFIG_FILE: {
+    status: 400,
+    meaning: 'The gateway configuration file cannot be read or is not valid YAML.',
+    fix: 'Check the path given to `iip edge --config` and the YAML syntax; details.path and details.line say where.',
+  },
+  IIP_ERR_EDGE_CONFIG_INVALID: {
+    status: 400,
+    meaning: 'A field of the gateway configuration file is missing or has the wrong type or value.',
+    fix: 'Correct the field named in details.field; see docs/reference/edge-gateway.md for the gateway.yaml reference.',
+  },
+  IIP_ERR_EDGE_BUFFER: {
+    status: 500,
+    meaning: "The gateway's disk buffer cannot be opened or written (directory missing, not writable, disk full, corrupt file).",
+    fix: 'Check dataDir: it must be a writable directory on a disk with free space; details.path names the file.',
+  },
+  IIP_ERR_EDGE_COMMAND_INVALID: {
+    status: 400,
+    meaning: 'A command sent to the gateway is not valid JSON or not of a known shape.',
+    fix: 'Send {"type": "write", "device", "property", "value"} to iip/{tenant}/{gateway}/commands/{requestId}.',
+  },
+  IIP_ERR_EDGE_DEVICE_UNKNOWN: {
+    status: 404,
+    meaning: "A command names a device that no channel of the gateway's applied configuration owns.",
+    fix: 'Add the device to a channel of the gateway configuration, or wait until the gateway reports the new version.',
+  },
+});
