@@ -15,3 +15,5 @@ export type { MachineStateName } from './signals/machine-state.js';
 export type { DeviceLogin } from './device-connection.js';
 export { type FactoryStats, VirtualFactory, type VirtualFactoryDevice, type VirtualFactoryOptions } from './virtual-factory.js';
 export { type LoadOptions, type LoadResult, runLoad } from './load-driver.js';
+export * from './modbus/index.js';
+export * from './opcua/index.js';
