@@ -4,12 +4,17 @@
  */
 import type {
   ApiErrorBody,
+  AuditEntry,
   Device,
+  GatewayStatus,
+  GatewaySummary,
   LatestValues,
   LoginResponse,
+  PointValue,
   Product,
   TrendBucket,
   User,
+  WriteResult,
 } from './api-types';
 
 export class ApiError extends Error {
@@ -98,5 +103,24 @@ export class ApiClient {
     const q = new URLSearchParams({ from: String(from), to: String(to), buckets: String(buckets) });
     const path = `/devices/${encodeURIComponent(device)}/properties/${encodeURIComponent(property)}/trend?${q}`;
     return (await this.request<{ buckets: TrendBucket[] }>('GET', path)).buckets;
+  }
+
+  async gateways(): Promise<GatewaySummary[]> {
+    return (await this.request<{ items: GatewaySummary[] }>('GET', '/gateways')).items;
+  }
+
+  gateway(id: string): Promise<GatewayStatus> {
+    return this.request('GET', `/gateways/${encodeURIComponent(id)}`);
+  }
+
+  /** Newest first. */
+  async audit(device: string, limit: number): Promise<AuditEntry[]> {
+    const q = new URLSearchParams({ device, limit: String(limit) });
+    return (await this.request<{ items: AuditEntry[] }>('GET', `/audit?${q}`)).items;
+  }
+
+  writeProperty(device: string, property: string, value: PointValue): Promise<WriteResult> {
+    const path = `/devices/${encodeURIComponent(device)}/properties/${encodeURIComponent(property)}/write`;
+    return this.request('POST', path, { value });
   }
 }

@@ -2,9 +2,9 @@
  * Shapes of the platform's /api/v1 responses as the console uses them. Domain types come from @iip/core
  * as types only: the console never bundles platform code, it talks HTTP and WebSocket.
  */
-import type { PointValue, ThingModel } from '@iip/core';
+import type { GatewayConfig, PointValue, ThingModel } from '@iip/core';
 
-export type { DataType, PointValue, PropertySpec, ThingModel } from '@iip/core';
+export type { DataType, DeviceHealth, DeviceLinkState, DriverHealth, GatewayConfig, PointValue, PropertySpec, ThingModel } from '@iip/core';
 
 export interface User {
   readonly id: string;
@@ -62,4 +62,51 @@ export interface TelemetryFrame {
   readonly type: 'telemetry';
   readonly device: string;
   readonly points: readonly { readonly property: string; readonly ts: number; readonly value: PointValue }[];
+}
+
+/** One row of GET /gateways. */
+export interface GatewaySummary {
+  readonly gateway: string;
+  readonly desiredVersion: number | null;
+  readonly appliedVersion: number | null;
+  readonly updatedAt: number | null;
+  readonly online: boolean;
+}
+
+/**
+ * GET /gateways/{id}. `reported.state` is the document the gateway itself sent, so it is typed `unknown`
+ * and read only through gateway-state.ts, which treats every field as possibly missing.
+ */
+export interface GatewayStatus {
+  readonly gateway: string;
+  readonly online: boolean;
+  readonly inSync: boolean;
+  readonly desired: {
+    readonly version: number;
+    readonly config: GatewayConfig;
+    readonly createdAt: number;
+    readonly createdBy: string;
+  } | null;
+  readonly reported: { readonly appliedVersion: number | null; readonly updatedAt: number; readonly state: unknown } | null;
+}
+
+export interface AuditEntry {
+  readonly id?: number;
+  readonly ts: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly device: string;
+  readonly property: string | null;
+  readonly oldValue: unknown;
+  readonly newValue: unknown;
+  readonly result: 'ok' | 'error';
+  readonly error: string | null;
+}
+
+export interface WriteResult {
+  readonly ok: boolean;
+  readonly device: string;
+  readonly property: string;
+  readonly oldValue: PointValue | null;
+  readonly newValue: PointValue;
 }

@@ -1,25 +1,47 @@
 /**
- * Hash routes (#/devices, #/devices/<id>). Hash routing needs no server rewrite rules and survives the
- * console being mounted under any path. Pure parsing, plus a tiny hook.
+ * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>). Hash routing needs no server
+ * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
 import { useEffect, useState } from 'react';
 
-export type Route = { readonly kind: 'devices' } | { readonly kind: 'device'; readonly id: string };
+export type Route =
+  | { readonly kind: 'devices' }
+  | { readonly kind: 'device'; readonly id: string }
+  | { readonly kind: 'gateways' }
+  | { readonly kind: 'gateway'; readonly id: string };
+
+function decode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
 
 export function parseRoute(hash: string): Route {
-  const m = /^#\/devices\/([^/?#]+)/.exec(hash);
-  if (m?.[1]) {
-    try {
-      return { kind: 'device', id: decodeURIComponent(m[1]) };
-    } catch {
-      return { kind: 'devices' };
-    }
-  }
-  return { kind: 'devices' };
+  const m = /^#\/(devices|gateways)(?:\/([^/?#]+))?/.exec(hash);
+  if (!m) return { kind: 'devices' };
+  const list = m[1] === 'gateways' ? ({ kind: 'gateways' } as const) : ({ kind: 'devices' } as const);
+  const id = m[2] ? decode(m[2]) : undefined;
+  if (id === undefined) return list;
+  return list.kind === 'gateways' ? { kind: 'gateway', id } : { kind: 'device', id };
 }
 
 export function routeHref(r: Route): string {
-  return r.kind === 'device' ? `#/devices/${encodeURIComponent(r.id)}` : '#/devices';
+  switch (r.kind) {
+    case 'devices':
+      return '#/devices';
+    case 'device':
+      return `#/devices/${encodeURIComponent(r.id)}`;
+    case 'gateways':
+      return '#/gateways';
+    case 'gateway':
+      return `#/gateways/${encodeURIComponent(r.id)}`;
+    default: {
+      const never: never = r;
+      return never;
+    }
+  }
 }
 
 export function useRoute(): Route {

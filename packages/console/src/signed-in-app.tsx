@@ -1,5 +1,6 @@
 /**
- * Everything behind sign-in: the header, the live-data stream and the two pages. Owns the API client,
+ * Everything behind sign-in: the header with its navigation, the live-data stream and the pages (devices,
+ * gateways). Owns the API client,
  * the live store and the WebSocket for the lifetime of one session.
  */
 import { useEffect, useMemo, useState } from 'react';
@@ -11,7 +12,9 @@ import { LiveStore } from './live-store';
 import { LiveStream, type StreamState } from './live-stream';
 import { DeviceDetailPage } from './pages/device-detail-page';
 import { DeviceListPage } from './pages/device-list-page';
-import { routeHref, useRoute } from './route';
+import { GatewayDetailPage } from './pages/gateway-detail-page';
+import { GatewayListPage } from './pages/gateway-list-page';
+import { type Route, routeHref, useRoute } from './route';
 import type { Session } from './session-store';
 import { useFleet } from './use-fleet';
 
@@ -41,8 +44,10 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   }, [session, store, api]);
 
   // Narrow the stream to what is on screen: one device on its page, the filtered product's devices on the list.
+  // The gateway pages poll HTTP and need no telemetry at all.
   const interest = useMemo(() => {
     if (route.kind === 'device') return [route.id];
+    if (route.kind === 'gateways' || route.kind === 'gateway') return [];
     if (!productFilter) return undefined;
     return fleet.devices.filter((d) => d.product === productFilter).map((d) => d.id);
   }, [route, productFilter, fleet.devices]);
@@ -63,6 +68,14 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
         <a className="brand" href={routeHref({ kind: 'devices' })}>
           {t('app.title')}
         </a>
+        <nav className="nav">
+          <a href={routeHref({ kind: 'devices' })} data-testid="nav-devices" className={section(route) === 'devices' ? 'on' : ''}>
+            {t('nav.devices')}
+          </a>
+          <a href={routeHref({ kind: 'gateways' })} data-testid="nav-gateways" className={section(route) === 'gateways' ? 'on' : ''}>
+            {t('nav.gateways')}
+          </a>
+        </nav>
         <span className="spacer" />
         <ConnStatus state={conn} />
         <span className="user" title={`${session.user.role} · ${session.user.tenant}`}>
@@ -73,11 +86,30 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
           {t('nav.signOut')}
         </button>
       </header>
-      {route.kind === 'device' ? (
-        <DeviceDetailPage api={api} store={store} fleet={fleet} deviceId={route.id} />
-      ) : (
-        <DeviceListPage store={store} fleet={fleet} productFilter={productFilter} onProductFilter={setProductFilter} />
-      )}
+      {page()}
     </div>
   );
+
+  // A plain function, not a component: a component declared in here would be a new type on every render
+  // and remount the page (losing its state) each time the live store ticks.
+  function page() {
+    switch (route.kind) {
+      case 'device':
+        return <DeviceDetailPage api={api} store={store} fleet={fleet} deviceId={route.id} />;
+      case 'devices':
+        return <DeviceListPage store={store} fleet={fleet} productFilter={productFilter} onProductFilter={setProductFilter} />;
+      case 'gateway':
+        return <GatewayDetailPage api={api} fleet={fleet} gatewayId={route.id} />;
+      case 'gateways':
+        return <GatewayListPage api={api} fleet={fleet} />;
+      default: {
+        const never: never = route;
+        return never;
+      }
+    }
+  }
+}
+
+function section(r: Route): 'devices' | 'gateways' {
+  return r.kind === 'gateways' || r.kind === 'gateway' ? 'gateways' : 'devices';
 }

@@ -100,3 +100,15 @@ export function formatTimestamp(ts: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
+
+/** Buffer sizes: binary steps (a gateway's disk buffer is sized in MiB), one decimal above a KiB. */
+export function formatBytes(n: number, lang: Lang): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = Math.max(0, n);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${formatNumber(v, lang, i === 0 ? 0 : 1)} ${units[i]}`;
+}

@@ -1,12 +1,15 @@
 /**
- * One device: every property with its live value, unit and time, and a trend of the selected numeric
- * property over a chosen window, extended by live points as they arrive.
+ * One device: every property with its live value, unit and time, a write control for each rw property,
+ * a trend of the selected numeric property over a chosen window (extended by live points as they arrive),
+ * and the device's latest audit entries.
  */
-import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { ApiClient } from '../api-client';
 import type { PropertySpec, TrendBucket } from '../api-types';
+import { AuditList } from '../components/audit-list';
 import { LiveValue } from '../components/live-value';
 import { StateBadge } from '../components/state-badge';
+import { WriteControl } from '../components/write-control';
 import { useI18n } from '../i18n-context';
 import { isTrendable, keyProperties, stateProperty } from '../key-properties';
 import { type LiveStore, useLiveDevice } from '../live-store';
@@ -21,7 +24,12 @@ import {
   numericValue,
 } from '../trend-series';
 import type { Fleet } from '../use-fleet';
+import { usePoll } from '../use-poll';
 import { formatTimestamp, unitOf } from '../value-format';
+
+/** How many audit entries the device page shows; the full log is in the API. */
+const AUDIT_ENTRIES = 10;
+const AUDIT_REFRESH_MS = 5000;
 
 // ECharts is most of the bundle; loading it with the first device page keeps sign-in and the list fast.
 const TrendChart = lazy(() => import('../components/trend-chart').then((m) => ({ default: m.TrendChart })));
@@ -44,6 +52,9 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
   const [picked, setPicked] = useState<string | undefined>();
   const selected = trendable.find((p) => p.id === picked) ?? keyProperties(product?.model, 1)[0] ?? trendable[0];
   const [win, setWin] = useState<TrendWindow>('15m');
+  const writable = props.some((p) => p.access === 'rw');
+  const loadAudit = useCallback(() => api.audit(deviceId, AUDIT_ENTRIES), [api, deviceId]);
+  const audit = usePoll(loadAudit, AUDIT_REFRESH_MS);
 
   useEffect(() => {
     // The list page may never have fetched this device (opened by URL), so fetch its latest values here too.
@@ -89,6 +100,7 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
                 <th className="num">{t('device.col.value')}</th>
                 <th>{t('device.col.unit')}</th>
                 <th>{t('device.col.time')}</th>
+                {writable && <th>{t('device.col.write')}</th>}
               </tr>
             </thead>
             <tbody>
@@ -112,6 +124,13 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
                     </td>
                     <td className="muted">{unitOf(p.dataType) ?? ''}</td>
                     <td className="muted mono small nowrap">{v ? formatTimestamp(v.ts) : '—'}</td>
+                    {writable && (
+                      <td>
+                        {p.access === 'rw' && (
+                          <WriteControl api={api} device={device.id} spec={p} current={v} onWritten={audit.reload} />
+                        )}
+                      </td>
+                    )}
                   </tr>
                 );
               })}
@@ -125,6 +144,9 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
           ) : (
             <p className="muted">{t('trend.none')}</p>
           )}
+        </section>
+        <section className="panel audit-panel">
+          <AuditList entries={audit.data} properties={props} error={audit.error} />
         </section>
       </div>
     </main>

@@ -1,0 +1,152 @@
+/**
+ * Writes one rw property: an input that fits the data type (number, checkbox, select, text), a button, and
+ * the outcome — the old → new value, a local validation problem, or the platform's error code. The write
+ * goes to the device through its edge gateway, so it can take seconds; the button stays busy meanwhile.
+ */
+import { type FormEvent, type ReactElement, useState } from 'react';
+import { ApiError, type ApiClient, NETWORK_ERROR } from '../api-client';
+import type { LatestValue, PropertySpec } from '../api-types';
+import { useI18n } from '../i18n-context';
+import { errorKey } from '../i18n-dictionary';
+import { formatValue } from '../value-format';
+import { initialInput, parseWriteValue, type WriteProblem } from '../write-value';
+
+type Outcome =
+  | { readonly kind: 'ok'; readonly text: string }
+  | { readonly kind: 'invalid'; readonly problem: WriteProblem }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string };
+
+interface Props {
+  readonly api: ApiClient;
+  readonly device: string;
+  readonly spec: PropertySpec;
+  readonly current: LatestValue | undefined;
+  /** Called after every attempt that reached the platform (it is audited either way). */
+  readonly onWritten: () => void;
+}
+
+export function WriteControl({ api, device, spec, current, onWritten }: Props) {
+  const { t, lang } = useI18n();
+  const dt = spec.dataType;
+  // The input starts from the value at first render and is the operator's from then on: live updates
+  // arriving while someone types must not overwrite what they typed.
+  const [input, setInput] = useState<string | boolean>(() => initialInput(dt, current?.value));
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome | undefined>();
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const parsed = parseWriteValue(dt, input);
+    if (!parsed.ok) {
+      setOutcome({ kind: 'invalid', problem: parsed.problem });
+      return;
+    }
+    setBusy(true);
+    setOutcome(undefined);
+    try {
+      const r = await api.writeProperty(device, spec.id, parsed.value);
+      setOutcome({ kind: 'ok', text: t('write.ok', { old: formatValue(r.oldValue, dt, lang), new: formatValue(r.newValue, dt, lang) }) });
+      onWritten();
+    } catch (err) {
+      const code = err instanceof ApiError ? err.code : NETWORK_ERROR;
+      const key = errorKey(code);
+      const raw = err instanceof Error ? err.message : String(err);
+      setOutcome({ kind: 'error', code, message: key ? t(key) : raw });
+      if (code !== NETWORK_ERROR) onWritten();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const common = { 'data-testid': 'write-input', 'data-property': spec.id, disabled: busy, 'aria-label': spec.name ?? spec.id };
+  let field: ReactElement;
+  switch (dt.type) {
+    case 'bool':
+      field = <input {...common} type="checkbox" checked={input === true} onChange={(e) => setInput(e.target.checked)} />;
+      break;
+    case 'enum':
+      field = (
+        <select {...common} value={String(input)} onChange={(e) => setInput(e.target.value)}>
+          {dt.values.map((v) => (
+            <option key={v.value} value={v.value}>
+              {v.text ?? v.value}
+            </option>
+          ))}
+        </select>
+      );
+      break;
+    case 'int':
+    case 'float':
+      field = (
+        <input
+          {...common}
+          className="write-number"
+          type="number"
+          step={dt.type === 'int' ? 1 : 'any'}
+          min={dt.min}
+          max={dt.max}
+          value={String(input)}
+          onChange={(e) => setInput(e.target.value)}
+        />
+      );
+      break;
+    case 'string':
+      field = <input {...common} type="text" maxLength={dt.maxLength} value={String(input)} onChange={(e) => setInput(e.target.value)} />;
+      break;
+    default: {
+      const never: never = dt;
+      return never;
+    }
+  }
+
+  return (
+    // The row underneath selects the trend on click; typing into the form must not do that.
+    // biome-ignore lint/a11y/useKeyWithClickEvents: the handler only stops propagation, it is not an action.
+    <form className="write" onSubmit={submit} onClick={(e) => e.stopPropagation()}>
+      {field}
+      <button type="submit" className="write-submit" data-testid="write-submit" data-property={spec.id} disabled={busy}>
+        {busy ? t('write.submitting') : t('write.submit')}
+      </button>
+      {outcome && <WriteOutcome outcome={outcome} property={spec.id} />}
+    </form>
+  );
+}
+
+function WriteOutcome({ outcome, property }: { outcome: Outcome; property: string }) {
+  const { t } = useI18n();
+  const base = { 'data-testid': 'write-result', 'data-property': property, 'data-result': outcome.kind };
+  switch (outcome.kind) {
+    case 'ok':
+      return (
+        <span {...base} className="write-result ok">
+          ✓ {outcome.text}
+        </span>
+      );
+    case 'invalid': {
+      const p = outcome.problem;
+      const text =
+        p.kind === 'belowMin'
+          ? t('write.problem.belowMin', { min: p.min })
+          : p.kind === 'aboveMax'
+            ? t('write.problem.aboveMax', { max: p.max })
+            : p.kind === 'tooLong'
+              ? t('write.problem.tooLong', { maxLength: p.maxLength })
+              : t(`write.problem.${p.kind}`);
+      return (
+        <span {...base} className="write-result error" role="alert">
+          {text}
+        </span>
+      );
+    }
+    case 'error':
+      return (
+        <span {...base} className="write-result error" role="alert" data-code={outcome.code}>
+          <code>{outcome.code}</code> {outcome.message}
+        </span>
+      );
+    default: {
+      const never: never = outcome;
+      return never;
+    }
+  }
+}
