@@ -95,4 +95,8 @@ test('routes round-trip device ids with unusual characters', () => {
   assert.deepEqual(parseRoute('#/devices'), { kind: 'devices' });
   assert.deepEqual(parseRoute(routeHref({ kind: 'device', id: 'cnc-01.a_b' })), { kind: 'device', id: 'cnc-01.a_b' });
   assert.deepEqual(parseRoute('#/devices/%E0%A4%A'), { kind: 'devices' });
+  assert.deepEqual(parseRoute('#/gateways'), { kind: 'gateways' });
+  assert.deepEqual(parseRoute(routeHref({ kind: 'gateway', id: 'gw-1' })), { kind: 'gateway', id: 'gw-1' });
+  assert.deepEqual(parseRoute('#/gateways/%E0%A4%A'), { kind: 'gateways' });
+  assert.equal(routeHref({ kind: 'gateways' }), '#/gateways');
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decimalsFor, formatAge, formatNumber, formatValue, NO_VALUE, unitOf, withUnit } from '../src/value-format.ts';
+import { decimalsFor, formatAge, formatBytes, formatNumber, formatValue, NO_VALUE, unitOf, withUnit } from '../src/value-format.ts';
 
 test('floats keep about four significant digits and their unit', () => {
   const dt = { type: 'float', unit: '°C' } as const;
@@ -58,4 +58,11 @@ test('ages read naturally in both languages', () => {
   assert.equal(formatAge(125_000, 'zh'), '2 分钟前');
   assert.equal(formatAge(-50, 'en'), '0 s ago');
   assert.equal(formatAge(3 * 86_400_000, 'en'), '3 d ago');
+});
+
+test('formatBytes uses binary steps', () => {
+  assert.equal(formatBytes(0, 'en'), '0 B');
+  assert.equal(formatBytes(1023, 'en'), '1023 B');
+  assert.equal(formatBytes(4096, 'en'), '4 KiB');
+  assert.equal(formatBytes(1.5 * 1024 * 1024, 'zh'), '1.5 MiB');
 });
