@@ -22,7 +22,7 @@ import type {
 } from '@iip/core';
 import { IipError } from '@iip/core';
 import { validateModbusChannel } from './config-validation.js';
-import { isLinkFailure } from './modbus-errors.js';
+import { frameError, isLinkFailure } from './modbus-errors.js';
 import { ModbusLink } from './modbus-link.js';
 import { decodeBit, decodeRegisters, encodeBit, encodeRegisters, passesDeadband, pointWidth } from './point-codec.js';
 import { DEMOTE_AFTER_FAILURES, linkState, nextDue, reconnectDelayMs } from './poll-schedule.js';
@@ -248,6 +248,7 @@ export class ModbusDriver implements Driver {
       case 'coil':
       case 'discrete': {
         const res = await this.link.request(ctx, (c) => (r.area === 'coil' ? c.readCoils(r.start, r.count) : c.readDiscreteInputs(r.start, r.count)));
+        if (res.data.length < r.count) throw frameError(`${res.data.length} bits in the response, ${r.count} requested`, ctx);
         const ts = this.now();
         return r.points.map((p) => ({ device, property: p.property, ts, value: decodeBit(res.data[p.address - r.start] === true) }));
       }
@@ -256,6 +257,8 @@ export class ModbusDriver implements Driver {
         const res = await this.link.request(ctx, (c) =>
           r.area === 'holding' ? c.readHoldingRegisters(r.start, r.count) : c.readInputRegisters(r.start, r.count),
         );
+        // modbus-serial trusts the byte count inside the frame; a short one must not reach the decoder
+        if (res.data.length !== r.count) throw frameError(`${res.data.length} registers in the response, ${r.count} requested`, ctx);
         const ts = this.now();
         return r.points.map((p) => {
           const from = p.address - r.start;
