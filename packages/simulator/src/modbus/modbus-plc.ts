@@ -9,7 +9,7 @@ import { IipError } from '@iip/core';
 import { DeviceSimulation } from '../device-simulation.js';
 import { findProduct } from '../products/factory-products.js';
 import { ModbusTcpServer, type UnitBehaviour, UnitMemory } from './modbus-tcp-server.js';
-import { registerLayout, valueOf, wordsOf } from './plc-register-map.js';
+import { registerLayout, decodeWords, encodeWords } from './plc-register-map.js';
 
 export interface ModbusPlcUnit {
   readonly unitId: number;
@@ -75,13 +75,13 @@ function writePoint(mem: UnitMemory, p: ModbusPointConfig, value: PointValue): v
     mem.area(p.area)[p.address] = value === true || value === 1 ? 1 : 0;
     return;
   }
-  mem.area(p.area).set(wordsOf(p, value), p.address);
+  mem.area(p.area).set(encodeWords(p, value), p.address);
 }
 
 function readPoint(mem: UnitMemory, p: ModbusPointConfig): PointValue {
   if (p.area === 'coil' || p.area === 'discrete') return mem.area(p.area)[p.address] === 1;
   const width = p.type === 'string' ? Math.ceil((p.length ?? 0) / 2) : 2;
-  return valueOf(p, mem.area(p.area).subarray(p.address, p.address + width));
+  return decodeWords(p, mem.area(p.area).subarray(p.address, p.address + width));
 }
 
 export async function startModbusPlc(opts: ModbusPlcOptions): Promise<ModbusPlc> {

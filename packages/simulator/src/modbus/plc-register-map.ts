@@ -28,7 +28,7 @@ export function registerLayout(model: ThingModel): ModbusPointConfig[] {
 }
 
 /** Big-endian words (Modbus norm: high byte first, high word first) of a value for a point. */
-export function wordsOf(p: ModbusPointConfig, value: PointValue): number[] {
+export function encodeWords(p: ModbusPointConfig, value: PointValue): number[] {
   const b = Buffer.alloc(p.type === 'string' ? Math.ceil((p.length ?? 0) / 2) * 2 : p.type === 'float64' ? 8 : 4);
   switch (p.type) {
     case 'float32':
@@ -48,7 +48,7 @@ export function wordsOf(p: ModbusPointConfig, value: PointValue): number[] {
   return words;
 }
 
-export function valueOf(p: ModbusPointConfig, words: ArrayLike<number>): PointValue {
+export function decodeWords(p: ModbusPointConfig, words: ArrayLike<number>): PointValue {
   const b = Buffer.alloc(words.length * 2);
   for (let i = 0; i < words.length; i++) b.writeUInt16BE(words[i]!, i * 2);
   switch (p.type) {

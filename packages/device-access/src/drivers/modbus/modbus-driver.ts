@@ -73,10 +73,7 @@ export class ModbusDriver implements Driver {
   private onFailure: FailureSink | null = null;
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 
-  constructor(
-    private readonly config: ModbusChannelConfig,
-    opts: ModbusDriverOptions = {},
-  ) {
+  constructor(config: ModbusChannelConfig, opts: ModbusDriverOptions = {}) {
     validateModbusChannel(config);
     this.channel = config.id;
     this.protocol = config.protocol;

@@ -7,7 +7,7 @@
  */
 import { Socket } from 'node:net';
 import type { ModbusRtuChannelConfig, ModbusTcpChannelConfig } from '@iip/core';
-import { IipError } from '@iip/core';
+import type { IipError } from '@iip/core';
 import ModbusSerial from 'modbus-serial';
 import { classifyModbusError, frameError, linkError, type RequestContext } from './modbus-errors.js';
 
