@@ -50,7 +50,9 @@ async function pymodbus(port: number, ops: Op[]): Promise<Result[]> {
 
 function decode(p: ModbusPointConfig, words: number[]): number | string {
   const b = Buffer.alloc(words.length * 2);
-  words.forEach((w, i) => b.writeUInt16BE(w, i * 2));
+  words.forEach((w, i) => {
+    b.writeUInt16BE(w, i * 2);
+  });
   if (p.type === 'float32') return b.readFloatBE(0);
   if (p.type === 'uint32') return b.readUInt32BE(0);
   return b.toString('latin1').replace(/\0.*$/, '');
