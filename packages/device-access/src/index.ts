@@ -10,3 +10,4 @@ export * from './mqtt-broker.js';
 export * from './http-ingest.js';
 export * from './gateway-manager.js';
 export * from './drivers/modbus/index.js';
+export * from './drivers/opcua/index.js';
