@@ -66,7 +66,7 @@ test('kill -9 with a full buffer and the uplink down: nothing committed is lost 
   const second = startGateway(0, t0);
   await waitFor(() => {
     const r = second.last();
-    return r !== null && r.connected && r.buffered === 0 && platform.points.length >= committed;
+    return r?.connected && r.buffered === 0 && platform.points.length >= committed;
   }, 'the restarted gateway to drain its buffer', 40_000).catch((e: unknown) => {
     throw new Error(`${String(e)}; last report ${JSON.stringify(second.last())}, ${platform.points.length} points arrived, ${committed} committed`);
   });
