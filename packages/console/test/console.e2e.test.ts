@@ -6,43 +6,20 @@
  * Run: node --import tsx --test packages/console/test/console.e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startPlatform } from '@iip/server';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
 
-const CONSOLE_DIR = fileURLToPath(new URL('..', import.meta.url));
-const DIST = join(CONSOLE_DIR, 'dist');
 const ADMIN_PASSWORD = 'e2e-Console-Pass-42';
-const CHROMIUM = process.env.IIP_CHROMIUM ?? '/usr/bin/chromium';
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds the console when dist/ is missing or older than src/, so the test never runs a stale bundle. */
-function ensureBuilt(): void {
-  const index = join(DIST, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(join(CONSOLE_DIR, 'src'))) return;
-  execFileSync(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['vite', 'build', '--logLevel', 'warn'], {
-    cwd: CONSOLE_DIR,
-    stdio: 'inherit',
-  });
-}
 
 let platform: Awaited<ReturnType<typeof startPlatform>> | undefined;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
 let context: BrowserContext | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'iip-console-e2e-data-'));
-const profileDir = mkdtempSync(join(tmpdir(), 'iip-console-e2e-chromium-'));
 
 before(async () => {
   ensureBuilt();
@@ -54,42 +31,15 @@ before(async () => {
     consoleDir: DIST,
     simulate: { devices: 4, intervalMs: 500 },
   });
-  // A persistent context is playwright's way of running chromium with an explicit, fresh --user-data-dir.
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    locale: 'en-US',
-    viewport: { width: 1400, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
+  context = browser.context;
 });
 
 after(async () => {
-  await context?.close().catch(() => undefined);
+  await browser?.close();
   await platform?.close().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
-  rmSync(profileDir, { recursive: true, force: true });
 });
-
-/** Runs a step and leaves a screenshot in /tmp when it fails, since a headless failure is otherwise blind. */
-async function withScreenshot(page: Page, name: string, step: () => Promise<void>): Promise<void> {
-  try {
-    await step();
-  } catch (e) {
-    const file = join('/tmp', `iip-console-e2e-${name}-${Date.now()}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
-    throw new Error(`${(e as Error).message}\nscreenshot: ${file}`, { cause: e });
-  }
-}
 
 /** Counts canvas pixels close to a colour; proves the chart drew a series, not only axes. */
 function countColour(page: Page, rgb: readonly [number, number, number]): Promise<number> {

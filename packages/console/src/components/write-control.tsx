@@ -14,7 +14,7 @@ import { initialInput, parseWriteValue, type WriteProblem } from '../write-value
 type Outcome =
   | { readonly kind: 'ok'; readonly text: string }
   | { readonly kind: 'invalid'; readonly problem: WriteProblem }
-  | { readonly kind: 'error'; readonly code: string; readonly message: string };
+  | { readonly kind: 'error'; readonly code: string; readonly friendly: string | undefined; readonly message: string };
 
 interface Props {
   readonly api: ApiClient;
@@ -51,7 +51,7 @@ export function WriteControl({ api, device, spec, current, onWritten }: Props) {
       const code = err instanceof ApiError ? err.code : NETWORK_ERROR;
       const key = errorKey(code);
       const raw = err instanceof Error ? err.message : String(err);
-      setOutcome({ kind: 'error', code, message: key ? t(key) : raw });
+      setOutcome({ kind: 'error', code, friendly: key ? t(key) : undefined, message: raw });
       if (code !== NETWORK_ERROR) onWritten();
     } finally {
       setBusy(false);
@@ -100,9 +100,9 @@ export function WriteControl({ api, device, spec, current, onWritten }: Props) {
   }
 
   return (
-    // The row underneath selects the trend on click; typing into the form must not do that.
-    // biome-ignore lint/a11y/useKeyWithClickEvents: the handler only stops propagation, it is not an action.
-    <form className="write" onSubmit={submit} onClick={(e) => e.stopPropagation()}>
+    // noValidate: parseWriteValue checks range and type and says so in the console's language, where the
+    // browser's own bubble would use the browser's.
+    <form className="write" noValidate onSubmit={submit}>
       {field}
       <button type="submit" className="write-submit" data-testid="write-submit" data-property={spec.id} disabled={busy}>
         {busy ? t('write.submitting') : t('write.submit')}
@@ -141,7 +141,9 @@ function WriteOutcome({ outcome, property }: { outcome: Outcome; property: strin
     case 'error':
       return (
         <span {...base} className="write-result error" role="alert" data-code={outcome.code}>
-          <code>{outcome.code}</code> {outcome.message}
+          <code>{outcome.code}</code> {outcome.friendly ?? outcome.message}
+          {/* The platform's text names what the gateway said (e.g. the Modbus exception); keep it in view. */}
+          {outcome.friendly && <span className="muted small write-detail">{outcome.message}</span>}
         </span>
       );
     default: {

@@ -113,7 +113,8 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
                     className={[canTrend ? 'clickable' : '', selected?.id === p.id ? 'selected' : ''].join(' ')}
                     data-testid="property-row"
                     data-property={p.id}
-                    onClick={canTrend ? () => setPicked(p.id) : undefined}
+                    // A click in the write control is for the control, not a request to show this trend.
+                    onClick={canTrend ? (e) => !(e.target as Element).closest('form') && setPicked(p.id) : undefined}
                   >
                     <td>
                       {p.name ?? p.id}
