@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   ingest: async () => (await import('./ingest.js')).main(),
   'storage-engines': async () => (await import('./storage-engines.js')).main?.(),
   modbus: async () => (await import('./modbus.js')).main(),
+  'edge-drain': async () => (await import('./edge-drain.js')).main(),
 };
 
 const name = process.argv[2];
