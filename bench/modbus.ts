@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModbusPointConfig, ModbusTcpChannelConfig } from '@iip/core';
 import { ModbusDriver, type ReadLimits } from '@iip/device-access';
-import { startModbusPlc } from '@iip/simulator';
+import { type ModbusPlc, startModbusPlc } from '@iip/simulator';
 
 const PLCS = 100;
 const REGISTERS = 100;
@@ -18,7 +18,7 @@ const PRODUCTS = ['cnc-machine', 'air-compressor', 'injection-moulding-machine',
 
 /** Child mode: serve the PLCs and print their ports; exit when stdin closes. */
 async function serve(): Promise<void> {
-  const plcs = [];
+  const plcs: ModbusPlc[] = [];
   for (let i = 0; i < PLCS; i++) {
     plcs.push(await startModbusPlc({ port: 0, units: [{ unitId: 1, deviceId: `plc-${i}`, product: PRODUCTS[i % PRODUCTS.length]!, seed: i }] }));
   }
