@@ -188,7 +188,9 @@ export class OpcUaDriver implements Driver {
     });
     client.on('connection_lost', () => this.onConnectionLost());
     client.on('after_reconnection', () => this.log('info', 'OPC UA secure channel re-established', { channel: this.channel }));
-    client.on('connection_reestablished', () => this.onReconnected());
+    client.on('connection_reestablished', () => {
+      if (!this.closed) this.connected = true;
+    });
     try {
       await client.connect(this.config.endpointUrl);
       this.client = client;
@@ -520,7 +522,7 @@ export class OpcUaDriver implements Driver {
   private async serverKnowsSubscription(subscription: ClientSubscription): Promise<boolean> {
     try {
       const status = await withTimeout(subscription.setPublishingMode(true), 3_000);
-      return status !== undefined && status.isGood();
+      return status?.isGood() === true;
     } catch {
       return false;
     }
