@@ -7,6 +7,7 @@ import { IipError } from '@iip/core';
 import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
 import { device } from './commands/device.js';
+import { edge } from './commands/edge.js';
 import { simulate } from './commands/simulate.js';
 import { up } from './commands/up.js';
 import './errors.js';
@@ -17,6 +18,7 @@ Usage: iip <command> [options]
   up          start the platform with the simulated factory / 启动平台和模拟工厂
   simulate    drive simulated devices against a running platform / 向运行中的平台发送模拟数据
   device      create or list devices / 创建或列出设备
+  edge        run an edge gateway (Modbus, OPC UA) / 运行边缘网关
 Run 'iip <command> --help' for the options of a command.`;
 
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
@@ -31,6 +33,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
         return 0;
       case 'device':
         await device(rest, out);
+        return 0;
+      case 'edge':
+        await edge(rest, out);
         return 0;
       case undefined:
       case 'help':

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { startPlatform } from '@iip/server';
 import { intOption, parse, portOption } from '../args.js';
+import { type EdgeDemo, startEdgeDemo } from '../edge-demo.js';
 
 export const upHelp = `iip up — start the platform (embedded mode) / 启动平台（嵌入式模式）
 
@@ -11,6 +12,7 @@ export const upHelp = `iip up — start the platform (embedded mode) / 启动平
   --data <dir>       data directory (env IIP_DATA_DIR, default ./data)
   --simulate <n>     run a virtual factory of n devices (default 24; 0 = none)
   --interval <ms>    simulator publish interval per device (default 1000)
+  --no-edge          do not start the edge demo (simulated Modbus PLCs + OPC UA server + edge gateway)
 The first admin password comes from IIP_ADMIN_PASSWORD or is generated and printed once.`;
 
 export async function up(argv: string[], out: (s: string) => void): Promise<void> {
@@ -21,6 +23,7 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
     data: { type: 'string' },
     simulate: { type: 'string' },
     interval: { type: 'string' },
+    'no-edge': { type: 'boolean' },
   });
   if (values.help) return out(upHelp);
   const httpPort = portOption(values.port, 'IIP_HTTP_PORT', 8080, '--port');
@@ -47,6 +50,15 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
     out('');
   }
   if (devices > 0) out(`Simulator / 模拟工厂: ${devices} devices publishing / 台设备正在上报`);
+  let edgeDemo: EdgeDemo | undefined;
+  if (devices > 0 && !values['no-edge']) {
+    try {
+      edgeDemo = await startEdgeDemo(platform, dataDir, out);
+    } catch (e) {
+      // The platform itself is fine; say what failed and keep serving.
+      out(`edge demo failed to start / 边缘演示启动失败: ${(e as Error).message}`);
+    }
+  }
   // Loopback and wildcard listeners are reachable as localhost from this machine's browser.
   const local = (url: string) => url.replace(/\/\/(127\.0\.0\.1|0\.0\.0\.0|\[::1?\]):/, '//localhost:');
   out(`Console: ${local(platform.httpUrl)}   (控制台)`);
@@ -65,8 +77,8 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
       }
       stoppingSince = Date.now();
       out(`\n${sig}: stopping, flushing data / 正在停止并写入数据 …`);
-      platform
-        .close()
+      (edgeDemo ? edgeDemo.stop().catch((e: unknown) => out(`edge demo: ${(e as Error).message}`)) : Promise.resolve())
+        .then(() => platform.close())
         .then(() => {
           out('Stopped cleanly / 已安全停止');
           resolveStop();
