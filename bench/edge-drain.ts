@@ -6,7 +6,8 @@
  * point is committed to disk first) with the same message sizes. A small in-file driver stands in for PLCs
  * so the figure is the gateway's, not a protocol's.
  *
- * Knobs (environment): BENCH_POINTS (default 1000000), BENCH_LIVE_POINTS (500000).
+ * Knobs (environment): BENCH_POINTS (default 1000000), BENCH_LIVE_POINTS (500000), BENCH_SYNC (FULL | NORMAL:
+ * the buffer's SQLite synchronous level, default FULL as in production).
  */
 import { createServer } from 'node:net';
 import type { ChannelConfig, Driver, DriverHealth, DriverReading, ReadingSink } from '@iip/core';
@@ -92,6 +93,7 @@ export async function main(): Promise<void> {
     },
     initialConfig: { version: 1, config: { channels: [channel] } },
     drain: { maxPointsPerSec: Number.POSITIVE_INFINITY, maxInFlight: 64 },
+    buffer: { synchronous: process.env.BENCH_SYNC === 'NORMAL' ? 'NORMAL' : 'FULL' },
     reconnectPeriodMs: 50,
   });
   let arrived = 0;

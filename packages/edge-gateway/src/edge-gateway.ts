@@ -151,7 +151,11 @@ export class EdgeGateway {
     const b = buffer.stats();
     if (b.points > 0) this.log('info', 'edge buffer holds data from before the restart; it drains once the uplink is up', { points: b.points, oldestTs: b.oldestTs });
     this.connect();
-    this.stateTimer = setInterval(() => this.publishState(), this.opts.stateIntervalMs ?? 10_000);
+    this.stateTimer = setInterval(() => {
+      // Also applies the age bound when no readings arrive (all devices down) to trigger it.
+      this.buffer?.enforceLimits();
+      this.publishState();
+    }, this.opts.stateIntervalMs ?? 10_000);
     this.stateTimer.unref();
   }
 
@@ -251,7 +255,8 @@ export class EdgeGateway {
       } catch (e) {
         if (ch.cancelled) return;
         this.log('warn', 'driver cannot start; retrying', { channel: ch.config.id, err: errText(e), retryInMs: delay });
-        await new Promise((r) => setTimeout(r, delay));
+        // Unref'd: a gateway being stopped must not wait for a channel's next retry.
+        await new Promise((r) => setTimeout(r, delay).unref());
         delay = Math.min(delay * 2, 30_000);
       }
     }
@@ -329,8 +334,13 @@ export class EdgeGateway {
       this.publishState();
       this.drain?.kick();
     });
+    let wasConnected = false;
+    client.on('connect', () => {
+      wasConnected = true;
+    });
     client.on('close', () => {
-      if (this.running) this.log('debug', 'uplink closed; collecting into the disk buffer');
+      if (this.running && wasConnected) this.log('warn', 'uplink lost; collecting into the disk buffer', { buffered: this.buffer?.stats().points ?? 0 });
+      wasConnected = false;
     });
     client.on('error', (err) => this.log('warn', 'uplink error', { err: err.message }));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
