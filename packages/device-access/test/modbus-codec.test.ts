@@ -20,6 +20,7 @@ import {
   RECONNECT_CAP_MS,
   reconnectDelayMs,
   validateModbusChannel,
+  shortestFloat32,
 } from '@iip/device-access';
 import fc from 'fast-check';
 
@@ -276,4 +277,14 @@ describe('config validation', () => {
     );
     validateModbusChannel(c);
   });
+});
+
+test('float32 decodes to the shortest decimal of the same float32 (33.9, not 33.900001525878906)', () => {
+  assert.equal(shortestFloat32(Math.fround(33.9)), 33.9);
+  fc.assert(
+    fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (f) => {
+      const x = Math.fround(f);
+      assert.equal(Math.fround(shortestFloat32(x)), x);
+    }),
+  );
 });

@@ -6,7 +6,8 @@
  */
 export { type ModbusChannelConfig, ModbusDriver, type ModbusDriverOptions } from './modbus-driver.js';
 export { validateModbusChannel } from './config-validation.js';
-export { decodeRegisters, encodeRegisters, isBitArea, passesDeadband, pointWidth } from './point-codec.js';
+export { decodeRegisters,
+  shortestFloat32, encodeRegisters, isBitArea, passesDeadband, pointWidth } from './point-codec.js';
 export {
   DEFAULT_MAX_GAP,
   describeRequest,

@@ -69,7 +69,7 @@ function rawFromWords(p: ModbusPointConfig, words: readonly number[]): number | 
     case 'uint32':
       return b.readUInt32BE(0);
     case 'float32':
-      return b.readFloatBE(0);
+      return shortestFloat32(b.readFloatBE(0));
     case 'float64':
       return b.readDoubleBE(0);
     case 'string': {
@@ -83,6 +83,19 @@ function rawFromWords(p: ModbusPointConfig, words: readonly number[]): number | 
       throw new Error(`unknown Modbus data type ${String(never)}`);
     }
   }
+}
+
+/**
+ * The shortest decimal that is the same float32: a PLC's 33.9 arrives as 33.900001525878906 in a double,
+ * which users read as noise. The result converts back to exactly the same float32, so nothing is lost.
+ */
+export function shortestFloat32(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  for (let d = 1; d <= 9; d++) {
+    const s = Number(x.toPrecision(d));
+    if (Math.fround(s) === x) return s;
+  }
+  return x;
 }
 
 function scaled(p: ModbusPointConfig, raw: number): number {
