@@ -17,6 +17,7 @@ export async function loadAllErrorTables(): Promise<ReadonlyMap<string, ErrorSpe
     import('@iip/device-access'),
     import('@iip/simulator'),
     import('@iip/server'),
+    import('@iip/edge-gateway'),
     import('@iip/cli'),
   ]);
   return allErrorCodes();
