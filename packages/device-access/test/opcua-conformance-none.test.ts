@@ -131,6 +131,42 @@ describe('OPC UA deadband', () => {
   });
 });
 
+describe('OPC UA monitored items the server refuses', () => {
+  test('a percent deadband on a node without EURange is one IIP_ERR_OPCUA_STATUS failure; other points keep reporting', async () => {
+    const driver = new OpcUaDriver({
+      ...server.channelConfig('None', { pkiDir, id: 'refused' }),
+      devices: [
+        {
+          id: 'em-1',
+          points: [
+            // energy has no upper bound, so the simulator exposes it as a plain variable without EURange
+            { property: 'energy', nodeId: 'ns=1;s=em-1.energy', deadband: { type: 'percent', value: 5 } },
+            { property: 'power_factor', nodeId: 'ns=1;s=em-1.power_factor', samplingIntervalMs: 50 },
+          ],
+        },
+      ],
+    });
+    const readings: DriverReading[] = [];
+    const failures: DriverFailure[] = [];
+    try {
+      await driver.connect();
+      await driver.subscribe(
+        (rs) => readings.push(...rs),
+        (_d, f) => failures.push(f),
+      );
+      assert.equal(failures.length, 1);
+      assert.equal(failures[0]?.code, 'IIP_ERR_OPCUA_STATUS');
+      assert.equal(failures[0]?.details?.statusCode, 'BadMonitoredItemFilterUnsupported');
+      assert.equal(failures[0]?.details?.property, 'energy');
+      server.set('em-1', 'power_factor', 0.93);
+      await waitFor(() => readings.some((r) => r.property === 'power_factor' && r.value === 0.93), 'the healthy point');
+      assert.equal(driver.health().devices[0]?.lastError?.code, 'IIP_ERR_OPCUA_STATUS');
+    } finally {
+      await driver.close();
+    }
+  });
+});
+
 describe('OPC UA configuration and connection errors', () => {
   test('duplicate properties and unparsable node ids are IIP_ERR_DRIVER_CONFIG naming the element', () => {
     const base = server.channelConfig('None', { pkiDir });

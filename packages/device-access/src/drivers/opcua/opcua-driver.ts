@@ -360,6 +360,13 @@ export class OpcUaDriver implements Driver {
     if (!this.session || this.closed) {
       throw new IipError('IIP_ERR_DRIVER_CONNECT', `OPC UA channel ${this.channel} is not connected; call connect() first`, { channel: this.channel });
     }
+    // while node-opcua reconnects, requests would queue until the link is back; fail fast instead
+    if (!this.connected) {
+      throw new IipError('IIP_ERR_DRIVER_CONNECT', `OPC UA channel ${this.channel} lost its connection to ${this.config.endpointUrl}; reconnecting`, {
+        channel: this.channel,
+        endpointUrl: this.config.endpointUrl,
+      });
+    }
     return this.session;
   }
 
