@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   'storage-engines': async () => (await import('./storage-engines.js')).main?.(),
   modbus: async () => (await import('./modbus.js')).main(),
   'edge-drain': async () => (await import('./edge-drain.js')).main(),
+  opcua: async () => (await import('./opcua.js')).main(),
 };
 
 const name = process.argv[2];
