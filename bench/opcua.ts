@@ -111,7 +111,10 @@ export async function main(): Promise<void> {
   try {
     const config = await new Promise<OpcUaChannelConfig>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`OPC UA simulator exited with ${code}`)));
-      createInterface({ input: child.stdout ?? process.stdin }).once('line', (l) => resolve(JSON.parse(l) as OpcUaChannelConfig));
+      // node-opcua logs to stdout too; the config is the one line that is a JSON object
+      createInterface({ input: child.stdout ?? process.stdin }).on('line', (l) => {
+        if (l.startsWith('{"id"')) resolve(JSON.parse(l) as OpcUaChannelConfig);
+      });
     });
     const items = config.devices.reduce((n, d) => n + d.points.length, 0);
     console.log(`${DEVICES} simulated devices, ${items} monitored items, every value rewritten every ${STORM_MS} ms (separate process); ${seconds} s per phase`);
