@@ -69,8 +69,8 @@ for (const pkg of readdirSync('packages')) {
     if (dep.startsWith('@iip/') && !mayImport(pkg, dep.slice(5))) problems.push(`packages/${pkg}/package.json: may not depend on ${dep}`);
   }
   for (const dep of Object.keys(manifest.devDependencies ?? {})) {
-    // Any package's tests may use the test fixtures.
-    if (dep.startsWith('@iip/') && dep !== '@iip/testkit' && !mayImport(pkg, dep.slice(5))) problems.push(`packages/${pkg}/package.json: may not depend on ${dep}`);
+    // Any package's tests may use the test aids (fixtures, and the simulator as a real peer).
+    if (dep.startsWith('@iip/') && dep !== '@iip/testkit' && dep !== '@iip/simulator' && !mayImport(pkg, dep.slice(5))) problems.push(`packages/${pkg}/package.json: may not depend on ${dep}`);
   }
   if (pkg !== 'console' && !manifest.exports?.['.']) problems.push(`packages/${pkg}/package.json: needs an "exports" map`);
   const srcDir = join('packages', pkg, 'src');
