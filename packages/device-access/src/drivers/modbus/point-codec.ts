@@ -90,7 +90,7 @@ function rawFromWords(p: ModbusPointConfig, words: readonly number[]): number | 
  * which users read as noise. The result converts back to exactly the same float32, so nothing is lost.
  */
 export function shortestFloat32(x: number): number {
-  if (!Number.isFinite(x)) return x;
+  if (!Number.isFinite(x) || x === 0) return x; // keeps -0 as it is
   for (let d = 1; d <= 9; d++) {
     const s = Number(x.toPrecision(d));
     if (Math.fround(s) === x) return s;
