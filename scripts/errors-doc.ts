@@ -18,6 +18,7 @@ export async function loadAllErrorTables(): Promise<ReadonlyMap<string, ErrorSpe
     import('@iip/simulator'),
     import('@iip/server'),
     import('@iip/edge-gateway'),
+    import('@iip/identifiers'),
     import('@iip/cli'),
   ]);
   return allErrorCodes();

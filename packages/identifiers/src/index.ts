@@ -1,0 +1,10 @@
+/**
+ * @iip/identifiers — 标识解析: a Handle-protocol node (RFC 3650–3652, protocol 2.10) that can serve as a
+ * top-level, secondary or enterprise node of the industrial-internet identifier system: data model, binary
+ * codec, UDP/TCP/HTTP servers, HS_ADMIN authorisation, recursive resolver, replication and data templates.
+ */
+export * from './model/handle-value.js';
+export * from './model/handle-name.js';
+export * from './model/response-codes.js';
+export * from './model/handle-error.js';
+export * from './model/handle-service.js';

@@ -1,0 +1,45 @@
+/**
+ * What a Handle node does, independent of the transport: the binary protocol servers (UDP/TCP) and the
+ * REST API both call this, so every operation is authorised the same way (HS_ADMIN permission bits) and
+ * reports the same response codes. Calls are synchronous: the embedded store is, and it keeps resolution
+ * on the hot path free of promise overhead.
+ */
+import type { HandleValue, Identity } from './handle-value.js';
+
+export interface ResolveQuery {
+  /** Only values of these types (exact, case-sensitive as in RFC 3652); empty/absent = all. */
+  readonly types?: readonly string[];
+  /** Only values with these indexes; empty/absent = all. */
+  readonly indexes?: readonly number[];
+}
+
+export interface HandleSiteInfo {
+  readonly primary: boolean;
+  readonly multiPrimary: boolean;
+  readonly serialNumber: number;
+  readonly servers: ReadonlyArray<{ readonly serverId: number; readonly address: string; readonly udpPort?: number; readonly tcpPort?: number; readonly httpPort?: number }>;
+  readonly description?: string;
+}
+
+export type NodeRole = 'top-level' | 'secondary' | 'enterprise' | 'mirror';
+
+export interface HandleService {
+  readonly role: NodeRole;
+  /** Values of a handle the identity may read (anonymous: publicRead only). Throws HandleError. */
+  resolve(handle: string, query: ResolveQuery, who: Identity): HandleValue[];
+  /** Creates (or with overwrite replaces) a handle. Returns the handle actually created (minted suffix). */
+  create(handle: string, values: readonly HandleValue[], who: Identity, opts?: { overwrite?: boolean; mintNewSuffix?: boolean }): string;
+  delete(handle: string, who: Identity): void;
+  addValues(handle: string, values: readonly HandleValue[], who: Identity): void;
+  removeValues(handle: string, indexes: readonly number[], who: Identity): void;
+  /** Replaces values with the same indexes (they must exist). */
+  modifyValues(handle: string, values: readonly HandleValue[], who: Identity): void;
+  /** Handles under a prefix this node homes, in name order, paged. */
+  listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): { handles: string[]; total: number };
+  homePrefix(prefix: string, who: Identity): void;
+  unhomePrefix(prefix: string, who: Identity): void;
+  listHomedPrefixes(): string[];
+  siteInfo(): HandleSiteInfo;
+  /** The secret key bytes of an HS_SECKEY identity, for challenge–response; undefined when absent. */
+  secretKeyOf(identity: { handle: string; index: number }): Uint8Array | undefined;
+}
