@@ -1,0 +1,6 @@
+/**
+ * @iip/evaluation — 发展成效评价: computes national and regional industrial-internet development indices
+ * from an indicator framework with AHP weights, ranks regions into tiers, analyses sensitivity, and
+ * writes reproducible reports.
+ */
+export {};
