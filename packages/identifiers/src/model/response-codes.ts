@@ -55,31 +55,36 @@ export const OpCode = {
 } as const;
 export type OpCodeValue = (typeof OpCode)[keyof typeof OpCode];
 
-/** responseCode → HTTP status, as the Handle.Net REST API (v9) maps them. */
-export function httpStatusFor(code: number): number {
+/**
+ * responseCode → HTTP status, as the Handle.Net REST API (v9, "Responses") maps them: 1 → 200 (the route
+ * answers 201 when it created something), 2 → 500, 100 → 404, 101/201 → 409, 102/202 → 400, 200 → 200 in a
+ * resolution and 400 otherwise, 301 → 400, 402 → 401, the other 40x authentication errors → 403.
+ */
+export function httpStatusFor(code: number, context: 'resolution' | 'other' = 'other'): number {
   switch (code) {
     case ResponseCode.SUCCESS:
       return 200;
     case ResponseCode.HANDLE_NOT_FOUND:
-    case ResponseCode.VALUES_NOT_FOUND:
       return 404;
+    case ResponseCode.VALUES_NOT_FOUND:
+      return context === 'resolution' ? 200 : 400;
     case ResponseCode.HANDLE_ALREADY_EXISTS:
     case ResponseCode.VALUE_ALREADY_EXISTS:
       return 409;
     case ResponseCode.INVALID_HANDLE:
     case ResponseCode.INVALID_VALUE:
     case ResponseCode.PROTOCOL_ERROR:
+    case ResponseCode.SERVER_NOT_RESP:
       return 400;
     case ResponseCode.AUTHENTICATION_NEEDED:
+      return 401;
+    case ResponseCode.INVALID_ADMIN:
+    case ResponseCode.INSUFFICIENT_PERMISSIONS:
     case ResponseCode.AUTHENTICATION_FAILED:
     case ResponseCode.INVALID_CREDENTIAL:
+    case ResponseCode.AUTHEN_TIMEOUT:
     case ResponseCode.UNABLE_TO_AUTHENTICATE:
-      return 401;
-    case ResponseCode.INSUFFICIENT_PERMISSIONS:
-    case ResponseCode.INVALID_ADMIN:
       return 403;
-    case ResponseCode.SERVER_NOT_RESP:
-      return 404;
     case ResponseCode.OPERATION_NOT_SUPPORTED:
       return 501;
     default:
