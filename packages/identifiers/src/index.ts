@@ -8,3 +8,4 @@ export * from './model/handle-name.js';
 export * from './model/response-codes.js';
 export * from './model/handle-error.js';
 export * from './model/handle-service.js';
+export * from './model/admin-data.js';
