@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ThingModel } from '@iip/core';
+import { DEFAULT_TENANT, type ThingModel } from '@iip/core';
 import { startPlatform } from '@iip/server';
 import { tempDir } from '@iip/testkit';
 import { measureBulkInsert } from './store-baseline.js';
@@ -39,9 +39,9 @@ export async function main(): Promise<void> {
   const dir = await tempDir('iip-bench-ingest-');
   const platform = await startPlatform({ dataDir: dir.path, httpPort: 0, mqttPort: 0, adminPassword: 'bench-password-123', consoleDir: '/nonexistent' });
   try {
-    platform.registry.createProduct('default' as never, { id: 'bench', name: 'bench', model: MODEL });
+    platform.registry.createProduct(DEFAULT_TENANT, { id: 'bench', name: 'bench', model: MODEL });
     const devices = Array.from({ length: deviceCount }, (_, i) => {
-      const issued = platform.registry.createDevice('default' as never, { id: `bench-${i}`, product: 'bench' });
+      const issued = platform.registry.createDevice(DEFAULT_TENANT, { id: `bench-${i}`, product: 'bench' });
       return { id: issued.device.id, secret: issued.secret };
     });
     console.log(`ingest: ${messages} messages × ${pointsPerMessage} points over ${deviceCount} MQTT connections (QoS 1, ${inflight} in flight) …`);

@@ -8,7 +8,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
-import { IipError, type PointValue, TelemetryValidator, type ThingModel } from '@iip/core';
+import { type DeviceId, IipError, type PointValue, TelemetryValidator, type ThingModel } from '@iip/core';
 import type { GatewayManager, HttpIngest } from '@iip/device-access';
 import type { Historian } from '@iip/historian';
 import type { Principal, UserService } from '@iip/security';
@@ -255,7 +255,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     const p = principal(req);
     requireRole(p, ['admin', 'operator']);
     s.registry.deleteDevice(p.tenant, req.params.id);
-    s.historian.deleteDevice(p.tenant, req.params.id as never);
+    s.historian.deleteDevice(p.tenant, req.params.id as DeviceId);
     return reply.status(204).send();
   });
 
@@ -322,7 +322,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   );
   app.get('/api/v1/gateways', { schema: { tags: ['gateways'] } }, async (req) => ({ items: s.gateways.list(principal(req).tenant) }));
   app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', { schema: { tags: ['gateways'], description: 'Desired config, reported state (applied version, buffer, per-device poll health) and whether they agree.' } }, async (req) =>
-    s.gateways.status(principal(req).tenant, req.params.id as never),
+    s.gateways.status(principal(req).tenant, req.params.id as DeviceId),
   );
   app.put<{ Params: { id: string }; Body: unknown }>(
     '/api/v1/gateways/:id/config',

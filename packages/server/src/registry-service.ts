@@ -38,7 +38,7 @@ function checkId(kind: string, id: unknown): string {
   if (!isValidId(id)) {
     throw new IipError('IIP_ERR_VALIDATION', `${kind} id ${JSON.stringify(id)} must be 1–64 characters of letters, digits, _ . - (starting with a letter or digit)`, {
       field: 'id',
-      value: id as never,
+      value: typeof id === 'string' ? id : String(id),
     });
   }
   return id;
