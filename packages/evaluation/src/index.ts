@@ -3,4 +3,5 @@
  * from an indicator framework with AHP weights, ranks regions into tiers, analyses sensitivity, and
  * writes reproducible reports.
  */
-export {};
+export type { EvaluationResult, IndicatorNode } from './result.js';
+export { TIER_NAMES, TIER_NAMES_EN } from './result.js';
