@@ -5,12 +5,13 @@
  * beside a baseline measured in the same run: the same polling with coalescing off (one request per
  * register, `limits: { maxRegisters: 1 }`). MODBUS_BENCH_SECONDS changes the duration of each phase.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModbusPointConfig, ModbusTcpChannelConfig } from '@iip/core';
 import { ModbusDriver, type ReadLimits } from '@iip/device-access';
 import { type ModbusPlc, startModbusPlc } from '@iip/simulator';
+import { stopChild } from './child-process.js';
 
 const PLCS = 100;
 const REGISTERS = 100;
@@ -80,18 +81,6 @@ async function phase(ports: readonly number[], seconds: number, limits?: ReadLim
     readings,
     errors,
   };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.stdin?.end();
-  });
 }
 
 export async function main(): Promise<void> {

@@ -6,7 +6,7 @@
  * monitor every variable at a 50 ms sampling interval, publishing every 100 ms. OPCUA_BENCH_SECONDS
  * changes the duration of each phase.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { OpcUaChannelConfig } from '@iip/core';
 import { OpcUaDriver } from '@iip/device-access';
 import { startOpcUaServer } from '@iip/simulator';
 import { AttributeIds, OPCUACertificateManager, OPCUAClient, TimestampsToReturn } from 'node-opcua';
+import { stopChild } from './child-process.js';
 
 const DEVICES = 50;
 const PRODUCTS = ['cnc-machine', 'air-compressor', 'injection-moulding-machine', 'energy-meter'];
@@ -89,18 +90,6 @@ async function driverPhase(config: OpcUaChannelConfig, pkiDir: string, seconds: 
     await driver.connect();
     await driver.subscribe((rs) => count(rs.length));
     return () => driver.close();
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.stdin?.end();
   });
 }
 
