@@ -1,0 +1,161 @@
+/**
+ * The Handle.Net v9 JSON API over the `HandleService` port: `GET|PUT|DELETE /api/handles/{handle}` and the
+ * paged `GET /api/handles?prefix=`. Every route authenticates through the injected `auth` and leaves
+ * authorisation to the service, so REST and the binary protocol refuse exactly the same things.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HandleError } from '../model/handle-error.js';
+import type { HandleService } from '../model/handle-service.js';
+import type { HandleValue, Identity } from '../model/handle-value.js';
+import { ResponseCode, httpStatusFor } from '../model/response-codes.js';
+import { type HandleValueJson, type SiteCodec, valueFromJson, valueToJson } from './value-json.js';
+
+export type RestAuth = (authorizationHeader: string | undefined) => Identity | Promise<Identity>;
+
+export interface HandleRoutesOptions {
+  readonly auth: RestAuth;
+  readonly siteCodec?: SiteCodec;
+  /** Largest page of `GET /api/handles?prefix=` (default 10,000). */
+  readonly maxPageSize?: number;
+}
+
+export interface HandleRecordJson {
+  responseCode: number;
+  handle: string;
+  values: HandleValueJson[];
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+function list(q: string | string[] | undefined): string[] {
+  if (q === undefined) return [];
+  return (Array.isArray(q) ? q : [q]).flatMap((s) => s.split(',')).filter((s) => s.length > 0);
+}
+
+function flag(q: string | string[] | undefined, dflt: boolean): boolean {
+  const v = Array.isArray(q) ? q[q.length - 1] : q;
+  if (v === undefined) return dflt;
+  return v === '' || v.toLowerCase() === 'true';
+}
+
+function indexes(q: string | string[] | undefined): number[] {
+  return list(q).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n <= 0) throw new HandleError(ResponseCode.INVALID_VALUE, `index=${s} is not an integer > 0.`, { field: 'index' });
+    return n;
+  });
+}
+
+function handleOf(req: FastifyRequest): string {
+  const h = (req.params as { '*': string })['*'];
+  if (!h) throw new HandleError(ResponseCode.INVALID_HANDLE, 'No handle in the path; use /api/handles/{prefix}/{suffix}.');
+  return h;
+}
+
+function bodyValues(body: unknown, site: SiteCodec | undefined): HandleValue[] {
+  const raw = Array.isArray(body) ? body : (body as { values?: unknown } | null)?.values;
+  if (!Array.isArray(raw)) throw new HandleError(ResponseCode.INVALID_VALUE, 'The body must be {"values": [...]} or a list of values.');
+  const now = Math.floor(Date.now() / 1000);
+  const values = raw.map((j) => valueFromJson(j, now, site));
+  const seen = new Set<number>();
+  for (const v of values) {
+    if (seen.has(v.index)) throw new HandleError(ResponseCode.INVALID_VALUE, `value index ${v.index} appears twice in the body.`, { index: v.index });
+    seen.add(v.index);
+  }
+  return values;
+}
+
+/** Indexes the handle has now, or undefined when the handle does not exist. */
+function existingIndexes(service: HandleService, handle: string, who: Identity): Set<number> | undefined {
+  try {
+    return new Set(service.resolve(handle, {}, who).map((v) => v.index));
+  } catch (e) {
+    if (e instanceof HandleError && e.responseCode === ResponseCode.HANDLE_NOT_FOUND) return undefined;
+    if (e instanceof HandleError && e.responseCode === ResponseCode.VALUES_NOT_FOUND) return new Set();
+    throw e;
+  }
+}
+
+export function registerHandleRoutes(app: FastifyInstance, service: HandleService, opts: HandleRoutesOptions): void {
+  const site = opts.siteCodec;
+  const maxPageSize = opts.maxPageSize ?? 10_000;
+  const who = (req: FastifyRequest) => opts.auth(req.headers.authorization);
+
+  app.get('/api/handles/*', async (req: FastifyRequest, reply: FastifyReply) => {
+    const handle = handleOf(req);
+    const q = req.query as Query;
+    const identity = await who(req);
+    const types = list(q.type);
+    const idx = indexes(q.index);
+    let values: HandleValue[];
+    try {
+      values = service.resolve(handle, { types, indexes: idx }, identity);
+    } catch (e) {
+      // Handle.Net answers a resolution whose filters match nothing with 200 and responseCode 200.
+      if (e instanceof HandleError && e.responseCode === ResponseCode.VALUES_NOT_FOUND) values = [];
+      else throw e;
+    }
+    const rc = values.length === 0 && (types.length > 0 || idx.length > 0) ? ResponseCode.VALUES_NOT_FOUND : ResponseCode.SUCCESS;
+    const body: HandleRecordJson = { responseCode: rc, handle, values: values.map((v) => valueToJson(v, site)) };
+    return reply.status(httpStatusFor(rc, 'resolution')).send(body);
+  });
+
+  app.put('/api/handles/*', async (req: FastifyRequest, reply: FastifyReply) => {
+    const handle = handleOf(req);
+    const q = req.query as Query;
+    const identity = await who(req);
+    const values = bodyValues(req.body, site);
+    const overwrite = flag(q.overwrite, true);
+    if (flag(q.mintNewSuffix, false)) {
+      const minted = service.create(handle, values, identity, { mintNewSuffix: true });
+      return reply.status(201).send({ responseCode: ResponseCode.SUCCESS, handle: minted });
+    }
+    const indexParam = list(q.index);
+    const existing = existingIndexes(service, handle, identity);
+    if (indexParam.length > 0) {
+      // `index=` (or `index=various`): add or replace only the named values, leaving the others alone.
+      const wanted = indexParam.includes('various') ? undefined : new Set(indexes(indexParam));
+      const chosen = wanted ? values.filter((v) => wanted.has(v.index)) : values;
+      if (chosen.length === 0) throw new HandleError(ResponseCode.INVALID_VALUE, 'None of the index= values is in the body.');
+      if (!existing) {
+        service.create(handle, chosen, identity, { overwrite: false });
+        return reply.status(201).send({ responseCode: ResponseCode.SUCCESS, handle });
+      }
+      const replace = chosen.filter((v) => existing.has(v.index));
+      const add = chosen.filter((v) => !existing.has(v.index));
+      if (!overwrite && replace.length > 0) {
+        throw new HandleError(ResponseCode.VALUE_ALREADY_EXISTS, `Value ${replace[0]?.index} already exists and overwrite=false.`, { index: replace[0]?.index });
+      }
+      if (replace.length > 0) service.modifyValues(handle, replace, identity);
+      if (add.length > 0) service.addValues(handle, add, identity);
+      return reply.status(add.length > 0 ? 201 : 200).send({ responseCode: ResponseCode.SUCCESS, handle });
+    }
+    if (existing && !overwrite) throw new HandleError(ResponseCode.HANDLE_ALREADY_EXISTS, `${handle} already exists and overwrite=false.`);
+    const created = service.create(handle, values, identity, { overwrite: true });
+    return reply.status(existing ? 200 : 201).send({ responseCode: ResponseCode.SUCCESS, handle: created });
+  });
+
+  app.delete('/api/handles/*', async (req: FastifyRequest, reply: FastifyReply) => {
+    const handle = handleOf(req);
+    const identity = await who(req);
+    const idx = indexes((req.query as Query).index);
+    if (idx.length > 0) service.removeValues(handle, idx, identity);
+    else service.delete(handle, identity);
+    return reply.status(200).send({ responseCode: ResponseCode.SUCCESS, handle });
+  });
+
+  app.get('/api/handles', async (req: FastifyRequest, reply: FastifyReply) => {
+    const q = req.query as Query;
+    const prefix = list(q.prefix)[0];
+    if (!prefix) throw new HandleError(ResponseCode.INVALID_HANDLE, 'GET /api/handles needs ?prefix=<prefix>.');
+    const identity = await who(req);
+    const page = q.page === undefined ? 0 : Number(q.page);
+    const pageSize = q.pageSize === undefined ? 100 : Number(q.pageSize);
+    if (!Number.isInteger(page) || page < 0) throw new HandleError(ResponseCode.INVALID_VALUE, 'page must be an integer ≥ 0 (pages count from 0).');
+    if (!Number.isInteger(pageSize) || pageSize <= 0 || pageSize > maxPageSize) {
+      throw new HandleError(ResponseCode.INVALID_VALUE, `pageSize must be an integer from 1 to ${maxPageSize}.`);
+    }
+    const r = service.listHandles(prefix, identity, { offset: page * pageSize, limit: pageSize });
+    return reply.send({ responseCode: ResponseCode.SUCCESS, prefix, totalCount: r.total, page, pageSize, handles: r.handles });
+  });
+}
