@@ -8,3 +8,6 @@ export { STORAGE_ERRORS } from './errors.js';
 export { openSqliteStorage } from './sqlite/open-sqlite-storage.js';
 export type { SqliteStorageOptions } from './sqlite/open-sqlite-storage.js';
 export { DEFAULT_ROLLUP_LEVELS } from './sqlite/sqlite-telemetry-store.js';
+export type * from './handle-ports.js';
+export { openSqliteHandleStore } from './sqlite/sqlite-handle-store.js';
+export type { SqliteHandleStoreOptions } from './sqlite/sqlite-handle-store.js';

@@ -1,0 +1,98 @@
+/**
+ * The storage port of an identifier (Handle) node: handle records keyed by their normalized name, the
+ * prefixes the node homes, data templates, and a transaction log that every change is appended to in the
+ * same transaction, so a mirror can replay it in order. The shapes mirror @iip/identifiers' HandleValue
+ * structurally (storage sits below the services and cannot import them); all authorisation and validation
+ * happen in the service, the store only keeps what it is given, atomically.
+ *
+ * Keys: every `key` argument is the normalized handle (ASCII letters folded to lower case, nothing else
+ * touched) and every `prefix` is normalized the same way; the caller normalizes, the store compares bytes.
+ */
+
+export interface StoredHandleValue {
+  readonly index: number;
+  readonly type: string;
+  readonly data: Uint8Array;
+  readonly ttlType: 'relative' | 'absolute';
+  /** 0 … 2^32−1 (the protocol's 4-byte field). */
+  readonly ttl: number;
+  /** Unix seconds, 0 … 2^32−1. */
+  readonly timestamp: number;
+  readonly references: ReadonlyArray<{ readonly handle: string; readonly index: number }>;
+  readonly permissions: { readonly adminRead: boolean; readonly adminWrite: boolean; readonly publicRead: boolean; readonly publicWrite: boolean };
+}
+
+export interface StoredHandle {
+  /** The handle as first written (its spelling is kept for listing; lookups use the key). */
+  readonly handle: string;
+  readonly values: readonly StoredHandleValue[];
+}
+
+/** A data template as the service defines it; the store keeps it as a JSON document under its id. */
+export interface StoredTemplate {
+  readonly id: string;
+  readonly document: Readonly<Record<string, unknown>>;
+}
+
+/** One entry of the transaction log. `put` carries the whole record after the change, so replay is idempotent. */
+export type HandleChange =
+  | { readonly seq: number; readonly at: number; readonly op: 'put'; readonly key: string; readonly record: StoredHandle }
+  | { readonly seq: number; readonly at: number; readonly op: 'delete'; readonly key: string }
+  | { readonly seq: number; readonly at: number; readonly op: 'home' | 'unhome'; readonly prefix: string }
+  | { readonly seq: number; readonly at: number; readonly op: 'template-put'; readonly template: StoredTemplate }
+  | { readonly seq: number; readonly at: number; readonly op: 'template-delete'; readonly id: string };
+
+/** Outcome of a value-level change; the service turns a refusal into the matching Handle response code. */
+export type ValueChangeResult =
+  | { readonly ok: true; readonly record: StoredHandle }
+  | { readonly ok: false; readonly reason: 'handle-not-found' }
+  | { readonly ok: false; readonly reason: 'index-exists' | 'index-not-found'; readonly index: number };
+
+export interface HandleListPage {
+  readonly limit: number;
+  /** Rows to skip; costs O(offset). For deep paging pass `after` (the last key of the previous page) instead. */
+  readonly offset?: number;
+  readonly after?: string;
+}
+
+export interface HandleStore {
+  get(key: string): StoredHandle | undefined;
+  /** False (and no change) when the key exists. */
+  create(key: string, record: StoredHandle): boolean;
+  /** Creates or replaces the whole record. */
+  put(key: string, record: StoredHandle): void;
+  /** False when absent. */
+  delete(key: string): boolean;
+  /** All values are added or none (an existing index refuses the whole call). */
+  addValues(key: string, values: readonly StoredHandleValue[]): ValueChangeResult;
+  removeValues(key: string, indexes: readonly number[]): ValueChangeResult;
+  /** Replaces values with the same indexes; all must exist. */
+  modifyValues(key: string, values: readonly StoredHandleValue[]): ValueChangeResult;
+  /** Handles whose prefix (the part before the first `/`) is exactly `prefix`, in key order. */
+  list(prefix: string, page: HandleListPage): { readonly handles: string[]; readonly keys: string[]; readonly total: number };
+  /** Number of handles stored (all prefixes); O(1). */
+  count(): number;
+
+  homePrefix(prefix: string): void;
+  unhomePrefix(prefix: string): boolean;
+  /** The homed prefixes, kept in memory by the adapter: consulted on every resolve. */
+  homedPrefixes(): ReadonlySet<string>;
+
+  putTemplate(template: StoredTemplate): void;
+  getTemplate(id: string): StoredTemplate | undefined;
+  listTemplates(): StoredTemplate[];
+  deleteTemplate(id: string): boolean;
+
+  /** Changes with seq > `since`, oldest first, at most `limit`. */
+  changesSince(since: number, limit: number): HandleChange[];
+  /** The seq of the newest change written or applied; 0 for an empty store. */
+  lastSeq(): number;
+  /**
+   * Applies changes replicated from a primary, keeping their seq numbers, in one transaction; changes at or
+   * below lastSeq() are skipped, so re-applying a batch is harmless. Returns the new lastSeq().
+   */
+  applyChanges(changes: readonly HandleChange[]): number;
+  /** Runs `fn` in one transaction: everything it writes commits together or not at all. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

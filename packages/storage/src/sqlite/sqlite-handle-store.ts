@@ -1,0 +1,462 @@
+/**
+ * The embedded HandleStore: one SQLite file per identifier node (WAL). A handle is one row of a
+ * WITHOUT ROWID table keyed by its normalized name, its values packed into one binary blob — so a resolve
+ * is one B-tree descent and one row, and listing a prefix is a range scan of the same key order. Every
+ * change appends to `txlog` in the same transaction (the replication source). Why this layout, the page
+ * size and the measured sizes are in docs/adr/0004-handle-storage.md.
+ */
+import Database from 'better-sqlite3';
+import { IipError } from '@iip/core';
+import type {
+  HandleChange,
+  HandleListPage,
+  HandleStore,
+  StoredHandle,
+  StoredHandleValue,
+  StoredTemplate,
+  ValueChangeResult,
+} from '../handle-ports.js';
+
+export interface SqliteHandleStoreOptions {
+  /** Path of the node's database file; `:memory:` for throw-away use. */
+  readonly file: string;
+  /** Page cache in MiB (default 64). The hot set of a large node is its interior B-tree pages. */
+  readonly cacheMiB?: number;
+}
+
+const SCHEMA_VERSION = 1;
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS handles (
+    key TEXT PRIMARY KEY,
+    name TEXT,
+    vals BLOB NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS prefix_counts (prefix TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS homed (prefix TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS templates (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS txlog (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    op TEXT NOT NULL,
+    key TEXT NOT NULL,
+    name TEXT,
+    body BLOB
+  );
+`;
+
+export function openSqliteHandleStore(opts: SqliteHandleStoreOptions): HandleStore {
+  const db = new Database(opts.file);
+  try {
+    // Set before the first table exists; ignored on an existing file (see the ADR for why 8 KiB).
+    db.pragma('page_size = 8192');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma(`cache_size = ${-1024 * (opts.cacheMiB ?? 64)}`);
+    db.pragma('temp_store = MEMORY');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new IipError('IIP_ERR_STORAGE_SCHEMA_TOO_NEW', `Handle store ${opts.file} has schema ${version}; this iip knows ${SCHEMA_VERSION}.`, { file: opts.file });
+    }
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return new SqliteHandleStore(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+function prefixOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? key : key.slice(0, slash);
+}
+
+type Row = [name: string | null, vals: Buffer];
+
+class SqliteHandleStore implements HandleStore {
+  private readonly homed = new Set<string>();
+  private seq: number;
+  private readonly st;
+
+  constructor(private readonly db: Database.Database) {
+    this.st = {
+      get: db.prepare<[string], Row>('SELECT name, vals FROM handles WHERE key = ?').raw(),
+      insert: db.prepare('INSERT INTO handles (key, name, vals) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      upsert: db.prepare('INSERT INTO handles (key, name, vals) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET name = excluded.name, vals = excluded.vals'),
+      exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM handles WHERE key = ?'),
+      del: db.prepare('DELETE FROM handles WHERE key = ?'),
+      bump: db.prepare('INSERT INTO prefix_counts (prefix, n) VALUES (?, ?) ON CONFLICT (prefix) DO UPDATE SET n = n + excluded.n'),
+      prefixCount: db.prepare<[string], { n: number }>('SELECT n FROM prefix_counts WHERE prefix = ?'),
+      total: db.prepare<[], { n: number | null }>('SELECT sum(n) AS n FROM prefix_counts'),
+      listOffset: db.prepare<[string, string, number, number], { key: string; name: string | null }>(
+        'SELECT key, name FROM handles WHERE key >= ? AND key < ? ORDER BY key LIMIT ? OFFSET ?',
+      ),
+      listAfter: db.prepare<[string, string, number], { key: string; name: string | null }>('SELECT key, name FROM handles WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
+      home: db.prepare('INSERT INTO homed (prefix) VALUES (?) ON CONFLICT DO NOTHING'),
+      unhome: db.prepare('DELETE FROM homed WHERE prefix = ?'),
+      allHomed: db.prepare<[], { prefix: string }>('SELECT prefix FROM homed'),
+      putTemplate: db.prepare('INSERT INTO templates (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc'),
+      getTemplate: db.prepare<[string], { id: string; doc: string }>('SELECT id, doc FROM templates WHERE id = ?'),
+      listTemplates: db.prepare<[], { id: string; doc: string }>('SELECT id, doc FROM templates ORDER BY id'),
+      delTemplate: db.prepare('DELETE FROM templates WHERE id = ?'),
+      log: db.prepare('INSERT INTO txlog (seq, at, op, key, name, body) VALUES (?, ?, ?, ?, ?, ?)'),
+      since: db.prepare<[number, number], LogRow>('SELECT seq, at, op, key, name, body FROM txlog WHERE seq > ? ORDER BY seq LIMIT ?'),
+      maxSeq: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM txlog'),
+    };
+    for (const r of this.st.allHomed.all()) this.homed.add(r.prefix);
+    this.seq = this.st.maxSeq.get()?.s ?? 0;
+  }
+
+  transaction<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      // SQLite rolled back (the whole transaction or this savepoint); the in-memory seq and homed set must
+      // follow, or the next change would leave a gap and lastSeq() would name a change that never was.
+      this.seq = this.st.maxSeq.get()?.s ?? 0;
+      this.reloadHomed();
+      throw e;
+    }
+  }
+
+  get(key: string): StoredHandle | undefined {
+    const row = this.st.get.get(key);
+    return row ? { handle: row[0] ?? key, values: decodeValues(row[1]) } : undefined;
+  }
+
+  create(key: string, record: StoredHandle): boolean {
+    return this.transaction(() => {
+      const vals = encodeValues(record.values);
+      if (this.st.insert.run(key, nameColumn(key, record.handle), vals).changes === 0) return false;
+      this.st.bump.run(prefixOf(key), 1);
+      this.append('put', key, record.handle, vals);
+      return true;
+    });
+  }
+
+  put(key: string, record: StoredHandle): void {
+    this.transaction(() => this.putRow(key, record.handle, encodeValues(record.values)));
+  }
+
+  private putRow(key: string, handle: string, vals: Buffer): void {
+    const isNew = this.st.exists.get(key) === undefined;
+    this.st.upsert.run(key, nameColumn(key, handle), vals);
+    if (isNew) this.st.bump.run(prefixOf(key), 1);
+    this.append('put', key, handle, vals);
+  }
+
+  delete(key: string): boolean {
+    return this.transaction(() => this.deleteRow(key));
+  }
+
+  private deleteRow(key: string): boolean {
+    if (this.st.del.run(key).changes === 0) return false;
+    this.st.bump.run(prefixOf(key), -1);
+    this.append('delete', key, null, null);
+    return true;
+  }
+
+  addValues(key: string, values: readonly StoredHandleValue[]): ValueChangeResult {
+    return this.changeValues(key, (current) => {
+      const taken = new Set(current.map((v) => v.index));
+      for (const v of values) if (taken.has(v.index)) return { reason: 'index-exists', index: v.index };
+      return [...current, ...values].sort((a, b) => a.index - b.index);
+    });
+  }
+
+  removeValues(key: string, indexes: readonly number[]): ValueChangeResult {
+    return this.changeValues(key, (current) => {
+      const present = new Set(current.map((v) => v.index));
+      for (const i of indexes) if (!present.has(i)) return { reason: 'index-not-found', index: i };
+      const gone = new Set(indexes);
+      return current.filter((v) => !gone.has(v.index));
+    });
+  }
+
+  modifyValues(key: string, values: readonly StoredHandleValue[]): ValueChangeResult {
+    return this.changeValues(key, (current) => {
+      const byIndex = new Map(values.map((v) => [v.index, v]));
+      const present = new Set(current.map((v) => v.index));
+      for (const v of values) if (!present.has(v.index)) return { reason: 'index-not-found', index: v.index };
+      return current.map((v) => byIndex.get(v.index) ?? v);
+    });
+  }
+
+  private changeValues(
+    key: string,
+    change: (current: readonly StoredHandleValue[]) => StoredHandleValue[] | { reason: 'index-exists' | 'index-not-found'; index: number },
+  ): ValueChangeResult {
+    return this.transaction(() => {
+      const current = this.get(key);
+      if (!current) return { ok: false, reason: 'handle-not-found' } as const;
+      const next = change(current.values);
+      if (!Array.isArray(next)) return { ok: false, ...next } as const;
+      const record: StoredHandle = { handle: current.handle, values: next };
+      this.putRow(key, current.handle, encodeValues(next));
+      return { ok: true, record } as const;
+    });
+  }
+
+  list(prefix: string, page: HandleListPage): { handles: string[]; keys: string[]; total: number } {
+    const lo = `${prefix}/`;
+    // '0' is the byte after '/', so [prefix/, prefix0) is exactly the keys under this prefix.
+    const hi = `${prefix}0`;
+    const rows = page.after !== undefined ? this.st.listAfter.all(page.after < lo ? lo : page.after, hi, page.limit) : this.st.listOffset.all(lo, hi, page.limit, page.offset ?? 0);
+    return {
+      handles: rows.map((r) => r.name ?? r.key),
+      keys: rows.map((r) => r.key),
+      total: this.st.prefixCount.get(prefix)?.n ?? 0,
+    };
+  }
+
+  count(): number {
+    return this.st.total.get()?.n ?? 0;
+  }
+
+  homePrefix(prefix: string): void {
+    this.transaction(() => {
+      this.st.home.run(prefix);
+      this.append('home', prefix, null, null);
+    });
+    this.homed.add(prefix);
+  }
+
+  unhomePrefix(prefix: string): boolean {
+    const removed = this.transaction(() => {
+      if (this.st.unhome.run(prefix).changes === 0) return false;
+      this.append('unhome', prefix, null, null);
+      return true;
+    });
+    this.homed.delete(prefix);
+    return removed;
+  }
+
+  homedPrefixes(): ReadonlySet<string> {
+    return this.homed;
+  }
+
+  putTemplate(template: StoredTemplate): void {
+    this.transaction(() => {
+      const doc = JSON.stringify(template.document);
+      this.st.putTemplate.run(template.id, doc);
+      this.append('template-put', template.id, null, Buffer.from(doc, 'utf8'));
+    });
+  }
+
+  getTemplate(id: string): StoredTemplate | undefined {
+    const row = this.st.getTemplate.get(id);
+    return row ? { id: row.id, document: JSON.parse(row.doc) } : undefined;
+  }
+
+  listTemplates(): StoredTemplate[] {
+    return this.st.listTemplates.all().map((r) => ({ id: r.id, document: JSON.parse(r.doc) }));
+  }
+
+  deleteTemplate(id: string): boolean {
+    return this.transaction(() => {
+      if (this.st.delTemplate.run(id).changes === 0) return false;
+      this.append('template-delete', id, null, null);
+      return true;
+    });
+  }
+
+  changesSince(since: number, limit: number): HandleChange[] {
+    return this.st.since.all(since, limit).map(toChange);
+  }
+
+  lastSeq(): number {
+    return this.seq;
+  }
+
+  applyChanges(changes: readonly HandleChange[]): number {
+    try {
+      this.transaction(() => {
+        for (const c of changes) {
+          if (c.seq <= this.seq) continue;
+          // The log keeps the primary's seq numbers, so this store can itself be a source further down.
+          this.nextSeq = c.seq;
+          this.nextAt = c.at;
+          this.applyOne(c);
+        }
+      });
+    } finally {
+      this.nextSeq = undefined;
+      this.nextAt = undefined;
+    }
+    return this.seq;
+  }
+
+  private applyOne(c: HandleChange): void {
+    switch (c.op) {
+      case 'put':
+        this.putRow(c.key, c.record.handle, encodeValues(c.record.values));
+        return;
+      case 'delete':
+        if (!this.deleteRow(c.key)) this.append('delete', c.key, null, null);
+        return;
+      case 'home':
+        this.st.home.run(c.prefix);
+        this.homed.add(c.prefix);
+        this.append('home', c.prefix, null, null);
+        return;
+      case 'unhome':
+        this.st.unhome.run(c.prefix);
+        this.homed.delete(c.prefix);
+        this.append('unhome', c.prefix, null, null);
+        return;
+      case 'template-put': {
+        const doc = JSON.stringify(c.template.document);
+        this.st.putTemplate.run(c.template.id, doc);
+        this.append('template-put', c.template.id, null, Buffer.from(doc, 'utf8'));
+        return;
+      }
+      case 'template-delete':
+        this.st.delTemplate.run(c.id);
+        this.append('template-delete', c.id, null, null);
+        return;
+    }
+  }
+
+  private reloadHomed(): void {
+    this.homed.clear();
+    for (const r of this.st.allHomed.all()) this.homed.add(r.prefix);
+  }
+
+  private nextSeq: number | undefined;
+  private nextAt: number | undefined;
+
+  private append(op: HandleChange['op'], key: string, name: string | null, body: Buffer | null): void {
+    const seq = this.nextSeq ?? this.seq + 1;
+    this.st.log.run(seq, this.nextAt ?? Date.now(), op, key, name, body);
+    this.seq = seq;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** NULL when the spelling equals the key (the common case): saves the name's bytes on every row. */
+function nameColumn(key: string, handle: string): string | null {
+  return handle === key ? null : handle;
+}
+
+interface LogRow {
+  seq: number;
+  at: number;
+  op: string;
+  key: string;
+  name: string | null;
+  body: Buffer | null;
+}
+
+function toChange(r: LogRow): HandleChange {
+  switch (r.op) {
+    case 'put':
+      return { seq: r.seq, at: r.at, op: 'put', key: r.key, record: { handle: r.name ?? r.key, values: decodeValues(r.body ?? Buffer.alloc(0)) } };
+    case 'delete':
+      return { seq: r.seq, at: r.at, op: 'delete', key: r.key };
+    case 'home':
+    case 'unhome':
+      return { seq: r.seq, at: r.at, op: r.op, prefix: r.key };
+    case 'template-put':
+      return { seq: r.seq, at: r.at, op: 'template-put', template: { id: r.key, document: JSON.parse((r.body ?? Buffer.alloc(0)).toString('utf8')) } };
+    case 'template-delete':
+      return { seq: r.seq, at: r.at, op: 'template-delete', id: r.key };
+    default:
+      throw new Error(`txlog row ${r.seq} has unknown op ${r.op}`);
+  }
+}
+
+// ---- value blob: version byte, u16 count, then per value
+//   u32 index, u8 flags (bit0 absolute TTL, bits1–4 adminRead/adminWrite/publicRead/publicWrite),
+//   u32 ttl, u32 timestamp, u16+bytes type, u32+bytes data, u16 refs × (u16+bytes handle, u32 index).
+// Big-endian, like the protocol; a private format of this adapter, versioned so it can change.
+const BLOB_VERSION = 1;
+
+function encodeValues(values: readonly StoredHandleValue[]): Buffer {
+  let size = 3;
+  const types: Buffer[] = [];
+  const refs: Buffer[][] = [];
+  for (const v of values) {
+    const t = Buffer.from(v.type, 'utf8');
+    types.push(t);
+    const r = v.references.map((ref) => Buffer.from(ref.handle, 'utf8'));
+    refs.push(r);
+    size += 4 + 1 + 4 + 4 + 2 + t.length + 4 + v.data.byteLength + 2;
+    for (const b of r) size += 2 + b.length + 4;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out[0] = BLOB_VERSION;
+  out.writeUInt16BE(values.length, 1);
+  let at = 3;
+  values.forEach((v, i) => {
+    const p = v.permissions;
+    at = out.writeUInt32BE(v.index >>> 0, at);
+    at = out.writeUInt8(
+      (v.ttlType === 'absolute' ? 1 : 0) | (p.adminRead ? 2 : 0) | (p.adminWrite ? 4 : 0) | (p.publicRead ? 8 : 0) | (p.publicWrite ? 16 : 0),
+      at,
+    );
+    at = out.writeUInt32BE(v.ttl >>> 0, at);
+    at = out.writeUInt32BE(v.timestamp >>> 0, at);
+    const t = types[i] as Buffer;
+    at = out.writeUInt16BE(t.length, at);
+    at += t.copy(out, at);
+    at = out.writeUInt32BE(v.data.byteLength, at);
+    out.set(v.data, at);
+    at += v.data.byteLength;
+    const r = refs[i] as Buffer[];
+    at = out.writeUInt16BE(r.length, at);
+    r.forEach((b, j) => {
+      at = out.writeUInt16BE(b.length, at);
+      at += b.copy(out, at);
+      at = out.writeUInt32BE((v.references[j]?.index ?? 0) >>> 0, at);
+    });
+  });
+  return out;
+}
+
+function decodeValues(buf: Buffer): StoredHandleValue[] {
+  if (buf.length === 0) return [];
+  if (buf[0] !== BLOB_VERSION) throw new Error(`handle value blob version ${buf[0]} is unknown`);
+  const n = buf.readUInt16BE(1);
+  const out: StoredHandleValue[] = new Array(n);
+  let at = 3;
+  for (let i = 0; i < n; i++) {
+    const index = buf.readUInt32BE(at);
+    const flags = buf[at + 4] as number;
+    const ttl = buf.readUInt32BE(at + 5);
+    const timestamp = buf.readUInt32BE(at + 9);
+    const tl = buf.readUInt16BE(at + 13);
+    at += 15;
+    const type = buf.toString('utf8', at, at + tl);
+    at += tl;
+    const dl = buf.readUInt32BE(at);
+    at += 4;
+    // A copy, not a view: callers may keep the value after the row buffer is reused.
+    const data = new Uint8Array(buf.subarray(at, at + dl));
+    at += dl;
+    const rc = buf.readUInt16BE(at);
+    at += 2;
+    const references: { handle: string; index: number }[] = [];
+    for (let j = 0; j < rc; j++) {
+      const hl = buf.readUInt16BE(at);
+      const handle = buf.toString('utf8', at + 2, at + 2 + hl);
+      at += 2 + hl;
+      references.push({ handle, index: buf.readUInt32BE(at) });
+      at += 4;
+    }
+    out[i] = {
+      index,
+      type,
+      data,
+      ttlType: flags & 1 ? 'absolute' : 'relative',
+      ttl,
+      timestamp,
+      references,
+      permissions: { adminRead: (flags & 2) !== 0, adminWrite: (flags & 4) !== 0, publicRead: (flags & 8) !== 0, publicWrite: (flags & 16) !== 0 },
+    };
+  }
+  return out;
+}
