@@ -157,7 +157,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function dataFromJson(index: number, type: string, data: unknown, site: SiteCodec | undefined): Uint8Array {
+function dataFromJson(index: number, data: unknown, site: SiteCodec | undefined): Uint8Array {
   // Handle.Net accepts a bare string as shorthand for {format: "string"}.
   if (typeof data === 'string') return utf8Encoder.encode(data);
   if (!isRecord(data)) throw invalid(index, 'data', 'must be a string or {format, value}');
@@ -229,7 +229,7 @@ export function valueFromJson(j: unknown, now: number, site?: SiteCodec): Handle
   return {
     index: idx,
     type: j.type,
-    data: dataFromJson(idx, j.type, j.data, site),
+    data: dataFromJson(idx, j.data, site),
     ttlType,
     ttl,
     timestamp,
