@@ -5,3 +5,4 @@
  */
 export type { EvaluationResult, IndicatorNode } from './result.js';
 export { TIER_NAMES, TIER_NAMES_EN } from './result.js';
+export * from './report/index.js';

@@ -1,0 +1,100 @@
+/**
+ * Every label of the HTML report in 中文 and English, side by side so a translator sees both. The page
+ * carries both languages and a switch; the same keys feed the chart titles in the browser script.
+ */
+
+export interface Bilingual {
+  readonly zh: string;
+  readonly en: string;
+}
+
+export const REPORT_TEXT = {
+  title: { zh: '工业互联网发展成效评价报告', en: 'Industrial Internet Development-Effectiveness Evaluation Report' },
+  synthetic: {
+    zh: '合成数据：本报告使用虚构的示例数据，仅用于演示方法，不代表任何地区的真实情况。',
+    en: 'Synthetic data: this report uses invented example data to demonstrate the method; it describes no real region.',
+  },
+  framework: { zh: '指标体系', en: 'Framework' },
+  years: { zh: '年份', en: 'Years' },
+  regions: { zh: '地区数', en: 'Regions' },
+  generated: { zh: '生成时间', en: 'Generated' },
+  method: { zh: '方法与参数', en: 'Method and options' },
+  charts: { zh: '图表', en: 'Charts' },
+  nationalTrend: { zh: '全国总指数趋势（基期 = 100）', en: 'National index trend (base year = 100)' },
+  subIndexTrend: { zh: '一级指标分指数趋势', en: 'First-level sub-index trends' },
+  ranking: { zh: '地区总得分排名', en: 'Regional ranking by overall score' },
+  radar: { zh: '地区一级指标雷达图', en: 'Regional profile (first-level scores)' },
+  radarRegion: { zh: '选择地区', en: 'Region' },
+  tierChart: { zh: '梯队分布（得分与排名）', en: 'Tiers (score against rank)' },
+  uncertainty: { zh: '排名不确定性（中位数，5%–95% 区间）', en: 'Rank uncertainty (median, 5–95 % interval)' },
+  noUncertainty: { zh: '本次运行未做蒙特卡洛分析。', en: 'No Monte Carlo analysis in this run.' },
+  weights: { zh: '指标权重', en: 'Indicator weights' },
+  ahp: { zh: '层次分析法判断矩阵一致性', en: 'AHP judgment-matrix consistency' },
+  tiers: { zh: '梯队划分', en: 'Tiers' },
+  agreement: { zh: '与参考梯队的一致性', en: 'Agreement with the reference tiering' },
+  contributions: { zh: '分指数对上级指数变化的贡献', en: 'Contribution of sub-indices to the change of their parent' },
+  growth: { zh: '全国指数增速', en: 'Growth of the national index' },
+  coverage: { zh: '数据覆盖', en: 'Data coverage' },
+  imputed: { zh: '插补的数据单元', en: 'Imputed cells' },
+  noImputed: { zh: '没有插补的数据单元。', en: 'No cell was imputed.' },
+  reliability: { zh: '内部一致性（Cronbach α）', en: 'Internal consistency (Cronbach’s α)' },
+  truncated: { zh: '仅显示前 {n} 行，完整数据见 {file}。', en: 'Showing the first {n} rows; the full table is in {file}.' },
+  files: { zh: '数据文件', en: 'Data files' },
+  filesNote: {
+    zh: 'result.json 含完整结果；tables/ 目录下每张中间表各有一个 CSV 文件。',
+    en: 'result.json holds the whole result; tables/ holds one CSV per intermediate table.',
+  },
+  overall: { zh: '总指数', en: 'Overall index' },
+  average: { zh: '全部地区平均', en: 'Average of all regions' },
+  col: {
+    indicator: { zh: '指标', en: 'Indicator' },
+    level: { zh: '层级', en: 'Level' },
+    parent: { zh: '上级指标', en: 'Parent' },
+    direction: { zh: '方向', en: 'Direction' },
+    local: { zh: '组内权重 %', en: 'Local weight %' },
+    global: { zh: '总权重 %', en: 'Global weight %' },
+    cr: { zh: '所属矩阵 CR', en: 'Matrix CR' },
+    matrix: { zh: '矩阵', en: 'Matrix' },
+    size: { zh: '阶数', en: 'n' },
+    lambdaMax: { zh: 'λmax', en: 'λmax' },
+    ci: { zh: 'CI', en: 'CI' },
+    ri: { zh: 'RI', en: 'RI' },
+    crValue: { zh: 'CR', en: 'CR' },
+    accepted: { zh: '通过 (CR < 0.1)', en: 'Accepted (CR < 0.1)' },
+    tier: { zh: '梯队', en: 'Tier' },
+    regions: { zh: '地区', en: 'Regions' },
+    region: { zh: '地区', en: 'Region' },
+    score: { zh: '得分', en: 'Score' },
+    rank: { zh: '排名', en: 'Rank' },
+    from: { zh: '起始年', en: 'From' },
+    to: { zh: '结束年', en: 'To' },
+    share: { zh: '贡献率 %', en: 'Share %' },
+    year: { zh: '年份', en: 'Year' },
+    present: { zh: '有值', en: 'Present' },
+    missing: { zh: '缺失', en: 'Missing' },
+    coverage: { zh: '覆盖率 %', en: 'Coverage %' },
+    methodName: { zh: '方法', en: 'Method' },
+    value: { zh: '插补值', en: 'Value' },
+    cagr: { zh: '年均复合增长率 %', en: 'CAGR %' },
+    group: { zh: '指标组', en: 'Group' },
+    alpha: { zh: 'α', en: 'α' },
+    exact: { zh: '完全一致比例', en: 'Exact matches' },
+    ari: { zh: '调整兰德指数 ARI', en: 'Adjusted Rand index' },
+    option: { zh: '参数', en: 'Option' },
+    setting: { zh: '取值', en: 'Setting' },
+    median: { zh: '中位排名', en: 'Median rank' },
+  },
+  yes: { zh: '是', en: 'yes' },
+  no: { zh: '否', en: 'no' },
+  higherBetter: { zh: '正向', en: 'higher is better' },
+  lowerBetter: { zh: '逆向', en: 'lower is better' },
+  switchLang: { zh: 'English', en: '中文' },
+} as const;
+
+/** English tier names when the engine gives the Chinese ones (index 0 = best). */
+export const TIER_EN: Readonly<Record<string, string>> = {
+  示范引领: 'Leading',
+  快速崛起: 'Rising fast',
+  后发追赶: 'Catching up',
+  孕育起步: 'Starting',
+};
