@@ -21,7 +21,7 @@
       color: LINE_COLORS,
       tooltip: { trigger: 'axis', valueFormatter: (v) => round(v, 2) },
       legend: { top: 0, type: 'scroll' },
-      grid: { left: 48, right: 24, top: 40, bottom: 32 },
+      grid: { left: 48, right: 24, top: 56, bottom: 32 },
       xAxis: { type: 'category', data: data.years.map(String), boundaryGap: false },
       yAxis: { type: 'value', scale: true, name: `${data.baseYear} = 100` },
       series: ids
