@@ -1,0 +1,149 @@
+/**
+ * The Handle protocol listeners (RFC 3652 §2.1): UDP and TCP on the same port number by convention (2641;
+ * the caller chooses). UDP replies that do not fit one datagram go out header-only with the truncated
+ * flag so the client asks again over TCP; TCP carries any size, several messages per connection.
+ */
+import { type Socket as UdpSocket, createSocket } from 'node:dgram';
+import { type Server, type Socket, createServer } from 'node:net';
+import type { HandleService } from '../model/handle-service.js';
+import { LIMITS } from '../protocol/limits.js';
+import { ENVELOPE_SIZE } from '../protocol/message-types.js';
+import { type ProtocolLog, RequestHandler, truncatedReply } from './request-handler.js';
+
+export interface HandleProtocolServerOptions {
+  readonly service: HandleService;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** 0 = any free port. */
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  /**
+   * Largest UDP reply sent whole. Handle.Net packs UDP messages into 512-byte packets; we send one
+   * datagram and keep it below a typical 1500-byte MTU so it is never IP-fragmented.
+   */
+  readonly maxUdpPayload?: number;
+  /** A TCP connection idle this long is closed. Default 60 s. */
+  readonly tcpIdleMs?: number;
+  readonly maxTcpConnections?: number;
+  readonly log?: ProtocolLog;
+}
+
+export interface HandleProtocolServerStats {
+  readonly udpRequests: number;
+  readonly tcpRequests: number;
+  /** Requests that could not be decoded (answered with an error when the envelope was readable). */
+  readonly malformed: number;
+  /** Packets given no reply at all. */
+  readonly dropped: number;
+  readonly udpTruncated: number;
+  readonly challenges: number;
+  readonly authFailures: number;
+  readonly errors: number;
+  readonly tcpConnections: number;
+}
+
+export interface HandleProtocolServer {
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  stats(): HandleProtocolServerStats;
+  close(): Promise<void>;
+}
+
+export async function startHandleProtocolServer(opts: HandleProtocolServerOptions): Promise<HandleProtocolServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.log ?? (() => {});
+  const maxUdp = opts.maxUdpPayload ?? 1400;
+  const idleMs = opts.tcpIdleMs ?? 60_000;
+  const maxConns = opts.maxTcpConnections ?? 1024;
+  const handler = new RequestHandler(opts.service, log);
+  const counters = { udpRequests: 0, tcpRequests: 0, udpTruncated: 0, tcpDropped: 0 };
+
+  const udp: UdpSocket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+  udp.on('message', (msg, rinfo) => {
+    counters.udpRequests++;
+    let reply = handler.handle(msg);
+    if (!reply) return;
+    if (reply.length > maxUdp) {
+      counters.udpTruncated++;
+      reply = truncatedReply(reply);
+    }
+    udp.send(reply, rinfo.port, rinfo.address);
+  });
+  udp.on('error', (e) => log('error', 'identifier UDP socket error', { error: e.message }));
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(opts.udpPort, host, () => {
+      udp.off('error', reject);
+      resolve();
+    });
+  });
+
+  const sockets = new Set<Socket>();
+  const tcp: Server = createServer((socket) => {
+    if (sockets.size >= maxConns) {
+      counters.tcpDropped++;
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let off = 0;
+      while (pending.length - off >= ENVELOPE_SIZE) {
+        const len = pending.readUInt32BE(off + 16);
+        if (len > LIMITS.messageBytes) {
+          // The stream cannot be re-synchronised after a bad length: answer once, then hang up.
+          counters.tcpRequests++;
+          const reply = handler.handle(pending, off, off + ENVELOPE_SIZE);
+          if (reply) socket.end(reply);
+          else socket.destroy();
+          pending = Buffer.alloc(0);
+          return;
+        }
+        if (pending.length - off < ENVELOPE_SIZE + len) break;
+        counters.tcpRequests++;
+        const reply = handler.handle(pending, off, off + ENVELOPE_SIZE + len);
+        off += ENVELOPE_SIZE + len;
+        if (reply) socket.write(reply);
+      }
+      pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(opts.tcpPort, host, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
+
+  const udpAddr = udp.address();
+  const tcpAddr = tcp.address();
+  const tcpPort = typeof tcpAddr === 'object' && tcpAddr ? tcpAddr.port : opts.tcpPort;
+  log('info', 'identifier protocol server listening', { host, udpPort: udpAddr.port, tcpPort });
+
+  return {
+    udpPort: udpAddr.port,
+    tcpPort,
+    stats: () => ({
+      udpRequests: counters.udpRequests,
+      tcpRequests: counters.tcpRequests,
+      malformed: handler.stats.malformed,
+      dropped: handler.stats.dropped + counters.tcpDropped,
+      udpTruncated: counters.udpTruncated,
+      challenges: handler.stats.challenges,
+      authFailures: handler.stats.authFailures,
+      errors: handler.stats.errors,
+      tcpConnections: sockets.size,
+    }),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+    },
+  };
+}
