@@ -4,7 +4,7 @@
  * value}, ttl, timestamp}`; `ttlType`, `references` and the permission flags appear only when they differ
  * from the defaults, as Handle.Net writes them. HS_ADMIN is rendered as `{handle, index, permissions}` with
  * the permissions as a 12-character bit string (bit 11 first), HS_VLIST as a list of `{handle, index}`,
- * HS_SITE as Handle.Net's site object; text that is valid UTF-8 is `string`, anything else `base64`.
+ * HS_SITE as Handle.Net's site object (through the protocol's site codec unless another is given); text that is valid UTF-8 is `string`, anything else `base64`.
  */
 import { decodeAdminData, decodeVList, encodeAdminData, encodeVList } from '../model/admin-data.js';
 import { HandleError } from '../model/handle-error.js';
@@ -12,6 +12,7 @@ import type { HandleSiteInfo } from '../model/handle-service.js';
 import { DEFAULT_TTL_SECONDS, DEFAULT_VALUE_PERMISSIONS, HS_ADMIN, HS_SITE, HS_SITE_PREFIX, HS_VLIST } from '../model/handle-value.js';
 import type { HandleReference, HandleValue } from '../model/handle-value.js';
 import { ResponseCode } from '../model/response-codes.js';
+import { decodeSiteInfo, encodeSiteInfo, fromHandleSiteInfo, toHandleSiteInfo } from '../protocol/site-info-codec.js';
 
 export type DataFormat = 'string' | 'base64' | 'hex' | 'admin' | 'vlist' | 'site';
 
@@ -60,6 +61,12 @@ export interface SiteCodec {
   encode(site: HandleSiteInfo): Uint8Array;
   decode(data: Uint8Array): HandleSiteInfo;
 }
+
+/** The protocol's HS_SITE codec, seen through the shared model. */
+export const PROTOCOL_SITE_CODEC: SiteCodec = {
+  encode: (site) => encodeSiteInfo(fromHandleSiteInfo(site)),
+  decode: (data) => toHandleSiteInfo(decodeSiteInfo(data)),
+};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -142,7 +149,7 @@ function dataToJson(v: HandleValue, site: SiteCodec | undefined): DataJson {
   }
 }
 
-export function valueToJson(v: HandleValue, site?: SiteCodec): HandleValueJson {
+export function valueToJson(v: HandleValue, site: SiteCodec = PROTOCOL_SITE_CODEC): HandleValueJson {
   const out: HandleValueJson = { index: v.index, type: v.type, data: dataToJson(v, site), ttl: v.ttl, timestamp: isoSeconds(v.timestamp) };
   if (v.ttlType === 'absolute') out.ttlType = 1;
   if (v.references.length > 0) out.references = v.references.map((r) => ({ handle: r.handle, index: r.index }));
@@ -201,7 +208,7 @@ function dataFromJson(index: number, data: unknown, site: SiteCodec | undefined)
 }
 
 /** Parses one value of a request body; `now` (Unix seconds) stamps values that carry no timestamp. */
-export function valueFromJson(j: unknown, now: number, site?: SiteCodec): HandleValue {
+export function valueFromJson(j: unknown, now: number, site: SiteCodec = PROTOCOL_SITE_CODEC): HandleValue {
   if (!isRecord(j)) throw invalid('?', 'value', 'must be an object');
   const index = j.index;
   if (!Number.isInteger(index) || (index as number) <= 0 || (index as number) > 0xffffffff) throw invalid(index, 'index', 'must be an integer > 0');
