@@ -15,3 +15,5 @@ export * from './rest/handle-routes.js';
 export * from './rest/template-routes.js';
 export * from './rest/replication-routes.js';
 export * from './rest/rest-app.js';
+export * from './resolver/resolution-cache.js';
+export * from './resolver/recursive-resolver.js';
