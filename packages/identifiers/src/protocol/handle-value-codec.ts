@@ -7,8 +7,8 @@ import { HandleError } from '../model/handle-error.js';
 import type { HandleReference, HandleValue, HandleValuePermissions } from '../model/handle-value.js';
 import { ResponseCode } from '../model/response-codes.js';
 import { LIMITS } from './limits.js';
-import { type WireReader, protocolError } from './wire-reader.js';
-import { type WireWriter, assertU32, utf8Length } from './wire-writer.js';
+import { WireReader, protocolError } from './wire-reader.js';
+import { WireWriter, assertU32, utf8Length } from './wire-writer.js';
 
 export const PERM_ADMIN_READ = 0x08;
 export const PERM_ADMIN_WRITE = 0x04;
@@ -115,4 +115,18 @@ export function readHandleValueList(r: WireReader): HandleValue[] {
   const out: HandleValue[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = readHandleValue(r);
   return out;
+}
+
+/** One value as standalone bytes (what HS_VLIST-free storage or a test vector needs). */
+export function encodeHandleValue(v: HandleValue): Uint8Array {
+  const buf = Buffer.alloc(handleValueSize(v));
+  writeHandleValue(new WireWriter(buf), v);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
+export function decodeHandleValue(bytes: Uint8Array): HandleValue {
+  const r = new WireReader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const v = readHandleValue(r);
+  r.expectEnd('the handle value');
+  return v;
 }
