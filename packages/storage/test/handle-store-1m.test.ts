@@ -49,6 +49,6 @@ test('1,000,000 handles: created in batches, random samples resolve, listing and
   const page = store.list('88.118.8', { limit: 3, offset: 0 });
   assert.equal(page.total, N);
   assert.deepEqual(page.handles, ['88.118.8/pump-0', '88.118.8/pump-1', '88.118.8/pump-10']);
-  const size = statSync(file).size + statSync(`${file}-wal`, { throwIfNoEntry: false })?.size;
+  const size = statSync(file).size + (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0);
   t.diagnostic(`file ${(size / 1e6).toFixed(0)} MB for ${N} handles (${(size / N).toFixed(0)} B/handle incl. txlog)`);
 });
