@@ -53,20 +53,29 @@ describe('REST API (Handle.Net v9 shape)', () => {
     );
     const templates = new Map<string, { id: string; items: Array<{ index: number; type: string; required: boolean }> }>();
     const templateApi: TemplateApi = {
-      list: () => [...templates.values()],
-      get: (id) => templates.get(id),
-      define: (t) => {
+      listTemplates: () => [...templates.values()],
+      getTemplate: (id) => templates.get(id),
+      createTemplate: (t, who) => {
+        if (who === null) throw new HandleError(ResponseCode.AUTHENTICATION_NEEDED, 'who?');
         const tt = t as { id: string; items: Array<{ index: number; type: string; required: boolean }> };
         templates.set(tt.id, tt);
         return tt;
       },
-      validate: (id, values) => {
-        for (const item of templates.get(id)?.items ?? []) {
-          if (item.required && !values.some((v) => v.index === item.index && v.type === item.type)) {
-            throw new HandleError(ResponseCode.INVALID_VALUE, `item ${item.type} (${item.index}) is required`, { item: item.type }, 'IIP_ERR_HANDLE_TEMPLATE_VIOLATION');
+      batchRegister: (items, who) =>
+        items.map((item) => {
+          try {
+            for (const ti of templates.get(item.templateId ?? '')?.items ?? []) {
+              if (ti.required && !item.values.some((v) => v.index === ti.index && v.type === ti.type)) {
+                throw new HandleError(ResponseCode.INVALID_VALUE, `item ${ti.type} (${ti.index}) is required`, { item: ti.type }, 'IIP_ERR_HANDLE_TEMPLATE_VIOLATION');
+              }
+            }
+            service.create(item.handle, item.values, who);
+            return { handle: item.handle, ok: true as const };
+          } catch (e) {
+            const he = e as HandleError;
+            return { handle: item.handle, ok: false as const, error: { code: he.code, responseCode: he.responseCode, message: he.message } };
           }
-        }
-      },
+        }),
     };
     const changes = [{ seq: 1, op: 'create', handle: '88.118.8/PUMP-0001' }];
     app = await buildHandleRestApp(service, {
@@ -280,6 +289,8 @@ describe('REST API (Handle.Net v9 shape)', () => {
     assert.equal(results[1]?.code, 'IIP_ERR_HANDLE_TEMPLATE_VIOLATION');
     assert.match(String(results[1]?.message), /MODEL/);
     assert.equal(results[2]?.responseCode, 101);
+    const parseError = await call('POST', '/api/handles/batch', { template: 'pump', items: [{ handle: '88.118.8/B-3', values: [{ index: -1, type: 'X', data: 'x' }] }] });
+    assert.equal((parseError.json.results as Json[])[0]?.responseCode, 202);
     assert.equal((await call('POST', '/api/handles/batch', { template: 'nope', items: [] })).status, 400);
   });
 

@@ -12,6 +12,8 @@ import type { HandleSiteInfo, ResolveQuery } from '../model/handle-service.js';
 import { HS_SERV, HS_SITE, type HandleValue } from '../model/handle-value.js';
 import { ResponseCode } from '../model/response-codes.js';
 import { decodeSiteInfo, toHandleSiteInfo } from '../protocol/site-info-codec.js';
+import { HandleClient } from '../transport/handle-client.js';
+import { handleClientUpstream } from './client-upstream.js';
 import { type CachedAnswer, ResolutionCache, expiryOf } from './resolution-cache.js';
 
 export interface ServerAddress {
@@ -34,8 +36,12 @@ export interface ResolutionUpstream {
 export interface RecursiveResolverOptions {
   /** The top-level nodes: the only servers a cold resolver knows. */
   readonly roots: readonly ServerAddress[];
-  /** How questions reach servers (the binary protocol client, adapted; see `handleClientUpstream`). */
-  readonly upstream: ResolutionUpstream;
+  /** The binary protocol client to ask servers with; default: one of the resolver's own (closed by close()). */
+  readonly client?: HandleClient;
+  /** How questions reach servers, instead of `client` (tests, or another transport). */
+  readonly upstream?: ResolutionUpstream;
+  /** Per-attempt timeout of the resolver's own client (default 1,000 ms). */
+  readonly timeoutMs?: number;
   readonly cache?: {
     readonly maxEntries?: number;
     /** How long "handle not found" is remembered (default 30 s). */
@@ -90,6 +96,8 @@ export class RecursiveResolver {
   private readonly maxReferrals: number;
   private readonly now: () => number;
   private readonly decodeSite: (data: Uint8Array) => HandleSiteInfo;
+  private readonly upstream: ResolutionUpstream;
+  private readonly ownClient: HandleClient | undefined;
   private counters = { hits: 0, misses: 0, upstreamQueries: 0, failovers: 0 };
 
   constructor(private readonly opts: RecursiveResolverOptions) {
@@ -102,6 +110,13 @@ export class RecursiveResolver {
     this.negativeTtlMs = (opts.cache?.negativeTtlSeconds ?? 30) * 1000;
     this.maxTtlSeconds = opts.cache?.maxTtlSeconds ?? 86_400;
     this.maxReferrals = opts.maxReferrals ?? 16;
+    this.ownClient = opts.upstream || opts.client ? undefined : new HandleClient({ timeoutMs: opts.timeoutMs ?? 1000, retries: 1 });
+    this.upstream = opts.upstream ?? handleClientUpstream((opts.client ?? this.ownClient) as HandleClient);
+  }
+
+  /** Closes the resolver's own client (a client passed in stays open: its owner closes it). */
+  close(): void {
+    this.ownClient?.close();
   }
 
   /** The values of a handle (filtered by type/index). Throws HandleError: 100 not found, 200 none match. */
@@ -240,7 +255,7 @@ export class RecursiveResolver {
       for (const server of site.servers) {
         this.counters.upstreamQueries++;
         try {
-          const reply = await this.opts.upstream.ask(server, handle);
+          const reply = await this.upstream.ask(server, handle);
           // A busy server, or one that says it is not responsible, is no answer: try the next one.
           if (reply.responseCode === ResponseCode.SERVER_TOO_BUSY || reply.responseCode === ResponseCode.SERVER_NOT_RESP) {
             lastBusy = reply;

@@ -30,7 +30,7 @@ export async function buildHandleRestApp(service: HandleService, opts: HandleRes
     void reply.status(404).send({ responseCode: 2, message: `No route ${req.method} ${req.url}; see docs/reference/identifiers.md.`, code: 'IIP_ERR_NOT_FOUND' });
   });
   registerHandleRoutes(app, service, { auth: opts.auth, ...(opts.siteCodec ? { siteCodec: opts.siteCodec } : {}) });
-  if (opts.templates) registerTemplateRoutes(app, service, { auth: opts.auth, templates: opts.templates, ...(opts.siteCodec ? { siteCodec: opts.siteCodec } : {}) });
+  if (opts.templates) registerTemplateRoutes(app, { auth: opts.auth, templates: opts.templates, ...(opts.siteCodec ? { siteCodec: opts.siteCodec } : {}) });
   if (opts.replicationSource) {
     registerReplicationRoutes(app, {
       auth: opts.auth,
