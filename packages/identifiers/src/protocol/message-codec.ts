@@ -285,7 +285,7 @@ function readRequestBody(r: WireReader, opCode: number): MessageBody {
       } else {
         const size = digestSize(digestAlg);
         if (size === undefined) throw protocolError(`Unknown digest algorithm ${digestAlg}.`, { digestAlg });
-        requestDigest = Uint8Array.prototype.slice.call(r.fixed(size, 'request digest'));
+        requestDigest = new Uint8Array(r.fixed(size, 'request digest'));
       }
       return { kind: 'verify-request', handle, index, nonce, digestAlg, requestDigest, signedResponse: r.bytesCopy('signed response', LIMITS.digestBytes) };
     }
@@ -372,7 +372,7 @@ export function decodeMessage(buf: Buffer, offset = 0, end = buf.length): Handle
       const alg = r.u8('request digest algorithm');
       const size = digestSize(alg);
       if (size === undefined) throw protocolError(`Unknown request digest algorithm ${alg}.`, { alg });
-      requestDigest = { alg, digest: Uint8Array.prototype.slice.call(r.fixed(size, 'request digest')) };
+      requestDigest = { alg, digest: new Uint8Array(r.fixed(size, 'request digest')) };
     }
     body = header.responseCode === 0 ? readRequestBody(r, header.opCode) : readResponseBody(r, header.opCode, header.responseCode);
     r.expectEnd('the message body');
@@ -384,7 +384,7 @@ export function decodeMessage(buf: Buffer, offset = 0, end = buf.length): Handle
   if (cr.remaining > 0) {
     const c = cr.bytes('credential', LIMITS.credentialBytes);
     cr.expectEnd('the credential');
-    if (c.length > 0) credential = Uint8Array.prototype.slice.call(c);
+    if (c.length > 0) credential = new Uint8Array(c);
   }
   return { envelope, header, body, ...(requestDigest && { requestDigest }), ...(credential && { credential }) };
 }

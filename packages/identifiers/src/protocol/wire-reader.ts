@@ -62,7 +62,7 @@ export class WireReader {
   /** A 4-byte length followed by that many bytes, copied so the result outlives the packet buffer. */
   bytesCopy(what: string, max: number): Uint8Array {
     const view = this.bytes(what, max);
-    return Uint8Array.prototype.slice.call(view);
+    return new Uint8Array(view);
   }
 
   /** UTF8-String: 4-byte length + bytes; invalid UTF-8 is refused rather than silently replaced. */
