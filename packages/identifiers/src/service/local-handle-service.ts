@@ -280,9 +280,10 @@ export class LocalHandleService implements HandleService {
 
   // ---- writes
 
+  /** Values as stored: timestamped by this node, in index order. */
   private stamp(values: readonly HandleValue[]): HandleValue[] {
     const ts = Math.floor(this.now() / 1000);
-    return values.map((v) => ({ ...v, timestamp: ts }));
+    return values.map((v) => ({ ...v, timestamp: ts })).sort((a, b) => a.index - b.index);
   }
 
   create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): string {
@@ -332,6 +333,7 @@ export class LocalHandleService implements HandleService {
   delete(handle: string, who: Identity): void {
     this.assertWritable('delete');
     const { key } = this.assertResponsible(handle);
+    this.requireIdentity(who, 'delete');
     this.store.transaction(() => {
       const current = this.existing(key, handle);
       this.demand(current.values, who, AdminPermission.DELETE_HANDLE, 'delete', handle);
@@ -340,46 +342,66 @@ export class LocalHandleService implements HandleService {
   }
 
   addValues(handle: string, values: readonly HandleValue[], who: Identity): void {
-    this.changeValues(handle, who, 'add', (current) => {
-      validateValues(values, new Set(current.map((v) => v.index)));
-      return { changed: values, next: [...current, ...this.stamp(values)] };
-    });
+    this.changeValues(
+      handle,
+      who,
+      'add',
+      () => values,
+      (current) => {
+        validateValues(values, new Set(current.map((v) => v.index)));
+        return [...current, ...this.stamp(values)];
+      },
+    );
   }
 
   removeValues(handle: string, indexes: readonly number[], who: Identity): void {
-    this.changeValues(handle, who, 'remove', (current) => {
-      const gone = new Set(indexes);
-      const changed = current.filter((v) => gone.has(v.index));
-      const missing = indexes.find((i) => !current.some((v) => v.index === i));
-      if (missing !== undefined) throw fail(ResponseCode.VALUES_NOT_FOUND, `Handle ${handle} has no value ${missing}.`, { handle, index: missing });
-      return { changed, next: current.filter((v) => !gone.has(v.index)) };
-    });
+    const gone = new Set(indexes);
+    this.changeValues(
+      handle,
+      who,
+      'remove',
+      (current) => current.filter((v) => gone.has(v.index)),
+      (current) => {
+        const missing = indexes.find((i) => !current.some((v) => v.index === i));
+        if (missing !== undefined) throw fail(ResponseCode.VALUES_NOT_FOUND, `Handle ${handle} has no value ${missing}.`, { handle, index: missing });
+        return current.filter((v) => !gone.has(v.index));
+      },
+    );
   }
 
   modifyValues(handle: string, values: readonly HandleValue[], who: Identity): void {
-    this.changeValues(handle, who, 'modify', (current) => {
-      validateValues(values);
-      const byIndex = new Map(current.map((v) => [v.index, v]));
-      const missing = values.find((v) => !byIndex.has(v.index));
-      if (missing) throw fail(ResponseCode.VALUES_NOT_FOUND, `Handle ${handle} has no value ${missing.index} to modify.`, { handle, index: missing.index });
-      const replaced = new Map(this.stamp(values).map((v) => [v.index, v]));
+    const indexes = new Set(values.map((v) => v.index));
+    this.changeValues(
+      handle,
+      who,
+      'modify',
       // Authorised against the values being replaced: their type and admin-write bit decide.
-      return { changed: values.map((v) => byIndex.get(v.index) as HandleValue), next: current.map((v) => replaced.get(v.index) ?? v) };
-    });
+      (current) => current.filter((v) => indexes.has(v.index)),
+      (current) => {
+        validateValues(values);
+        const missing = values.find((v) => !current.some((c) => c.index === v.index));
+        if (missing) throw fail(ResponseCode.VALUES_NOT_FOUND, `Handle ${handle} has no value ${missing.index} to modify.`, { handle, index: missing.index });
+        const replaced = new Map(this.stamp(values).map((v) => [v.index, v]));
+        return current.map((v) => replaced.get(v.index) ?? v);
+      },
+    );
   }
 
+  /** Authentication, then permission for the values touched, then the content checks — as Handle.Net orders them. */
   private changeValues(
     handle: string,
     who: Identity,
     kind: 'add' | 'remove' | 'modify',
-    plan: (current: readonly HandleValue[]) => { changed: readonly HandleValue[]; next: HandleValue[] },
+    touched: (current: readonly HandleValue[]) => readonly HandleValue[],
+    plan: (current: readonly HandleValue[]) => HandleValue[],
   ): void {
     this.assertWritable(`${kind} values`);
     const { key } = this.assertResponsible(handle);
+    this.requireIdentity(who, `${kind} values`);
     this.store.transaction(() => {
       const current = this.existing(key, handle);
-      const { changed, next } = plan(current.values);
-      this.demandValueChange(current.values, who, kind, changed, handle);
+      this.demandValueChange(current.values, who, kind, touched(current.values), handle);
+      const next = plan(current.values);
       this.checkTemplate(next);
       next.sort((a, b) => a.index - b.index);
       this.store.put(key, { handle: current.handle, values: next });
