@@ -1,5 +1,5 @@
 /**
- * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>). Hash routing needs no server
+ * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation). Hash routing needs no server
  * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
 import { useEffect, useState } from 'react';
@@ -8,7 +8,8 @@ export type Route =
   | { readonly kind: 'devices' }
   | { readonly kind: 'device'; readonly id: string }
   | { readonly kind: 'gateways' }
-  | { readonly kind: 'gateway'; readonly id: string };
+  | { readonly kind: 'gateway'; readonly id: string }
+  | { readonly kind: 'evaluation' };
 
 function decode(s: string): string | undefined {
   try {
@@ -19,6 +20,7 @@ function decode(s: string): string | undefined {
 }
 
 export function parseRoute(hash: string): Route {
+  if (/^#\/evaluation(?:[/?#]|$)/.test(hash)) return { kind: 'evaluation' };
   const m = /^#\/(devices|gateways)(?:\/([^/?#]+))?/.exec(hash);
   if (!m) return { kind: 'devices' };
   const list = m[1] === 'gateways' ? ({ kind: 'gateways' } as const) : ({ kind: 'devices' } as const);
@@ -37,6 +39,8 @@ export function routeHref(r: Route): string {
       return '#/gateways';
     case 'gateway':
       return `#/gateways/${encodeURIComponent(r.id)}`;
+    case 'evaluation':
+      return '#/evaluation';
     default: {
       const never: never = r;
       return never;

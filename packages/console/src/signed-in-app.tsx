@@ -3,15 +3,17 @@
  * gateways). Owns the API client,
  * the live store and the WebSocket for the lifetime of one session.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiClient } from './api-client';
 import { ConnStatus } from './components/conn-status';
+import { evalText } from './evaluation-i18n';
 import { LangSwitch } from './components/lang-switch';
 import { useI18n } from './i18n-context';
 import { LiveStore } from './live-store';
 import { LiveStream, type StreamState } from './live-stream';
 import { DeviceDetailPage } from './pages/device-detail-page';
 import { DeviceListPage } from './pages/device-list-page';
+import { EvaluationPage } from './pages/evaluation-page';
 import { GatewayDetailPage } from './pages/gateway-detail-page';
 import { GatewayListPage } from './pages/gateway-list-page';
 import { type Route, routeHref, useRoute } from './route';
@@ -19,7 +21,7 @@ import type { Session } from './session-store';
 import { useFleet } from './use-fleet';
 
 export function SignedInApp({ session, onSignOut }: { session: Session; onSignOut: (expired: boolean) => void }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const route = useRoute();
   const api = useMemo(() => new ApiClient({ token: session.token, onUnauthorized: () => onSignOut(true) }), [session, onSignOut]);
   const store = useMemo(() => new LiveStore(), []);
@@ -27,6 +29,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   const [stream, setStream] = useState<LiveStream | undefined>();
   const [productFilter, setProductFilter] = useState('');
   const fleet = useFleet(api, store);
+  const expire = useCallback(() => onSignOut(true), [onSignOut]);
 
   useEffect(() => {
     const s = new LiveStream({
@@ -47,7 +50,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   // The gateway pages poll HTTP and need no telemetry at all.
   const interest = useMemo(() => {
     if (route.kind === 'device') return [route.id];
-    if (route.kind === 'gateways' || route.kind === 'gateway') return [];
+    if (route.kind === 'gateways' || route.kind === 'gateway' || route.kind === 'evaluation') return [];
     if (!productFilter) return undefined;
     return fleet.devices.filter((d) => d.product === productFilter).map((d) => d.id);
   }, [route, productFilter, fleet.devices]);
@@ -74,6 +77,9 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
           </a>
           <a href={routeHref({ kind: 'gateways' })} data-testid="nav-gateways" className={section(route) === 'gateways' ? 'on' : ''}>
             {t('nav.gateways')}
+          </a>
+          <a href={routeHref({ kind: 'evaluation' })} data-testid="nav-evaluation" className={section(route) === 'evaluation' ? 'on' : ''}>
+            {evalText(lang, 'nav.evaluation')}
           </a>
         </nav>
         <span className="spacer" />
@@ -102,6 +108,8 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
         return <GatewayDetailPage api={api} fleet={fleet} gatewayId={route.id} />;
       case 'gateways':
         return <GatewayListPage api={api} fleet={fleet} />;
+      case 'evaluation':
+        return <EvaluationPage token={session.token} onUnauthorized={expire} />;
       default: {
         const never: never = route;
         return never;
@@ -110,6 +118,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   }
 }
 
-function section(r: Route): 'devices' | 'gateways' {
+function section(r: Route): 'devices' | 'gateways' | 'evaluation' {
+  if (r.kind === 'evaluation') return 'evaluation';
   return r.kind === 'gateways' || r.kind === 'gateway' ? 'gateways' : 'devices';
 }

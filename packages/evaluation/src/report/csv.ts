@@ -30,9 +30,10 @@ export function toCsv(rows: readonly Row[], columns: readonly string[] = columns
 
 /** A table name made safe as a file name on every OS (names come from the engine, but may hold 中文). */
 export function csvFileName(name: string): string {
-  const safe = name
-    .normalize('NFC')
-    .replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '-')
+  const safe = [...name.normalize('NFC')]
+    .map((c) => (c.charCodeAt(0) < 0x20 || '\\/:*?"<>|'.includes(c) ? '-' : c))
+    .join('')
+    .replace(/-+/g, '-')
     .replace(/^[.\s-]+|[.\s]+$/g, '');
   return `${safe || 'table'}.csv`;
 }

@@ -1,5 +1,5 @@
 // Draws the report's charts in the browser from the JSON payload the generator inlined beside ECharts.
-// Plain ES2017 with no imports, because it runs from a file:// page with nothing else loaded. Animation is
+// Plain ES2020 with no imports, because it runs from a file:// page with nothing else loaded. Animation is
 // off so a printed or screenshotted report always shows finished charts.
 (() => {
   const data = JSON.parse(document.getElementById('iip-report-data').textContent);
@@ -58,7 +58,7 @@
     },
     radar: () => {
       const select = document.getElementById('radar-region');
-      const region = (select && select.value) || (byRank[0] && byRank[0].region);
+      const region = select?.value || byRank[0]?.region;
       const row = data.scores.find((s) => s.region === region);
       const max = {};
       const avg = {};
