@@ -143,6 +143,8 @@ function missingParam(spec: NormaliseSpec, what: 'goalposts' | 'target'): IipErr
  */
 export function baseYearIndex(value: number, base: number, direction: 1 | -1): number {
   if (!(base > 0) || Number.isNaN(value)) return Number.NaN;
-  if (direction === 1) return (value / base) * 100;
-  return value > 0 ? (base / value) * 100 : Number.NaN;
+  // Multiply before dividing: Y·100 is exact for ordinary data, so the one rounding is the division's and
+  // hand-computed indices (60 → 120 on a base of 50) come out exactly.
+  if (direction === 1) return (value * 100) / base;
+  return value > 0 ? (base * 100) / value : Number.NaN;
 }
