@@ -8,6 +8,7 @@ import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
 import { device } from './commands/device.js';
 import { edge } from './commands/edge.js';
+import { evaluation } from './commands/eval.js';
 import { simulate } from './commands/simulate.js';
 import { up } from './commands/up.js';
 import './errors.js';
@@ -19,6 +20,7 @@ Usage: iip <command> [options]
   simulate    drive simulated devices against a running platform / 向运行中的平台发送模拟数据
   device      create or list devices / 创建或列出设备
   edge        run an edge gateway (Modbus, OPC UA) / 运行边缘网关
+  eval        development-effectiveness evaluation and report / 发展成效评价与报告
 Run 'iip <command> --help' for the options of a command.`;
 
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
@@ -36,6 +38,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
         return 0;
       case 'edge':
         await edge(rest, out);
+        return 0;
+      case 'eval':
+        await evaluation(rest, out);
         return 0;
       case undefined:
       case 'help':

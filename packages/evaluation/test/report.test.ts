@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { reportCsvFiles, reportTables, toCsv, writeReport } from '@iip/evaluation';
-import { fixtureResult, REGIONS } from './report-fixture.ts';
+import { fixtureResult, REGIONS } from './report-fixture.js';
 
 function payloadOf(html: string): Record<string, unknown> {
   const m = /<script type="application\/json" id="iip-report-data">([\s\S]*?)<\/script>/.exec(html);

@@ -14,6 +14,7 @@ import type { Historian } from '@iip/historian';
 import type { Principal, UserService } from '@iip/security';
 import type { AuditStore } from '@iip/storage';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { evaluationRoutes } from './evaluation-routes.js';
 import { errorHandler } from './http-errors.js';
 import type { LiveStream } from './live-stream.js';
 import type { ModelFormats } from './model-formats.js';
@@ -389,6 +390,8 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     socket.on('close', () => handle.remove());
     socket.send(JSON.stringify({ type: 'hello', tenant: p.tenant }));
   });
+
+  await app.register(evaluationRoutes);
 
   if (s.consoleDir && existsSync(s.consoleDir)) {
     await app.register(fastifyStatic, { root: s.consoleDir, prefix: '/', wildcard: false });

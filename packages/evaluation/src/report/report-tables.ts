@@ -9,7 +9,9 @@ import { TIER_EN } from './report-text.js';
 
 /** The AHP matrix whose weights a node's local weight came from (the one listing the node among its ids). */
 export function matrixOf(result: EvaluationResult, id: string): EvaluationResult['ahp'][number] | undefined {
-  return result.ahp.find((m) => m.ids.includes(id));
+  const all = result.ahp.filter((m) => m.ids.includes(id));
+  // Group AHP lists each expert's matrix ("…#1", "…#2") beside the combined one, which is what set the weights.
+  return all.find((m) => !m.matrixId.includes('#')) ?? all.at(-1);
 }
 
 export function indicatorMap(result: EvaluationResult): Map<string, IndicatorNode> {

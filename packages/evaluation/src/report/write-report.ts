@@ -58,10 +58,14 @@ export async function renderReport(result: EvaluationResult, opts: WriteReportOp
 /** Every CSV the report folder holds, by file name: the engine's tables first, then the main tables. */
 export function reportCsvFiles(result: EvaluationResult): Map<string, string> {
   const files = new Map<string, string>();
+  const taken = new Set<string>();
+  // "national_index" and "national-index" are the same table to a reader; the engine's is authoritative.
+  const key = (file: string) => file.toLowerCase().replace(/[-_\s]/g, '');
   const add = (name: string, rows: readonly Row[]) => {
     const file = csvFileName(name);
-    // The engine's table of the same name is the authoritative one; ours would only duplicate it.
-    if (!files.has(file)) files.set(file, toCsv(rows));
+    if (taken.has(key(file))) return;
+    taken.add(key(file));
+    files.set(file, toCsv(rows));
   };
   for (const [name, rows] of Object.entries(result.tables)) add(name, rows);
   for (const [name, rows] of Object.entries(reportTables(result))) add(name, rows);
