@@ -100,7 +100,7 @@ export class RecursiveResolver {
   private readonly ownClient: HandleClient | undefined;
   private counters = { hits: 0, misses: 0, upstreamQueries: 0, failovers: 0 };
 
-  constructor(private readonly opts: RecursiveResolverOptions) {
+  constructor(opts: RecursiveResolverOptions) {
     if (opts.roots.length === 0) throw new HandleError(ResponseCode.ERROR, 'A resolver needs at least one top-level server.', {}, 'IIP_ERR_HANDLE_UNREACHABLE');
     this.roots = [{ primary: true, servers: opts.roots }];
     this.now = opts.now ?? Date.now;

@@ -1,0 +1,142 @@
+/**
+ * One identifier node as a running process: its SQLite store, the `LocalHandleService` in its role, the
+ * binary protocol on UDP+TCP and the Handle.Net-shaped REST API on HTTP. A `top-level` node holds prefix
+ * records (`0.NA/88.118` → HS_SITE of the node that homes 88.118); a `secondary` node homes an industry
+ * prefix and may delegate enterprise sub-prefixes the same way; an `enterprise` node homes its own prefix; a
+ * `mirror` pulls a primary's transaction log over HTTP and answers read-only when the primary is down.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSqliteHandleStore } from '@iip/storage';
+import type { FastifyInstance } from 'fastify';
+import { HandleError } from '../model/handle-error.js';
+import { parseHandle } from '../model/handle-name.js';
+import type { HandleSiteInfo, NodeRole } from '../model/handle-service.js';
+import { ResponseCode } from '../model/response-codes.js';
+import { type Mirror, startMirror } from '../replication/mirror.js';
+import { httpTransactionLogSource, transactionLogSource } from '../replication/transaction-log-source.js';
+import { basicAuthorization, secretKeyAuth } from '../rest/basic-auth.js';
+import { buildHandleRestApp } from '../rest/rest-app.js';
+import { LocalHandleService } from '../service/local-handle-service.js';
+import { type HandleProtocolServer, startHandleProtocolServer } from '../transport/protocol-server.js';
+
+export interface HandleNodeAdmin {
+  /** e.g. `0.NA/88.118`. */
+  readonly handle: string;
+  /** Index of the admin's HS_SECKEY value, e.g. 300. */
+  readonly index: number;
+  readonly secretKey: string;
+}
+
+export interface HandleNodeOptions {
+  readonly role: NodeRole;
+  /** The homed prefix (e.g. `88.118`); default: the admin handle's (`0.NA/88.118` → `88.118`). */
+  readonly prefix?: string;
+  readonly dataDir: string;
+  /** Address to listen on and to publish in the node's HS_SITE (default 127.0.0.1). */
+  readonly host?: string;
+  /** Fixed ports: they are published in the site record other nodes and resolvers use. */
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  readonly httpPort: number;
+  readonly admin: HandleNodeAdmin;
+  /** Mirror only: the primary's REST base URL, e.g. `http://10.0.0.5:8080`. */
+  readonly primaryUrl?: string;
+  /** Mirror only: pause between change-feed polls once caught up (default 1000 ms). */
+  readonly mirrorIntervalMs?: number;
+  /** Mirror only: site serial and server id shown in its HS_SITE (default 1 / 2). */
+  readonly serverId?: number;
+  readonly log?: (line: string) => void;
+  readonly httpLogger?: boolean;
+}
+
+export interface HandleNode {
+  readonly role: NodeRole;
+  readonly prefix: string;
+  readonly site: HandleSiteInfo;
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  readonly httpPort: number;
+  readonly service: LocalHandleService;
+  readonly http: FastifyInstance;
+  readonly protocol: HandleProtocolServer;
+  /** The mirror's replication state; undefined on a primary. */
+  readonly mirror?: Mirror;
+  close(): Promise<void>;
+}
+
+function homedPrefixOf(opts: HandleNodeOptions): string {
+  if (opts.prefix) return opts.prefix;
+  const p = parseHandle(opts.admin.handle);
+  if (!p) throw new HandleError(ResponseCode.INVALID_HANDLE, `Admin handle "${opts.admin.handle}" is not prefix/suffix.`);
+  return p.prefix.toUpperCase() === '0.NA' ? p.suffix : p.prefix;
+}
+
+export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNode> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.log ?? (() => {});
+  const prefix = homedPrefixOf(opts);
+  if (opts.role === 'mirror' && !opts.primaryUrl) {
+    throw new HandleError(ResponseCode.ERROR, 'A mirror node needs primaryUrl, the REST base URL of the primary it copies.', {}, 'IIP_ERR_HANDLE_UNREACHABLE');
+  }
+  mkdirSync(opts.dataDir, { recursive: true });
+  const store = openSqliteHandleStore({ file: join(opts.dataDir, 'handles.db') });
+  const secret = new TextEncoder().encode(opts.admin.secretKey);
+  const site: HandleSiteInfo = {
+    primary: opts.role !== 'mirror',
+    multiPrimary: false,
+    serialNumber: 1,
+    servers: [{ serverId: opts.serverId ?? (opts.role === 'mirror' ? 2 : 1), address: host, udpPort: opts.udpPort, tcpPort: opts.tcpPort, httpPort: opts.httpPort }],
+    description: `iip ${opts.role} node for ${prefix}`,
+  };
+  const started: Array<() => Promise<void> | void> = [() => store.close()];
+  const closeAll = async () => {
+    for (const stop of started.reverse()) await stop();
+  };
+  try {
+    // A mirror gets its records (admins and secret keys included) from the primary's log, not from here.
+    if (opts.role !== 'mirror') {
+      LocalHandleService.bootstrap({ store, prefix, adminHandle: opts.admin.handle, adminIndex: opts.admin.index, secretKey: secret });
+    }
+    const service = new LocalHandleService({ store, role: opts.role, site, rootAdmins: [{ handle: opts.admin.handle, index: opts.admin.index }] });
+    let mirror: Mirror | undefined;
+    if (opts.role === 'mirror') {
+      const url = `${(opts.primaryUrl as string).replace(/\/+$/, '')}/api/replication/changes`;
+      mirror = startMirror({
+        store,
+        source: httpTransactionLogSource({ url, auth: basicAuthorization(opts.admin, opts.admin.secretKey) }),
+        intervalMs: opts.mirrorIntervalMs ?? 1000,
+        onError: (e) => log(`mirror: ${e instanceof Error ? e.message : String(e)}`),
+      });
+      const m = mirror;
+      started.push(() => m.stop());
+    }
+    const protocol = await startHandleProtocolServer({ service, host, udpPort: opts.udpPort, tcpPort: opts.tcpPort, log });
+    started.push(() => protocol.close());
+    const http = await buildHandleRestApp(service, {
+      auth: secretKeyAuth(service),
+      templates: service,
+      replicationSource: transactionLogSource(store),
+      logger: opts.httpLogger ?? false,
+    });
+    started.push(() => http.close());
+    await http.listen({ host, port: opts.httpPort });
+    log(`${opts.role} node for ${prefix}: udp ${protocol.udpPort}, tcp ${protocol.tcpPort}, http ${opts.httpPort} on ${host}`);
+    return {
+      role: opts.role,
+      prefix,
+      site,
+      udpPort: protocol.udpPort,
+      tcpPort: protocol.tcpPort,
+      httpPort: opts.httpPort,
+      service,
+      http,
+      protocol,
+      ...(mirror ? { mirror } : {}),
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
