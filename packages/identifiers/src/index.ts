@@ -31,3 +31,7 @@ export * from './templates/data-template.js';
 export * from './replication/change-json.js';
 export * from './replication/transaction-log-source.js';
 export * from './replication/mirror.js';
+export * from './resolver/client-upstream.js';
+export * from './resolver/resolver-service.js';
+export * from './node/handle-node.js';
+export * from './node/register-prefix.js';
