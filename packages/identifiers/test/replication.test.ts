@@ -33,7 +33,12 @@ test('a mirror converges to the primary after creates, modifies and deletes, and
   const asked: number[] = [];
   const mirror2 = startMirror({
     store: reopened,
-    source: { changesSince: (since, limit) => (asked.push(since), source.changesSince(since, limit)) },
+    source: {
+      changesSince: (since, limit) => {
+        asked.push(since);
+        return source.changesSince(since, limit);
+      },
+    },
     intervalMs: 10,
   });
   try {
