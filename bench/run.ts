@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   modbus: async () => (await import('./modbus.js')).main(),
   'edge-drain': async () => (await import('./edge-drain.js')).main(),
   opcua: async () => (await import('./opcua.js')).main(),
+  evaluation: async () => (await import('./evaluation.js')).main(),
   resolve: async () => (await import('./resolve.js')).main(),
 };
 
