@@ -1,6 +1,7 @@
 /**
  * A failed identifier operation: carries the Handle response code (what the binary protocol and REST report)
- * and a stable IIP_ERR_* code (what the rest of the platform reports).
+ * and a stable IIP_ERR_* code (what the rest of the platform reports). The HTTP statuses below follow
+ * Handle.Net's REST table outside resolution (see httpStatusFor).
  */
 import { IipError, defineErrors } from '@iip/core';
 import { ResponseCode } from './response-codes.js';
@@ -9,12 +10,12 @@ export const IDENTIFIER_ERRORS = defineErrors({
   IIP_ERR_HANDLE_NOT_FOUND: { status: 404, meaning: 'The handle does not exist.', fix: 'Check the handle (prefix/suffix); handles are case-insensitive for ASCII letters only.' },
   IIP_ERR_HANDLE_EXISTS: { status: 409, meaning: 'A handle with this name already exists.', fix: 'Use overwrite=true to replace it, or choose another suffix (mintNewSuffix=true).' },
   IIP_ERR_HANDLE_INVALID: { status: 400, meaning: 'The handle is malformed (no prefix/suffix, empty part, or over 1024 bytes).', fix: 'Use the form prefix/suffix, e.g. 88.118.8/PUMP-0001.' },
-  IIP_ERR_HANDLE_VALUES_NOT_FOUND: { status: 404, meaning: 'None of the requested values (by index or type) exist.', fix: 'Check the index/type filters.' },
+  IIP_ERR_HANDLE_VALUES_NOT_FOUND: { status: 400, meaning: 'None of the requested values (by index or type) exist.', fix: 'Check the index/type filters.' },
   IIP_ERR_HANDLE_VALUE_EXISTS: { status: 409, meaning: 'A value with this index already exists in the handle.', fix: 'Modify the value instead, or pick a free index.' },
   IIP_ERR_HANDLE_VALUE_INVALID: { status: 400, meaning: 'A handle value is malformed (bad index, type, data encoding or TTL).', fix: 'Correct the value; details name the index and the field.' },
-  IIP_ERR_HANDLE_NOT_RESPONSIBLE: { status: 404, meaning: 'This node does not home the prefix of the handle.', fix: 'Ask the node that homes the prefix (resolve 0.NA/<prefix> at the top level), or home the prefix here.' },
+  IIP_ERR_HANDLE_NOT_RESPONSIBLE: { status: 400, meaning: 'This node does not home the prefix of the handle.', fix: 'Ask the node that homes the prefix (resolve 0.NA/<prefix> at the top level), or home the prefix here.' },
   IIP_ERR_HANDLE_AUTH_NEEDED: { status: 401, meaning: 'The operation needs an authenticated administrator.', fix: 'Authenticate with a HS_SECKEY identity (index:handle and secret).' },
-  IIP_ERR_HANDLE_AUTH_FAILED: { status: 401, meaning: 'Authentication failed: unknown identity or wrong secret.', fix: 'Check the admin handle, index and secret key.' },
+  IIP_ERR_HANDLE_AUTH_FAILED: { status: 403, meaning: 'Authentication failed: unknown identity or wrong secret.', fix: 'Check the admin handle, index and secret key.' },
   IIP_ERR_HANDLE_FORBIDDEN: { status: 403, meaning: 'The authenticated administrator lacks the HS_ADMIN permission for this operation.', fix: 'Grant the permission in the HS_ADMIN value of the handle (or of the prefix handle for creation).' },
   IIP_ERR_HANDLE_PROTOCOL: { status: 400, meaning: 'A Handle protocol message is malformed, truncated, or uses an unknown op code.', fix: 'Check the client against RFC 3652 (protocol 2.10).' },
   IIP_ERR_HANDLE_TEMPLATE_VIOLATION: { status: 400, meaning: 'An identifier does not satisfy its data template; details name the item and the rule.', fix: 'Supply the required items within their length/range limits.' },
