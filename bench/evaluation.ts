@@ -50,7 +50,7 @@ function naiveMonteCarlo(fw: Framework, values: Map<string, number[]>, runs: num
     for (const [, kids] of children) {
       const draws = kids.map((k) => rng.gamma(50 * base.get(k)!));
       const s = draws.reduce((a, b) => a + b, 0);
-      kids.forEach((k, i) => w.set(k, draws[i]! / s));
+      for (let i = 0; i < kids.length; i++) w.set(kids[i]!, draws[i]! / s);
     }
     const norm = new Map<string, number[]>();
     for (const [id, col] of values) {

@@ -33,7 +33,7 @@ export function aggregateTree(
       const x = nodes[c]!;
       if (Number.isNaN(x)) continue;
       const w = weights[c]!;
-      num += geometric ? w * Math.log(x > floor ? x : floor) : w * x;
+      num += geometric ? w * Math.log(Math.max(x, floor)) : w * x;
       den += w;
     }
     nodes[p] = den > 0 ? (geometric ? Math.exp(num / den) : num / den) : Number.NaN;

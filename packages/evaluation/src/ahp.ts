@@ -231,7 +231,7 @@ export function groupAhp(
     return [...each, ahpWeights(g, ids, { ...opts, id, saatyScale: false })];
   }
   const w = new Array<number>(n).fill(0);
-  for (const r of each) r.weights.forEach((x, i) => (w[i] = w[i]! + x / each.length));
+  for (const r of each) for (let i = 0; i < n; i++) w[i] = w[i]! + r.weights[i]! / each.length;
   const worst = each.reduce((a, b) => (b.cr > a.cr ? b : a));
   return [...each, { ...worst, matrixId: id, weights: w, accepted: each.every((r) => r.accepted) }];
 }

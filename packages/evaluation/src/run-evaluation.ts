@@ -269,7 +269,7 @@ export function runEvaluation(fw: Framework, data: Dataset, options: EvaluationO
     national_raw: [],
     national_index: tree.ids.map((id, i) => {
       const row: Row = { id, nameZh: nameZh(id) };
-      years.forEach((yr, y) => (row[String(yr)] = cell(national[y]![i]!)));
+      for (let y = 0; y < Y; y++) row[String(years[y])] = cell(national[y]![i]!);
       return row;
     }),
     regional_scores: [],
@@ -279,7 +279,7 @@ export function runEvaluation(fw: Framework, data: Dataset, options: EvaluationO
     ),
     correlation: indicatorIds.map((id, i) => {
       const row: Row = { id };
-      indicatorIds.forEach((other, j) => (row[other] = cell(round(matrix[i]![j]!))));
+      for (let j = 0; j < indicatorIds.length; j++) row[indicatorIds[j]!] = cell(round(matrix[i]![j]!));
       return row;
     }),
     cronbach: cronbach.map((c) => ({ group: c.group, alpha: c.alpha === null ? null : round(c.alpha) })),

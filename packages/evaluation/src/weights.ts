@@ -99,7 +99,7 @@ export function resolveWeights(fw: Framework, tree: Tree, opts: WeightOptions = 
       }
       w = given === 0 ? kids.map(() => 1 / kids.length) : normaliseToOne(direct as number[], pid);
     }
-    kids.forEach((k, i) => (local[k] = w[i]!));
+    for (let i = 0; i < kids.length; i++) local[kids[i]!] = w[i]!;
   }
   // Parents precede children in framework order only if the file says so; walk top-down by level instead.
   global[0] = 1;

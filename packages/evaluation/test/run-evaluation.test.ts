@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IipError } from '@iip/core';
+import type { IipError } from '@iip/core';
 import { EXAMPLE_LABEL, PROVINCES, builtinFramework, exampleCsv, exampleData, parseDataCsv, parseFramework, runEvaluation } from '@iip/evaluation';
 
 const fw = builtinFramework();
@@ -56,7 +56,7 @@ test('runEvaluation fills the whole contract consistently', () => {
   // Regional: each year ranks 1…31 by overall score; scores in 0–100.
   for (const y of r.regional) {
     const sorted = [...y.scores].sort((a, b) => b.overall - a.overall);
-    sorted.forEach((s, i) => assert.equal(s.rank, i + 1));
+    for (let i = 0; i < sorted.length; i++) assert.equal(sorted[i]!.rank, i + 1);
     for (const s of y.scores) {
       assert.ok(s.overall >= 0 && s.overall <= 100);
       assert.equal(Object.keys(s.byIndicator).length, fw.indicators.length);
