@@ -27,10 +27,22 @@ after(() => {
   if (!process.env.IIP_KEEP_E2E) rmSync(outDir, { recursive: true, force: true });
 });
 
+// The root tsconfig has no DOM library (it is shared by Node code); the few browser shapes used in
+// page.evaluate are declared here instead.
+interface BrowserCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
+interface BrowserGlobals {
+  document: { querySelectorAll(selector: string): ArrayLike<BrowserCanvas> };
+  __iipReport?: { ready?: boolean };
+}
+
 /** Pixels of a chart's canvases: all opaque non-white ("ink") and clearly coloured (series, not grey axes). */
 function chartPixels(page: Page, id: string): Promise<{ canvases: number; width: number; ink: number; coloured: number }> {
   return page.evaluate((chartId) => {
-    const canvases = [...document.querySelectorAll<HTMLCanvasElement>(`#chart-${chartId} canvas`)];
+    const canvases = Array.from((globalThis as unknown as BrowserGlobals).document.querySelectorAll(`#chart-${chartId} canvas`));
     let ink = 0;
     let coloured = 0;
     let width = 0;
@@ -75,14 +87,14 @@ test('iip eval run --example writes a report whose charts render in headless chr
     });
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(pathToFileURL(join(outDir, 'index.html')).href);
-    await page.waitForFunction(() => (window as unknown as { __iipReport?: { ready?: boolean } }).__iipReport?.ready === true, null, { timeout: 20_000 });
+    await page.waitForFunction(() => (globalThis as unknown as BrowserGlobals).__iipReport?.ready === true, null, { timeout: 20_000 });
 
     const shot = join(outDir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 50_000, 'the screenshot has content');
 
     assert.ok(await page.getByTestId('synthetic-label').isVisible(), 'the synthetic data is labelled');
-    assert.equal(await page.locator('h1 .zh').innerText(), '工业互联网发展成效评价报告');
+    assert.equal(await page.locator('h1 .zh').textContent(), '工业互联网发展成效评价报告');
     for (const id of CHARTS) {
       const px = await chartPixels(page, id);
       assert.ok(px.canvases >= 1 && px.width > 200, `chart ${id} has a canvas (${JSON.stringify(px)})`);
