@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   opcua: async () => (await import('./opcua.js')).main(),
   evaluation: async () => (await import('./evaluation.js')).main(),
   resolve: async () => (await import('./resolve.js')).main(),
+  'handle-store': async () => (await import('./handle-store.js')).main(),
 };
 
 const name = process.argv[2];
