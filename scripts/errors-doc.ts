@@ -19,6 +19,7 @@ export async function loadAllErrorTables(): Promise<ReadonlyMap<string, ErrorSpe
     import('@iip/server'),
     import('@iip/edge-gateway'),
     import('@iip/identifiers'),
+    import('@iip/evaluation'),
     import('@iip/cli'),
   ]);
   return allErrorCodes();
