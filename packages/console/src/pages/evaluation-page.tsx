@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ApiError } from '../api-client';
-import { type AhpAnswer, EvaluationApi, type FrameworkDoc, type FrameworkSummary, type RunAnswer, type RunRequest } from '../evaluation-api';
+import { type AhpAnswer, EvaluationApi, type FrameworkDoc, type FrameworkSummary, type RunAnswer, type RunRequest, type WeightingGroupDoc } from '../evaluation-api';
 import { type EvalKey, evalText } from '../evaluation-i18n';
 import { SAATY_CHOICES, formatJudgment, identityMatrix, nearestChoice, setJudgment } from '../evaluation-matrix';
 import '../evaluation-page.css';
@@ -25,6 +25,9 @@ export function EvaluationPage({ token, onUnauthorized }: { token: string; onUna
   const [frameworkId, setFrameworkId] = useState('');
   const [doc, setDoc] = useState<FrameworkDoc | undefined>();
   const [matrices, setMatrices] = useState<Record<string, number[][]>>({});
+  // Only groups the analyst changed are sent back; the others keep the framework's own weighting
+  // (group AHP from several experts, expert-score blends) untouched.
+  const [edited, setEdited] = useState<ReadonlySet<string>>(new Set());
   const [groupId, setGroupId] = useState('');
   const [useExample, setUseExample] = useState(true);
   const [csv, setCsv] = useState<{ name: string; text: string } | undefined>();
@@ -52,8 +55,9 @@ export function EvaluationPage({ token, onUnauthorized }: { token: string; onUna
         if (!live) return;
         setDoc(d);
         const start: Record<string, number[][]> = {};
-        for (const g of d.groups) start[g.id] = g.matrix ? g.matrix.map((row) => row.map(nearestChoice)) : identityMatrix(g.ids.length);
+        for (const g of d.groups) start[g.id] = startMatrix(g);
         setMatrices(start);
+        setEdited(new Set());
         setGroupId(d.groups[0]?.id ?? '');
       },
       (e: ApiError) => setError(e),
@@ -81,7 +85,7 @@ export function EvaluationPage({ token, onUnauthorized }: { token: string; onUna
         ...doc,
         groups: doc.groups.map((g) => {
           const m = matrices[g.id];
-          if (!m) return g;
+          if (!m || !edited.has(g.id)) return g;
           const { experts: _experts, ...rest } = g;
           return { ...rest, matrix: m };
         }),
@@ -191,8 +195,16 @@ export function EvaluationPage({ token, onUnauthorized }: { token: string; onUna
               ids={group.ids}
               labels={group.ids.map((id) => names.get(id) ?? id)}
               matrix={matrix}
-              onChange={(m) => setMatrices({ ...matrices, [group.id]: m })}
-              onReset={() => setMatrices({ ...matrices, [group.id]: group.matrix ? group.matrix.map((row) => row.map(nearestChoice)) : identityMatrix(group.ids.length) })}
+              onChange={(m) => {
+                setMatrices({ ...matrices, [group.id]: m });
+                setEdited(new Set(edited).add(group.id));
+              }}
+              onReset={() => {
+                setMatrices({ ...matrices, [group.id]: startMatrix(group) });
+                const next = new Set(edited);
+                next.delete(group.id);
+                setEdited(next);
+              }}
               t={t}
             />
           )}
@@ -234,6 +246,17 @@ export function EvaluationPage({ token, onUnauthorized }: { token: string; onUna
       )}
     </main>
   );
+}
+
+/**
+ * What the grid shows first: the group's matrix, or for group AHP the cell-wise geometric mean of the
+ * experts' judgments (the combined matrix the engine weighs), each on the nearest Saaty step.
+ */
+function startMatrix(g: WeightingGroupDoc): number[][] {
+  if (g.matrix) return g.matrix.map((row) => row.map(nearestChoice));
+  const experts = g.experts ?? [];
+  if (experts.length === 0) return identityMatrix(g.ids.length);
+  return g.ids.map((_, i) => g.ids.map((__, j) => nearestChoice(Math.exp(experts.reduce((s, m) => s + Math.log(m[i]?.[j] ?? 1), 0) / experts.length))));
 }
 
 function Choice<T extends string>({ label, value, values, onChange }: { label: string; value: string; values: readonly T[]; onChange: (v: T) => void }) {
