@@ -8,6 +8,7 @@ import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
 import { device } from './commands/device.js';
 import { edge } from './commands/edge.js';
+import { id } from './commands/id.js';
 import { evaluation } from './commands/eval.js';
 import { simulate } from './commands/simulate.js';
 import { up } from './commands/up.js';
@@ -20,6 +21,7 @@ Usage: iip <command> [options]
   simulate    drive simulated devices against a running platform / 向运行中的平台发送模拟数据
   device      create or list devices / 创建或列出设备
   edge        run an edge gateway (Modbus, OPC UA) / 运行边缘网关
+  id          identifier node and identifiers (Handle) / 标识解析节点与标识
   eval        development-effectiveness evaluation and report / 发展成效评价与报告
 Run 'iip <command> --help' for the options of a command.`;
 
@@ -38,6 +40,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
         return 0;
       case 'edge':
         await edge(rest, out);
+        return 0;
+      case 'id':
+        await id(rest, out);
         return 0;
       case 'eval':
         await evaluation(rest, out);

@@ -23,6 +23,8 @@ export interface MonteCarloOptions {
   normalisations?: NormalisationMethod[];
   /** Aggregation methods drawn from (default: the run's own method). */
   aggregations?: AggregationMethod[];
+  /** Called about every 1 % of the runs (and at the end), for progress output on long analyses. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface RankInterval {
@@ -112,7 +114,9 @@ export function runMonteCarlo(input: MonteCarloInput, opts: MonteCarloOptions, d
   const rng = new Prng(opts.seed ?? 1);
   const floor = input.scale * 0.001;
 
+  const every = Math.max(1, Math.floor(runs / 100));
   for (let run = 0; run < runs; run++) {
+    if (opts.onProgress && run % every === 0) opts.onProgress(run, runs);
     const combo = combos.length === 1 ? combos[0]! : combos[rng.int(combos.length)]!;
     const m = normalised[combo.n]!;
     for (let g = 0; g < groups.length; g++) {
@@ -141,6 +145,8 @@ export function runMonteCarlo(input: MonteCarloInput, opts: MonteCarloOptions, d
       ranks[base + r] = better + 1;
     }
   }
+
+  opts.onProgress?.(runs, runs);
 
   const col = new Float64Array(runs);
   const out: RankInterval[] = regions.map((region, r) => {

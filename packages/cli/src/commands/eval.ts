@@ -193,17 +193,18 @@ export async function evaluation(argv: string[], out: (s: string) => void): Prom
       if (data && !existsSync(data)) throw new UsageError(`data file "${data}" does not exist`);
       const lang: Lang = choice(values.lang, LANGS, '--lang') ?? 'both';
       const runs = intOption(values.runs, '--runs', 1000, 0);
-      const options: EvaluationOptions & { onProgress?: (step: string, done: number, total: number) => void } = {
+      const progress = progressPrinter(out);
+      const options: EvaluationOptions = {
         ...(values.normalisation ?? values.normalization ? { normalisation: { method: (values.normalisation ?? values.normalization) as never } } : {}),
         ...(values.aggregation ? { aggregation: values.aggregation as never } : {}),
         ...(values.missing ? { missing: values.missing as never } : {}),
         ...(values.tiers ? { tiers: tierOption(values.tiers) } : {}),
         ...(values['allow-inconsistent'] ? { allowInconsistent: true } : {}),
-        monteCarlo: runs === 0 ? false : { runs, seed: intOption(values.seed, '--seed', 1, 0) },
+        monteCarlo:
+          runs === 0
+            ? false
+            : { runs, seed: intOption(values.seed, '--seed', 1, 0), onProgress: (done, total) => progress('Monte Carlo / 蒙特卡洛', done, total) },
       };
-      const progress = progressPrinter(out);
-      // Passed through for an engine that reports its long loops; one that does not simply ignores it.
-      options.onProgress = (step, done, total) => progress(step, done, total);
       const started = Date.now();
       try {
         progress('loading the framework / 读取指标体系');
