@@ -1,0 +1,90 @@
+/** `iip id` against a real identifier node: create, resolve (direct over UDP), list, delete, templates, serve. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { main } from '@iip/cli';
+import { type HandleNode, startHandleNode } from '@iip/identifiers';
+import { freePort, tempDir, waitFor } from '@iip/testkit';
+
+let node: HandleNode;
+let dir: { path: string; cleanup(): Promise<void> };
+const SECRET = 'cli-test-admin-secret';
+
+async function iip(...argv: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const code = await main(argv, (s) => lines.push(s));
+  return { code, out: lines.join('\n') };
+}
+
+before(async () => {
+  dir = await tempDir('iip-cli-id-');
+  const port = await freePort();
+  node = await startHandleNode({
+    role: 'secondary',
+    prefix: '88.118',
+    dataDir: dir.path,
+    udpPort: port,
+    tcpPort: port,
+    httpPort: await freePort(),
+    admin: { handle: '0.NA/88.118', index: 300, secretKey: SECRET },
+  });
+  process.env.IIP_ID_NODE = `http://127.0.0.1:${node.httpPort}`;
+  process.env.IIP_ID_SECRET = SECRET;
+});
+after(async () => {
+  await node?.close();
+  await dir?.cleanup();
+});
+
+test('create, resolve over UDP, list and delete an identifier', async () => {
+  const c = await iip('id', 'create', '88.118/PUMP-0001', '--url', 'https://example.com/pump/1', '--value', 'EMAIL=ops@example.com');
+  assert.equal(c.code, 0, c.out);
+  const again = await iip('id', 'create', '88.118/PUMP-0001', '--url', 'https://example.com/other');
+  assert.equal(again.code, 2, 'creating an existing handle without --overwrite is refused');
+  const r = await iip('id', 'resolve', '88.118/pump-0001', '--server', `127.0.0.1:${node.udpPort}`, '--json');
+  assert.equal(r.code, 0, r.out);
+  const doc = JSON.parse(r.out) as { values: Array<{ type: string; data: { value: string } }> };
+  assert.deepEqual(doc.values.map((v) => [v.type, v.data.value]), [
+    ['URL', 'https://example.com/pump/1'],
+    ['EMAIL', 'ops@example.com'],
+  ]);
+  const l = await iip('id', 'list', '--prefix', '88.118');
+  assert.equal(l.code, 0, l.out);
+  assert.match(l.out, /88\.118\/PUMP-0001/);
+  assert.equal((await iip('id', 'delete', '88.118/PUMP-0001')).code, 0);
+  const gone = await iip('id', 'resolve', '88.118/PUMP-0001', '--server', `127.0.0.1:${node.udpPort}`);
+  assert.equal(gone.code, 1);
+});
+
+test('a wrong secret is refused', async () => {
+  const saved = process.env.IIP_ID_SECRET;
+  process.env.IIP_ID_SECRET = 'wrong';
+  try {
+    const r = await iip('id', 'create', '88.118/X-1', '--url', 'https://example.com');
+    assert.equal(r.code, 2);
+  } finally {
+    process.env.IIP_ID_SECRET = saved;
+  }
+});
+
+test('iip id serve runs a node until SIGINT and prints its admin secret once', async () => {
+  const data = `${dir.path}/served`;
+  const [udp, http] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'id', 'serve', '--role', 'enterprise', '--prefix', '88.118.8', '--data', data, '--udp-port', String(udp), '--tcp-port', String(udp), '--http-port', String(http)], {
+    env: { ...process.env, IIP_ID_SECRET: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  try {
+    await waitFor(() => /admin secret/.test(out), 'the node to start', 30_000);
+    const res = await fetch(`http://127.0.0.1:${http}/api/handles/0.NA/88.118.8`);
+    assert.equal(res.status, 200);
+  } finally {
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+  }
+  assert.match(out, /Stopping/);
+});
