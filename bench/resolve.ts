@@ -2,12 +2,16 @@
  * `npm run bench -- resolve`: resolution of random handles among 1,000,000 stored (SQLite HandleStore +
  * LocalHandleService), over the Handle binary protocol (UDP) and over REST (`GET /api/handles/{h}`), each
  * beside a baseline measured in the same run with the same load generator: a Node dgram echo server and a
- * Fastify route returning a constant. Load generators run in a second process (this file, started with
- * `--load-udp` / `--load-http`), so the measured process has its CPU to itself; 127.0.0.1 only.
+ * Fastify route returning a constant. The generators share the machine with the server, so they are the
+ * cheap ones: bench/udp-load.c (compiled here with `cc -O2`, requests built from this codec's own bytes) and
+ * `wrk` with bench/resolve.lua. Without cc or wrk the bench says how to install them and falls back to a
+ * Node generator in a child process, labelled as such (it costs the server most of a core). 127.0.0.1 only.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +30,14 @@ import Fastify from 'fastify';
 
 const N = Number(process.env.RESOLVE_HANDLES ?? 1_000_000);
 const SECONDS = Number(process.env.RESOLVE_SECONDS ?? 5);
+const UDP_SOCKETS = Number(process.env.RESOLVE_UDP_SOCKETS ?? 4);
+const UDP_IN_FLIGHT = Number(process.env.RESOLVE_UDP_IN_FLIGHT ?? 128);
+const HTTP_CONNECTIONS = Number(process.env.RESOLVE_HTTP_CONNECTIONS ?? 64);
 const PREFIX = '88.118';
+/** Handles are `88.118/BENCH-<n>`, n < N, so the generators can make names without a list. */
+const NAME = `${PREFIX}/BENCH-`;
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const WRK = '/usr/bin/wrk';
 
 interface UdpJob {
   port: number;
@@ -48,6 +59,10 @@ interface LoadResult {
   errors: number;
   p50: number;
   p99: number;
+  /** Which generator measured it (the fallbacks are labelled in the output). */
+  generator?: string;
+  /** CPU seconds the generator itself used, when it reports them. */
+  cpuSeconds?: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -74,7 +89,7 @@ async function udpLoad(job: UdpJob): Promise<LoadResult> {
     encodeMessage({
       envelope: { ...DEFAULT_ENVELOPE, requestId: id },
       header: { opCode: OpCode.RESOLUTION, responseCode: 0, opFlags: 0, siteInfoSerial: 0, recursionCount: 0, expiration: 0 },
-      body: { kind: 'resolution-request', handle: `${PREFIX}/pump-${nextHandle()}`, indexes: [], types: [] },
+      body: { kind: 'resolution-request', handle: `${NAME}${nextHandle()}`, indexes: [], types: [] },
     });
   const sentAt = new Map<number, number>();
   let nextId = 1;
@@ -120,7 +135,7 @@ async function udpLoad(job: UdpJob): Promise<LoadResult> {
   clearInterval(reaper);
   for (const s of sockets) s.close();
   const sorted = latencies.subarray(0, nLat).sort();
-  return { completed, seconds, lost, errors, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  return { completed, seconds, lost, errors, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), generator: 'node dgram (fallback)' };
 }
 
 async function httpLoad(job: HttpJob): Promise<LoadResult> {
@@ -156,12 +171,75 @@ async function httpLoad(job: HttpJob): Promise<LoadResult> {
   const seconds = (performance.now() - start) / 1000;
   running = false;
   agent.destroy();
-  return { completed, seconds, lost: 0, errors, p50: 0, p99: 0 };
+  return { completed, seconds, lost: 0, errors, p50: 0, p99: 0, generator: 'node http (fallback)' };
+}
+
+// ---------------------------------------------------------------- native generators
+
+/** Runs a generator to completion and returns the JSON object on its last line of output. */
+function runJson(cmd: string, args: string[], generator: string): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${cmd} exited with ${code}; output: ${out.slice(-500)}`));
+      const r = JSON.parse(last) as LoadResult & { non2xx?: number };
+      resolve({ ...r, lost: r.lost ?? 0, errors: r.errors + (r.non2xx ?? 0), generator });
+    });
+  });
+}
+
+/** Compiles bench/udp-load.c; undefined (with how to fix it printed) when there is no C compiler. */
+function compileUdpLoad(dir: string): string | undefined {
+  const exe = join(dir, 'udp-load');
+  try {
+    execFileSync('cc', ['-O2', '-o', exe, join(HERE, 'udp-load.c')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    return exe;
+  } catch (e) {
+    console.log(`cannot compile bench/udp-load.c (${(e as Error).message.split('\n')[0]}); install a C compiler (apt-get install gcc). Falling back to the Node UDP generator.`);
+    return undefined;
+  }
+}
+
+/** One resolution request encoded by our codec: the C generator copies it and swaps in other names. */
+function udpTemplate(): { hex: string; nameOffset: number } {
+  const name = `${NAME}0`;
+  const bytes = encodeMessage({
+    envelope: { ...DEFAULT_ENVELOPE, requestId: 1 },
+    header: { opCode: OpCode.RESOLUTION, responseCode: 0, opFlags: 0, siteInfoSerial: 0, recursionCount: 0, expiration: 0 },
+    body: { kind: 'resolution-request', handle: name, indexes: [], types: [] },
+  });
+  const nameOffset = bytes.indexOf(Buffer.from(name, 'utf8'));
+  if (nameOffset < 4 || bytes.readUInt32BE(nameOffset - 4) !== name.length) throw new Error('resolution request layout changed: the handle is no longer a length-prefixed string');
+  return { hex: bytes.toString('hex'), nameOffset };
+}
+
+function runUdp(exe: string | undefined, port: number, mode: 'handle' | 'echo'): Promise<LoadResult> {
+  if (!exe) return runFork('--load-udp', { port, handles: N, seconds: SECONDS, sockets: UDP_SOCKETS, inFlightPerSocket: Math.ceil(UDP_IN_FLIGHT / UDP_SOCKETS) });
+  const t = udpTemplate();
+  const maxRequests = 2_000_000 * SECONDS;
+  return runJson(exe, [String(port), t.hex, String(t.nameOffset), NAME, String(N), String(UDP_SOCKETS), String(UDP_IN_FLIGHT), '1', String(SECONDS), String(maxRequests), mode], 'udp-load.c');
+}
+
+async function runHttp(port: number): Promise<LoadResult> {
+  if (!existsSync(WRK)) {
+    const paths = Array.from({ length: 10_000 }, (_, k) => `/api/handles/${NAME}${(k * 7919) % N}`);
+    return runFork('--load-http', { port, paths, seconds: SECONDS, connections: HTTP_CONNECTIONS });
+  }
+  const url = `http://127.0.0.1:${port}`;
+  const args = (seconds: number) => ['-t1', `-c${HTTP_CONNECTIONS}`, `-d${seconds}s`, '-s', join(HERE, 'resolve.lua'), url, '--', String(N), `/api/handles/${NAME}`];
+  await runJson(WRK, args(1), 'wrk'); // warm-up: connections, JIT, page cache
+  return runJson(WRK, args(SECONDS), 'wrk -t1 + bench/resolve.lua');
 }
 
 // ---------------------------------------------------------------- the measuring process
 
-function runLoad(kind: '--load-udp' | '--load-http', job: UdpJob | HttpJob): Promise<LoadResult> {
+function runFork(kind: '--load-udp' | '--load-http', job: UdpJob | HttpJob): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [kind], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     // The job travels over IPC: a path list is too long for argv.
@@ -174,6 +252,15 @@ function runLoad(kind: '--load-udp' | '--load-http', job: UdpJob | HttpJob): Pro
   });
 }
 
+/** Runs `load` and reports, beside its result, the CPU this (the server's) process used meanwhile. */
+async function measured(load: () => Promise<LoadResult>): Promise<LoadResult & { serverCpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await load();
+  const c = process.cpuUsage(c0);
+  return { ...r, serverCpu: (c.user + c.system) / 1000 / (performance.now() - t0) };
+}
+
 function valuesFor(i: number): StoredHandleValue[] {
   const perms = { adminRead: true, adminWrite: true, publicRead: true, publicWrite: false };
   const enc = new TextEncoder();
@@ -184,56 +271,61 @@ function valuesFor(i: number): StoredHandleValue[] {
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const pct = (x: number): string => `${Math.round(x * 100)} %`;
+const load1 = (): string => loadavg()[0]?.toFixed(2) ?? '?';
 
 export async function main(): Promise<void> {
   const dir = await tempDir('iip-bench-resolve-');
   const store = openSqliteHandleStore({ file: join(dir.path, 'handles.db') });
   try {
+    const udpExe = compileUdpLoad(dir.path);
+    if (!existsSync(WRK)) console.log(`${WRK} not found: install it (apt-get install wrk). Falling back to the Node HTTP generator, which costs the server most of a core.`);
     LocalHandleService.bootstrap({ store, prefix: PREFIX, adminHandle: `0.NA/${PREFIX}`, adminIndex: 300, secretKey: new TextEncoder().encode('bench-secret') });
     const t0 = performance.now();
     for (let start = 0; start < N; start += 50_000) {
       store.transaction(() => {
         for (let i = start; i < Math.min(N, start + 50_000); i++) {
-          const handle = `${PREFIX}/pump-${i}`;
-          store.create(handle, { handle, values: valuesFor(i) });
+          const handle = `${NAME}${i}`;
+          store.create(handle.toLowerCase(), { handle, values: valuesFor(i) });
         }
       });
     }
-    console.log(`stored ${fmt(N)} handles in ${((performance.now() - t0) / 1000).toFixed(1)} s (SQLite HandleStore + LocalHandleService)`);
+    console.log(`stored ${fmt(N)} handles in ${((performance.now() - t0) / 1000).toFixed(1)} s (SQLite HandleStore + LocalHandleService); load average ${load1()}`);
     const service = new LocalHandleService({ store, role: 'secondary', site: { primary: true, multiPrimary: false, serialNumber: 1, servers: [{ serverId: 1, address: '127.0.0.1' }] } });
 
     // UDP: the node, then a dgram echo server, each under the same generator.
-    const udpJob = (port: number): UdpJob => ({ port, handles: N, seconds: SECONDS, sockets: 4, inFlightPerSocket: 64 });
     const node = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0 });
-    const udp = await runLoad('--load-udp', udpJob(node.udpPort));
+    const udp = await measured(() => runUdp(udpExe, node.udpPort, 'handle'));
     await node.close();
     const echo = createSocket('udp4');
     echo.on('message', (m, r) => echo.send(m, r.port, r.address));
     await new Promise<void>((r) => echo.bind(0, '127.0.0.1', () => r()));
-    const udpBase = await runLoad('--load-udp', udpJob(echo.address().port));
+    const udpBase = await measured(() => runUdp(udpExe, echo.address().port, 'echo'));
     echo.close();
     const udpQps = udp.completed / udp.seconds;
     const udpBaseQps = udpBase.completed / udpBase.seconds;
-    console.log(`udp resolve: ${fmt(udpQps)} qps (p50 ${udp.p50.toFixed(2)} ms, p99 ${udp.p99.toFixed(2)} ms, lost ${udp.lost}, non-success ${udp.errors})`);
-    console.log(`udp echo baseline: ${fmt(udpBaseQps)} qps (p99 ${udpBase.p99.toFixed(2)} ms, lost ${udpBase.lost})`);
+    const genCpu = (r: LoadResult): string => (r.cpuSeconds === undefined ? '' : `, generator CPU ${pct(r.cpuSeconds / (r.seconds + 1))}`);
+    console.log(
+      `udp resolve [${udp.generator}]: ${fmt(udpQps)} qps (p50 ${udp.p50.toFixed(2)} ms, p99 ${udp.p99.toFixed(2)} ms, lost ${udp.lost}, non-success ${udp.errors}; server CPU ${pct(udp.serverCpu)}${genCpu(udp)})`,
+    );
+    console.log(`udp echo baseline [${udpBase.generator}]: ${fmt(udpBaseQps)} qps (p99 ${udpBase.p99.toFixed(2)} ms, lost ${udpBase.lost}; server CPU ${pct(udpBase.serverCpu)}${genCpu(udpBase)})`);
 
     // REST: the Handle.Net-shaped API, then a Fastify route returning a constant.
-    const paths = Array.from({ length: 10_000 }, (_, k) => `/api/handles/${PREFIX}/pump-${(k * 7919) % N}`);
     const rest = await buildHandleRestApp(service, { auth: secretKeyAuth(service) });
     await rest.listen({ port: 0, host: '127.0.0.1' });
     const restAddr = rest.server.address();
-    const restPort = typeof restAddr === 'object' && restAddr ? restAddr.port : 0;
-    const restRes = await runLoad('--load-http', { port: restPort, paths, seconds: SECONDS, connections: 64 });
+    const restRes = await measured(() => runHttp(typeof restAddr === 'object' && restAddr ? restAddr.port : 0));
     await rest.close();
     const base = Fastify();
     base.get('/api/handles/*', async () => ({ responseCode: 1, handle: 'constant', values: [] }));
     await base.listen({ port: 0, host: '127.0.0.1' });
     const baseAddr = base.server.address();
-    const baseRes = await runLoad('--load-http', { port: typeof baseAddr === 'object' && baseAddr ? baseAddr.port : 0, paths, seconds: SECONDS, connections: 64 });
+    const baseRes = await measured(() => runHttp(typeof baseAddr === 'object' && baseAddr ? baseAddr.port : 0));
     await base.close();
     const restRps = restRes.completed / restRes.seconds;
     const baseRps = baseRes.completed / baseRes.seconds;
-    console.log(`rest resolve: ${fmt(restRps)} req/s (non-200 ${restRes.errors}); fastify constant baseline: ${fmt(baseRps)} req/s`);
+    console.log(`rest resolve [${restRes.generator}]: ${fmt(restRps)} req/s (p50 ${restRes.p50.toFixed(2)} ms, p99 ${restRes.p99.toFixed(2)} ms, errors/non-2xx ${restRes.errors}; server CPU ${pct(restRes.serverCpu)})`);
+    console.log(`rest fastify constant baseline [${baseRes.generator}]: ${fmt(baseRps)} req/s (p99 ${baseRes.p99.toFixed(2)} ms; server CPU ${pct(baseRes.serverCpu)}); load average ${load1()}`);
     console.log(
       `resolve: udp ${fmt(udpQps)} qps (baseline ${fmt(udpBaseQps)}, ratio ${(udpQps / udpBaseQps).toFixed(2)}), rest ${fmt(restRps)} req/s (baseline ${fmt(baseRps)}, ratio ${(restRps / baseRps).toFixed(2)}), p99 ${udp.p99.toFixed(2)} ms`,
     );
