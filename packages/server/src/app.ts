@@ -13,6 +13,8 @@ import type { GatewayManager, HttpIngest } from '@iip/device-access';
 import type { Historian } from '@iip/historian';
 import type { Principal, UserService } from '@iip/security';
 import type { AuditStore } from '@iip/storage';
+import { registerHandleRoutes, secretKeyAuth } from '@iip/identifiers';
+import type { PlatformIdentifiers } from './platform-identifiers.js';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { evaluationRoutes } from './evaluation-routes.js';
 import { errorHandler } from './http-errors.js';
@@ -27,6 +29,7 @@ export interface AppServices {
   readonly historian: Historian;
   readonly gateways: GatewayManager;
   readonly audit: AuditStore;
+  readonly identifiers?: PlatformIdentifiers;
   readonly ingest: HttpIngest;
   readonly live: LiveStream;
   readonly formats: ModelFormats;
@@ -349,6 +352,34 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     { schema: { tags: ['audit'], querystring: { type: 'object', properties: { device: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } } },
     async (req) => ({ items: s.audit.list(principal(req).tenant, { device: req.query.device, limit: req.query.limit }) }),
   );
+
+  // --- identifiers (标识解析) tied to products and devices ---
+  const ids = s.identifiers;
+  if (ids) {
+    registerHandleRoutes(app, ids.service, { auth: secretKeyAuth(ids.service) });
+    const baseUrl = (req: FastifyRequest) => `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+    app.post<{ Params: { id: string } }>(
+      '/api/v1/devices/:id/identifier',
+      { schema: { tags: ['identifiers'], description: 'Gives the device the handle <prefix>/<id>; resolving it returns static metadata and a link to its live state.' } },
+      async (req, reply) => {
+        const p = principal(req);
+        requireRole(p, ['admin', 'operator']);
+        const d = s.registry.getDevice(p.tenant, req.params.id);
+        const r = ids.bindDevice(p.tenant, d, s.registry.getProduct(p.tenant, d.product), baseUrl(req));
+        return reply.status(201).send({ handle: r.handle, resolve: `${baseUrl(req)}/api/handles/${r.handle}` });
+      },
+    );
+    app.post<{ Params: { id: string } }>(
+      '/api/v1/products/:id/identifier',
+      { schema: { tags: ['identifiers'], description: 'Gives the product the handle <prefix>/product.<id>.' } },
+      async (req, reply) => {
+        const p = principal(req);
+        requireRole(p, ['admin', 'operator']);
+        const r = ids.bindProduct(p.tenant, s.registry.getProduct(p.tenant, req.params.id), baseUrl(req));
+        return reply.status(201).send({ handle: r.handle, resolve: `${baseUrl(req)}/api/handles/${r.handle}` });
+      },
+    );
+  }
 
   // --- device ingest over HTTP ---
   // Its own scope with a raw-body parser: the admission gate sees the exact bytes, so size limits and JSON

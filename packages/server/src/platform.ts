@@ -18,6 +18,7 @@ import { startDemoFactory } from './demo-factory.js';
 import { RegistryDeviceDirectory } from './device-directory.js';
 import { LiveStream } from './live-stream.js';
 import { modelFormats } from './model-formats.js';
+import { type PlatformIdentifierOptions, PlatformIdentifiers } from './platform-identifiers.js';
 import { RegistryService } from './registry-service.js';
 
 export interface PlatformOptions {
@@ -35,6 +36,8 @@ export interface PlatformOptions {
   readonly consoleDir?: string;
   readonly simulate?: { readonly devices: number; readonly intervalMs?: number };
   readonly limits?: Partial<IngestLimits>;
+  /** Run an enterprise identifier node for this prefix, so products and devices can be given handles. */
+  readonly identifiers?: PlatformIdentifierOptions;
   /** HTTP request logging (warnings and errors). */
   readonly httpLog?: boolean;
   readonly log?: (line: string) => void;
@@ -53,6 +56,7 @@ export interface Platform {
   readonly admission: TelemetryAdmission;
   readonly mqtt: MqttAccess;
   readonly gateways: GatewayManager;
+  readonly identifiers?: PlatformIdentifiers;
   readonly app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -160,6 +164,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const live = new LiveStream(bus);
     cleanups.push(() => live.close());
+    const identifiers = opts.identifiers ? PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;
+    if (identifiers) cleanups.push(() => identifiers.close());
     const app = await buildApp(
       {
         users,
@@ -167,6 +173,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         historian,
         gateways,
         audit: storage.audit,
+        identifiers,
         ingest: new HttpIngest(directory, admission, DEFAULT_TENANT),
         live,
         formats: modelFormats,
@@ -208,6 +215,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       admission,
       mqtt,
       gateways,
+      ...(identifiers ? { identifiers } : {}),
       app,
       close: closeAll,
     };

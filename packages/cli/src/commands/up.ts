@@ -13,6 +13,8 @@ export const upHelp = `iip up — start the platform (embedded mode) / 启动平
   --simulate <n>     run a virtual factory of n devices (default 24; 0 = none)
   --interval <ms>    simulator publish interval per device (default 1000)
   --no-edge          do not start the edge demo (simulated Modbus PLCs + OPC UA server + edge gateway)
+  --id-prefix <p>    identifier prefix the platform homes (env IIP_ID_PREFIX; default 88.888.1, a demo prefix —
+                     use the enterprise prefix your secondary node assigned); products/devices get <p>/<id>
 The first admin password comes from IIP_ADMIN_PASSWORD or is generated and printed once.`;
 
 export async function up(argv: string[], out: (s: string) => void): Promise<void> {
@@ -24,6 +26,7 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
     simulate: { type: 'string' },
     interval: { type: 'string' },
     'no-edge': { type: 'boolean' },
+    'id-prefix': { type: 'string' },
   });
   if (values.help) return out(upHelp);
   const httpPort = portOption(values.port, 'IIP_HTTP_PORT', 8080, '--port');
@@ -39,6 +42,7 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
     adminPassword: process.env.IIP_ADMIN_PASSWORD || undefined,
     simulate: devices > 0 ? { devices, intervalMs: intOption(values.interval, '--interval', 1000, 10) } : undefined,
     httpLog: true,
+    identifiers: { prefix: values['id-prefix'] ?? process.env.IIP_ID_PREFIX ?? '88.888.1', ...(process.env.IIP_ID_SECRET ? { secret: process.env.IIP_ID_SECRET } : {}) },
     log: (line) => out(line),
   });
   if (platform.initialAdmin) {
