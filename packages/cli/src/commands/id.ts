@@ -169,7 +169,7 @@ export async function id(argv: string[], out: (s: string) => void): Promise<void
   const handle = positionals[0];
   const api = () => nodeApi(values.node, values.admin, values.secret, handle ?? (values.prefix ? `${values.prefix}/x` : undefined));
   const fail = (status: number, body: { responseCode?: number; message?: string; code?: string }) => {
-    throw new UsageError(`${body.code ?? 'IIP_ERR_HANDLE'} (responseCode ${body.responseCode ?? '?'}, HTTP ${status}): ${body.message ?? ''}`);
+    throw new UsageError(`${body.code ?? 'IIP_ERR_INTERNAL'} (responseCode ${body.responseCode ?? '?'}, HTTP ${status}): ${body.message ?? ''}`);
   };
   switch (sub) {
     case 'create': {
@@ -253,7 +253,7 @@ async function template(argv: string[], out: (s: string) => void): Promise<void>
   if (sub === 'create') {
     if (!values.file) throw new UsageError('iip id template create --file <template.json>');
     const r = await api.call<{ id?: string; message?: string; code?: string }>('POST', '/api/templates', JSON.parse(readFileSync(values.file, 'utf8')));
-    if (r.status >= 400) throw new UsageError(`${r.body.code ?? 'IIP_ERR_HANDLE'}: ${r.body.message ?? `HTTP ${r.status}`}`);
+    if (r.status >= 400) throw new UsageError(`${r.body.code ?? 'IIP_ERR_INTERNAL'}: ${r.body.message ?? `HTTP ${r.status}`}`);
     return out(values.json ? JSON.stringify(r.body, null, 2) : `Template created / 模板已创建: ${r.body.id ?? ''}`);
   }
   if (sub === 'list') {
