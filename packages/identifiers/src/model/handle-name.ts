@@ -19,8 +19,12 @@ export function parseHandle(handle: string): ParsedHandle | undefined {
 
 /** The key under which a handle is stored and compared: ASCII case folded, nothing else touched. */
 export function normalizeHandle(handle: string): string {
+  // For printable ASCII toLowerCase folds exactly A–Z (and runs natively); anything else takes the exact path.
+  if (!OUTSIDE_PRINTABLE_ASCII.test(handle)) return handle.toLowerCase();
   return handle.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 }
+
+const OUTSIDE_PRINTABLE_ASCII = /[^ -~]/;
 
 export function prefixHandle(prefix: string): string {
   return `0.NA/${prefix}`;

@@ -24,6 +24,7 @@ import {
 import { ResponseCode } from '../model/response-codes.js';
 import { type DataTemplate, IIP_TEMPLATE, TEMPLATE_VALUE_INDEX, parseDataTemplate, validateAgainstTemplate } from '../templates/data-template.js';
 import { permissionsOf } from './admin-authority.js';
+import { RecordCache, type RecordCacheStats } from './record-cache.js';
 import { validateValues } from './value-validation.js';
 
 export interface LocalHandleServiceOptions {
@@ -34,6 +35,11 @@ export interface LocalHandleServiceOptions {
   readonly now?: () => number;
   /** Identities that may do anything on this node (home prefixes, create templates) — the node operator. */
   readonly rootAdmins?: readonly HandleReference[];
+  /**
+   * Records kept decoded for resolution (LRU; default 65,536, 0 = none). Checked against the store's change
+   * sequence on every read and emptied by every write through this service, so an answer is never stale.
+   */
+  readonly cacheEntries?: number;
 }
 
 export interface BootstrapOptions {
@@ -86,6 +92,11 @@ export class LocalHandleService implements HandleService {
   private readonly site: HandleSiteInfo;
   private readonly now: () => number;
   private readonly rootAdmins: readonly HandleReference[];
+  private readonly cache: RecordCache;
+  private readonly inTransaction: () => boolean;
+  /** Responsibility per (normalized) prefix, valid while the store's change sequence stays `homesSeq`. */
+  private readonly homesMemo = new Map<string, boolean>();
+  private homesSeq = -1;
   private readonly lookup = (ref: HandleReference): HandleValue | undefined =>
     this.store.get(normalizeHandle(ref.handle))?.values.find((v) => v.index === ref.index);
 
@@ -95,6 +106,39 @@ export class LocalHandleService implements HandleService {
     this.site = opts.site;
     this.now = opts.now ?? Date.now;
     this.rootAdmins = opts.rootAdmins ?? [];
+    this.cache = new RecordCache(opts.cacheEntries ?? 65_536);
+    // Not part of the HandleStore port: adapters that can tell (the SQLite one) say whether a transaction
+    // is open; with one that cannot, no resolve is cached at all, which is slow but never wrong.
+    const probe = (opts.store as Partial<{ inTransaction(): boolean }>).inTransaction;
+    this.inTransaction = probe ? () => probe.call(opts.store) : () => true;
+  }
+
+  /** Hits, misses and size of the resolution cache (for tests, benchmarks and metrics). */
+  cacheStats(): RecordCacheStats {
+    return this.cache.stats();
+  }
+
+  /** A read for resolution: through the cache, which the store's change sequence keeps honest. */
+  private readRecord(key: string): StoredHandle | undefined {
+    // What a read inside an open transaction sees may still roll back, and the change number it carries
+    // would then be reused by the next commit: such reads bypass the cache.
+    if (this.inTransaction()) return this.store.get(key);
+    const stamp = this.store.lastSeq();
+    const hit = this.cache.get(key, stamp);
+    if (hit !== undefined) return hit ?? undefined;
+    const rec = this.store.get(key);
+    this.cache.set(key, rec ?? null, stamp);
+    return rec;
+  }
+
+  /** Runs a write; whatever happened, nothing read before or during it stays cached. */
+  private written<T>(fn: () => T): T {
+    try {
+      return fn();
+    } finally {
+      this.cache.clear();
+      this.homesMemo.clear();
+    }
   }
 
   /**
@@ -144,6 +188,23 @@ export class LocalHandleService implements HandleService {
   }
 
   private homes(prefix: string, isPrefixHandle: boolean): boolean {
+    const seq = this.store.lastSeq();
+    if (seq !== this.homesSeq) {
+      this.homesMemo.clear();
+      this.homesSeq = seq;
+    }
+    const memoKey = isPrefixHandle ? `/${prefix}` : prefix;
+    let yes = this.homesMemo.get(memoKey);
+    if (yes === undefined) {
+      yes = this.computeHomes(prefix, isPrefixHandle);
+      // Bounded: responsibility is asked for per prefix, and prefixes are few; a flood of unknown ones resets it.
+      if (this.homesMemo.size >= 4096) this.homesMemo.clear();
+      this.homesMemo.set(memoKey, yes);
+    }
+    return yes;
+  }
+
+  private computeHomes(prefix: string, isPrefixHandle: boolean): boolean {
     const homed = this.store.homedPrefixes();
     // Prefix handles live at the top level; a node that homes a prefix also keeps its own 0.NA record.
     if (isPrefixHandle && (this.role === 'top-level' || homed.has(TOP_LEVEL_PREFIX))) return true;
@@ -234,7 +295,7 @@ export class LocalHandleService implements HandleService {
 
   resolve(handle: string, query: ResolveQuery, who: Identity): HandleValue[] {
     const { key } = this.assertResponsible(handle);
-    const rec = this.store.get(key);
+    const rec = this.readRecord(key);
     if (!rec) throw fail(ResponseCode.HANDLE_NOT_FOUND, `Handle ${handle} not found.`, { handle });
     const types = query.types?.length ? new Set(query.types) : undefined;
     const indexes = query.indexes?.length ? new Set(query.indexes) : undefined;
@@ -287,6 +348,10 @@ export class LocalHandleService implements HandleService {
   }
 
   create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): string {
+    return this.written(() => this.createNow(handle, values, who, opts));
+  }
+
+  private createNow(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean }): string {
     this.assertWritable('create');
     if (opts.mintNewSuffix) return this.createMinted(handle, values, who);
     const { key, prefix } = this.assertResponsible(handle);
@@ -334,11 +399,13 @@ export class LocalHandleService implements HandleService {
     this.assertWritable('delete');
     const { key } = this.assertResponsible(handle);
     this.requireIdentity(who, 'delete');
-    this.store.transaction(() => {
-      const current = this.existing(key, handle);
-      this.demand(current.values, who, AdminPermission.DELETE_HANDLE, 'delete', handle);
-      this.store.delete(key);
-    });
+    this.written(() =>
+      this.store.transaction(() => {
+        const current = this.existing(key, handle);
+        this.demand(current.values, who, AdminPermission.DELETE_HANDLE, 'delete', handle);
+        this.store.delete(key);
+      }),
+    );
   }
 
   addValues(handle: string, values: readonly HandleValue[], who: Identity): void {
@@ -398,14 +465,16 @@ export class LocalHandleService implements HandleService {
     this.assertWritable(`${kind} values`);
     const { key } = this.assertResponsible(handle);
     this.requireIdentity(who, `${kind} values`);
-    this.store.transaction(() => {
-      const current = this.existing(key, handle);
-      this.demandValueChange(current.values, who, kind, touched(current.values), handle);
-      const next = plan(current.values);
-      this.checkTemplate(next);
-      next.sort((a, b) => a.index - b.index);
-      this.store.put(key, { handle: current.handle, values: next });
-    });
+    this.written(() =>
+      this.store.transaction(() => {
+        const current = this.existing(key, handle);
+        this.demandValueChange(current.values, who, kind, touched(current.values), handle);
+        const next = plan(current.values);
+        this.checkTemplate(next);
+        next.sort((a, b) => a.index - b.index);
+        this.store.put(key, { handle: current.handle, values: next });
+      }),
+    );
   }
 
   private existing(key: string, handle: string): StoredHandle {
@@ -419,14 +488,14 @@ export class LocalHandleService implements HandleService {
     const np = normalizeHandle(prefix);
     if (np.length === 0 || np.includes('/')) throw fail(ResponseCode.INVALID_HANDLE, `"${prefix}" is not a prefix.`, { prefix });
     this.demandOnPrefix(np, who, AdminPermission.ADD_NA, 'home prefix');
-    this.store.homePrefix(np);
+    this.written(() => this.store.homePrefix(np));
   }
 
   unhomePrefix(prefix: string, who: Identity): void {
     this.assertWritable('unhome prefix');
     const np = normalizeHandle(prefix);
     this.demandOnPrefix(np, who, AdminPermission.DELETE_NA, 'unhome prefix');
-    if (!this.store.unhomePrefix(np)) throw fail(ResponseCode.SERVER_NOT_RESP, `Prefix ${prefix} is not homed here.`, { prefix });
+    if (!this.written(() => this.store.unhomePrefix(np))) throw fail(ResponseCode.SERVER_NOT_RESP, `Prefix ${prefix} is not homed here.`, { prefix });
   }
 
   // ---- data templates (not part of the HandleService port: REST and the CLI call them directly)
@@ -512,6 +581,11 @@ export class LocalHandleService implements HandleService {
    * failure rolls every item back; its result carries the error and every other item reports `aborted`.
    */
   batchRegister(items: readonly BatchItem[], who: Identity, opts: { atomic?: boolean } = {}): BatchResult[] {
+    // Items clear the cache as they go, but the outer transaction may still roll them back afterwards.
+    return this.written(() => this.batchRegisterNow(items, who, opts));
+  }
+
+  private batchRegisterNow(items: readonly BatchItem[], who: Identity, opts: { atomic?: boolean }): BatchResult[] {
     this.assertWritable('batch register');
     const one = (item: BatchItem): void => {
       if (item.templateId !== undefined) this.createWithTemplate(item.handle, item.templateId, item.values, who);

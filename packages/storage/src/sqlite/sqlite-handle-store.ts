@@ -120,6 +120,14 @@ class SqliteHandleStore implements HandleStore {
     }
   }
 
+  /**
+   * Whether a transaction is open on this connection. Not in the HandleStore port: a caching reader (the
+   * identifier service) asks it so that nothing it reads inside a transaction that may roll back is cached.
+   */
+  inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
   get(key: string): StoredHandle | undefined {
     const row = this.st.get.get(key);
     return row ? { handle: row[0] ?? key, values: decodeValues(row[1]) } : undefined;
@@ -434,8 +442,9 @@ function decodeValues(buf: Buffer): StoredHandleValue[] {
     at += tl;
     const dl = buf.readUInt32BE(at);
     at += 4;
-    // A copy, not a view: callers may keep the value after the row buffer is reused.
-    const data = new Uint8Array(buf.subarray(at, at + dl));
+    // A view, not a copy: better-sqlite3 hands every row its own freshly allocated buffer, and the txlog
+    // reader below gets one per row too, so nothing else ever writes these bytes.
+    const data = new Uint8Array(buf.buffer, buf.byteOffset + at, dl);
     at += dl;
     const rc = buf.readUInt16BE(at);
     at += 2;
