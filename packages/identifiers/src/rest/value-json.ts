@@ -84,8 +84,16 @@ export function permissionsFromBits(bits: string): number {
   return Number.parseInt(bits, 2);
 }
 
+// Values written together share their timestamp, so the last formatting is usually the next one too.
+let lastSeconds = Number.NaN;
+let lastIso = '';
+
 function isoSeconds(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (unixSeconds !== lastSeconds) {
+    lastIso = new Date(unixSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSeconds = unixSeconds;
+  }
+  return lastIso;
 }
 
 export function siteToJson(site: HandleSiteInfo): SiteJson {
