@@ -276,7 +276,8 @@ const load1 = (): string => loadavg()[0]?.toFixed(2) ?? '?';
 
 export async function main(): Promise<void> {
   const dir = await tempDir('iip-bench-resolve-');
-  const store = openSqliteHandleStore({ file: join(dir.path, 'handles.db') });
+  const file = join(dir.path, 'handles.db');
+  let store = openSqliteHandleStore({ file });
   try {
     const udpExe = compileUdpLoad(dir.path);
     if (!existsSync(WRK)) console.log(`${WRK} not found: install it (apt-get install wrk). Falling back to the Node HTTP generator, which costs the server most of a core.`);
@@ -291,6 +292,10 @@ export async function main(): Promise<void> {
       });
     }
     console.log(`stored ${fmt(N)} handles in ${((performance.now() - t0) / 1000).toFixed(1)} s (SQLite HandleStore + LocalHandleService); load average ${load1()}`);
+    // Serve from a freshly opened store, as a node does after loading: the writer's connection carries the
+    // bulk load's WAL and page-cache state, which is not what resolution sees in production.
+    store.close();
+    store = openSqliteHandleStore({ file });
     const service = new LocalHandleService({ store, role: 'secondary', site: { primary: true, multiPrimary: false, serialNumber: 1, servers: [{ serverId: 1, address: '127.0.0.1' }] } });
 
     // UDP: the node, then a dgram echo server, each under the same generator.
