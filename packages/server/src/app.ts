@@ -75,7 +75,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   const app = Fastify({
     logger: opts.logger ? { level: 'warn' } : false,
     bodyLimit: Math.max(s.maxPayloadBytes * 2, 16 * 1024 * 1024),
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allowUnionTypes: true } },
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
