@@ -118,6 +118,11 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'An imported TSL or WoT Thing Description document cannot be converted.',
     fix: 'Check the document against the format; details.path names the offending element.',
   },
+  IIP_ERR_CSV_INVALID: {
+    status: 400,
+    meaning: 'A CSV upload is malformed (unterminated quote, text after a closing quote, missing required column, wrong number of fields).',
+    fix: 'Fix the row and column named in details; the first line must be the header.',
+  },
   IIP_ERR_VALIDATION: {
     status: 400,
     meaning: 'A request body, query or path parameter is invalid.',

@@ -11,3 +11,4 @@ export * from './tsl.js';
 export * from './wot.js';
 export * from './driver.js';
 export * from './gateway-config.js';
+export * from './csv.js';
