@@ -1,18 +1,22 @@
 /**
  * The storage port of an identifier (Handle) node: handle records keyed by their normalized name, the
  * prefixes the node homes, data templates, and a transaction log that every change is appended to in the
- * same transaction, so a mirror can replay it in order. The shapes mirror @iip/identifiers' HandleValue
- * structurally (storage sits below the services and cannot import them); all authorisation and validation
- * happen in the service, the store only keeps what it is given, atomically.
+ * same transaction, so a mirror can replay it in order. `StoredHandleValue` is the Handle data model's value
+ * (RFC 3651); @iip/identifiers uses it as its `HandleValue`, so the shape is defined once. All authorisation
+ * and validation happen in the service; the store only keeps what it is given, atomically.
  *
  * Keys: every `key` argument is the normalized handle (ASCII letters folded to lower case, nothing else
  * touched) and every `prefix` is normalized the same way; the caller normalizes, the store compares bytes.
  */
 
 export interface StoredHandleValue {
+  /** Unique within the handle, > 0. */
   readonly index: number;
+  /** UTF-8 type name, e.g. URL, EMAIL, HS_ADMIN, HS_SITE, or a template item type. */
   readonly type: string;
+  /** Raw value data as it travels in the protocol (UTF-8 text for text types; binary for HS_ADMIN, HS_SITE…). */
   readonly data: Uint8Array;
+  /** 'relative' = seconds a cache may keep it; 'absolute' = expiry time in Unix seconds. */
   readonly ttlType: 'relative' | 'absolute';
   /** 0 … 2^32−1 (the protocol's 4-byte field). */
   readonly ttl: number;

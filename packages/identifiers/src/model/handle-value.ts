@@ -3,34 +3,12 @@
  * index, a type, opaque data, a TTL, a timestamp, references and four permission bits. The binary and
  * JSON encodings of values live elsewhere; this is the shape every part of the identifier node shares.
  */
+import type { StoredHandleValue } from '@iip/storage';
 
-export interface HandleReference {
-  readonly handle: string;
-  readonly index: number;
-}
-
-export interface HandleValuePermissions {
-  readonly adminRead: boolean;
-  readonly adminWrite: boolean;
-  readonly publicRead: boolean;
-  readonly publicWrite: boolean;
-}
-
-export interface HandleValue {
-  /** Unique within the handle, > 0. */
-  readonly index: number;
-  /** UTF-8 type name, e.g. URL, EMAIL, HS_ADMIN, HS_SITE, or a template item type. */
-  readonly type: string;
-  /** Raw value data as it travels in the protocol (UTF-8 text for text types; binary for HS_ADMIN, HS_SITE…). */
-  readonly data: Uint8Array;
-  /** 'relative' = seconds a cache may keep it; 'absolute' = expiry time in Unix seconds. */
-  readonly ttlType: 'relative' | 'absolute';
-  readonly ttl: number;
-  /** Last modification, Unix seconds. */
-  readonly timestamp: number;
-  readonly references: readonly HandleReference[];
-  readonly permissions: HandleValuePermissions;
-}
+/** The value shape is the storage port's (defined once there, since storage cannot import services). */
+export type HandleValue = StoredHandleValue;
+export type HandleReference = StoredHandleValue['references'][number];
+export type HandleValuePermissions = StoredHandleValue['permissions'];
 
 export const DEFAULT_VALUE_PERMISSIONS: HandleValuePermissions = { adminRead: true, adminWrite: true, publicRead: true, publicWrite: false };
 export const DEFAULT_TTL_SECONDS = 86_400;
