@@ -3,20 +3,13 @@
  * The engine fills an `EvaluationResult`; everything downstream reads only this shape. Fields may be added,
  * never removed or renamed, so that saved results and report templates keep working.
  */
+import type { AhpResult } from './ahp.js';
+import type { FrameworkIndicator } from './framework.js';
 
 /** One indicator of the framework tree, flattened (children listed by id). */
-export interface IndicatorNode {
-  id: string;
-  nameZh: string;
-  nameEn: string;
-  level: 1 | 2 | 3;
-  parent: string | null;
-  /** 1: higher is better; -1: lower is better. */
-  direction: 1 | -1;
-  unit?: string;
-  source?: string;
+export type IndicatorNode = Pick<FrameworkIndicator, 'id' | 'nameZh' | 'nameEn' | 'level' | 'parent' | 'direction' | 'unit' | 'source'> & {
   children: string[];
-}
+};
 
 export interface EvaluationResult {
   framework: { id: string; nameZh: string; nameEn: string; indicators: IndicatorNode[] };
@@ -27,16 +20,7 @@ export interface EvaluationResult {
   regions: string[];
   /** local sums to 100 among siblings; global = share of the overall index (sums to 100 per level). */
   weights: Array<{ id: string; local: number; global: number }>;
-  ahp: Array<{
-    matrixId: string;
-    ids: string[];
-    weights: number[];
-    lambdaMax: number;
-    ci: number;
-    cr: number;
-    ri: number;
-    accepted: boolean;
-  }>;
+  ahp: AhpResult[];
   /** 'overall' + every indicator, one value per year (base year = 100). */
   national: { baseYear: number; index: Array<{ id: string; values: number[] }> };
   regional: Array<{

@@ -11,7 +11,7 @@ import type { HandleService } from '../model/handle-service.js';
 import type { HandleValue, Identity } from '../model/handle-value.js';
 import { OpCode, ResponseCode } from '../model/response-codes.js';
 import { decodeMessage, digestedBytes, encodeMessage } from '../protocol/message-codec.js';
-import { DigestAlg, ENVELOPE_SIZE, HEADER_SIZE, type HandleMessage, type MessageBody, type MessageEnvelope, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR, type RequestDigest } from '../protocol/message-types.js';
+import { DEFAULT_ENVELOPE, DigestAlg, ENVELOPE_SIZE, HEADER_SIZE, type HandleMessage, type MessageBody, type MessageEnvelope, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR, type RequestDigest } from '../protocol/message-types.js';
 import { requestDigest, verifyChallengeAnswer } from '../protocol/secret-key-auth.js';
 import { fromHandleSiteInfo } from '../protocol/site-info-codec.js';
 import { PendingChallenges } from './pending-challenges.js';
@@ -87,18 +87,7 @@ export class RequestHandler {
       this.stats.dropped++;
       return undefined;
     }
-    const envelope: MessageEnvelope = {
-      majorVersion: PROTOCOL_MAJOR,
-      minorVersion: PROTOCOL_MINOR,
-      compressed: false,
-      encrypted: false,
-      truncated: false,
-      suggestedMajor: 0,
-      suggestedMinor: 0,
-      sessionId: buf.readUInt32BE(start + 4),
-      requestId: buf.readUInt32BE(start + 8),
-      sequenceNumber: 0,
-    };
+    const envelope: MessageEnvelope = { ...DEFAULT_ENVELOPE, sessionId: buf.readUInt32BE(start + 4), requestId: buf.readUInt32BE(start + 8) };
     const opCode = end - start >= ENVELOPE_SIZE + 4 ? buf.readUInt32BE(start + ENVELOPE_SIZE) : 0;
     // Never answer something that claims to be a response.
     if (end - start >= ENVELOPE_SIZE + 8 && buf.readUInt32BE(start + ENVELOPE_SIZE + 4) !== 0) {
