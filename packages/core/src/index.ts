@@ -12,3 +12,4 @@ export * from './wot.js';
 export * from './driver.js';
 export * from './gateway-config.js';
 export * from './csv.js';
+export * from './prng.js';

@@ -3,27 +3,10 @@
  * (Box–Muller), gamma (Marsaglia–Tsang) and Dirichlet — so that Monte Carlo runs and the synthetic example
  * are reproducible from one integer seed on every platform.
  */
+import { Mulberry32 } from '@iip/core';
 
-export class Prng {
-  private state: number;
+export class Prng extends Mulberry32 {
   private spare = Number.NaN;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
 
   /** Integer in [0, n). */
   int(n: number): number {

@@ -2,27 +2,10 @@
  * Seeded randomness for the signal generators. Simulations must be reproducible (a failing seed in a test
  * reproduces the same factory hour), so nothing here touches Math.random.
  */
+import { Mulberry32 } from '@iip/core';
 
-/** mulberry32: tiny, fast and good enough for plausible noise; not for cryptography. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
-
+/** mulberry32 (from core) with the draws the signal models use. */
+export class Rng extends Mulberry32 {
   chance(p: number): boolean {
     return this.next() < p;
   }
