@@ -4,8 +4,9 @@
  * air demand wanders. Current and power step between loaded and unloaded; discharge temperature follows
  * with a lag and climbs before the typical over-temperature trip.
  */
-import type { EmitEvent, KindSignals, SignalValues } from './kind-signals.js';
-import { MachineStateMachine, type MachineProfile, type StateChange } from './machine-state.js';
+import type { EmitEvent } from './kind-signals.js';
+import { MachineSignals } from './machine-signals.js';
+import type { MachineProfile, StateChange } from './machine-state.js';
 import type { Rng } from './random.js';
 import { clamp, lag, round, SQRT3 } from './signal-math.js';
 
@@ -26,8 +27,7 @@ const LINE_VOLTAGE = 380;
 const AMBIENT_C = 25;
 const HYSTERESIS_BAR = 0.4;
 
-export class AirCompressorSignals implements KindSignals {
-  private readonly machine: MachineStateMachine;
+export class AirCompressorSignals extends MachineSignals {
   private readonly setpoint: number;
   private pressure: number;
   private demand: number;
@@ -35,10 +35,9 @@ export class AirCompressorSignals implements KindSignals {
   private current = 0;
   private temp = AMBIENT_C;
   private energy: number;
-  private out: SignalValues = {};
 
-  constructor(private readonly rng: Rng) {
-    this.machine = new MachineStateMachine(PROFILE, rng);
+  constructor(rng: Rng) {
+    super(PROFILE, rng);
     this.setpoint = round(rng.uniform(6.5, 8), 1);
     this.pressure = this.setpoint;
     this.demand = rng.uniform(0.02, 0.04);
@@ -83,15 +82,7 @@ export class AirCompressorSignals implements KindSignals {
     };
   }
 
-  values(): SignalValues {
-    return this.out;
-  }
-
-  injectFault(emit: EmitEvent): void {
-    this.onChange(this.machine.injectFault(), emit);
-  }
-
-  private onChange(change: StateChange | undefined, emit: EmitEvent): void {
+  protected onChange(change: StateChange | undefined, emit: EmitEvent): void {
     if (change?.fault) emit({ event: 'fault', values: change.fault });
   }
 }

@@ -4,8 +4,9 @@
  * speed and load, climbs during a coming bearing or tool fault and rings down after the machine trips;
  * parts are counted only while cutting.
  */
-import type { KindSignals, EmitEvent, SignalValues } from './kind-signals.js';
-import { MachineStateMachine, type MachineProfile, type StateChange } from './machine-state.js';
+import type { EmitEvent } from './kind-signals.js';
+import { MachineSignals } from './machine-signals.js';
+import type { MachineProfile, StateChange } from './machine-state.js';
 import type { Rng } from './random.js';
 import { clamp, lag, round } from './signal-math.js';
 
@@ -25,8 +26,7 @@ const PROFILE: MachineProfile = {
 const SPEEDS = [4000, 6000, 8000, 10000, 12000, 15000, 18000] as const;
 const AMBIENT_C = 22;
 
-export class CncSignals implements KindSignals {
-  private readonly machine: MachineStateMachine;
+export class CncSignals extends MachineSignals {
   private speed = 0;
   private speedTarget = 0;
   private load = 0;
@@ -40,10 +40,9 @@ export class CncSignals implements KindSignals {
   private partCycleS = 120;
   private partProgressS = 0;
   private readonly feedOverride = 100;
-  private out: SignalValues = {};
 
-  constructor(private readonly rng: Rng) {
-    this.machine = new MachineStateMachine(PROFILE, rng);
+  constructor(rng: Rng) {
+    super(PROFILE, rng);
     this.energy = rng.uniform(5_000, 60_000);
     this.parts = Math.floor(rng.uniform(1_000, 50_000));
   }
@@ -96,15 +95,7 @@ export class CncSignals implements KindSignals {
     };
   }
 
-  values(): SignalValues {
-    return this.out;
-  }
-
-  injectFault(emit: EmitEvent): void {
-    this.onChange(this.machine.injectFault(), emit);
-  }
-
-  private onChange(change: StateChange | undefined, emit: EmitEvent): void {
+  protected onChange(change: StateChange | undefined, emit: EmitEvent): void {
     if (!change) return;
     if (change.to === 'run') {
       this.partCycleS = this.rng.uniform(60, 240);

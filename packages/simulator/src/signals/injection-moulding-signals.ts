@@ -5,8 +5,9 @@
  * set point except in fault, when the barrel cools slowly; a coming nozzle blockage shows as higher
  * injection pressure and longer cycles.
  */
-import type { EmitEvent, KindSignals, SignalValues } from './kind-signals.js';
-import { MachineStateMachine, type MachineProfile, type StateChange } from './machine-state.js';
+import type { EmitEvent } from './kind-signals.js';
+import { MachineSignals } from './machine-signals.js';
+import type { MachineProfile, StateChange } from './machine-state.js';
 import type { Rng } from './random.js';
 import { clamp, lag, round } from './signal-math.js';
 
@@ -28,8 +29,7 @@ const INJECT_S = 1.5;
 const HOLD_END_S = 6;
 const PLASTICISE_END_S = 12;
 
-export class InjectionMouldingSignals implements KindSignals {
-  private readonly machine: MachineStateMachine;
+export class InjectionMouldingSignals extends MachineSignals {
   private readonly barrelSet: number;
   private barrel: number;
   private mould = 40;
@@ -39,10 +39,9 @@ export class InjectionMouldingSignals implements KindSignals {
   private lastCycleS: number;
   private shots: number;
   private energy: number;
-  private out: SignalValues = {};
 
-  constructor(private readonly rng: Rng) {
-    this.machine = new MachineStateMachine(PROFILE, rng);
+  constructor(rng: Rng) {
+    super(PROFILE, rng);
     this.barrelSet = Math.round(rng.uniform(200, 250));
     this.barrel = this.barrelSet;
     this.nominalCycleS = rng.uniform(22, 40);
@@ -104,15 +103,7 @@ export class InjectionMouldingSignals implements KindSignals {
     };
   }
 
-  values(): SignalValues {
-    return this.out;
-  }
-
-  injectFault(emit: EmitEvent): void {
-    this.onChange(this.machine.injectFault(), emit);
-  }
-
-  private onChange(change: StateChange | undefined, emit: EmitEvent): void {
+  protected onChange(change: StateChange | undefined, emit: EmitEvent): void {
     if (!change) return;
     if (change.to === 'run') {
       this.cyclePosS = 0;
