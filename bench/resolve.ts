@@ -298,9 +298,21 @@ export async function main(): Promise<void> {
     store = openSqliteHandleStore({ file });
     const service = new LocalHandleService({ store, role: 'secondary', site: { primary: true, multiPrimary: false, serialNumber: 1, servers: [{ serverId: 1, address: '127.0.0.1' }] } });
 
-    // UDP: the node, then a dgram echo server, each under the same generator.
+    // The node's two front doors, then its pre-rendered answers warmed from the store, as `iip id serve` does.
     const node = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0 });
+    const rest = await buildHandleRestApp(service, { auth: secretKeyAuth(service) });
+    await rest.listen({ port: 0, host: '127.0.0.1' });
+    const rss0 = process.memoryUsage().rss;
+    const warm = await service.warmPublicAnswers();
+    global.gc?.();
+    const mib = (b: number): string => `${Math.round(b / 1024 / 1024)} MiB`;
+    console.log(
+      `warmed ${fmt(warm.added)} pre-rendered answers (UDP + REST) from ${fmt(warm.read)} records in ${warm.seconds.toFixed(1)} s; RSS +${mib(process.memoryUsage().rss - rss0)} (now ${mib(process.memoryUsage().rss)})`,
+    );
+
+    // UDP: the node, then a dgram echo server, each under the same generator.
     const udp = await measured(() => runUdp(udpExe, node.udpPort, 'handle'));
+    const udpAnswers = node.stats();
     await node.close();
     const echo = createSocket('udp4');
     echo.on('message', (m, r) => echo.send(m, r.port, r.address));
@@ -311,13 +323,11 @@ export async function main(): Promise<void> {
     const udpBaseQps = udpBase.completed / udpBase.seconds;
     const genCpu = (r: LoadResult): string => (r.cpuSeconds === undefined ? '' : `, generator CPU ${pct(r.cpuSeconds / (r.seconds + 1))}`);
     console.log(
-      `udp resolve [${udp.generator}]: ${fmt(udpQps)} qps (p50 ${udp.p50.toFixed(2)} ms, p99 ${udp.p99.toFixed(2)} ms, lost ${udp.lost}, non-success ${udp.errors}; server CPU ${pct(udp.serverCpu)}${genCpu(udp)})`,
+      `udp resolve [${udp.generator}]: ${fmt(udpQps)} qps (p50 ${udp.p50.toFixed(2)} ms, p99 ${udp.p99.toFixed(2)} ms, lost ${udp.lost}, non-success ${udp.errors}; server CPU ${pct(udp.serverCpu)}${genCpu(udp)}; pre-rendered answers ${fmt(udpAnswers.answerHits)} hits / ${fmt(udpAnswers.answerMisses)} misses)`,
     );
     console.log(`udp echo baseline [${udpBase.generator}]: ${fmt(udpBaseQps)} qps (p99 ${udpBase.p99.toFixed(2)} ms, lost ${udpBase.lost}; server CPU ${pct(udpBase.serverCpu)}${genCpu(udpBase)})`);
 
     // REST: the Handle.Net-shaped API, then a Fastify route returning a constant.
-    const rest = await buildHandleRestApp(service, { auth: secretKeyAuth(service) });
-    await rest.listen({ port: 0, host: '127.0.0.1' });
     const restAddr = rest.server.address();
     const restRes = await measured(() => runHttp(typeof restAddr === 'object' && restAddr ? restAddr.port : 0));
     await rest.close();

@@ -35,3 +35,4 @@ export * from './resolver/client-upstream.js';
 export * from './resolver/resolver-service.js';
 export * from './node/handle-node.js';
 export * from './node/register-prefix.js';
+export * from './service/public-answers.js';

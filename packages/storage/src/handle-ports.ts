@@ -74,6 +74,11 @@ export interface HandleStore {
   modifyValues(key: string, values: readonly StoredHandleValue[]): ValueChangeResult;
   /** Handles whose prefix (the part before the first `/`) is exactly `prefix`, in key order. */
   list(prefix: string, page: HandleListPage): { readonly handles: string[]; readonly keys: string[]; readonly total: number };
+  /**
+   * Up to `limit` records in key order, all prefixes, starting after `after` (from the first key when
+   * undefined): a sequential read for warming in-memory answers at start. O(limit) per page.
+   */
+  scan(after: string | undefined, limit: number): Array<{ readonly key: string; readonly record: StoredHandle }>;
   /** Number of handles stored (all prefixes); O(1). */
   count(): number;
 
@@ -89,6 +94,11 @@ export interface HandleStore {
 
   /** Changes with seq > `since`, oldest first, at most `limit`. */
   changesSince(since: number, limit: number): HandleChange[];
+  /**
+   * What changed after `since`, without the records: seq, op and the handle key (prefix for home/unhome,
+   * template id for template changes), oldest first, at most `limit`. For invalidating caches cheaply.
+   */
+  changedKeysSince(since: number, limit: number): Array<{ readonly seq: number; readonly op: HandleChange['op']; readonly key: string }>;
   /** The seq of the newest change written or applied; 0 for an empty store. */
   lastSeq(): number;
   /**

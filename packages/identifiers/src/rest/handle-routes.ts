@@ -8,6 +8,7 @@ import { HandleError } from '../model/handle-error.js';
 import type { HandleService } from '../model/handle-service.js';
 import type { HandleValue, Identity } from '../model/handle-value.js';
 import { ResponseCode, httpStatusFor } from '../model/response-codes.js';
+import { isPublicAnswerSource } from '../service/public-answers.js';
 import { type HandleValueJson, type SiteCodec, valueFromJson, valueToJson } from './value-json.js';
 
 export type RestAuth = (authorizationHeader: string | undefined) => Identity | Promise<Identity>;
@@ -17,6 +18,11 @@ export interface HandleRoutesOptions {
   readonly siteCodec?: SiteCodec;
   /** Largest page of `GET /api/handles?prefix=` (default 10,000). */
   readonly maxPageSize?: number;
+  /**
+   * Answer anonymous `GET /api/handles/{handle}` without filters from the service's pre-rendered public
+   * answers when it keeps them (default true); the bodies are those of the full path (tested).
+   */
+  readonly publicAnswers?: boolean;
 }
 
 export interface HandleRecordJson {
@@ -80,6 +86,9 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
   const site = opts.siteCodec;
   const maxPageSize = opts.maxPageSize ?? 10_000;
   const who = (req: FastifyRequest) => opts.auth(req.headers.authorization);
+  const answers =
+    opts.publicAnswers !== false && isPublicAnswerSource(service) ? service.publicAnswers((values) => JSON.stringify(values.map((v) => valueToJson(v, site)))) : undefined;
+  if (answers) app.addHook('onClose', async () => answers.dispose());
 
   app.get('/api/handles/*', async (req: FastifyRequest, reply: FastifyReply) => {
     const handle = handleOf(req);
@@ -87,6 +96,11 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
     // The hot path: anonymous resolution needs no await (one microtask less per request).
     const pending = who(req);
     const identity = pending instanceof Promise ? await pending : pending;
+    if (answers && identity === null && q.type === undefined && q.index === undefined) {
+      const rendered = answers.get(handle);
+      // Exactly the bytes Fastify's serializer makes of the object built below for the same answer.
+      if (rendered !== undefined) return reply.status(200).type('application/json; charset=utf-8').send(`{"responseCode":1,"handle":${JSON.stringify(handle)},"values":${rendered}}`);
+    }
     const types = list(q.type);
     const idx = indexes(q.index);
     let values: HandleValue[];

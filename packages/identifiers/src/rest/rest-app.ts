@@ -21,6 +21,8 @@ export interface HandleRestAppOptions {
   readonly logger?: boolean;
   /** Request body limit in bytes (default 4 MiB: a batch of a few thousand identifiers). */
   readonly bodyLimit?: number;
+  /** Answer plain anonymous resolutions from pre-rendered answers when the service keeps them (default true). */
+  readonly publicAnswers?: boolean;
 }
 
 export async function buildHandleRestApp(service: HandleService, opts: HandleRestAppOptions): Promise<FastifyInstance> {
@@ -29,7 +31,7 @@ export async function buildHandleRestApp(service: HandleService, opts: HandleRes
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ responseCode: 2, message: `No route ${req.method} ${req.url}; see docs/reference/identifiers.md.`, code: 'IIP_ERR_NOT_FOUND' });
   });
-  registerHandleRoutes(app, service, { auth: opts.auth, ...(opts.siteCodec ? { siteCodec: opts.siteCodec } : {}) });
+  registerHandleRoutes(app, service, { auth: opts.auth, publicAnswers: opts.publicAnswers !== false, ...(opts.siteCodec ? { siteCodec: opts.siteCodec } : {}) });
   if (opts.templates) registerTemplateRoutes(app, { auth: opts.auth, templates: opts.templates, ...(opts.siteCodec ? { siteCodec: opts.siteCodec } : {}) });
   if (opts.replicationSource) {
     registerReplicationRoutes(app, {

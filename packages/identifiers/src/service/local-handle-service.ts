@@ -24,6 +24,7 @@ import {
 import { ResponseCode } from '../model/response-codes.js';
 import { type DataTemplate, IIP_TEMPLATE, TEMPLATE_VALUE_INDEX, parseDataTemplate, validateAgainstTemplate } from '../templates/data-template.js';
 import { permissionsOf } from './admin-authority.js';
+import { AnswerCache, type AnswerRenderer, type PublicAnswerSource, type PublicAnswers } from './public-answers.js';
 import { RecordCache, type RecordCacheStats } from './record-cache.js';
 import { validateValues } from './value-validation.js';
 
@@ -40,6 +41,18 @@ export interface LocalHandleServiceOptions {
    * sequence on every read and emptied by every write through this service, so an answer is never stale.
    */
   readonly cacheEntries?: number;
+  /**
+   * Pre-rendered anonymous answers kept per front end (UDP/TCP, REST): entries per cache, default 1,000,000
+   * (≈ 150–250 bytes each); 0 turns them off. Kept in step with the transaction log, handle by handle.
+   */
+  readonly answerEntries?: number;
+}
+
+export interface WarmAnswersOptions {
+  /** Records read per step; the event loop runs between steps (default 2,000). */
+  readonly chunk?: number;
+  readonly onProgress?: (read: number, total: number) => void;
+  readonly signal?: AbortSignal;
 }
 
 export interface BootstrapOptions {
@@ -73,11 +86,18 @@ export type BatchResult =
   | { readonly handle: string; readonly ok: false; readonly aborted: true; readonly abortedBy: number };
 
 const TOP_LEVEL_PREFIX = '0.na';
+/** More changes than this since the answer caches were last in step, and they are emptied instead. */
+const MAX_INVALIDATION_READ = 100_000;
 const PERMS_SECRET = { adminRead: false, adminWrite: true, publicRead: false, publicWrite: false } as const;
 const PERMS_PUBLIC = { adminRead: true, adminWrite: true, publicRead: true, publicWrite: false } as const;
 
 function fail(code: number, message: string, details: Record<string, unknown> = {}): HandleError {
   return new HandleError(code, message, details);
+}
+
+/** What an anonymous caller gets of a handle: its public values, never a secret key. */
+function publicValues(values: readonly HandleValue[]): HandleValue[] {
+  return values.filter((v) => v.type !== HS_SECKEY && v.permissions.publicRead);
 }
 
 function requireParsed(handle: string): { prefix: string; suffix: string } {
@@ -86,7 +106,7 @@ function requireParsed(handle: string): { prefix: string; suffix: string } {
   return parsed;
 }
 
-export class LocalHandleService implements HandleService {
+export class LocalHandleService implements HandleService, PublicAnswerSource {
   readonly role: NodeRole;
   private readonly store: HandleStore;
   private readonly site: HandleSiteInfo;
@@ -97,6 +117,10 @@ export class LocalHandleService implements HandleService {
   /** Responsibility per (normalized) prefix, valid while the store's change sequence stays `homesSeq`. */
   private readonly homesMemo = new Map<string, boolean>();
   private homesSeq = -1;
+  private readonly answerCaches = new Set<AnswerCache>();
+  private readonly answerEntries: number;
+  /** The change seq the answer caches reflect. */
+  private answersSeq = -1;
   private readonly lookup = (ref: HandleReference): HandleValue | undefined =>
     this.store.get(normalizeHandle(ref.handle))?.values.find((v) => v.index === ref.index);
 
@@ -107,6 +131,7 @@ export class LocalHandleService implements HandleService {
     this.now = opts.now ?? Date.now;
     this.rootAdmins = opts.rootAdmins ?? [];
     this.cache = new RecordCache(opts.cacheEntries ?? 65_536);
+    this.answerEntries = opts.answerEntries ?? 1_000_000;
     // Not part of the HandleStore port: adapters that can tell (the SQLite one) say whether a transaction
     // is open; with one that cannot, no resolve is cached at all, which is slow but never wrong.
     const probe = (opts.store as Partial<{ inTransaction(): boolean }>).inTransaction;
@@ -116,6 +141,127 @@ export class LocalHandleService implements HandleService {
   /** Hits, misses and size of the resolution cache (for tests, benchmarks and metrics). */
   cacheStats(): RecordCacheStats {
     return this.cache.stats();
+  }
+
+  // ---- pre-rendered public answers
+
+  publicAnswers(render: AnswerRenderer): PublicAnswers {
+    const cache = new AnswerCache(render, this.answerEntries);
+    // A new, empty cache is in step with any seq; caches already there are brought to the current one first.
+    if (this.answerCaches.size === 0) this.answersSeq = this.store.lastSeq();
+    else this.syncAnswers();
+    this.answerCaches.add(cache);
+    return {
+      get: (handle) => this.answer(cache, handle),
+      stats: () => ({ hits: cache.hits, misses: cache.misses, size: cache.size, capacity: cache.capacity, invalidated: cache.invalidated }),
+      dispose: () => {
+        this.answerCaches.delete(cache);
+        cache.clear();
+      },
+    };
+  }
+
+  /**
+   * Brings every answer cache in step with the store: drops the handles changed since, or everything after a
+   * home/unhome (responsibility changed), a rollback (seq went down) or a gap too long to read. False while
+   * a transaction is open (what it wrote may still roll back), and then no cache is used.
+   */
+  private syncAnswers(): boolean {
+    if (this.answerCaches.size === 0) return true;
+    if (this.inTransaction()) return false;
+    const seq = this.store.lastSeq();
+    if (seq === this.answersSeq) return true;
+    const from = this.answersSeq;
+    this.answersSeq = seq;
+    const clearAll = () => {
+      for (const c of this.answerCaches) c.clear();
+    };
+    if (from < 0 || seq < from) {
+      clearAll();
+      return true;
+    }
+    const changed = this.store.changedKeysSince(from, MAX_INVALIDATION_READ + 1);
+    if (changed.length > MAX_INVALIDATION_READ) {
+      clearAll();
+      return true;
+    }
+    for (const c of changed) {
+      if (c.op === 'put' || c.op === 'delete') {
+        for (const cache of this.answerCaches) cache.delete(c.key);
+      } else if (c.op === 'home' || c.op === 'unhome') {
+        clearAll();
+        break;
+      }
+    }
+    return true;
+  }
+
+  private answer(cache: AnswerCache, handle: string): string | undefined {
+    if (!this.syncAnswers()) return undefined;
+    const key = normalizeHandle(handle);
+    const hit = cache.peek(key);
+    if (hit !== undefined) {
+      cache.hits++;
+      return hit;
+    }
+    cache.misses++;
+    let rendered: string;
+    try {
+      rendered = cache.render(this.resolve(handle, {}, null));
+    } catch {
+      // Not found, not ours, not renderable (too many values for one message…): the full path says why.
+      return undefined;
+    }
+    cache.set(key, rendered, true);
+    return rendered;
+  }
+
+  /**
+   * Fills the answer caches from the store in key order, a chunk at a time with the event loop running in
+   * between, until every cache is full or the store is read; resolution goes on meanwhile. Returns how many
+   * records were read and how many answers were added. A node calls it after its listeners are up.
+   */
+  async warmPublicAnswers(opts: WarmAnswersOptions = {}): Promise<{ read: number; added: number; seconds: number }> {
+    const t0 = Date.now();
+    const chunk = Math.max(1, opts.chunk ?? 2_000);
+    const total = this.store.count();
+    let after: string | undefined;
+    let read = 0;
+    let added = 0;
+    const room = () => [...this.answerCaches].some((c) => c.size < c.capacity);
+    while (this.answerCaches.size > 0 && room() && !opts.signal?.aborted) {
+      if (this.syncAnswers()) {
+        const page = this.store.scan(after, chunk);
+        if (page.length === 0) break;
+        for (const { key, record } of page) {
+          if (!this.homesKey(key)) continue;
+          const values = publicValues(record.values);
+          for (const cache of this.answerCaches) {
+            if (cache.has(key)) continue;
+            let rendered: string;
+            try {
+              rendered = cache.render(values);
+            } catch {
+              continue; // left to the full path, which will say why
+            }
+            if (cache.set(key, rendered, false)) added++;
+          }
+        }
+        read += page.length;
+        after = page[page.length - 1]?.key;
+        opts.onProgress?.(read, total);
+      }
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    return { read, added, seconds: (Date.now() - t0) / 1000 };
+  }
+
+  /** Whether this node answers for the stored (normalized) key. */
+  private homesKey(key: string): boolean {
+    const slash = key.indexOf('/');
+    if (slash <= 0) return false;
+    const np = key.slice(0, slash);
+    return np === TOP_LEVEL_PREFIX ? this.homes(key.slice(slash + 1), true) : this.homes(np, false);
   }
 
   /** A read for resolution: through the cache, which the store's change sequence keeps honest. */

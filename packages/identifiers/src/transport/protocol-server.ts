@@ -26,6 +26,8 @@ export interface HandleProtocolServerOptions {
   readonly tcpIdleMs?: number;
   readonly maxTcpConnections?: number;
   readonly log?: ProtocolLog;
+  /** Answer plain anonymous resolutions from pre-rendered answers when the service keeps them (default true). */
+  readonly publicAnswers?: boolean;
 }
 
 export interface HandleProtocolServerStats {
@@ -40,6 +42,9 @@ export interface HandleProtocolServerStats {
   readonly authFailures: number;
   readonly errors: number;
   readonly tcpConnections: number;
+  /** Resolutions answered from pre-rendered answers, and those that had to render first (0 when not used). */
+  readonly answerHits: number;
+  readonly answerMisses: number;
 }
 
 export interface HandleProtocolServer {
@@ -55,7 +60,7 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
   const maxUdp = opts.maxUdpPayload ?? 1400;
   const idleMs = opts.tcpIdleMs ?? 60_000;
   const maxConns = opts.maxTcpConnections ?? 1024;
-  const handler = new RequestHandler(opts.service, log);
+  const handler = new RequestHandler(opts.service, log, { publicAnswers: opts.publicAnswers !== false });
   const counters = { udpRequests: 0, tcpRequests: 0, udpTruncated: 0, tcpDropped: 0 };
 
   const udp: UdpSocket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
@@ -140,8 +145,11 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
       authFailures: handler.stats.authFailures,
       errors: handler.stats.errors,
       tcpConnections: sockets.size,
+      answerHits: handler.answerStats()?.hits ?? 0,
+      answerMisses: handler.answerStats()?.misses ?? 0,
     }),
     close: async () => {
+      handler.dispose();
       for (const s of sockets) s.destroy();
       await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
     },

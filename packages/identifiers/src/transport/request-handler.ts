@@ -10,10 +10,14 @@ import { prefixHandle } from '../model/handle-name.js';
 import type { HandleService } from '../model/handle-service.js';
 import type { HandleValue, Identity } from '../model/handle-value.js';
 import { OpCode, ResponseCode } from '../model/response-codes.js';
+import { handleValueListSize, writeHandleValueList } from '../protocol/handle-value-codec.js';
+import { LIMITS } from '../protocol/limits.js';
 import { decodeMessage, digestedBytes, encodeMessage } from '../protocol/message-codec.js';
 import { DEFAULT_ENVELOPE, DigestAlg, ENVELOPE_SIZE, HEADER_SIZE, type HandleMessage, type MessageBody, type MessageEnvelope, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR, type RequestDigest } from '../protocol/message-types.js';
 import { requestDigest, verifyChallengeAnswer } from '../protocol/secret-key-auth.js';
 import { fromHandleSiteInfo } from '../protocol/site-info-codec.js';
+import { WireWriter } from '../protocol/wire-writer.js';
+import { type PublicAnswers, isPublicAnswerSource } from '../service/public-answers.js';
 import { PendingChallenges } from './pending-challenges.js';
 
 export interface HandlerStats {
@@ -52,17 +56,51 @@ function needsAuthentication(opCode: number): boolean {
   }
 }
 
+/** A value list as RFC 3652 encodes it (count, then each value), one byte per char: what the answer cache keeps. */
+export function renderWireValueList(values: readonly HandleValue[]): string {
+  const buf = Buffer.allocUnsafe(handleValueListSize(values));
+  writeHandleValueList(new WireWriter(buf), values);
+  return buf.toString('latin1');
+}
+
+/** Resolution request flags the pre-rendered answer does not honour; such requests take the full path. */
+const FAST_PATH_EXCLUDED_FLAGS = OpFlag.REQUEST_DIGEST | OpFlag.CERTIFY | OpFlag.ENCRYPT;
+
+export interface RequestHandlerOptions {
+  /**
+   * Answer plain anonymous resolutions from the service's pre-rendered public answers when it keeps them
+   * (default true). The replies are byte for byte those of the full path (tested).
+   */
+  readonly publicAnswers?: boolean;
+}
+
 export class RequestHandler {
   readonly stats: HandlerStats = { malformed: 0, dropped: 0, challenges: 0, authFailures: 0, errors: 0 };
   private readonly pending = new PendingChallenges();
+  private readonly answers: PublicAnswers | undefined;
 
   constructor(
     private readonly service: HandleService,
     private readonly log: ProtocolLog = () => {},
-  ) {}
+    opts: RequestHandlerOptions = {},
+  ) {
+    this.answers = opts.publicAnswers !== false && isPublicAnswerSource(service) ? service.publicAnswers(renderWireValueList) : undefined;
+  }
+
+  /** Hits and misses of the pre-rendered answers (undefined when not used). */
+  answerStats() {
+    return this.answers?.stats();
+  }
+
+  /** Stops keeping pre-rendered answers (the listener is closing). */
+  dispose(): void {
+    this.answers?.dispose();
+  }
 
   /** The reply to `buf` (one whole message), or undefined when nothing can be answered. */
   handle(buf: Buffer, start = 0, end = buf.length): Buffer | undefined {
+    const fast = this.answers && this.fastResolve(this.answers, buf, start, end);
+    if (fast) return fast;
     let req: HandleMessage;
     try {
       req = decodeMessage(buf, start, end);
@@ -80,6 +118,56 @@ export class RequestHandler {
     } catch (e) {
       return this.errorReply(req.envelope, req.header.opCode, e);
     }
+  }
+
+  /**
+   * The common case without decoding into objects: a well-formed anonymous resolution of a printable-ASCII
+   * handle asking for all values, no digest, no certification, no credential. Anything else — and any
+   * handle the answer cache cannot answer — returns undefined and goes through decode/dispatch/encode.
+   */
+  private fastResolve(answers: PublicAnswers, buf: Buffer, start: number, end: number): Buffer | undefined {
+    const len = end - start;
+    const h = start + ENVELOPE_SIZE;
+    const b = h + HEADER_SIZE;
+    if (len < ENVELOPE_SIZE + HEADER_SIZE + 12 || buf[start] !== PROTOCOL_MAJOR || ((buf[start + 2] as number) & 0xe0) !== 0) return undefined;
+    if (buf.readUInt32BE(start + 16) !== len - ENVELOPE_SIZE) return undefined;
+    if (buf.readUInt32BE(h) !== OpCode.RESOLUTION || buf.readUInt32BE(h + 4) !== 0 || (buf.readUInt32BE(h + 8) & FAST_PATH_EXCLUDED_FLAGS) !== 0) return undefined;
+    const hl = buf.readUInt32BE(b);
+    if (hl === 0 || hl > LIMITS.handleBytes || buf.readUInt32BE(h + 20) !== hl + 12) return undefined;
+    const bodyEnd = b + hl + 12;
+    // The credential section: absent (old peers) or empty.
+    if (bodyEnd !== end && !(bodyEnd + 4 === end && buf.readUInt32BE(bodyEnd) === 0)) return undefined;
+    if (buf.readUInt32BE(b + 4 + hl) !== 0 || buf.readUInt32BE(b + 8 + hl) !== 0) return undefined;
+    for (let i = b + 4; i < b + 4 + hl; i++) {
+      const c = buf[i] as number;
+      if (c < 0x20 || c > 0x7e) return undefined;
+    }
+    const values = answers.get(buf.toString('latin1', b + 4, b + 4 + hl));
+    if (values === undefined) return undefined;
+    const bodyLength = 4 + hl + values.length;
+    const total = ENVELOPE_SIZE + HEADER_SIZE + bodyLength + 4;
+    if (total - ENVELOPE_SIZE > LIMITS.messageBytes) return undefined;
+    // Field for field what encodeMessage writes for this reply (see reply() and replyEnvelope()).
+    const out = Buffer.allocUnsafe(total);
+    out[0] = PROTOCOL_MAJOR;
+    out[1] = Math.min(buf[start + 1] as number, PROTOCOL_MINOR);
+    out[2] = 0;
+    out[3] = 0;
+    buf.copy(out, 4, start + 4, start + 12); // session id, request id
+    out.writeUInt32BE(0, 12);
+    out.writeUInt32BE(total - ENVELOPE_SIZE, 16);
+    out.writeUInt32BE(OpCode.RESOLUTION, 20);
+    out.writeUInt32BE(ResponseCode.SUCCESS, 24);
+    out.writeUInt32BE(OpFlag.AUTHORITATIVE, 28);
+    out.writeUInt16BE(0, 32);
+    out[34] = buf[h + 14] as number; // recursion count
+    out[35] = 0;
+    out.writeUInt32BE(0, 36);
+    out.writeUInt32BE(bodyLength, 40);
+    buf.copy(out, 44, b, b + 4 + hl); // the handle as asked, with its length
+    out.write(values, 48 + hl, 'latin1');
+    out.writeUInt32BE(0, total - 4);
+    return out;
   }
 
   private replyToUndecodable(buf: Buffer, start: number, end: number, e: unknown): Buffer | undefined {

@@ -93,6 +93,8 @@ class SqliteHandleStore implements HandleStore {
         'SELECT key, name FROM handles WHERE key >= ? AND key < ? ORDER BY key LIMIT ? OFFSET ?',
       ),
       listAfter: db.prepare<[string, string, number], { key: string; name: string | null }>('SELECT key, name FROM handles WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
+      scanFirst: db.prepare<[number], [key: string, name: string | null, vals: Buffer]>('SELECT key, name, vals FROM handles ORDER BY key LIMIT ?').raw(),
+      scanAfter: db.prepare<[string, number], [key: string, name: string | null, vals: Buffer]>('SELECT key, name, vals FROM handles WHERE key > ? ORDER BY key LIMIT ?').raw(),
       home: db.prepare('INSERT INTO homed (prefix) VALUES (?) ON CONFLICT DO NOTHING'),
       unhome: db.prepare('DELETE FROM homed WHERE prefix = ?'),
       allHomed: db.prepare<[], { prefix: string }>('SELECT prefix FROM homed'),
@@ -102,6 +104,7 @@ class SqliteHandleStore implements HandleStore {
       delTemplate: db.prepare('DELETE FROM templates WHERE id = ?'),
       log: db.prepare('INSERT INTO txlog (seq, at, op, key, name, body) VALUES (?, ?, ?, ?, ?, ?)'),
       since: db.prepare<[number, number], LogRow>('SELECT seq, at, op, key, name, body FROM txlog WHERE seq > ? ORDER BY seq LIMIT ?'),
+      sinceKeys: db.prepare<[number, number], { seq: number; op: HandleChange['op']; key: string }>('SELECT seq, op, key FROM txlog WHERE seq > ? ORDER BY seq LIMIT ?'),
       maxSeq: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM txlog'),
     };
     for (const r of this.st.allHomed.all()) this.homed.add(r.prefix);
@@ -218,6 +221,11 @@ class SqliteHandleStore implements HandleStore {
     };
   }
 
+  scan(after: string | undefined, limit: number): Array<{ key: string; record: StoredHandle }> {
+    const rows = after === undefined ? this.st.scanFirst.all(limit) : this.st.scanAfter.all(after, limit);
+    return rows.map(([key, name, vals]) => ({ key, record: { handle: name ?? key, values: decodeValues(vals) } }));
+  }
+
   count(): number {
     return this.st.total.get()?.n ?? 0;
   }
@@ -271,6 +279,10 @@ class SqliteHandleStore implements HandleStore {
 
   changesSince(since: number, limit: number): HandleChange[] {
     return this.st.since.all(since, limit).map(toChange);
+  }
+
+  changedKeysSince(since: number, limit: number): Array<{ seq: number; op: HandleChange['op']; key: string }> {
+    return this.st.sinceKeys.all(since, limit);
   }
 
   lastSeq(): number {

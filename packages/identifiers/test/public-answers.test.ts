@@ -1,0 +1,234 @@
+// Pre-rendered public answers (issue 4, resolution speed): the UDP/TCP and REST front ends answer plain
+// anonymous resolutions from renderings kept in memory. They must be byte for byte what the full path sends,
+// never show a value an anonymous caller may not see, and follow every change of the store handle by handle.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  DEFAULT_ENVELOPE,
+  HandleClient,
+  LocalHandleService,
+  OpCode,
+  OpFlag,
+  buildHandleRestApp,
+  encodeMessage,
+  secretKeyAuth,
+  startHandleProtocolServer,
+} from '@iip/identifiers';
+import fc from 'fast-check';
+import { RequestHandler } from '../src/transport/request-handler.js';
+import { ROOT, SITE, node, openStore, text } from './service-fixture.js';
+
+const dec = new TextDecoder();
+const show = (values: readonly { index: number; data: Uint8Array }[]): string => values.map((v) => `${v.index}=${dec.decode(v.data)}`).join(',');
+
+test('public answers: hits after the first render, in any ASCII case; nothing for unknown, foreign or invalid handles', async (t) => {
+  const { service } = await node(t);
+  service.create('88.118/a', [text(1, 'URL', 'a'), text(2, 'NOTE', 'admin-only', { publicRead: false })], ROOT);
+  const answers = service.publicAnswers(show);
+  assert.equal(answers.get('88.118/a'), '1=a', 'admin-only values are not in an anonymous answer');
+  assert.equal(answers.get('88.118/A'), '1=a');
+  assert.deepEqual({ hits: answers.stats().hits, misses: answers.stats().misses, size: answers.stats().size }, { hits: 1, misses: 1, size: 1 });
+  assert.equal(answers.get('88.118/missing'), undefined);
+  assert.equal(answers.get('20.500/a'), undefined, 'not homed here');
+  assert.equal(answers.get('no-slash'), undefined);
+  // The prefix handle carries the admin's HS_SECKEY: never part of any answer.
+  assert.doesNotMatch(answers.get('0.NA/88.118') ?? '', /s3cret/);
+  answers.dispose();
+  assert.equal(answers.stats().size, 0);
+});
+
+test('public answers: every kind of change drops exactly the changed handle', async (t) => {
+  const { service, store } = await node(t);
+  for (const h of ['w', 'x', 'y']) service.create(`88.118/${h}`, [text(1, 'URL', h)], ROOT);
+  const answers = service.publicAnswers(show);
+  for (const h of ['w', 'x', 'y']) answers.get(`88.118/${h}`);
+  const steps: Array<[string, () => void, string | undefined]> = [
+    ['modify', () => service.modifyValues('88.118/w', [text(1, 'URL', 'b')], ROOT), '1=b'],
+    ['add', () => service.addValues('88.118/w', [text(2, 'EMAIL', 'e')], ROOT), '1=b,2=e'],
+    ['remove', () => service.removeValues('88.118/w', [1], ROOT), '2=e'],
+    ['overwrite', () => service.create('88.118/w', [text(3, 'URL', 'c')], ROOT, { overwrite: true }), '3=c'],
+    ['hidden', () => service.modifyValues('88.118/w', [text(3, 'URL', 'c', { publicRead: false })], ROOT), ''],
+    ['delete', () => service.delete('88.118/w', ROOT), undefined],
+    ['re-create', () => service.create('88.118/w', [text(4, 'URL', 'd')], ROOT), '4=d'],
+    ['store put', () => store.put('88.118/w', { handle: '88.118/w', values: [text(5, 'URL', 'raw')] }), '5=raw'],
+  ];
+  for (const [what, change, expected] of steps) {
+    const invalidated = answers.stats().invalidated;
+    change();
+    assert.equal(answers.get('88.118/w'), expected, what);
+    assert.ok(answers.stats().invalidated <= invalidated + 1, `${what}: only the changed handle is dropped`);
+    assert.equal(answers.get('88.118/x'), '1=x', `${what}: others stay`);
+  }
+  // A transaction that rolls back leaves nothing of itself, even when read inside it.
+  assert.throws(() =>
+    store.transaction(() => {
+      service.modifyValues('88.118/x', [text(1, 'URL', 'uncommitted')], ROOT);
+      assert.equal(answers.get('88.118/x'), undefined, 'no answers from inside an open transaction');
+      throw new Error('roll back');
+    }),
+  );
+  assert.equal(answers.get('88.118/x'), '1=x');
+  service.modifyValues('88.118/x', [text(1, 'URL', 'committed')], ROOT);
+  assert.equal(answers.get('88.118/x'), '1=committed', 'the seq the rolled-back change had is reused by this commit');
+  // Unhoming changes responsibility: everything goes.
+  service.unhomePrefix('88.118', ROOT);
+  assert.equal(answers.get('88.118/y'), undefined);
+});
+
+test('public answers: a mirror applying replicated changes serves the new values', async (t) => {
+  const { service, store } = await node(t);
+  service.create('88.118/m', [text(1, 'URL', 'a')], ROOT);
+  const { store: mirrorStore } = await openStore(t, 'mirror.db');
+  const mirror = new LocalHandleService({ store: mirrorStore, role: 'mirror', site: SITE });
+  mirrorStore.applyChanges(store.changesSince(0, 1000));
+  const answers = mirror.publicAnswers(show);
+  assert.equal(answers.get('88.118/m'), '1=a');
+  service.modifyValues('88.118/m', [text(1, 'URL', 'replicated')], ROOT);
+  mirrorStore.applyChanges(store.changesSince(mirrorStore.lastSeq(), 1000));
+  assert.equal(answers.get('88.118/m'), '1=replicated');
+  service.delete('88.118/m', ROOT);
+  mirrorStore.applyChanges(store.changesSince(mirrorStore.lastSeq(), 1000));
+  assert.equal(answers.get('88.118/m'), undefined);
+});
+
+test('public answers: warming reads the store into every cache up to its capacity, with progress', async (t) => {
+  const { store } = await node(t);
+  const service = new LocalHandleService({ store, role: 'secondary', site: SITE, rootAdmins: [ROOT], answerEntries: 50 });
+  service.homePrefix('20.500', ROOT);
+  for (let i = 0; i < 30; i++) service.create(`88.118/h${i}`, [text(1, 'URL', `u${i}`)], ROOT);
+  for (let i = 0; i < 5; i++) service.create(`20.500/o${i}`, [text(1, 'URL', `o${i}`)], ROOT);
+  service.unhomePrefix('20.500', ROOT);
+  const a = service.publicAnswers(show);
+  const b = service.publicAnswers((values) => JSON.stringify(values.map((v) => v.index)));
+  const progress: number[] = [];
+  const r = await service.warmPublicAnswers({ chunk: 7, onProgress: (read) => progress.push(read) });
+  // 30 handles + the prefix handle 0.NA/88.118; the records under 20.500 are not this node's any more.
+  assert.equal(a.stats().size, 31);
+  assert.equal(b.stats().size, 31);
+  assert.equal(r.added, 62);
+  assert.equal(r.read, store.count());
+  assert.deepEqual(progress, [...progress].sort((x, y) => x - y));
+  assert.equal(progress.at(-1), store.count());
+  const misses = a.stats().misses;
+  assert.equal(a.get('88.118/h7'), '1=u7');
+  assert.equal(b.get('88.118/H7'), '[1]');
+  assert.equal(a.stats().misses, misses, 'warmed: no render on first use');
+  assert.equal(a.get('20.500/o1'), undefined, 'not warmed for a prefix this node no longer homes');
+
+  // Capacity bounds warming, and a full cache makes room for a new answer by dropping its oldest one.
+  const small = new LocalHandleService({ store, role: 'secondary', site: SITE, answerEntries: 10 });
+  const c = small.publicAnswers(show);
+  await small.warmPublicAnswers({ chunk: 4 });
+  assert.equal(c.stats().size, 10);
+  const first = store.scan(undefined, 1)[0]?.key as string;
+  assert.equal(c.get('88.118/h29'), '1=u29');
+  assert.equal(c.stats().size, 10);
+  const hits = c.stats().hits;
+  c.get(first);
+  assert.equal(c.stats().hits, hits, 'the oldest entry made room');
+  const none = new LocalHandleService({ store, role: 'secondary', site: SITE, answerEntries: 0 });
+  const d = none.publicAnswers(show);
+  assert.equal(d.get('88.118/h1'), '1=u1', 'capacity 0: rendered every time, kept never');
+  assert.equal(d.stats().size, 0);
+});
+
+/** A resolution request as a client would send it, with the variations the fast path must tell apart. */
+const requestArb = fc
+  .record({
+    handle: fc.oneof(
+      fc.constantFrom('88.118/h1', '88.118/H1', '88.118/h2', '88.118/hidden', '88.118/none', '0.NA/88.118', '0.na/88.118', '20.500/x', '88.118/ünï', 'bad'),
+      fc.string({ minLength: 1, maxLength: 20 }).map((s) => `88.118/${s}`),
+    ),
+    minor: fc.integer({ min: 0, max: 15 }),
+    flags: fc.constantFrom(0, OpFlag.RECURSIVE, OpFlag.PUBLIC_ONLY, OpFlag.KEEP_ALIVE | OpFlag.AUTHORITATIVE, OpFlag.REQUEST_DIGEST, OpFlag.CERTIFY, OpFlag.CACHE_CERTIFY),
+    sessionId: fc.nat(),
+    requestId: fc.nat(),
+    recursionCount: fc.integer({ min: 0, max: 255 }),
+    // Weighted towards what the fast path answers, so that both paths are compared often.
+    indexes: fc.oneof({ arbitrary: fc.constant([]), weight: 6 }, fc.constantFrom([1], [2, 1])),
+    types: fc.oneof({ arbitrary: fc.constant([]), weight: 6 }, fc.constant(['URL'])),
+    credential: fc.oneof({ arbitrary: fc.constantFrom('empty', 'absent'), weight: 6 }, fc.constant('some')),
+  })
+  .map((r) => {
+    const bytes = encodeMessage({
+      envelope: { ...DEFAULT_ENVELOPE, minorVersion: r.minor, sessionId: r.sessionId, requestId: r.requestId },
+      header: { opCode: OpCode.RESOLUTION, responseCode: 0, opFlags: r.flags, siteInfoSerial: 3, recursionCount: r.recursionCount, expiration: 0 },
+      body: { kind: 'resolution-request', handle: r.handle, indexes: r.indexes, types: r.types },
+      ...(r.credential === 'some' && { credential: new Uint8Array([1, 2, 3]) }),
+    });
+    if (r.credential !== 'absent') return bytes;
+    // Old peers leave the credential section out: drop its 4-byte length and say so in the envelope.
+    const cut = Buffer.from(bytes.subarray(0, bytes.length - 4));
+    cut.writeUInt32BE(cut.length - 20, 16);
+    return cut;
+  });
+
+test('UDP/TCP: replies from pre-rendered answers are byte for byte those of the full path (fast-check)', async (t) => {
+  const { service } = await node(t);
+  service.create('88.118/h1', [text(1, 'URL', 'https://iip.example/1'), text(2, 'SERIAL', 'SN-1', { publicRead: false })], ROOT);
+  service.create('88.118/h2', [text(1, 'URL', 'x'.repeat(300)), text(7, 'EMAIL', 'a@b')], ROOT);
+  service.create('88.118/hidden', [text(1, 'NOTE', 'n', { publicRead: false })], ROOT);
+  service.create('88.118/ünï', [text(1, 'URL', 'utf8')], ROOT);
+  const fast = new RequestHandler(service);
+  const full = new RequestHandler(service, undefined, { publicAnswers: false });
+  t.after(() => fast.dispose());
+  fc.assert(
+    fc.property(requestArb, (req) => {
+      const a = fast.handle(req);
+      const b = full.handle(req);
+      assert.deepEqual(a, b);
+    }),
+    { numRuns: 600 },
+  );
+  const stats = fast.answerStats();
+  assert.ok(stats && stats.hits > 50, `the fast path was taken (${stats?.hits} hits)`);
+  assert.equal(full.answerStats(), undefined);
+});
+
+test('UDP: a real client sees changes at once through the pre-rendered answers', async (t) => {
+  const { service } = await node(t);
+  service.create('88.118/live', [text(1, 'URL', 'v1')], ROOT);
+  const server = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0 });
+  const client = new HandleClient({ timeoutMs: 2000, retries: 1 });
+  t.after(async () => {
+    client.close();
+    await server.close();
+  });
+  const addr = { address: '127.0.0.1', udpPort: server.udpPort, tcpPort: server.tcpPort };
+  const urlOf = async () => {
+    const r = await client.resolve(addr, '88.118/LIVE');
+    return `${r.responseCode}:${show(r.values)}`;
+  };
+  assert.equal(await urlOf(), '1:1=v1');
+  assert.equal(await urlOf(), '1:1=v1');
+  assert.equal(server.stats().answerHits, 1);
+  service.modifyValues('88.118/live', [text(1, 'URL', 'v2')], ROOT);
+  assert.equal(await urlOf(), '1:1=v2');
+  service.delete('88.118/live', ROOT);
+  await assert.rejects(client.resolve(addr, '88.118/live'), (e: Error & { responseCode?: number }) => e.responseCode === 100);
+});
+
+test('REST: answers from pre-rendered JSON equal the full path in status, headers and body', async (t) => {
+  const { service } = await node(t);
+  service.create('88.118/r1', [text(1, 'URL', 'https://iip.example/r1'), text(2, 'NOTE', 'admin', { publicRead: false })], ROOT);
+  service.create('88.118/ünï', [text(1, 'URL', 'ü "quoted" \\ path')], ROOT);
+  const fastApp = await buildHandleRestApp(service, { auth: secretKeyAuth(service) });
+  const fullApp = await buildHandleRestApp(service, { auth: secretKeyAuth(service), publicAnswers: false });
+  t.after(async () => {
+    await fastApp.close();
+    await fullApp.close();
+  });
+  const paths = ['/api/handles/88.118/r1', '/api/handles/88.118/R1', '/api/handles/88.118/%C3%BCn%C3%AF', '/api/handles/88.118/nope', '/api/handles/20.500/x', '/api/handles/88.118/r1?type=URL', '/api/handles/0.NA/88.118'];
+  for (let round = 0; round < 2; round++) {
+    for (const url of paths) {
+      const a = await fastApp.inject({ method: 'GET', url });
+      const b = await fullApp.inject({ method: 'GET', url });
+      assert.equal(a.statusCode, b.statusCode, url);
+      assert.equal(a.headers['content-type'], b.headers['content-type'], url);
+      assert.equal(a.body, b.body, url);
+    }
+  }
+  // Answered from memory: a hit per request once rendered, and the admin-only value is not there.
+  const fastRes = await fastApp.inject({ method: 'GET', url: '/api/handles/88.118/r1' });
+  assert.deepEqual(JSON.parse(fastRes.body).values.map((v: { index: number }) => v.index), [1]);
+});
