@@ -12,8 +12,10 @@ import {
   buildHandleRestApp,
   encodeMessage,
   secretKeyAuth,
+  startHandleNode,
   startHandleProtocolServer,
 } from '@iip/identifiers';
+import { freePort, tempDir } from '@iip/testkit';
 import fc from 'fast-check';
 import { RequestHandler } from '../src/transport/request-handler.js';
 import { ROOT, SITE, node, openStore, text } from './service-fixture.js';
@@ -231,4 +233,32 @@ test('REST: answers from pre-rendered JSON equal the full path in status, header
   // Answered from memory: a hit per request once rendered, and the admin-only value is not there.
   const fastRes = await fastApp.inject({ method: 'GET', url: '/api/handles/88.118/r1' });
   assert.deepEqual(JSON.parse(fastRes.body).values.map((v: { index: number }) => v.index), [1]);
+});
+
+test('node: a restarted node warms its answers from the store in the background and answers from them', async (t) => {
+  const dir = await tempDir('iip-id-warm-');
+  t.after(() => dir.cleanup());
+  const opts = async () => {
+    const port = await freePort();
+    return { role: 'secondary' as const, prefix: '88.118', dataDir: dir.path, udpPort: port, tcpPort: port, httpPort: await freePort(), admin: { handle: '0.NA/88.118', index: 300, secretKey: 'warm' } };
+  };
+  const first = await startHandleNode(await opts());
+  for (let i = 0; i < 100; i++) first.service.create(`88.118/W-${i}`, [text(1, 'URL', `u${i}`)], ROOT);
+  await first.close();
+  const lines: string[] = [];
+  const second = await startHandleNode({ ...(await opts()), log: (l) => lines.push(l) });
+  const client = new HandleClient({ timeoutMs: 2000, retries: 1 });
+  t.after(async () => {
+    client.close();
+    await second.close();
+  });
+  const warmed = await second.warmed;
+  assert.equal(warmed.read, 101, '100 handles and the prefix handle');
+  assert.equal(warmed.added, 202, 'one UDP and one REST rendering each');
+  assert.ok(lines.some((l) => l.includes('pre-rendered from 101 records')), lines.join('\n'));
+  const r = await client.resolve({ address: '127.0.0.1', udpPort: second.udpPort }, '88.118/w-42');
+  assert.equal(show(r.values), '1=u42');
+  assert.deepEqual({ hits: second.protocol.stats().answerHits, misses: second.protocol.stats().answerMisses }, { hits: 1, misses: 0 });
+  const res = await fetch(`http://127.0.0.1:${second.httpPort}/api/handles/88.118/W-7`);
+  assert.equal(((await res.json()) as { values: { data: { value: string } }[] }).values[0]?.data.value, 'u7');
 });

@@ -21,6 +21,7 @@ export const idHelp = `iip id — identifier resolution (标识解析, Handle pr
 
   iip id serve --role <top-level|secondary|enterprise|mirror> --prefix <p> [--data <dir>] [--host <addr>]
                [--udp-port 2641] [--tcp-port 2641] [--http-port 8000] [--primary-url <url>]   (mirror)
+               [--answer-cache 1000000]   pre-rendered answers kept per front end (≈ 550 B/handle for both; 0 = off)
       admin identity: 300:0.NA/<prefix>; secret from IIP_ID_SECRET or generated once into <data>/admin.secret
   iip id create <handle> [--url <url>] [--value <type>=<text> …] [--template <id> --item <name>=<text> …] [--overwrite]
   iip id resolve <handle> [--server <host:port>] | [--root <host:port> …]   (direct, or recursive from the top level)
@@ -112,6 +113,7 @@ async function serve(argv: string[], out: (s: string) => void): Promise<void> {
     'tcp-port': { type: 'string' },
     'http-port': { type: 'string' },
     'primary-url': { type: 'string' },
+    'answer-cache': { type: 'string' },
   });
   if (values.help) return out(idHelp);
   const role = values.role as NodeRole | undefined;
@@ -130,6 +132,7 @@ async function serve(argv: string[], out: (s: string) => void): Promise<void> {
     httpPort: intOption(values['http-port'], '--http-port', 8000),
     admin,
     ...(values['primary-url'] ? { primaryUrl: values['primary-url'] } : {}),
+    answerEntries: intOption(values['answer-cache'], '--answer-cache', 1_000_000),
     log: out,
   });
   out(`Identifier node / 标识解析节点: ${role} for prefix ${node.prefix}`);

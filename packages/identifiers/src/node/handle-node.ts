@@ -48,6 +48,13 @@ export interface HandleNodeOptions {
   readonly serverId?: number;
   readonly log?: (line: string) => void;
   readonly httpLogger?: boolean;
+  /**
+   * Pre-rendered anonymous answers per front end (UDP/TCP and REST), in entries; default 1,000,000 each
+   * (≈ 550 bytes of memory per handle for both together), 0 = off. See ADR 0004.
+   */
+  readonly answerEntries?: number;
+  /** Fill those answers from the store in the background once listening (default true). */
+  readonly warmAnswers?: boolean;
 }
 
 export interface HandleNode {
@@ -62,6 +69,8 @@ export interface HandleNode {
   readonly protocol: HandleProtocolServer;
   /** The mirror's replication state; undefined on a primary. */
   readonly mirror?: Mirror;
+  /** Settles when the background warm-up of pre-rendered answers has read the store (or was not asked for). */
+  readonly warmed: Promise<{ read: number; added: number; seconds: number }>;
   close(): Promise<void>;
 }
 
@@ -70,6 +79,41 @@ function homedPrefixOf(opts: HandleNodeOptions): string {
   const p = parseHandle(opts.admin.handle);
   if (!p) throw new HandleError(ResponseCode.INVALID_HANDLE, `Admin handle "${opts.admin.handle}" is not prefix/suffix.`);
   return p.prefix.toUpperCase() === '0.NA' ? p.suffix : p.prefix;
+}
+
+interface Warming {
+  readonly done: Promise<{ read: number; added: number; seconds: number }>;
+  abort(): Promise<void>;
+}
+
+function notWarming(): Warming {
+  return { done: Promise.resolve({ read: 0, added: 0, seconds: 0 }), abort: async () => {} };
+}
+
+/** Background warm-up of the pre-rendered answers, with a progress line at most every 5 s. */
+function warm(service: LocalHandleService, log: (line: string) => void): Warming {
+  const ac = new AbortController();
+  let lastLog = Date.now();
+  const done = service
+    .warmPublicAnswers({
+      signal: ac.signal,
+      onProgress: (read, total) => {
+        if (Date.now() - lastLog < 5000) return;
+        lastLog = Date.now();
+        log(`answers: warming ${read.toLocaleString('en-US')}/${total.toLocaleString('en-US')} records / 预渲染应答加载中 (${total ? Math.round((read / total) * 100) : 100} %)`);
+      },
+    })
+    .then((r) => {
+      if (!ac.signal.aborted && r.read > 0) log(`answers: ${r.added.toLocaleString('en-US')} pre-rendered from ${r.read.toLocaleString('en-US')} records in ${r.seconds.toFixed(1)} s / 预渲染应答就绪`);
+      return r;
+    });
+  return {
+    done,
+    abort: async () => {
+      ac.abort();
+      await done.catch(() => undefined);
+    },
+  };
 }
 
 export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNode> {
@@ -98,7 +142,13 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
     if (opts.role !== 'mirror') {
       LocalHandleService.bootstrap({ store, prefix, adminHandle: opts.admin.handle, adminIndex: opts.admin.index, secretKey: secret });
     }
-    const service = new LocalHandleService({ store, role: opts.role, site, rootAdmins: [{ handle: opts.admin.handle, index: opts.admin.index }] });
+    const service = new LocalHandleService({
+      store,
+      role: opts.role,
+      site,
+      rootAdmins: [{ handle: opts.admin.handle, index: opts.admin.index }],
+      ...(opts.answerEntries !== undefined ? { answerEntries: opts.answerEntries } : {}),
+    });
     let mirror: Mirror | undefined;
     if (opts.role === 'mirror') {
       const url = `${(opts.primaryUrl as string).replace(/\/+$/, '')}/api/replication/changes`;
@@ -122,6 +172,8 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
     started.push(() => http.close());
     await http.listen({ host, port: opts.httpPort });
     log(`${opts.role} node for ${prefix}: udp ${protocol.udpPort}, tcp ${protocol.tcpPort}, http ${opts.httpPort} on ${host}`);
+    const warmed = opts.warmAnswers === false || opts.answerEntries === 0 ? notWarming() : warm(service, log);
+    started.push(() => warmed.abort());
     return {
       role: opts.role,
       prefix,
@@ -133,6 +185,7 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
       http,
       protocol,
       ...(mirror ? { mirror } : {}),
+      warmed: warmed.done,
       close: closeAll,
     };
   } catch (e) {
