@@ -6,6 +6,10 @@
  * cheap ones: bench/udp-load.c (compiled here with `cc -O2`, requests built from this codec's own bytes) and
  * `wrk` with bench/resolve.lua. Without cc or wrk the bench says how to install them and falls back to a
  * Node generator in a child process, labelled as such (it costs the server most of a core). 127.0.0.1 only.
+ *
+ * The node is set up as `iip id serve` sets one up: V8 tuned for serving (heap-tuning.ts), both front doors
+ * listening, then its pre-rendered public answers warmed from the store (time and memory are printed). The
+ * baselines run afterwards in the same process, with the node and its memory still there.
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -23,6 +27,7 @@ import {
   encodeMessage,
   secretKeyAuth,
   startHandleProtocolServer,
+  tuneHeapForResolution,
 } from '@iip/identifiers';
 import { type StoredHandleValue, openSqliteHandleStore } from '@iip/storage';
 import { tempDir } from '@iip/testkit';
@@ -275,6 +280,8 @@ const pct = (x: number): string => `${Math.round(x * 100)} %`;
 const load1 = (): string => loadavg()[0]?.toFixed(2) ?? '?';
 
 export async function main(): Promise<void> {
+  // The same V8 tuning `iip id serve` applies to a node process; the baselines run under it too.
+  const heap = tuneHeapForResolution();
   const dir = await tempDir('iip-bench-resolve-');
   const file = join(dir.path, 'handles.db');
   let store = openSqliteHandleStore({ file });
@@ -291,7 +298,7 @@ export async function main(): Promise<void> {
         }
       });
     }
-    console.log(`stored ${fmt(N)} handles in ${((performance.now() - t0) / 1000).toFixed(1)} s (SQLite HandleStore + LocalHandleService); load average ${load1()}`);
+    console.log(`stored ${fmt(N)} handles in ${((performance.now() - t0) / 1000).toFixed(1)} s (SQLite HandleStore + LocalHandleService); V8 ${heap}; load average ${load1()}`);
     // Serve from a freshly opened store, as a node does after loading: the writer's connection carries the
     // bulk load's WAL and page-cache state, which is not what resolution sees in production.
     store.close();
@@ -304,7 +311,6 @@ export async function main(): Promise<void> {
     await rest.listen({ port: 0, host: '127.0.0.1' });
     const rss0 = process.memoryUsage().rss;
     const warm = await service.warmPublicAnswers();
-    global.gc?.();
     const mib = (b: number): string => `${Math.round(b / 1024 / 1024)} MiB`;
     console.log(
       `warmed ${fmt(warm.added)} pre-rendered answers (UDP + REST) from ${fmt(warm.read)} records in ${warm.seconds.toFixed(1)} s; RSS +${mib(process.memoryUsage().rss - rss0)} (now ${mib(process.memoryUsage().rss)})`,
@@ -313,7 +319,6 @@ export async function main(): Promise<void> {
     // UDP: the node, then a dgram echo server, each under the same generator.
     const udp = await measured(() => runUdp(udpExe, node.udpPort, 'handle'));
     const udpAnswers = node.stats();
-    await node.close();
     const echo = createSocket('udp4');
     echo.on('message', (m, r) => echo.send(m, r.port, r.address));
     await new Promise<void>((r) => echo.bind(0, '127.0.0.1', () => r()));
@@ -330,13 +335,16 @@ export async function main(): Promise<void> {
     // REST: the Handle.Net-shaped API, then a Fastify route returning a constant.
     const restAddr = rest.server.address();
     const restRes = await measured(() => runHttp(typeof restAddr === 'object' && restAddr ? restAddr.port : 0));
-    await rest.close();
     const base = Fastify();
     base.get('/api/handles/*', async () => ({ responseCode: 1, handle: 'constant', values: [] }));
     await base.listen({ port: 0, host: '127.0.0.1' });
     const baseAddr = base.server.address();
     const baseRes = await measured(() => runHttp(typeof baseAddr === 'object' && baseAddr ? baseAddr.port : 0));
     await base.close();
+    // The node closes only now: the baselines run in the same process with the same heap (its answers
+    // included), not in one that has just released them for the garbage collector.
+    await rest.close();
+    await node.close();
     const restRps = restRes.completed / restRes.seconds;
     const baseRps = baseRes.completed / baseRes.seconds;
     console.log(`rest resolve [${restRes.generator}]: ${fmt(restRps)} req/s (p50 ${restRes.p50.toFixed(2)} ms, p99 ${restRes.p99.toFixed(2)} ms, errors/non-2xx ${restRes.errors}; server CPU ${pct(restRes.serverCpu)})`);

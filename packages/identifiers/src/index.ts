@@ -36,3 +36,4 @@ export * from './resolver/resolver-service.js';
 export * from './node/handle-node.js';
 export * from './node/register-prefix.js';
 export * from './service/public-answers.js';
+export * from './node/heap-tuning.js';

@@ -13,6 +13,7 @@ import {
   RecursiveResolver,
   basicAuthorization,
   startHandleNode,
+  tuneHeapForResolution,
   valueToJson,
 } from '@iip/identifiers';
 import { UsageError, intOption, parse } from '../args.js';
@@ -120,6 +121,8 @@ async function serve(argv: string[], out: (s: string) => void): Promise<void> {
   if (!role || !['top-level', 'secondary', 'enterprise', 'mirror'].includes(role)) throw new UsageError('--role must be top-level, secondary, enterprise or mirror');
   if (!values.prefix) throw new UsageError('--prefix is required (e.g. 88.118; a top-level node: 88)');
   const dataDir = resolvePath(values.data ?? join('data', 'id', values.prefix));
+  // A dedicated node process: size V8's young generation for serving (see heap-tuning.ts).
+  tuneHeapForResolution();
   const { secret, created } = loadOrCreateSecret(dataDir);
   const admin = { handle: `0.NA/${values.prefix}`, index: 300, secretKey: secret };
   const node = await startHandleNode({

@@ -237,7 +237,6 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
           if (!this.homesKey(key)) continue;
           const values = publicValues(record.values);
           for (const cache of this.answerCaches) {
-            if (cache.has(key)) continue;
             let rendered: string;
             try {
               rendered = cache.render(values);

@@ -68,10 +68,6 @@ export class AnswerCache {
     return this.map.get(key);
   }
 
-  has(key: string): boolean {
-    return this.map.has(key);
-  }
-
   /** Adds or replaces; when `evict` is false and the cache is full, a new key is not added. */
   set(key: string, rendered: string, evict: boolean): boolean {
     if (this.capacity <= 0) return false;
