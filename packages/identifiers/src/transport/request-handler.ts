@@ -17,7 +17,7 @@ import { DEFAULT_ENVELOPE, DigestAlg, ENVELOPE_SIZE, HEADER_SIZE, type HandleMes
 import { requestDigest, verifyChallengeAnswer } from '../protocol/secret-key-auth.js';
 import { fromHandleSiteInfo } from '../protocol/site-info-codec.js';
 import { WireWriter } from '../protocol/wire-writer.js';
-import { type PublicAnswers, isPublicAnswerSource } from '../service/public-answers.js';
+import { type PublicAnswerStats, type PublicAnswers, isPublicAnswerSource } from '../service/public-answers.js';
 import { PendingChallenges } from './pending-challenges.js';
 
 export interface HandlerStats {
@@ -88,7 +88,7 @@ export class RequestHandler {
   }
 
   /** Hits and misses of the pre-rendered answers (undefined when not used). */
-  answerStats() {
+  answerStats(): PublicAnswerStats | undefined {
     return this.answers?.stats();
   }
 
