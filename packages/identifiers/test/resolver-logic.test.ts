@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  HS_ALIAS,
   HS_SITE,
+  HS_SITE_PREFIX,
   HandleError,
   type HandleService,
   type HandleSiteInfo,
@@ -129,5 +131,42 @@ describe('RecursiveResolver (in-process hierarchy)', () => {
     const v = await r.resolve('0.NA/88.118.8');
     assert.equal(v[0]?.type, HS_SITE);
     assert.equal(net.asked.at(-1), '2 0.NA/88.118.8');
+  });
+
+  it('serves a derived prefix without a prefix handle from its ancestor\'s HS_SITE.PREFIX sites', async () => {
+    const { net, top } = hierarchy();
+    // 88.200 is homed at node 6; its derived prefixes (88.200.x) at node 7, which has no 0.NA/88.200.5.
+    top.create('0.NA/88.200', [siteValue(1, site(6)), { ...siteValue(2, site(7)), type: HS_SITE_PREFIX }], ADMIN);
+    const parent = new MemoryHandleService(ADMIN, ['88.200'], site(6));
+    const derived = new MemoryHandleService(ADMIN, ['88.200.5'], site(7), 'enterprise');
+    parent.create('88.200/P', [textValue(1, 'URL', 'https://parent')], ADMIN);
+    derived.create('88.200.5/X', [textValue(1, 'URL', 'https://derived')], ADMIN);
+    net.nodes.set(6, parent);
+    net.nodes.set(7, derived);
+    const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net });
+    const v = await r.resolve('88.200.5/X');
+    assert.equal(new TextDecoder().decode(v[0]?.data), 'https://derived');
+    assert.deepEqual(net.asked, ['1 0.NA/88.200.5', '1 0.NA/88.200', '7 0.NA/88.200.5', '7 88.200.5/X']);
+    // The prefix itself still goes to its HS_SITE.
+    const p = await r.resolve('88.200/P');
+    assert.equal(new TextDecoder().decode(p[0]?.data), 'https://parent');
+    assert.equal(net.asked.at(-1), '6 88.200/P');
+  });
+
+  it('follows HS_ALIAS to the handle it names, unless HS_ALIAS is asked for; refuses loops', async () => {
+    const { net, secondary } = hierarchy();
+    const alias = (index: number, target: string) => ({ ...textValue(index, HS_ALIAS, target) });
+    secondary.create('88.118/OLD-PUMP', [alias(1, '88.118.8/PUMP-0001')], ADMIN);
+    secondary.create('88.118/LOOP-A', [alias(1, '88.118/LOOP-B')], ADMIN);
+    secondary.create('88.118/LOOP-B', [alias(1, '88.118/loop-a')], ADMIN);
+    const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net });
+    const v = await r.resolve('88.118/OLD-PUMP', { types: ['URL'] });
+    assert.equal(new TextDecoder().decode(v[0]?.data), 'https://pump/1');
+    assert.ok(net.asked.includes('4 88.118.8/PUMP-0001'), 'the target is resolved at its own node');
+    const own = await r.resolve('88.118/OLD-PUMP', { types: [HS_ALIAS] });
+    assert.equal(new TextDecoder().decode(own[0]?.data), '88.118.8/PUMP-0001');
+    await assert.rejects(r.resolve('88.118/LOOP-A'), (e: HandleError) => e.responseCode === ResponseCode.RECURSION_COUNT_TOO_HIGH && /LOOP-A → 88.118\/LOOP-B → 88.118\/loop-a/.test(e.message));
+    const raw = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net, followAliases: false });
+    assert.equal((await raw.resolve('88.118/OLD-PUMP'))[0]?.type, HS_ALIAS);
   });
 });

@@ -4,12 +4,15 @@
  * `0.NA/88.118`, … most specific first) and following their HS_SITE (or HS_SERV) values down from node to
  * node, follows referrals, and caches every answer for its values' TTL. When a site's servers do not answer
  * it tries the site's other servers and then the other sites of the same service (mirrors), primary first.
+ * A derived prefix (88.118.8) without a prefix handle of its own is served by the HS_SITE.PREFIX sites of
+ * its nearest ancestor that has them. A handle whose answer carries HS_ALIAS is resolved as the handle it
+ * names (at most 8 aliases in a row, loops refused), unless the caller asks for HS_ALIAS values themselves.
  */
 import { HandleError } from '../model/handle-error.js';
 import { parseHandle, prefixChain, prefixHandle } from '../model/handle-name.js';
 import { normalizeHandle } from '../model/handle-name.js';
 import type { HandleSiteInfo, ResolveQuery } from '../model/handle-service.js';
-import { HS_SERV, HS_SITE, type HandleValue } from '../model/handle-value.js';
+import { HS_ALIAS, HS_SERV, HS_SITE, HS_SITE_PREFIX, type HandleValue } from '../model/handle-value.js';
 import { ResponseCode } from '../model/response-codes.js';
 import { decodeSiteInfo, toHandleSiteInfo } from '../protocol/site-info-codec.js';
 import { HandleClient } from '../transport/handle-client.js';
@@ -54,7 +57,12 @@ export interface RecursiveResolverOptions {
   /** Decodes HS_SITE data; default: the protocol's site codec. */
   readonly decodeSite?: (data: Uint8Array) => HandleSiteInfo;
   readonly now?: () => number;
+  /** Resolve HS_ALIAS handles as the handle they name (default true). */
+  readonly followAliases?: boolean;
 }
+
+/** Most HS_ALIAS values followed in a row for one resolution. */
+export const MAX_ALIAS_HOPS = 8;
 
 export interface ResolverStats {
   /** resolve() calls answered from the cache. */
@@ -98,6 +106,7 @@ export class RecursiveResolver {
   private readonly decodeSite: (data: Uint8Array) => HandleSiteInfo;
   private readonly upstream: ResolutionUpstream;
   private readonly ownClient: HandleClient | undefined;
+  private readonly followAliases: boolean;
   private counters = { hits: 0, misses: 0, upstreamQueries: 0, failovers: 0 };
 
   constructor(opts: RecursiveResolverOptions) {
@@ -110,6 +119,7 @@ export class RecursiveResolver {
     this.negativeTtlMs = (opts.cache?.negativeTtlSeconds ?? 30) * 1000;
     this.maxTtlSeconds = opts.cache?.maxTtlSeconds ?? 86_400;
     this.maxReferrals = opts.maxReferrals ?? 16;
+    this.followAliases = opts.followAliases ?? true;
     this.ownClient = opts.upstream || opts.client ? undefined : new HandleClient({ timeoutMs: opts.timeoutMs ?? 1000, retries: 1 });
     this.upstream = opts.upstream ?? handleClientUpstream((opts.client ?? this.ownClient) as HandleClient);
   }
@@ -121,20 +131,41 @@ export class RecursiveResolver {
 
   /** The values of a handle (filtered by type/index). Throws HandleError: 100 not found, 200 none match. */
   async resolve(handle: string, query: ResolveQuery = {}): Promise<HandleValue[]> {
-    const key = `answer|${normalizeHandle(handle)}`;
-    let answer = this.cache.get(key);
-    if (answer) this.counters.hits++;
-    else {
-      this.counters.misses++;
-      answer = await this.lookUp(handle, { referrals: 0 });
-      this.remember(key, answer);
+    const wantsAlias = query.types?.includes(HS_ALIAS) ?? false;
+    const chain = [handle];
+    let current = handle;
+    let answer: CachedAnswer;
+    for (;;) {
+      answer = await this.answerFor(current);
+      if (answer.kind === 'error') throw new HandleError(answer.responseCode, answer.message, { handle, ...(current === handle ? {} : { resolvedAs: current }) });
+      const alias = this.followAliases && !wantsAlias ? answer.values.find((v) => v.type === HS_ALIAS) : undefined;
+      if (!alias) break;
+      current = new TextDecoder().decode(alias.data);
+      const loop = chain.some((h) => normalizeHandle(h) === normalizeHandle(current));
+      chain.push(current);
+      if (loop || chain.length > MAX_ALIAS_HOPS + 1) {
+        throw new HandleError(ResponseCode.RECURSION_COUNT_TOO_HIGH, `${loop ? 'HS_ALIAS loop' : `More than ${MAX_ALIAS_HOPS} aliases`}: ${chain.join(' → ')}.`, { handle, aliases: chain });
+      }
     }
-    if (answer.kind === 'error') throw new HandleError(answer.responseCode, answer.message, { handle });
     const out = filter(answer.values, query);
     if (out.length === 0 && ((query.types?.length ?? 0) > 0 || (query.indexes?.length ?? 0) > 0)) {
       throw new HandleError(ResponseCode.VALUES_NOT_FOUND, `${handle} has no values of the requested types/indexes.`, { handle });
     }
     return out;
+  }
+
+  /** The whole answer for one handle: from the cache, or looked up from the roots down and cached. */
+  private async answerFor(handle: string): Promise<CachedAnswer> {
+    const key = `answer|${normalizeHandle(handle)}`;
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.counters.hits++;
+      return cached;
+    }
+    this.counters.misses++;
+    const answer = await this.lookUp(handle, { referrals: 0 });
+    this.remember(key, answer);
+    return answer;
   }
 
   stats(): ResolverStats {
@@ -184,7 +215,8 @@ export class RecursiveResolver {
         const p = remaining[i] as string;
         const rec = await this.cachedAsk(sites, prefixHandle(p), budget);
         if (rec.answer.kind !== 'values') continue;
-        const next = await this.sitesFromValues(rec.answer.values, budget);
+        // For a more specific prefix still to be found (i > 0), the ancestor's HS_SITE.PREFIX sites serve it.
+        const next = await this.sitesFromValues(rec.answer.values, budget, i > 0 ? HS_SITE_PREFIX : HS_SITE);
         if (next.length === 0) continue;
         sites = next;
         delegatedAt = i;
@@ -224,11 +256,15 @@ export class RecursiveResolver {
     }
   }
 
-  /** HS_SITE values become sites (primary first); without them, HS_SERV names a handle that holds them. */
-  private async sitesFromValues(values: readonly HandleValue[], budget: { referrals: number }): Promise<Site[]> {
+  /**
+   * HS_SITE values become sites (primary first); without them, HS_SERV names a handle that holds them. With
+   * `siteType` HS_SITE.PREFIX, those values are used when present, and HS_SITE/HS_SERV otherwise.
+   */
+  private async sitesFromValues(values: readonly HandleValue[], budget: { referrals: number }, siteType: typeof HS_SITE | typeof HS_SITE_PREFIX = HS_SITE): Promise<Site[]> {
+    if (siteType === HS_SITE_PREFIX && !values.some((v) => v.type === HS_SITE_PREFIX)) siteType = HS_SITE;
     const sites: Site[] = [];
     for (const v of values) {
-      if (v.type !== HS_SITE) continue;
+      if (v.type !== siteType) continue;
       try {
         const s = this.decodeSite(v.data);
         sites.push({ primary: s.primary, servers: s.servers.map((x) => ({ address: x.address, ...(x.udpPort === undefined ? {} : { udpPort: x.udpPort }), ...(x.tcpPort === undefined ? {} : { tcpPort: x.tcpPort }) })) });
@@ -236,7 +272,7 @@ export class RecursiveResolver {
         // A malformed site value is skipped; the others may still serve.
       }
     }
-    if (sites.length === 0) {
+    if (sites.length === 0 && siteType === HS_SITE) {
       for (const v of values) {
         if (v.type !== HS_SERV) continue;
         if (++budget.referrals > this.maxReferrals) throw new HandleError(ResponseCode.RECURSION_COUNT_TOO_HIGH, 'Too many HS_SERV indirections.');
