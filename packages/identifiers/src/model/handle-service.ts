@@ -11,6 +11,12 @@ export interface ResolveQuery {
   readonly types?: readonly string[];
   /** Only values with these indexes; empty/absent = all. */
   readonly indexes?: readonly number[];
+  /**
+   * For an anonymous caller: fail with AUTHENTICATION_NEEDED (402) instead of leaving out values that an
+   * administrator could read. The binary protocol sets it when a request does not carry the PUBLIC_ONLY flag,
+   * and answers the 402 with a challenge (RFC 3652 authenticated resolution).
+   */
+  readonly strict?: boolean;
 }
 
 export interface HandleSiteInfo {

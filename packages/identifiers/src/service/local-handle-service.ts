@@ -100,6 +100,15 @@ function publicValues(values: readonly HandleValue[]): HandleValue[] {
   return values.filter((v) => v.type !== HS_SECKEY && v.permissions.publicRead);
 }
 
+/** A value an administrator may read and an anonymous caller may not (secret keys are read by nobody). */
+function isRestricted(v: HandleValue): boolean {
+  return v.type !== HS_SECKEY && !v.permissions.publicRead && v.permissions.adminRead;
+}
+
+function hasRestricted(values: readonly HandleValue[]): boolean {
+  return values.some(isRestricted);
+}
+
 function requireParsed(handle: string): { prefix: string; suffix: string } {
   const parsed = parseHandle(handle);
   if (!parsed) throw fail(ResponseCode.INVALID_HANDLE, `"${handle.slice(0, 80)}" is not a handle: use prefix/suffix (at most 1024 bytes).`, { handle: handle.slice(0, 200) });
@@ -207,7 +216,10 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     cache.misses++;
     let rendered: string;
     try {
-      rendered = cache.render(this.resolve(handle, {}, null));
+      // What resolve(handle, {}, null) returns: the public values (see publicValues()).
+      const rec = this.readRecord(this.assertResponsible(handle).key);
+      if (!rec) return undefined;
+      rendered = cache.render(publicValues(rec.values), hasRestricted(rec.values));
     } catch {
       // Not found, not ours, not renderable (too many values for one message…): the full path says why.
       return undefined;
@@ -236,10 +248,11 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
         for (const { key, record } of page) {
           if (!this.homesKey(key)) continue;
           const values = publicValues(record.values);
+          const restricted = hasRestricted(record.values);
           for (const cache of this.answerCaches) {
             let rendered: string;
             try {
-              rendered = cache.render(values);
+              rendered = cache.render(values, restricted);
             } catch {
               continue; // left to the full path, which will say why
             }
@@ -455,6 +468,9 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
       canAdminRead ??= this.isRoot(who) || (permissionsOf(rec.values, who, this.lookup) & AdminPermission.READ_VALUE) !== 0;
       return canAdminRead;
     });
+    if (!who && query.strict && wanted.some(isRestricted)) {
+      throw fail(ResponseCode.AUTHENTICATION_NEEDED, `${handle} has values only administrators may read; authenticate, or ask for public values only.`, { handle });
+    }
     if (visible.length === 0 && (types || indexes)) {
       if (!who) throw fail(ResponseCode.AUTHENTICATION_NEEDED, `The requested values of ${handle} are not public; authenticate as an administrator.`, { handle });
       throw fail(ResponseCode.INSUFFICIENT_PERMISSIONS, `${who.index}:${who.handle} may not read the requested values of ${handle}.`, { handle });

@@ -12,8 +12,12 @@
  */
 import type { HandleValue } from '../model/handle-value.js';
 
-/** Turns the public values of a handle (in stored order, HS_SECKEY never included) into what is sent. */
-export type AnswerRenderer = (values: readonly HandleValue[]) => string;
+/**
+ * Turns the public values of a handle (in stored order, HS_SECKEY never included) into what is sent.
+ * `restricted`: the handle also has values an administrator could read (a front end that challenges for
+ * them, like the binary protocol without PUBLIC_ONLY, must not answer from the rendering alone).
+ */
+export type AnswerRenderer = (values: readonly HandleValue[], restricted: boolean) => string;
 
 export interface PublicAnswerStats {
   readonly hits: number;

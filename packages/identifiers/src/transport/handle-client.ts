@@ -87,8 +87,14 @@ export class HandleClient {
     }
   }
 
-  async resolve(server: HandleServerAddress, handle: string, query: ResolveQuery = {}): Promise<ResolveResult> {
-    const reply = await this.exchange(server, OpCode.RESOLUTION, { kind: 'resolution-request', handle, indexes: query.indexes ?? [], types: query.types ?? [] });
+  /**
+   * Resolves `handle`. Without `auth` the request carries PUBLIC_ONLY and gets the public values; with
+   * `auth` it does not, and when the handle has values only administrators may read the server challenges,
+   * the client answers as `auth.identity`, and the reply holds every value that identity may read.
+   */
+  async resolve(server: HandleServerAddress, handle: string, query: ResolveQuery = {}, auth?: HandleAuth): Promise<ResolveResult> {
+    const body: MessageBody = { kind: 'resolution-request', handle, indexes: query.indexes ?? [], types: query.types ?? [] };
+    const reply = auth ? await this.admin(server, OpCode.RESOLUTION, body, auth) : await this.exchange(server, OpCode.RESOLUTION, body, OpFlag.PUBLIC_ONLY);
     const b = reply.body;
     if (reply.header.responseCode === ResponseCode.SUCCESS && b.kind === 'resolution-response') return { responseCode: ResponseCode.SUCCESS, values: [...b.values] };
     if (b.kind === 'referral') return { responseCode: reply.header.responseCode, values: b.values ? [...b.values] : [] };

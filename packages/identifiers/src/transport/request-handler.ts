@@ -56,11 +56,18 @@ function needsAuthentication(opCode: number): boolean {
   }
 }
 
-/** A value list as RFC 3652 encodes it (count, then each value), one byte per char: what the answer cache keeps. */
-export function renderWireValueList(values: readonly HandleValue[]): string {
+const RESTRICTED = '\u0001';
+const UNRESTRICTED = '\u0000';
+
+/**
+ * What the answer cache keeps for the binary protocol: the value list as RFC 3652 encodes it (count, then
+ * each value), one byte per char, followed by one marker char saying whether the handle also has values
+ * only administrators may read (then a request without PUBLIC_ONLY is challenged by the full path).
+ */
+export function renderWireValueList(values: readonly HandleValue[], restricted: boolean): string {
   const buf = Buffer.allocUnsafe(handleValueListSize(values));
   writeHandleValueList(new WireWriter(buf), values);
-  return buf.toString('latin1');
+  return buf.toString('latin1') + (restricted ? RESTRICTED : UNRESTRICTED);
 }
 
 /** Resolution request flags the pre-rendered answer does not honour; such requests take the full path. */
@@ -131,7 +138,8 @@ export class RequestHandler {
     const b = h + HEADER_SIZE;
     if (len < ENVELOPE_SIZE + HEADER_SIZE + 12 || buf[start] !== PROTOCOL_MAJOR || ((buf[start + 2] as number) & 0xe0) !== 0) return undefined;
     if (buf.readUInt32BE(start + 16) !== len - ENVELOPE_SIZE) return undefined;
-    if (buf.readUInt32BE(h) !== OpCode.RESOLUTION || buf.readUInt32BE(h + 4) !== 0 || (buf.readUInt32BE(h + 8) & FAST_PATH_EXCLUDED_FLAGS) !== 0) return undefined;
+    const flags = buf.readUInt32BE(h + 8);
+    if (buf.readUInt32BE(h) !== OpCode.RESOLUTION || buf.readUInt32BE(h + 4) !== 0 || (flags & FAST_PATH_EXCLUDED_FLAGS) !== 0) return undefined;
     const hl = buf.readUInt32BE(b);
     if (hl === 0 || hl > LIMITS.handleBytes || buf.readUInt32BE(h + 20) !== hl + 12) return undefined;
     const bodyEnd = b + hl + 12;
@@ -144,7 +152,9 @@ export class RequestHandler {
     }
     const values = answers.get(buf.toString('latin1', b + 4, b + 4 + hl));
     if (values === undefined) return undefined;
-    const bodyLength = 4 + hl + values.length;
+    const listLength = values.length - 1; // the last char is the restricted marker
+    if (values[listLength] === RESTRICTED && (flags & OpFlag.PUBLIC_ONLY) === 0) return undefined;
+    const bodyLength = 4 + hl + listLength;
     const total = ENVELOPE_SIZE + HEADER_SIZE + bodyLength + 4;
     if (total - ENVELOPE_SIZE > LIMITS.messageBytes) return undefined;
     // Field for field what encodeMessage writes for this reply (see reply() and replyEnvelope()).
@@ -165,7 +175,7 @@ export class RequestHandler {
     out.writeUInt32BE(0, 36);
     out.writeUInt32BE(bodyLength, 40);
     buf.copy(out, 44, b, b + 4 + hl); // the handle as asked, with its length
-    out.write(values, 48 + hl, 'latin1');
+    out.write(values, 48 + hl, listLength, 'latin1');
     out.writeUInt32BE(0, total - 4);
     return out;
   }
@@ -236,7 +246,16 @@ export class RequestHandler {
     const { opCode } = req.header;
     const body = req.body;
     if (opCode === OpCode.RESOLUTION && body.kind === 'resolution-request') {
-      const values = this.service.resolve(body.handle, { types: body.types, indexes: body.indexes }, null);
+      // Without PUBLIC_ONLY the client wants every value it may read: values only administrators may read
+      // are then worth a challenge, and the answer is given as the identity the client proves (perform()).
+      const strict = (req.header.opFlags & OpFlag.PUBLIC_ONLY) === 0;
+      let values: HandleValue[];
+      try {
+        values = this.service.resolve(body.handle, { types: body.types, indexes: body.indexes, strict }, null);
+      } catch (e) {
+        if (strict && e instanceof HandleError && e.responseCode === ResponseCode.AUTHENTICATION_NEEDED) return this.challenge(req, buf, start);
+        throw e;
+      }
       return this.reply(req, ResponseCode.SUCCESS, { kind: 'resolution-response', handle: body.handle, values }, this.digestFor(req, buf, start));
     }
     if (opCode === OpCode.GET_SITE_INFO) {
@@ -292,6 +311,10 @@ export class RequestHandler {
       throw new HandleError(ResponseCode.PROTOCOL_ERROR, `Op code ${opCode} carries no values.`);
     };
     switch (opCode) {
+      case OpCode.RESOLUTION: {
+        if (b.kind !== 'resolution-request') throw new HandleError(ResponseCode.PROTOCOL_ERROR, 'A resolution carries the wrong body.');
+        return { kind: 'resolution-response', handle: b.handle, values: this.service.resolve(b.handle, { types: b.types, indexes: b.indexes }, who) };
+      }
       case OpCode.CREATE_HANDLE: {
         const handle = this.service.create(handleOf(), valuesOf(), who, { overwrite: (opFlags & OpFlag.OVERWRITE) !== 0, mintNewSuffix: (opFlags & OpFlag.MINT_NEW_SUFFIX) !== 0 });
         return { kind: 'created', handle };
