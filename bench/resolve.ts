@@ -35,6 +35,8 @@ import Fastify from 'fastify';
 
 const N = Number(process.env.RESOLVE_HANDLES ?? 1_000_000);
 const SECONDS = Number(process.env.RESOLVE_SECONDS ?? 5);
+/** Measuring windows per server and per baseline (alternating); the median counts. */
+const ROUNDS = Math.max(1, Number(process.env.RESOLVE_ROUNDS ?? 3));
 const UDP_SOCKETS = Number(process.env.RESOLVE_UDP_SOCKETS ?? 4);
 const UDP_IN_FLIGHT = Number(process.env.RESOLVE_UDP_IN_FLIGHT ?? 128);
 const HTTP_CONNECTIONS = Number(process.env.RESOLVE_HTTP_CONNECTIONS ?? 64);
@@ -316,39 +318,67 @@ export async function main(): Promise<void> {
       `warmed ${fmt(warm.added)} pre-rendered answers (UDP + REST) from ${fmt(warm.read)} records in ${warm.seconds.toFixed(1)} s; RSS +${mib(process.memoryUsage().rss - rss0)} (now ${mib(process.memoryUsage().rss)})`,
     );
 
-    // UDP: the node, then a dgram echo server, each under the same generator.
-    const udp = await measured(() => runUdp(udpExe, node.udpPort, 'handle'));
-    const udpAnswers = node.stats();
+    // Each pair (server, its baseline) is measured ROUNDS times, alternating, and the median window counts:
+    // the machine is shared and its speed drifts, and alternating makes the drift hit both sides alike.
+    type Measured = LoadResult & { serverCpu: number };
+    const rate = (r: Measured): number => r.completed / r.seconds;
+    const median = (runs: Measured[]): Measured => [...runs].sort((a, b) => rate(a) - rate(b))[Math.floor(runs.length / 2)] as Measured;
+    const window = (runs: Measured[]): string => runs.map((r) => fmt(rate(r))).join(' / ');
+    async function pair(a: () => Promise<LoadResult>, b: () => Promise<LoadResult>): Promise<[Measured[], Measured[]]> {
+      const as: Measured[] = [];
+      const bs: Measured[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        as.push(await measured(a));
+        bs.push(await measured(b));
+      }
+      return [as, bs];
+    }
+
+    // UDP: the node and a dgram echo server under the same generator.
     const echo = createSocket('udp4');
     echo.on('message', (m, r) => echo.send(m, r.port, r.address));
     await new Promise<void>((r) => echo.bind(0, '127.0.0.1', () => r()));
-    const udpBase = await measured(() => runUdp(udpExe, echo.address().port, 'echo'));
+    const [udpRuns, echoRuns] = await pair(
+      () => runUdp(udpExe, node.udpPort, 'handle'),
+      () => runUdp(udpExe, echo.address().port, 'echo'),
+    );
     echo.close();
-    const udpQps = udp.completed / udp.seconds;
-    const udpBaseQps = udpBase.completed / udpBase.seconds;
+    const udpAnswers = node.stats();
+    const udp = median(udpRuns);
+    const udpBase = median(echoRuns);
+    const udpQps = rate(udp);
+    const udpBaseQps = rate(udpBase);
     const genCpu = (r: LoadResult): string => (r.cpuSeconds === undefined ? '' : `, generator CPU ${pct(r.cpuSeconds / (r.seconds + 1))}`);
     console.log(
-      `udp resolve [${udp.generator}]: ${fmt(udpQps)} qps (p50 ${udp.p50.toFixed(2)} ms, p99 ${udp.p99.toFixed(2)} ms, lost ${udp.lost}, non-success ${udp.errors}; server CPU ${pct(udp.serverCpu)}${genCpu(udp)}; pre-rendered answers ${fmt(udpAnswers.answerHits)} hits / ${fmt(udpAnswers.answerMisses)} misses)`,
+      `udp resolve [${udp.generator}]: ${fmt(udpQps)} qps median of ${window(udpRuns)} (p50 ${udp.p50.toFixed(2)} ms, p99 ${udp.p99.toFixed(2)} ms, lost ${udpRuns.reduce((n, r) => n + r.lost, 0)}, non-success ${udpRuns.reduce((n, r) => n + r.errors, 0)}; server CPU ${pct(udp.serverCpu)}${genCpu(udp)}; pre-rendered answers ${fmt(udpAnswers.answerHits)} hits / ${fmt(udpAnswers.answerMisses)} misses)`,
     );
-    console.log(`udp echo baseline [${udpBase.generator}]: ${fmt(udpBaseQps)} qps (p99 ${udpBase.p99.toFixed(2)} ms, lost ${udpBase.lost}; server CPU ${pct(udpBase.serverCpu)}${genCpu(udpBase)})`);
+    console.log(`udp echo baseline [${udpBase.generator}]: ${fmt(udpBaseQps)} qps median of ${window(echoRuns)} (p99 ${udpBase.p99.toFixed(2)} ms; server CPU ${pct(udpBase.serverCpu)}${genCpu(udpBase)})`);
 
-    // REST: the Handle.Net-shaped API, then a Fastify route returning a constant.
-    const restAddr = rest.server.address();
-    const restRes = await measured(() => runHttp(typeof restAddr === 'object' && restAddr ? restAddr.port : 0));
+    // REST: the Handle.Net-shaped API and a Fastify route returning a constant, same generator.
     const base = Fastify();
     base.get('/api/handles/*', async () => ({ responseCode: 1, handle: 'constant', values: [] }));
     await base.listen({ port: 0, host: '127.0.0.1' });
-    const baseAddr = base.server.address();
-    const baseRes = await measured(() => runHttp(typeof baseAddr === 'object' && baseAddr ? baseAddr.port : 0));
+    const portOf = (app: { server: { address(): ReturnType<typeof base.server.address> } }): number => {
+      const a = app.server.address();
+      return typeof a === 'object' && a ? a.port : 0;
+    };
+    const [restRuns, baseRuns] = await pair(
+      () => runHttp(portOf(rest)),
+      () => runHttp(portOf(base)),
+    );
     await base.close();
-    // The node closes only now: the baselines run in the same process with the same heap (its answers
-    // included), not in one that has just released them for the garbage collector.
+    // The node closes only now: the baselines ran in the same process with the same heap (its answers
+    // included), not in one that had just released them for the garbage collector.
     await rest.close();
     await node.close();
-    const restRps = restRes.completed / restRes.seconds;
-    const baseRps = baseRes.completed / baseRes.seconds;
-    console.log(`rest resolve [${restRes.generator}]: ${fmt(restRps)} req/s (p50 ${restRes.p50.toFixed(2)} ms, p99 ${restRes.p99.toFixed(2)} ms, errors/non-2xx ${restRes.errors}; server CPU ${pct(restRes.serverCpu)})`);
-    console.log(`rest fastify constant baseline [${baseRes.generator}]: ${fmt(baseRps)} req/s (p99 ${baseRes.p99.toFixed(2)} ms; server CPU ${pct(baseRes.serverCpu)}); load average ${load1()}`);
+    const restRes = median(restRuns);
+    const baseRes = median(baseRuns);
+    const restRps = rate(restRes);
+    const baseRps = rate(baseRes);
+    console.log(
+      `rest resolve [${restRes.generator}]: ${fmt(restRps)} req/s median of ${window(restRuns)} (p50 ${restRes.p50.toFixed(2)} ms, p99 ${restRes.p99.toFixed(2)} ms, errors/non-2xx ${restRuns.reduce((n, r) => n + r.errors, 0)}; server CPU ${pct(restRes.serverCpu)})`,
+    );
+    console.log(`rest fastify constant baseline [${baseRes.generator}]: ${fmt(baseRps)} req/s median of ${window(baseRuns)} (p99 ${baseRes.p99.toFixed(2)} ms; server CPU ${pct(baseRes.serverCpu)}); load average ${load1()}`);
     console.log(
       `resolve: udp ${fmt(udpQps)} qps (baseline ${fmt(udpBaseQps)}, ratio ${(udpQps / udpBaseQps).toFixed(2)}), rest ${fmt(restRps)} req/s (baseline ${fmt(baseRps)}, ratio ${(restRps / baseRps).toFixed(2)}), p99 ${udp.p99.toFixed(2)} ms`,
     );
