@@ -88,3 +88,16 @@ test('iip id serve runs a node until SIGINT and prints its admin secret once', a
   }
   assert.match(out, /Stopping/);
 });
+
+test('compact: the node drops superseded changes from its transaction log and says how many', async () => {
+  for (let i = 0; i < 4; i++) assert.equal((await iip('id', 'create', '88.118/COMPACT-1', '--url', `https://example.com/v${i}`, '--overwrite')).code, 0);
+  const c = await iip('id', 'compact', '--prefix', '88.118');
+  assert.equal(c.code, 0, c.out);
+  const m = /(\d+) superseded changes removed, (\d+) record copies dropped, (\d+) changes kept/.exec(c.out);
+  assert.ok(m, c.out);
+  assert.ok(Number(m[1]) >= 3, `at least the three superseded versions of COMPACT-1 (${c.out})`);
+  const again = await iip('id', 'compact', '--prefix', '88.118', '--json');
+  assert.equal((JSON.parse(again.out) as { removed: number }).removed, 0, 'nothing left to remove');
+  const r = await iip('id', 'resolve', '88.118/COMPACT-1', '--server', `127.0.0.1:${node.udpPort}`, '--json');
+  assert.equal((JSON.parse(r.out) as { values: Array<{ data: { value: string } }> }).values[0]?.data.value, 'https://example.com/v3');
+});

@@ -68,6 +68,30 @@ describe('failover: secondary primary + mirror', () => {
     });
     assert.equal(write.status, 501);
 
+    // Compacting the primary's log while the mirror follows: superseded versions go, the mirror still
+    // ends with the newest one; only an authenticated administrator may compact.
+    const auth = basicAuthorization(SEC_ADMIN, SEC_ADMIN.secretKey);
+    for (let v = 2; v <= 4; v++) {
+      const put = await fetch(`http://127.0.0.1:${primary.httpPort}/api/handles/88.118/LINE-9`, {
+        method: 'PUT',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ values: [{ index: 1, type: 'URL', data: `https://park.example/lines/9/v${v}` }] }),
+      });
+      assert.ok(put.ok, await put.text());
+    }
+    assert.equal((await fetch(`http://127.0.0.1:${primary.httpPort}/api/replication/compact`, { method: 'POST' })).status, 401);
+    const compacted = await fetch(`http://127.0.0.1:${primary.httpPort}/api/replication/compact`, { method: 'POST', headers: { authorization: auth } });
+    const report = (await compacted.json()) as { removed: number; remaining: number };
+    assert.equal(compacted.status, 200);
+    assert.ok(report.removed >= 2, JSON.stringify(report));
+    await waitFor(() => {
+      try {
+        return new TextDecoder().decode(mirror.service.resolve('88.118/LINE-9', {}, null)[0]?.data) === 'https://park.example/lines/9/v4';
+      } catch {
+        return false;
+      }
+    }, 'the mirror to reach the newest LINE-9 after compaction');
+
     const resolver = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: top.udpPort, tcpPort: top.tcpPort }], timeoutMs: 500 });
     try {
       const before = await resolver.resolve('88.118/LINE-7');

@@ -99,6 +99,14 @@ export interface HandleStore {
    * template id for template changes), oldest first, at most `limit`. For invalidating caches cheaply.
    */
   changedKeysSince(since: number, limit: number): Array<{ readonly seq: number; readonly op: HandleChange['op']; readonly key: string }>;
+  /**
+   * Compacts the transaction log up to `upTo` (default: everything): removes every change superseded by a
+   * later change of the same handle (prefix, template) and drops the record copies kept in `put` changes,
+   * which the feed then reads from the current row. lastSeq() and what a mirror ends up with are unchanged;
+   * a mirror that is behind receives each changed handle's newest state instead of every intermediate one.
+   * Deletions stay in the log (a mirror behind must learn them).
+   */
+  compactLog(upTo?: number): { readonly removed: number; readonly stripped: number; readonly remaining: number };
   /** The seq of the newest change written or applied; 0 for an empty store. */
   lastSeq(): number;
   /**

@@ -29,6 +29,7 @@ export const idHelp = `iip id — identifier resolution (标识解析, Handle pr
   iip id delete <handle>
   iip id list --prefix <p> [--page <n>] [--page-size <n>]
   iip id template create --file <template.json> | iip id template list
+  iip id compact [--up-to <seq>]   compact the node's transaction log (newest change per handle; mirrors keep up)
 Management connects to --node <url> (env IIP_ID_NODE, default http://localhost:8000) as --admin <index:handle>
 (env IIP_ID_ADMIN, default 300:0.NA/<prefix of the handle>) with --secret (env IIP_ID_SECRET). Add --json for JSON.`;
 
@@ -169,6 +170,7 @@ export async function id(argv: string[], out: (s: string) => void): Promise<void
     prefix: { type: 'string' },
     page: { type: 'string' },
     'page-size': { type: 'string' },
+    'up-to': { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) return out(idHelp);
@@ -246,6 +248,15 @@ export async function id(argv: string[], out: (s: string) => void): Promise<void
       if (values.json) return out(JSON.stringify(r.body, null, 2));
       out((r.body.handles ?? []).join('\n'));
       return out(`${r.body.handles?.length ?? 0} of ${r.body.totalCount ?? '?'} handles / 共 ${r.body.totalCount ?? '?'} 个标识`);
+    }
+    case 'compact': {
+      const q = values['up-to'] === undefined ? '' : `?upTo=${intOption(values['up-to'], '--up-to', 0)}`;
+      const r = await api().call<{ removed?: number; stripped?: number; remaining?: number; seconds?: number }>('POST', `/api/replication/compact${q}`);
+      if (r.status >= 400) fail(r.status, r.body as { message?: string });
+      if (values.json) return out(JSON.stringify(r.body, null, 2));
+      return out(
+        `Transaction log compacted / 事务日志已压缩: ${r.body.removed ?? 0} superseded changes removed, ${r.body.stripped ?? 0} record copies dropped, ${r.body.remaining ?? 0} changes kept (${r.body.seconds ?? 0} s)`,
+      );
     }
     default:
       throw new UsageError(`unknown subcommand "iip id ${sub}"`);

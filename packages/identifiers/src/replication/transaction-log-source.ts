@@ -13,11 +13,15 @@ export interface TransactionLogSource {
 }
 
 /** The primary side. `changes` is the JSON page the replication route sends as its body. */
-export function transactionLogSource(store: HandleStore): TransactionLogSource & { changes(since: number, limit: number): ReplicationBatchJson } {
+export function transactionLogSource(store: HandleStore): TransactionLogSource & {
+  changes(since: number, limit: number): ReplicationBatchJson;
+  compact(upTo?: number): ReturnType<HandleStore['compactLog']>;
+} {
   const page = (since: number, limit: number): ReplicationBatch => ({ changes: store.changesSince(since, limit), lastSeq: store.lastSeq() });
   return {
     changesSince: async (since, limit) => page(since, limit),
     changes: (since, limit) => batchToJson(page(since, limit)),
+    compact: (upTo) => store.compactLog(upTo),
   };
 }
 

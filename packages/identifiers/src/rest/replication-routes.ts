@@ -1,6 +1,8 @@
 /**
  * `GET /api/replication/changes?since=&limit=`: the primary's transaction log as a mirror pulls it over HTTP.
  * Only an authenticated administrator may read it, since it carries every value, private ones included.
+ * `POST /api/replication/compact[?upTo=<seq>]`: compacts the log (newest change per handle, no record
+ * copies; see HandleStore.compactLog) and answers what it removed; mirrors keep converging.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HandleError } from '../model/handle-error.js';
@@ -11,6 +13,8 @@ import type { RestAuth } from './handle-routes.js';
 /** Anything that can page through a transaction log; its answer is sent as the JSON body unchanged. */
 export interface ChangeFeed {
   changes(since: number, limit: number): unknown;
+  /** Present when the log can be compacted. */
+  compact?(upTo?: number): { removed: number; stripped: number; remaining: number };
 }
 
 export interface ReplicationRoutesOptions {
@@ -31,4 +35,19 @@ export function registerReplicationRoutes(app: FastifyInstance, opts: Replicatio
     if (!Number.isInteger(limit) || limit <= 0 || limit > 10_000) throw new HandleError(ResponseCode.INVALID_VALUE, 'limit must be an integer from 1 to 10000.');
     return reply.send(await opts.source.changes(since, limit));
   });
+
+  const compact = opts.source.compact?.bind(opts.source);
+  if (compact) {
+    app.post('/api/replication/compact', async (req: FastifyRequest, reply: FastifyReply) => {
+      const who = await opts.auth(req.headers.authorization);
+      if (who === null) throw new HandleError(ResponseCode.AUTHENTICATION_NEEDED, 'Compacting the transaction log needs an authenticated administrator.');
+      if (!opts.mayRead(who)) throw new HandleError(ResponseCode.INSUFFICIENT_PERMISSIONS, `${who.index}:${who.handle} may not compact the transaction log.`);
+      const q = req.query as { upTo?: string };
+      const upTo = q.upTo === undefined ? undefined : Number(q.upTo);
+      if (upTo !== undefined && (!Number.isInteger(upTo) || upTo < 0)) throw new HandleError(ResponseCode.INVALID_VALUE, 'upTo must be an integer ≥ 0 (a change seq).');
+      const t0 = Date.now();
+      const r = compact(upTo);
+      return reply.send({ responseCode: ResponseCode.SUCCESS, ...r, seconds: (Date.now() - t0) / 1000 });
+    });
+  }
 }

@@ -105,6 +105,13 @@ class SqliteHandleStore implements HandleStore {
       log: db.prepare('INSERT INTO txlog (seq, at, op, key, name, body) VALUES (?, ?, ?, ?, ?, ?)'),
       since: db.prepare<[number, number], LogRow>('SELECT seq, at, op, key, name, body FROM txlog WHERE seq > ? ORDER BY seq LIMIT ?'),
       sinceKeys: db.prepare<[number, number], { seq: number; op: HandleChange['op']; key: string }>('SELECT seq, op, key FROM txlog WHERE seq > ? ORDER BY seq LIMIT ?'),
+      // The newest change per handle (put/delete), per prefix (home/unhome) and per template survives.
+      compactDelete: db.prepare<[number]>(
+        `DELETE FROM txlog WHERE seq <= ? AND seq NOT IN (
+           SELECT max(seq) FROM txlog GROUP BY CASE WHEN op IN ('put', 'delete') THEN 'h' WHEN op IN ('home', 'unhome') THEN 'p' ELSE 't' END, key)`,
+      ),
+      compactStrip: db.prepare<[number]>("UPDATE txlog SET body = NULL, name = NULL WHERE seq <= ? AND op = 'put' AND body IS NOT NULL"),
+      logCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM txlog'),
       maxSeq: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM txlog'),
     };
     for (const r of this.st.allHomed.all()) this.homed.add(r.prefix);
@@ -278,7 +285,21 @@ class SqliteHandleStore implements HandleStore {
   }
 
   changesSince(since: number, limit: number): HandleChange[] {
-    return this.st.since.all(since, limit).map(toChange);
+    return this.st.since.all(since, limit).map((r) => {
+      if (r.op !== 'put' || r.body !== null) return toChange(r);
+      // A compacted put: the handle's current row is its newest state (a later change, if any, follows in
+      // the log and says the same or deletes it). Gone already: replay it as the deletion it became.
+      const current = this.get(r.key);
+      return current ? { seq: r.seq, at: r.at, op: 'put', key: r.key, record: current } : { seq: r.seq, at: r.at, op: 'delete', key: r.key };
+    });
+  }
+
+  compactLog(upTo: number = this.seq): { removed: number; stripped: number; remaining: number } {
+    return this.transaction(() => {
+      const removed = this.st.compactDelete.run(upTo).changes;
+      const stripped = this.st.compactStrip.run(upTo).changes;
+      return { removed, stripped, remaining: this.st.logCount.get()?.n ?? 0 };
+    });
   }
 
   changedKeysSince(since: number, limit: number): Array<{ seq: number; op: HandleChange['op']; key: string }> {
