@@ -101,3 +101,23 @@ test('compact: the node drops superseded changes from its transaction log and sa
   const r = await iip('id', 'resolve', '88.118/COMPACT-1', '--server', `127.0.0.1:${node.udpPort}`, '--json');
   assert.equal((JSON.parse(r.out) as { values: Array<{ data: { value: string } }> }).values[0]?.data.value, 'https://example.com/v3');
 });
+
+test('resolve --secret: an administrator also gets the values only administrators may read', async () => {
+  const perms = { adminRead: true, adminWrite: true, publicRead: false, publicWrite: false };
+  node.service.create(
+    '88.118/SECRET-NOTE',
+    [
+      { index: 1, type: 'URL', data: new TextEncoder().encode('https://example.com/open'), ttlType: 'relative', ttl: 86400, timestamp: 0, references: [], permissions: { ...perms, publicRead: true } },
+      { index: 2, type: 'NOTE', data: new TextEncoder().encode('for admins'), ttlType: 'relative', ttl: 86400, timestamp: 0, references: [], permissions: perms },
+    ],
+    { handle: '0.NA/88.118', index: 300 },
+  );
+  const server = `127.0.0.1:${node.udpPort}`;
+  const anonymous = await iip('id', 'resolve', '88.118/SECRET-NOTE', '--server', server, '--json');
+  assert.deepEqual((JSON.parse(anonymous.out) as { values: Array<{ index: number }> }).values.map((v) => v.index), [1]);
+  const admin = await iip('id', 'resolve', '88.118/SECRET-NOTE', '--server', server, '--secret', SECRET, '--json');
+  assert.equal(admin.code, 0, admin.out);
+  assert.deepEqual((JSON.parse(admin.out) as { values: Array<{ index: number }> }).values.map((v) => v.index), [1, 2]);
+  const wrong = await iip('id', 'resolve', '88.118/SECRET-NOTE', '--server', server, '--secret', 'nope');
+  assert.notEqual(wrong.code, 0, 'a wrong secret fails the resolution (the reason goes to stderr)');
+});

@@ -26,6 +26,7 @@ export const idHelp = `iip id — identifier resolution (标识解析, Handle pr
       admin identity: 300:0.NA/<prefix>; secret from IIP_ID_SECRET or generated once into <data>/admin.secret
   iip id create <handle> [--url <url>] [--value <type>=<text> …] [--template <id> --item <name>=<text> …] [--overwrite]
   iip id resolve <handle> [--server <host:port>] | [--root <host:port> …]   (direct, or recursive from the top level)
+                 direct with --secret: authenticate as --admin and also get values only administrators may read
   iip id delete <handle>
   iip id list --prefix <p> [--page <n>] [--page-size <n>]
   iip id template create --file <template.json> | iip id template list
@@ -225,8 +226,16 @@ export async function id(argv: string[], out: (s: string) => void): Promise<void
         }
       } else {
         const client = new HandleClient();
+        // An explicit --secret asks for an authenticated resolution (restricted values too).
+        let auth: { identity: { handle: string; index: number }; secretKey: Uint8Array } | undefined;
+        if (values.secret !== undefined) {
+          const spec = values.admin ?? `300:0.NA/${handle.split('/')[0]}`;
+          const m = /^(\d+):(.+)$/.exec(spec);
+          if (!m) throw new UsageError(`--admin: "${spec}" must be <index>:<handle>, e.g. 300:0.NA/88.118`);
+          auth = { identity: { handle: m[2] as string, index: Number(m[1]) }, secretKey: new TextEncoder().encode(values.secret) };
+        }
         try {
-          result = (await client.resolve(hostPort(values.server ?? 'localhost:2641', '--server'), handle)).values;
+          result = (await client.resolve(hostPort(values.server ?? 'localhost:2641', '--server'), handle, {}, auth)).values;
         } finally {
           client.close();
         }
