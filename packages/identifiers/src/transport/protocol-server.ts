@@ -3,8 +3,9 @@
  * the caller chooses). UDP replies that do not fit one datagram go out header-only with the truncated
  * flag so the client asks again over TCP; TCP carries any size, several messages per connection.
  */
-import { type Socket as UdpSocket, createSocket } from 'node:dgram';
-import { type Server, type Socket, createServer } from 'node:net';
+import { type SocketOptions as UdpSocketOptions, type Socket as UdpSocket, createSocket } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { type Server, type Socket, createServer, isIP } from 'node:net';
 import type { HandleService } from '../model/handle-service.js';
 import { LIMITS } from '../protocol/limits.js';
 import { ENVELOPE_SIZE } from '../protocol/message-types.js';
@@ -54,6 +55,17 @@ export interface HandleProtocolServer {
   close(): Promise<void>;
 }
 
+/**
+ * Replies go back to the address a request came from, always an IP literal. dgram resolves every send
+ * target through `lookup`, and the default answers even a literal one tick later; this one answers at once
+ * (names, which only the bind address could be, still go through the resolver).
+ */
+const literalLookup = ((address: string, family: number, callback: (err: Error | null, address: string, family: number) => void): void => {
+  const kind = isIP(address);
+  if (kind !== 0) callback(null, address, kind);
+  else dnsLookup(address, family, callback);
+}) as unknown as UdpSocketOptions['lookup'];
+
 export async function startHandleProtocolServer(opts: HandleProtocolServerOptions): Promise<HandleProtocolServer> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
@@ -63,7 +75,12 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
   const handler = new RequestHandler(opts.service, log, { publicAnswers: opts.publicAnswers !== false });
   const counters = { udpRequests: 0, tcpRequests: 0, udpTruncated: 0, tcpDropped: 0 };
 
-  const udp: UdpSocket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+  const udp: UdpSocket = createSocket({
+    type: host.includes(':') ? 'udp6' : 'udp4',
+    recvBufferSize: 4 * 1024 * 1024,
+    sendBufferSize: 4 * 1024 * 1024,
+    lookup: literalLookup,
+  });
   udp.on('message', (msg, rinfo) => {
     counters.udpRequests++;
     let reply = handler.handle(msg);

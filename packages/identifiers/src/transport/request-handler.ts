@@ -65,9 +65,13 @@ const UNRESTRICTED = '\u0000';
  * only administrators may read (then a request without PUBLIC_ONLY is challenged by the full path).
  */
 export function renderWireValueList(values: readonly HandleValue[], restricted: boolean): string {
-  const buf = Buffer.allocUnsafe(handleValueListSize(values));
+  // The marker is written into the same buffer: concatenating it to the string would keep a cons string
+  // (two objects) per entry that V8 flattens on first use.
+  const size = handleValueListSize(values);
+  const buf = Buffer.allocUnsafe(size + 1);
   writeHandleValueList(new WireWriter(buf), values);
-  return buf.toString('latin1') + (restricted ? RESTRICTED : UNRESTRICTED);
+  buf[size] = (restricted ? RESTRICTED : UNRESTRICTED).charCodeAt(0);
+  return buf.toString('latin1');
 }
 
 /** Resolution request flags the pre-rendered answer does not honour; such requests take the full path. */
