@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
-import { DEFAULT_ENVELOPE, HandleClient, type HandleError, OpCode, OpFlag, ResponseCode, decodeMessage, encodeMessage, startHandleProtocolServer } from '@iip/identifiers';
-import { ROOT, node, text } from './service-fixture.js';
+import { DEFAULT_ENVELOPE, type HandleError, OpCode, OpFlag, ResponseCode, decodeMessage, encodeMessage } from '@iip/identifiers';
+import { ROOT, servedNode, text } from './service-fixture.js';
 
 const dec = new TextDecoder();
 const show = (values: readonly { index: number; data: Uint8Array }[]): string => values.map((v) => `${v.index}=${dec.decode(v.data)}`).join(',');
@@ -27,16 +27,9 @@ async function rawResolve(port: number, handle: string, opFlags: number): Promis
 }
 
 test('binary resolution: public values anonymously, restricted ones after a challenge answered as an administrator', async (t) => {
-  const { service } = await node(t);
+  const { service, server, client, addr } = await servedNode(t);
   service.create('88.118/R', [text(1, 'URL', 'public'), text(2, 'NOTE', 'admins only', { publicRead: false })], ROOT);
   service.create('88.118/P', [text(1, 'URL', 'only public')], ROOT);
-  const server = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0 });
-  const client = new HandleClient({ timeoutMs: 2000, retries: 1 });
-  t.after(async () => {
-    client.close();
-    await server.close();
-  });
-  const addr = { address: '127.0.0.1', udpPort: server.udpPort, tcpPort: server.tcpPort };
   const auth = { identity: ROOT, secretKey: new TextEncoder().encode('s3cret') };
 
   // The client without credentials says PUBLIC_ONLY: no challenge, public values (twice: the second from

@@ -14,12 +14,11 @@ import {
   encodeMessage,
   secretKeyAuth,
   startHandleNode,
-  startHandleProtocolServer,
 } from '@iip/identifiers';
 import { freePort, tempDir } from '@iip/testkit';
 import fc from 'fast-check';
 import { RequestHandler } from '../src/transport/request-handler.js';
-import { ROOT, SITE, node, openStore, text } from './service-fixture.js';
+import { ROOT, SITE, node, openStore, servedNode, text } from './service-fixture.js';
 
 const dec = new TextDecoder();
 const show = (values: readonly { index: number; data: Uint8Array }[]): string => values.map((v) => `${v.index}=${dec.decode(v.data)}`).join(',');
@@ -193,15 +192,8 @@ test('UDP/TCP: replies from pre-rendered answers are byte for byte those of the 
 });
 
 test('UDP: a real client sees changes at once through the pre-rendered answers', async (t) => {
-  const { service } = await node(t);
+  const { service, server, client, addr } = await servedNode(t);
   service.create('88.118/live', [text(1, 'URL', 'v1')], ROOT);
-  const server = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0 });
-  const client = new HandleClient({ timeoutMs: 2000, retries: 1 });
-  t.after(async () => {
-    client.close();
-    await server.close();
-  });
-  const addr = { address: '127.0.0.1', udpPort: server.udpPort, tcpPort: server.tcpPort };
   const urlOf = async () => {
     const r = await client.resolve(addr, '88.118/LIVE');
     return `${r.responseCode}:${show(r.values)}`;

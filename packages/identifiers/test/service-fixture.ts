@@ -3,6 +3,8 @@
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import {
+  HandleClient,
+  type HandleProtocolServer,
   type HandleReference,
   type HandleSiteInfo,
   type HandleValue,
@@ -12,6 +14,7 @@ import {
   type NodeRole,
   encodeAdminData,
   encodeVList,
+  startHandleProtocolServer,
 } from '@iip/identifiers';
 import { type HandleStore, openSqliteHandleStore } from '@iip/storage';
 import { tempDir } from '@iip/testkit';
@@ -57,4 +60,21 @@ export async function node(t: TestContext, role: NodeRole = 'secondary', prefix 
   const { store } = await openStore(t);
   LocalHandleService.bootstrap({ store, prefix, adminHandle: `0.NA/${prefix}`, adminIndex: 300, secretKey: enc.encode('s3cret') });
   return { service: new LocalHandleService({ store, role, site: SITE, now: () => 1_700_000_000_000, rootAdmins: [ROOT] }), store };
+}
+
+/** A bootstrapped node served over UDP/TCP on free ports, with a client; both closed after the test. */
+export async function servedNode(t: TestContext): Promise<{
+  service: LocalHandleService;
+  server: HandleProtocolServer;
+  client: HandleClient;
+  addr: { address: string; udpPort: number; tcpPort: number };
+}> {
+  const { service } = await node(t);
+  const server = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0 });
+  const client = new HandleClient({ timeoutMs: 2000, retries: 1 });
+  t.after(async () => {
+    client.close();
+    await server.close();
+  });
+  return { service, server, client, addr: { address: '127.0.0.1', udpPort: server.udpPort, tcpPort: server.tcpPort } };
 }
