@@ -122,7 +122,8 @@ export class EvaluationApi {
   }
 
   /** The report's HTML, fetched with the bearer header so the token never goes into a URL. */
-  async reportHtml(id: string): Promise<string> {
-    return (await this.request('GET', `/runs/${encodeURIComponent(id)}/report`, undefined, 'text/html')).text();
+  /** The run's report in both languages, opening in `initial` (the console's language). */
+  async reportHtml(id: string, initial: 'zh' | 'en'): Promise<string> {
+    return (await this.request('GET', `/runs/${encodeURIComponent(id)}/report?initial=${initial}`, undefined, 'text/html')).text();
   }
 }

@@ -137,6 +137,17 @@ test('console: #/evaluation — an inconsistent matrix turns the live CR red; a 
       const latest = (rest.json.result as { regional: Array<{ scores: Array<{ region: string; overall: number; rank: number }> }> }).regional.at(-1)!;
       const first = latest.scores.find((x) => x.rank === 1)!;
       assert.equal(await page.locator('[data-testid="eval-summary"] li').first().textContent(), `${first.region} ${first.overall.toFixed(2)}`);
+      // The report opens in the console's language and follows a switch of it (it still carries both).
+      const consoleLang = async () => ((await page.locator('html').getAttribute('lang')) ?? '').startsWith('zh') ? 'zh' : 'en';
+      const reportLang = async () => ((await frame.locator('html').getAttribute('class')) ?? '').includes('lang-en') ? 'en' : 'zh';
+      const before = await consoleLang();
+      assert.equal(await reportLang(), before);
+      await page.getByTestId('lang-switch').first().click();
+      await page.waitForFunction((was) => !(globalThis as unknown as { document: { documentElement: { lang: string } } }).document.documentElement.lang.startsWith(was), before);
+      const after = await consoleLang();
+      assert.notEqual(after, before);
+      await frame.locator(`html.lang-${after}`).waitFor();
+      await frame.locator('#chart-ranking canvas').first().waitFor();
       await page.screenshot({ path: join(tmpdir(), 'iip-eval-console.png'), fullPage: true });
     });
   } finally {

@@ -236,19 +236,25 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
     return { id: run.id, createdAt: run.createdAt, result: run.result };
   });
 
-  app.get<{ Params: { id: string }; Querystring: { lang?: 'zh' | 'en' | 'both' } }>(
+  app.get<{ Params: { id: string }; Querystring: { lang?: 'zh' | 'en' | 'both'; initial?: 'zh' | 'en' } }>(
     '/api/v1/evaluation/runs/:id/report',
     {
       schema: {
         tags: ['evaluation'],
         description: 'The self-contained HTML report of a run (ECharts inlined; 中文/English).',
-        querystring: { type: 'object', properties: { lang: { type: 'string', enum: ['zh', 'en', 'both'] } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            lang: { type: 'string', enum: ['zh', 'en', 'both'] },
+            initial: { type: 'string', enum: ['zh', 'en'], description: "With lang=both: the language shown first (default zh), e.g. the console's own." },
+          },
+        },
       },
     },
     async (req, reply) => {
       const run = store.get(tenantOf(req).tenant, req.params.id);
       // Rendered per request rather than cached: it is cheap, and 1 MB of inlined ECharts per kept run is not.
-      const html = await renderReport(run.result, { lang: req.query.lang ?? 'both' });
+      const html = await renderReport(run.result, { lang: req.query.lang ?? 'both', ...(req.query.initial ? { initial: req.query.initial } : {}) });
       // The page needs its own inline script and style and nothing else: no request leaves it.
       return reply
         .header('content-type', 'text/html; charset=utf-8')

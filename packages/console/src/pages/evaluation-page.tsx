@@ -37,6 +37,23 @@ export function EvaluationPage({ token, onUnauthorized }: { token: string; onUna
   const [run, setRun] = useState<RunAnswer | undefined>();
   const [reportHtml, setReportHtml] = useState<string | undefined>();
 
+  // The report opens in the console's language, and follows it when the language is switched.
+  useEffect(() => {
+    if (!run) return;
+    let live = true;
+    api.reportHtml(run.id, lang).then(
+      (html) => {
+        if (live) setReportHtml(html);
+      },
+      (e: ApiError) => {
+        if (live) setError(e);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, run, lang]);
+
   useEffect(() => {
     api.frameworks().then(
       (items) => {
@@ -96,8 +113,8 @@ export function EvaluationPage({ token, onUnauthorized }: { token: string; onUna
         options: { normalisation: opts.normalisation, aggregation: opts.aggregation, missing: opts.missing, tiers: { method: opts.tiers }, runs: opts.runs, allowInconsistent: opts.allowInconsistent },
       };
       const r = await api.run(req);
+      setReportHtml(undefined);
       setRun(r);
-      setReportHtml(await api.reportHtml(r.id));
     } catch (e) {
       setError(e as ApiError);
     } finally {

@@ -12,6 +12,8 @@ export type ReportLang = 'zh' | 'en' | 'both';
 export interface ReportHtmlInput {
   readonly result: EvaluationResult;
   readonly lang: ReportLang;
+  /** With lang 'both': the language shown first (default 中文); the page's switch changes it. */
+  readonly initial?: 'zh' | 'en';
   readonly synthetic: boolean;
   readonly generatedAt: Date;
   /** The ECharts library source, inlined. */
@@ -153,7 +155,7 @@ function chart(id: string, title: Bilingual, extra = ''): string {
 
 export function renderReportHtml(input: ReportHtmlInput): string {
   const { result } = input;
-  const initial: 'zh' | 'en' = input.lang === 'en' ? 'en' : 'zh';
+  const initial: 'zh' | 'en' = input.lang === 'both' ? (input.initial ?? 'zh') : input.lang;
   const nodes = indicatorMap(result);
   const nm = (id: string): Bilingual => (id === 'overall' ? T.overall : nodes.has(id) ? { zh: nodes.get(id)!.nameZh, en: nodes.get(id)!.nameEn } : { zh: id, en: id });
   const latest = result.regional.at(-1);

@@ -14,6 +14,8 @@ import { reportTables } from './report-tables.js';
 export interface WriteReportOptions {
   /** Starting language; 'both' (default) starts in 中文 and shows a switch. */
   readonly lang?: ReportLang;
+  /** With lang 'both': the language shown first (default 中文). */
+  readonly initial?: 'zh' | 'en';
   /** Label the data as synthetic; by default taken from `result.options.synthetic`. */
   readonly synthetic?: boolean;
   /** Fixed time stamp for reproducible output (default: now). */
@@ -47,6 +49,7 @@ export async function renderReport(result: EvaluationResult, opts: WriteReportOp
   return renderReportHtml({
     result,
     lang: opts.lang ?? 'both',
+    ...(opts.initial ? { initial: opts.initial } : {}),
     synthetic: opts.synthetic ?? isSynthetic(result),
     generatedAt: opts.generatedAt ?? new Date(),
     echarts,
