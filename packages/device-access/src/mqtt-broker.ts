@@ -33,6 +33,12 @@ export interface MqttAccessOptions {
   readonly host?: string;
   readonly port: number;
   readonly log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Makes admitted telemetry durable, synchronously (the platform: the historian's flush). Called before the
+   * PUBACK of a gateway's QoS 1 child telemetry, so a gateway deletes buffered points only once they are
+   * committed; if it throws, the message is not acknowledged and the gateway resends it (ADR 0001 §6).
+   */
+  readonly commitBeforeAck?: () => void;
 }
 
 export interface MqttAccessStats {
@@ -194,11 +200,24 @@ export class MqttAccess {
         if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
         this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic: packet.topic, device }));
       } else if (child[2] === 'telemetry') {
+        let admitted = false;
         try {
           this.opts.admission.admitRaw(id.tenant, device, packet.payload as Buffer);
+          admitted = true;
         } catch (e) {
           if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
           this.sendError(client, id, e, device);
+        }
+        if (admitted && packet.qos > 0 && this.opts.commitBeforeAck) {
+          try {
+            this.opts.commitBeforeAck();
+          } catch (e) {
+            // No PUBACK for what is not on disk: aedes drops the connection and the gateway, whose buffer
+            // still holds the points, sends them again (duplicates are ignored by (series, ts)).
+            this.opts.log?.('warn', 'gateway telemetry not committed; not acknowledging it', { gateway: id.device, device, err: String(e) });
+            cb(new Error(`telemetry of ${device} could not be committed; not acknowledged`));
+            return;
+          }
         }
       }
       cb(null);

@@ -185,6 +185,11 @@ export class Historian {
     }
   }
 
+  /** Writes everything queued so far, now; throws the store's error (the points stay queued). */
+  flushNow(): void {
+    this.flushSync();
+  }
+
   /** Writes everything queued so far. Rejects with the store's error (the points stay queued). */
   async flush(): Promise<void> {
     this.flushSync();

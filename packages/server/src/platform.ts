@@ -157,6 +157,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       log: (level, msg, fields) => {
         if (level === 'warn') log(`mqtt: ${msg} ${fields ? JSON.stringify(fields) : ''}`);
       },
+      // Gateways delete buffered points on PUBACK: acknowledge their telemetry only once it is committed.
+      commitBeforeAck: () => historian.flushNow(),
     });
     mqttRef = mqtt;
     const mqttPort = await mqtt.listen();

@@ -85,6 +85,21 @@ test("child telemetry through the gateway is stored; a device that is not its ch
   assert.equal((rej.body.details as { device: string }).device, 'plc-1');
 });
 
+test('child telemetry from a gateway is committed before its PUBACK (the gateway deletes its buffer on it)', async () => {
+  const h = tp.platform.historian;
+  const base = Date.now() - 60_000;
+  for (let round = 0; round < 5; round++) {
+    const before = h.stats();
+    const points = Array.from({ length: 50 }, (_, i) => ({ ts: base + round * 100 + i, values: { temperature: 20 + i / 10 } }));
+    await gw.publishAsync('iip/default/gw-1/devices/plc-1/telemetry', JSON.stringify(points), { qos: 1 });
+    // The historian's timer would flush 50 ms later; at PUBACK nothing may still be waiting.
+    const after = h.stats();
+    assert.equal(after.queued, 0, `round ${round}: nothing queued at PUBACK`);
+    assert.equal(after.written - before.written, 50, `round ${round}: all 50 points committed at PUBACK`);
+  }
+  // A device's own QoS 1 telemetry keeps the batched path (acknowledged at admission, ADR 0001 §6).
+});
+
 test('a write goes to the gateway as a command, and every attempt is audited', async () => {
   // The stand-in gateway accepts the first command and refuses the second like a PLC would.
   let n = 0;
