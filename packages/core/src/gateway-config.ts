@@ -96,9 +96,21 @@ export interface EdgeRuleConfig {
   readonly message?: string;
 }
 
+/**
+ * How a thing-model service of a device behind the gateway is carried out: writes of the device's points,
+ * in order. Each write sets a writable ('rw') property the device's point map binds, to a constant or to
+ * the value of one of the service's inputs. E.g. `start(rpm)` = write `speed_setpoint` ← rpm, then `run` ← true.
+ */
+export interface ServiceBindingConfig {
+  readonly device: string;
+  readonly service: string;
+  readonly writes: ReadonlyArray<{ readonly property: string; readonly value?: number | boolean | string; readonly input?: string }>;
+}
+
 export interface GatewayConfig {
   readonly channels: readonly ChannelConfig[];
   readonly rules?: readonly EdgeRuleConfig[];
+  readonly services?: readonly ServiceBindingConfig[];
 }
 
 /** What the platform pushes: the desired configuration and its version. */

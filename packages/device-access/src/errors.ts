@@ -71,6 +71,21 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
     meaning: "A write targeted a property whose thing-model access is read-only ('r').",
     fix: "Write only properties declared with access 'rw' in the product's thing model.",
   },
+  IIP_ERR_SERVICE_UNKNOWN: {
+    status: 404,
+    meaning: "A service call named a service that is not in the device's thing model.",
+    fix: "Call one of the services of the device's product (GET /api/v1/products/{id}).",
+  },
+  IIP_ERR_SERVICE_NOT_BOUND: {
+    status: 409,
+    meaning: "The device's gateway configuration has no binding that says which point writes carry out the service.",
+    fix: 'Add {"device", "service", "writes": [{"property", "value" | "input"}]} to "services" of the gateway configuration.',
+  },
+  IIP_ERR_SERVICE_INPUT_INVALID: {
+    status: 400,
+    meaning: 'A service input is unknown, missing while required, of the wrong type or out of range, or does not fit the property it is written to; details.input names it.',
+    fix: "Send inputs as the service's thing-model inputs declare them.",
+  },
   IIP_ERR_WRITE_NO_ROUTE: {
     status: 409,
     meaning: 'The device is not bound to any edge gateway, so a write cannot be delivered.',

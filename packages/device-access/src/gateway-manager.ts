@@ -11,7 +11,10 @@ import {
   type GatewayConfig,
   IipError,
   type PointValue,
+  type ServiceSpec,
+  TelemetryValidator,
   type TenantId,
+  type ThingModel,
   isValidId,
 } from '@iip/core';
 import type { AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '@iip/storage';
@@ -28,21 +31,56 @@ export interface GatewayStatus {
   readonly online: boolean;
 }
 
+type CommandOutcome = { ok: true } | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
+
 interface Pending {
-  resolve(v: { ok: true } | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } }): void;
+  resolve(v: CommandOutcome): void;
   timer: NodeJS.Timeout;
+}
+
+/** Inputs of a service call: an object of known inputs, every required one present, each of its type. */
+function checkInputs(spec: ServiceSpec, raw: unknown): Record<string, PointValue> {
+  const given = raw === undefined || raw === null ? {} : raw;
+  if (typeof given !== 'object' || Array.isArray(given)) throw new IipError('IIP_ERR_SERVICE_INPUT_INVALID', 'inputs must be an object of {input: value}', { input: null });
+  const out: Record<string, PointValue> = {};
+  const model = inputModel(spec);
+  for (const [k, v] of Object.entries(given as Record<string, unknown>)) {
+    if (!spec.inputs.some((i) => i.id === k)) throw new IipError('IIP_ERR_SERVICE_INPUT_INVALID', `"${k}" is not an input of service "${spec.id}"`, { input: k });
+    try {
+      out[k] = checkValue(model, k, v);
+    } catch (e) {
+      throw new IipError('IIP_ERR_SERVICE_INPUT_INVALID', `input "${k}": ${e instanceof IipError ? e.message : String(e)}`, { input: k });
+    }
+  }
+  for (const i of spec.inputs) {
+    if (i.required && !(i.id in out)) throw new IipError('IIP_ERR_SERVICE_INPUT_INVALID', `input "${i.id}" of service "${spec.id}" is required`, { input: i.id });
+  }
+  return out;
 }
 
 function bad(path: string, message: string): never {
   throw new IipError('IIP_ERR_GATEWAY_CONFIG_INVALID', `${path}: ${message}`, { path });
 }
 
+/** The value of one service input or written constant, checked like telemetry against `dataType`'s spec. */
+function checkValue(model: ThingModel, property: string, value: unknown): PointValue {
+  const [p] = new TelemetryValidator(model).validate({ values: { [property]: value } }, Date.now());
+  return (p as { value: PointValue }).value;
+}
+
+/** A model whose properties are a service's inputs, so inputs are checked by the telemetry rules. */
+function inputModel(service: ServiceSpec): ThingModel {
+  return { properties: service.inputs.map((i) => ({ id: i.id, dataType: i.dataType, access: 'rw' as const })), events: [], services: [] };
+}
+
 /** Structural checks the platform can make; protocol details are checked again by each driver. */
-export function checkGatewayConfig(c: unknown, deviceExists: (id: string) => boolean): GatewayConfig {
+export function checkGatewayConfig(c: unknown, deviceExists: (id: string) => boolean, modelOf?: (device: string) => ThingModel | undefined): GatewayConfig {
   if (!c || typeof c !== 'object' || !Array.isArray((c as GatewayConfig).channels)) bad('config', 'needs a "channels" array');
   const cfg = c as GatewayConfig;
   const channelIds = new Set<string>();
   const devices = new Set<string>();
+  /** device → the properties its point map binds (what a service may write). */
+  const bound = new Map<string, Set<string>>();
   cfg.channels.forEach((ch: ChannelConfig, i) => {
     const path = `channels[${i}]`;
     if (!ch || typeof ch !== 'object') bad(path, 'must be an object');
@@ -58,12 +96,43 @@ export function checkGatewayConfig(c: unknown, deviceExists: (id: string) => boo
       if (!deviceExists(d.id)) bad(`${dp}.id`, `device "${d.id}" does not exist; create it first`);
       if (!Array.isArray(d.points) || d.points.length === 0) bad(`${dp}.points`, 'needs at least one point');
       devices.add(d.id);
+      bound.set(d.id, new Set((d.points as ReadonlyArray<{ property?: string }>).map((pt) => String(pt?.property))));
     });
   });
   for (const [i, r] of (cfg.rules ?? []).entries()) {
     if (!devices.has(r.device)) bad(`rules[${i}].device`, `device "${r.device}" is not in any channel`);
     if (!['>', '>=', '<', '<='].includes(r.op)) bad(`rules[${i}].op`, `unknown operator "${String(r.op)}"`);
     if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) bad(`rules[${i}].threshold`, 'must be a number');
+  }
+  if (cfg.services !== undefined && !Array.isArray(cfg.services)) bad('services', 'must be an array');
+  const seenServices = new Set<string>();
+  for (const [i, b] of (cfg.services ?? []).entries()) {
+    const sp = `services[${i}]`;
+    if (!b || typeof b !== 'object') bad(sp, 'must be an object');
+    if (!devices.has(b.device)) bad(`${sp}.device`, `device "${String(b.device)}" is not in any channel`);
+    if (seenServices.has(`${b.device}/${b.service}`)) bad(`${sp}.service`, `service "${b.service}" of "${b.device}" is bound twice`);
+    seenServices.add(`${b.device}/${b.service}`);
+    if (!Array.isArray(b.writes) || b.writes.length === 0) bad(`${sp}.writes`, 'needs at least one write');
+    const model = modelOf?.(b.device);
+    const spec = model?.services.find((s) => s.id === b.service);
+    if (model && !spec) bad(`${sp}.service`, `"${String(b.service)}" is not a service of ${b.device}'s thing model`);
+    for (const [j, w] of b.writes.entries()) {
+      const wp = `${sp}.writes[${j}]`;
+      if (!w || typeof w !== 'object') bad(wp, 'must be an object');
+      if (!bound.get(b.device)?.has(w.property)) bad(`${wp}.property`, `"${String(w.property)}" is not a point of ${b.device} in this configuration`);
+      if ((w.value === undefined) === (w.input === undefined)) bad(wp, 'needs exactly one of "value" (a constant) or "input" (a service input)');
+      if (!model) continue;
+      const prop = model.properties.find((x) => x.id === w.property);
+      if (prop?.access !== 'rw') bad(`${wp}.property`, `"${w.property}" is not a writable (rw) property of ${b.device}'s thing model`);
+      if (w.input !== undefined && !spec?.inputs.some((x) => x.id === w.input)) bad(`${wp}.input`, `"${String(w.input)}" is not an input of service "${b.service}"`);
+      if (w.value !== undefined) {
+        try {
+          checkValue(model, w.property, w.value);
+        } catch (e) {
+          bad(`${wp}.value`, e instanceof IipError ? e.message : String(e));
+        }
+      }
+    }
   }
   return cfg;
 }
@@ -107,8 +176,15 @@ export class GatewayManager {
     return this.owners.get(tenant)?.get(device);
   }
 
-  async setConfig(tenant: TenantId, gateway: DeviceId, config: unknown, actor: string, deviceExists: (id: string) => boolean): Promise<GatewayConfigRecord> {
-    const cfg = checkGatewayConfig(config, deviceExists);
+  async setConfig(
+    tenant: TenantId,
+    gateway: DeviceId,
+    config: unknown,
+    actor: string,
+    deviceExists: (id: string) => boolean,
+    modelOf?: (device: string) => ThingModel | undefined,
+  ): Promise<GatewayConfigRecord> {
+    const cfg = checkGatewayConfig(config, deviceExists, modelOf);
     for (const ch of cfg.channels) {
       for (const d of ch.devices) {
         const owner = this.ownerOf(tenant, d.id);
@@ -171,6 +247,34 @@ export class GatewayManager {
     return this.store.listGateways(tenant).map((g) => ({ ...g, online: this.online.has(`${tenant}/${g.gateway}`) }));
   }
 
+  /** Publishes a command to a gateway and waits for its result, or for the timeout. */
+  private async command(gateway: string, tenant: TenantId, body: Record<string, unknown>): Promise<CommandOutcome> {
+    const id = randomUUID();
+    const timeoutMs = this.opts.commandTimeoutMs ?? 10_000;
+    const result = new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ ok: false, error: { code: 'IIP_ERR_COMMAND_TIMEOUT', message: `gateway "${gateway}" did not answer within ${timeoutMs} ms` } });
+      }, timeoutMs);
+      this.pending.set(id, { resolve, timer });
+    });
+    try {
+      await this.link.publishToDevice(tenant, gateway, `commands/${id}`, JSON.stringify(body), { retain: false, qos: 1 });
+    } catch (e) {
+      const p = this.pending.get(id);
+      if (p) clearTimeout(p.timer);
+      this.pending.delete(id);
+      return { ok: false, error: { code: 'IIP_ERR_COMMAND_TIMEOUT', message: `gateway "${gateway}" is not reachable: ${(e as Error).message}` } };
+    }
+    return result;
+  }
+
+  /** Turns a failed outcome into the error the API reports. */
+  private failure(gateway: string, r: Extract<CommandOutcome, { ok: false }>): IipError {
+    if (r.error.code === 'IIP_ERR_COMMAND_TIMEOUT') return new IipError('IIP_ERR_COMMAND_TIMEOUT', r.error.message, { gateway });
+    return new IipError('IIP_ERR_COMMAND_FAILED', `gateway "${gateway}": ${r.error.code}: ${r.error.message}`, { gateway, error: r.error });
+  }
+
   /**
    * Sends a write to the gateway that owns the device and waits for its answer. Every attempt, successful or
    * not, is written to the audit log with the old and the new value.
@@ -182,32 +286,52 @@ export class GatewayManager {
       this.audit.append({ ...entry, result: 'error', error: 'IIP_ERR_WRITE_NO_ROUTE' });
       throw new IipError('IIP_ERR_WRITE_NO_ROUTE', `device "${req.device}" is not bound to an edge gateway`, { device: req.device });
     }
-    const id = randomUUID();
-    const timeoutMs = this.opts.commandTimeoutMs ?? 10_000;
-    const result = new Promise<{ ok: true } | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } }>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ ok: false, error: { code: 'IIP_ERR_COMMAND_TIMEOUT', message: `gateway "${gateway}" did not answer within ${timeoutMs} ms` } });
-      }, timeoutMs);
-      this.pending.set(id, { resolve, timer });
-    });
-    try {
-      await this.link.publishToDevice(req.tenant, gateway, `commands/${id}`, JSON.stringify({ type: 'write', device: req.device, property: req.property, value: req.value }), { retain: false, qos: 1 });
-    } catch (e) {
-      const p = this.pending.get(id);
-      if (p) clearTimeout(p.timer);
-      this.pending.delete(id);
-      this.audit.append({ ...entry, result: 'error', error: 'IIP_ERR_COMMAND_TIMEOUT' });
-      throw new IipError('IIP_ERR_COMMAND_TIMEOUT', `gateway "${gateway}" is not reachable: ${(e as Error).message}`, { gateway });
+    const r = await this.command(gateway, req.tenant, { type: 'write', device: req.device, property: req.property, value: req.value });
+    this.audit.append({ ...entry, result: r.ok ? 'ok' : 'error', error: r.ok ? null : r.error.code });
+    if (!r.ok) throw this.failure(gateway, r);
+  }
+
+  /**
+   * Invokes a thing-model service of a device behind a gateway: checks the inputs against the service, turns
+   * the gateway configuration's binding into concrete point writes (each checked against its property), and
+   * has the gateway carry them out in order, stopping at the first failure. Audited with inputs and writes.
+   */
+  async invokeService(req: { tenant: TenantId; device: string; service: string; inputs: unknown; model: ThingModel; actor: string }): Promise<{ writes: Array<{ property: string; value: PointValue }> }> {
+    const spec = req.model.services.find((s) => s.id === req.service);
+    if (!spec) throw new IipError('IIP_ERR_SERVICE_UNKNOWN', `"${req.service}" is not a service of ${req.device}'s thing model`, { device: req.device, service: req.service });
+    const inputs = checkInputs(spec, req.inputs);
+    const entry = { tenant: req.tenant, ts: this.now(), actor: req.actor, action: 'service', device: req.device, property: req.service, oldValue: null };
+    const refuse = (e: IipError, writes?: unknown): never => {
+      this.audit.append({ ...entry, newValue: { inputs, ...(writes ? { writes } : {}) }, result: 'error', error: e.code });
+      throw e;
+    };
+    const gateway = this.ownerOf(req.tenant, req.device);
+    if (!gateway) return refuse(new IipError('IIP_ERR_WRITE_NO_ROUTE', `device "${req.device}" is not bound to an edge gateway`, { device: req.device }));
+    const binding = this.store.latestConfig(req.tenant, gateway as DeviceId)?.config.services?.find((b) => b.device === req.device && b.service === req.service);
+    if (!binding) {
+      return refuse(
+        new IipError('IIP_ERR_SERVICE_NOT_BOUND', `gateway "${gateway}" has no binding for service "${req.service}" of ${req.device}`, { gateway, device: req.device, service: req.service }),
+      );
     }
-    const r = await result;
-    if (r.ok) {
-      this.audit.append({ ...entry, result: 'ok', error: null });
-      return;
+    const writes: Array<{ property: string; value: PointValue }> = [];
+    for (const w of binding.writes) {
+      const prop = req.model.properties.find((p) => p.id === w.property);
+      if (prop?.access !== 'rw') return refuse(new IipError('IIP_ERR_PROPERTY_READ_ONLY', `property "${w.property}" is not writable`, { property: w.property }));
+      if (w.input !== undefined && !(w.input in inputs)) {
+        return refuse(new IipError('IIP_ERR_SERVICE_INPUT_INVALID', `input "${w.input}" is needed: it is written to "${w.property}"`, { input: w.input, property: w.property }));
+      }
+      const raw = w.input !== undefined ? inputs[w.input] : w.value;
+      try {
+        writes.push({ property: w.property, value: checkValue(req.model, w.property, raw) });
+      } catch (e) {
+        const why = e instanceof IipError ? e.message : String(e);
+        return refuse(new IipError('IIP_ERR_SERVICE_INPUT_INVALID', `${w.input !== undefined ? `input "${w.input}"` : 'the bound constant'} does not fit property "${w.property}": ${why}`, { input: w.input ?? null, property: w.property }));
+      }
     }
-    this.audit.append({ ...entry, result: 'error', error: r.error.code });
-    if (r.error.code === 'IIP_ERR_COMMAND_TIMEOUT') throw new IipError('IIP_ERR_COMMAND_TIMEOUT', r.error.message, { gateway });
-    throw new IipError('IIP_ERR_COMMAND_FAILED', `gateway "${gateway}": ${r.error.code}: ${r.error.message}`, { gateway, error: r.error });
+    const r = await this.command(gateway, req.tenant, { type: 'writes', device: req.device, service: req.service, writes });
+    this.audit.append({ ...entry, newValue: { inputs, writes }, result: r.ok ? 'ok' : 'error', error: r.ok ? null : r.error.code });
+    if (!r.ok) throw this.failure(gateway, r);
+    return { writes };
   }
 
   /** `iip/{tenant}/{gateway}/command-results/{id}` */

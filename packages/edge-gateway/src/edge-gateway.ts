@@ -77,6 +77,16 @@ export interface WriteCommand {
   readonly value: PointValue;
 }
 
+/** A thing-model service carried out as point writes, in order (the platform resolved the binding). */
+export interface WritesCommand {
+  readonly type: 'writes';
+  readonly device: string;
+  readonly service?: string;
+  readonly writes: ReadonlyArray<{ readonly property: string; readonly value: PointValue }>;
+}
+
+export type GatewayCommand = WriteCommand | WritesCommand;
+
 export type CommandResult = { readonly ok: true } | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly details: Readonly<Record<string, unknown>> } };
 
 interface RunningChannel {
@@ -388,8 +398,27 @@ export class EdgeGateway {
       if (!ch) {
         throw new IipError('IIP_ERR_EDGE_DEVICE_UNKNOWN', `device "${cmd.device}" is not on any channel of this gateway`, { device: cmd.device });
       }
-      await ch.driver.write(cmd.device, cmd.property, cmd.value);
-      this.log('info', 'write command carried out', { requestId, device: cmd.device, property: cmd.property, value: cmd.value });
+      if (cmd.type === 'write') {
+        await ch.driver.write(cmd.device, cmd.property, cmd.value);
+        this.log('info', 'write command carried out', { requestId, device: cmd.device, property: cmd.property, value: cmd.value });
+      } else {
+        // In order, stopping at the first failure; the error says which step failed and how many were done.
+        for (const [step, w] of cmd.writes.entries()) {
+          try {
+            await ch.driver.write(cmd.device, w.property, w.value);
+          } catch (e) {
+            const err = isIipError(e) ? e.toJSON() : { code: 'IIP_ERR_INTERNAL', message: errText(e), details: {} };
+            throw new IipError(err.code, `step ${step + 1} of ${cmd.writes.length} (${w.property} ← ${JSON.stringify(w.value)}) failed: ${err.message}`, {
+              ...err.details,
+              service: cmd.service ?? null,
+              step,
+              property: w.property,
+              done: step,
+            });
+          }
+        }
+        this.log('info', 'service carried out', { requestId, device: cmd.device, service: cmd.service, writes: cmd.writes.length });
+      }
       result = { ok: true };
     } catch (e) {
       const err = isIipError(e) ? e.toJSON() : { code: 'IIP_ERR_INTERNAL', message: errText(e), details: {} };
@@ -426,16 +455,27 @@ export class EdgeGateway {
   }
 }
 
-function parseCommand(payload: Buffer): WriteCommand {
+function parseCommand(payload: Buffer): GatewayCommand {
   let c: unknown;
   try {
     c = JSON.parse(payload.toString('utf8'));
   } catch {
     throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command is not JSON', {});
   }
+  const w = c as Partial<WritesCommand> | null;
+  if (w && typeof w === 'object' && w.type === 'writes') {
+    if (typeof w.device !== 'string' || w.device.length === 0) throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "device" must be a non-empty string', { field: 'device' });
+    if (!Array.isArray(w.writes) || w.writes.length === 0) throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "writes" must be a non-empty array', { field: 'writes' });
+    for (const [i, x] of w.writes.entries()) {
+      if (!x || typeof x.property !== 'string' || !['number', 'boolean', 'string'].includes(typeof x.value)) {
+        throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', `writes[${i}] must be {"property": string, "value": number | boolean | string}`, { field: `writes[${i}]` });
+      }
+    }
+    return w as WritesCommand;
+  }
   const o = c as Partial<WriteCommand> | null;
   if (!o || typeof o !== 'object' || o.type !== 'write') {
-    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "type" must be "write"', { field: 'type' });
+    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "type" must be "write" or "writes"', { field: 'type' });
   }
   for (const f of ['device', 'property'] as const) {
     if (typeof o[f] !== 'string' || o[f].length === 0) throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', `command "${f}" must be a non-empty string`, { field: f });

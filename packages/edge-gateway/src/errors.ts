@@ -23,7 +23,7 @@ export const EDGE_ERRORS = defineErrors({
   IIP_ERR_EDGE_COMMAND_INVALID: {
     status: 400,
     meaning: 'A command sent to the gateway is not valid JSON or not of a known shape.',
-    fix: 'Send {"type": "write", "device", "property", "value"} to iip/{tenant}/{gateway}/commands/{requestId}.',
+    fix: 'Send {"type": "write", "device", "property", "value"} or {"type": "writes", "device", "writes": [{"property", "value"}]} to iip/{tenant}/{gateway}/commands/{requestId}.',
   },
   IIP_ERR_EDGE_DEVICE_UNKNOWN: {
     status: 404,

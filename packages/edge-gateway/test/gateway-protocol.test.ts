@@ -166,6 +166,37 @@ test('write commands reach driver.write and their results come back; rejections 
   assert.ok(h.logs.some((l) => l.msg === 'platform rejected a message'));
 });
 
+test('a service command carries out its writes in order and stops at the first failure, naming the step', async (t) => {
+  const { platform, dataDir } = await setup(t);
+  const h = makeGateway(platform, dataDir, { version: 1, config: { channels: [syntheticChannel('c1', ['pump'])] } });
+  t.after(() => h.gw.stop());
+  await h.gw.start();
+  await waitFor(() => h.gw.stats().uplink.connected, 'connected');
+  await waitFor(() => platform.states.length > 0, 'first state');
+  const drv = h.driver('c1');
+
+  await platform.publish('commands/svc-1', { type: 'writes', device: 'pump', service: 'start', writes: [{ property: 'p2', value: 1500 }, { property: 'p1', value: true }] });
+  await waitFor(() => platform.commandResults.get('svc-1'), 'result of svc-1');
+  assert.deepEqual(platform.commandResults.get('svc-1'), { ok: true });
+  assert.deepEqual(drv.writes, [
+    { device: 'pump', property: 'p2', value: 1500 },
+    { device: 'pump', property: 'p1', value: true },
+  ]);
+
+  // The second write names a point the device does not have: the first is done, the third never starts.
+  await platform.publish('commands/svc-2', { type: 'writes', device: 'pump', service: 'start', writes: [{ property: 'p2', value: 10 }, { property: 'p99', value: 1 }, { property: 'p1', value: false }] });
+  await waitFor(() => platform.commandResults.get('svc-2'), 'result of svc-2');
+  const err = (platform.commandResults.get('svc-2') as { ok: false; error: { code: string; message: string; details: Record<string, unknown> } }).error;
+  assert.equal(err.code, 'IIP_ERR_DRIVER_UNKNOWN_POINT');
+  assert.match(err.message, /^step 2 of 3 \(p99 ← 1\) failed/);
+  assert.deepEqual([err.details.step, err.details.done, err.details.property, err.details.service], [1, 1, 'p99', 'start']);
+  assert.deepEqual(drv.writes.slice(2), [{ device: 'pump', property: 'p2', value: 10 }]);
+
+  await platform.publish('commands/svc-3', { type: 'writes', device: 'pump', writes: [] });
+  await waitFor(() => platform.commandResults.get('svc-3'), 'result of svc-3');
+  assert.equal((platform.commandResults.get('svc-3')!.error as { code: string }).code, 'IIP_ERR_EDGE_COMMAND_INVALID');
+});
+
 test('wrong secret: the broker refuses the gateway, which keeps collecting into its buffer', async (t) => {
   const { platform, dataDir } = await setup(t);
   const h = makeGateway(platform, dataDir, { version: 1, config: { channels: [syntheticChannel('c1', ['m1'])] } }, { secret: 'not-the-secret' });

@@ -324,6 +324,25 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       return { ok: true, device: d.id, property: spec.id, oldValue, newValue: (checked as { value: PointValue }).value };
     },
   );
+  app.post<{ Params: { id: string; service: string }; Body: { inputs?: Record<string, unknown> } | undefined }>(
+    '/api/v1/devices/:id/services/:service',
+    {
+      schema: {
+        tags: ['devices'],
+        description:
+          "Invokes a thing-model service of a device behind an edge gateway: inputs are checked against the service, the gateway configuration's binding turns them into point writes, and the gateway carries them out in order. Audited.",
+        body: { type: 'object', properties: { inputs: { type: 'object', additionalProperties: true } } },
+      },
+    },
+    async (req) => {
+      const p = principal(req);
+      requireRole(p, ['admin', 'operator']);
+      const d = s.registry.getDevice(p.tenant, req.params.id);
+      const product = s.registry.getProduct(p.tenant, d.product);
+      const r = await s.gateways.invokeService({ tenant: p.tenant, device: d.id, service: req.params.service, inputs: req.body?.inputs, model: product.model, actor: p.username });
+      return { ok: true, device: d.id, service: req.params.service, writes: r.writes };
+    },
+  );
   app.get('/api/v1/gateways', { schema: { tags: ['gateways'] } }, async (req) => ({ items: s.gateways.list(principal(req).tenant) }));
   app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', { schema: { tags: ['gateways'], description: 'Desired config, reported state (applied version, buffer, per-device poll health) and whether they agree.' } }, async (req) =>
     s.gateways.status(principal(req).tenant, req.params.id as DeviceId),
@@ -343,7 +362,14 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
           return false;
         }
       };
-      const rec = await s.gateways.setConfig(p.tenant, gw.id, req.body, p.username, exists);
+      const modelOf = (id: string) => {
+        try {
+          return s.registry.getProduct(p.tenant, s.registry.getDevice(p.tenant, id).product).model;
+        } catch {
+          return undefined;
+        }
+      };
+      const rec = await s.gateways.setConfig(p.tenant, gw.id, req.body, p.username, exists, modelOf);
       return { gateway: rec.gateway, version: rec.version, createdAt: rec.createdAt };
     },
   );
