@@ -12,6 +12,7 @@ import type {
   LoginResponse,
   PointValue,
   Product,
+  ServiceResult,
   TrendBucket,
   User,
   WriteResult,
@@ -117,6 +118,11 @@ export class ApiClient {
   async audit(device: string, limit: number): Promise<AuditEntry[]> {
     const q = new URLSearchParams({ device, limit: String(limit) });
     return (await this.request<{ items: AuditEntry[] }>('GET', `/audit?${q}`)).items;
+  }
+
+  invokeService(device: string, service: string, inputs: Readonly<Record<string, PointValue>>): Promise<ServiceResult> {
+    const path = `/devices/${encodeURIComponent(device)}/services/${encodeURIComponent(service)}`;
+    return this.request('POST', path, { inputs });
   }
 
   writeProperty(device: string, property: string, value: PointValue): Promise<WriteResult> {

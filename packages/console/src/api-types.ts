@@ -4,7 +4,7 @@
  */
 import type { GatewayConfig, PointValue, ThingModel } from '@iip/core';
 
-export type { DataType, DeviceHealth, DeviceLinkState, DriverHealth, GatewayConfig, PointValue, PropertySpec, ThingModel } from '@iip/core';
+export type { DataType, DeviceHealth, DeviceLinkState, DriverHealth, GatewayConfig, PointValue, PropertySpec, ServiceSpec, ThingModel } from '@iip/core';
 
 export interface User {
   readonly id: string;
@@ -101,6 +101,14 @@ export interface AuditEntry {
   readonly newValue: unknown;
   readonly result: 'ok' | 'error';
   readonly error: string | null;
+}
+
+export interface ServiceResult {
+  readonly ok: boolean;
+  readonly device: string;
+  readonly service: string;
+  /** The point writes the gateway carried out, in order. */
+  readonly writes: ReadonlyArray<{ readonly property: string; readonly value: PointValue }>;
 }
 
 export interface WriteResult {

@@ -63,7 +63,10 @@ before(async () => {
         { id: 'setpoint', name: 'Set point', access: 'rw', dataType: { type: 'float', min: 0, max: 100, unit: 'bar' } },
       ],
       events: [],
-      services: [],
+      services: [
+        { id: 'hold', name: 'Hold pressure', inputs: [{ id: 'target', name: 'Target', required: true, dataType: { type: 'float', min: 0, max: 100 } }], outputs: [] },
+        { id: 'purge', name: 'Purge', inputs: [], outputs: [] },
+      ],
     },
   });
   await api('POST', '/devices', { id: CHILD, name: 'Press 1', product: PRODUCT });
@@ -78,6 +81,8 @@ before(async () => {
         devices: [{ id: CHILD, unitId: 1, pollIntervalMs: 1000, points: [{ property: 'setpoint', area: 'holding', address: 0, type: 'float32' }] }],
       },
     ],
+    // `hold` is bound to a point write; `purge` is in the model but not bound here.
+    services: [{ device: CHILD, service: 'hold', writes: [{ property: 'setpoint', input: 'target' }] }],
   });
 
   const client = await mqtt.connectAsync(platform.mqttUrl, {
@@ -234,6 +239,33 @@ test('gateways: list and detail show what the gateway reported; a write goes thr
     await page.waitForFunction(() => document.querySelector('[data-testid="audit-row"]')?.getAttribute('data-result') === 'error');
     assert.match((await page.getByTestId('audit-row').first().textContent()) ?? '', /IIP_ERR_MODBUS_EXCEPTION/, "the audit keeps the gateway's code");
     assert.equal(await page.getByTestId('audit-row').count(), 2);
+  });
+
+  await withScreenshot(page, 'gw-service', async () => {
+    await page.getByTestId('services-panel').waitFor();
+    const target = page.locator('[data-testid="service-input"][data-service="hold"][data-input="target"]');
+    const result = page.locator('[data-testid="service-result"][data-service="hold"]');
+    const sent = commands.length;
+    await target.fill('150');
+    await page.locator('[data-testid="service-submit"][data-service="hold"]').click();
+    await result.waitFor();
+    assert.equal(await result.getAttribute('data-result'), 'invalid');
+    assert.match((await result.textContent()) ?? '', /Target: Must be at most 100/);
+    assert.equal(commands.length, sent, 'an invalid input is not sent');
+
+    await target.fill('55');
+    await page.locator('[data-testid="service-submit"][data-service="hold"]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="service-result"][data-service="hold"]')?.getAttribute('data-result') === 'ok');
+    assert.match((await result.textContent()) ?? '', /setpoint ← 55/);
+    assert.deepEqual(commands.at(-1)?.body, { type: 'writes', device: CHILD, service: 'hold', writes: [{ property: 'setpoint', value: 55 }] });
+
+    // In the model, not bound by the gateway's configuration: refused with the platform's code, nothing sent.
+    await page.locator('[data-testid="service-submit"][data-service="purge"]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="service-result"][data-service="purge"]')?.getAttribute('data-result') === 'error');
+    assert.equal(await page.locator('[data-testid="service-result"][data-service="purge"]').getAttribute('data-code'), 'IIP_ERR_SERVICE_NOT_BOUND');
+    assert.equal(commands.length, sent + 1);
+    await page.waitForFunction(() => document.querySelector('[data-testid="audit-row"]')?.getAttribute('data-property') === 'purge');
+    assert.match((await page.getByTestId('audit-row').nth(1).textContent()) ?? '', /Service.*hold/);
   });
 
   await withScreenshot(page, 'gw-zh', async () => {

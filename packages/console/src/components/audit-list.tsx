@@ -9,6 +9,7 @@ import { formatTimestamp, formatValue } from '../value-format';
 
 const ACTION_KEYS: Readonly<Record<string, MessageKey>> = {
   write: 'audit.action.write',
+  service: 'audit.action.service',
   'gateway.config': 'audit.action.gateway.config',
 };
 

@@ -3,18 +3,31 @@
  * the outcome — the old → new value, a local validation problem, or the platform's error code. The write
  * goes to the device through its edge gateway, so it can take seconds; the button stays busy meanwhile.
  */
-import { type FormEvent, type ReactElement, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { ApiError, type ApiClient, NETWORK_ERROR } from '../api-client';
 import type { LatestValue, PropertySpec } from '../api-types';
 import { useI18n } from '../i18n-context';
 import { errorKey } from '../i18n-dictionary';
 import { formatValue } from '../value-format';
 import { initialInput, parseWriteValue, type WriteProblem } from '../write-value';
+import { ValueInput } from './value-input';
 
-type Outcome =
-  | { readonly kind: 'ok'; readonly text: string }
-  | { readonly kind: 'invalid'; readonly problem: WriteProblem }
-  | { readonly kind: 'error'; readonly code: string; readonly friendly: string | undefined; readonly message: string };
+/** What the platform (or the network) answered to a write or a service call that failed. */
+export interface ErrorOutcome {
+  readonly kind: 'error';
+  readonly code: string;
+  readonly friendly: string | undefined;
+  readonly message: string;
+}
+
+/** The platform's stable code, a friendly text in the console's language where we have one, and the raw message. */
+export function errorOutcome(err: unknown, t: ReturnType<typeof useI18n>['t']): ErrorOutcome {
+  const code = err instanceof ApiError ? err.code : NETWORK_ERROR;
+  const key = errorKey(code);
+  return { kind: 'error', code, friendly: key ? t(key) : undefined, message: err instanceof Error ? err.message : String(err) };
+}
+
+type Outcome = { readonly kind: 'ok'; readonly text: string } | { readonly kind: 'invalid'; readonly problem: WriteProblem } | ErrorOutcome;
 
 interface Props {
   readonly api: ApiClient;
@@ -48,56 +61,16 @@ export function WriteControl({ api, device, spec, current, onWritten }: Props) {
       setOutcome({ kind: 'ok', text: t('write.ok', { old: formatValue(r.oldValue, dt, lang), new: formatValue(r.newValue, dt, lang) }) });
       onWritten();
     } catch (err) {
-      const code = err instanceof ApiError ? err.code : NETWORK_ERROR;
-      const key = errorKey(code);
-      const raw = err instanceof Error ? err.message : String(err);
-      setOutcome({ kind: 'error', code, friendly: key ? t(key) : undefined, message: raw });
-      if (code !== NETWORK_ERROR) onWritten();
+      const failed = errorOutcome(err, t);
+      setOutcome(failed);
+      if (failed.code !== NETWORK_ERROR) onWritten();
     } finally {
       setBusy(false);
     }
   }
 
   const common = { 'data-testid': 'write-input', 'data-property': spec.id, disabled: busy, 'aria-label': spec.name ?? spec.id };
-  let field: ReactElement;
-  switch (dt.type) {
-    case 'bool':
-      field = <input {...common} type="checkbox" checked={input === true} onChange={(e) => setInput(e.target.checked)} />;
-      break;
-    case 'enum':
-      field = (
-        <select {...common} value={String(input)} onChange={(e) => setInput(e.target.value)}>
-          {dt.values.map((v) => (
-            <option key={v.value} value={v.value}>
-              {v.text ?? v.value}
-            </option>
-          ))}
-        </select>
-      );
-      break;
-    case 'int':
-    case 'float':
-      field = (
-        <input
-          {...common}
-          className="write-number"
-          type="number"
-          step={dt.type === 'int' ? 1 : 'any'}
-          min={dt.min}
-          max={dt.max}
-          value={String(input)}
-          onChange={(e) => setInput(e.target.value)}
-        />
-      );
-      break;
-    case 'string':
-      field = <input {...common} type="text" maxLength={dt.maxLength} value={String(input)} onChange={(e) => setInput(e.target.value)} />;
-      break;
-    default: {
-      const never: never = dt;
-      return never;
-    }
-  }
+  const field = <ValueInput dt={dt} value={input} onChange={setInput} attrs={common} />;
 
   return (
     // noValidate: parseWriteValue checks range and type and says so in the console's language, where the
@@ -112,6 +85,17 @@ export function WriteControl({ api, device, spec, current, onWritten }: Props) {
   );
 }
 
+/** The text for a value an operator typed that the thing model does not allow. */
+export function problemText(t: ReturnType<typeof useI18n>['t'], p: WriteProblem): string {
+  return p.kind === 'belowMin'
+    ? t('write.problem.belowMin', { min: p.min })
+    : p.kind === 'aboveMax'
+      ? t('write.problem.aboveMax', { max: p.max })
+      : p.kind === 'tooLong'
+        ? t('write.problem.tooLong', { maxLength: p.maxLength })
+        : t(`write.problem.${p.kind}`);
+}
+
 function WriteOutcome({ outcome, property }: { outcome: Outcome; property: string }) {
   const { t } = useI18n();
   const base = { 'data-testid': 'write-result', 'data-property': property, 'data-result': outcome.kind };
@@ -123,15 +107,7 @@ function WriteOutcome({ outcome, property }: { outcome: Outcome; property: strin
         </span>
       );
     case 'invalid': {
-      const p = outcome.problem;
-      const text =
-        p.kind === 'belowMin'
-          ? t('write.problem.belowMin', { min: p.min })
-          : p.kind === 'aboveMax'
-            ? t('write.problem.aboveMax', { max: p.max })
-            : p.kind === 'tooLong'
-              ? t('write.problem.tooLong', { maxLength: p.maxLength })
-              : t(`write.problem.${p.kind}`);
+      const text = problemText(t, outcome.problem);
       return (
         <span {...base} className="write-result error" role="alert">
           {text}

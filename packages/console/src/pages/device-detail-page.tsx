@@ -9,6 +9,7 @@ import type { PropertySpec, TrendBucket } from '../api-types';
 import { AuditList } from '../components/audit-list';
 import { LiveValue } from '../components/live-value';
 import { StateBadge } from '../components/state-badge';
+import { ServiceControl } from '../components/service-control';
 import { WriteControl } from '../components/write-control';
 import { useI18n } from '../i18n-context';
 import { isTrendable, keyProperties, stateProperty } from '../key-properties';
@@ -146,6 +147,15 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
             <p className="muted">{t('trend.none')}</p>
           )}
         </section>
+        {(product?.model.services.length ?? 0) > 0 && (
+          <section className="panel services-panel" data-testid="services-panel">
+            <h3>{t('services.title')}</h3>
+            <p className="muted small">{t('services.hint')}</p>
+            {product?.model.services.map((sv) => (
+              <ServiceControl key={sv.id} api={api} device={device.id} spec={sv} onInvoked={audit.reload} />
+            ))}
+          </section>
+        )}
         <section className="panel audit-panel">
           <AuditList entries={audit.data} properties={props} error={audit.error} />
         </section>
