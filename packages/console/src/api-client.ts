@@ -6,6 +6,7 @@ import type {
   ApiErrorBody,
   AuditEntry,
   Device,
+  DeviceServices,
   GatewayStatus,
   GatewaySummary,
   LatestValues,
@@ -118,6 +119,10 @@ export class ApiClient {
   async audit(device: string, limit: number): Promise<AuditEntry[]> {
     const q = new URLSearchParams({ device, limit: String(limit) });
     return (await this.request<{ items: AuditEntry[] }>('GET', `/audit?${q}`)).items;
+  }
+
+  deviceServices(device: string): Promise<DeviceServices> {
+    return this.request('GET', `/devices/${encodeURIComponent(device)}/services`);
   }
 
   invokeService(device: string, service: string, inputs: Readonly<Record<string, PointValue>>): Promise<ServiceResult> {

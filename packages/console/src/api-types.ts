@@ -103,6 +103,15 @@ export interface AuditEntry {
   readonly error: string | null;
 }
 
+/** Whether a service can be invoked: its device is behind a gateway whose configuration binds it. */
+export type ServiceState = 'bound' | 'not-bound' | 'no-gateway';
+
+export interface DeviceServices {
+  readonly device: string;
+  readonly gateway: string | null;
+  readonly items: ReadonlyArray<{ readonly id: string; readonly name: string | null; readonly state: ServiceState }>;
+}
+
 export interface ServiceResult {
   readonly ok: boolean;
   readonly device: string;

@@ -259,13 +259,15 @@ test('gateways: list and detail show what the gateway reported; a write goes thr
     assert.match((await result.textContent()) ?? '', /setpoint ← 55/);
     assert.deepEqual(commands.at(-1)?.body, { type: 'writes', device: CHILD, service: 'hold', writes: [{ property: 'setpoint', value: 55 }] });
 
-    // In the model, not bound by the gateway's configuration: refused with the platform's code, nothing sent.
-    await page.locator('[data-testid="service-submit"][data-service="purge"]').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="service-result"][data-service="purge"]')?.getAttribute('data-result') === 'error');
-    assert.equal(await page.locator('[data-testid="service-result"][data-service="purge"]').getAttribute('data-code'), 'IIP_ERR_SERVICE_NOT_BOUND');
+    // In the model, not bound by the gateway's configuration: the console says so and offers no button.
+    const purge = page.locator('[data-testid="service-unavailable"][data-service="purge"]');
+    assert.equal(await purge.getAttribute('data-state'), 'not-bound');
+    assert.match((await purge.textContent()) ?? '', /Not bound by the gateway configuration/);
+    assert.equal(await page.locator('[data-testid="service-submit"][data-service="purge"]').isDisabled(), true);
+    assert.equal(await page.locator('[data-testid="service-unavailable"][data-service="hold"]').count(), 0);
     assert.equal(commands.length, sent + 1);
-    await page.waitForFunction(() => document.querySelector('[data-testid="audit-row"]')?.getAttribute('data-property') === 'purge');
-    assert.match((await page.getByTestId('audit-row').nth(1).textContent()) ?? '', /Service.*hold/);
+    await page.waitForFunction(() => document.querySelector('[data-testid="audit-row"]')?.getAttribute('data-property') === 'hold');
+    assert.match((await page.getByTestId('audit-row').first().textContent()) ?? '', /Service.*hold/);
   });
 
   await withScreenshot(page, 'gw-zh', async () => {

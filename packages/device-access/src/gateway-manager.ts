@@ -176,6 +176,14 @@ export class GatewayManager {
     return this.owners.get(tenant)?.get(device);
   }
 
+  /** The gateway a device is behind (if any) and the services its configuration binds for the device. */
+  serviceBindings(tenant: TenantId, device: string): { gateway: string | null; bound: string[] } {
+    const gateway = this.ownerOf(tenant, device);
+    if (!gateway) return { gateway: null, bound: [] };
+    const services = this.store.latestConfig(tenant, gateway as DeviceId)?.config.services ?? [];
+    return { gateway, bound: services.filter((b) => b.device === device).map((b) => b.service) };
+  }
+
   async setConfig(
     tenant: TenantId,
     gateway: DeviceId,

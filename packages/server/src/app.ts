@@ -324,6 +324,21 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       return { ok: true, device: d.id, property: spec.id, oldValue, newValue: (checked as { value: PointValue }).value };
     },
   );
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/devices/:id/services',
+    { schema: { tags: ['devices'], description: "The device's thing-model services and whether each can be invoked: behind which gateway, bound by its configuration or not." } },
+    async (req) => {
+      const p = principal(req);
+      const d = s.registry.getDevice(p.tenant, req.params.id);
+      const model = s.registry.getProduct(p.tenant, d.product).model;
+      const { gateway, bound } = s.gateways.serviceBindings(p.tenant, d.id);
+      return {
+        device: d.id,
+        gateway,
+        items: model.services.map((sv) => ({ id: sv.id, name: sv.name ?? null, state: gateway === null ? 'no-gateway' : bound.includes(sv.id) ? 'bound' : 'not-bound' })),
+      };
+    },
+  );
   app.post<{ Params: { id: string; service: string }; Body: { inputs?: Record<string, unknown> } | undefined }>(
     '/api/v1/devices/:id/services/:service',
     {

@@ -159,3 +159,23 @@ test('bad calls are refused before anything is sent, naming the input; a failed 
   assert.deepEqual([last[0]?.result, last[0]?.error], ['error', 'IIP_ERR_MODBUS_EXCEPTION']);
   assert.ok(last.some((i) => i.error === 'IIP_ERR_SERVICE_NOT_BOUND'), 'refusals are audited too');
 });
+
+test('which services can be invoked: bound, not bound, or the device is behind no gateway', async () => {
+  const r = await tp.api<{ gateway: string | null; items: Array<{ id: string; state: string }> }>('GET', '/api/v1/devices/pump-1/services');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.gateway, 'gw-s');
+  assert.deepEqual(
+    r.body.items.map((i) => [i.id, i.state]),
+    [
+      ['start', 'bound'],
+      ['stop', 'bound'],
+      ['flush', 'not-bound'],
+    ],
+  );
+  assert.equal((await tp.api('POST', '/api/v1/devices', { id: 'pump-2', product: 'pump' })).status, 201);
+  const alone = await tp.api<{ gateway: string | null; items: Array<{ state: string }> }>('GET', '/api/v1/devices/pump-2/services');
+  assert.equal(alone.body.gateway, null);
+  assert.ok(alone.body.items.every((i) => i.state === 'no-gateway'));
+  const call = await tp.api<{ code: string }>('POST', '/api/v1/devices/pump-2/services/stop', {});
+  assert.equal(call.body.code, 'IIP_ERR_WRITE_NO_ROUTE');
+});

@@ -6,7 +6,7 @@
  */
 import { type FormEvent, useState } from 'react';
 import { type ApiClient, NETWORK_ERROR } from '../api-client';
-import type { PointValue, ServiceSpec } from '../api-types';
+import type { PointValue, ServiceSpec, ServiceState } from '../api-types';
 import { useI18n } from '../i18n-context';
 import { initialInput, parseWriteValue } from '../write-value';
 import { ValueInput } from './value-input';
@@ -18,10 +18,12 @@ interface Props {
   readonly api: ApiClient;
   readonly device: string;
   readonly spec: ServiceSpec;
+  /** From GET /devices/{id}/services; undefined while loading (the button stays usable then). */
+  readonly state: ServiceState | undefined;
   readonly onInvoked: () => void;
 }
 
-export function ServiceControl({ api, device, spec, onInvoked }: Props) {
+export function ServiceControl({ api, device, spec, state, onInvoked }: Props) {
   const { t } = useI18n();
   const [inputs, setInputs] = useState<Record<string, string | boolean>>(() =>
     Object.fromEntries(spec.inputs.map((i) => [i.id, i.dataType.type === 'bool' || i.dataType.type === 'enum' ? initialInput(i.dataType, undefined) : ''])),
@@ -79,9 +81,14 @@ export function ServiceControl({ api, device, spec, onInvoked }: Props) {
           />
         </span>
       ))}
-      <button type="submit" className="write-submit" data-testid="service-submit" data-service={spec.id} disabled={busy}>
+      <button type="submit" className="write-submit" data-testid="service-submit" data-service={spec.id} disabled={busy || (state !== undefined && state !== 'bound')}>
         {busy ? t('service.submitting') : t('service.submit')}
       </button>
+      {state !== undefined && state !== 'bound' && (
+        <span className="muted small" data-testid="service-unavailable" data-service={spec.id} data-state={state}>
+          {t(`service.state.${state}`)}
+        </span>
+      )}
       {outcome?.kind === 'ok' && (
         <span {...result} className="write-result ok">
           ✓ {outcome.text}

@@ -5,7 +5,7 @@
  */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { ApiClient } from '../api-client';
-import type { PropertySpec, TrendBucket } from '../api-types';
+import type { PropertySpec, ServiceState, TrendBucket } from '../api-types';
 import { AuditList } from '../components/audit-list';
 import { LiveValue } from '../components/live-value';
 import { StateBadge } from '../components/state-badge';
@@ -56,6 +56,23 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
   const writable = props.some((p) => p.access === 'rw');
   const loadAudit = useCallback(() => api.audit(deviceId, AUDIT_ENTRIES), [api, deviceId]);
   const audit = usePoll(loadAudit, AUDIT_REFRESH_MS);
+
+  // Which services can be invoked (behind a gateway whose configuration binds them); asked once per device.
+  const [serviceStates, setServiceStates] = useState<ReadonlyMap<string, ServiceState> | undefined>();
+  const hasServices = (product?.model.services.length ?? 0) > 0;
+  useEffect(() => {
+    if (!hasServices) return;
+    let live = true;
+    api.deviceServices(deviceId).then(
+      (r) => {
+        if (live) setServiceStates(new Map(r.items.map((i) => [i.id, i.state])));
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, deviceId, hasServices]);
 
   useEffect(() => {
     // The list page may never have fetched this device (opened by URL), so fetch its latest values here too.
@@ -147,12 +164,12 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
             <p className="muted">{t('trend.none')}</p>
           )}
         </section>
-        {(product?.model.services.length ?? 0) > 0 && (
+        {hasServices && (
           <section className="panel services-panel" data-testid="services-panel">
             <h3>{t('services.title')}</h3>
             <p className="muted small">{t('services.hint')}</p>
             {product?.model.services.map((sv) => (
-              <ServiceControl key={sv.id} api={api} device={device.id} spec={sv} onInvoked={audit.reload} />
+              <ServiceControl key={sv.id} api={api} device={device.id} spec={sv} state={serviceStates?.get(sv.id)} onInvoked={audit.reload} />
             ))}
           </section>
         )}
