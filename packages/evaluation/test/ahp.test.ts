@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IipError } from '@iip/core';
+import { throwsIipError } from '@iip/testkit';
 import { SAATY_RI, ahpWeights, blendWeights, checkJudgmentMatrix, groupAhp } from '@iip/evaluation';
 
 const ISSUE = [
@@ -15,18 +15,6 @@ const ISSUE = [
 
 function close(actual: number, expected: number, tol: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} is not within ${tol} of ${expected}`);
-}
-
-function rejects(fn: () => unknown, code: string, match?: RegExp): IipError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (match) assert.match(e.message, match);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 test('the issue example: w ≈ (0.6370, 0.2583, 0.1047), λmax ≈ 3.0385, CR ≈ 0.033', () => {
@@ -61,7 +49,7 @@ test('a perfectly consistent matrix has λmax = n and CR = 0; n ≤ 2 always has
 });
 
 test('a non-reciprocal cell is named (matrix, row, column)', () => {
-  const e = rejects(
+  const e = throwsIipError(
     () =>
       checkJudgmentMatrix(
         [
@@ -78,7 +66,7 @@ test('a non-reciprocal cell is named (matrix, row, column)', () => {
 });
 
 test('a diagonal other than 1 is refused', () => {
-  rejects(
+  throwsIipError(
     () =>
       checkJudgmentMatrix(
         [
@@ -93,7 +81,7 @@ test('a diagonal other than 1 is refused', () => {
 });
 
 test('judgments off the Saaty scale and non-positive judgments are refused', () => {
-  rejects(
+  throwsIipError(
     () =>
       checkJudgmentMatrix(
         [
@@ -105,7 +93,7 @@ test('judgments off the Saaty scale and non-positive judgments are refused', () 
     'IIP_ERR_EVAL_MATRIX_SCALE',
     /cell \(1, 2\).*Saaty/,
   );
-  rejects(
+  throwsIipError(
     () =>
       checkJudgmentMatrix(
         [
@@ -116,7 +104,7 @@ test('judgments off the Saaty scale and non-positive judgments are refused', () 
       ),
     'IIP_ERR_EVAL_MATRIX_SCALE',
   );
-  rejects(
+  throwsIipError(
     () =>
       checkJudgmentMatrix(
         [
@@ -135,8 +123,8 @@ test('judgments off the Saaty scale and non-positive judgments are refused', () 
 });
 
 test('a non-square matrix is refused with IIP_ERR_EVAL_MATRIX_SIZE', () => {
-  rejects(() => ahpWeights([[1, 2], [0.5]], undefined, { id: 'm' }), 'IIP_ERR_EVAL_MATRIX_SIZE', /matrix m/);
-  rejects(() => ahpWeights(ISSUE, ['a', 'b'], { id: 'm' }), 'IIP_ERR_EVAL_MATRIX_SIZE');
+  throwsIipError(() => ahpWeights([[1, 2], [0.5]], undefined, { id: 'm' }), 'IIP_ERR_EVAL_MATRIX_SIZE', /matrix m/);
+  throwsIipError(() => ahpWeights(ISSUE, ['a', 'b'], { id: 'm' }), 'IIP_ERR_EVAL_MATRIX_SIZE');
 });
 
 const INCONSISTENT = [
@@ -146,7 +134,7 @@ const INCONSISTENT = [
 ];
 
 test('CR ≥ 0.1 is refused naming the matrix, unless allowInconsistent', () => {
-  const e = rejects(() => ahpWeights(INCONSISTENT, ['a', 'b', 'c'], { id: 'ahp:overall' }), 'IIP_ERR_EVAL_AHP_INCONSISTENT', /matrix ahp:overall.*CR = /);
+  const e = throwsIipError(() => ahpWeights(INCONSISTENT, ['a', 'b', 'c'], { id: 'ahp:overall' }), 'IIP_ERR_EVAL_AHP_INCONSISTENT', /matrix ahp:overall.*CR = /);
   assert.equal(e.details.matrix, 'ahp:overall');
   assert.ok((e.details.cr as number) >= 0.1);
   const r = ahpWeights(INCONSISTENT, ['a', 'b', 'c'], { id: 'ahp:overall', allowInconsistent: true });
@@ -187,7 +175,7 @@ test('group AHP: geometric mean of judgments (AIJ) and mean of priorities (AIP)'
   const gm = Math.sqrt(3 * 2);
   close(aij2[2]!.weights[0]!, gm / (gm + 1), 1e-12, 'AIJ w1');
   // An inconsistent expert is refused by name.
-  rejects(() => groupAhp([ISSUE, INCONSISTENT], undefined, 'geometric', { id: 'g' }), 'IIP_ERR_EVAL_AHP_INCONSISTENT', /matrix g#2/);
+  throwsIipError(() => groupAhp([ISSUE, INCONSISTENT], undefined, 'geometric', { id: 'g' }), 'IIP_ERR_EVAL_AHP_INCONSISTENT', /matrix g#2/);
 });
 
 test('blend: w = α·w_ahp + (1 − α)·w_expert', () => {

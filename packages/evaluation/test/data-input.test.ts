@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { IipError } from '@iip/core';
+import type { IipError } from '@iip/core';
+import { rejectsIipError, throwsIipError } from '@iip/testkit';
 import { parseDataCsv, parseDataXlsx, parseFramework, readCsv, readDataFile, runEvaluation } from '@iip/evaluation';
 import ExcelJS from 'exceljs';
 
@@ -19,28 +20,6 @@ indicators:
   - { id: bs, nameZh: 5G基站数, nameEn: 5G base stations, parent: f }
   - { id: reg, nameZh: 标识注册量, nameEn: Identifier registrations, parent: f }
 `);
-
-function rejects(fn: () => unknown, code: string): IipError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
-
-async function rejectsAsync(fn: () => Promise<unknown>, code: string): Promise<IipError> {
-  try {
-    await fn();
-  } catch (e) {
-    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 test('the CSV reader handles RFC 4180 quoting, CRLF, a BOM and blank lines', () => {
   const recs = readCsv('\ufeffa,b,c\r\n"x, y","he said ""hi""","two\nlines"\r\n\r\n1,,3\n');
@@ -77,18 +56,18 @@ test('wide form is detected from the header (region, year, then indicators) with
 });
 
 test('an unknown indicator is named by file, row and column (long and wide form)', () => {
-  const e = rejects(() => parseDataCsv('region,indicator,year,value\n广东,bs,2020,1\n广东,nope,2020,2\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_UNKNOWN_INDICATOR');
+  const e = throwsIipError(() => parseDataCsv('region,indicator,year,value\n广东,bs,2020,1\n广东,nope,2020,2\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_UNKNOWN_INDICATOR');
   assert.match(e.message, /d\.csv: row 3, column 2 \(indicator\)/);
   assert.deepEqual([e.details.file, e.details.row, e.details.column], ['d.csv', 3, 'column 2']);
-  const w = rejects(() => parseDataCsv('region,year,bs,nope\n广东,2020,1,2\n', FW, { name: 'w.csv' }), 'IIP_ERR_EVAL_DATA_UNKNOWN_INDICATOR');
+  const w = throwsIipError(() => parseDataCsv('region,year,bs,nope\n广东,2020,1,2\n', FW, { name: 'w.csv' }), 'IIP_ERR_EVAL_DATA_UNKNOWN_INDICATOR');
   assert.match(w.message, /w\.csv: row 1, column 4 \(nope\)/);
   // A parent indicator is not a place for data.
-  const p = rejects(() => parseDataCsv('region,indicator,year,value\n广东,基础,2020,1\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_UNKNOWN_INDICATOR');
+  const p = throwsIipError(() => parseDataCsv('region,indicator,year,value\n广东,基础,2020,1\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_UNKNOWN_INDICATOR');
   assert.match(p.message, /parent indicator/);
 });
 
 test('an unknown region (when a region list is given) is named by file, row and column', () => {
-  const e = rejects(
+  const e = throwsIipError(
     () => parseDataCsv('region,indicator,year,value\n广东,bs,2020,1\n火星,bs,2020,2\n', FW, { name: 'd.csv', regions: ['广东', '江苏'] }),
     'IIP_ERR_EVAL_DATA_UNKNOWN_REGION',
   );
@@ -98,16 +77,16 @@ test('an unknown region (when a region list is given) is named by file, row and 
 });
 
 test('a non-numeric value or year is named by file, row and column', () => {
-  const e = rejects(() => parseDataCsv('region,indicator,year,value\n广东,bs,2020,"1,234"\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
+  const e = throwsIipError(() => parseDataCsv('region,indicator,year,value\n广东,bs,2020,"1,234"\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
   assert.match(e.message, /d\.csv: row 2, column 4 \(value\): "1,234" is not a number/);
-  const y = rejects(() => parseDataCsv('region,indicator,year,value\n广东,bs,2020年,1\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
+  const y = throwsIipError(() => parseDataCsv('region,indicator,year,value\n广东,bs,2020年,1\n', FW, { name: 'd.csv' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
   assert.match(y.message, /row 2, column 3 \(year\)/);
-  const w = rejects(() => parseDataCsv('region,year,bs\n广东,2020,12%\n', FW, { name: 'w.csv' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
+  const w = throwsIipError(() => parseDataCsv('region,year,bs\n广东,2020,12%\n', FW, { name: 'w.csv' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
   assert.match(w.message, /w\.csv: row 2, column 3 \(bs\)/);
 });
 
 test('a duplicate row names both rows', () => {
-  const e = rejects(
+  const e = throwsIipError(
     () => parseDataCsv('region,indicator,year,value\n广东,bs,2020,1\n江苏,bs,2020,1\n广东,5G基站数,2020,2\n', FW, { name: 'd.csv' }),
     'IIP_ERR_EVAL_DATA_DUPLICATE',
   );
@@ -116,17 +95,17 @@ test('a duplicate row names both rows', () => {
 });
 
 test('a header that is neither long nor wide form is IIP_ERR_EVAL_DATA_FORMAT', () => {
-  rejects(() => parseDataCsv('a,b,c\n1,2,3\n', FW, { name: 'x.csv' }), 'IIP_ERR_EVAL_DATA_FORMAT');
-  rejects(() => parseDataCsv('', FW, { name: 'x.csv' }), 'IIP_ERR_EVAL_DATA_FORMAT');
+  throwsIipError(() => parseDataCsv('a,b,c\n1,2,3\n', FW, { name: 'x.csv' }), 'IIP_ERR_EVAL_DATA_FORMAT');
+  throwsIipError(() => parseDataCsv('', FW, { name: 'x.csv' }), 'IIP_ERR_EVAL_DATA_FORMAT');
 });
 
 test('a missing base year is refused, naming the file and the years covered', () => {
   const ds = parseDataCsv('region,year,bs,reg\n广东,2021,1,2\n江苏,2021,2,3\n广东,2022,2,3\n江苏,2022,2,4\n', FW, { name: 'd.csv' });
-  const e = rejects(() => runEvaluation(FW, ds, { baseYear: 2020, monteCarlo: false }), 'IIP_ERR_EVAL_DATA_MISSING_BASE_YEAR');
+  const e = throwsIipError(() => runEvaluation(FW, ds, { baseYear: 2020, monteCarlo: false }), 'IIP_ERR_EVAL_DATA_MISSING_BASE_YEAR');
   assert.match(e.message, /d\.csv: no row has the base year 2020 \(the data covers 2021, 2022\)/);
   // An indicator without a base-year value anywhere is named too.
   const gap = parseDataCsv('region,year,bs,reg\n广东,2021,1,\n江苏,2021,2,\n广东,2022,2,3\n江苏,2022,2,4\n', FW, { name: 'g.csv' });
-  const g = rejects(() => runEvaluation(FW, gap, { monteCarlo: false }), 'IIP_ERR_EVAL_DATA_MISSING_BASE_YEAR');
+  const g = throwsIipError(() => runEvaluation(FW, gap, { monteCarlo: false }), 'IIP_ERR_EVAL_DATA_MISSING_BASE_YEAR');
   assert.match(g.message, /g\.csv: indicator reg has no value in the base year 2021/);
 });
 
@@ -144,9 +123,9 @@ test('XLSX: long form read from the first sheet; errors name the column letter',
   ]);
   ws.addRow(['江苏', 'bs', 2020, 'ten']);
   const bad = Buffer.from(await wb.xlsx.writeBuffer());
-  const e = await rejectsAsync(() => parseDataXlsx(bad, FW, { name: 'd.xlsx' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
+  const e = await rejectsIipError(() => parseDataXlsx(bad, FW, { name: 'd.xlsx' }), 'IIP_ERR_EVAL_DATA_NOT_NUMERIC');
   assert.match(e.message, /d\.xlsx: row 4, column D \(value\)/);
-  await rejectsAsync(() => parseDataXlsx(Buffer.from('not a zip'), FW, { name: 'x.xlsx' }), 'IIP_ERR_EVAL_DATA_FORMAT');
+  await rejectsIipError(() => parseDataXlsx(Buffer.from('not a zip'), FW, { name: 'x.xlsx' }), 'IIP_ERR_EVAL_DATA_FORMAT');
 });
 
 test('readDataFile picks the reader by extension and names the file in errors', async () => {
@@ -166,9 +145,9 @@ test('readDataFile picks the reader by extension and names the file in errors', 
     await wb.xlsx.writeFile(xlsx);
     assert.equal((await readDataFile(xlsx, FW)).observations[0]!.value, 3);
     writeFileSync(join(dir, 'data.ods'), 'x');
-    const ods = await rejectsAsync(() => readDataFile(join(dir, 'data.ods'), FW), 'IIP_ERR_EVAL_DATA_FORMAT');
+    const ods = await rejectsIipError(() => readDataFile(join(dir, 'data.ods'), FW), 'IIP_ERR_EVAL_DATA_FORMAT');
     assert.match(ods.message, /data\.ods: unknown data file type/);
-    await rejectsAsync(() => readDataFile(join(dir, 'missing.csv'), FW), 'IIP_ERR_EVAL_DATA_FORMAT');
+    await rejectsIipError(() => readDataFile(join(dir, 'missing.csv'), FW), 'IIP_ERR_EVAL_DATA_FORMAT');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,20 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IipError } from '@iip/core';
+import { throwsIipError } from '@iip/testkit';
 import { BUILTIN_FRAMEWORKS, builtinFramework, compileTree, parseFramework, resolveWeights } from '@iip/evaluation';
-
-function rejects(fn: () => unknown, code: string, match?: RegExp): IipError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (match) assert.match(e.message, match);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 test('the built-in CAICT 2024 framework has the report\'s 5 + 19 indicators and 2–4 third-level ones each', () => {
   assert.deepEqual(BUILTIN_FRAMEWORKS, ['caict-2024']);
@@ -46,7 +34,7 @@ test('the built-in CAICT 2024 framework has the report\'s 5 + 19 indicators and 
 });
 
 test('an unknown built-in framework is IIP_ERR_EVAL_FRAMEWORK_UNKNOWN', () => {
-  rejects(() => builtinFramework('nope'), 'IIP_ERR_EVAL_FRAMEWORK_UNKNOWN', /caict-2024/);
+  throwsIipError(() => builtinFramework('nope'), 'IIP_ERR_EVAL_FRAMEWORK_UNKNOWN', /caict-2024/);
 });
 
 const BASE = `
@@ -70,7 +58,7 @@ test('JSON works as well as YAML, levels are derived, + and − directions parse
 });
 
 test('duplicate ids are refused naming both positions', () => {
-  const e = rejects(
+  const e = throwsIipError(
     () => parseFramework(`id: t\nindicators:\n  - { id: a, parent: null }\n  - { id: a, parent: null }\n`, 'fw.yaml'),
     'IIP_ERR_EVAL_FRAMEWORK_DUPLICATE_ID',
     /fw\.yaml.*"a".*indicators\[0\].*indicators\[1\]/,
@@ -79,12 +67,12 @@ test('duplicate ids are refused naming both positions', () => {
 });
 
 test('an unknown parent is refused naming the indicator and the parent', () => {
-  rejects(
+  throwsIipError(
     () => parseFramework(`id: t\nindicators:\n  - { id: a, parent: null }\n  - { id: b, parent: zz }\n`),
     'IIP_ERR_EVAL_FRAMEWORK_UNKNOWN_PARENT',
     /"b" names parent "zz"/,
   );
-  rejects(
+  throwsIipError(
     () => parseFramework(`${BASE}groups:\n  - { parent: nope, matrix: [[1]] }\n`),
     'IIP_ERR_EVAL_FRAMEWORK_UNKNOWN_PARENT',
     /"nope"/,
@@ -92,7 +80,7 @@ test('an unknown parent is refused naming the indicator and the parent', () => {
 });
 
 test('a cycle of parents is refused and listed', () => {
-  const e = rejects(
+  const e = throwsIipError(
     () => parseFramework(`id: t\nindicators:\n  - { id: a, parent: c }\n  - { id: b, parent: a }\n  - { id: c, parent: b }\n`),
     'IIP_ERR_EVAL_FRAMEWORK_CYCLE',
     /cycle/,
@@ -101,29 +89,29 @@ test('a cycle of parents is refused and listed', () => {
 });
 
 test('more than three levels, a wrong stated level, or a bad direction is IIP_ERR_EVAL_FRAMEWORK_INVALID', () => {
-  rejects(
+  throwsIipError(
     () => parseFramework(`id: t\nindicators:\n  - { id: a }\n  - { id: b, parent: a }\n  - { id: c, parent: b }\n  - { id: d, parent: c }\n`),
     'IIP_ERR_EVAL_FRAMEWORK_INVALID',
     /at most 3 levels/,
   );
-  rejects(() => parseFramework(`id: t\nindicators:\n  - { id: a, level: 2 }\n`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID', /level/);
-  rejects(() => parseFramework(`id: t\nindicators:\n  - { id: a, direction: up }\n`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID', /direction/);
-  rejects(() => parseFramework(`id: t\nindicators: []\n`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID');
-  rejects(() => parseFramework(`: : :\n  - [`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID');
+  throwsIipError(() => parseFramework(`id: t\nindicators:\n  - { id: a, level: 2 }\n`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID', /level/);
+  throwsIipError(() => parseFramework(`id: t\nindicators:\n  - { id: a, direction: up }\n`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID', /direction/);
+  throwsIipError(() => parseFramework(`id: t\nindicators: []\n`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID');
+  throwsIipError(() => parseFramework(`: : :\n  - [`), 'IIP_ERR_EVAL_FRAMEWORK_INVALID');
 });
 
 test('a judgment matrix of the wrong size is refused naming the matrix and the siblings', () => {
-  rejects(
+  throwsIipError(
     () => parseFramework(`${BASE}groups:\n  - parent: a\n    matrix: [[1, 2, 3], [1/2, 1, 2], [1/3, 1/2, 1]]\n`),
     'IIP_ERR_EVAL_MATRIX_SIZE',
     /matrix ahp:a is 3 × 3, but "a" has 2 children/,
   );
-  rejects(
+  throwsIipError(
     () => parseFramework(`${BASE}groups:\n  - parent: a\n    matrix: [[1, 2], [1/2]]\n`),
     'IIP_ERR_EVAL_MATRIX_SIZE',
     /row 2 has 1 cells/,
   );
-  rejects(
+  throwsIipError(
     () => parseFramework(`${BASE}groups:\n  - parent: a\n    matrix: [[1, x], [1/2, 1]]\n`),
     'IIP_ERR_EVAL_MATRIX_SCALE',
     /cell \(1, 2\)/,
@@ -137,11 +125,11 @@ test('fractions in matrices parse; weights come from the matrix, then blend with
   const w = resolveWeights(fw, tree);
   assert.equal(w.local[tree.index.get('a1')!], 0.5 * 0.75 + 0.5 * 0.5);
   // b has a weight and a does not: mixed direct weights are refused.
-  const e = rejects(() => resolveWeights(parseFramework(BASE), compileTree(parseFramework(BASE))), 'IIP_ERR_EVAL_WEIGHTS_INVALID', /give all or none/);
+  const e = throwsIipError(() => resolveWeights(parseFramework(BASE), compileTree(parseFramework(BASE))), 'IIP_ERR_EVAL_WEIGHTS_INVALID', /give all or none/);
   assert.deepEqual(e.details.missing, ['a']);
 });
 
 test('expert scores of the wrong length and negative weights are refused', () => {
-  rejects(() => parseFramework(`${BASE}groups:\n  - parent: a\n    expertScores: [1, 2, 3]\n`), 'IIP_ERR_EVAL_WEIGHTS_INVALID', /3 expert scores for 2/);
-  rejects(() => parseFramework(`id: t\nindicators:\n  - { id: a, weight: -1 }\n`), 'IIP_ERR_EVAL_WEIGHTS_INVALID', /negative/);
+  throwsIipError(() => parseFramework(`${BASE}groups:\n  - parent: a\n    expertScores: [1, 2, 3]\n`), 'IIP_ERR_EVAL_WEIGHTS_INVALID', /3 expert scores for 2/);
+  throwsIipError(() => parseFramework(`id: t\nindicators:\n  - { id: a, weight: -1 }\n`), 'IIP_ERR_EVAL_WEIGHTS_INVALID', /negative/);
 });

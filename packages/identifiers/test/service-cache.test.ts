@@ -3,22 +3,12 @@
 // back — has changed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HandleError, LocalHandleService, ResponseCode as RC } from '@iip/identifiers';
-import { ROOT, SITE, node, openStore, text } from './service-fixture.js';
+import { LocalHandleService, ResponseCode as RC } from '@iip/identifiers';
+import { ROOT, SITE, node, openStore, responseCodeOf, text } from './service-fixture.js';
 
 const dec = new TextDecoder();
 const urls = (service: LocalHandleService, handle: string, who: typeof ROOT | null = null): string[] =>
   service.resolve(handle, {}, who).map((v) => `${v.index}=${dec.decode(v.data)}`);
-
-function code(fn: () => unknown): number {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HandleError) return e.responseCode;
-    throw e;
-  }
-  return RC.SUCCESS;
-}
 
 test('cache: repeated resolves are served from memory, in any ASCII case of the handle', async (t) => {
   const { service } = await node(t);
@@ -43,7 +33,7 @@ test('cache: every write through the service is seen by the next resolve', async
   service.create('88.118/w', [text(3, 'URL', 'c')], ROOT, { overwrite: true });
   assert.deepEqual(urls(service, '88.118/w'), ['3=c']);
   service.delete('88.118/w', ROOT);
-  assert.equal(code(() => service.resolve('88.118/w', {}, null)), RC.HANDLE_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/w', {}, null)), RC.HANDLE_NOT_FOUND);
   service.create('88.118/w', [text(4, 'URL', 'd')], ROOT);
   assert.deepEqual(urls(service, '88.118/w'), ['4=d'], 'a cached "not found" goes when the handle is created');
   service.batchRegister([{ handle: '88.118/w2', values: [text(1, 'URL', 'x')] }], ROOT);
@@ -70,13 +60,13 @@ test('cache: writes straight into the store (another service, a mirror applying 
   assert.deepEqual(urls(mirror, '88.118/s'), ['1=replicated']);
   service.delete('88.118/s', ROOT);
   mirrorStore.applyChanges(store.changesSince(mirrorStore.lastSeq(), 1000));
-  assert.equal(code(() => mirror.resolve('88.118/s', {}, null)), RC.HANDLE_NOT_FOUND);
+  assert.equal(responseCodeOf(() => mirror.resolve('88.118/s', {}, null)), RC.HANDLE_NOT_FOUND);
 });
 
 test('cache: a rolled-back write leaves nothing of itself cached', async (t) => {
   const { service, store } = await node(t);
   service.create('88.118/keep', [text(1, 'URL', 'a')], ROOT);
-  assert.equal(code(() => service.resolve('88.118/new', {}, null)), RC.HANDLE_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/new', {}, null)), RC.HANDLE_NOT_FOUND);
   assert.deepEqual(urls(service, '88.118/keep'), ['1=a']);
   // An atomic batch: the first item is written (and could be read inside), the second fails, all roll back.
   const results = service.batchRegister(
@@ -88,7 +78,7 @@ test('cache: a rolled-back write leaves nothing of itself cached', async (t) => 
     { atomic: true },
   );
   assert.equal(results[1]?.ok, false);
-  assert.equal(code(() => service.resolve('88.118/new', {}, null)), RC.HANDLE_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/new', {}, null)), RC.HANDLE_NOT_FOUND);
   // A transaction around the service that reads its own write through resolve, then fails.
   assert.throws(() =>
     store.transaction(() => {
@@ -118,17 +108,17 @@ test('cache: who may read what is decided per call, not cached with the record',
   service.create('88.118/p', [text(1, 'URL', 'public'), text(2, 'NOTE', 'admin-only', { publicRead: false })], ROOT);
   assert.deepEqual(urls(service, '88.118/p', ROOT), ['1=public', '2=admin-only']);
   assert.deepEqual(urls(service, '88.118/p'), ['1=public'], 'anonymous: publicRead only, even from the cache');
-  assert.equal(code(() => service.resolve('88.118/p', { indexes: [2] }, null)), RC.AUTHENTICATION_NEEDED);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/p', { indexes: [2] }, null)), RC.AUTHENTICATION_NEEDED);
   assert.deepEqual(urls(service, '88.118/p', ROOT), ['1=public', '2=admin-only']);
 });
 
 test('cache: responsibility follows homing and unhoming', async (t) => {
   const { service } = await node(t);
-  assert.equal(code(() => service.resolve('20.500/x', {}, null)), RC.SERVER_NOT_RESP);
+  assert.equal(responseCodeOf(() => service.resolve('20.500/x', {}, null)), RC.SERVER_NOT_RESP);
   service.homePrefix('20.500', ROOT);
-  assert.equal(code(() => service.resolve('20.500/x', {}, null)), RC.HANDLE_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.resolve('20.500/x', {}, null)), RC.HANDLE_NOT_FOUND);
   service.unhomePrefix('20.500', ROOT);
-  assert.equal(code(() => service.resolve('20.500/x', {}, null)), RC.SERVER_NOT_RESP);
+  assert.equal(responseCodeOf(() => service.resolve('20.500/x', {}, null)), RC.SERVER_NOT_RESP);
 });
 
 test('cache: bounded — the least recently used record goes first; 0 disables it', async (t) => {

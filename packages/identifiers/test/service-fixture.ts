@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import {
   HandleClient,
+  HandleError,
   type HandleProtocolServer,
   type HandleReference,
   type HandleSiteInfo,
@@ -12,6 +13,7 @@ import {
   HS_VLIST,
   LocalHandleService,
   type NodeRole,
+  ResponseCode,
   encodeAdminData,
   encodeVList,
   startHandleProtocolServer,
@@ -77,4 +79,15 @@ export async function servedNode(t: TestContext): Promise<{
     await server.close();
   });
   return { service, server, client, addr: { address: '127.0.0.1', udpPort: server.udpPort, tcpPort: server.tcpPort } };
+}
+
+/** The response code `fn` ends with: a HandleError's, or SUCCESS when it returns. Other errors are rethrown. */
+export function responseCodeOf(fn: () => unknown): number {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof HandleError) return e.responseCode;
+    throw e;
+  }
+  return ResponseCode.SUCCESS;
 }

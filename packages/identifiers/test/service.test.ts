@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AdminPermission as P, HS_SECKEY, HandleError, type Identity, LocalHandleService, ResponseCode as RC } from '@iip/identifiers';
-import { ROOT, SITE, admin, node, openStore, text, vlist } from './service-fixture.js';
-
-function code(fn: () => unknown): number {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HandleError) return e.responseCode;
-    throw e;
-  }
-  return RC.SUCCESS;
-}
+import { ROOT, SITE, admin, node, openStore, responseCodeOf, text, vlist } from './service-fixture.js';
 
 const ALICE = { handle: '88.118/alice', index: 300 };
 const BOB = { handle: '88.118/bob', index: 300 };
@@ -23,22 +13,22 @@ test('bootstrap: the root identity holds every permission on 0.NA/<prefix>, its 
   assert.equal(service.secretKeyOf({ handle: '0.na/88.118', index: 301 }), undefined);
   const seen = service.resolve('0.NA/88.118', {}, ROOT);
   assert.ok(!seen.some((v) => v.type === HS_SECKEY), 'HS_SECKEY never leaves over resolve, not even to the admin');
-  assert.equal(code(() => service.resolve('0.NA/88.118', { types: [HS_SECKEY] }, null)), RC.AUTHENTICATION_NEEDED);
+  assert.equal(responseCodeOf(() => service.resolve('0.NA/88.118', { types: [HS_SECKEY] }, null)), RC.AUTHENTICATION_NEEDED);
   assert.equal(service.create('88.118/x', [text(1, 'URL', 'u')], ROOT), '88.118/x');
 });
 
 test('responsibility: a prefix (or parent) not homed here is SERVER_NOT_RESP (301); prefix handles belong to the top level', async (t) => {
   const { service } = await node(t);
-  assert.equal(code(() => service.resolve('20.500/x', {}, null)), RC.SERVER_NOT_RESP);
-  assert.equal(code(() => service.create('20.500/x', [], ROOT)), RC.SERVER_NOT_RESP);
-  assert.equal(code(() => service.resolve('88.118.8/x', {}, null)), RC.HANDLE_NOT_FOUND, 'a sub-prefix of a homed prefix is ours');
-  assert.equal(code(() => service.resolve('0.NA/20.500', {}, null)), RC.SERVER_NOT_RESP);
-  assert.equal(code(() => service.resolve('0.na/88.118', {}, null)), RC.SUCCESS, 'our own prefix record, any ASCII case');
-  assert.equal(code(() => service.resolve('no-slash', {}, null)), RC.INVALID_HANDLE);
+  assert.equal(responseCodeOf(() => service.resolve('20.500/x', {}, null)), RC.SERVER_NOT_RESP);
+  assert.equal(responseCodeOf(() => service.create('20.500/x', [], ROOT)), RC.SERVER_NOT_RESP);
+  assert.equal(responseCodeOf(() => service.resolve('88.118.8/x', {}, null)), RC.HANDLE_NOT_FOUND, 'a sub-prefix of a homed prefix is ours');
+  assert.equal(responseCodeOf(() => service.resolve('0.NA/20.500', {}, null)), RC.SERVER_NOT_RESP);
+  assert.equal(responseCodeOf(() => service.resolve('0.na/88.118', {}, null)), RC.SUCCESS, 'our own prefix record, any ASCII case');
+  assert.equal(responseCodeOf(() => service.resolve('no-slash', {}, null)), RC.INVALID_HANDLE);
   const { service: top } = await node(t, 'top-level', '88');
-  assert.equal(code(() => top.resolve('0.NA/20.500', {}, null)), RC.HANDLE_NOT_FOUND, 'the top level answers for every 0.NA handle');
+  assert.equal(responseCodeOf(() => top.resolve('0.NA/20.500', {}, null)), RC.HANDLE_NOT_FOUND, 'the top level answers for every 0.NA handle');
   top.create('0.NA/88.118', [text(1, 'HS_SITE', 'site')], { handle: '0.NA/88', index: 300 });
-  assert.equal(code(() => top.create('0.NA/99', [], { handle: '0.NA/88', index: 300 })), RC.INSUFFICIENT_PERMISSIONS, 'ADD_NA on 0.NA/88 does not reach 0.NA/99');
+  assert.equal(responseCodeOf(() => top.create('0.NA/99', [], { handle: '0.NA/88', index: 300 })), RC.INSUFFICIENT_PERMISSIONS, 'ADD_NA on 0.NA/88 does not reach 0.NA/99');
 });
 
 test('authorisation matrix: each operation needs its own HS_ADMIN bit on the handle', async (t) => {
@@ -57,26 +47,26 @@ test('authorisation matrix: each operation needs its own HS_ADMIN bit on the han
       // Every bit but the one under test, or only the one under test.
       const perms = granted ? bit : 0x0fff & ~bit;
       service.create('88.118/h', [admin(100, ALICE, perms), text(2, 'URL', 'old')], ROOT, { overwrite: true });
-      assert.equal(code(() => op(ALICE)), granted ? RC.SUCCESS : RC.INSUFFICIENT_PERMISSIONS, `${name} with${granted ? '' : 'out'} the bit`);
+      assert.equal(responseCodeOf(() => op(ALICE)), granted ? RC.SUCCESS : RC.INSUFFICIENT_PERMISSIONS, `${name} with${granted ? '' : 'out'} the bit`);
       service.create('88.118/h', [admin(100, ALICE, perms), text(2, 'URL', 'old')], ROOT, { overwrite: true });
-      assert.equal(code(() => op(null)), RC.AUTHENTICATION_NEEDED, `${name} anonymously`);
-      assert.equal(code(() => op(BOB)), RC.INSUFFICIENT_PERMISSIONS, `${name} by a stranger`);
+      assert.equal(responseCodeOf(() => op(null)), RC.AUTHENTICATION_NEEDED, `${name} anonymously`);
+      assert.equal(responseCodeOf(() => op(BOB)), RC.INSUFFICIENT_PERMISSIONS, `${name} by a stranger`);
     }
   }
 });
 
 test('creation needs ADD_HANDLE in an HS_ADMIN of the prefix handle; listing needs LIST_HANDLES; homing needs ADD_NA', async (t) => {
   const { service } = await node(t);
-  assert.equal(code(() => service.create('88.118/a', [], ALICE)), RC.INSUFFICIENT_PERMISSIONS);
+  assert.equal(responseCodeOf(() => service.create('88.118/a', [], ALICE)), RC.INSUFFICIENT_PERMISSIONS);
   service.addValues('0.NA/88.118', [admin(110, ALICE, P.ADD_HANDLE)], ROOT);
-  assert.equal(code(() => service.create('88.118/a', [], ALICE)), RC.SUCCESS);
-  assert.equal(code(() => service.create('88.118/a', [], ALICE)), RC.HANDLE_ALREADY_EXISTS);
-  assert.equal(code(() => service.create('88.118/a', [], null)), RC.HANDLE_ALREADY_EXISTS, 'existence is checked first, like Handle.Net');
-  assert.equal(code(() => service.create('88.118/b', [], null)), RC.AUTHENTICATION_NEEDED);
-  assert.equal(code(() => service.listHandles('88.118', ALICE, { offset: 0, limit: 10 })), RC.INSUFFICIENT_PERMISSIONS);
+  assert.equal(responseCodeOf(() => service.create('88.118/a', [], ALICE)), RC.SUCCESS);
+  assert.equal(responseCodeOf(() => service.create('88.118/a', [], ALICE)), RC.HANDLE_ALREADY_EXISTS);
+  assert.equal(responseCodeOf(() => service.create('88.118/a', [], null)), RC.HANDLE_ALREADY_EXISTS, 'existence is checked first, like Handle.Net');
+  assert.equal(responseCodeOf(() => service.create('88.118/b', [], null)), RC.AUTHENTICATION_NEEDED);
+  assert.equal(responseCodeOf(() => service.listHandles('88.118', ALICE, { offset: 0, limit: 10 })), RC.INSUFFICIENT_PERMISSIONS);
   service.addValues('0.NA/88.118', [admin(111, ALICE, P.LIST_HANDLES)], ROOT);
   assert.deepEqual(service.listHandles('88.118', ALICE, { offset: 0, limit: 10 }), { handles: ['88.118/a'], total: 1 });
-  assert.equal(code(() => service.homePrefix('88.118.8', ALICE)), RC.INSUFFICIENT_PERMISSIONS);
+  assert.equal(responseCodeOf(() => service.homePrefix('88.118.8', ALICE)), RC.INSUFFICIENT_PERMISSIONS);
   service.homePrefix('88.118.8', ROOT);
   assert.deepEqual(service.listHomedPrefixes(), ['88.118', '88.118.8']);
   service.unhomePrefix('88.118.8', ROOT);
@@ -91,10 +81,10 @@ test('an HS_VLIST group admin acts for its members, nested groups included; a cy
   const { service } = await node(t);
   service.create('88.118/groups', [vlist(200, [{ handle: '88.118/groups', index: 201 }, BOB]), vlist(201, [ALICE, { handle: '88.118/groups', index: 200 }])], ROOT);
   service.create('88.118/h', [admin(100, { handle: '88.118/groups', index: 200 }, P.ADD_VALUE), text(1, 'URL', 'u')], ROOT);
-  assert.equal(code(() => service.addValues('88.118/h', [text(2, 'URL', 'b')], BOB)), RC.SUCCESS, 'direct member');
-  assert.equal(code(() => service.addValues('88.118/h', [text(3, 'URL', 'a')], ALICE)), RC.SUCCESS, 'member of a nested group');
-  assert.equal(code(() => service.addValues('88.118/h', [text(4, 'URL', 'c')], { handle: '88.118/carol', index: 300 })), RC.INSUFFICIENT_PERMISSIONS);
-  assert.equal(code(() => service.addValues('88.118/h', [text(5, 'URL', 'x')], { handle: '88.118/ALICE', index: 300 })), RC.SUCCESS, 'identity handles compare case-insensitively (ASCII)');
+  assert.equal(responseCodeOf(() => service.addValues('88.118/h', [text(2, 'URL', 'b')], BOB)), RC.SUCCESS, 'direct member');
+  assert.equal(responseCodeOf(() => service.addValues('88.118/h', [text(3, 'URL', 'a')], ALICE)), RC.SUCCESS, 'member of a nested group');
+  assert.equal(responseCodeOf(() => service.addValues('88.118/h', [text(4, 'URL', 'c')], { handle: '88.118/carol', index: 300 })), RC.INSUFFICIENT_PERMISSIONS);
+  assert.equal(responseCodeOf(() => service.addValues('88.118/h', [text(5, 'URL', 'x')], { handle: '88.118/ALICE', index: 300 })), RC.SUCCESS, 'identity handles compare case-insensitively (ASCII)');
 });
 
 test('visibility: anonymous sees publicRead only; READ_VALUE admins see adminRead values; filters by type and index', async (t) => {
@@ -105,10 +95,10 @@ test('visibility: anonymous sees publicRead only; READ_VALUE admins see adminRea
   assert.deepEqual(service.resolve('88.118/v', {}, BOB).map((v) => v.index), [1, 100, 101], 'an admin without READ_VALUE sees only public values');
   assert.deepEqual(service.resolve('88.118/v', { types: ['URL'] }, null).map((v) => v.index), [1]);
   assert.deepEqual(service.resolve('88.118/v', { indexes: [2], types: ['URL'] }, ALICE).map((v) => v.index), [1, 2]);
-  assert.equal(code(() => service.resolve('88.118/v', { indexes: [2] }, null)), RC.AUTHENTICATION_NEEDED);
-  assert.equal(code(() => service.resolve('88.118/v', { indexes: [2] }, BOB)), RC.INSUFFICIENT_PERMISSIONS);
-  assert.equal(code(() => service.resolve('88.118/v', { types: ['EMAIL'] }, null)), RC.VALUES_NOT_FOUND);
-  assert.equal(code(() => service.resolve('88.118/none', {}, null)), RC.HANDLE_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/v', { indexes: [2] }, null)), RC.AUTHENTICATION_NEEDED);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/v', { indexes: [2] }, BOB)), RC.INSUFFICIENT_PERMISSIONS);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/v', { types: ['EMAIL'] }, null)), RC.VALUES_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.resolve('88.118/none', {}, null)), RC.HANDLE_NOT_FOUND);
 });
 
 test('values are validated with the index named; timestamps are set by the node; overwrite replaces all values', async (t) => {
@@ -127,12 +117,12 @@ test('values are validated with the index named; timestamps are set by the node;
   assert.deepEqual(bad({ type: '' }), [RC.INVALID_VALUE, 1, 'type']);
   assert.deepEqual(bad({ ttl: -1 }), [RC.INVALID_VALUE, 1, 'ttl']);
   assert.deepEqual(bad({ type: 'HS_ADMIN', data: new Uint8Array([1]) }), [RC.INVALID_VALUE, 1, 'data']);
-  assert.equal(code(() => service.create('88.118/dup', [text(1, 'URL', 'a'), text(1, 'URL', 'b')], ROOT)), RC.INVALID_VALUE);
+  assert.equal(responseCodeOf(() => service.create('88.118/dup', [text(1, 'URL', 'a'), text(1, 'URL', 'b')], ROOT)), RC.INVALID_VALUE);
   service.create('88.118/o', [text(1, 'URL', 'a'), text(2, 'EMAIL', 'e')], ROOT);
   assert.equal(service.resolve('88.118/o', {}, null)[0]?.timestamp, 1_700_000_000);
-  assert.equal(code(() => service.addValues('88.118/o', [text(2, 'URL', 'x')], ROOT)), RC.VALUE_ALREADY_EXISTS);
-  assert.equal(code(() => service.modifyValues('88.118/o', [text(7, 'URL', 'x')], ROOT)), RC.VALUES_NOT_FOUND);
-  assert.equal(code(() => service.removeValues('88.118/o', [7], ROOT)), RC.VALUES_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.addValues('88.118/o', [text(2, 'URL', 'x')], ROOT)), RC.VALUE_ALREADY_EXISTS);
+  assert.equal(responseCodeOf(() => service.modifyValues('88.118/o', [text(7, 'URL', 'x')], ROOT)), RC.VALUES_NOT_FOUND);
+  assert.equal(responseCodeOf(() => service.removeValues('88.118/o', [7], ROOT)), RC.VALUES_NOT_FOUND);
   service.create('88.118/o', [text(5, 'URL', 'z')], ROOT, { overwrite: true });
   assert.deepEqual(service.resolve('88.118/o', {}, null).map((v) => v.index), [5]);
   const minted = service.create('88.118/', [text(1, 'URL', 'm')], ROOT, { mintNewSuffix: true });
@@ -143,8 +133,8 @@ test('values are validated with the index named; timestamps are set by the node;
 test('a value with admin-write off cannot be changed by an administrator', async (t) => {
   const { service } = await node(t);
   service.create('88.118/lock', [admin(100, ALICE, 0x0fff), text(1, 'URL', 'fixed', { adminWrite: false })], ROOT);
-  assert.equal(code(() => service.modifyValues('88.118/lock', [text(1, 'URL', 'x')], ALICE)), RC.INSUFFICIENT_PERMISSIONS);
-  assert.equal(code(() => service.removeValues('88.118/lock', [1], ALICE)), RC.INSUFFICIENT_PERMISSIONS);
+  assert.equal(responseCodeOf(() => service.modifyValues('88.118/lock', [text(1, 'URL', 'x')], ALICE)), RC.INSUFFICIENT_PERMISSIONS);
+  assert.equal(responseCodeOf(() => service.removeValues('88.118/lock', [1], ALICE)), RC.INSUFFICIENT_PERMISSIONS);
 });
 
 test('a mirror serves reads and refuses every write with a clear error', async (t) => {

@@ -3,11 +3,13 @@
  * waiting for a condition, and running an external program (mosquitto_pub, python3) with a timeout.
  * Everything a fixture starts is cleaned up by the function it returns or by `t.after`.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IipError } from '@iip/core';
 
 /** Asks the kernel for a free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -80,3 +82,29 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 15_000, in
 }
 
 export { runDriverConformance, type DriverCase, type DriverFixture, type DriverPeer } from './driver-conformance.js';
+
+/** Runs `fn`, which must throw an IipError with `code` (and a message matching `match`); returns the error. */
+export function throwsIipError(fn: () => unknown, code: string, match?: RegExp): IipError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (match) assert.match(e.message, match);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+/** The same for an async `fn`. */
+export async function rejectsIipError(fn: () => Promise<unknown>, code: string, match?: RegExp): Promise<IipError> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (match) assert.match(e.message, match);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
