@@ -11,6 +11,7 @@
  * transaction. Capacity is a number of entries per cache; when full, the oldest entry makes room.
  */
 import type { HandleValue } from '../model/handle-value.js';
+import { OldestFirst } from './oldest-first.js';
 
 /**
  * Turns the public values of a handle (in stored order, HS_SECKEY never included) into what is sent.
@@ -53,8 +54,7 @@ export function isPublicAnswerSource(service: unknown): service is PublicAnswerS
 /** One front end's renderings; the owning service fills and invalidates it. */
 export class AnswerCache {
   private readonly map = new Map<string, string>();
-  /** Oldest-first walk kept between evictions (see RecordCache for why it is not re-created each time). */
-  private oldest: Iterator<string> = this.map.keys();
+  private readonly oldest = new OldestFirst(this.map);
   hits = 0;
   misses = 0;
   invalidated = 0;
@@ -77,12 +77,7 @@ export class AnswerCache {
     if (this.capacity <= 0) return false;
     if (this.map.size >= this.capacity && !this.map.has(key)) {
       if (!evict) return false;
-      let next = this.oldest.next();
-      if (next.done) {
-        this.oldest = this.map.keys();
-        next = this.oldest.next();
-      }
-      if (!next.done) this.map.delete(next.value);
+      this.oldest.evict();
     }
     this.map.set(key, rendered);
     return true;
@@ -95,6 +90,6 @@ export class AnswerCache {
   clear(): void {
     this.invalidated += this.map.size;
     this.map.clear();
-    this.oldest = this.map.keys();
+    this.oldest.reset();
   }
 }
