@@ -71,6 +71,11 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
     meaning: "A write targeted a property whose thing-model access is read-only ('r').",
     fix: "Write only properties declared with access 'rw' in the product's thing model.",
   },
+  IIP_ERR_TELEMETRY_NOT_COMMITTED: {
+    status: 503,
+    meaning: "A gateway's QoS 1 telemetry was valid but could not be committed to the historian, so it was not acknowledged; the broker closes the connection and the gateway sends it again from its buffer.",
+    fix: 'Check the platform log and the data directory (disk full, file permissions); nothing is lost while the gateway keeps its buffer.',
+  },
   IIP_ERR_SERVICE_UNKNOWN: {
     status: 404,
     meaning: "A service call named a service that is not in the device's thing model.",

@@ -38,6 +38,10 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+function noRoute(device: string): IipError {
+  return new IipError('IIP_ERR_WRITE_NO_ROUTE', `device "${device}" is not bound to an edge gateway`, { device });
+}
+
 /** Inputs of a service call: an object of known inputs, every required one present, each of its type. */
 function checkInputs(spec: ServiceSpec, raw: unknown): Record<string, PointValue> {
   const given = raw === undefined || raw === null ? {} : raw;
@@ -292,7 +296,7 @@ export class GatewayManager {
     const entry = { tenant: req.tenant, ts: this.now(), actor: req.actor, action: 'write', device: req.device, property: req.property, oldValue: req.oldValue, newValue: req.value };
     if (!gateway) {
       this.audit.append({ ...entry, result: 'error', error: 'IIP_ERR_WRITE_NO_ROUTE' });
-      throw new IipError('IIP_ERR_WRITE_NO_ROUTE', `device "${req.device}" is not bound to an edge gateway`, { device: req.device });
+      throw noRoute(req.device);
     }
     const r = await this.command(gateway, req.tenant, { type: 'write', device: req.device, property: req.property, value: req.value });
     this.audit.append({ ...entry, result: r.ok ? 'ok' : 'error', error: r.ok ? null : r.error.code });
@@ -314,7 +318,7 @@ export class GatewayManager {
       throw e;
     };
     const gateway = this.ownerOf(req.tenant, req.device);
-    if (!gateway) return refuse(new IipError('IIP_ERR_WRITE_NO_ROUTE', `device "${req.device}" is not bound to an edge gateway`, { device: req.device }));
+    if (!gateway) return refuse(noRoute(req.device));
     const binding = this.store.latestConfig(req.tenant, gateway as DeviceId)?.config.services?.find((b) => b.device === req.device && b.service === req.service);
     if (!binding) {
       return refuse(

@@ -215,7 +215,7 @@ export class MqttAccess {
             // No PUBACK for what is not on disk: aedes drops the connection and the gateway, whose buffer
             // still holds the points, sends them again (duplicates are ignored by (series, ts)).
             this.opts.log?.('warn', 'gateway telemetry not committed; not acknowledging it', { gateway: id.device, device, err: String(e) });
-            cb(new Error(`telemetry of ${device} could not be committed; not acknowledged`));
+            cb(new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', `telemetry of ${device} could not be committed; not acknowledged`, { gateway: id.device, device }));
             return;
           }
         }
