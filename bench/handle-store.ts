@@ -17,7 +17,8 @@ const GETS = 200_000;
 const perms = { adminRead: true, adminWrite: true, publicRead: true, publicWrite: false };
 const enc = new TextEncoder();
 
-function valuesFor(i: number): StoredHandleValue[] {
+/** The two values every bench handle carries (also used by bench/resolve.ts). */
+export function valuesFor(i: number): StoredHandleValue[] {
   return [
     { index: 1, type: 'URL', data: enc.encode(`https://iip.example/things/${i}`), ttlType: 'relative', ttl: 86400, timestamp: 1_700_000_000, references: [], permissions: perms },
     { index: 2001, type: 'SERIAL', data: enc.encode(`SN-${i.toString(36)}`), ttlType: 'relative', ttl: 86400, timestamp: 1_700_000_000, references: [], permissions: perms },

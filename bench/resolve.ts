@@ -29,9 +29,11 @@ import {
   startHandleProtocolServer,
   tuneHeapForResolution,
 } from '@iip/identifiers';
-import { type StoredHandleValue, openSqliteHandleStore } from '@iip/storage';
+import { Mulberry32 } from '@iip/core';
+import { openSqliteHandleStore } from '@iip/storage';
 import { tempDir } from '@iip/testkit';
 import Fastify from 'fastify';
+import { valuesFor } from './handle-store.js';
 
 const N = Number(process.env.RESOLVE_HANDLES ?? 1_000_000);
 const SECONDS = Number(process.env.RESOLVE_SECONDS ?? 5);
@@ -87,11 +89,9 @@ async function udpLoad(job: UdpJob): Promise<LoadResult> {
   let errors = 0;
   let running = true;
   let measuring = false;
-  let seed = 12345;
-  const nextHandle = (): number => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed % job.handles;
-  };
+  // (An LCG in doubles, as this was, loses its low bits and cycles through a small set of handles.)
+  const rng = new Mulberry32(12345);
+  const nextHandle = (): number => Math.floor(rng.next() * job.handles);
   const requestFor = (id: number): Buffer =>
     encodeMessage({
       envelope: { ...DEFAULT_ENVELOPE, requestId: id },
@@ -266,15 +266,6 @@ async function measured(load: () => Promise<LoadResult>): Promise<LoadResult & {
   const r = await load();
   const c = process.cpuUsage(c0);
   return { ...r, serverCpu: (c.user + c.system) / 1000 / (performance.now() - t0) };
-}
-
-function valuesFor(i: number): StoredHandleValue[] {
-  const perms = { adminRead: true, adminWrite: true, publicRead: true, publicWrite: false };
-  const enc = new TextEncoder();
-  return [
-    { index: 1, type: 'URL', data: enc.encode(`https://iip.example/things/${i}`), ttlType: 'relative', ttl: 86400, timestamp: 1_700_000_000, references: [], permissions: perms },
-    { index: 2001, type: 'SERIAL', data: enc.encode(`SN-${i.toString(36)}`), ttlType: 'relative', ttl: 86400, timestamp: 1_700_000_000, references: [], permissions: perms },
-  ];
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
