@@ -141,14 +141,7 @@ export class DiskBuffer {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
-    const totals = this.db.prepare('SELECT count(*) AS rows, coalesce(sum(points), 0) AS points, coalesce(sum(bytes), 0) AS bytes FROM buffer').get() as {
-      rows: number;
-      points: number;
-      bytes: number;
-    };
-    this.rows = totals.rows;
-    this.points = totals.points;
-    this.bytes = totals.bytes;
+    this.recount();
     this.dropped = Number(this.getMeta('dropped') ?? 0);
     for (const s of this.db.prepare('SELECT device, property, last_ts FROM series').iterate() as IterableIterator<{
       device: string;

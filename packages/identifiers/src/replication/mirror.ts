@@ -64,26 +64,19 @@ export function startMirror(opts: MirrorOptions): Mirror {
     return running;
   }
 
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      syncOnce()
-        .catch((e: unknown) => {
-          lastError = e instanceof Error ? e.message : String(e);
-          opts.onError?.(e);
-        })
-        .finally(schedule);
-    }, interval);
-  }
-
-  timer = setTimeout(() => {
+  /** One poll (failures are recorded and reported, never thrown), then the next after `interval`. */
+  function tick(): void {
     syncOnce()
       .catch((e: unknown) => {
         lastError = e instanceof Error ? e.message : String(e);
         opts.onError?.(e);
       })
-      .finally(schedule);
-  }, 0);
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, interval);
+      });
+  }
+
+  timer = setTimeout(tick, 0);
 
   return {
     syncOnce,
