@@ -15,11 +15,20 @@ export const IDENTIFIER_ERRORS = defineErrors({
   IIP_ERR_HANDLE_VALUE_INVALID: { status: 400, meaning: 'A handle value is malformed (bad index, type, data encoding or TTL).', fix: 'Correct the value; details name the index and the field.' },
   IIP_ERR_HANDLE_NOT_RESPONSIBLE: { status: 400, meaning: 'This node does not home the prefix of the handle.', fix: 'Ask the node that homes the prefix (resolve 0.NA/<prefix> at the top level), or home the prefix here.' },
   IIP_ERR_HANDLE_AUTH_NEEDED: { status: 401, meaning: 'The operation needs an authenticated administrator.', fix: 'Authenticate with a HS_SECKEY identity (index:handle and secret).' },
-  IIP_ERR_HANDLE_AUTH_FAILED: { status: 403, meaning: 'Authentication failed: unknown identity or wrong secret.', fix: 'Check the admin handle, index and secret key.' },
+  IIP_ERR_HANDLE_AUTH_FAILED: {
+    status: 403,
+    meaning: 'Authentication failed: unknown identity, wrong secret, an unsupported authentication type, or a challenge answered too late.',
+    fix: 'Check the admin handle, index and secret key; answer a challenge with HS_SECKEY within its lifetime.',
+  },
   IIP_ERR_HANDLE_FORBIDDEN: { status: 403, meaning: 'The authenticated administrator lacks the HS_ADMIN permission for this operation.', fix: 'Grant the permission in the HS_ADMIN value of the handle (or of the prefix handle for creation).' },
   IIP_ERR_HANDLE_PROTOCOL: { status: 400, meaning: 'A Handle protocol message is malformed, truncated, or uses an unknown op code.', fix: 'Check the client against RFC 3652 (protocol 2.10).' },
   IIP_ERR_HANDLE_TEMPLATE_VIOLATION: { status: 400, meaning: 'An identifier does not satisfy its data template; details name the item and the rule.', fix: 'Supply the required items within their length/range limits.' },
   IIP_ERR_HANDLE_UNSUPPORTED: { status: 501, meaning: 'The operation is not supported by this node.', fix: 'See docs/reference/identifiers.md for the supported operations.' },
+  IIP_ERR_HANDLE_TOO_MANY_REFERRALS: {
+    status: 508,
+    meaning: 'Resolution followed more referrals, HS_SERV indirections or HS_ALIAS values than allowed, or went round in a loop; the message names the chain.',
+    fix: 'Fix the prefix records (HS_SITE/HS_SERV) or the aliases that point back at each other.',
+  },
   IIP_ERR_HANDLE_UNREACHABLE: { status: 502, meaning: 'No server of the site responsible for the handle answered.', fix: 'Check the HS_SITE of the prefix and the network; a mirror site is tried automatically.' },
 });
 
@@ -33,6 +42,9 @@ const BY_RESPONSE: Record<number, keyof typeof IDENTIFIER_ERRORS> = {
   [ResponseCode.SERVER_NOT_RESP]: 'IIP_ERR_HANDLE_NOT_RESPONSIBLE',
   [ResponseCode.AUTHENTICATION_NEEDED]: 'IIP_ERR_HANDLE_AUTH_NEEDED',
   [ResponseCode.AUTHENTICATION_FAILED]: 'IIP_ERR_HANDLE_AUTH_FAILED',
+  [ResponseCode.AUTHEN_TIMEOUT]: 'IIP_ERR_HANDLE_AUTH_FAILED',
+  [ResponseCode.UNABLE_TO_AUTHENTICATE]: 'IIP_ERR_HANDLE_AUTH_FAILED',
+  [ResponseCode.RECURSION_COUNT_TOO_HIGH]: 'IIP_ERR_HANDLE_TOO_MANY_REFERRALS',
   [ResponseCode.INVALID_ADMIN]: 'IIP_ERR_HANDLE_FORBIDDEN',
   [ResponseCode.INSUFFICIENT_PERMISSIONS]: 'IIP_ERR_HANDLE_FORBIDDEN',
   [ResponseCode.PROTOCOL_ERROR]: 'IIP_ERR_HANDLE_PROTOCOL',
