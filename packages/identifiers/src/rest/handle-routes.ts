@@ -86,8 +86,10 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
   const site = opts.siteCodec;
   const maxPageSize = opts.maxPageSize ?? 10_000;
   const who = (req: FastifyRequest) => opts.auth(req.headers.authorization);
+  /** The `values` of a resolution answer, for the full path and for the pre-rendered answers alike. */
+  const valuesJson = (values: readonly HandleValue[]) => values.map((v) => valueToJson(v, site));
   const answers =
-    opts.publicAnswers !== false && isPublicAnswerSource(service) ? service.publicAnswers((values) => JSON.stringify(values.map((v) => valueToJson(v, site)))) : undefined;
+    opts.publicAnswers !== false && isPublicAnswerSource(service) ? service.publicAnswers((values) => JSON.stringify(valuesJson(values))) : undefined;
   if (answers) app.addHook('onClose', async () => answers.dispose());
 
   /** Resolution once the caller is known: the pre-rendered answer when it applies, else the full path. */
@@ -108,7 +110,7 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
       else throw e;
     }
     const rc = values.length === 0 && (types.length > 0 || idx.length > 0) ? ResponseCode.VALUES_NOT_FOUND : ResponseCode.SUCCESS;
-    const body: HandleRecordJson = { responseCode: rc, handle, values: values.map((v) => valueToJson(v, site)) };
+    const body: HandleRecordJson = { responseCode: rc, handle, values: valuesJson(values) };
     return reply.status(httpStatusFor(rc, 'resolution')).send(body);
   };
 

@@ -162,7 +162,7 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     this.answerCaches.add(cache);
     return {
       get: (handle) => this.answer(cache, handle),
-      stats: () => ({ hits: cache.hits, misses: cache.misses, size: cache.size, capacity: cache.capacity, invalidated: cache.invalidated }),
+      stats: () => cache.stats(),
       dispose: () => {
         this.answerCaches.delete(cache);
         cache.clear();

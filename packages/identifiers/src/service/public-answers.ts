@@ -68,6 +68,10 @@ export class AnswerCache {
     return this.map.size;
   }
 
+  stats(): PublicAnswerStats {
+    return { hits: this.hits, misses: this.misses, size: this.map.size, capacity: this.capacity, invalidated: this.invalidated };
+  }
+
   peek(key: string): string | undefined {
     return this.map.get(key);
   }

@@ -152,19 +152,22 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
   return {
     udpPort: udpAddr.port,
     tcpPort,
-    stats: () => ({
-      udpRequests: counters.udpRequests,
-      tcpRequests: counters.tcpRequests,
-      malformed: handler.stats.malformed,
-      dropped: handler.stats.dropped + counters.tcpDropped,
-      udpTruncated: counters.udpTruncated,
-      challenges: handler.stats.challenges,
-      authFailures: handler.stats.authFailures,
-      errors: handler.stats.errors,
-      tcpConnections: sockets.size,
-      answerHits: handler.answerStats()?.hits ?? 0,
-      answerMisses: handler.answerStats()?.misses ?? 0,
-    }),
+    stats: () => {
+      const answers = handler.answerStats();
+      return {
+        udpRequests: counters.udpRequests,
+        tcpRequests: counters.tcpRequests,
+        malformed: handler.stats.malformed,
+        dropped: handler.stats.dropped + counters.tcpDropped,
+        udpTruncated: counters.udpTruncated,
+        challenges: handler.stats.challenges,
+        authFailures: handler.stats.authFailures,
+        errors: handler.stats.errors,
+        tcpConnections: sockets.size,
+        answerHits: answers?.hits ?? 0,
+        answerMisses: answers?.misses ?? 0,
+      };
+    },
     close: async () => {
       handler.dispose();
       for (const s of sockets) s.destroy();
