@@ -88,10 +88,7 @@ export function throwsIipError(fn: () => unknown, code: string, match?: RegExp):
   try {
     fn();
   } catch (e) {
-    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (match) assert.match(e.message, match);
-    return e;
+    return asIipError(e, code, match);
   }
   assert.fail(`expected ${code}`);
 }
@@ -101,10 +98,14 @@ export async function rejectsIipError(fn: () => Promise<unknown>, code: string, 
   try {
     await fn();
   } catch (e) {
-    assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (match) assert.match(e.message, match);
-    return e;
+    return asIipError(e, code, match);
   }
   assert.fail(`expected ${code}`);
+}
+
+function asIipError(e: unknown, code: string, match: RegExp | undefined): IipError {
+  assert.ok(e instanceof IipError, `expected IipError, got ${String(e)}`);
+  assert.equal(e.code, code, e.message);
+  if (match) assert.match(e.message, match);
+  return e;
 }
