@@ -6,7 +6,7 @@
  * BigInteger reading (leading zeros do not matter), and that malformed bytes only ever fail with HandleError.
  */
 import assert from 'node:assert/strict';
-import { createDecipheriv, createPublicKey, generateKeyPairSync, pbkdf2Sync, sign, verify } from 'node:crypto';
+import { type KeyPairKeyObjectResult, createDecipheriv, createPublicKey, generateKeyPairSync, pbkdf2Sync, sign, verify } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   CredentialType,
@@ -100,7 +100,9 @@ describe('public keys (HS_PUBKEY and HS_SITE server keys)', () => {
   });
 
   test('DH: "DH_PUB_KEY", flags, then y, p, g (what session set-up carries)', () => {
-    const dh = generateKeyPairSync('dh', { group: 'modp14' });
+    // node generates DH key objects, but @types/node has no overload for 'dh'.
+    const generate = generateKeyPairSync as unknown as (type: string, opts: object) => KeyPairKeyObjectResult;
+    const dh = generate('dh', { group: 'modp14' });
     const bytes = encodePublicKey(dh.publicKey);
     assert.equal(Buffer.from(bytes.subarray(4, 14)).toString('latin1'), 'DH_PUB_KEY');
     const [, p, g] = fields(bytes, 16) as [Buffer, Buffer, Buffer];
