@@ -104,7 +104,9 @@ describe('REST API (Handle.Net v9 shape)', () => {
     );
     assert.deepEqual(values[0], { index: 1, type: 'URL', data: { format: 'string', value: 'https://example.com/pump/1' }, ttl: 86400, timestamp: '2023-11-14T22:13:20Z' });
     assert.deepEqual(values[2]?.data, { format: 'base64', value: Buffer.from([0xff, 0x00, 0xfe]).toString('base64') });
-    assert.equal(values[2]?.ttlType, 1);
+    // An absolute TTL is the expiry as an ISO string (Handle.Net); we used to write ttlType: 1 and seconds.
+    assert.equal(values[2]?.ttl, '2030-03-17T17:46:40Z');
+    assert.equal('ttlType' in (values[2] as Json), false);
     assert.deepEqual(values[3]?.data, { format: 'admin', value: { handle: '0.NA/88.118', index: 300, permissions: '011111110011' } });
   });
 
@@ -115,7 +117,9 @@ describe('REST API (Handle.Net v9 shape)', () => {
       [1, 2, 3, 4, 100],
     );
     const sv = (json.values as Json[])[2] as Json;
-    assert.equal(sv.publicRead, false);
+    // Handle.Net's permission string (adminRead adminWrite publicRead publicWrite); we used to write publicRead: false.
+    assert.equal(sv.permissions, '1100');
+    assert.equal('publicRead' in sv, false);
   });
 
   it('GET filters by repeated type= and index=; no match is 200 with responseCode 200', async () => {

@@ -1,6 +1,6 @@
 /**
- * The Handle.Net v9 JSON API over the `HandleService` port: `GET|PUT|DELETE /api/handles/{handle}` and the
- * paged `GET /api/handles?prefix=`. Every route authenticates through the injected `auth` and leaves
+ * The Handle.Net v9 JSON API over the `HandleService` port: `GET|PUT|DELETE /api/handles/{handle}`, the
+ * paged `GET /api/handles?prefix=` and `GET /api/site`. Every route authenticates through the injected `auth` and leaves
  * authorisation to the service, so REST and the binary protocol refuse exactly the same things.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -9,6 +9,7 @@ import type { HandleService } from '../model/handle-service.js';
 import type { HandleValue, Identity } from '../model/handle-value.js';
 import { ResponseCode, httpStatusFor } from '../model/response-codes.js';
 import { isPublicAnswerSource } from '../service/public-answers.js';
+import { registerSiteRoutes } from './site-routes.js';
 import { type HandleValueJson, type SiteCodec, valueFromJson, valueToJson } from './value-json.js';
 
 export type RestAuth = (authorizationHeader: string | undefined) => Identity | Promise<Identity>;
@@ -58,9 +59,23 @@ function handleOf(req: FastifyRequest): string {
   return h;
 }
 
+/** Handle.Net's PUT takes a list of values, `{values: [...]}` (other keys ignored), or one value object. */
+function rawValues(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  if (typeof body === 'object' && body !== null) {
+    if ('values' in body) {
+      const values = (body as { values: unknown }).values;
+      if (Array.isArray(values)) return values;
+    } else if ('index' in body || 'type' in body) {
+      return [body];
+    }
+  }
+  throw new HandleError(ResponseCode.INVALID_VALUE, 'The body must be {"values": [...]}, a list of values, or one value {index, type, data}.', { field: 'values' });
+}
+
 function bodyValues(body: unknown, site: SiteCodec | undefined): HandleValue[] {
-  const raw = Array.isArray(body) ? body : (body as { values?: unknown } | null)?.values;
-  if (!Array.isArray(raw)) throw new HandleError(ResponseCode.INVALID_VALUE, 'The body must be {"values": [...]} or a list of values.');
+  const raw = rawValues(body);
+  // Only a placeholder: the service stamps what it stores with the node's clock.
   const now = Math.floor(Date.now() / 1000);
   const values = raw.map((j) => valueFromJson(j, now, site));
   const seen = new Set<number>();
@@ -91,6 +106,7 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
   const answers =
     opts.publicAnswers !== false && isPublicAnswerSource(service) ? service.publicAnswers((values) => JSON.stringify(valuesJson(values))) : undefined;
   if (answers) app.addHook('onClose', async () => answers.dispose());
+  registerSiteRoutes(app, service);
 
   /** Resolution once the caller is known: the pre-rendered answer when it applies, else the full path. */
   const resolveInto = (reply: FastifyReply, handle: string, q: Query, identity: Identity): FastifyReply => {

@@ -16,6 +16,7 @@ import {
   AdminPermission,
   DEFAULT_TTL_SECONDS,
   HS_ADMIN,
+  HS_PUBKEY,
   HS_SECKEY,
   type HandleReference,
   type HandleValue,
@@ -500,9 +501,18 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     return v?.type === HS_SECKEY ? v.data : undefined;
   }
 
+  publicKeysOf(identity: { handle: string; index: number }): Array<{ index: number; data: Uint8Array }> {
+    const values = this.store.get(normalizeHandle(identity.handle))?.values ?? [];
+    return values.filter((v) => v.type === HS_PUBKEY && (identity.index === 0 || v.index === identity.index)).map((v) => ({ index: v.index, data: v.data }));
+  }
+
   // ---- writes
 
-  /** Values as stored: timestamped by this node, in index order. */
+  /**
+   * Values as stored: timestamped by this node's clock (never the client's — Handle.Net's server does the
+   * same), in index order. Every write path (create/overwrite, add, modify, templates, batches; REST and the
+   * binary protocol alike) comes through here; a mirror's replicated records do not, and keep the primary's.
+   */
   private stamp(values: readonly HandleValue[]): HandleValue[] {
     const ts = Math.floor(this.now() / 1000);
     return values.map((v) => ({ ...v, timestamp: ts })).sort((a, b) => a.index - b.index);
@@ -516,10 +526,11 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     this.assertWritable('create');
     if (opts.mintNewSuffix) return this.createMinted(handle, values, who);
     const { key, prefix } = this.assertResponsible(handle);
-    validateValues(values);
+    // Stamped before validation: what is checked is what is stored, whatever timestamp the client sent.
+    const next = this.stamp(values);
+    validateValues(next);
     return this.store.transaction(() => {
       const current = this.store.get(key);
-      const next = this.stamp(values);
       if (current) {
         if (!opts.overwrite) throw fail(ResponseCode.HANDLE_ALREADY_EXISTS, `Handle ${handle} already exists.`, { handle });
         this.demandOverwrite(current, next, who, handle);
@@ -576,8 +587,9 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
       'add',
       () => values,
       (current) => {
-        validateValues(values, new Set(current.map((v) => v.index)));
-        return [...current, ...this.stamp(values)];
+        const added = this.stamp(values);
+        validateValues(added, new Set(current.map((v) => v.index)));
+        return [...current, ...added];
       },
     );
   }
@@ -606,10 +618,11 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
       // Authorised against the values being replaced: their type and admin-write bit decide.
       (current) => current.filter((v) => indexes.has(v.index)),
       (current) => {
-        validateValues(values);
+        const stamped = this.stamp(values);
+        validateValues(stamped);
         const missing = values.find((v) => !current.some((c) => c.index === v.index));
         if (missing) throw fail(ResponseCode.VALUES_NOT_FOUND, `Handle ${handle} has no value ${missing.index} to modify.`, { handle, index: missing.index });
-        const replaced = new Map(this.stamp(values).map((v) => [v.index, v]));
+        const replaced = new Map(stamped.map((v) => [v.index, v]));
         return current.map((v) => replaced.get(v.index) ?? v);
       },
     );
