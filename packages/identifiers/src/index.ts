@@ -25,6 +25,9 @@ export { signChallenge, verifyChallengeAnswer, requestDigest } from './protocol/
 export * from './protocol/public-key-codec.js';
 export * from './protocol/public-key-auth.js';
 export * from './protocol/message-credential.js';
+export * from './protocol/session-codec.js';
+export * from './protocol/session-crypto.js';
+export * from './transport/session-table.js';
 export * from './transport/protocol-server.js';
 export * from './transport/handle-client.js';
 export * from './service/local-handle-service.js';

@@ -32,6 +32,8 @@ export const ResponseCode = {
   NO_SESSION_KEY: 502,
   SESSION_NO_SUPPORT: 503,
   SESSION_KEY_INVALID: 504,
+  /** Handle.Net: a session message whose counter was seen before (replay). */
+  SESSION_MESSAGE_REJECTED: 505,
   TRYING: 900,
   FORWARDED: 901,
   QUEUED: 902,
@@ -52,6 +54,10 @@ export const OpCode = {
   HOME_NA: 300,
   UNHOME_NA: 301,
   LIST_HOMED_NAS: 302,
+  /** Handle.Net sessions (protocol ≥ 2.1). */
+  SESSION_SETUP: 400,
+  SESSION_TERMINATE: 401,
+  SESSION_EXCHANGEKEY: 402,
 } as const;
 export type OpCodeValue = (typeof OpCode)[keyof typeof OpCode];
 

@@ -9,6 +9,7 @@ import { OpCode, ResponseCode } from '../model/response-codes.js';
 import { handleValueListSize, readHandleValueList, writeHandleValueList } from './handle-value-codec.js';
 import { LIMITS } from './limits.js';
 import { DigestAlg, ENVELOPE_SIZE, EnvelopeFlag, HEADER_SIZE, type HandleMessage, type MessageBody, type MessageEnvelope, type MessageHeader, OpFlag, PROTOCOL_MAJOR, type RequestDigest } from './message-types.js';
+import { readSessionExchangeKey, readSessionSetupRequest, readSessionSetupResponse, sessionBodySize, writeSessionBody } from './session-codec.js';
 import { readSiteInfo, siteInfoSize, writeSiteInfo } from './site-info-codec.js';
 import { WireReader, protocolError } from './wire-reader.js';
 import { WireWriter, assertU32, utf8Length } from './wire-writer.js';
@@ -107,6 +108,10 @@ function bodySize(b: MessageBody): number {
       return 4 + handleBytes(b.handle) + (b.values ? handleValueListSize(b.values) : 0);
     case 'error':
       return strSize(b.message);
+    case 'session-setup':
+    case 'session-setup-response':
+    case 'session-exchange-key':
+      return sessionBodySize(b);
   }
 }
 
@@ -181,6 +186,11 @@ function writeBody(w: WireWriter, b: MessageBody): void {
       return;
     case 'error':
       writeStr(w, b.message);
+      return;
+    case 'session-setup':
+    case 'session-setup-response':
+    case 'session-exchange-key':
+      writeSessionBody(w, b);
       return;
   }
 }
@@ -258,7 +268,12 @@ function readRequestBody(r: WireReader, opCode: number): MessageBody {
     case OpCode.HOME_NA:
     case OpCode.UNHOME_NA:
     case OpCode.LIST_HOMED_NAS:
+    case OpCode.SESSION_TERMINATE:
       return { kind: 'handle', handle: readHandle(r, 'handle') };
+    case OpCode.SESSION_SETUP:
+      return readSessionSetupRequest(r);
+    case OpCode.SESSION_EXCHANGEKEY:
+      return readSessionExchangeKey(r);
     case OpCode.CREATE_HANDLE:
     case OpCode.ADD_VALUE:
     case OpCode.MODIFY_VALUE:
@@ -314,7 +329,11 @@ function readResponseBody(r: WireReader, opCode: number, responseCode: number): 
       case OpCode.MODIFY_VALUE:
       case OpCode.HOME_NA:
       case OpCode.UNHOME_NA:
+      case OpCode.SESSION_TERMINATE:
+      case OpCode.SESSION_EXCHANGEKEY:
         return { kind: 'empty' };
+      case OpCode.SESSION_SETUP:
+        return readSessionSetupResponse(r);
       default:
         throw new HandleError(ResponseCode.OPERATION_NOT_SUPPORTED, `Unknown op code ${opCode} in a success response.`, { opCode });
     }

@@ -92,7 +92,26 @@ export type MessageBody =
   | { readonly kind: 'referral'; readonly handle: string; readonly values?: readonly HandleValue[] }
   | { readonly kind: 'error'; readonly message: string }
   /** A reply sent with the truncated flag: the body did not fit; ask again over TCP. */
-  | { readonly kind: 'truncated' };
+  | { readonly kind: 'truncated' }
+  /** OC 400 request (Handle.Net sessions, session-codec.ts): how to agree a session key and who the client says it is. */
+  | {
+      readonly kind: 'session-setup';
+      readonly keyExchangeMode: number;
+      /** Seconds the client wants the session kept while idle. */
+      readonly timeout: number;
+      /** '' and -1 for an anonymous session. */
+      readonly identityHandle: string;
+      readonly identityIndex: number;
+      /** Modes CIPHER_CLIENT and DH: the client's public key (HS_PUBKEY encoding). */
+      readonly publicKey?: Uint8Array;
+      /** Mode CIPHER_HDL: where the public key to encrypt the session key with lives. */
+      readonly exchangeKeyHandle?: string;
+      readonly exchangeKeyIndex?: number;
+    }
+  /** OC 400 success: the mode and its data (an encrypted session key, a public key, or alg + DH public key). */
+  | { readonly kind: 'session-setup-response'; readonly keyExchangeMode: number; readonly data: Uint8Array }
+  /** OC 402 request: the session key, encrypted with the server's public key (mode CIPHER_SERVER). */
+  | { readonly kind: 'session-exchange-key'; readonly encryptedKey: Uint8Array };
 
 export interface HandleMessage {
   readonly envelope: MessageEnvelope;
