@@ -23,7 +23,15 @@ export interface HandleSiteInfo {
   readonly primary: boolean;
   readonly multiPrimary: boolean;
   readonly serialNumber: number;
-  readonly servers: ReadonlyArray<{ readonly serverId: number; readonly address: string; readonly udpPort?: number; readonly tcpPort?: number; readonly httpPort?: number }>;
+  readonly servers: ReadonlyArray<{
+    readonly serverId: number;
+    readonly address: string;
+    readonly udpPort?: number;
+    readonly tcpPort?: number;
+    readonly httpPort?: number;
+    /** The server's public key in the Handle key encoding (public-key-codec), which certified replies verify with. */
+    readonly publicKey?: Uint8Array;
+  }>;
   readonly description?: string;
 }
 
@@ -48,4 +56,11 @@ export interface HandleService {
   siteInfo(): HandleSiteInfo;
   /** The secret key bytes of an HS_SECKEY identity, for challenge–response; undefined when absent. */
   secretKeyOf(identity: { handle: string; index: number }): Uint8Array | undefined;
+  /**
+   * The HS_PUBKEY values (index and data, the Handle key encoding) an identity may prove with its private
+   * key: the one at its index, or with index 0 every HS_PUBKEY value of the handle (as Handle.Net's server
+   * reads index 0). Public keys are public data, so no permission is needed. Optional: a service without it
+   * has no public-key identities.
+   */
+  publicKeysOf?(identity: { handle: string; index: number }): Array<{ readonly index: number; readonly data: Uint8Array }>;
 }

@@ -205,7 +205,14 @@ export function toHandleSiteInfo(s: SiteInfoRecord): HandleSiteInfo {
       const udpPort = port(TransportProtocol.UDP);
       const tcpPort = port(TransportProtocol.TCP);
       const httpPort = port(TransportProtocol.HTTP);
-      return { serverId: srv.serverId, address: srv.address, ...(udpPort !== undefined && { udpPort }), ...(tcpPort !== undefined && { tcpPort }), ...(httpPort !== undefined && { httpPort }) };
+      return {
+        serverId: srv.serverId,
+        address: srv.address,
+        ...(udpPort !== undefined && { udpPort }),
+        ...(tcpPort !== undefined && { tcpPort }),
+        ...(httpPort !== undefined && { httpPort }),
+        ...(srv.publicKey.length > 0 && { publicKey: srv.publicKey }),
+      };
     }),
     ...(description !== undefined && { description }),
   };
@@ -229,7 +236,7 @@ export function fromHandleSiteInfo(s: HandleSiteInfo): SiteInfoRecord {
       if (srv.tcpPort !== undefined) interfaces.push({ serviceType: ServiceType.BOTH, protocol: TransportProtocol.TCP, port: srv.tcpPort });
       if (srv.udpPort !== undefined) interfaces.push({ serviceType: ServiceType.BOTH, protocol: TransportProtocol.UDP, port: srv.udpPort });
       if (srv.httpPort !== undefined) interfaces.push({ serviceType: ServiceType.BOTH, protocol: TransportProtocol.HTTP, port: srv.httpPort });
-      return { serverId: srv.serverId, address: srv.address, publicKey: new Uint8Array(0), interfaces };
+      return { serverId: srv.serverId, address: srv.address, publicKey: srv.publicKey ?? new Uint8Array(0), interfaces };
     }),
   };
 }
