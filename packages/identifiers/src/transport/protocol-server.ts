@@ -1,7 +1,9 @@
 /**
  * The Handle protocol listeners (RFC 3652 §2.1): UDP and TCP on the same port number by convention (2641;
- * the caller chooses). UDP replies that do not fit one datagram go out header-only with the truncated
- * flag so the client asks again over TCP; TCP carries any size, several messages per connection.
+ * the caller chooses). On UDP, messages over 512 bytes travel as several 512-byte packets both ways (as
+ * Handle.Net's client and server send them, see udp-packets.ts); a reply over `maxUdpPayload` goes out
+ * header-only with the truncated flag so the client asks again over TCP. TCP carries any size, several
+ * messages per connection.
  */
 import { type SocketOptions as UdpSocketOptions, type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
@@ -10,6 +12,7 @@ import type { HandleService } from '../model/handle-service.js';
 import { LIMITS } from '../protocol/limits.js';
 import { ENVELOPE_SIZE } from '../protocol/message-types.js';
 import { type ProtocolLog, RequestHandler, truncatedReply } from './request-handler.js';
+import { UDP_PACKET_BYTES, UdpReassembler, type UdpReassemblerOptions, splitIntoPackets } from './udp-packets.js';
 
 export interface HandleProtocolServerOptions {
   readonly service: HandleService;
@@ -19,10 +22,15 @@ export interface HandleProtocolServerOptions {
   readonly udpPort: number;
   readonly tcpPort: number;
   /**
-   * Largest UDP reply sent whole. Handle.Net packs UDP messages into 512-byte packets; we send one
-   * datagram and keep it below a typical 1500-byte MTU so it is never IP-fragmented.
+   * Largest UDP reply (bytes, envelope included). A reply up to 512 bytes goes as one packet, a longer one
+   * as 512-byte packets (what Handle.Net clients read; one bigger datagram reaches them cut short), and one
+   * over this bound header-only with the truncated flag, so the client asks again over TCP. Handle.Net's
+   * server has no such bound; ours keeps a spoofed 60-byte request from drawing a burst of packets.
+   * Default 4,096 (8 packets).
    */
   readonly maxUdpPayload?: number;
+  /** Bounds for reassembling multi-packet UDP requests (defaults: see UdpReassemblerOptions). */
+  readonly udpReassembly?: UdpReassemblerOptions;
   /** A TCP connection idle this long is closed. Default 60 s. */
   readonly tcpIdleMs?: number;
   readonly maxTcpConnections?: number;
@@ -39,6 +47,13 @@ export interface HandleProtocolServerStats {
   /** Packets given no reply at all. */
   readonly dropped: number;
   readonly udpTruncated: number;
+  /** Multi-packet UDP requests put back together, and partial ones dropped (too old, no room, inconsistent). */
+  readonly udpReassembled: number;
+  readonly udpReassemblyExpired: number;
+  readonly udpReassemblyEvicted: number;
+  readonly udpReassemblyRejected: number;
+  /** UDP replies sent as several 512-byte packets. */
+  readonly udpMultiPacketReplies: number;
   readonly challenges: number;
   readonly authFailures: number;
   readonly errors: number;
@@ -69,11 +84,12 @@ const literalLookup = ((address: string, family: number, callback: (err: Error |
 export async function startHandleProtocolServer(opts: HandleProtocolServerOptions): Promise<HandleProtocolServer> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.log ?? (() => {});
-  const maxUdp = opts.maxUdpPayload ?? 1400;
+  const maxUdp = opts.maxUdpPayload ?? 4096;
   const idleMs = opts.tcpIdleMs ?? 60_000;
   const maxConns = opts.maxTcpConnections ?? 1024;
   const handler = new RequestHandler(opts.service, log, { publicAnswers: opts.publicAnswers !== false });
-  const counters = { udpRequests: 0, tcpRequests: 0, udpTruncated: 0, tcpDropped: 0 };
+  const counters = { udpRequests: 0, tcpRequests: 0, udpTruncated: 0, tcpDropped: 0, udpMultiPacketReplies: 0 };
+  const reassembler = new UdpReassembler(opts.udpReassembly);
 
   const udp: UdpSocket = createSocket({
     type: host.includes(':') ? 'udp6' : 'udp4',
@@ -81,15 +97,28 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
     sendBufferSize: 4 * 1024 * 1024,
     lookup: literalLookup,
   });
-  udp.on('message', (msg, rinfo) => {
+  udp.on('message', (packet, rinfo) => {
+    let msg: Buffer = packet;
+    // The common case, one packet holding its whole message, costs one length comparison here.
+    if (packet.length >= ENVELOPE_SIZE && packet.readUInt32BE(16) !== packet.length - ENVELOPE_SIZE) {
+      const r = reassembler.push(packet, rinfo.address, rinfo.port);
+      if (r.kind === 'pending' || r.kind === 'rejected') return;
+      if (r.kind === 'complete') msg = r.message;
+    }
     counters.udpRequests++;
-    let reply = handler.handle(msg);
+    const reply = handler.handle(msg);
     if (!reply) return;
+    if (reply.length <= UDP_PACKET_BYTES) {
+      udp.send(reply, rinfo.port, rinfo.address);
+      return;
+    }
     if (reply.length > maxUdp) {
       counters.udpTruncated++;
-      reply = truncatedReply(reply);
+      udp.send(truncatedReply(reply), rinfo.port, rinfo.address);
+      return;
     }
-    udp.send(reply, rinfo.port, rinfo.address);
+    counters.udpMultiPacketReplies++;
+    for (const p of splitIntoPackets(reply, UDP_PACKET_BYTES, false)) udp.send(p, rinfo.port, rinfo.address);
   });
   udp.on('error', (e) => log('error', 'identifier UDP socket error', { error: e.message }));
   await new Promise<void>((resolve, reject) => {
@@ -99,6 +128,10 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
       resolve();
     });
   });
+
+  // One timer for every partial message; between packets it is the only thing that expires them.
+  const sweeper = setInterval(() => reassembler.sweep(), Math.max(50, Math.min(1000, (opts.udpReassembly?.maxAgeMs ?? 5000) / 2)));
+  sweeper.unref();
 
   const sockets = new Set<Socket>();
   const tcp: Server = createServer((socket) => {
@@ -154,12 +187,18 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
     tcpPort,
     stats: () => {
       const answers = handler.answerStats();
+      const udpParts = reassembler.stats();
       return {
         udpRequests: counters.udpRequests,
         tcpRequests: counters.tcpRequests,
         malformed: handler.stats.malformed,
         dropped: handler.stats.dropped + counters.tcpDropped,
         udpTruncated: counters.udpTruncated,
+        udpReassembled: udpParts.reassembled,
+        udpReassemblyExpired: udpParts.expired,
+        udpReassemblyEvicted: udpParts.evicted,
+        udpReassemblyRejected: udpParts.rejected,
+        udpMultiPacketReplies: counters.udpMultiPacketReplies,
         challenges: handler.stats.challenges,
         authFailures: handler.stats.authFailures,
         errors: handler.stats.errors,
@@ -169,6 +208,8 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
       };
     },
     close: async () => {
+      clearInterval(sweeper);
+      reassembler.clear();
       handler.dispose();
       for (const s of sockets) s.destroy();
       await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
