@@ -40,6 +40,8 @@ export interface HandleClientOptions {
   readonly timeoutMs?: number;
   /** UDP resends after a timeout. Default 2. */
   readonly retries?: number;
+  /** Read UDP replies as Handle.Net's client does, in 512-byte packets (UdpChannelOptions). Default false. */
+  readonly referencePacketReads?: boolean;
 }
 
 function failure(m: HandleMessage): HandleError {
@@ -50,12 +52,13 @@ function failure(m: HandleMessage): HandleError {
 export class HandleClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
-  private readonly udp = new UdpChannel();
+  private readonly udp: UdpChannel;
   private nextId = randomBytes(4).readUInt32BE(0) & 0x7fffffff;
 
   constructor(opts: HandleClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.retries = opts.retries ?? 2;
+    this.udp = new UdpChannel({ referencePacketReads: opts.referencePacketReads === true });
   }
 
   private requestId(): number {
