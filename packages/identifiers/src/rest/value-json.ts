@@ -99,7 +99,8 @@ export const PROTOCOL_SITE_CODEC: SiteCodec = {
   decode: (data) => toHandleSiteInfo(decodeSiteInfo(data)),
 };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text: dropping it would lose three bytes of the value.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 const U32_MAX = 0xffff_ffff;
 
