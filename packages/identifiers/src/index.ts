@@ -28,6 +28,8 @@ export * from './protocol/message-credential.js';
 export * from './protocol/session-codec.js';
 export * from './protocol/session-crypto.js';
 export * from './transport/session-table.js';
+export * from './transport/session-layer.js';
+export * from './transport/handle-session.js';
 export * from './transport/protocol-server.js';
 export * from './transport/handle-client.js';
 export * from './service/local-handle-service.js';
