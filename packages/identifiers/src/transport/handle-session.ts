@@ -51,6 +51,8 @@ export class HandleSession {
   private authenticated = false;
   /** The session id the server assigned. */
   sessionId = 0;
+  /** The bytes of the last request sent (diagnostics; a replay of them must be refused). */
+  lastSent: Buffer | undefined;
   private key: Uint8Array = new Uint8Array(0);
   private alg = 0;
 
@@ -220,6 +222,7 @@ export class HandleSession {
   /** Raw request bytes out, raw reply bytes back (matched by request id). */
   send(requestId: number, bytes: Buffer): Promise<Buffer> {
     if (this.failure) return Promise.reject(this.failure);
+    this.lastSent = bytes;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(requestId);
