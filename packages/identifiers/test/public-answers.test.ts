@@ -142,7 +142,7 @@ const requestArb = fc
       fc.string({ minLength: 1, maxLength: 20 }).map((s) => `88.118/${s}`),
     ),
     minor: fc.integer({ min: 0, max: 15 }),
-    flags: fc.constantFrom(0, OpFlag.RECURSIVE, OpFlag.PUBLIC_ONLY, OpFlag.KEEP_ALIVE | OpFlag.AUTHORITATIVE, OpFlag.REQUEST_DIGEST, OpFlag.CERTIFY, OpFlag.CACHE_CERTIFY),
+    flags: fc.constantFrom(0, OpFlag.RECURSIVE, OpFlag.PUBLIC_ONLY, OpFlag.KEEP_ALIVE | OpFlag.AUTHORITATIVE, OpFlag.REQUEST_DIGEST, OpFlag.PUBLIC_ONLY | OpFlag.REQUEST_DIGEST, OpFlag.DO_NOT_REFER | OpFlag.CACHE_CERTIFY, OpFlag.CERTIFY, OpFlag.CACHE_CERTIFY),
     sessionId: fc.nat(),
     requestId: fc.nat(),
     recursionCount: fc.integer({ min: 0, max: 255 }),
@@ -171,8 +171,10 @@ test('UDP/TCP: replies from pre-rendered answers are byte for byte those of the 
   service.create('88.118/h2', [text(1, 'URL', 'x'.repeat(300)), text(7, 'EMAIL', 'a@b')], ROOT);
   service.create('88.118/hidden', [text(1, 'NOTE', 'n', { publicRead: false })], ROOT);
   service.create('88.118/ünï', [text(1, 'URL', 'utf8')], ROOT);
-  const fast = new RequestHandler(service);
-  const full = new RequestHandler(service, undefined, { publicAnswers: false });
+  // One pinned clock for both: every reply carries an expiration counted from the time it is made.
+  const now = () => 1_700_000_000_000;
+  const fast = new RequestHandler(service, undefined, { now });
+  const full = new RequestHandler(service, undefined, { publicAnswers: false, now });
   t.after(() => fast.dispose());
   fc.assert(
     fc.property(requestArb, (req) => {

@@ -30,6 +30,11 @@ export const IDENTIFIER_ERRORS = defineErrors({
     fix: 'Fix the prefix records (HS_SITE/HS_SERV) or the aliases that point back at each other.',
   },
   IIP_ERR_HANDLE_UNREACHABLE: { status: 502, meaning: 'No server of the site responsible for the handle answered.', fix: 'Check the HS_SITE of the prefix and the network; a mirror site is tried automatically.' },
+  IIP_ERR_HANDLE_REPLY_REJECTED: {
+    status: 502,
+    meaning: "A Handle server's reply failed the client's checks: its expiration has passed, or it lacks the request digest asked for, or the digest is not that of the request sent, or its signature does not verify.",
+    fix: "Check the server's clock and software (RFC 3652 §2.2); a reply altered on the way is refused on purpose. details.check names what failed.",
+  },
 });
 
 const BY_RESPONSE: Record<number, keyof typeof IDENTIFIER_ERRORS> = {

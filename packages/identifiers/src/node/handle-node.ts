@@ -5,6 +5,7 @@
  * prefix and may delegate enterprise sub-prefixes the same way; an `enterprise` node homes its own prefix; a
  * `mirror` pulls a primary's transaction log over HTTP and answers read-only when the primary is down.
  */
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteHandleStore } from '@iip/storage';
@@ -19,6 +20,8 @@ import { basicAuthorization, secretKeyAuth } from '../rest/basic-auth.js';
 import { buildHandleRestApp } from '../rest/rest-app.js';
 import { LocalHandleService } from '../service/local-handle-service.js';
 import { type HandleProtocolServer, startHandleProtocolServer } from '../transport/protocol-server.js';
+import { loadOrCreateServerKey, serverKeyFrom } from './server-key.js';
+import type { ProtocolLog } from '../transport/request-handler.js';
 
 export interface HandleNodeAdmin {
   /** e.g. `0.NA/88.118`. */
@@ -55,6 +58,11 @@ export interface HandleNodeOptions {
   readonly answerEntries?: number;
   /** Fill those answers from the store in the background once listening (default true). */
   readonly warmAnswers?: boolean;
+  /**
+   * The server's private key (RSA or DSA) for certified replies; its public half goes into the node's HS_SITE.
+   * Default: the key in `dataDir` (privkey.bin, Handle.Net's key file format), made as RSA-2048 on first start.
+   */
+  readonly serverKey?: KeyObject;
 }
 
 export interface HandleNode {
@@ -67,6 +75,8 @@ export interface HandleNode {
   readonly service: LocalHandleService;
   readonly http: FastifyInstance;
   readonly protocol: HandleProtocolServer;
+  /** The public key published in the node's HS_SITE; certified replies verify with it. */
+  readonly serverPublicKey: KeyObject;
   /** The mirror's replication state; undefined on a primary. */
   readonly mirror?: Mirror;
   /** Settles when the background warm-up of pre-rendered answers has read the store (or was not asked for). */
@@ -91,6 +101,11 @@ function notWarming(): Warming {
 }
 
 /** Background warm-up of the pre-rendered answers, with a progress line at most every 5 s. */
+/** The protocol server logs (level, message, details); the node's log takes whole lines. */
+export function protocolLogTo(line: (text: string) => void): ProtocolLog {
+  return (level, message, details) => line(`${level}: ${message}${details && Object.keys(details).length > 0 ? ` ${JSON.stringify(details)}` : ''}`);
+}
+
 function warm(service: LocalHandleService, log: (line: string) => void): Warming {
   const ac = new AbortController();
   let lastLog = Date.now();
@@ -124,13 +139,14 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
     throw new HandleError(ResponseCode.ERROR, 'A mirror node needs primaryUrl, the REST base URL of the primary it copies.', {}, 'IIP_ERR_HANDLE_UNREACHABLE');
   }
   mkdirSync(opts.dataDir, { recursive: true });
+  const serverKey = opts.serverKey ? serverKeyFrom(opts.serverKey) : loadOrCreateServerKey(opts.dataDir, log);
   const store = openSqliteHandleStore({ file: join(opts.dataDir, 'handles.db') });
   const secret = new TextEncoder().encode(opts.admin.secretKey);
   const site: HandleSiteInfo = {
     primary: opts.role !== 'mirror',
     multiPrimary: false,
     serialNumber: 1,
-    servers: [{ serverId: opts.serverId ?? (opts.role === 'mirror' ? 2 : 1), address: host, udpPort: opts.udpPort, tcpPort: opts.tcpPort, httpPort: opts.httpPort }],
+    servers: [{ serverId: opts.serverId ?? (opts.role === 'mirror' ? 2 : 1), address: host, udpPort: opts.udpPort, tcpPort: opts.tcpPort, httpPort: opts.httpPort, publicKey: serverKey.publicKeyBytes }],
     description: `iip ${opts.role} node for ${prefix}`,
   };
   const started: Array<() => Promise<void> | void> = [() => store.close()];
@@ -161,7 +177,7 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
       const m = mirror;
       started.push(() => m.stop());
     }
-    const protocol = await startHandleProtocolServer({ service, host, udpPort: opts.udpPort, tcpPort: opts.tcpPort, log });
+    const protocol = await startHandleProtocolServer({ service, host, udpPort: opts.udpPort, tcpPort: opts.tcpPort, log: protocolLogTo(log), serverKey: serverKey.privateKey });
     started.push(() => protocol.close());
     const http = await buildHandleRestApp(service, {
       auth: secretKeyAuth(service),
@@ -184,6 +200,7 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
       service,
       http,
       protocol,
+      serverPublicKey: serverKey.publicKey,
       ...(mirror ? { mirror } : {}),
       warmed: warmed.done,
       close: closeAll,

@@ -10,8 +10,10 @@ import { type Server as TcpServer, type Socket, createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { HandleError } from '../model/handle-error.js';
 import { OpCode, ResponseCode, httpStatusFor } from '../model/response-codes.js';
-import { decodeMessage, encodeMessage } from '../protocol/message-codec.js';
-import { ENVELOPE_SIZE, type HandleMessage, type MessageBody, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR } from '../protocol/message-types.js';
+import { decodeMessage, digestedBytes, encodeMessage } from '../protocol/message-codec.js';
+import { DigestAlg, ENVELOPE_SIZE, type HandleMessage, type MessageBody, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR, type RequestDigest } from '../protocol/message-types.js';
+import { responseExpiration, responseFlags } from '../protocol/response-header.js';
+import { requestDigest } from '../protocol/secret-key-auth.js';
 import { valueToJson } from '../rest/value-json.js';
 import type { RecursiveResolver } from './recursive-resolver.js';
 
@@ -35,7 +37,7 @@ export interface ResolverService {
 
 const MAX_TCP_MESSAGE = 4 * 1024 * 1024;
 
-function reply(req: HandleMessage, responseCode: number, body: MessageBody, truncated = false): Buffer {
+function reply(req: HandleMessage, responseCode: number, body: MessageBody, digest: RequestDigest | undefined, truncated = false): Buffer {
   return encodeMessage({
     envelope: {
       majorVersion: PROTOCOL_MAJOR,
@@ -50,8 +52,9 @@ function reply(req: HandleMessage, responseCode: number, body: MessageBody, trun
       sequenceNumber: 0,
     },
     // Not authoritative: the answer may come from the cache.
-    header: { opCode: req.header.opCode, responseCode, opFlags: req.header.opFlags & OpFlag.RECURSIVE, siteInfoSerial: 0, recursionCount: req.header.recursionCount, expiration: 0 },
+    header: { opCode: req.header.opCode, responseCode, opFlags: responseFlags(req.header.opFlags, false), siteInfoSerial: 0, recursionCount: req.header.recursionCount, expiration: responseExpiration(Date.now()) },
     body,
+    ...(digest && { requestDigest: digest }),
   });
 }
 
@@ -63,16 +66,21 @@ async function answer(resolver: RecursiveResolver, buf: Buffer): Promise<Buffer 
     return undefined; // Undecodable: dropped (a resolver is not the place to debug a client).
   }
   if (req.header.responseCode !== 0) return undefined;
+  let digest: RequestDigest | undefined;
+  if ((req.header.opFlags & OpFlag.REQUEST_DIGEST) !== 0) {
+    const alg = req.envelope.minorVersion >= 5 ? DigestAlg.SHA256 : DigestAlg.SHA1;
+    digest = { alg, digest: requestDigest(alg, digestedBytes(buf)) };
+  }
   const body = req.body;
   if (req.header.opCode !== OpCode.RESOLUTION || body.kind !== 'resolution-request') {
-    return reply(req, ResponseCode.OPERATION_NOT_SUPPORTED, { kind: 'error', message: 'A resolver answers resolution requests only.' });
+    return reply(req, ResponseCode.OPERATION_NOT_SUPPORTED, { kind: 'error', message: 'A resolver answers resolution requests only.' }, digest);
   }
   try {
     const values = await resolver.resolve(body.handle, { types: body.types, indexes: body.indexes });
-    return reply(req, ResponseCode.SUCCESS, { kind: 'resolution-response', handle: body.handle, values });
+    return reply(req, ResponseCode.SUCCESS, { kind: 'resolution-response', handle: body.handle, values }, digest);
   } catch (e) {
     const rc = e instanceof HandleError ? e.responseCode : ResponseCode.ERROR;
-    return reply(req, rc, { kind: 'error', message: e instanceof Error ? e.message : String(e) });
+    return reply(req, rc, { kind: 'error', message: e instanceof Error ? e.message : String(e) }, digest);
   }
 }
 
@@ -106,7 +114,7 @@ export async function startResolverService(opts: ResolverServiceOptions): Promis
       if (!out) return;
       if (out.length > maxUdp) {
         const req = decodeMessage(msg);
-        udp.send(reply(req, ResponseCode.SUCCESS, { kind: 'truncated' }, true), rinfo.port, rinfo.address);
+        udp.send(reply(req, ResponseCode.SUCCESS, { kind: 'truncated' }, undefined, true), rinfo.port, rinfo.address);
       } else udp.send(out, rinfo.port, rinfo.address);
     });
   });

@@ -11,6 +11,7 @@ import type { HandleReference, HandleValue } from '../model/handle-value.js';
 import { OpCode, ResponseCode } from '../model/response-codes.js';
 import { digestedBytes, encodeMessage } from '../protocol/message-codec.js';
 import { DEFAULT_ENVELOPE, DigestAlg, type HandleMessage, type MessageBody, OpFlag } from '../protocol/message-types.js';
+import { responseExpiration } from '../protocol/response-header.js';
 import { requestDigest, signChallenge } from '../protocol/secret-key-auth.js';
 import type { SiteInfoRecord } from '../protocol/site-info-codec.js';
 import { TcpChannel } from './tcp-channel.js';
@@ -42,6 +43,14 @@ export interface HandleClientOptions {
   readonly retries?: number;
   /** Read UDP replies as Handle.Net's client does, in 512-byte packets (UdpChannelOptions). Default false. */
   readonly referencePacketReads?: boolean;
+  /**
+   * Check every reply as the reference client does (default true): each request asks for the request digest
+   * (REQUEST_DIGEST) and a reply is refused (IIP_ERR_HANDLE_REPLY_REJECTED, `details.check`) when its
+   * expiration has passed, when it lacks the digest, or when the digest is not that of the request sent.
+   */
+  readonly strict?: boolean;
+  /** The clock, Unix milliseconds (tests move it). Default Date.now. */
+  readonly now?: () => number;
 }
 
 function failure(m: HandleMessage): HandleError {
@@ -54,11 +63,15 @@ export class HandleClient {
   private readonly retries: number;
   private readonly udp: UdpChannel;
   private nextId = randomBytes(4).readUInt32BE(0) & 0x7fffffff;
+  private readonly strict: boolean;
+  private readonly now: () => number;
 
   constructor(opts: HandleClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.retries = opts.retries ?? 2;
     this.udp = new UdpChannel({ referencePacketReads: opts.referencePacketReads === true });
+    this.strict = opts.strict ?? true;
+    this.now = opts.now ?? Date.now;
   }
 
   private requestId(): number {
@@ -68,15 +81,34 @@ export class HandleClient {
 
   private request(opCode: number, body: MessageBody, opFlags = 0, sessionId = 0): { id: number; bytes: Buffer } {
     const id = this.requestId();
-    const bytes = encodeMessage({ envelope: { ...DEFAULT_ENVELOPE, requestId: id, sessionId }, header: { opCode, responseCode: 0, opFlags, siteInfoSerial: 0, recursionCount: 0, expiration: 0 }, body });
+    const flags = this.strict ? (opFlags | OpFlag.REQUEST_DIGEST) >>> 0 : opFlags;
+    const header = { opCode, responseCode: 0, opFlags: flags, siteInfoSerial: 0, recursionCount: 0, expiration: responseExpiration(this.now()) };
+    const bytes = encodeMessage({ envelope: { ...DEFAULT_ENVELOPE, requestId: id, sessionId }, header, body });
     return { id, bytes };
+  }
+
+  /**
+   * The strict client's checks of a reply to `sent` (see HandleClientOptions.strict). A truncated reply
+   * carries no body, so no digest: it only sends us to TCP, where the full reply is checked.
+   */
+  private checked(reply: HandleMessage, sent: Buffer): HandleMessage {
+    if (!this.strict) return reply;
+    const rejected = (check: string, message: string) => new HandleError(ResponseCode.ERROR, message, { check, opCode: reply.header.opCode }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
+    const nowSeconds = Math.floor(this.now() / 1000);
+    if (reply.header.expiration < nowSeconds) throw rejected('expiration', `The reply expired at ${reply.header.expiration} (Unix seconds); it is now ${nowSeconds}.`);
+    if (reply.envelope.truncated) return reply;
+    const d = reply.requestDigest;
+    if (!d) throw rejected('request-digest-missing', 'The reply carries no request digest although the request asked for one.');
+    const ours = requestDigest(d.alg, digestedBytes(sent));
+    if (!Buffer.from(ours).equals(Buffer.from(d.digest))) throw rejected('request-digest-mismatch', 'The reply carries the digest of another request than the one sent.');
+    return reply;
   }
 
   /** One request/reply, UDP first when the server has a UDP port, TCP when it has not or the reply was truncated. */
   private async exchange(server: HandleServerAddress, opCode: number, body: MessageBody, opFlags = 0): Promise<HandleMessage> {
     if (server.udpPort !== undefined) {
       const { id, bytes } = this.request(opCode, body, opFlags);
-      const reply = await this.udp.exchange(server.address, server.udpPort, id, bytes, this.timeoutMs, this.retries);
+      const reply = this.checked(await this.udp.exchange(server.address, server.udpPort, id, bytes, this.timeoutMs, this.retries), bytes);
       if (!reply.envelope.truncated) return reply;
       if (server.tcpPort === undefined) throw new HandleError(ResponseCode.ERROR, `The reply from ${server.address} was truncated and the server has no TCP port to ask again.`);
     }
@@ -84,7 +116,7 @@ export class HandleClient {
     const tcp = await TcpChannel.open(server.address, server.tcpPort, this.timeoutMs);
     try {
       const { id, bytes } = this.request(opCode, body, opFlags);
-      return await tcp.exchange(id, bytes, this.timeoutMs);
+      return this.checked(await tcp.exchange(id, bytes, this.timeoutMs), bytes);
     } finally {
       tcp.close();
     }
@@ -118,8 +150,8 @@ export class HandleClient {
     const useTcp = server.tcpPort !== undefined;
     if (!useTcp && server.udpPort === undefined) throw new HandleError(ResponseCode.ERROR, 'The server address has neither a UDP nor a TCP port.');
     const tcp = useTcp ? await TcpChannel.open(server.address, server.tcpPort as number, this.timeoutMs) : undefined;
-    const send = (id: number, bytes: Buffer): Promise<HandleMessage> =>
-      tcp ? tcp.exchange(id, bytes, this.timeoutMs) : this.udp.exchange(server.address, server.udpPort as number, id, bytes, this.timeoutMs, this.retries);
+    const send = async (id: number, bytes: Buffer): Promise<HandleMessage> =>
+      this.checked(await (tcp ? tcp.exchange(id, bytes, this.timeoutMs) : this.udp.exchange(server.address, server.udpPort as number, id, bytes, this.timeoutMs, this.retries)), bytes);
     try {
       const first = this.request(opCode, body, opFlags);
       const reply = await send(first.id, first.bytes);

@@ -4,7 +4,7 @@
  * becomes a protocol-error reply when the envelope can be read and is dropped otherwise; nothing thrown
  * by the codec or the service escapes.
  */
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { HandleError } from '../model/handle-error.js';
 import { prefixHandle } from '../model/handle-name.js';
 import type { HandleService } from '../model/handle-service.js';
@@ -14,6 +14,10 @@ import { handleValueListSize, writeHandleValueList } from '../protocol/handle-va
 import { LIMITS } from '../protocol/limits.js';
 import { decodeMessage, digestedBytes, encodeMessage } from '../protocol/message-codec.js';
 import { DEFAULT_ENVELOPE, DigestAlg, ENVELOPE_SIZE, HEADER_SIZE, type HandleMessage, type MessageBody, type MessageEnvelope, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR, type RequestDigest } from '../protocol/message-types.js';
+import { responseExpiration, responseFlags, RESPONSE_VALIDITY_SECONDS } from '../protocol/response-header.js';
+import { signEncodedMessage } from '../protocol/message-credential.js';
+import { verifyPublicKeyAnswer } from '../protocol/public-key-auth.js';
+import { decodePublicKey } from '../protocol/public-key-codec.js';
 import { requestDigest, verifyChallengeAnswer } from '../protocol/secret-key-auth.js';
 import { fromHandleSiteInfo } from '../protocol/site-info-codec.js';
 import { WireWriter } from '../protocol/wire-writer.js';
@@ -34,6 +38,7 @@ const NA_PREFIX = '0.na/';
 const LIST_PAGE = 10_000;
 const LIST_MAX = 1_000_000;
 const SECRET_KEY_AUTH = 'HS_SECKEY';
+const PUBLIC_KEY_AUTH = 'HS_PUBKEY';
 
 function prefixOf(handle: string): string {
   return handle.slice(0, NA_PREFIX.length).toLowerCase() === NA_PREFIX ? handle.slice(NA_PREFIX.length) : handle;
@@ -75,7 +80,7 @@ export function renderWireValueList(values: readonly HandleValue[], restricted: 
 }
 
 /** Resolution request flags the pre-rendered answer does not honour; such requests take the full path. */
-const FAST_PATH_EXCLUDED_FLAGS = OpFlag.REQUEST_DIGEST | OpFlag.CERTIFY | OpFlag.ENCRYPT;
+const FAST_PATH_EXCLUDED_FLAGS = OpFlag.CERTIFY | OpFlag.ENCRYPT;
 
 export interface RequestHandlerOptions {
   /**
@@ -83,12 +88,44 @@ export interface RequestHandlerOptions {
    * (default true). The replies are byte for byte those of the full path (tested).
    */
   readonly publicAnswers?: boolean;
+  /**
+   * The server's private key (RSA or DSA): a request with the CERTIFY flag gets its reply signed with it (an
+   * HS_SIGNED credential), which clients check with the public key in the node's HS_SITE. Without it replies
+   * are never signed.
+   */
+  readonly serverKey?: KeyObject;
+  /** The clock, Unix milliseconds (tests pin it). Default Date.now. */
+  readonly now?: () => number;
+  /** How long a response is valid: its expiration is the time it is made plus this. Default 12 h, as the reference server. */
+  readonly responseValiditySeconds?: number;
+}
+
+/**
+ * What a reply needs from the message it answers: its envelope (request id, session id, version), op code,
+ * flags and recursion count, and — when that message asked for one with REQUEST_DIGEST — its digest. Every
+ * reply, errors included, carries the digest of the request it answers when the request asked for it:
+ * a strict client refuses a reply without it.
+ */
+interface ReplyTo {
+  readonly envelope: MessageEnvelope;
+  readonly opCode: number;
+  readonly opFlags: number;
+  readonly recursionCount: number;
+  readonly digest?: RequestDigest;
+}
+
+/** The request digest algorithm for a peer: SHA-256 from protocol 2.5 on, SHA-1 before (as the reference). */
+function digestAlgFor(minorVersion: number): number {
+  return minorVersion >= 5 ? DigestAlg.SHA256 : DigestAlg.SHA1;
 }
 
 export class RequestHandler {
   readonly stats: HandlerStats = { malformed: 0, dropped: 0, challenges: 0, authFailures: 0, errors: 0 };
   private readonly pending = new PendingChallenges();
   private readonly answers: PublicAnswers | undefined;
+  private readonly now: () => number;
+  private readonly validitySeconds: number;
+  private readonly serverKey: KeyObject | undefined;
 
   constructor(
     private readonly service: HandleService,
@@ -96,6 +133,9 @@ export class RequestHandler {
     opts: RequestHandlerOptions = {},
   ) {
     this.answers = opts.publicAnswers !== false && isPublicAnswerSource(service) ? service.publicAnswers(renderWireValueList) : undefined;
+    this.now = opts.now ?? Date.now;
+    this.validitySeconds = opts.responseValiditySeconds ?? RESPONSE_VALIDITY_SECONDS;
+    this.serverKey = opts.serverKey;
   }
 
   /** Hits and misses of the pre-rendered answers (undefined when not used). */
@@ -124,16 +164,17 @@ export class RequestHandler {
       this.stats.dropped++;
       return undefined;
     }
+    const to: ReplyTo = { envelope: req.envelope, opCode: req.header.opCode, opFlags: req.header.opFlags, recursionCount: req.header.recursionCount, ...this.digestIfAsked(req.header.opFlags, req.envelope.minorVersion, buf, start, end) };
     try {
-      return this.dispatch(req, buf, start);
+      return this.dispatch(req, to, buf, start, end);
     } catch (e) {
-      return this.errorReply(req.envelope, req.header.opCode, e);
+      return this.errorReply(to, e);
     }
   }
 
   /**
    * The common case without decoding into objects: a well-formed anonymous resolution of a printable-ASCII
-   * handle asking for all values, no digest, no certification, no credential. Anything else — and any
+   * handle asking for all values (with or without a request digest), no certification, no credential. Anything else — and any
    * handle the answer cache cannot answer — returns undefined and goes through decode/dispatch/encode.
    */
   private fastResolve(answers: PublicAnswers, buf: Buffer, start: number, end: number): Buffer | undefined {
@@ -158,10 +199,18 @@ export class RequestHandler {
     if (values === undefined) return undefined;
     const listLength = values.length - 1; // the last char is the restricted marker
     if (values[listLength] === RESTRICTED && (flags & OpFlag.PUBLIC_ONLY) === 0) return undefined;
-    const bodyLength = 4 + hl + listLength;
+    // The request digest, when asked for, precedes the body (alg octet + digest), as encodeMessage writes it.
+    let digestAlg = 0;
+    let digest: Uint8Array | undefined;
+    if ((flags & OpFlag.REQUEST_DIGEST) !== 0) {
+      digestAlg = digestAlgFor(buf[start + 1] as number);
+      digest = requestDigest(digestAlg, buf.subarray(h, bodyEnd));
+    }
+    const digestLength = digest ? 1 + digest.length : 0;
+    const bodyLength = digestLength + 4 + hl + listLength;
     const total = ENVELOPE_SIZE + HEADER_SIZE + bodyLength + 4;
     if (total - ENVELOPE_SIZE > LIMITS.messageBytes) return undefined;
-    // Field for field what encodeMessage writes for this reply (see reply() and replyEnvelope()).
+    // Field for field what encodeReply() writes for this reply.
     const out = Buffer.allocUnsafe(total);
     out[0] = PROTOCOL_MAJOR;
     out[1] = Math.min(buf[start + 1] as number, PROTOCOL_MINOR);
@@ -172,31 +221,50 @@ export class RequestHandler {
     out.writeUInt32BE(total - ENVELOPE_SIZE, 16);
     out.writeUInt32BE(OpCode.RESOLUTION, 20);
     out.writeUInt32BE(ResponseCode.SUCCESS, 24);
-    out.writeUInt32BE(OpFlag.AUTHORITATIVE, 28);
-    out.writeUInt16BE(0, 32);
+    out.writeUInt32BE((responseFlags(flags, true) | (digest ? OpFlag.REQUEST_DIGEST : 0)) >>> 0, 28);
+    out.writeUInt16BE(this.service.siteInfo().serialNumber & 0xffff, 32);
     out[34] = buf[h + 14] as number; // recursion count
     out[35] = 0;
-    out.writeUInt32BE(0, 36);
+    out.writeUInt32BE(responseExpiration(this.now(), this.validitySeconds), 36);
     out.writeUInt32BE(bodyLength, 40);
-    buf.copy(out, 44, b, b + 4 + hl); // the handle as asked, with its length
-    out.write(values, 48 + hl, listLength, 'latin1');
+    let at = 44;
+    if (digest) {
+      out[at] = digestAlg;
+      out.set(digest, at + 1);
+      at += digestLength;
+    }
+    buf.copy(out, at, b, b + 4 + hl); // the handle as asked, with its length
+    out.write(values, at + 4 + hl, listLength, 'latin1');
     out.writeUInt32BE(0, total - 4);
     return out;
   }
 
   private replyToUndecodable(buf: Buffer, start: number, end: number, e: unknown): Buffer | undefined {
-    if (end - start < ENVELOPE_SIZE) {
+    const len = end - start;
+    if (len < ENVELOPE_SIZE) {
       this.stats.dropped++;
       return undefined;
     }
-    const envelope: MessageEnvelope = { ...DEFAULT_ENVELOPE, sessionId: buf.readUInt32BE(start + 4), requestId: buf.readUInt32BE(start + 8) };
-    const opCode = end - start >= ENVELOPE_SIZE + 4 ? buf.readUInt32BE(start + ENVELOPE_SIZE) : 0;
+    const h = start + ENVELOPE_SIZE;
     // Never answer something that claims to be a response.
-    if (end - start >= ENVELOPE_SIZE + 8 && buf.readUInt32BE(start + ENVELOPE_SIZE + 4) !== 0) {
+    if (len >= ENVELOPE_SIZE + 8 && buf.readUInt32BE(h + 4) !== 0) {
       this.stats.dropped++;
       return undefined;
     }
-    return this.errorReply(envelope, opCode, e);
+    const minorVersion = buf[start + 1] as number;
+    const envelope: MessageEnvelope = { ...DEFAULT_ENVELOPE, minorVersion, sessionId: buf.readUInt32BE(start + 4), requestId: buf.readUInt32BE(start + 8) };
+    // Whatever of the header can be read is answered in kind, the request digest included when asked for:
+    // an unknown op code, say, is still a well-framed request the client must be able to match.
+    const hasHeader = len >= ENVELOPE_SIZE + HEADER_SIZE;
+    const opFlags = hasHeader ? buf.readUInt32BE(h + 8) : 0;
+    const to: ReplyTo = {
+      envelope,
+      opCode: len >= ENVELOPE_SIZE + 4 ? buf.readUInt32BE(h) : 0,
+      opFlags,
+      recursionCount: hasHeader ? (buf[h + 14] as number) : 0,
+      ...(hasHeader && this.digestIfAsked(opFlags, minorVersion, buf, start, end)),
+    };
+    return this.errorReply(to, e);
   }
 
   private replyEnvelope(req: MessageEnvelope, sessionId = req.sessionId): MessageEnvelope {
@@ -214,16 +282,32 @@ export class RequestHandler {
     };
   }
 
-  private reply(req: HandleMessage, responseCode: number, body: MessageBody, digest?: RequestDigest, sessionId?: number): Buffer {
-    return encodeMessage({
-      envelope: this.replyEnvelope(req.envelope, sessionId),
-      header: { opCode: req.header.opCode, responseCode, opFlags: OpFlag.AUTHORITATIVE, siteInfoSerial: 0, recursionCount: req.header.recursionCount, expiration: 0 },
+  /**
+   * Every reply leaves through here: the header fields a strict client checks (expiration in the future,
+   * echoed flags, the site serial, the recursion count) and the request digest when the request asked for
+   * one. `digest` overrides the request's (a challenge always carries the digest of what it challenges).
+   */
+  private encodeReply(to: ReplyTo, responseCode: number, body: MessageBody, opts: { readonly digest?: RequestDigest; readonly sessionId?: number } = {}): Buffer {
+    const digest = opts.digest ?? to.digest;
+    const bytes = encodeMessage({
+      envelope: this.replyEnvelope(to.envelope, opts.sessionId),
+      header: {
+        opCode: to.opCode,
+        responseCode,
+        opFlags: responseFlags(to.opFlags, true),
+        siteInfoSerial: this.service.siteInfo().serialNumber & 0xffff,
+        recursionCount: to.recursionCount,
+        expiration: responseExpiration(this.now(), this.validitySeconds),
+      },
       body,
       ...(digest && { requestDigest: digest }),
     });
+    // CERTIFY: sign the reply (errors and challenges too, as Handle.Net's server does), so a client checking
+    // signatures can trust every answer, not only the good news.
+    return this.serverKey && (to.opFlags & OpFlag.CERTIFY) !== 0 ? signEncodedMessage(bytes, this.serverKey) : bytes;
   }
 
-  private errorReply(envelope: MessageEnvelope, opCode: number, e: unknown): Buffer {
+  private errorReply(to: ReplyTo, e: unknown): Buffer {
     let code: number = ResponseCode.ERROR;
     let message = 'Internal error.';
     if (e instanceof HandleError) {
@@ -233,20 +317,17 @@ export class RequestHandler {
       this.stats.errors++;
       this.log('error', 'identifier protocol request failed', { error: e instanceof Error ? e.message : String(e) });
     }
-    return encodeMessage({
-      envelope: this.replyEnvelope(envelope),
-      header: { opCode, responseCode: code, opFlags: 0, siteInfoSerial: 0, recursionCount: 0, expiration: 0 },
-      body: { kind: 'error', message },
-    });
+    return this.encodeReply(to, code, { kind: 'error', message });
   }
 
-  private digestFor(req: HandleMessage, buf: Buffer, start: number): RequestDigest | undefined {
-    if ((req.header.opFlags & OpFlag.REQUEST_DIGEST) === 0) return undefined;
-    const alg = req.envelope.minorVersion >= 5 ? DigestAlg.SHA256 : DigestAlg.SHA1;
-    return { alg, digest: requestDigest(alg, digestedBytes(buf, start)) };
+  /** `{digest}` of the message at `start` when its flags ask for one, else nothing. */
+  private digestIfAsked(opFlags: number, minorVersion: number, buf: Buffer, start: number, end: number): { digest?: RequestDigest } {
+    if ((opFlags & OpFlag.REQUEST_DIGEST) === 0) return {};
+    const alg = digestAlgFor(minorVersion);
+    return { digest: { alg, digest: requestDigest(alg, digestedBytes(buf.subarray(0, end), start)) } };
   }
 
-  private dispatch(req: HandleMessage, buf: Buffer, start: number): Buffer {
+  private dispatch(req: HandleMessage, to: ReplyTo, buf: Buffer, start: number, end: number): Buffer {
     const { opCode } = req.header;
     const body = req.body;
     if (opCode === OpCode.RESOLUTION && body.kind === 'resolution-request') {
@@ -257,50 +338,80 @@ export class RequestHandler {
       try {
         values = this.service.resolve(body.handle, { types: body.types, indexes: body.indexes, strict }, null);
       } catch (e) {
-        if (strict && e instanceof HandleError && e.responseCode === ResponseCode.AUTHENTICATION_NEEDED) return this.challenge(req, buf, start);
+        if (strict && e instanceof HandleError && e.responseCode === ResponseCode.AUTHENTICATION_NEEDED) return this.challenge(req, to, buf, start, end);
         throw e;
       }
-      return this.reply(req, ResponseCode.SUCCESS, { kind: 'resolution-response', handle: body.handle, values }, this.digestFor(req, buf, start));
+      return this.encodeReply(to, ResponseCode.SUCCESS, { kind: 'resolution-response', handle: body.handle, values });
     }
     if (opCode === OpCode.GET_SITE_INFO) {
-      return this.reply(req, ResponseCode.SUCCESS, { kind: 'site-info', site: fromHandleSiteInfo(this.service.siteInfo()) }, this.digestFor(req, buf, start));
+      return this.encodeReply(to, ResponseCode.SUCCESS, { kind: 'site-info', site: fromHandleSiteInfo(this.service.siteInfo()) });
     }
-    if (opCode === OpCode.CHALLENGE_RESPONSE && body.kind === 'challenge-answer') return this.answer(req, body);
+    if (opCode === OpCode.CHALLENGE_RESPONSE && body.kind === 'challenge-answer') return this.answer(req, to, body);
     if (opCode === OpCode.VERIFY_RESPONSE && body.kind === 'verify-request') {
       const secret = this.service.secretKeyOf({ handle: body.handle, index: body.index });
       const valid = secret !== undefined && verifyChallengeAnswer(body.signedResponse, secret, body.nonce, body.requestDigest);
-      return this.reply(req, ResponseCode.SUCCESS, { kind: 'verify-response', valid });
+      return this.encodeReply(to, ResponseCode.SUCCESS, { kind: 'verify-response', valid });
     }
-    if (needsAuthentication(opCode)) return this.challenge(req, buf, start);
+    if (needsAuthentication(opCode)) return this.challenge(req, to, buf, start, end);
     throw new HandleError(ResponseCode.OPERATION_NOT_SUPPORTED, `Op code ${opCode} is not supported by this node.`, { opCode });
   }
 
-  private challenge(req: HandleMessage, buf: Buffer, start: number): Buffer {
-    const alg = req.envelope.minorVersion >= 5 ? DigestAlg.SHA256 : DigestAlg.SHA1;
-    const digest = requestDigest(alg, Buffer.from(digestedBytes(buf, start)));
+  /** RC 402 with a nonce and the digest of the request it challenges (always, as RFC 3652 §3.5 says). */
+  private challenge(req: HandleMessage, to: ReplyTo, buf: Buffer, start: number, end: number): Buffer {
+    const digest = to.digest ?? this.digestIfAsked(OpFlag.REQUEST_DIGEST, req.envelope.minorVersion, buf, start, end).digest;
+    if (!digest) throw new Error('unreachable: a digest is always computed for a challenge');
     const nonce = randomBytes(16);
-    const sessionId = this.pending.add({ request: req, nonce, digest, createdAt: Date.now() });
+    const sessionId = this.pending.add({ request: req, nonce, digest: digest.digest, createdAt: Date.now() });
     this.stats.challenges++;
-    return this.reply(req, ResponseCode.AUTHENTICATION_NEEDED, { kind: 'challenge', nonce }, { alg, digest }, sessionId);
+    return this.encodeReply(to, ResponseCode.AUTHENTICATION_NEEDED, { kind: 'challenge', nonce }, { digest, sessionId });
   }
 
-  private answer(answer: HandleMessage, body: Extract<MessageBody, { kind: 'challenge-answer' }>): Buffer {
+  /**
+   * OC 200: the client proves an identity for a challenged request; the original operation is then carried
+   * out as that identity. The reply answers the original operation (its op code and flags) but goes to the
+   * answer's request id, which the client awaits, with the digest of the answer when the answer asks for one.
+   */
+  private answer(answer: HandleMessage, to: ReplyTo, body: Extract<MessageBody, { kind: 'challenge-answer' }>): Buffer {
     const pending = this.pending.take(answer.envelope.sessionId, Date.now());
     if (!pending) throw new HandleError(ResponseCode.AUTHEN_TIMEOUT, 'No open challenge for this session id (expired or already answered); send the request again.');
-    const identity = { handle: body.identityHandle, index: body.identityIndex };
-    if (body.authType !== SECRET_KEY_AUTH) {
+    const claimed = { handle: body.identityHandle, index: body.identityIndex };
+    let identity: Identity | undefined;
+    if (body.authType === SECRET_KEY_AUTH) {
+      const secret = this.service.secretKeyOf(claimed);
+      if (secret && verifyChallengeAnswer(body.signedResponse, secret, pending.nonce, pending.digest)) identity = claimed;
+    } else if (body.authType === PUBLIC_KEY_AUTH) {
+      identity = this.publicKeyIdentity(claimed, body.signedResponse, pending.nonce, pending.digest);
+    } else {
       this.stats.authFailures++;
-      throw new HandleError(ResponseCode.UNABLE_TO_AUTHENTICATE, `Authentication type ${body.authType} is not supported; use HS_SECKEY.`, { authType: body.authType });
+      throw new HandleError(ResponseCode.UNABLE_TO_AUTHENTICATE, `Authentication type ${body.authType} is not supported; use HS_SECKEY or HS_PUBKEY.`, { authType: body.authType });
     }
-    const secret = this.service.secretKeyOf(identity);
-    if (!secret || !verifyChallengeAnswer(body.signedResponse, secret, pending.nonce, pending.digest)) {
+    if (!identity) {
+      const what = `${claimed.index}:${claimed.handle}`;
       this.stats.authFailures++;
-      this.log('warn', 'identifier admin authentication failed', { identity: `${identity.index}:${identity.handle}` });
-      throw new HandleError(ResponseCode.AUTHENTICATION_FAILED, `Authentication failed for ${identity.index}:${identity.handle}.`);
+      this.log('warn', 'identifier admin authentication failed', { identity: what, authType: body.authType });
+      throw new HandleError(ResponseCode.AUTHENTICATION_FAILED, `Authentication failed for ${what}.`);
     }
-    // The reply answers the original operation but goes to the answer's request id, which the client awaits.
-    const original: HandleMessage = { ...pending.request, envelope: { ...pending.request.envelope, requestId: answer.envelope.requestId, sessionId: answer.envelope.sessionId } };
-    return this.reply(original, ResponseCode.SUCCESS, this.perform(original, identity));
+    const original = pending.request;
+    const replyTo: ReplyTo = { ...to, opCode: original.header.opCode, opFlags: original.header.opFlags, recursionCount: original.header.recursionCount };
+    return this.encodeReply(replyTo, ResponseCode.SUCCESS, this.perform(original, identity));
+  }
+
+  /**
+   * HS_PUBKEY (RFC 3652 §3.5): the identity whose HS_PUBKEY value's key signed nonce ‖ request digest — the
+   * claimed index, or with index 0 whichever HS_PUBKEY value of the handle verifies (the identity then takes
+   * that index). An HS_PUBKEY value that does not decode proves nothing.
+   */
+  private publicKeyIdentity(claimed: { handle: string; index: number }, signed: Uint8Array, nonce: Uint8Array, digest: Uint8Array): Identity | undefined {
+    for (const v of this.service.publicKeysOf?.(claimed) ?? []) {
+      let key: KeyObject;
+      try {
+        key = decodePublicKey(v.data);
+      } catch {
+        continue;
+      }
+      if (verifyPublicKeyAnswer(signed, key, nonce, digest)) return { handle: claimed.handle, index: v.index };
+    }
+    return undefined;
   }
 
   private perform(req: HandleMessage, who: Identity): MessageBody {
