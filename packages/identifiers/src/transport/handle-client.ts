@@ -1,10 +1,11 @@
 /**
  * A Handle protocol client: resolution over UDP first (TCP when the reply comes back truncated or the
  * server has no UDP port), site info, and the admin operations, each authenticated by answering the
- * server's HS_SECKEY challenge. Error replies become HandleError with the server's response code;
+ * server's challenge as an HS_SECKEY or an HS_PUBKEY identity; with `certify`, every reply must be signed
+ * by the server key. Error replies become HandleError with the server's response code;
  * referrals are returned (responseCode 302/303 with the values to follow), not thrown.
  */
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { HandleError } from '../model/handle-error.js';
 import type { ResolveQuery } from '../model/handle-service.js';
 import type { HandleReference, HandleValue } from '../model/handle-value.js';
@@ -12,6 +13,8 @@ import { OpCode, ResponseCode } from '../model/response-codes.js';
 import { digestedBytes, encodeMessage } from '../protocol/message-codec.js';
 import { DEFAULT_ENVELOPE, DigestAlg, type HandleMessage, type MessageBody, OpFlag } from '../protocol/message-types.js';
 import { responseExpiration } from '../protocol/response-header.js';
+import { checkSignedMessage } from '../protocol/message-credential.js';
+import { type SignatureHash, signChallengeWithKey } from '../protocol/public-key-auth.js';
 import { requestDigest, signChallenge } from '../protocol/secret-key-auth.js';
 import type { SiteInfoRecord } from '../protocol/site-info-codec.js';
 import { TcpChannel } from './tcp-channel.js';
@@ -23,11 +26,22 @@ export interface HandleServerAddress {
   readonly tcpPort?: number;
 }
 
-export interface HandleAuth {
+/** Who the client proves to be when a server challenges it: an HS_SECKEY or an HS_PUBKEY identity. */
+export type HandleAuth = HandleSecretKeyAuth | HandlePrivateKeyAuth;
+
+export interface HandleSecretKeyAuth {
   readonly identity: HandleReference;
   readonly secretKey: Uint8Array;
   /** Digest algorithm for the answer; default HMAC-SHA256 (DigestAlg). */
   readonly alg?: number;
+}
+
+/** An HS_PUBKEY identity: the challenge is answered with a signature by the matching private key (DSA or RSA). */
+export interface HandlePrivateKeyAuth {
+  readonly identity: HandleReference;
+  readonly privateKey: KeyObject;
+  /** Default: what Handle.Net picks at 2.10 — SHA1withDSA for DSA keys, SHA256withRSA for RSA. */
+  readonly hash?: SignatureHash;
 }
 
 export interface ResolveResult {
@@ -41,6 +55,12 @@ export interface HandleClientOptions {
   readonly timeoutMs?: number;
   /** UDP resends after a timeout. Default 2. */
   readonly retries?: number;
+  /**
+   * Certified replies: every request carries CERTIFY and every reply must carry an HS_SIGNED credential that
+   * verifies with `publicKey` (the server's key from its HS_SITE, e.g. `decodePublicKey(site.servers[0].publicKey)`);
+   * any other reply is refused (IIP_ERR_HANDLE_REPLY_REJECTED, `details.check` = "signature").
+   */
+  readonly certify?: { readonly publicKey: KeyObject };
   /** Read UDP replies as Handle.Net's client does, in 512-byte packets (UdpChannelOptions). Default false. */
   readonly referencePacketReads?: boolean;
   /**
@@ -63,12 +83,14 @@ export class HandleClient {
   private readonly retries: number;
   private readonly udp: UdpChannel;
   private nextId = randomBytes(4).readUInt32BE(0) & 0x7fffffff;
+  private readonly certifyKey: KeyObject | undefined;
   private readonly strict: boolean;
   private readonly now: () => number;
 
   constructor(opts: HandleClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.retries = opts.retries ?? 2;
+    this.certifyKey = opts.certify?.publicKey;
     this.udp = new UdpChannel({ referencePacketReads: opts.referencePacketReads === true });
     this.strict = opts.strict ?? true;
     this.now = opts.now ?? Date.now;
@@ -81,7 +103,7 @@ export class HandleClient {
 
   private request(opCode: number, body: MessageBody, opFlags = 0, sessionId = 0): { id: number; bytes: Buffer } {
     const id = this.requestId();
-    const flags = this.strict ? (opFlags | OpFlag.REQUEST_DIGEST) >>> 0 : opFlags;
+    const flags = ((this.strict ? opFlags | OpFlag.REQUEST_DIGEST : opFlags) | (this.certifyKey ? OpFlag.CERTIFY : 0)) >>> 0;
     const header = { opCode, responseCode: 0, opFlags: flags, siteInfoSerial: 0, recursionCount: 0, expiration: responseExpiration(this.now()) };
     const bytes = encodeMessage({ envelope: { ...DEFAULT_ENVELOPE, requestId: id, sessionId }, header, body });
     return { id, bytes };
@@ -92,6 +114,7 @@ export class HandleClient {
    * carries no body, so no digest: it only sends us to TCP, where the full reply is checked.
    */
   private checked(reply: HandleMessage, sent: Buffer): HandleMessage {
+    if (this.certifyKey && !reply.envelope.truncated) this.verifyCertified(reply, this.certifyKey);
     if (!this.strict) return reply;
     const rejected = (check: string, message: string) => new HandleError(ResponseCode.ERROR, message, { check, opCode: reply.header.opCode }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
     const nowSeconds = Math.floor(this.now() / 1000);
@@ -102,6 +125,23 @@ export class HandleClient {
     const ours = requestDigest(d.alg, digestedBytes(sent));
     if (!Buffer.from(ours).equals(Buffer.from(d.digest))) throw rejected('request-digest-mismatch', 'The reply carries the digest of another request than the one sent.');
     return reply;
+  }
+
+  /**
+   * A certified reply's HS_SIGNED credential must verify with the server key. The channels hand over decoded
+   * messages, so the signed bytes are those of the reply encoded again; our codec writes back exactly what it
+   * read for every message it accepts, and a reply altered on the way fails either way. A truncated UDP reply
+   * carries no body to sign; the client asks again over TCP and checks that reply.
+   */
+  private verifyCertified(reply: HandleMessage, publicKey: KeyObject): void {
+    let bytes: Buffer;
+    try {
+      bytes = encodeMessage(reply);
+    } catch (e) {
+      throw new HandleError(ResponseCode.ERROR, `The reply cannot be checked: ${e instanceof Error ? e.message : String(e)}`, { check: 'signature', opCode: reply.header.opCode }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
+    }
+    const result = checkSignedMessage(bytes, publicKey);
+    if (!result.valid) throw new HandleError(ResponseCode.ERROR, `Certified reply refused: ${result.reason}`, { check: 'signature', opCode: reply.header.opCode }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
   }
 
   /** One request/reply, UDP first when the server has a UDP port, TCP when it has not or the reply was truncated. */
@@ -160,10 +200,13 @@ export class HandleClient {
       // Sign only what we sent: the server's digest must be the digest of our own request.
       const ours = requestDigest(reply.requestDigest.alg, digestedBytes(first.bytes));
       if (!Buffer.from(ours).equals(Buffer.from(reply.requestDigest.digest))) throw new HandleError(ResponseCode.AUTHENTICATION_FAILED, 'The server challenged a request we did not send; refusing to sign it.');
-      const signed = signChallenge(auth.secretKey, reply.body.nonce, reply.requestDigest.digest, auth.alg ?? DigestAlg.HMAC_SHA256);
+      const byKey = 'privateKey' in auth;
+      const signed = byKey
+        ? signChallengeWithKey(auth.privateKey, reply.body.nonce, reply.requestDigest.digest, auth.hash)
+        : signChallenge(auth.secretKey, reply.body.nonce, reply.requestDigest.digest, auth.alg ?? DigestAlg.HMAC_SHA256);
       const answer = this.request(
         OpCode.CHALLENGE_RESPONSE,
-        { kind: 'challenge-answer', authType: 'HS_SECKEY', identityHandle: auth.identity.handle, identityIndex: auth.identity.index, signedResponse: signed },
+        { kind: 'challenge-answer', authType: byKey ? 'HS_PUBKEY' : 'HS_SECKEY', identityHandle: auth.identity.handle, identityIndex: auth.identity.index, signedResponse: signed },
         0,
         reply.envelope.sessionId,
       );

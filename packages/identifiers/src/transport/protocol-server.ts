@@ -5,6 +5,7 @@
  * header-only with the truncated flag so the client asks again over TCP. TCP carries any size, several
  * messages per connection.
  */
+import type { KeyObject } from 'node:crypto';
 import { type SocketOptions as UdpSocketOptions, type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
 import { type Server, type Socket, createServer, isIP } from 'node:net';
@@ -37,6 +38,8 @@ export interface HandleProtocolServerOptions {
   readonly log?: ProtocolLog;
   /** Answer plain anonymous resolutions from pre-rendered answers when the service keeps them (default true). */
   readonly publicAnswers?: boolean;
+  /** The server's private key: replies to CERTIFY requests are signed with it (RequestHandlerOptions.serverKey). */
+  readonly serverKey?: KeyObject;
 }
 
 export interface HandleProtocolServerStats {
@@ -87,7 +90,7 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
   const maxUdp = opts.maxUdpPayload ?? 4096;
   const idleMs = opts.tcpIdleMs ?? 60_000;
   const maxConns = opts.maxTcpConnections ?? 1024;
-  const handler = new RequestHandler(opts.service, log, { publicAnswers: opts.publicAnswers !== false });
+  const handler = new RequestHandler(opts.service, log, { publicAnswers: opts.publicAnswers !== false, ...(opts.serverKey && { serverKey: opts.serverKey }) });
   const counters = { udpRequests: 0, tcpRequests: 0, udpTruncated: 0, tcpDropped: 0, udpMultiPacketReplies: 0 };
   const reassembler = new UdpReassembler(opts.udpReassembly);
 
