@@ -24,7 +24,13 @@ export class PendingChallenges {
     return this.byId.size;
   }
 
-  add(p: PendingChallenge): number {
+  /** Whether `id` names an open challenge (session ids must not reuse it). */
+  has(id: number): boolean {
+    return this.byId.has(id);
+  }
+
+  /** Opens a challenge; its id is fresh, non-zero, and not one `taken` says is in use elsewhere (a session id). */
+  add(p: PendingChallenge, taken: (id: number) => boolean = () => false): number {
     this.expire(p.createdAt);
     // Oldest first: Map keeps insertion order, so the first key is the oldest challenge.
     while (this.byId.size >= this.maxEntries) {
@@ -33,7 +39,7 @@ export class PendingChallenges {
       this.byId.delete(first.value);
     }
     let id = 0;
-    while (id === 0 || this.byId.has(id)) id = randomBytes(4).readUInt32BE(0);
+    while (id === 0 || this.byId.has(id) || taken(id)) id = randomBytes(4).readUInt32BE(0);
     this.byId.set(id, p);
     return id;
   }

@@ -8,7 +8,7 @@ import { type KeyObject, randomBytes } from 'node:crypto';
 import { HandleError } from '../model/handle-error.js';
 import { prefixHandle } from '../model/handle-name.js';
 import type { HandleService } from '../model/handle-service.js';
-import type { HandleValue, Identity } from '../model/handle-value.js';
+import type { HandleReference, HandleValue, Identity } from '../model/handle-value.js';
 import { OpCode, ResponseCode } from '../model/response-codes.js';
 import { handleValueListSize, writeHandleValueList } from '../protocol/handle-value-codec.js';
 import { LIMITS } from '../protocol/limits.js';
@@ -23,6 +23,8 @@ import { fromHandleSiteInfo } from '../protocol/site-info-codec.js';
 import { WireWriter } from '../protocol/wire-writer.js';
 import { type PublicAnswerStats, type PublicAnswers, isPublicAnswerSource } from '../service/public-answers.js';
 import { PendingChallenges } from './pending-challenges.js';
+import { SessionLayer } from './session-layer.js';
+import type { ServerSession } from './session-table.js';
 
 export interface HandlerStats {
   malformed: number;
@@ -38,6 +40,7 @@ const NA_PREFIX = '0.na/';
 const LIST_PAGE = 10_000;
 const LIST_MAX = 1_000_000;
 const SECRET_KEY_AUTH = 'HS_SECKEY';
+type ChallengeAnswer = Extract<MessageBody, { kind: 'challenge-answer' }>;
 const PUBLIC_KEY_AUTH = 'HS_PUBKEY';
 
 function prefixOf(handle: string): string {
@@ -112,6 +115,9 @@ interface ReplyTo {
   readonly opFlags: number;
   readonly recursionCount: number;
   readonly digest?: RequestDigest;
+  /** The decoded request (absent when it could not be decoded) and the session it came in. */
+  readonly request?: HandleMessage;
+  readonly session?: ServerSession;
 }
 
 /** The request digest algorithm for a peer: SHA-256 from protocol 2.5 on, SHA-1 before (as the reference). */
@@ -122,6 +128,10 @@ function digestAlgFor(minorVersion: number): number {
 export class RequestHandler {
   readonly stats: HandlerStats = { malformed: 0, dropped: 0, challenges: 0, authFailures: 0, errors: 0 };
   private readonly pending = new PendingChallenges();
+  /** Handle.Net sessions (op codes 400–402, session MACs and encryption). */
+  readonly sessions: SessionLayer;
+  /** The bytes of requests challenged inside a session: their session MAC is checked once the challenge is answered. */
+  private readonly heldBytes = new WeakMap<HandleMessage, Uint8Array>();
   private readonly answers: PublicAnswers | undefined;
   private readonly now: () => number;
   private readonly validitySeconds: number;
@@ -136,6 +146,7 @@ export class RequestHandler {
     this.now = opts.now ?? Date.now;
     this.validitySeconds = opts.responseValiditySeconds ?? RESPONSE_VALIDITY_SECONDS;
     this.serverKey = opts.serverKey;
+    this.sessions = new SessionLayer(service);
   }
 
   /** Hits and misses of the pre-rendered answers (undefined when not used). */
@@ -154,6 +165,13 @@ export class RequestHandler {
     if (fast) return fast;
     let req: HandleMessage;
     try {
+      // A session-encrypted request is decrypted first; digests and MACs are then over the plaintext.
+      const opened = this.sessions.openEncrypted(buf, start, end);
+      if (opened) {
+        buf = opened;
+        start = 0;
+        end = opened.length;
+      }
       req = decodeMessage(buf, start, end);
     } catch (e) {
       this.stats.malformed++;
@@ -164,9 +182,11 @@ export class RequestHandler {
       this.stats.dropped++;
       return undefined;
     }
-    const to: ReplyTo = { envelope: req.envelope, opCode: req.header.opCode, opFlags: req.header.opFlags, recursionCount: req.header.recursionCount, ...this.digestIfAsked(req.header.opFlags, req.envelope.minorVersion, buf, start, end) };
+    let to: ReplyTo = { envelope: req.envelope, opCode: req.header.opCode, opFlags: req.header.opFlags, recursionCount: req.header.recursionCount, request: req, ...this.digestIfAsked(req.header.opFlags, req.envelope.minorVersion, buf, start, end) };
     try {
-      return this.dispatch(req, to, buf, start, end);
+      const session = this.sessions.sessionFor(req);
+      if (session) to = { ...to, session };
+      return this.dispatch(req, to, buf.subarray(start, end));
     } catch (e) {
       return this.errorReply(to, e);
     }
@@ -174,7 +194,8 @@ export class RequestHandler {
 
   /**
    * The common case without decoding into objects: a well-formed anonymous resolution of a printable-ASCII
-   * handle asking for all values (with or without a request digest), no certification, no credential. Anything else — and any
+   * handle asking for all values (with or without a request digest), outside a session, no certification, no
+   * credential. Anything else — and any
    * handle the answer cache cannot answer — returns undefined and goes through decode/dispatch/encode.
    */
   private fastResolve(answers: PublicAnswers, buf: Buffer, start: number, end: number): Buffer | undefined {
@@ -182,7 +203,7 @@ export class RequestHandler {
     const h = start + ENVELOPE_SIZE;
     const b = h + HEADER_SIZE;
     if (len < ENVELOPE_SIZE + HEADER_SIZE + 12 || buf[start] !== PROTOCOL_MAJOR || ((buf[start + 2] as number) & 0xe0) !== 0) return undefined;
-    if (buf.readUInt32BE(start + 16) !== len - ENVELOPE_SIZE) return undefined;
+    if (buf.readUInt32BE(start + 16) !== len - ENVELOPE_SIZE || buf.readUInt32BE(start + 4) !== 0) return undefined;
     const flags = buf.readUInt32BE(h + 8);
     if (buf.readUInt32BE(h) !== OpCode.RESOLUTION || buf.readUInt32BE(h + 4) !== 0 || (flags & FAST_PATH_EXCLUDED_FLAGS) !== 0) return undefined;
     const hl = buf.readUInt32BE(b);
@@ -302,8 +323,10 @@ export class RequestHandler {
       body,
       ...(digest && { requestDigest: digest }),
     });
-    // CERTIFY: sign the reply (errors and challenges too, as Handle.Net's server does), so a client checking
-    // signatures can trust every answer, not only the good news.
+    // In a session, CERTIFY asks for the session MAC (and ENCRYPT for encryption), as Handle.Net's server does.
+    if (to.request && to.session) return this.sessions.seal(bytes, to.request, to.session);
+    // Otherwise CERTIFY: sign the reply (errors and challenges too, as Handle.Net's server does), so a client
+    // checking signatures can trust every answer, not only the good news.
     return this.serverKey && (to.opFlags & OpFlag.CERTIFY) !== 0 ? signEncodedMessage(bytes, this.serverKey) : bytes;
   }
 
@@ -327,9 +350,11 @@ export class RequestHandler {
     return { digest: { alg, digest: requestDigest(alg, digestedBytes(buf.subarray(0, end), start)) } };
   }
 
-  private dispatch(req: HandleMessage, to: ReplyTo, buf: Buffer, start: number, end: number): Buffer {
+  /** `bytes`: the request as decoded (decrypted when it came encrypted), for digests and session MACs. */
+  private dispatch(req: HandleMessage, to: ReplyTo, bytes: Buffer): Buffer {
     const { opCode } = req.header;
     const body = req.body;
+    const s = to.session;
     if (opCode === OpCode.RESOLUTION && body.kind === 'resolution-request') {
       // Without PUBLIC_ONLY the client wants every value it may read: values only administrators may read
       // are then worth a challenge, and the answer is given as the identity the client proves (perform()).
@@ -338,7 +363,7 @@ export class RequestHandler {
       try {
         values = this.service.resolve(body.handle, { types: body.types, indexes: body.indexes, strict }, null);
       } catch (e) {
-        if (strict && e instanceof HandleError && e.responseCode === ResponseCode.AUTHENTICATION_NEEDED) return this.challenge(req, to, buf, start, end);
+        if (strict && e instanceof HandleError && e.responseCode === ResponseCode.AUTHENTICATION_NEEDED) return this.authenticated(req, to, bytes);
         throw e;
       }
       return this.encodeReply(to, ResponseCode.SUCCESS, { kind: 'resolution-response', handle: body.handle, values });
@@ -346,22 +371,52 @@ export class RequestHandler {
     if (opCode === OpCode.GET_SITE_INFO) {
       return this.encodeReply(to, ResponseCode.SUCCESS, { kind: 'site-info', site: fromHandleSiteInfo(this.service.siteInfo()) });
     }
-    if (opCode === OpCode.CHALLENGE_RESPONSE && body.kind === 'challenge-answer') return this.answer(req, to, body);
+    if (opCode === OpCode.CHALLENGE_RESPONSE && body.kind === 'challenge-answer') return s?.challenge ? this.answerInSession(s, to, body) : this.answer(req, to, body);
     if (opCode === OpCode.VERIFY_RESPONSE && body.kind === 'verify-request') {
       const secret = this.service.secretKeyOf({ handle: body.handle, index: body.index });
       const valid = secret !== undefined && verifyChallengeAnswer(body.signedResponse, secret, body.nonce, body.requestDigest);
       return this.encodeReply(to, ResponseCode.SUCCESS, { kind: 'verify-response', valid });
     }
-    if (needsAuthentication(opCode)) return this.challenge(req, to, buf, start, end);
+    if (opCode === OpCode.SESSION_SETUP) {
+      const { body: setup, sessionId } = this.sessions.setup(req, (id) => this.pending.has(id));
+      return this.encodeReply(to, ResponseCode.SUCCESS, setup, { sessionId });
+    }
+    if (opCode === OpCode.SESSION_TERMINATE) return this.encodeReply(to, ResponseCode.SUCCESS, this.sessions.terminate(req, bytes, s));
+    if (opCode === OpCode.SESSION_EXCHANGEKEY) return this.sessions.exchangeKey(s);
+    if (needsAuthentication(opCode)) return this.authenticated(req, to, bytes);
     throw new HandleError(ResponseCode.OPERATION_NOT_SUPPORTED, `Op code ${opCode} is not supported by this node.`, { opCode });
   }
 
-  /** RC 402 with a nonce and the digest of the request it challenges (always, as RFC 3652 §3.5 says). */
-  private challenge(req: HandleMessage, to: ReplyTo, buf: Buffer, start: number, end: number): Buffer {
-    const digest = to.digest ?? this.digestIfAsked(OpFlag.REQUEST_DIGEST, req.envelope.minorVersion, buf, start, end).digest;
-    if (!digest) throw new Error('unreachable: a digest is always computed for a challenge');
+  /**
+   * An operation that needs a proven identity: outside a session, a challenge; in a session that proved its
+   * identity, carried out at once when the request's session MAC and counter check out; in a session that
+   * has not yet, a challenge inside the session (answered, it authenticates the session).
+   */
+  private authenticated(req: HandleMessage, to: ReplyTo, bytes: Buffer): Buffer {
+    const s = to.session;
+    if (!s) return this.challenge(req, to, bytes);
+    const who = this.sessions.authorize(req, bytes, s);
+    if (who !== 'challenge') return this.encodeReply(to, ResponseCode.SUCCESS, this.perform(req, who));
+    const digest = this.challengeDigest(req, to, bytes);
     const nonce = randomBytes(16);
-    const sessionId = this.pending.add({ request: req, nonce, digest: digest.digest, createdAt: Date.now() });
+    this.heldBytes.set(req, Buffer.from(bytes));
+    this.sessions.holdChallenge(s, req, nonce, digest.digest);
+    this.stats.challenges++;
+    return this.encodeReply(to, ResponseCode.AUTHENTICATION_NEEDED, { kind: 'challenge', nonce }, { digest, sessionId: s.id });
+  }
+
+  /** The digest a challenge carries: the request's own when it asked for one, else computed for it. */
+  private challengeDigest(req: HandleMessage, to: ReplyTo, bytes: Buffer): RequestDigest {
+    const digest = to.digest ?? this.digestIfAsked(OpFlag.REQUEST_DIGEST, req.envelope.minorVersion, bytes, 0, bytes.length).digest;
+    if (!digest) throw new Error('unreachable: a digest is always computed for a challenge');
+    return digest;
+  }
+
+  /** RC 402 with a nonce and the digest of the request it challenges (always, as RFC 3652 §3.5 says). */
+  private challenge(req: HandleMessage, to: ReplyTo, bytes: Buffer): Buffer {
+    const digest = this.challengeDigest(req, to, bytes);
+    const nonce = randomBytes(16);
+    const sessionId = this.pending.add({ request: req, nonce, digest: digest.digest, createdAt: Date.now() }, (id) => this.sessions.table.get(id, false) !== undefined);
     this.stats.challenges++;
     return this.encodeReply(to, ResponseCode.AUTHENTICATION_NEEDED, { kind: 'challenge', nonce }, { digest, sessionId });
   }
@@ -371,16 +426,35 @@ export class RequestHandler {
    * out as that identity. The reply answers the original operation (its op code and flags) but goes to the
    * answer's request id, which the client awaits, with the digest of the answer when the answer asks for one.
    */
-  private answer(answer: HandleMessage, to: ReplyTo, body: Extract<MessageBody, { kind: 'challenge-answer' }>): Buffer {
+  private answer(answer: HandleMessage, to: ReplyTo, body: ChallengeAnswer): Buffer {
     const pending = this.pending.take(answer.envelope.sessionId, Date.now());
     if (!pending) throw new HandleError(ResponseCode.AUTHEN_TIMEOUT, 'No open challenge for this session id (expired or already answered); send the request again.');
+    return this.performAnswered(pending.request, to, this.verifyAnswer(body, pending.nonce, pending.digest));
+  }
+
+  /** OC 200 inside a session: as answer(); a correct answer by the identity named at setup authenticates the session. */
+  private answerInSession(s: ServerSession, to: ReplyTo, body: ChallengeAnswer): Buffer {
+    const c = this.sessions.takeChallenge(s);
+    if (!c) throw new HandleError(ResponseCode.AUTHEN_TIMEOUT, 'No open challenge in this session (expired or already answered); send the request again.');
+    const identity = this.verifyAnswer(body, c.nonce, c.digest);
+    this.sessions.challengeAnswered(s, c.request, this.heldBytes.get(c.request) ?? new Uint8Array(0), identity);
+    return this.performAnswered(c.request, to, identity);
+  }
+
+  private performAnswered(original: HandleMessage, to: ReplyTo, identity: HandleReference): Buffer {
+    const replyTo: ReplyTo = { ...to, opCode: original.header.opCode, opFlags: original.header.opFlags, recursionCount: original.header.recursionCount };
+    return this.encodeReply(replyTo, ResponseCode.SUCCESS, this.perform(original, identity));
+  }
+
+  /** The identity a challenge answer proves for `nonce` and `digest` (HS_SECKEY or HS_PUBKEY), or a HandleError. */
+  private verifyAnswer(body: ChallengeAnswer, nonce: Uint8Array, digest: Uint8Array): HandleReference {
     const claimed = { handle: body.identityHandle, index: body.identityIndex };
     let identity: Identity | undefined;
     if (body.authType === SECRET_KEY_AUTH) {
       const secret = this.service.secretKeyOf(claimed);
-      if (secret && verifyChallengeAnswer(body.signedResponse, secret, pending.nonce, pending.digest)) identity = claimed;
+      if (secret && verifyChallengeAnswer(body.signedResponse, secret, nonce, digest)) identity = claimed;
     } else if (body.authType === PUBLIC_KEY_AUTH) {
-      identity = this.publicKeyIdentity(claimed, body.signedResponse, pending.nonce, pending.digest);
+      identity = this.publicKeyIdentity(claimed, body.signedResponse, nonce, digest);
     } else {
       this.stats.authFailures++;
       throw new HandleError(ResponseCode.UNABLE_TO_AUTHENTICATE, `Authentication type ${body.authType} is not supported; use HS_SECKEY or HS_PUBKEY.`, { authType: body.authType });
@@ -391,9 +465,7 @@ export class RequestHandler {
       this.log('warn', 'identifier admin authentication failed', { identity: what, authType: body.authType });
       throw new HandleError(ResponseCode.AUTHENTICATION_FAILED, `Authentication failed for ${what}.`);
     }
-    const original = pending.request;
-    const replyTo: ReplyTo = { ...to, opCode: original.header.opCode, opFlags: original.header.opFlags, recursionCount: original.header.recursionCount };
-    return this.encodeReply(replyTo, ResponseCode.SUCCESS, this.perform(original, identity));
+    return identity;
   }
 
   /**

@@ -210,7 +210,8 @@ export class SessionLayer {
    * encrypted when the request asked for ENCRYPT.
    */
   seal(reply: Buffer, request: HandleMessage, s: ServerSession | undefined): Buffer {
-    if (!s || this.table.get(s.id, false) === undefined) return reply;
+    // The session the request came in, even when the request ended it (terminate): its reply is still sealed.
+    if (!s) return reply;
     const op = request.header.opCode;
     let out = reply;
     if ((request.header.opFlags & OpFlag.CERTIFY) !== 0 && op !== OpCode.SESSION_SETUP && op !== OpCode.SESSION_EXCHANGEKEY) {
