@@ -94,8 +94,10 @@ export function signedEnvelopePrefix(message: Uint8Array, sessionCounter: number
   out[1] = minor;
   let at = 2;
   if (suggest) {
-    out[2] = (b[2] as number) & 0x03;
-    out[3] = b[3] as number;
+    // Handle.Net reads a suggested version of 0.0 as "none" and verifies over the message's own version.
+    const given = ((b[2] as number) & 0x03) !== 0;
+    out[2] = given ? (b[2] as number) & 0x03 : major;
+    out[3] = given ? (b[3] as number) : minor;
     at = 4;
   }
   const sessionId = b.readUInt32BE(4);
