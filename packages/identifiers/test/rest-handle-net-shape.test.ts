@@ -368,8 +368,8 @@ describe('value JSON round trip (property)', () => {
   // A positive integer as Java's BigInteger.toByteArray writes it (minimal two's complement).
   const javaInt = fc
     .uint8Array({ minLength: 1, maxLength: 40 })
+    .filter((b) => b.some((x) => x !== 0)) // positive: zero is no key part (and findIndex would give -1)
     .map((b) => Buffer.from(b.subarray(b.findIndex((x) => x !== 0))))
-    .filter((b) => b.length > 0)
     .map((b) => ((b[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b));
   const field = (b: Uint8Array) => {
     const n = Buffer.alloc(4);

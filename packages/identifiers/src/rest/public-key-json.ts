@@ -51,6 +51,13 @@ function unsignedB64url(twos: Uint8Array): string {
  * JSON could not carry them back.
  */
 export function publicKeyToJson(data: Uint8Array): PublicKeyJson | undefined {
+  const json = keyFields(data);
+  // Only bytes that come back exactly are shown as a key (a value must survive GET then PUT): leading zero
+  // bytes beyond Java's minimal form, or non-zero flag bytes, would be lost, so such a value stays base64.
+  return json && Buffer.from(publicKeyFromJson(json)).equals(Buffer.from(data)) ? json : undefined;
+}
+
+function keyFields(data: Uint8Array): PublicKeyJson | undefined {
   const r = new Fields(data);
   const type = r.field();
   if (!type || !r.skip(2)) return undefined;
