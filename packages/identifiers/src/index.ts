@@ -22,6 +22,7 @@ export { encodeMessage, decodeMessage, decodeEnvelope, messageSize, digestedByte
 export { encodeHandleValue, decodeHandleValue } from './protocol/handle-value-codec.js';
 export * from './protocol/site-info-codec.js';
 export { signChallenge, verifyChallengeAnswer, requestDigest } from './protocol/secret-key-auth.js';
+export { RESPONSE_VALIDITY_SECONDS, responseExpiration, responseFlags } from './protocol/response-header.js';
 export * from './protocol/public-key-codec.js';
 export * from './protocol/public-key-auth.js';
 export * from './protocol/message-credential.js';
