@@ -111,6 +111,22 @@ describe('three-node hierarchy: top level → secondary 88.118 → enterprise 88
       const missing = await fetch(`http://127.0.0.1:${svc.httpPort}/api/handles/88.118.8/NOPE`);
       assert.equal(missing.status, 404);
       assert.equal(resolver.stats().hits >= 2, true);
+      // An answer over 512 bytes comes from the resolver service in 512-byte packets, which a client reading
+      // UDP as Handle.Net's does (512-byte buffer) puts back together.
+      const long = 'https://factory.example/manuals/' + 'x'.repeat(1500);
+      const put = await fetch(`http://127.0.0.1:${enterprise.httpPort}/api/handles/88.118.8/LONG-1`, {
+        method: 'PUT',
+        headers: { authorization: basicAuthorization(ENT_ADMIN, ENT_ADMIN.secretKey), 'content-type': 'application/json' },
+        body: JSON.stringify({ values: [{ index: 1, type: 'URL', data: long }] }),
+      });
+      assert.equal(put.status, 201, await put.text());
+      const packetReader = new HandleClient({ timeoutMs: 1000, retries: 0, referencePacketReads: true });
+      try {
+        const viaPackets = await packetReader.resolve({ address: '127.0.0.1', udpPort: svc.udpPort }, '88.118.8/LONG-1');
+        assert.equal(new TextDecoder().decode(viaPackets.values[0]?.data), long);
+      } finally {
+        packetReader.close();
+      }
     } finally {
       await svc?.close();
       resolver.close();

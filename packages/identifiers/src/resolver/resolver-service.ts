@@ -15,6 +15,8 @@ import { DigestAlg, ENVELOPE_SIZE, type HandleMessage, type MessageBody, OpFlag,
 import { responseExpiration, responseFlags } from '../protocol/response-header.js';
 import { requestDigest } from '../protocol/secret-key-auth.js';
 import { valueToJson } from '../rest/value-json.js';
+import { truncatedReply } from '../transport/request-handler.js';
+import { UdpReassembler, isWholeMessage, udpReplyDatagrams } from '../transport/udp-packets.js';
 import type { RecursiveResolver } from './recursive-resolver.js';
 
 export interface ResolverServiceOptions {
@@ -24,7 +26,10 @@ export interface ResolverServiceOptions {
   readonly udpPort: number;
   readonly tcpPort: number;
   readonly httpPort: number;
-  /** Largest UDP reply sent whole; larger ones are sent truncated so the client asks again over TCP. */
+  /**
+   * Largest UDP reply (default 4,096 bytes): up to 512 bytes it goes as one packet, above as 512-byte
+   * packets; larger ones are sent truncated so the client asks again over TCP.
+   */
   readonly maxUdpPayload?: number;
 }
 
@@ -37,14 +42,14 @@ export interface ResolverService {
 
 const MAX_TCP_MESSAGE = 4 * 1024 * 1024;
 
-function reply(req: HandleMessage, responseCode: number, body: MessageBody, digest: RequestDigest | undefined, truncated = false): Buffer {
+function reply(req: HandleMessage, responseCode: number, body: MessageBody, digest: RequestDigest | undefined): Buffer {
   return encodeMessage({
     envelope: {
       majorVersion: PROTOCOL_MAJOR,
       minorVersion: PROTOCOL_MINOR,
       compressed: false,
       encrypted: false,
-      truncated,
+      truncated: false,
       suggestedMajor: 0,
       suggestedMinor: 0,
       sessionId: req.envelope.sessionId,
@@ -107,15 +112,22 @@ function serveTcpConnection(resolver: RecursiveResolver, sock: Socket): void {
 
 export async function startResolverService(opts: ResolverServiceOptions): Promise<ResolverService> {
   const host = opts.host ?? '127.0.0.1';
-  const maxUdp = opts.maxUdpPayload ?? 1400;
+  const maxUdp = opts.maxUdpPayload ?? 4096;
   const udp: UdpSocket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  udp.on('message', (msg, rinfo) => {
+  // Requests and replies over 512 bytes travel as 512-byte packets, as at a node (transport/udp-packets.ts).
+  const reassembler = new UdpReassembler();
+  const sweeper = setInterval(() => reassembler.sweep(), 1000);
+  sweeper.unref();
+  udp.on('message', (packet, rinfo) => {
+    let msg: Buffer = packet;
+    if (!isWholeMessage(packet)) {
+      const r = reassembler.push(packet, rinfo.address, rinfo.port);
+      if (r.kind !== 'complete') return;
+      msg = r.message;
+    }
     void answer(opts.resolver, msg).then((out) => {
       if (!out) return;
-      if (out.length > maxUdp) {
-        const req = decodeMessage(msg);
-        udp.send(reply(req, ResponseCode.SUCCESS, { kind: 'truncated' }, undefined, true), rinfo.port, rinfo.address);
-      } else udp.send(out, rinfo.port, rinfo.address);
+      for (const d of udpReplyDatagrams(out, maxUdp, truncatedReply).datagrams) udp.send(d, rinfo.port, rinfo.address);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -157,6 +169,7 @@ export async function startResolverService(opts: ResolverServiceOptions): Promis
     tcpPort: typeof tcpAddr === 'object' && tcpAddr ? tcpAddr.port : opts.tcpPort,
     httpPort: typeof httpAddr === 'object' && httpAddr ? httpAddr.port : opts.httpPort,
     async close() {
+      clearInterval(sweeper);
       await http.close();
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => tcp.close(() => r()));

@@ -13,7 +13,7 @@ import type { HandleService } from '../model/handle-service.js';
 import { LIMITS } from '../protocol/limits.js';
 import { ENVELOPE_SIZE } from '../protocol/message-types.js';
 import { type ProtocolLog, RequestHandler, truncatedReply } from './request-handler.js';
-import { UDP_PACKET_BYTES, UdpReassembler, type UdpReassemblerOptions, splitIntoPackets } from './udp-packets.js';
+import { UDP_PACKET_BYTES, UdpReassembler, type UdpReassemblerOptions, udpReplyDatagrams } from './udp-packets.js';
 
 export interface HandleProtocolServerOptions {
   readonly service: HandleService;
@@ -115,13 +115,10 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
       udp.send(reply, rinfo.port, rinfo.address);
       return;
     }
-    if (reply.length > maxUdp) {
-      counters.udpTruncated++;
-      udp.send(truncatedReply(reply), rinfo.port, rinfo.address);
-      return;
-    }
-    counters.udpMultiPacketReplies++;
-    for (const p of splitIntoPackets(reply, UDP_PACKET_BYTES, false)) udp.send(p, rinfo.port, rinfo.address);
+    const out = udpReplyDatagrams(reply, maxUdp, truncatedReply);
+    if (out.kind === 'truncated') counters.udpTruncated++;
+    else counters.udpMultiPacketReplies++;
+    for (const d of out.datagrams) udp.send(d, rinfo.port, rinfo.address);
   });
   udp.on('error', (e) => log('error', 'identifier UDP socket error', { error: e.message }));
   await new Promise<void>((resolve, reject) => {

@@ -60,6 +60,17 @@ export function splitIntoPackets(message: Buffer, maxPacket = UDP_PACKET_BYTES, 
   return packets;
 }
 
+/**
+ * The datagrams that carry `reply` back to a UDP client: the reply itself when it fits one packet, its
+ * 512-byte packets when it fits `maxUdpBytes`, and otherwise `truncated(reply)` — header only, truncated
+ * flag — after which the client asks again over TCP. Every UDP front end (node, resolver) answers this way.
+ */
+export function udpReplyDatagrams(reply: Buffer, maxUdpBytes: number, truncated: (full: Buffer) => Buffer): { readonly kind: 'single' | 'packets' | 'truncated'; readonly datagrams: readonly Buffer[] } {
+  if (reply.length <= UDP_PACKET_BYTES) return { kind: 'single', datagrams: [reply] };
+  if (reply.length > maxUdpBytes) return { kind: 'truncated', datagrams: [truncated(reply)] };
+  return { kind: 'packets', datagrams: splitIntoPackets(reply, UDP_PACKET_BYTES, false) };
+}
+
 /** True when `packet` carries its whole message (the envelope's length is what follows it). */
 export function isWholeMessage(packet: Buffer): boolean {
   return packet.length < ENVELOPE_SIZE || packet.readUInt32BE(16) === packet.length - ENVELOPE_SIZE;
