@@ -121,3 +121,56 @@ test('resolve --secret: an administrator also gets the values only administrator
   const wrong = await iip('id', 'resolve', '88.118/SECRET-NOTE', '--server', server, '--secret', 'nope');
   assert.notEqual(wrong.code, 0, 'a wrong secret fails the resolution (the reason goes to stderr)');
 });
+
+test('resolve --private-key (HS_PUBKEY identity), site info with the server key, and --server-key (certified replies)', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { AdminPermission, encodeAdminData, encodePrivateKeyFile, encodePublicKey } = await import('@iip/identifiers');
+  const value = (index: number, type: string, data: Uint8Array, publicRead = true) => ({
+    index,
+    type,
+    data,
+    ttlType: 'relative' as const,
+    ttl: 86400,
+    timestamp: 0,
+    references: [],
+    permissions: { adminRead: true, adminWrite: true, publicRead, publicWrite: false },
+  });
+  const root = { handle: '0.NA/88.118', index: 300 };
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  // The key holder is 301:0.NA/88.118 (an HS_PUBKEY value) and may read the restricted value of PK-NOTE.
+  node.service.addValues('0.NA/88.118', [value(301, 'HS_PUBKEY', encodePublicKey(keys.publicKey))], root);
+  node.service.create(
+    '88.118/PK-NOTE',
+    [
+      value(1, 'URL', new TextEncoder().encode('https://example.com/open')),
+      value(2, 'NOTE', new TextEncoder().encode('for key holders'), false),
+      value(100, 'HS_ADMIN', encodeAdminData({ admin: { handle: '0.NA/88.118', index: 301 }, permissions: AdminPermission.READ_VALUE })),
+    ],
+    root,
+  );
+  const keyFile = join(dir.path, 'admin-privkey.bin');
+  writeFileSync(keyFile, encodePrivateKeyFile(keys.privateKey, 'pass phrase'), { mode: 0o600 });
+  const server = `127.0.0.1:${node.udpPort}`;
+  const indexes = (out: string) => (JSON.parse(out) as { values: Array<{ index: number }> }).values.map((v) => v.index);
+
+  const withKey = await iip('id', 'resolve', '88.118/PK-NOTE', '--server', server, '--admin', '301:0.NA/88.118', '--private-key', keyFile, '--passphrase', 'pass phrase', '--json');
+  assert.equal(withKey.code, 0, withKey.out);
+  assert.deepEqual(indexes(withKey.out), [1, 2, 100]);
+  const badPass = await iip('id', 'resolve', '88.118/PK-NOTE', '--server', server, '--admin', '301:0.NA/88.118', '--private-key', keyFile, '--passphrase', 'wrong');
+  assert.notEqual(badPass.code, 0, 'a wrong passphrase does not open the key file');
+
+  const site = await iip('id', 'site', '--server', server);
+  assert.equal(site.code, 0, site.out);
+  const published = Buffer.from(encodePublicKey(node.serverPublicKey)).toString('base64');
+  assert.ok(site.out.includes(published), `the site info shows the node's server key:\n${site.out}`);
+
+  const certified = await iip('id', 'resolve', '88.118/PK-NOTE', '--server', server, '--server-key', join(dir.path, 'pubkey.bin'), '--json');
+  assert.equal(certified.code, 0, certified.out);
+  assert.deepEqual(indexes(certified.out), [1, 100]);
+  const otherKey = join(dir.path, 'other-pubkey.bin');
+  writeFileSync(otherKey, encodePublicKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
+  const refused = await iip('id', 'resolve', '88.118/PK-NOTE', '--server', server, '--server-key', otherKey);
+  assert.notEqual(refused.code, 0, 'a reply signed by another key than the one given is refused');
+});

@@ -7,8 +7,12 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto';
 import { join, resolve as resolvePath } from 'node:path';
 import {
+  type HandleAuth,
   HandleClient,
   type HandleValue,
+  decodePrivateKeyFile,
+  decodePublicKey,
+  siteRecordToJson,
   type NodeRole,
   RecursiveResolver,
   basicAuthorization,
@@ -26,13 +30,31 @@ export const idHelp = `iip id — identifier resolution (标识解析, Handle pr
       admin identity: 300:0.NA/<prefix>; secret from IIP_ID_SECRET or generated once into <data>/admin.secret
   iip id create <handle> [--url <url>] [--value <type>=<text> …] [--template <id> --item <name>=<text> …] [--overwrite]
   iip id resolve <handle> [--server <host:port>] | [--root <host:port> …]   (direct, or recursive from the top level)
-                 direct with --secret: authenticate as --admin and also get values only administrators may read
+                 direct with --secret or --private-key <key file> [--passphrase <p>]: authenticate as --admin
+                 (HS_SECKEY or HS_PUBKEY) and also get values only administrators may read;
+                 --server-key <pubkey.bin>: every reply must be signed with that key (certified resolution)
+  iip id site [--server <host:port>]   the node's site info (HS_SITE) and its server public key
   iip id delete <handle>
   iip id list --prefix <p> [--page <n>] [--page-size <n>]
   iip id template create --file <template.json> | iip id template list
   iip id compact [--up-to <seq>]   compact the node's transaction log (newest change per handle; mirrors keep up)
 Management connects to --node <url> (env IIP_ID_NODE, default http://localhost:8000) as --admin <index:handle>
 (env IIP_ID_ADMIN, default 300:0.NA/<prefix of the handle>) with --secret (env IIP_ID_SECRET). Add --json for JSON.`;
+
+/** A key file read and decoded, or a usage error naming the flag and what was wrong. */
+function readKey<T>(file: string, flag: string, decode: (bytes: Uint8Array) => T): T {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return decode(bytes);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${file} is not a Handle key file: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 function hostPort(s: string, flag: string): { address: string; udpPort: number; tcpPort: number } {
   const m = /^(.+):(\d+)$/.exec(s);
@@ -143,6 +165,7 @@ async function serve(argv: string[], out: (s: string) => void): Promise<void> {
   out(`Identifier node / 标识解析节点: ${role} for prefix ${node.prefix}`);
   out(`  Handle protocol: udp ${node.udpPort}, tcp ${node.tcpPort}   REST: http://${values.host ?? '127.0.0.1'}:${node.httpPort}/api/handles`);
   out(`  admin / 管理员: 300:${admin.handle}`);
+  out(`  server key / 服务器公钥: ${join(dataDir, 'pubkey.bin')} (certified replies verify with it; also in the site info)`);
   if (created) out(`  admin secret / 管理员密钥 (stored in ${join(dataDir, 'admin.secret')}, mode 0600): ${secret}`);
   await new Promise<void>((r) => {
     process.once('SIGINT', () => r());
@@ -172,6 +195,9 @@ export async function id(argv: string[], out: (s: string) => void): Promise<void
     page: { type: 'string' },
     'page-size': { type: 'string' },
     'up-to': { type: 'string' },
+    'private-key': { type: 'string' },
+    passphrase: { type: 'string' },
+    'server-key': { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) return out(idHelp);
@@ -225,14 +251,16 @@ export async function id(argv: string[], out: (s: string) => void): Promise<void
           resolver.close();
         }
       } else {
-        const client = new HandleClient();
-        // An explicit --secret asks for an authenticated resolution (restricted values too).
-        let auth: { identity: { handle: string; index: number }; secretKey: Uint8Array } | undefined;
-        if (values.secret !== undefined) {
+        const client = new HandleClient(values['server-key'] ? { certify: { publicKey: readKey(values['server-key'], '--server-key', decodePublicKey) } } : {});
+        // An explicit --secret or --private-key asks for an authenticated resolution (restricted values too).
+        let auth: HandleAuth | undefined;
+        if (values.secret !== undefined || values['private-key'] !== undefined) {
           const spec = values.admin ?? `300:0.NA/${handle.split('/')[0]}`;
           const m = /^(\d+):(.+)$/.exec(spec);
           if (!m) throw new UsageError(`--admin: "${spec}" must be <index>:<handle>, e.g. 300:0.NA/88.118`);
-          auth = { identity: { handle: m[2] as string, index: Number(m[1]) }, secretKey: new TextEncoder().encode(values.secret) };
+          const identity = { handle: m[2] as string, index: Number(m[1]) };
+          const file = values['private-key'];
+          auth = file !== undefined ? { identity, privateKey: readKey(file, '--private-key', (b) => decodePrivateKeyFile(b, values.passphrase)) } : { identity, secretKey: new TextEncoder().encode(values.secret) };
         }
         try {
           result = (await client.resolve(hostPort(values.server ?? 'localhost:2641', '--server'), handle, {}, auth)).values;
@@ -242,6 +270,21 @@ export async function id(argv: string[], out: (s: string) => void): Promise<void
       }
       if (values.json) return out(JSON.stringify({ handle, values: result.map((v) => valueToJson(v)) }, null, 2));
       return out(`${handle}\n${render(result)}`);
+    }
+    case 'site': {
+      const client = new HandleClient();
+      try {
+        const site = await client.getSiteInfo(hostPort(values.server ?? 'localhost:2641', '--server'));
+        if (values.json) return out(JSON.stringify(siteRecordToJson(site), null, 2));
+        out(`site serial ${site.serialNumber}, protocol ${site.protocolMajor}.${site.protocolMinor}${site.primary ? ', primary' : ''}${site.multiPrimary ? ', multi-primary' : ''}`);
+        for (const srv of site.servers) {
+          out(`  server ${srv.serverId} ${srv.address}: ${srv.interfaces.map((i) => `${['udp', 'tcp', 'http', 'https'][i.protocol] ?? i.protocol}/${i.port}`).join(' ')}`);
+          out(`    public key / 公钥: ${srv.publicKey.length > 0 ? Buffer.from(srv.publicKey).toString('base64') : '(none)'}`);
+        }
+        return;
+      } finally {
+        client.close();
+      }
     }
     case 'delete': {
       if (!handle) throw new UsageError('iip id delete <handle>');
