@@ -107,6 +107,16 @@ class KeyBytesReader {
   end(): void {
     if (this.pos !== this.buf.length) throw invalid(`${this.what}: ${this.buf.length - this.pos} unexpected bytes after the key.`);
   }
+
+  /** Once every field is read: the key `make` builds from them, or INVALID_VALUE saying why it is unusable. */
+  key(type: string, make: () => KeyObject): KeyObject {
+    this.end();
+    try {
+      return make();
+    } catch (e) {
+      throw invalid(`${this.what}: the ${type} parameters do not form a usable key (${e instanceof Error ? e.message : String(e)}).`, { keyType: type });
+    }
+  }
 }
 
 /** Java `BigInteger.toByteArray()` of a positive number given as unsigned big-endian bytes. */
@@ -220,14 +230,7 @@ export function decodePublicKey(data: Uint8Array): KeyObject {
   const r = new KeyBytesReader(data, what);
   const type = r.text('key type');
   r.u16('flags');
-  const build = (f: () => KeyObject): KeyObject => {
-    r.end();
-    try {
-      return f();
-    } catch (e) {
-      throw invalid(`${what}: the ${type} parameters do not form a usable key (${e instanceof Error ? e.message : String(e)}).`, { keyType: type });
-    }
-  };
+  const build = (make: () => KeyObject): KeyObject => r.key(type, make);
   switch (type) {
     case KeyEncoding.DSA_PUBLIC: {
       const q = r.integer('q');
@@ -285,14 +288,7 @@ export function decodePrivateKey(data: Uint8Array): KeyObject {
   const what = 'private key';
   const r = new KeyBytesReader(data, what);
   const type = r.text('key type');
-  const build = (f: () => KeyObject): KeyObject => {
-    r.end();
-    try {
-      return f();
-    } catch (e) {
-      throw invalid(`${what}: the ${type} parameters do not form a usable key (${e instanceof Error ? e.message : String(e)}).`, { keyType: type });
-    }
-  };
+  const build = (make: () => KeyObject): KeyObject => r.key(type, make);
   switch (type) {
     case KeyEncoding.DSA_PRIVATE: {
       const x = r.integer('x');
