@@ -1,0 +1,34 @@
+// Before `npm test`: the Debian packages the tests talk to (real peers, not mocks). As root it installs the
+// missing ones with apt-get; otherwise it prints the exact command and stops, so a test run never fails
+// later for a reason that is only a missing package.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** [Debian package, is it there?] */
+const needs = [
+  ['mosquitto-clients', () => existsSync('/usr/bin/mosquitto_pub')],
+  ['chromium', () => existsSync('/usr/bin/chromium')],
+  // An independent Modbus peer on the system python3.
+  ['python3-pymodbus', () => spawnSync('/usr/bin/python3', ['-c', 'import pymodbus'], { stdio: 'ignore' }).status === 0],
+  // Virtual serial ports for Modbus RTU.
+  ['socat', () => existsSync('/usr/bin/socat')],
+];
+
+const missing = needs.filter(([, present]) => !present()).map(([name]) => name);
+if (missing.length > 0) {
+  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`The tests need Debian packages that are not installed / 测试需要以下系统软件包: ${missing.join(', ')}`);
+    console.error(`Install them as root, then run npm test again:\n  sudo apt-get update && sudo ${command}`);
+    process.exit(1);
+  }
+  console.log(`Installing / 正在安装 ${missing.join(', ')} (apt-get) …`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...missing]]) {
+    const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (r.status !== 0) {
+      console.error(`apt-get ${args.join(' ')} failed; install them by hand: ${command}`);
+      process.exit(r.status ?? 1);
+    }
+  }
+}
