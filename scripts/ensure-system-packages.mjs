@@ -4,12 +4,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+const python = (code) => spawnSync('/usr/bin/python3', ['-c', code], { stdio: 'ignore' }).status === 0;
+
 /** [Debian package, is it there?] */
 const needs = [
   ['mosquitto-clients', () => existsSync('/usr/bin/mosquitto_pub')],
   ['chromium', () => existsSync('/usr/bin/chromium')],
-  // An independent Modbus peer on the system python3.
-  ['python3-pymodbus', () => spawnSync('/usr/bin/python3', ['-c', 'import pymodbus'], { stdio: 'ignore' }).status === 0],
+  // An independent Modbus peer on the system python3; its server needs pyserial, only a recommendation of
+  // python3-pymodbus (so absent after --no-install-recommends).
+  ['python3-pymodbus', () => python('import pymodbus')],
+  ['python3-serial', () => python('import serial')],
   // Virtual serial ports for Modbus RTU.
   ['socat', () => existsSync('/usr/bin/socat')],
 ];
