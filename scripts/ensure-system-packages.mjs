@@ -10,10 +10,10 @@ const python = (code) => spawnSync('/usr/bin/python3', ['-c', code], { stdio: 'i
 const needs = [
   ['mosquitto-clients', () => existsSync('/usr/bin/mosquitto_pub')],
   ['chromium', () => existsSync('/usr/bin/chromium')],
-  // An independent Modbus peer on the system python3; its server needs pyserial, only a recommendation of
-  // python3-pymodbus (so absent after --no-install-recommends).
+  // An independent Modbus peer on the system python3; its server imports serial_asyncio (and through it
+  // pyserial), only a recommendation of python3-pymodbus, so absent after --no-install-recommends.
   ['python3-pymodbus', () => python('import pymodbus')],
-  ['python3-serial', () => python('import serial')],
+  ['python3-serial-asyncio', () => python('import serial_asyncio')],
   // Virtual serial ports for Modbus RTU.
   ['socat', () => existsSync('/usr/bin/socat')],
 ];
