@@ -13,7 +13,7 @@ import { OpCode, ResponseCode } from '../model/response-codes.js';
 import { handleValueListSize, writeHandleValueList } from '../protocol/handle-value-codec.js';
 import { LIMITS } from '../protocol/limits.js';
 import { decodeMessage, digestedBytes, encodeMessage } from '../protocol/message-codec.js';
-import { DEFAULT_ENVELOPE, DigestAlg, ENVELOPE_SIZE, HEADER_SIZE, type HandleMessage, type MessageBody, type MessageEnvelope, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR, type RequestDigest } from '../protocol/message-types.js';
+import { DEFAULT_ENVELOPE, DigestAlg, ENVELOPE_SIZE, EnvelopeFlag, HEADER_SIZE, type HandleMessage, type MessageBody, type MessageEnvelope, OpFlag, PROTOCOL_MAJOR, PROTOCOL_MINOR, type RequestDigest } from '../protocol/message-types.js';
 import { responseExpiration, responseFlags, RESPONSE_VALIDITY_SECONDS } from '../protocol/response-header.js';
 import { signEncodedMessage } from '../protocol/message-credential.js';
 import { verifyPublicKeyAnswer } from '../protocol/public-key-auth.js';
@@ -41,6 +41,7 @@ const LIST_PAGE = 10_000;
 const LIST_MAX = 1_000_000;
 const SECRET_KEY_AUTH = 'HS_SECKEY';
 type ChallengeAnswer = Extract<MessageBody, { kind: 'challenge-answer' }>;
+const UNREADABLE_ENCRYPTED = 'The encrypted message cannot be read with the session key.';
 const PUBLIC_KEY_AUTH = 'HS_PUBKEY';
 
 function prefixOf(handle: string): string {
@@ -164,17 +165,22 @@ export class RequestHandler {
     const fast = this.answers && this.fastResolve(this.answers, buf, start, end);
     if (fast) return fast;
     let req: HandleMessage;
+    let opened: Buffer | undefined;
     try {
       // A session-encrypted request is decrypted first; digests and MACs are then over the plaintext.
-      const opened = this.sessions.openEncrypted(buf, start, end);
+      opened = this.sessions.openEncrypted(buf, start, end);
       if (opened) {
-        buf = opened;
+        const plain = opened;
+        req = decodeMessage(plain, 0, plain.length);
+        buf = plain;
         start = 0;
-        end = opened.length;
-      }
-      req = decodeMessage(buf, start, end);
+        end = plain.length;
+      } else req = decodeMessage(buf, start, end);
     } catch (e) {
       this.stats.malformed++;
+      // An encrypted request that decrypts but does not decode gets the same answer as one that does not
+      // decrypt, and nothing read from its plaintext: telling the two apart would be a padding oracle.
+      if (opened || (e instanceof HandleError && e.responseCode === ResponseCode.SESSION_FAILED && ((buf[start + 2] as number) & EnvelopeFlag.ENCRYPTED) !== 0)) return this.refuseEncrypted(buf, start);
       return this.replyToUndecodable(buf, start, end, e);
     }
     if (req.header.responseCode !== 0) {
@@ -258,6 +264,12 @@ export class RequestHandler {
     out.write(values, at + 4 + hl, listLength, 'latin1');
     out.writeUInt32BE(0, total - 4);
     return out;
+  }
+
+  /** The one answer to an encrypted request that cannot be read: built from its (clear) envelope only. */
+  private refuseEncrypted(buf: Buffer, start: number): Buffer {
+    const envelope: MessageEnvelope = { ...DEFAULT_ENVELOPE, minorVersion: buf[start + 1] as number, sessionId: buf.readUInt32BE(start + 4), requestId: buf.readUInt32BE(start + 8) };
+    return this.errorReply({ envelope, opCode: 0, opFlags: 0, recursionCount: 0 }, new HandleError(ResponseCode.SESSION_FAILED, UNREADABLE_ENCRYPTED));
   }
 
   private replyToUndecodable(buf: Buffer, start: number, end: number, e: unknown): Buffer | undefined {
