@@ -64,3 +64,8 @@ export class HandleError extends IipError {
     this.responseCode = responseCode;
   }
 }
+
+/** A reply the client's checks refused (IIP_ERR_HANDLE_REPLY_REJECTED); `check` names the check that failed. */
+export function replyRejected(check: string, message: string, details: Record<string, unknown> = {}): HandleError {
+  return new HandleError(ResponseCode.ERROR, message, { ...details, check }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
+}

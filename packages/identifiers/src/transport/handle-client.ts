@@ -6,7 +6,7 @@
  * referrals are returned (responseCode 302/303 with the values to follow), not thrown.
  */
 import { type KeyObject, randomBytes } from 'node:crypto';
-import { HandleError } from '../model/handle-error.js';
+import { HandleError, replyRejected } from '../model/handle-error.js';
 import type { ResolveQuery } from '../model/handle-service.js';
 import type { HandleReference, HandleValue } from '../model/handle-value.js';
 import { OpCode, ResponseCode } from '../model/response-codes.js';
@@ -116,7 +116,7 @@ export class HandleClient {
   private checked(reply: HandleMessage, sent: Buffer): HandleMessage {
     if (this.certifyKey && !reply.envelope.truncated) this.verifyCertified(reply, this.certifyKey);
     if (!this.strict) return reply;
-    const rejected = (check: string, message: string) => new HandleError(ResponseCode.ERROR, message, { check, opCode: reply.header.opCode }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
+    const rejected = (check: string, message: string) => replyRejected(check, message, { opCode: reply.header.opCode });
     const nowSeconds = Math.floor(this.now() / 1000);
     if (reply.header.expiration < nowSeconds) throw rejected('expiration', `The reply expired at ${reply.header.expiration} (Unix seconds); it is now ${nowSeconds}.`);
     if (reply.envelope.truncated) return reply;
@@ -138,10 +138,10 @@ export class HandleClient {
     try {
       bytes = encodeMessage(reply);
     } catch (e) {
-      throw new HandleError(ResponseCode.ERROR, `The reply cannot be checked: ${e instanceof Error ? e.message : String(e)}`, { check: 'signature', opCode: reply.header.opCode }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
+      throw replyRejected('signature', `The reply cannot be checked: ${e instanceof Error ? e.message : String(e)}`, { opCode: reply.header.opCode });
     }
     const result = checkSignedMessage(bytes, publicKey);
-    if (!result.valid) throw new HandleError(ResponseCode.ERROR, `Certified reply refused: ${result.reason}`, { check: 'signature', opCode: reply.header.opCode }, 'IIP_ERR_HANDLE_REPLY_REJECTED');
+    if (!result.valid) throw replyRejected('signature', `Certified reply refused: ${result.reason}`, { opCode: reply.header.opCode });
   }
 
   /** One request/reply, UDP first when the server has a UDP port, TCP when it has not or the reply was truncated. */

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Socket, connect } from 'node:net';
-import { HandleError } from '../model/handle-error.js';
+import { HandleError, replyRejected } from '../model/handle-error.js';
 import { OpCode, ResponseCode } from '../model/response-codes.js';
 import { LIMITS } from '../protocol/limits.js';
 import { decodeMessage, digestedBytes, encodeMessage } from '../protocol/message-codec.js';
@@ -35,10 +35,6 @@ export interface HandleSessionOptions {
   readonly strict?: boolean;
   /** RFC 3526 MODP group for DH. Default modp14. */
   readonly dhGroup?: string;
-}
-
-function rejected(message: string): HandleError {
-  return new HandleError(ResponseCode.ERROR, message, {}, 'IIP_ERR_HANDLE_REPLY_REJECTED');
 }
 
 export class HandleSession {
@@ -123,7 +119,7 @@ export class HandleSession {
 
   private checkDigest(reply: HandleMessage, sent: Buffer): void {
     const d = reply.requestDigest;
-    if (!d || !Buffer.from(requestDigest(d.alg, digestedBytes(sent))).equals(Buffer.from(d.digest))) throw rejected('The session reply does not carry the digest of our request.');
+    if (!d || !Buffer.from(requestDigest(d.alg, digestedBytes(sent))).equals(Buffer.from(d.digest))) throw replyRejected('request-digest', 'The session reply does not carry the digest of our request.');
   }
 
   /** A request in the session: MAC credential with the next counter; encrypted when the session encrypts. */
@@ -160,7 +156,7 @@ export class HandleSession {
       bytes[2] = (bytes[2] as number) & ~EnvelopeFlag.ENCRYPTED & 0xff;
       bytes.writeUInt32BE(plain.length, 16);
     } else if (this.opts.encrypt) {
-      if (this.opts.strict) throw rejected('The server answered an encrypted session request in clear text.');
+      if (this.opts.strict) throw replyRejected('encryption', 'The server answered an encrypted session request in clear text.');
     }
     const reply = decodeMessage(bytes);
     if (!this.opts.strict) return reply;
@@ -168,15 +164,15 @@ export class HandleSession {
       // The server could not answer inside the session (unknown, expired or failed): its code is the news.
       const rc = reply.header.responseCode;
       if (rc >= ResponseCode.SESSION_TIMEOUT && rc <= ResponseCode.SESSION_MESSAGE_REJECTED) throw new HandleError(rc, reply.body.kind === 'error' && reply.body.message ? reply.body.message : `Session refused with response code ${rc}.`);
-      throw rejected('The session reply carries no MAC although the request asked for one.');
+      throw replyRejected('session-mac-missing', 'The session reply carries no MAC although the request asked for one.');
     }
     const cred = decodeMacCredential(reply.credential);
     const hb = bytes.subarray(ENVELOPE_SIZE, ENVELOPE_SIZE + HEADER_SIZE + bytes.readUInt32BE(ENVELOPE_SIZE + 20));
     const e = reply.envelope;
     if (!verifySessionMac(this.key, { majorVersion: e.majorVersion, minorVersion: e.minorVersion, suggestedMajor: e.suggestedMajor, suggestedMinor: e.suggestedMinor, sessionId: e.sessionId, requestId: e.requestId, counter: cred.counter }, hb, cred)) {
-      throw rejected('Verification of the session MAC of the reply failed.');
+      throw replyRejected('session-mac', 'Verification of the session MAC of the reply failed.');
     }
-    if (cred.counter !== 0 && this.seenReplyCounters.has(cred.counter)) throw rejected(`The reply repeats session counter ${cred.counter} (a replay).`);
+    if (cred.counter !== 0 && this.seenReplyCounters.has(cred.counter)) throw replyRejected('session-counter', `The reply repeats session counter ${cred.counter} (a replay).`);
     this.seenReplyCounters.add(cred.counter);
     return reply;
   }
