@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   evaluation: async () => (await import('./evaluation.js')).main(),
   resolve: async () => (await import('./resolve.js')).main(),
   'handle-store': async () => (await import('./handle-store.js')).main(),
+  'mqtt-front-door': async () => (await import('./mqtt-front-door.js')).main(),
 };
 
 const name = process.argv[2];
