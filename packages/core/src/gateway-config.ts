@@ -4,7 +4,7 @@
  * The platform keeps the desired, versioned copy and pushes it; the gateway reports the version applied.
  */
 export type ModbusArea = 'coil' | 'discrete' | 'input' | 'holding';
-export type ModbusDataType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64' | 'bool' | 'string';
+export type ModbusDataType = 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool' | 'string';
 export type Endianness = 'BE' | 'LE';
 
 export interface ModbusPointConfig {

@@ -9,7 +9,7 @@ import { isBitArea, pointWidth } from './point-codec.js';
 import { MODBUS_MAX_REGISTERS_PER_READ } from './read-plan.js';
 
 const AREAS = new Set(['coil', 'discrete', 'input', 'holding']);
-const TYPES = new Set(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'bool', 'string']);
+const TYPES = new Set(['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bool', 'string']);
 const ORDERS = new Set([undefined, 'BE', 'LE']);
 
 function bad(path: string, message: string, value?: unknown): never {
@@ -21,7 +21,7 @@ const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'n
 function checkPoint(p: ModbusPointConfig, path: string): void {
   if (typeof p.property !== 'string' || p.property.length === 0) bad(`${path}.property`, 'must be a non-empty string', p.property);
   if (!AREAS.has(p.area)) bad(`${path}.area`, 'must be coil, discrete, input or holding', p.area);
-  if (!TYPES.has(p.type)) bad(`${path}.type`, 'must be int16, uint16, int32, uint32, float32, float64, bool or string', p.type);
+  if (!TYPES.has(p.type)) bad(`${path}.type`, 'must be int16, uint16, int32, uint32, int64, uint64, float32, float64, bool or string', p.type);
   if (!isInt(p.address, 0, 0xffff)) bad(`${path}.address`, 'must be an integer in 0..65535 (0-based protocol address)', p.address);
   if (isBitArea(p.area) && p.type !== 'bool') bad(`${path}.type`, `a ${p.area} holds one bit: the type must be bool`, p.type);
   if (p.type === 'string') {

@@ -7,7 +7,7 @@
 export { type ModbusChannelConfig, ModbusDriver, type ModbusDriverOptions } from './modbus-driver.js';
 export { validateModbusChannel } from './config-validation.js';
 export { decodeRegisters,
-  shortestFloat32, encodeRegisters, isBitArea, passesDeadband, pointWidth } from './point-codec.js';
+  shortestFloat32, encodeRegisters, isBitArea, losesPrecision, passesDeadband, pointWidth } from './point-codec.js';
 export {
   DEFAULT_MAX_GAP,
   describeRequest,

@@ -3,6 +3,10 @@
  * data type, byte order inside each register, register order of 32/64-bit values, a single bit of a
  * register, scale and offset. Encoding (for writes) is the exact inverse, so a value written and read back
  * comes out as it went in. No I/O here, so every rule is property-tested.
+ *
+ * 64-bit integers (int64/uint64, four registers) are engineering numbers, i.e. JavaScript doubles: a read
+ * beyond ±(2^53 − 1) comes out as the nearest double (exact to about 16 significant digits, the same as a
+ * float64 point), and a write beyond it is refused, since no JSON number names such an integer exactly.
  */
 import type { ModbusPointConfig, PointValue } from '@iip/core';
 import { IipError } from '@iip/core';
@@ -19,6 +23,8 @@ export function pointWidth(p: ModbusPointConfig): number {
     case 'uint32':
     case 'float32':
       return 2;
+    case 'int64':
+    case 'uint64':
     case 'float64':
       return 4;
     case 'string':
@@ -68,6 +74,10 @@ function rawFromWords(p: ModbusPointConfig, words: readonly number[]): number | 
       return b.readInt32BE(0);
     case 'uint32':
       return b.readUInt32BE(0);
+    case 'int64':
+      return Number(b.readBigInt64BE(0));
+    case 'uint64':
+      return Number(b.readBigUInt64BE(0));
     case 'float32':
       return shortestFloat32(b.readFloatBE(0));
     case 'float64':
@@ -120,7 +130,18 @@ const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
   uint16: [0, 0xffff],
   int32: [-0x80000000, 0x7fffffff],
   uint32: [0, 0xffffffff],
+  // Writes stop at the integers a double holds exactly (see the module comment).
+  int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
 };
+
+/** True when a 64-bit point's words hold an integer beyond ±(2^53 − 1), so its decoded number is rounded. */
+export function losesPrecision(p: ModbusPointConfig, words: readonly number[]): boolean {
+  if (p.type !== 'int64' && p.type !== 'uint64') return false;
+  const b = wordsToBytes(p, words);
+  const v = p.type === 'int64' ? b.readBigInt64BE(0) : b.readBigUInt64BE(0);
+  return v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER);
+}
 
 function typeError(p: ModbusPointConfig, value: PointValue, expected: string): IipError {
   return new IipError('IIP_ERR_TELEMETRY_TYPE', `${p.property}: expected ${expected}, got ${typeof value}`, {
@@ -138,7 +159,8 @@ function rawNumber(p: ModbusPointConfig, value: number): number {
   if (!range) return raw;
   const r = Math.round(raw);
   if (!Number.isFinite(r) || r < range[0] || r > range[1]) {
-    throw new IipError('IIP_ERR_TELEMETRY_OUT_OF_RANGE', `${p.property}: ${value} does not fit a ${p.type} register (raw ${raw})`, {
+    const why = p.type === 'int64' || p.type === 'uint64' ? `is outside ${range[0]}..${range[1]}, the integers a ${p.type} write names exactly` : `does not fit a ${p.type} register`;
+    throw new IipError('IIP_ERR_TELEMETRY_OUT_OF_RANGE', `${p.property}: ${value} ${why} (raw ${raw})`, {
       property: p.property,
       value,
       min: range[0] * scale + offset,
@@ -187,6 +209,12 @@ export function encodeRegisters(p: ModbusPointConfig, value: PointValue, current
       break;
     case 'uint32':
       b.writeUInt32BE(raw, 0);
+      break;
+    case 'int64':
+      b.writeBigInt64BE(BigInt(raw), 0);
+      break;
+    case 'uint64':
+      b.writeBigUInt64BE(BigInt(raw), 0);
       break;
     case 'float32':
       b.writeFloatBE(raw, 0);
