@@ -23,6 +23,17 @@ export interface DriverFailure {
 
 export type DeviceLinkState = 'unknown' | 'ok' | 'failing' | 'demoted';
 
+/**
+ * One point of a device that yields no value while the device itself answers: an address the device
+ * refuses (Modbus exception 2 on that point alone) or a value no thing model can hold (NaN, ±Infinity).
+ * The other points keep flowing; this says which one is missing and why.
+ */
+export interface PointFailure extends DriverFailure {
+  readonly property: string;
+  /** How many polls have had this failure since it was first seen. */
+  readonly count: number;
+}
+
 export interface DeviceHealth {
   readonly device: string;
   readonly state: DeviceLinkState;
@@ -32,6 +43,8 @@ export interface DeviceHealth {
   readonly errors: number;
   readonly consecutiveFailures: number;
   readonly lastError: DriverFailure | null;
+  /** Points that currently give no value, with their reasons (absent when every point reads). */
+  readonly pointFailures?: readonly PointFailure[];
 }
 
 export interface DriverHealth {

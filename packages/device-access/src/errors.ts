@@ -41,6 +41,11 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
     meaning: 'The device or property is not bound to any point of this driver.',
     fix: 'Add the point to the gateway configuration, or check the device and property ids.',
   },
+  IIP_ERR_DRIVER_BAD_VALUE: {
+    status: 502,
+    meaning: 'A device answered, but one point held a value no thing model can hold (a float register with NaN or ±Infinity). The point is left out of that reading and reported in the driver health (pointFailures) and the gateway state; the other points are stored.',
+    fix: 'Check the device: NaN usually marks a sensor fault or an unconfigured channel; details.raw and details.registers show what it sent.',
+  },
   IIP_ERR_DRIVER_CONFIG: {
     status: 400,
     meaning: 'A channel, device or point configuration is invalid (overlapping addresses, bad type, length missing…).',

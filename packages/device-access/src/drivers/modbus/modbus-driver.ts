@@ -4,6 +4,12 @@
  * requires — each at its own interval, with coalesced reads; a device that keeps failing is demoted to a
  * slow poll so it cannot starve the others, and promoted back on its first answer. A dropped link is
  * reopened with exponential backoff. Every failure is a typed IipError; none of them stops the driver.
+ *
+ * A sparse register map must not cost a device its readings: when a coalesced read is refused with
+ * exception 2 (illegal data address), the driver splits it (first around the holes, then per point),
+ * keeps the parts that answer as the device's plan, and reports a point that is itself refused as a
+ * per-point failure. A value no thing model can hold (NaN, ±Infinity) is left out the same way. What was
+ * learned is forgotten on reconnect and every RELEARN_AFTER_MS, so a reprogrammed PLC is noticed.
  */
 import type {
   DeviceHealth,
@@ -13,6 +19,7 @@ import type {
   DriverReading,
   FailureSink,
   ModbusDeviceConfig,
+  PointFailure,
   ModbusPointConfig,
   ModbusRtuChannelConfig,
   ModbusTcpChannelConfig,
@@ -26,7 +33,10 @@ import { frameError, isLinkFailure } from './modbus-errors.js';
 import { ModbusLink } from './modbus-link.js';
 import { decodeBit, decodeRegisters, encodeBit, encodeRegisters, passesDeadband, pointWidth } from './point-codec.js';
 import { DEMOTE_AFTER_FAILURES, linkState, nextDue, reconnectDelayMs } from './poll-schedule.js';
-import { describeRequest, type ModbusReadRequest, planReads, type ReadLimits, readFunctionOf } from './read-plan.js';
+import { describeRequest, type ModbusReadRequest, planReads, type ReadLimits, readFunctionOf, splitOnIllegalAddress } from './read-plan.js';
+
+/** A plan learned from exception 2 is dropped after this long and the coalesced plan is tried again. */
+export const RELEARN_AFTER_MS = 10 * 60_000;
 
 export type ModbusChannelConfig = ModbusTcpChannelConfig | ModbusRtuChannelConfig;
 
@@ -43,7 +53,14 @@ export interface ModbusDriverOptions {
 
 interface DeviceState {
   readonly cfg: ModbusDeviceConfig;
-  readonly requests: readonly ModbusReadRequest[];
+  /** The coalesced plan from the configuration. */
+  readonly base: readonly ModbusReadRequest[];
+  /** What is polled: `base`, or the plan learned from illegal-address refusals. */
+  requests: readonly ModbusReadRequest[];
+  /** When `requests` was learned (null while it is `base`). */
+  learnedAt: number | null;
+  /** property → why it currently gives no value (refused address or a value no model can hold). */
+  readonly pointFailures: Map<string, PointFailure>;
   readonly points: ReadonlyMap<string, ModbusPointConfig>;
   due: number;
   polls: number;
@@ -56,6 +73,22 @@ interface DeviceState {
 
 function toFailure(e: IipError, ts: number): DriverFailure {
   return { code: e.code, message: e.message, ts, details: e.details };
+}
+
+/** Exception 2: the device does not have (some of) the addresses read. */
+function isIllegalAddress(e: IipError): boolean {
+  return e.code === 'IIP_ERR_MODBUS_EXCEPTION' && e.details.exceptionCode === 2;
+}
+
+function asIipError(e: unknown, device: string): IipError {
+  return e instanceof IipError ? e : new IipError('IIP_ERR_MODBUS_FRAME', String(e), { device });
+}
+
+/** What splitting a refused read found: the parts that answered, their readings, and the refused points. */
+interface SplitResult {
+  readonly plan: ModbusReadRequest[];
+  readonly readings: DriverReading[];
+  readonly refused: { point: ModbusPointConfig; error: IipError }[];
 }
 
 export class ModbusDriver implements Driver {
@@ -80,9 +113,13 @@ export class ModbusDriver implements Driver {
     this.log = opts.log ?? (() => {});
     this.now = opts.now ?? Date.now;
     for (const d of config.devices) {
+      const base = planReads(d, opts.limits);
       this.devices.set(d.id, {
         cfg: d,
-        requests: planReads(d, opts.limits),
+        base,
+        requests: base,
+        learnedAt: null,
+        pointFailures: new Map(),
         points: new Map(d.points.map((p) => [p.property, p])),
         due: 0,
         polls: 0,
@@ -180,6 +217,7 @@ export class ModbusDriver implements Driver {
       errors: d.errors,
       consecutiveFailures: d.consecutiveFailures,
       lastError: d.lastError,
+      ...(d.pointFailures.size > 0 ? { pointFailures: [...d.pointFailures.values()] } : {}),
     }));
     return { channel: this.channel, protocol: this.protocol, connected: this.link.isOpen, devices };
   }
@@ -227,6 +265,8 @@ export class ModbusDriver implements Driver {
         if (this.closed) break;
         try {
           await this.link.open();
+          // Another device (or the same one, reprogrammed) may be behind the link now: learn its map again.
+          for (const d of this.devices.values()) this.forgetLearned(d);
           this.log('info', `modbus channel ${this.channel} reconnected after ${attempt + 1} attempt(s)`, { channel: this.channel });
         } catch (e) {
           if (attempt === 0) this.log('warn', `modbus channel ${this.channel}: ${(e as Error).message}; retrying with backoff`, { channel: this.channel });
@@ -257,10 +297,24 @@ export class ModbusDriver implements Driver {
         // modbus-serial trusts the byte count inside the frame; a short one must not reach the decoder
         if (res.data.length !== r.count) throw frameError(`${res.data.length} registers in the response, ${r.count} requested`, ctx);
         const ts = this.now();
-        return r.points.map((p) => {
+        const out: DriverReading[] = [];
+        for (const p of r.points) {
           const from = p.address - r.start;
-          return { device, property: p.property, ts, value: decodeRegisters(p, res.data.slice(from, from + pointWidth(p))) };
-        });
+          const words = res.data.slice(from, from + pointWidth(p));
+          const value = decodeRegisters(p, words);
+          if (typeof value === 'number' && !Number.isFinite(value)) {
+            this.notePointFailure(d, p.property, new IipError('IIP_ERR_DRIVER_BAD_VALUE', `${device}.${p.property}: ${describeRequest(d.cfg.unitId, { area: r.area, start: p.address, count: pointWidth(p) })} holds ${String(value)}, which no thing model can hold; the point is left out of this reading`, {
+              device,
+              property: p.property,
+              raw: String(value),
+              registers: words,
+            }), ts);
+            continue;
+          }
+          if (d.pointFailures.get(p.property)?.code === 'IIP_ERR_DRIVER_BAD_VALUE') d.pointFailures.delete(p.property);
+          out.push({ device, property: p.property, ts, value });
+        }
+        return out;
       }
       default: {
         const never: never = r.area;
@@ -287,20 +341,45 @@ export class ModbusDriver implements Driver {
     }
   }
 
-  /** One poll cycle of one device: its requests in turn; the first device-level failure ends the cycle. */
+  /**
+   * One poll cycle of one device: its requests in turn; the first device-level failure ends the cycle. A
+   * request refused with exception 2 is split and read again in the same cycle; when some points of the
+   * device answer, the parts that answered become its plan and the refused points per-point failures. When
+   * none does, the device as a whole is failing (a unit that refuses everything), and nothing is learned.
+   */
   private async pollDevice(d: DeviceState): Promise<void> {
     const started = this.now();
+    if (d.learnedAt !== null && started - d.learnedAt >= RELEARN_AFTER_MS) this.forgetLearned(d);
     const readings: DriverReading[] = [];
     let failure: IipError | null = null;
+    let firstRefusal: IipError | null = null;
+    const learned = new Map<ModbusReadRequest, SplitResult>();
     for (const r of d.requests) {
       try {
         readings.push(...(await this.readRequest(d, r)));
       } catch (e) {
-        failure = e instanceof IipError ? e : new IipError('IIP_ERR_MODBUS_FRAME', String(e), { device: d.cfg.id });
-        break;
+        const err = asIipError(e, d.cfg.id);
+        if (!isIllegalAddress(err)) {
+          failure = err;
+          break;
+        }
+        firstRefusal ??= err;
+        const split: SplitResult = { plan: [], readings: [], refused: [] };
+        const f = await this.readSplit(d, r, err, split);
+        if (f) {
+          failure = f;
+          break;
+        }
+        learned.set(r, split);
+        readings.push(...split.readings);
       }
     }
     if (this.closed) return;
+    if (!failure && firstRefusal) {
+      const answered = readings.length > 0 || d.requests.some((r) => !learned.has(r));
+      if (answered) this.learn(d, learned);
+      else failure = firstRefusal;
+    }
     const finished = this.now();
     this.emit(d, readings);
     if (failure && isLinkFailure(failure)) {
@@ -328,6 +407,62 @@ export class ModbusDriver implements Driver {
       d.lastLatencyMs = finished - started;
     }
     d.due = nextDue(d.due, finished, d.cfg.pollIntervalMs, d.consecutiveFailures);
+  }
+
+  /** Reads the parts of a refused request; returns a failure that is not exception 2 (which ends the poll). */
+  private async readSplit(d: DeviceState, r: ModbusReadRequest, refusal: IipError, out: SplitResult): Promise<IipError | null> {
+    const parts = splitOnIllegalAddress(r);
+    if (parts.length === 0) {
+      for (const point of r.points) out.refused.push({ point, error: refusal });
+      return null;
+    }
+    for (const part of parts) {
+      try {
+        out.readings.push(...(await this.readRequest(d, part)));
+        out.plan.push(part);
+      } catch (e) {
+        const err = asIipError(e, d.cfg.id);
+        if (!isIllegalAddress(err)) return err;
+        const f = await this.readSplit(d, part, err, out);
+        if (f) return f;
+      }
+    }
+    return null;
+  }
+
+  /** Replaces refused requests by the parts that answered; the refused points are skipped from now on. */
+  private learn(d: DeviceState, learned: ReadonlyMap<ModbusReadRequest, SplitResult>): void {
+    if (learned.size === 0) return;
+    const ts = this.now();
+    d.requests = d.requests.flatMap((r) => learned.get(r)?.plan ?? [r]);
+    d.learnedAt ??= ts;
+    for (const split of learned.values()) {
+      for (const { point, error } of split.refused) {
+        this.notePointFailure(d, point.property, new IipError(error.code, `${d.cfg.id}.${point.property}: ${error.message}; the point is skipped until the link reconnects or the configuration changes`, {
+          ...error.details,
+          device: d.cfg.id,
+          property: point.property,
+        }), ts);
+      }
+    }
+    this.log('info', `modbus device ${d.cfg.id}: read plan split around illegal addresses`, {
+      device: d.cfg.id,
+      requests: d.requests.map((r) => describeRequest(d.cfg.unitId, r)),
+      refused: [...learned.values()].flatMap((s) => s.refused.map((x) => x.point.property)),
+    });
+  }
+
+  private forgetLearned(d: DeviceState): void {
+    d.requests = d.base;
+    d.learnedAt = null;
+    for (const [property, f] of d.pointFailures) if (f.code === 'IIP_ERR_MODBUS_EXCEPTION') d.pointFailures.delete(property);
+  }
+
+  private notePointFailure(d: DeviceState, property: string, e: IipError, ts: number): void {
+    const prev = d.pointFailures.get(property);
+    const count = prev && prev.code === e.code ? prev.count + 1 : 1;
+    d.pointFailures.set(property, { property, code: e.code, message: e.message, ts, details: e.details, count });
+    if (count === 1) this.log('warn', e.message, { device: d.cfg.id, property, code: e.code });
   }
 
   private emit(d: DeviceState, readings: readonly DriverReading[]): void {

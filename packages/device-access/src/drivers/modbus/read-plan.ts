@@ -54,6 +54,19 @@ export function planReads(device: Pick<ModbusDeviceConfig, 'points' | 'maxGap'>,
   return out;
 }
 
+/**
+ * How to retry a coalesced read the device refused with exception 2 (illegal data address): first without
+ * the registers between points (the holes a sparse map leaves), then one request per point. Returns [] for
+ * a request of one point, which is then itself the illegal address. At most one request per point, so the
+ * work a refusal adds to a poll stays bounded by the device's point count.
+ */
+export function splitOnIllegalAddress(r: ModbusReadRequest): ModbusReadRequest[] {
+  if (r.points.length <= 1) return [];
+  const runs = planReads({ points: r.points, maxGap: 0 }, { maxRegisters: r.count, maxBits: r.count });
+  if (runs.length > 1) return runs;
+  return r.points.map((p) => ({ area: r.area, start: p.address, count: pointWidth(p), points: [p] }));
+}
+
 const FUNCTION_OF: Readonly<Record<ModbusArea, number>> = { coil: 1, discrete: 2, holding: 3, input: 4 };
 
 /** The read function code of an area (FC1 coils, FC2 discrete inputs, FC3 holding, FC4 input registers). */
