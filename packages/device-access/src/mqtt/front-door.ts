@@ -1,0 +1,746 @@
+/**
+ * iip's own MQTT server (ADR 0005): MQTT 3.1.1 and 5 on mqtt-packet, the MQTT.js project's codec. It owns the
+ * protocol state — sessions (clean start, session expiry, persistent 3.1.1 sessions), QoS 0/1 out and 0/1/2
+ * in, retained messages, wills, keep-alive, topic aliases, receive maximum, message expiry, shared
+ * subscriptions — and asks a `FrontDoorPolicy` everything about who may do what and what a message means,
+ * so a QoS 1 PUBACK is sent once the policy has the message (admitted, committed where it commits) and an
+ * MQTT 5 PUBACK carries the refusal's reason code and `IIP_ERR_*` code.
+ *
+ * Bounds: sessions per server, queued messages per session (oldest dropped and counted), inflight window
+ * (the client's receive maximum, at most ours), inbound QoS 2 packet ids, topic aliases, packet size.
+ */
+import { randomBytes } from 'node:crypto';
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
+import { matches, sharedSubscription, validFilter } from './topic-filter.js';
+
+/** MQTT 5 reason codes used here (MQTT 5 §2.4). */
+export const Reason = {
+  SUCCESS: 0x00,
+  GRANTED_QOS_1: 0x01,
+  NO_SUBSCRIPTION_EXISTED: 0x11,
+  UNSPECIFIED: 0x80,
+  MALFORMED: 0x81,
+  PROTOCOL_ERROR: 0x82,
+  IMPLEMENTATION_SPECIFIC: 0x83,
+  UNSUPPORTED_PROTOCOL_VERSION: 0x84,
+  CLIENT_ID_NOT_VALID: 0x85,
+  BAD_USER_NAME_OR_PASSWORD: 0x86,
+  NOT_AUTHORIZED: 0x87,
+  SERVER_SHUTTING_DOWN: 0x8b,
+  BAD_AUTHENTICATION_METHOD: 0x8c,
+  KEEP_ALIVE_TIMEOUT: 0x8d,
+  SESSION_TAKEN_OVER: 0x8e,
+  TOPIC_FILTER_INVALID: 0x8f,
+  TOPIC_NAME_INVALID: 0x90,
+  PACKET_ID_IN_USE: 0x91,
+  RECEIVE_MAXIMUM_EXCEEDED: 0x93,
+  TOPIC_ALIAS_INVALID: 0x94,
+  PACKET_TOO_LARGE: 0x95,
+  QUOTA_EXCEEDED: 0x97,
+  PAYLOAD_FORMAT_INVALID: 0x99,
+  QOS_NOT_SUPPORTED: 0x9b,
+} as const;
+
+/** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
+const V4_CONNACK = { UNACCEPTABLE_PROTOCOL: 1, IDENTIFIER_REJECTED: 2, BAD_USER_NAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+
+export interface FrontDoorIdentity {
+  readonly tenant: string;
+  readonly device: string;
+}
+
+/** What the policy says of an inbound PUBLISH. */
+export type PublishOutcome =
+  | { readonly accepted: true; readonly forward: boolean }
+  /** Refused: `reason` (an MQTT 5 reason code ≥ 0x80) and `message` go into an MQTT 5 PUBACK/PUBREC. */
+  | { readonly accepted: false; readonly reason: number; readonly message: string }
+  /** Not acknowledged at all: the connection is closed and the client sends the message again. */
+  | { readonly accepted: false; readonly reason: number; readonly message: string; readonly dropConnection: true };
+
+export type AuthResult = { readonly identity: FrontDoorIdentity } | { readonly refused: 'credentials' | 'not-authorized' | 'client-id'; readonly message: string };
+
+export interface FrontDoorPolicy {
+  authenticate(username: string | undefined, password: Buffer | undefined, clientId: string): AuthResult;
+  /** An inbound PUBLISH (topic aliases resolved). */
+  publish(who: FrontDoorIdentity, topic: string, payload: Buffer, qos: 0 | 1 | 2): PublishOutcome;
+  /** Whether `who` may leave a will on `topic` (checked at CONNECT). */
+  mayPublishWill(who: FrontDoorIdentity, topic: string): boolean;
+  maySubscribe(who: FrontDoorIdentity, filter: string): boolean;
+  connected?(who: FrontDoorIdentity): void;
+  disconnected?(who: FrontDoorIdentity): void;
+}
+
+export interface FrontDoorOptions {
+  readonly policy: FrontDoorPolicy;
+  readonly host?: string;
+  readonly port: number;
+  /** Default 10,000. */
+  readonly maxSessions?: number;
+  /** Messages queued per session for an offline or busy client; default 1,000 (oldest dropped, counted). */
+  readonly maxQueuedPerSession?: number;
+  /** Our receive maximum (QoS 1/2 in flight from a client); default 1,000. */
+  readonly receiveMaximum?: number;
+  /** Longest session a 3.1.1 client with clean session off, or an MQTT 5 client, may keep; default 7 days. */
+  readonly maxSessionExpirySeconds?: number;
+  /** Largest packet accepted; default 1 MiB. */
+  readonly maximumPacketSize?: number;
+  readonly topicAliasMaximum?: number;
+  readonly log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+  readonly now?: () => number;
+}
+
+export interface OutboundMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+  /** Unix ms after which the message is not delivered (MQTT 5 message expiry; enforced for 3.1.1 clients too). */
+  readonly expiresAt?: number;
+}
+
+export interface FrontDoorStats {
+  readonly connections: number;
+  readonly sessions: number;
+  readonly queuedDropped: number;
+  readonly expiredDropped: number;
+  readonly protocolErrors: number;
+}
+
+interface Sub {
+  readonly filter: string;
+  readonly qos: 0 | 1;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly group?: string;
+}
+
+interface Pending {
+  readonly msg: OutboundMessage;
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+}
+
+class Session {
+  readonly subs = new Map<string, Sub>();
+  readonly queue: Pending[] = [];
+  readonly inflight = new Map<number, Pending>();
+  readonly incomingQos2 = new Set<number>();
+  connection: Connection | undefined;
+  expirySeconds: number;
+  disconnectedAt = 0;
+  private nextId = 1;
+
+  constructor(
+    readonly clientId: string,
+    readonly identity: FrontDoorIdentity,
+    expirySeconds: number,
+  ) {
+    this.expirySeconds = expirySeconds;
+  }
+
+  packetId(): number {
+    for (let i = 0; i < 65535; i++) {
+      const id = this.nextId;
+      this.nextId = (this.nextId % 65535) + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+    throw new Error('no free packet id');
+  }
+}
+
+/**
+ * Whether `head` starts a CONNECT whose protocol name is MQTT (or MQIsdp) and whose level is not one we speak:
+ * fixed header 0x10, remaining length (1–4 bytes), protocol name (length-prefixed), level.
+ */
+function unsupportedLevel(head: Buffer): boolean {
+  if (head.length < 2 || head[0] !== 0x10) return false;
+  let i = 1;
+  while (i < 5 && i < head.length && ((head[i] as number) & 0x80) !== 0) i++;
+  i++;
+  if (head.length < i + 2) return false;
+  const nameLength = head.readUInt16BE(i);
+  const name = head.subarray(i + 2, i + 2 + nameLength).toString('latin1');
+  const level = head[i + 2 + nameLength];
+  return (name === 'MQTT' || name === 'MQIsdp') && level !== undefined && level !== 3 && level !== 4 && level !== 5;
+}
+
+function sameIdentity(a: FrontDoorIdentity, b: FrontDoorIdentity): boolean {
+  return a.tenant === b.tenant && a.device === b.device;
+}
+
+export class MqttFrontDoor {
+  private server: Server | undefined;
+  private readonly sessions = new Map<string, Session>();
+  readonly retained = new Map<string, OutboundMessage>();
+  private readonly connections = new Set<Connection>();
+  private readonly sharedCursor = new Map<string, number>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly counters = { queuedDropped: 0, expiredDropped: 0, protocolErrors: 0 };
+  private boundPort = 0;
+  readonly now: () => number;
+  readonly maxQueued: number;
+  readonly receiveMaximum: number;
+  readonly maxSessionExpiry: number;
+  readonly maximumPacketSize: number;
+  readonly topicAliasMaximum: number;
+
+  constructor(readonly opts: FrontDoorOptions) {
+    this.now = opts.now ?? Date.now;
+    this.maxQueued = opts.maxQueuedPerSession ?? 1000;
+    this.receiveMaximum = opts.receiveMaximum ?? 1000;
+    this.maxSessionExpiry = opts.maxSessionExpirySeconds ?? 7 * 24 * 3600;
+    this.maximumPacketSize = opts.maximumPacketSize ?? 1024 * 1024;
+    this.topicAliasMaximum = opts.topicAliasMaximum ?? 64;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async listen(): Promise<number> {
+    const server = createServer((socket) => {
+      const c = new Connection(this, socket);
+      this.connections.add(c);
+      socket.once('close', () => this.connections.delete(c));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.boundPort = (server.address() as AddressInfo).port;
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+    return this.boundPort;
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const c of this.connections) c.shutdown(Reason.SERVER_SHUTTING_DOWN);
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  stats(): FrontDoorStats {
+    return { connections: this.connections.size, sessions: this.sessions.size, ...this.counters };
+  }
+
+  countProtocolError(): void {
+    this.counters.protocolErrors++;
+  }
+
+  log(level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void {
+    this.opts.log?.(level, msg, fields);
+  }
+
+  /** The session of `clientId` for `identity`: resumed, or new. Another device's client id is refused. */
+  openSession(clientId: string, identity: FrontDoorIdentity, cleanStart: boolean, expirySeconds: number): { session: Session; present: boolean } | undefined {
+    const existing = this.sessions.get(clientId);
+    if (existing && !sameIdentity(existing.identity, identity)) return undefined;
+    if (existing?.connection) existing.connection.takenOver();
+    if (existing && !cleanStart && !this.expired(existing)) {
+      existing.expirySeconds = expirySeconds;
+      return { session: existing, present: true };
+    }
+    if (existing) this.sessions.delete(clientId);
+    while (this.sessions.size >= (this.opts.maxSessions ?? 10_000)) {
+      const victim = [...this.sessions.values()].find((s) => !s.connection);
+      if (!victim) break;
+      this.sessions.delete(victim.clientId);
+    }
+    const session = new Session(clientId, identity, expirySeconds);
+    this.sessions.set(clientId, session);
+    return { session, present: false };
+  }
+
+  private expired(s: Session): boolean {
+    return !s.connection && s.disconnectedAt > 0 && this.now() - s.disconnectedAt > s.expirySeconds * 1000;
+  }
+
+  ended(s: Session): void {
+    s.connection = undefined;
+    s.disconnectedAt = this.now();
+    if (s.expirySeconds === 0 && this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+  }
+
+  private sweep(): void {
+    for (const s of this.sessions.values()) if (this.expired(s)) this.sessions.delete(s.clientId);
+  }
+
+  /** A message into the server (from the platform, a client, or a will): retained, then routed. */
+  publish(msg: OutboundMessage, from?: Session): void {
+    if (msg.retain) {
+      if (msg.payload.length === 0) this.retained.delete(msg.topic);
+      else this.retained.set(msg.topic, msg);
+    }
+    const groups = new Map<string, Array<{ session: Session; sub: Sub }>>();
+    for (const s of this.sessions.values()) {
+      if (this.expired(s)) continue;
+      for (const sub of s.subs.values()) {
+        if (!matches(sub.filter, msg.topic)) continue;
+        if (sub.group !== undefined) {
+          const key = `${sub.group}\u0000${sub.filter}`;
+          const members = groups.get(key) ?? [];
+          members.push({ session: s, sub });
+          groups.set(key, members);
+          continue;
+        }
+        if (sub.noLocal && s === from) continue;
+        this.deliver(s, { msg, qos: Math.min(msg.qos, sub.qos) as 0 | 1, retain: sub.retainAsPublished && msg.retain });
+      }
+    }
+    for (const [key, members] of groups) {
+      const online = members.filter((m) => m.session.connection);
+      const pool = online.length > 0 ? online : members;
+      const i = (this.sharedCursor.get(key) ?? 0) % pool.length;
+      this.sharedCursor.set(key, i + 1);
+      const pick = pool[i];
+      if (pick) this.deliver(pick.session, { msg, qos: Math.min(msg.qos, pick.sub.qos) as 0 | 1, retain: false });
+    }
+  }
+
+  /** Retained messages for a new subscription. */
+  retainedFor(filter: string): OutboundMessage[] {
+    const out: OutboundMessage[] = [];
+    for (const m of this.retained.values()) if (matches(filter, m.topic)) out.push(m);
+    return out;
+  }
+
+  deliver(s: Session, p: Pending): void {
+    if (p.msg.expiresAt !== undefined && this.now() > p.msg.expiresAt) {
+      this.counters.expiredDropped++;
+      return;
+    }
+    const c = s.connection;
+    if (c && (p.qos === 0 || s.inflight.size < c.clientReceiveMaximum)) {
+      c.send(s, p);
+      return;
+    }
+    if (p.qos === 0 && !c) return; // QoS 0 is not kept for an offline client (MQTT §4.1)
+    if (s.queue.length >= this.maxQueued) {
+      s.queue.shift();
+      this.counters.queuedDropped++;
+      this.log('warn', 'MQTT session queue full; oldest message dropped', { clientId: s.clientId, device: s.identity.device });
+    }
+    s.queue.push(p);
+  }
+
+  /** Sends what waits in the session's queue while its client's window allows. */
+  drain(s: Session): void {
+    const c = s.connection;
+    if (!c) return;
+    while (s.queue.length > 0 && s.inflight.size < c.clientReceiveMaximum) {
+      const p = s.queue.shift() as Pending;
+      if (p.msg.expiresAt !== undefined && this.now() > p.msg.expiresAt) {
+        this.counters.expiredDropped++;
+        continue;
+      }
+      c.send(s, p);
+    }
+  }
+
+  countExpired(): void {
+    this.counters.expiredDropped++;
+  }
+}
+
+/** One client connection: its protocol version, keep-alive, topic aliases and the session it drives. */
+class Connection {
+  private readonly parser = mqttPacket.parser();
+  private version: 3 | 4 | 5 = 4;
+  private session: Session | undefined;
+  private identity: FrontDoorIdentity | undefined;
+  private will: OutboundMessage | undefined;
+  private willDelayMs = 0;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private keepAliveMs = 0;
+  private readonly aliases = new Map<number, string>();
+  private closed = false;
+  private cleanDisconnect = false;
+  clientReceiveMaximum = 65535;
+  private clientMaxPacket = Number.POSITIVE_INFINITY;
+  /** The first bytes of the connection, kept until CONNECT is read (to answer an unsupported level). */
+  private head: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly door: MqttFrontDoor,
+    private readonly socket: Socket,
+  ) {
+    socket.setNoDelay(true);
+    const connectTimer = setTimeout(() => this.destroy(), 10_000);
+    connectTimer.unref();
+    this.parser.on('packet', (p: Packet) => {
+      clearTimeout(connectTimer);
+      try {
+        this.onPacket(p);
+      } catch (e) {
+        this.door.log('warn', 'MQTT packet handling failed', { err: String(e) });
+        this.protocolError(Reason.UNSPECIFIED);
+      }
+    });
+    this.parser.on('error', () => {
+      // A CONNECT of a protocol level we do not speak still gets its answer (MQTT 3.1.1 §3.1.2.2).
+      if (!this.session && unsupportedLevel(this.head)) {
+        this.door.countProtocolError();
+        this.socket.write(Buffer.from([0x20, 0x02, 0x00, V4_CONNACK.UNACCEPTABLE_PROTOCOL]));
+        this.end();
+        return;
+      }
+      this.protocolError(Reason.MALFORMED);
+    });
+    socket.on('data', (d: Buffer) => {
+      if (this.closed) return;
+      if (!this.session && this.head.length < 16) this.head = Buffer.concat([this.head, d]).subarray(0, 16);
+      this.parser.parse(d);
+    });
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.onClose());
+  }
+
+  private write(p: Packet): void {
+    if (this.closed) return;
+    this.socket.write(mqttPacket.generate(p, { protocolVersion: this.version }));
+  }
+
+  private get v5(): boolean {
+    return this.version === 5;
+  }
+
+  private refuseConnect(v4Code: number, v5Reason: number, message: string): void {
+    this.write(this.v5 ? { cmd: 'connack', reasonCode: v5Reason, sessionPresent: false, properties: { reasonString: message } } : { cmd: 'connack', returnCode: v4Code, sessionPresent: false });
+    this.door.log('warn', 'MQTT CONNECT refused', { reason: message });
+    this.end();
+  }
+
+  private protocolError(reason: number): void {
+    this.door.countProtocolError();
+    if (this.v5 && this.session) this.write({ cmd: 'disconnect', reasonCode: reason });
+    this.destroy();
+  }
+
+  private onPacket(p: Packet): void {
+    if (!this.session) {
+      if (p.cmd !== 'connect') {
+        this.protocolError(Reason.PROTOCOL_ERROR);
+        return;
+      }
+      this.onConnect(p);
+      return;
+    }
+    this.touch();
+    switch (p.cmd) {
+      case 'publish':
+        this.onPublish(p);
+        return;
+      case 'puback': {
+        const s = this.session;
+        if (p.messageId !== undefined) s.inflight.delete(p.messageId);
+        this.door.drain(s);
+        return;
+      }
+      case 'pubrel':
+        if (p.messageId !== undefined) this.session.incomingQos2.delete(p.messageId);
+        this.write({ cmd: 'pubcomp', messageId: p.messageId, ...(this.v5 && { reasonCode: Reason.SUCCESS }) });
+        return;
+      case 'subscribe':
+        this.onSubscribe(p);
+        return;
+      case 'unsubscribe': {
+        const codes = p.unsubscriptions.map((f) => (this.session?.subs.delete(f) ? Reason.SUCCESS : Reason.NO_SUBSCRIPTION_EXISTED));
+        this.write({ cmd: 'unsuback', messageId: p.messageId, granted: this.v5 ? codes : [] } as Packet);
+        return;
+      }
+      case 'pingreq':
+        this.write({ cmd: 'pingresp' });
+        return;
+      case 'disconnect': {
+        const expiry = p.properties?.sessionExpiryInterval;
+        if (this.v5 && expiry !== undefined) {
+          // MQTT 5 §3.14.2.2.2: a session that ended at disconnect cannot be extended at disconnect.
+          if (this.session.expirySeconds === 0 && expiry > 0) {
+            this.protocolError(Reason.PROTOCOL_ERROR);
+            return;
+          }
+          this.session.expirySeconds = Math.min(expiry, this.door.maxSessionExpiry);
+        }
+        // Reason 0x04 "disconnect with will message" asks for the will to be sent anyway.
+        this.cleanDisconnect = !(this.v5 && p.reasonCode === 0x04);
+        this.end();
+        return;
+      }
+      case 'auth':
+        this.write({ cmd: 'disconnect', reasonCode: Reason.BAD_AUTHENTICATION_METHOD });
+        this.end();
+        return;
+      default:
+        this.protocolError(Reason.PROTOCOL_ERROR);
+        return;
+    }
+  }
+
+  private onConnect(p: IConnectPacket): void {
+    this.version = p.protocolVersion === 5 ? 5 : p.protocolVersion === 3 ? 3 : 4;
+    if (p.protocolVersion !== 3 && p.protocolVersion !== 4 && p.protocolVersion !== 5) {
+      this.version = 4;
+      this.refuseConnect(V4_CONNACK.UNACCEPTABLE_PROTOCOL, Reason.UNSUPPORTED_PROTOCOL_VERSION, `protocol level ${p.protocolVersion} is not supported`);
+      return;
+    }
+    if (this.v5 && p.properties?.authenticationMethod) {
+      this.refuseConnect(V4_CONNACK.NOT_AUTHORIZED, Reason.BAD_AUTHENTICATION_METHOD, 'enhanced authentication is not supported; use user name and password');
+      return;
+    }
+    let clientId = p.clientId;
+    const cleanStart = p.clean !== false;
+    let assigned: string | undefined;
+    if (!clientId) {
+      // An empty client id: MQTT 3.1.1 allows it only with a clean session (§3.1.3.1); MQTT 5 gets one assigned.
+      if (!this.v5 && !cleanStart) {
+        this.refuseConnect(V4_CONNACK.IDENTIFIER_REJECTED, Reason.CLIENT_ID_NOT_VALID, 'an empty client id needs a clean session');
+        return;
+      }
+      clientId = '';
+    }
+    const auth = this.door.opts.policy.authenticate(p.username, p.password, clientId);
+    if (!('identity' in auth)) {
+      const [v4, v5] =
+        auth.refused === 'client-id'
+          ? [V4_CONNACK.IDENTIFIER_REJECTED, Reason.CLIENT_ID_NOT_VALID]
+          : auth.refused === 'not-authorized'
+            ? [V4_CONNACK.NOT_AUTHORIZED, Reason.NOT_AUTHORIZED]
+            : [V4_CONNACK.BAD_USER_NAME_OR_PASSWORD, Reason.BAD_USER_NAME_OR_PASSWORD];
+      this.refuseConnect(v4, v5, auth.message);
+      return;
+    }
+    const who = auth.identity;
+    if (!clientId) {
+      clientId = `${who.tenant}/${who.device}/${randomBytes(6).toString('hex')}`;
+      assigned = clientId;
+    }
+    if (p.will) {
+      if ((p.will.qos ?? 0) > 2 || !this.door.opts.policy.mayPublishWill(who, p.will.topic)) {
+        this.refuseConnect(V4_CONNACK.NOT_AUTHORIZED, Reason.NOT_AUTHORIZED, `a will on "${p.will.topic}" is not allowed for device "${who.device}"`);
+        return;
+      }
+      const expiry = p.will.properties?.messageExpiryInterval;
+      this.will = {
+        topic: p.will.topic,
+        payload: Buffer.isBuffer(p.will.payload) ? p.will.payload : Buffer.from(p.will.payload),
+        qos: Math.min(p.will.qos ?? 0, 1) as 0 | 1,
+        retain: false,
+        ...(expiry !== undefined && { expiresAt: this.door.now() + expiry * 1000 }),
+      };
+      this.willDelayMs = Math.min(p.will.properties?.willDelayInterval ?? 0, 3600) * 1000;
+    }
+    const expirySeconds = this.v5 ? Math.min(p.properties?.sessionExpiryInterval ?? 0, this.door.maxSessionExpiry) : cleanStart ? 0 : this.door.maxSessionExpiry;
+    const opened = this.door.openSession(clientId, who, cleanStart, expirySeconds);
+    if (!opened) {
+      this.refuseConnect(V4_CONNACK.IDENTIFIER_REJECTED, Reason.CLIENT_ID_NOT_VALID, `client id "${clientId}" belongs to another device`);
+      return;
+    }
+    this.identity = who;
+    this.session = opened.session;
+    opened.session.connection = this;
+    if (this.v5) {
+      this.clientReceiveMaximum = p.properties?.receiveMaximum ?? 65535;
+      this.clientMaxPacket = p.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    }
+    this.keepAliveMs = (p.keepalive ?? 0) * 1500;
+    this.touch();
+    this.write(
+      this.v5
+        ? {
+            cmd: 'connack',
+            reasonCode: Reason.SUCCESS,
+            sessionPresent: opened.present,
+            properties: {
+              receiveMaximum: this.door.receiveMaximum,
+              maximumQoS: 1,
+              retainAvailable: true,
+              maximumPacketSize: this.door.maximumPacketSize,
+              topicAliasMaximum: this.door.topicAliasMaximum,
+              wildcardSubscriptionAvailable: true,
+              subscriptionIdentifiersAvailable: false,
+              sharedSubscriptionAvailable: true,
+              ...(assigned !== undefined && { assignedClientIdentifier: assigned }),
+              ...(p.properties?.sessionExpiryInterval !== undefined && p.properties.sessionExpiryInterval > this.door.maxSessionExpiry && { sessionExpiryInterval: this.door.maxSessionExpiry }),
+            },
+          }
+        : { cmd: 'connack', returnCode: 0, sessionPresent: opened.present },
+    );
+    this.door.opts.policy.connected?.(who);
+    // A resumed session: what was in flight goes again (DUP), then the queue.
+    for (const [id, pending] of opened.session.inflight) this.resend(pending, id);
+    this.door.drain(opened.session);
+  }
+
+  private touch(): void {
+    if (this.keepAliveMs <= 0) return;
+    if (this.keepAliveTimer) this.keepAliveTimer.refresh();
+    else {
+      this.keepAliveTimer = setTimeout(() => {
+        if (this.v5) this.write({ cmd: 'disconnect', reasonCode: Reason.KEEP_ALIVE_TIMEOUT });
+        this.destroy();
+      }, this.keepAliveMs);
+      this.keepAliveTimer.unref();
+    }
+  }
+
+  private onPublish(p: IPublishPacket): void {
+    const s = this.session as Session;
+    const who = this.identity as FrontDoorIdentity;
+    let topic = p.topic;
+    const alias = p.properties?.topicAlias;
+    if (alias !== undefined) {
+      if (alias === 0 || alias > this.door.topicAliasMaximum) {
+        this.protocolError(Reason.TOPIC_ALIAS_INVALID);
+        return;
+      }
+      if (topic) this.aliases.set(alias, topic);
+      else topic = this.aliases.get(alias) ?? '';
+      if (!topic) {
+        this.protocolError(Reason.PROTOCOL_ERROR);
+        return;
+      }
+    }
+    if (!topic || topic.includes('+') || topic.includes('#') || topic.includes('\u0000')) {
+      this.protocolError(Reason.TOPIC_NAME_INVALID);
+      return;
+    }
+    if (p.qos === 2 && this.v5) {
+      this.protocolError(Reason.QOS_NOT_SUPPORTED);
+      return;
+    }
+    if (p.qos === 2 && p.messageId !== undefined && s.incomingQos2.has(p.messageId)) {
+      this.write({ cmd: 'pubrec', messageId: p.messageId });
+      return;
+    }
+    const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
+    const outcome = this.door.opts.policy.publish(who, topic, payload, p.qos);
+    if (!outcome.accepted && 'dropConnection' in outcome) {
+      this.destroy();
+      return;
+    }
+    if (outcome.accepted && outcome.forward) {
+      const expiry = p.properties?.messageExpiryInterval;
+      this.door.publish({ topic, payload, qos: Math.min(p.qos, 1) as 0 | 1, retain: p.retain, ...(expiry !== undefined && { expiresAt: this.door.now() + expiry * 1000 }) }, s);
+    }
+    const reason = outcome.accepted ? Reason.SUCCESS : outcome.reason;
+    const props = !outcome.accepted && this.v5 ? { properties: { reasonString: outcome.message } } : {};
+    if (p.qos === 1) this.write({ cmd: 'puback', messageId: p.messageId, ...(this.v5 && { reasonCode: reason, ...props }) } as Packet);
+    else if (p.qos === 2) {
+      if (p.messageId !== undefined && s.incomingQos2.size < this.door.receiveMaximum) s.incomingQos2.add(p.messageId);
+      this.write({ cmd: 'pubrec', messageId: p.messageId });
+    }
+  }
+
+  private onSubscribe(p: ISubscribePacket): void {
+    const s = this.session as Session;
+    const who = this.identity as FrontDoorIdentity;
+    const granted: number[] = [];
+    const retainedToSend: Array<{ msg: OutboundMessage; sub: Sub }> = [];
+    for (const req of p.subscriptions) {
+      const shared = sharedSubscription(req.topic);
+      const filter = shared ? shared.filter : req.topic;
+      if (!validFilter(filter) || (req.topic.startsWith('$share/') && !shared)) {
+        granted.push(this.v5 ? Reason.TOPIC_FILTER_INVALID : 0x80);
+        continue;
+      }
+      if (!this.door.opts.policy.maySubscribe(who, filter)) {
+        granted.push(this.v5 ? Reason.NOT_AUTHORIZED : 0x80);
+        continue;
+      }
+      const qos = Math.min(req.qos, 1) as 0 | 1;
+      const existed = s.subs.has(req.topic);
+      const sub: Sub = { filter, qos, noLocal: req.nl === true, retainAsPublished: req.rap === true, ...(shared && { group: shared.group }) };
+      s.subs.set(req.topic, sub);
+      granted.push(qos);
+      const handling = req.rh ?? 0;
+      if (!shared && (handling === 0 || (handling === 1 && !existed))) for (const msg of this.door.retainedFor(filter)) retainedToSend.push({ msg, sub });
+    }
+    this.write({ cmd: 'suback', messageId: p.messageId, granted });
+    // Retained messages are sent with the retain flag set (MQTT §3.3.1.3).
+    for (const { msg, sub } of retainedToSend) this.door.deliver(s, { msg, qos: Math.min(msg.qos, sub.qos) as 0 | 1, retain: true });
+  }
+
+  /** Sends a message of the session to this client (QoS 1: a packet id, kept in flight until PUBACK). */
+  send(s: Session, p: Pending): void {
+    const m = p.msg;
+    if (m.expiresAt !== undefined && m.expiresAt <= this.door.now()) {
+      this.door.countExpired();
+      return;
+    }
+    if (m.payload.length + m.topic.length + 16 > this.clientMaxPacket) {
+      this.door.log('warn', 'MQTT message larger than the client accepts; not sent', { topic: m.topic });
+      return;
+    }
+    if (p.qos === 0) {
+      this.writePublish(p, undefined, false);
+      return;
+    }
+    const id = s.packetId();
+    s.inflight.set(id, p);
+    this.writePublish(p, id, false);
+  }
+
+  /** Resends a message that was in flight when the session's last connection ended (DUP set). */
+  resend(p: Pending, id: number): void {
+    this.writePublish(p, id, true);
+  }
+
+  private writePublish(p: Pending, messageId: number | undefined, dup: boolean): void {
+    const m = p.msg;
+    // MQTT 5 §3.3.2.3.3: the expiry a client sees is what is left of it.
+    const properties = this.v5 && m.expiresAt !== undefined ? { messageExpiryInterval: Math.max(1, Math.ceil((m.expiresAt - this.door.now()) / 1000)) } : undefined;
+    this.write({ cmd: 'publish', topic: m.topic, payload: m.payload, qos: p.qos, retain: p.retain, dup, ...(messageId !== undefined && { messageId }), ...(properties && { properties }) });
+  }
+
+  /**
+   * Another connection of the same device took this session over (MQTT §3.1.4). The platform hears of this
+   * connection's end now, before it hears of the new one, so a gateway is not marked offline afterwards.
+   */
+  takenOver(): void {
+    if (this.v5) this.write({ cmd: 'disconnect', reasonCode: Reason.SESSION_TAKEN_OVER });
+    this.cleanDisconnect = true; // the will is not sent on a take-over
+    this.session = undefined;
+    if (this.identity) this.door.opts.policy.disconnected?.(this.identity);
+    this.identity = undefined;
+    this.end();
+  }
+
+  shutdown(reason: number): void {
+    if (this.v5 && this.session) this.write({ cmd: 'disconnect', reasonCode: reason });
+    this.cleanDisconnect = true;
+    this.destroy();
+  }
+
+  private end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+  }
+
+  private destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    const s = this.session;
+    const who = this.identity;
+    if (s && s.connection === this) this.door.ended(s);
+    if (who) this.door.opts.policy.disconnected?.(who);
+    if (this.will && !this.cleanDisconnect) {
+      const will = this.will;
+      const fire = () => this.door.publish(will);
+      if (this.willDelayMs > 0) setTimeout(fire, this.willDelayMs).unref();
+      else fire();
+    }
+  }
+}
