@@ -11,6 +11,7 @@
  */
 import { IipError } from './errors.js';
 import type { DeviceId, TenantId } from './ids.js';
+import type { DeviceClock } from './telemetry-clock.js';
 import type { DataType, ThingModel } from './thing-model.js';
 
 export type PointValue = number | string | boolean;
@@ -27,6 +28,18 @@ export interface TelemetryBatch {
   readonly device: DeviceId;
   readonly points: readonly TelemetryPoint[];
   readonly receivedAt: number;
+}
+
+/**
+ * What a telemetry store made of a batch. A point whose (property, ts) the device already reported is a
+ * re-delivery (a gateway resending what was stored before its acknowledgement got lost): it is not stored
+ * again, and is reported here so that the sender is told the accepted count that was really stored.
+ */
+export interface TelemetryWriteResult {
+  /** The batch without its duplicates: exactly the points that will be stored. */
+  readonly stored: TelemetryBatch;
+  /** Points already stored (or repeated within the batch), in message order; none of them is stored again. */
+  readonly duplicates: readonly TelemetryPoint[];
 }
 
 export interface IngestLimits {
@@ -140,9 +153,10 @@ export class TelemetryValidator {
 
   /**
    * Parses and validates one raw message. Throws IipError on the first problem; returns the points of
-   * the whole message otherwise.
+   * the whole message otherwise. Records without `ts` are stamped by `clock` (distinct, increasing
+   * timestamps per property) or, without one, with `now`.
    */
-  parse(raw: Uint8Array | string, now: number, limits: IngestLimits = DEFAULT_INGEST_LIMITS): TelemetryPoint[] {
+  parse(raw: Uint8Array | string, now: number, limits: IngestLimits = DEFAULT_INGEST_LIMITS, clock?: DeviceClock): TelemetryPoint[] {
     const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
     if (size > limits.maxPayloadBytes) {
       throw new IipError('IIP_ERR_PAYLOAD_TOO_LARGE', `payload of ${size} bytes exceeds the limit of ${limits.maxPayloadBytes}`, {
@@ -157,27 +171,30 @@ export class TelemetryValidator {
     } catch (e) {
       throw new IipError('IIP_ERR_PAYLOAD_NOT_JSON', `payload is not valid JSON: ${(e as Error).message}`, {});
     }
-    return this.validate(doc, now, limits);
+    return this.validate(doc, now, limits, clock);
   }
 
   /** Validates an already-parsed JSON document (used by HTTP ingest, whose body Fastify parsed). */
-  validate(doc: unknown, now: number, limits: IngestLimits = DEFAULT_INGEST_LIMITS): TelemetryPoint[] {
+  validate(doc: unknown, now: number, limits: IngestLimits = DEFAULT_INGEST_LIMITS, clock?: DeviceClock): TelemetryPoint[] {
     const out: TelemetryPoint[] = [];
     if (Array.isArray(doc)) {
       if (doc.length === 0) shapeError('an empty batch carries no points', '');
-      for (let i = 0; i < doc.length; i++) this.record(doc[i], `[${i}]`, now, limits, out);
+      for (let i = 0; i < doc.length; i++) this.record(doc[i], `[${i}]`, now, limits, out, clock);
     } else {
-      this.record(doc, '', now, limits, out);
+      this.record(doc, '', now, limits, out, clock);
     }
     return out;
   }
 
-  private record(rec: unknown, path: string, now: number, limits: IngestLimits, out: TelemetryPoint[]): void {
+  private record(rec: unknown, path: string, now: number, limits: IngestLimits, out: TelemetryPoint[], clock: DeviceClock | undefined): void {
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
       shapeError(`expected an object, got ${rec === null ? 'null' : Array.isArray(rec) ? 'an array' : typeof rec}`, path);
     }
     const r = rec as Record<string, unknown>;
+    // A record without ts gets its stamp once its values are known: all of them share it.
+    const stamped = r.ts === undefined && clock !== undefined;
     const ts = r.ts === undefined ? now : parseTs(r.ts, path, now, limits);
+    const first = out.length;
     let values: Record<string, unknown>;
     if (r.values !== undefined) {
       if (r.values === null || typeof r.values !== 'object' || Array.isArray(r.values)) shapeError('"values" must be an object', path);
@@ -200,6 +217,7 @@ export class TelemetryValidator {
         });
       }
       out.push({ property: key, ts, value: check(value, key) });
+      if (clock !== undefined && !stamped) clock.observe(key, ts, now);
       n++;
       if (out.length > limits.maxPointsPerMessage) {
         throw new IipError(
@@ -210,6 +228,11 @@ export class TelemetryValidator {
       }
     }
     if (n === 0) shapeError('a record carries no property values', path);
+    if (stamped) {
+      const own = out.slice(first);
+      const at = clock.stamp(own.map((p) => p.property), now);
+      for (let i = 0; i < own.length; i++) out[first + i] = { ...(own[i] as TelemetryPoint), ts: at };
+    }
   }
 }
 

@@ -1,41 +1,85 @@
 /**
  * Telemetry admission: the single gate every message passes, whatever the transport (MQTT, HTTP, an edge
- * gateway). It validates the whole message against the device's thing model and only then hands the
- * batch to the bus, so a rejected message never leaves a partial trace in storage.
+ * gateway). It validates the whole message against the device's thing model, stamps records sent without
+ * a timestamp (distinct stamps per series, see ServerClock), hands the batch to the store, which says
+ * which points were re-deliveries of stored ones, and only then puts what is stored on the bus. A rejected
+ * message never leaves a partial trace in storage, and the accepted count is the stored count.
  */
-import { DEFAULT_INGEST_LIMITS, IipError, type IngestLimits, type DeviceId, type TelemetryBatch, type TenantId } from '@iip/core';
+import {
+  DEFAULT_INGEST_LIMITS,
+  IipError,
+  type IngestLimits,
+  type DeviceId,
+  ServerClock,
+  type TelemetryBatch,
+  type TelemetryPoint,
+  type TelemetryWriteResult,
+  type TenantId,
+} from '@iip/core';
 import type { Bus } from '@iip/bus';
 import type { DeviceDirectory } from './directory.js';
 
 export interface AdmissionStats {
   acceptedMessages: number;
+  /** Points stored (duplicates excluded). */
   acceptedPoints: number;
+  /** Points of accepted messages that were already stored (re-deliveries), reported to the sender. */
+  duplicatePoints: number;
   rejectedMessages: number;
   rejectedByCode: Record<string, number>;
 }
 
-export class TelemetryAdmission {
-  private readonly counters: AdmissionStats = { acceptedMessages: 0, acceptedPoints: 0, rejectedMessages: 0, rejectedByCode: {} };
+/**
+ * Where admitted telemetry is stored (in the platform: the historian). It stores the batch, or throws and
+ * stores nothing of it, and says which points it already had.
+ */
+export interface TelemetrySink {
+  ingest(batch: TelemetryBatch): TelemetryWriteResult;
+}
 
+/** What became of an admitted message. */
+export interface Admitted {
+  /** The points stored: the message without its duplicates (what the bus carries). */
+  readonly batch: TelemetryBatch;
+  /** How many points were stored; equals `batch.points.length`. */
+  readonly accepted: number;
+  /** Points not stored because the device had already reported the same (property, ts). */
+  readonly duplicates: readonly TelemetryPoint[];
+}
+
+export class TelemetryAdmission {
+  private readonly counters: AdmissionStats = { acceptedMessages: 0, acceptedPoints: 0, duplicatePoints: 0, rejectedMessages: 0, rejectedByCode: {} };
+  private readonly clock = new ServerClock();
+
+  /**
+   * Without a `sink` the batch only goes on the bus, and nothing can tell a duplicate: then every valid
+   * point counts as accepted. The platform passes its historian.
+   */
   constructor(
     private readonly directory: DeviceDirectory,
     private readonly bus: Bus,
     readonly limits: IngestLimits = DEFAULT_INGEST_LIMITS,
     private readonly now: () => number = Date.now,
+    private readonly sink?: TelemetrySink,
   ) {}
 
-  /** Validates raw bytes (MQTT payload, HTTP body) from an already-authenticated device and publishes them. */
-  admitRaw(tenant: string, device: string, raw: Uint8Array | string): TelemetryBatch {
+  /**
+   * Validates raw bytes (MQTT payload, HTTP body) from an already-authenticated device, stores them and
+   * publishes what was stored. Throws IipError, storing nothing of the message, if it is refused.
+   */
+  admitRaw(tenant: string, device: string, raw: Uint8Array | string): Admitted {
     const entry = this.directory.lookup(tenant, device);
     try {
       if (!entry) throw new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${device}" does not exist in tenant "${tenant}"`, { tenant, device });
       const now = this.now();
-      const points = entry.validator.parse(raw, now, this.limits);
+      const points = entry.validator.parse(raw, now, this.limits, this.clock.device(`${tenant}/${device}`, now));
       const batch: TelemetryBatch = { tenant: tenant as TenantId, device: device as DeviceId, points, receivedAt: now };
+      const r = this.sink ? this.sink.ingest(batch) : { stored: batch, duplicates: [] };
       this.counters.acceptedMessages++;
-      this.counters.acceptedPoints += points.length;
-      this.bus.publish('telemetry', batch);
-      return batch;
+      this.counters.acceptedPoints += r.stored.points.length;
+      this.counters.duplicatePoints += r.duplicates.length;
+      if (r.stored.points.length > 0) this.bus.publish('telemetry', r.stored);
+      return { batch: r.stored, accepted: r.stored.points.length, duplicates: r.duplicates };
     } catch (e) {
       this.countRejection(e);
       throw e;

@@ -7,9 +7,23 @@ import { IipError } from '@iip/core';
 import type { TelemetryAdmission } from './admission.js';
 import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
 
+/** At most this many duplicates are named one by one in a reply; `duplicates` always counts all of them. */
+export const MAX_NAMED_DUPLICATES = 100;
+
+/**
+ * The answer to an accepted message: `accepted` points were stored; `duplicates` points repeated a
+ * (property, ts) already stored and were not stored again; the first of them are named.
+ */
+export interface IngestAccepted {
+  accepted: number;
+  duplicates: number;
+  duplicatePoints?: Array<{ property: string; ts: number }>;
+  device: string;
+}
+
 export interface IngestReply {
   readonly status: number;
-  readonly body: { accepted: number; device: string } | { code: string; message: string; details: Readonly<Record<string, unknown>> };
+  readonly body: IngestAccepted | { code: string; message: string; details: Readonly<Record<string, unknown>> };
 }
 
 export class HttpIngest {
@@ -22,8 +36,12 @@ export class HttpIngest {
   handle(authorization: string | undefined, body: Uint8Array | string): IngestReply {
     try {
       const who = this.authenticate(authorization);
-      const batch = this.admission.admitRaw(who.tenant, who.device, body);
-      return { status: 202, body: { accepted: batch.points.length, device: who.device } };
+      const r = this.admission.admitRaw(who.tenant, who.device, body);
+      const reply: IngestAccepted = { accepted: r.accepted, duplicates: r.duplicates.length, device: who.device };
+      if (r.duplicates.length > 0) {
+        reply.duplicatePoints = r.duplicates.slice(0, MAX_NAMED_DUPLICATES).map((p) => ({ property: p.property, ts: p.ts }));
+      }
+      return { status: 202, body: reply };
     } catch (e) {
       if (e instanceof IipError) return { status: e.status, body: e.toJSON() };
       throw e;

@@ -6,7 +6,7 @@
  * failed write keeps its rows queued for the next attempt, and close() writes everything before returning.
  */
 import { IipError } from '@iip/core';
-import type { DeviceId, PointValue, TelemetryBatch, TenantId } from '@iip/core';
+import type { DeviceId, PointValue, TelemetryBatch, TelemetryPoint, TelemetryWriteResult, TenantId } from '@iip/core';
 import type { RawRow, SeriesKind, TelemetryStore } from '@iip/storage';
 import { computeTrend } from './trend.js';
 import type { TrendBucket } from './trend.js';
@@ -26,7 +26,7 @@ export interface HistorianOptions {
 export interface HistorianStats {
   /** Points stored since start (duplicates excluded). */
   readonly written: number;
-  /** Points ignored because their (series, ts) was already stored. */
+  /** Points not stored because their (series, ts) was already stored or queued (reported by ingest()). */
   readonly duplicates: number;
   /** Points waiting to be written. */
   readonly queued: number;
@@ -63,6 +63,13 @@ function invalid(message: string, details: Record<string, unknown>): never {
   throw new IipError('IIP_ERR_VALIDATION', message, details);
 }
 
+interface Series {
+  readonly id: number;
+  readonly kind: SeriesKind;
+  /** Newest ts stored, queued or taken by this batch so far. */
+  newest: number;
+}
+
 function checkRange(from: number, to: number): void {
   if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) {
     invalid(`time range [${from}, ${to}) is empty or not finite; "to" must be after "from"`, { from, to });
@@ -84,6 +91,11 @@ export class Historian {
   private duplicates = 0;
   private flushes = 0;
   private lastFlushMs = 0;
+  /**
+   * Newest ts stored or queued per series id, loaded from the store on first use. A point later than it is
+   * new for certain (the hot path: live data arrives in time order); only an older one is looked up.
+   */
+  private readonly newestTs = new Map<number, number>();
 
   constructor(
     private readonly store: TelemetryStore,
@@ -95,8 +107,13 @@ export class Historian {
     this.onError = opts.onError ?? ((e) => console.error('historian: background flush failed, points stay queued:', e));
   }
 
-  /** Queues a validated batch. Throws (and queues nothing of it) on an unstorable value or a kind change. */
-  ingest(batch: TelemetryBatch): void {
+  /**
+   * Queues a validated batch and says what of it will be stored: every point except those whose
+   * (property, ts) is already stored or queued, or repeats an earlier point of the batch — a re-delivery,
+   * reported in `duplicates` and not stored again. Throws (and queues nothing of the batch) on an
+   * unstorable value, a kind change, or a store that fails while older points are looked up.
+   */
+  ingest(batch: TelemetryBatch): TelemetryWriteResult {
     if (this.closed) {
       throw new IipError('IIP_ERR_HISTORIAN_CLOSED', 'the historian is closed; telemetry can no longer be stored', {
         tenant: batch.tenant,
@@ -106,20 +123,76 @@ export class Historian {
     const rows: RawRow[] = [];
     // Series resolved once per property and batch; a kind change (even inside one batch) reaches the
     // store, which rejects it, before anything of the batch is queued.
-    const seen = new Map<string, { id: number; kind: SeriesKind }>();
-    for (const p of batch.points) {
+    const seen = new Map<string, Series>();
+    const older: Array<{ index: number; series: Series }> = [];
+    const points = batch.points;
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as TelemetryPoint;
       const kind = kindOf(p.value, p.property);
       let s = seen.get(p.property);
       if (s === undefined || s.kind !== kind) {
-        s = { id: this.store.seriesId({ tenant: batch.tenant, device: batch.device, property: p.property }, kind), kind };
+        const id = this.store.seriesId({ tenant: batch.tenant, device: batch.device, property: p.property }, kind);
+        s = { id, kind, newest: s?.id === id ? s.newest : this.newestOf(id) };
         seen.set(p.property, s);
       }
-      rows.push(encode(s.id, p.ts, p.value));
+      if (p.ts > s.newest) {
+        s.newest = p.ts;
+        rows.push(encode(s.id, p.ts, p.value));
+      } else {
+        older.push({ index: i, series: s });
+      }
     }
-    if (this.queued + rows.length > this.maxQueuedPoints) this.flushSync();
-    this.enqueue(rows);
-    if (this.queued >= this.maxBatchPoints) this.scheduleSoon();
-    else this.scheduleTimer();
+    let stored = batch;
+    let duplicates: TelemetryPoint[] = [];
+    if (older.length > 0) {
+      const dup = this.keepNew(points, rows, older);
+      if (dup.size > 0) {
+        stored = { ...batch, points: points.filter((_, i) => !dup.has(i)) };
+        duplicates = points.filter((_, i) => dup.has(i));
+      }
+    }
+    if (rows.length > 0) {
+      if (this.queued + rows.length > this.maxQueuedPoints) this.flushSync();
+      this.enqueue(rows);
+      if (this.queued >= this.maxBatchPoints) this.scheduleSoon();
+      else this.scheduleTimer();
+    }
+    for (const s of seen.values()) {
+      if (s.newest > (this.newestTs.get(s.id) ?? Number.NEGATIVE_INFINITY)) this.newestTs.set(s.id, s.newest);
+    }
+    this.duplicates += duplicates.length;
+    return { stored, duplicates };
+  }
+
+  private newestOf(series: number): number {
+    const known = this.newestTs.get(series);
+    if (known !== undefined) return known;
+    const row = this.store.latest([series])[0];
+    return row ? row.ts : Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Sorts the points of a batch that are not later than their series' newest into new ones (appended to
+   * `rows`) and duplicates (whose indexes it returns). Rare — backfill, re-delivery — so it may be slow:
+   * it writes the queue first, so that the store alone says what is stored, and looks each point up.
+   */
+  private keepNew(points: readonly TelemetryPoint[], rows: RawRow[], older: ReadonlyArray<{ index: number; series: Series }>): Set<number> {
+    this.flushSync();
+    const key = (series: number, ts: number) => `${series}:${ts}`;
+    const taken = new Set<string>();
+    for (const r of rows) taken.add(key(r.series, r.ts));
+    const duplicates = new Set<number>();
+    for (const { index, series } of older) {
+      const p = points[index] as TelemetryPoint;
+      const k = key(series.id, p.ts);
+      if (taken.has(k) || this.store.raw(series.id, p.ts, p.ts + 1, 1).length > 0) {
+        duplicates.add(index);
+        continue;
+      }
+      taken.add(k);
+      rows.push(encode(series.id, p.ts, p.value));
+    }
+    return duplicates;
   }
 
   private enqueue(rows: readonly RawRow[]): void {
@@ -250,6 +323,7 @@ export class Historian {
   /** Removes all stored and queued telemetry of a device. */
   deleteDevice(tenant: TenantId, device: DeviceId): void {
     const ids = new Set(this.store.listSeries(tenant, device).map((s) => s.id));
+    for (const id of ids) this.newestTs.delete(id);
     if (ids.size > 0 && this.queued > 0) {
       const kept = this.chunks.flat().filter((r) => !ids.has(r.series));
       this.chunks = [];

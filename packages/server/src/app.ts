@@ -436,7 +436,19 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
           tags: ['ingest'],
           description: 'Telemetry from a device, authenticated with HTTP Basic `{tenant}/{device}:{secret}`. Same payloads as MQTT; atomic.',
           security: [{ device: [] }],
-          response: { 202: { type: 'object', properties: { accepted: { type: 'integer' }, device: { type: 'string' } } }, ...errorResponses },
+          response: {
+            202: {
+              type: 'object',
+              description: '`accepted` points were stored; `duplicates` repeated a stored (property, ts) and were not stored again (the first 100 named in `duplicatePoints`).',
+              properties: {
+                accepted: { type: 'integer' },
+                duplicates: { type: 'integer' },
+                duplicatePoints: { type: 'array', items: { type: 'object', properties: { property: { type: 'string' }, ts: { type: 'integer' } } } },
+                device: { type: 'string' },
+              },
+            },
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {

@@ -1,6 +1,6 @@
 /**
- * The composition root of the platform process: opens storage, wires device access → bus → historian and
- * the live stream, starts the MQTT and HTTP listeners, and (for the demo) the virtual factory. `close()`
+ * The composition root of the platform process: opens storage, wires device access → historian → bus →
+ * live stream, starts the MQTT and HTTP listeners, and (for the demo) the virtual factory. `close()`
  * stops intake first and flushes the historian last, so nothing accepted is lost on Ctrl-C.
  */
 import { mkdirSync } from 'node:fs';
@@ -125,17 +125,16 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const bus = new InProcessBus((topic, err) => log(`bus: subscriber of ${topic} failed: ${(err as Error).message}`));
     const historian = new Historian(storage.telemetry, { onError: (e) => log(`historian: ${(e as Error).message}`) });
-    const unsubHistorian = bus.subscribe('telemetry', (b) => historian.ingest(b));
-    cleanups.push(async () => {
-      unsubHistorian();
-      await historian.close();
-    });
+    cleanups.push(() => historian.close());
 
     const registry = new RegistryService(storage.registry);
     const directory = new RegistryDeviceDirectory(storage.registry);
     registry.onChange((t, d) => directory.invalidate(t, d));
     const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...opts.limits };
-    const admission = new TelemetryAdmission(directory, bus, limits);
+    // Admission stores through the historian directly (not as a bus subscriber) so that it learns what was
+    // stored: the sender's accepted count is the stored count, duplicates are named, a store failure is the
+    // sender's error. The bus then carries only stored points, to the live stream.
+    const admission = new TelemetryAdmission(directory, bus, limits, Date.now, historian);
 
     // The manager needs the broker to publish and the broker needs the manager's hooks: bind late.
     let mqttRef: MqttAccess | undefined;

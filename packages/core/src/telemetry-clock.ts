@@ -1,0 +1,78 @@
+/**
+ * Server timestamps that never collide. A reading sent without `ts` is stamped with the server's time, and
+ * two such readings of one property in the same millisecond would otherwise share (series, ts) — which the
+ * store treats as a re-delivery and keeps only once. A `DeviceClock` stamps one device's records: a record's
+ * stamp is the server time, or one millisecond after the latest stamp of any of its properties if that is
+ * later, so every stamped point of a series is strictly later than the previous one and all properties of
+ * one record still share one timestamp. The clock runs ahead of real time only while a device sends more
+ * than 1,000 untimestamped records of one property per second, and falls back to real time as soon as it
+ * slows down. See docs/reference/telemetry.md, "Timestamps".
+ */
+
+/** Stamps the records of one device that carry no `ts`. Pure: the caller passes the server time. */
+export class DeviceClock {
+  /** Latest stamp (or client timestamp at or before the server time) per property. */
+  private readonly last = new Map<string, number>();
+  private newest = Number.NEGATIVE_INFINITY;
+  /** Client timestamps matter only to a device that also sends untimestamped records. */
+  private stamping = false;
+
+  /** The timestamp for a record of these properties received at `now`; later than any earlier stamp of them. */
+  stamp(properties: readonly string[], now: number): number {
+    let ts = now;
+    for (const p of properties) {
+      const l = this.last.get(p);
+      if (l !== undefined && l >= ts) ts = l + 1;
+    }
+    for (const p of properties) this.last.set(p, ts);
+    if (ts > this.newest) this.newest = ts;
+    this.stamping = true;
+    return ts;
+  }
+
+  /**
+   * Notes a point the device timestamped itself, so that a stamp in the same millisecond does not land on
+   * it. Timestamps after the server time are not followed: a device clock that runs ahead must not drag
+   * server stamps into the future (such a point, if hit, is reported as a duplicate, never lost silently).
+   */
+  observe(property: string, ts: number, now: number): void {
+    if (!this.stamping || ts > now) return;
+    const l = this.last.get(property);
+    if (l === undefined || ts > l) this.last.set(property, ts);
+    if (ts > this.newest) this.newest = ts;
+  }
+
+  /** True once every stamp is in the past: the clock holds nothing a new stamp could collide with. */
+  idleAt(now: number): boolean {
+    return this.newest < now;
+  }
+}
+
+/** The device clocks of a front door, dropped once idle so memory follows the devices active right now. */
+export class ServerClock {
+  private readonly devices = new Map<string, DeviceClock>();
+  private nextSweep = 0;
+
+  constructor(private readonly sweepEveryMs = 10_000) {}
+
+  /** The clock of one device (created on first use). */
+  device(key: string, now: number): DeviceClock {
+    if (now >= this.nextSweep) this.sweep(now);
+    let c = this.devices.get(key);
+    if (!c) {
+      c = new DeviceClock();
+      this.devices.set(key, c);
+    }
+    return c;
+  }
+
+  /** Device clocks held (for tests and stats). */
+  get size(): number {
+    return this.devices.size;
+  }
+
+  private sweep(now: number): void {
+    this.nextSweep = now + this.sweepEveryMs;
+    for (const [k, c] of this.devices) if (c.idleAt(now)) this.devices.delete(k);
+  }
+}
