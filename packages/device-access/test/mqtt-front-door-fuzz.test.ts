@@ -94,7 +94,7 @@ test('arbitrary bytes and mutated MQTT 3.1.1/5 sessions: the front door answers 
       await Promise.all(batch.map(sendAndClose));
       await stillServes();
     }),
-    { numRuns: 150 },
+    { numRuns: 1000 },
   );
   assert.ok(door.stats().protocolErrors > 0, 'malformed input was counted');
 });
