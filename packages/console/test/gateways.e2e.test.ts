@@ -222,7 +222,7 @@ test('gateways: list and detail show what the gateway reported; a write goes thr
       () => document.querySelector('[data-testid="write-result"][data-property="setpoint"]')?.getAttribute('data-result') === 'ok',
     );
     assert.match((await result.textContent()) ?? '', /40 bar → 42\.5 bar/);
-    assert.deepEqual(commands.at(-1)?.body, { type: 'write', device: CHILD, property: 'setpoint', value: 42.5 });
+    assert.deepEqual(commands.at(-1)?.body, { type: 'write', device: CHILD, property: 'setpoint', value: 42.5, expiresAt: commands.at(-1)?.body.expiresAt });
 
     const audit = page.getByTestId('audit-row').first();
     await page.waitForFunction(() => document.querySelector('[data-testid="audit-row"]')?.getAttribute('data-result') === 'ok');
@@ -257,7 +257,7 @@ test('gateways: list and detail show what the gateway reported; a write goes thr
     await page.locator('[data-testid="service-submit"][data-service="hold"]').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="service-result"][data-service="hold"]')?.getAttribute('data-result') === 'ok');
     assert.match((await result.textContent()) ?? '', /setpoint ← 55/);
-    assert.deepEqual(commands.at(-1)?.body, { type: 'writes', device: CHILD, service: 'hold', writes: [{ property: 'setpoint', value: 55 }] });
+    assert.deepEqual(commands.at(-1)?.body, { type: 'writes', device: CHILD, service: 'hold', writes: [{ property: 'setpoint', value: 55 }], expiresAt: commands.at(-1)?.body.expiresAt });
 
     // In the model, not bound by the gateway's configuration: the console says so and offers no button.
     const purge = page.locator('[data-testid="service-unavailable"][data-service="purge"]');

@@ -103,8 +103,14 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
   },
   IIP_ERR_COMMAND_TIMEOUT: {
     status: 504,
-    meaning: 'The gateway did not answer a command in time (offline, or the device is slow).',
-    fix: 'Check the gateway health (GET /api/v1/gateways/{id}); retry when it is connected.',
+    meaning:
+      'Outcome unknown: the gateway did not answer a command before its expiry (offline, or the device is slow), so it may or may not have been carried out (details.outcome "unknown"; details.sent false means it never left the platform). The gateway refuses it after details.expiresAt, and a later answer is recorded in the audit log as "<action>.late-result".',
+    fix: 'Check the gateway health (GET /api/v1/gateways/{id}) and the audit log for details.requestId before retrying: the write may have happened.',
+  },
+  IIP_ERR_COMMAND_EXPIRED: {
+    status: 504,
+    meaning: 'The gateway received the command after its expiry (details.expiresAt) and refused it without touching the device: it was not carried out (details.outcome "expired").',
+    fix: 'Retry once the gateway is connected (GET /api/v1/gateways/{id} shows online); check that the gateway and platform clocks agree (NTP), since the expiry is an absolute time.',
   },
   IIP_ERR_COMMAND_FAILED: {
     status: 502,

@@ -17,26 +17,68 @@ import {
   type ThingModel,
   isValidId,
 } from '@iip/core';
-import type { AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '@iip/storage';
+import type { AuditEntry, AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '@iip/storage';
+import { validateChannelConfig } from './drivers/validate-channel.js';
 
 export interface GatewayLink {
   publishToDevice(tenant: string, device: string, subtopic: string, payload: string, opts: { retain: boolean; qos: 0 | 1 }): Promise<void>;
+}
+
+/** A channel of the applied configuration that the gateway could not start (reported in its state). */
+export interface FailedChannel {
+  readonly channel: string;
+  readonly code: string;
+  readonly message: string;
 }
 
 export interface GatewayStatus {
   readonly gateway: string;
   readonly desired: GatewayConfigRecord | null;
   readonly reported: GatewayStateRecord | null;
+  /** The gateway runs the desired version and every channel of it started. */
   readonly inSync: boolean;
+  /** `pending`: the desired version is not applied yet; `applied-with-failures`: applied, but `failedChannels` did not start. */
+  readonly sync: 'in-sync' | 'pending' | 'applied-with-failures';
+  readonly failedChannels: readonly FailedChannel[];
   readonly online: boolean;
 }
 
-type CommandOutcome = { ok: true } | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
+type GatewayError = { code: string; message: string; details?: Record<string, unknown> };
+
+/**
+ * What became of a command: `done` and `failed` are the gateway's answer; `expired` means the gateway
+ * refused it unexecuted because it arrived after its expiry; `unknown` means no answer came before the
+ * expiry, so it may or may not have been carried out (a later answer is still audited).
+ */
+export type CommandOutcome =
+  | { readonly outcome: 'done' }
+  | { readonly outcome: 'failed'; readonly error: GatewayError }
+  | { readonly outcome: 'expired'; readonly error: GatewayError }
+  | { readonly outcome: 'unknown'; readonly reason: string; readonly sent: boolean };
+
+/** What the API learns of a command it sent: its id and absolute expiry, and the outcome. */
+export interface CommandReport {
+  readonly requestId: string;
+  readonly expiresAt: number;
+  readonly outcome: 'done';
+}
+
+/** The audit entry of a command, kept until its answer so a late answer is recorded against the same request. */
+type AuditBase = Omit<AuditEntry, 'result' | 'error'>;
 
 interface Pending {
+  readonly tenant: string;
+  readonly gateway: string;
+  readonly expiresAt: number;
+  readonly audit: AuditBase;
   resolve(v: CommandOutcome): void;
   timer: NodeJS.Timeout;
 }
+
+/** The code a gateway answers with when a command arrived after its `expiresAt` (see @iip/edge-gateway). */
+const EDGE_EXPIRED = 'IIP_ERR_EDGE_COMMAND_EXPIRED';
+/** Unanswered commands remembered for a late answer; the oldest are forgotten beyond this. */
+const MAX_UNANSWERED = 10_000;
 
 function noRoute(device: string): IipError {
   return new IipError('IIP_ERR_WRITE_NO_ROUTE', `device "${device}" is not bound to an edge gateway`, { device });
@@ -62,8 +104,20 @@ function checkInputs(spec: ServiceSpec, raw: unknown): Record<string, PointValue
   return out;
 }
 
-function bad(path: string, message: string): never {
-  throw new IipError('IIP_ERR_GATEWAY_CONFIG_INVALID', `${path}: ${message}`, { path });
+function bad(path: string, message: string, extra: Record<string, unknown> = {}): never {
+  throw new IipError('IIP_ERR_GATEWAY_CONFIG_INVALID', `${path}: ${message}`, { ...extra, path });
+}
+
+/** The driver's own checks of a channel (the gateway runs the same ones), with paths from the config root. */
+function checkChannelWithDriver(ch: ChannelConfig, path: string): void {
+  try {
+    validateChannelConfig(ch);
+  } catch (e) {
+    if (!(e instanceof IipError) || e.code !== 'IIP_ERR_DRIVER_CONFIG') throw e;
+    const sub = typeof e.details.path === 'string' && e.details.path.length > 0 ? e.details.path : '';
+    const why = sub && e.message.startsWith(`${sub}: `) ? e.message.slice(sub.length + 2) : e.message;
+    bad(sub ? `${path}.${sub}` : path, why, 'value' in e.details ? { value: e.details.value } : {});
+  }
 }
 
 /** The value of one service input or written constant, checked like telemetry against `dataType`'s spec. */
@@ -77,7 +131,11 @@ function inputModel(service: ServiceSpec): ThingModel {
   return { properties: service.inputs.map((i) => ({ id: i.id, dataType: i.dataType, access: 'rw' as const })), events: [], services: [] };
 }
 
-/** Structural checks the platform can make; protocol details are checked again by each driver. */
+/**
+ * Everything the platform can check before a configuration is stored: structure, devices and their owners,
+ * service bindings, and each channel against what its driver supports (the driver's own validation), so a
+ * configuration the gateway could not run is refused here with `details.path` naming the element.
+ */
 export function checkGatewayConfig(c: unknown, deviceExists: (id: string) => boolean, modelOf?: (device: string) => ThingModel | undefined): GatewayConfig {
   if (!c || typeof c !== 'object' || !Array.isArray((c as GatewayConfig).channels)) bad('config', 'needs a "channels" array');
   const cfg = c as GatewayConfig;
@@ -102,6 +160,7 @@ export function checkGatewayConfig(c: unknown, deviceExists: (id: string) => boo
       devices.add(d.id);
       bound.set(d.id, new Set((d.points as ReadonlyArray<{ property?: string }>).map((pt) => String(pt?.property))));
     });
+    checkChannelWithDriver(ch, path);
   });
   for (const [i, r] of (cfg.rules ?? []).entries()) {
     if (!devices.has(r.device)) bad(`rules[${i}].device`, `device "${r.device}" is not in any channel`);
@@ -145,6 +204,8 @@ export class GatewayManager {
   /** tenant → child device → gateway, from the desired configs. */
   private readonly owners = new Map<string, Map<string, string>>();
   private readonly pending = new Map<string, Pending>();
+  /** Commands that timed out without an answer, by request id (insertion order = age). */
+  private readonly unanswered = new Map<string, Omit<Pending, 'resolve' | 'timer'>>();
   private readonly online = new Set<string>();
 
   constructor(
@@ -246,61 +307,116 @@ export class GatewayManager {
     const desired = this.store.latestConfig(tenant, gateway) ?? null;
     const reported = this.store.getState(tenant, gateway) ?? null;
     if (!desired && !reported) throw new IipError('IIP_ERR_NOT_FOUND', `gateway "${gateway}" has no configuration or state`, { resource: 'gateway', id: gateway });
+    const applied = !!desired && reported?.appliedVersion === desired.version;
+    const failedChannels = applied ? failedChannelsOf(reported?.state) : [];
     return {
       gateway,
       desired,
       reported,
-      inSync: !!desired && reported?.appliedVersion === desired.version,
+      inSync: applied && failedChannels.length === 0,
+      sync: !applied ? 'pending' : failedChannels.length > 0 ? 'applied-with-failures' : 'in-sync',
+      failedChannels,
       online: this.online.has(`${tenant}/${gateway}`),
     };
   }
 
-  list(tenant: TenantId): Array<{ gateway: string; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null; online: boolean }> {
-    return this.store.listGateways(tenant).map((g) => ({ ...g, online: this.online.has(`${tenant}/${g.gateway}`) }));
-  }
-
-  /** Publishes a command to a gateway and waits for its result, or for the timeout. */
-  private async command(gateway: string, tenant: TenantId, body: Record<string, unknown>): Promise<CommandOutcome> {
-    const id = randomUUID();
-    const timeoutMs = this.opts.commandTimeoutMs ?? 10_000;
-    const result = new Promise<CommandOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ ok: false, error: { code: 'IIP_ERR_COMMAND_TIMEOUT', message: `gateway "${gateway}" did not answer within ${timeoutMs} ms` } });
-      }, timeoutMs);
-      this.pending.set(id, { resolve, timer });
+  list(tenant: TenantId): Array<{ gateway: string; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null; online: boolean; failedChannels: number }> {
+    return this.store.listGateways(tenant).map((g) => {
+      const applied = g.appliedVersion !== null && g.appliedVersion === g.desiredVersion;
+      const failed = applied ? failedChannelsOf(this.store.getState(tenant, g.gateway as DeviceId)?.state).length : 0;
+      return { ...g, online: this.online.has(`${tenant}/${g.gateway}`), failedChannels: failed };
     });
-    try {
-      await this.link.publishToDevice(tenant, gateway, `commands/${id}`, JSON.stringify(body), { retain: false, qos: 1 });
-    } catch (e) {
-      const p = this.pending.get(id);
-      if (p) clearTimeout(p.timer);
-      this.pending.delete(id);
-      return { ok: false, error: { code: 'IIP_ERR_COMMAND_TIMEOUT', message: `gateway "${gateway}" is not reachable: ${(e as Error).message}` } };
-    }
-    return result;
   }
 
-  /** Turns a failed outcome into the error the API reports. */
-  private failure(gateway: string, r: Extract<CommandOutcome, { ok: false }>): IipError {
-    if (r.error.code === 'IIP_ERR_COMMAND_TIMEOUT') return new IipError('IIP_ERR_COMMAND_TIMEOUT', r.error.message, { gateway });
-    return new IipError('IIP_ERR_COMMAND_FAILED', `gateway "${gateway}": ${r.error.code}: ${r.error.message}`, { gateway, error: r.error });
+  /** The time a command may take: the API's timeout, or less when the caller asks for less (never more). */
+  private timeoutFor(requestedMs: number | undefined): number {
+    const max = this.opts.commandTimeoutMs ?? 10_000;
+    return requestedMs !== undefined && Number.isFinite(requestedMs) && requestedMs > 0 ? Math.min(requestedMs, max) : max;
   }
 
   /**
-   * Sends a write to the gateway that owns the device and waits for its answer. Every attempt, successful or
-   * not, is written to the audit log with the old and the new value.
+   * Publishes a command that carries its absolute expiry (`expiresAt`, platform clock) and waits for the
+   * gateway's answer until then. The gateway refuses a command that reaches it after `expiresAt` without
+   * touching the device — also one the broker queued while the gateway was offline — so once the expiry has
+   * passed unanswered the outcome is `unknown`, and an answer arriving later is written to the audit log.
    */
-  async write(req: { tenant: TenantId; device: string; property: string; value: PointValue; oldValue: PointValue | null; actor: string }): Promise<void> {
+  private async command(gateway: string, tenant: TenantId, body: Record<string, unknown>, audit: AuditBase, timeoutMs: number): Promise<{ requestId: string; expiresAt: number; result: CommandOutcome }> {
+    const requestId = randomUUID();
+    const expiresAt = this.now() + timeoutMs;
+    const result = new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        const p = this.pending.get(requestId);
+        this.pending.delete(requestId);
+        if (p) this.remember(requestId, p);
+        resolve({ outcome: 'unknown', reason: `gateway "${gateway}" did not answer within ${timeoutMs} ms`, sent: true });
+      }, timeoutMs);
+      this.pending.set(requestId, { tenant, gateway, expiresAt, audit, resolve, timer });
+    });
+    try {
+      await this.link.publishToDevice(tenant, gateway, `commands/${requestId}`, JSON.stringify({ ...body, expiresAt }), { retain: false, qos: 1 });
+    } catch (e) {
+      const p = this.pending.get(requestId);
+      if (p) clearTimeout(p.timer);
+      this.pending.delete(requestId);
+      // Not handed to the broker, so it cannot run; still "unknown" to the caller only in name: sent = false.
+      return { requestId, expiresAt, result: { outcome: 'unknown', reason: `gateway "${gateway}" is not reachable: ${(e as Error).message}`, sent: false } };
+    }
+    return { requestId, expiresAt, result: await result };
+  }
+
+  private remember(requestId: string, p: Omit<Pending, 'resolve' | 'timer'>): void {
+    this.unanswered.set(requestId, { tenant: p.tenant, gateway: p.gateway, expiresAt: p.expiresAt, audit: p.audit });
+    if (this.unanswered.size > MAX_UNANSWERED) {
+      const oldest = this.unanswered.keys().next().value;
+      if (oldest !== undefined) this.unanswered.delete(oldest);
+    }
+  }
+
+  /** Audits an outcome and turns anything but `done` into the error the API reports. */
+  private settle(gateway: string, sent: { requestId: string; expiresAt: number; result: CommandOutcome }, audit: AuditBase): CommandReport {
+    const r = sent.result;
+    const where = { gateway, requestId: sent.requestId, expiresAt: sent.expiresAt };
+    switch (r.outcome) {
+      case 'done':
+        this.audit.append({ ...audit, result: 'ok', error: null });
+        return { requestId: sent.requestId, expiresAt: sent.expiresAt, outcome: 'done' };
+      case 'failed':
+        this.audit.append({ ...audit, result: 'error', error: r.error.code });
+        throw new IipError('IIP_ERR_COMMAND_FAILED', `gateway "${gateway}": ${r.error.code}: ${r.error.message}`, { ...where, outcome: 'failed', error: r.error });
+      case 'expired':
+        this.audit.append({ ...audit, result: 'error', error: 'IIP_ERR_COMMAND_EXPIRED' });
+        throw new IipError('IIP_ERR_COMMAND_EXPIRED', `gateway "${gateway}" received the command after its expiry and did not carry it out`, { ...where, outcome: 'expired', executed: false, error: r.error });
+      case 'unknown':
+        this.audit.append({ ...audit, result: 'error', error: 'IIP_ERR_COMMAND_TIMEOUT' });
+        throw new IipError(
+          'IIP_ERR_COMMAND_TIMEOUT',
+          r.sent
+            ? `${r.reason}: the command may or may not have been carried out. The gateway refuses it after expiresAt; an answer that comes later is recorded in the audit log (action "*.late-result").`
+            : `${r.reason}: the command was not sent and has not been carried out`,
+          { ...where, outcome: 'unknown', sent: r.sent, gatewayOnline: this.online.has(`${audit.tenant}/${gateway}`) },
+        );
+      default: {
+        const never: never = r;
+        throw new Error(`unknown outcome ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * Sends a write to the gateway that owns the device and waits for its answer until the command's expiry
+   * (`timeoutMs`, at most the API's timeout). Every attempt and its outcome is written to the audit log
+   * with the old and the new value; throws IIP_ERR_COMMAND_FAILED / _EXPIRED / _TIMEOUT for the outcomes
+   * other than done.
+   */
+  async write(req: { tenant: TenantId; device: string; property: string; value: PointValue; oldValue: PointValue | null; actor: string; timeoutMs?: number }): Promise<CommandReport> {
     const gateway = this.ownerOf(req.tenant, req.device);
-    const entry = { tenant: req.tenant, ts: this.now(), actor: req.actor, action: 'write', device: req.device, property: req.property, oldValue: req.oldValue, newValue: req.value };
+    const entry: AuditBase = { tenant: req.tenant, ts: this.now(), actor: req.actor, action: 'write', device: req.device, property: req.property, oldValue: req.oldValue, newValue: req.value };
     if (!gateway) {
       this.audit.append({ ...entry, result: 'error', error: 'IIP_ERR_WRITE_NO_ROUTE' });
       throw noRoute(req.device);
     }
-    const r = await this.command(gateway, req.tenant, { type: 'write', device: req.device, property: req.property, value: req.value });
-    this.audit.append({ ...entry, result: r.ok ? 'ok' : 'error', error: r.ok ? null : r.error.code });
-    if (!r.ok) throw this.failure(gateway, r);
+    const sent = await this.command(gateway, req.tenant, { type: 'write', device: req.device, property: req.property, value: req.value }, entry, this.timeoutFor(req.timeoutMs));
+    return this.settle(gateway, sent, entry);
   }
 
   /**
@@ -308,7 +424,15 @@ export class GatewayManager {
    * the gateway configuration's binding into concrete point writes (each checked against its property), and
    * has the gateway carry them out in order, stopping at the first failure. Audited with inputs and writes.
    */
-  async invokeService(req: { tenant: TenantId; device: string; service: string; inputs: unknown; model: ThingModel; actor: string }): Promise<{ writes: Array<{ property: string; value: PointValue }> }> {
+  async invokeService(req: {
+    tenant: TenantId;
+    device: string;
+    service: string;
+    inputs: unknown;
+    model: ThingModel;
+    actor: string;
+    timeoutMs?: number;
+  }): Promise<CommandReport & { writes: Array<{ property: string; value: PointValue }> }> {
     const spec = req.model.services.find((s) => s.id === req.service);
     if (!spec) throw new IipError('IIP_ERR_SERVICE_UNKNOWN', `"${req.service}" is not a service of ${req.device}'s thing model`, { device: req.device, service: req.service });
     const inputs = checkInputs(spec, req.inputs);
@@ -340,29 +464,62 @@ export class GatewayManager {
         return refuse(new IipError('IIP_ERR_SERVICE_INPUT_INVALID', `${w.input !== undefined ? `input "${w.input}"` : 'the bound constant'} does not fit property "${w.property}": ${why}`, { input: w.input ?? null, property: w.property }));
       }
     }
-    const r = await this.command(gateway, req.tenant, { type: 'writes', device: req.device, service: req.service, writes });
-    this.audit.append({ ...entry, newValue: { inputs, writes }, result: r.ok ? 'ok' : 'error', error: r.ok ? null : r.error.code });
-    if (!r.ok) throw this.failure(gateway, r);
-    return { writes };
+    const audit: AuditBase = { ...entry, newValue: { inputs, writes } };
+    const sent = await this.command(gateway, req.tenant, { type: 'writes', device: req.device, service: req.service, writes }, audit, this.timeoutFor(req.timeoutMs));
+    return { ...this.settle(gateway, sent, audit), writes };
   }
 
   /** `iip/{tenant}/{gateway}/command-results/{id}` */
   onCommandResult(id: string, payload: Buffer): void {
+    const outcome = parseResult(payload);
     const p = this.pending.get(id);
-    if (!p) return; // late answer after a timeout
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    try {
-      const doc = JSON.parse(payload.toString('utf8')) as { ok?: boolean; error?: { code?: string; message?: string; details?: Record<string, unknown> } };
-      if (doc.ok === true) p.resolve({ ok: true });
-      else p.resolve({ ok: false, error: { code: doc.error?.code ?? 'IIP_ERR_INTERNAL', message: doc.error?.message ?? 'no message', details: doc.error?.details ?? {} } });
-    } catch {
-      p.resolve({ ok: false, error: { code: 'IIP_ERR_PAYLOAD_NOT_JSON', message: 'command result is not JSON' } });
+    if (p) {
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.resolve(outcome);
+      return;
     }
+    const late = this.unanswered.get(id);
+    if (!late) {
+      this.opts.log?.(`command result ${id}: no such command is waiting (already answered, or forgotten); ignored`);
+      return;
+    }
+    // The caller was told "unknown"; what really happened goes to the audit log, so it is not lost.
+    this.unanswered.delete(id);
+    const error = outcome.outcome === 'done' ? null : outcome.outcome === 'expired' ? 'IIP_ERR_COMMAND_EXPIRED' : outcome.outcome === 'failed' ? outcome.error.code : 'IIP_ERR_COMMAND_TIMEOUT';
+    this.audit.append({ ...late.audit, ts: this.now(), action: `${late.audit.action}.late-result`, result: error === null ? 'ok' : 'error', error });
+    this.opts.log?.(`gateway ${late.gateway}: late answer to command ${id} (${late.audit.action} ${late.audit.device}): ${outcome.outcome}`);
   }
 
   close(): void {
     for (const [, p] of this.pending) clearTimeout(p.timer);
     this.pending.clear();
+    this.unanswered.clear();
   }
+}
+
+/** A gateway's answer to a command; an unreadable one counts as a failure the audit log names. */
+function parseResult(payload: Buffer): CommandOutcome {
+  let doc: { ok?: boolean; error?: { code?: string; message?: string; details?: Record<string, unknown> } };
+  try {
+    doc = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return { outcome: 'failed', error: { code: 'IIP_ERR_PAYLOAD_NOT_JSON', message: 'command result is not JSON' } };
+  }
+  if (doc?.ok === true) return { outcome: 'done' };
+  const error = { code: doc?.error?.code ?? 'IIP_ERR_INTERNAL', message: doc?.error?.message ?? 'no message', details: doc?.error?.details ?? {} };
+  return error.code === EDGE_EXPIRED ? { outcome: 'expired', error } : { outcome: 'failed', error };
+}
+
+/** The channels a gateway's state message reports as failed to start (any other shape is ignored). */
+function failedChannelsOf(state: unknown): FailedChannel[] {
+  const channels = (state as { channels?: unknown } | null | undefined)?.channels;
+  if (!Array.isArray(channels)) return [];
+  const out: FailedChannel[] = [];
+  for (const c of channels as Array<Record<string, unknown> | null>) {
+    if (!c || c.state !== 'failed') continue;
+    const err = (c.error ?? {}) as { code?: unknown; message?: unknown };
+    out.push({ channel: String(c.channel), code: typeof err.code === 'string' ? err.code : 'IIP_ERR_INTERNAL', message: typeof err.message === 'string' ? err.message : '' });
+  }
+  return out;
 }

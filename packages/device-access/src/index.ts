@@ -10,5 +10,6 @@ export * from './mqtt-broker.js';
 export * from './http-ingest.js';
 export * from './gateway-manager.js';
 export * from './drivers/create-driver.js';
+export * from './drivers/validate-channel.js';
 export * from './drivers/modbus/index.js';
 export * from './drivers/opcua/index.js';

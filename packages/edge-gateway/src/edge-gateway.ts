@@ -56,7 +56,7 @@ export interface EdgeGatewayStats {
   };
   /** Points taken from the drivers and committed to the buffer since start. */
   readonly collectedPoints: number;
-  readonly channels: readonly DriverHealth[];
+  readonly channels: readonly ChannelReport[];
   readonly rules: { readonly fired: number };
 }
 
@@ -66,8 +66,20 @@ export interface EdgeStateMessage {
   readonly appliedVersion: number | null;
   readonly buffer: { readonly points: number; readonly bytes: number; readonly oldestTs: number | null; readonly dropped: number };
   readonly uplink: { readonly connected: boolean; readonly sentPoints: number; readonly lastConnectedAt: number | null; readonly rejected: number };
-  readonly channels: readonly DriverHealth[];
+  readonly channels: readonly ChannelReport[];
   readonly rules: { readonly fired: number };
+}
+
+/**
+ * A channel of the applied configuration: `running` once its driver connected and polls; `starting` while it
+ * retries a link that does not come up (the error says why); `failed` when it cannot run with this
+ * configuration at all (the driver refused it) — then it stays down until a new version is pushed.
+ */
+export type ChannelRunState = 'starting' | 'running' | 'failed';
+
+export interface ChannelReport extends DriverHealth {
+  readonly state: ChannelRunState;
+  readonly error: { readonly code: string; readonly message: string } | null;
 }
 
 export interface WriteCommand {
@@ -75,6 +87,8 @@ export interface WriteCommand {
   readonly device: string;
   readonly property: string;
   readonly value: PointValue;
+  /** Absolute expiry (ms since the epoch, platform clock): after it the gateway refuses the command unexecuted. */
+  readonly expiresAt: number;
 }
 
 /** A thing-model service carried out as point writes, in order (the platform resolved the binding). */
@@ -83,6 +97,7 @@ export interface WritesCommand {
   readonly device: string;
   readonly service?: string;
   readonly writes: ReadonlyArray<{ readonly property: string; readonly value: PointValue }>;
+  readonly expiresAt: number;
 }
 
 export type GatewayCommand = WriteCommand | WritesCommand;
@@ -93,9 +108,13 @@ interface RunningChannel {
   readonly config: ChannelConfig;
   readonly driver: Driver;
   cancelled: boolean;
+  state: ChannelRunState;
+  error: { code: string; message: string } | null;
 }
 
 const CONFIG_META_KEY = 'applied-config';
+/** Answers to recent commands, by request id: a redelivered command (QoS 1) is answered again, not run again. */
+const REMEMBERED_COMMANDS = 1000;
 
 export class EdgeGateway {
   private readonly topics: GatewayTopics;
@@ -105,6 +124,9 @@ export class EdgeGateway {
   private client: MqttClient | null = null;
   private applied: VersionedGatewayConfig | null = null;
   private channels: RunningChannel[] = [];
+  /** Channels of the applied configuration whose driver could not even be built. */
+  private failedChannels: ChannelReport[] = [];
+  private readonly commandResults = new Map<string, CommandResult | 'running'>();
   private owners = new Map<string, RunningChannel>();
   private rules = new EdgeRules();
   private firedBefore = 0;
@@ -210,7 +232,7 @@ export class EdgeGateway {
         rejected: this.rejected,
       },
       collectedPoints: this.collected,
-      channels: this.channels.map((c) => this.health(c)),
+      channels: [...this.channels.map((c) => this.report(c)), ...this.failedChannels],
       rules: { fired: this.firedBefore + this.rules.fired },
     };
   }
@@ -229,20 +251,24 @@ export class EdgeGateway {
     this.buffer.setMeta(CONFIG_META_KEY, JSON.stringify(v));
     this.applied = v;
     const channels: RunningChannel[] = [];
+    const failed: ChannelReport[] = [];
     const owners = new Map<string, RunningChannel>();
     for (const config of v.config.channels) {
       let driver: Driver;
       try {
         driver = this.opts.driverFactory(config);
       } catch (e) {
-        this.log('error', 'cannot create the driver of a channel; the channel does not run', { channel: config.id, err: errText(e) });
+        const error = errorOf(e);
+        this.log('error', 'cannot create the driver of a channel; the channel does not run', { channel: config.id, code: error.code, err: error.message });
+        failed.push({ channel: config.id, protocol: config.protocol, connected: false, devices: [], state: 'failed', error });
         continue;
       }
-      const ch: RunningChannel = { config, driver, cancelled: false };
+      const ch: RunningChannel = { config, driver, cancelled: false, state: 'starting', error: null };
       channels.push(ch);
       for (const d of config.devices) owners.set(d.id, ch);
     }
     this.channels = channels;
+    this.failedChannels = failed;
     this.owners = owners;
     for (const ch of channels) void this.runChannel(ch);
     this.log('info', 'configuration applied', { version: v.version, channels: channels.length, rules: v.config.rules?.length ?? 0 });
@@ -261,9 +287,20 @@ export class EdgeGateway {
           (readings) => this.onReadings(ch, readings),
           (device, failure) => this.onFailure(ch, device, failure),
         );
+        ch.state = 'running';
+        ch.error = null;
+        this.publishState();
         return;
       } catch (e) {
         if (ch.cancelled) return;
+        ch.error = errorOf(e);
+        if (ch.error.code === 'IIP_ERR_DRIVER_CONFIG') {
+          // Retrying cannot help: the driver refuses this configuration. Reported until a new version comes.
+          ch.state = 'failed';
+          this.log('error', 'driver refuses the channel configuration; the channel does not run', { channel: ch.config.id, code: ch.error.code, err: ch.error.message });
+          this.publishState();
+          return;
+        }
         this.log('warn', 'driver cannot start; retrying', { channel: ch.config.id, err: errText(e), retryInMs: delay });
         // Unref'd: a gateway being stopped must not wait for a channel's next retry.
         await new Promise((r) => setTimeout(r, delay).unref());
@@ -275,6 +312,7 @@ export class EdgeGateway {
   private async closeChannels(): Promise<void> {
     const old = this.channels;
     this.channels = [];
+    this.failedChannels = [];
     this.owners = new Map();
     for (const ch of old) ch.cancelled = true;
     await Promise.all(
@@ -391,9 +429,25 @@ export class EdgeGateway {
   }
 
   private async runCommand(requestId: string, payload: Buffer): Promise<void> {
+    const seen = this.commandResults.get(requestId);
+    if (seen === 'running') return; // a redelivery while it runs: the answer follows
+    if (seen) {
+      this.log('info', 'command delivered again; answered again, not carried out again', { requestId });
+      this.sendResult(requestId, seen);
+      return;
+    }
+    this.commandResults.set(requestId, 'running');
     let result: CommandResult;
     try {
       const cmd = parseCommand(payload);
+      // Checked before the device is touched: a command queued while the gateway was offline, or delayed past
+      // the time the platform waits for it, must not run — the platform may have told its caller it did not.
+      if (Date.now() >= cmd.expiresAt) {
+        throw new IipError('IIP_ERR_EDGE_COMMAND_EXPIRED', `the command expired at ${new Date(cmd.expiresAt).toISOString()}, before it reached the device; not carried out`, {
+          expiresAt: cmd.expiresAt,
+          receivedAt: Date.now(),
+        });
+      }
       const ch = this.owners.get(cmd.device);
       if (!ch) {
         throw new IipError('IIP_ERR_EDGE_DEVICE_UNKNOWN', `device "${cmd.device}" is not on any channel of this gateway`, { device: cmd.device });
@@ -425,17 +479,28 @@ export class EdgeGateway {
       this.log('warn', 'write command failed', { requestId, code: err.code, message: err.message });
       result = { ok: false, error: err };
     }
+    this.commandResults.set(requestId, result);
+    if (this.commandResults.size > REMEMBERED_COMMANDS) {
+      const oldest = this.commandResults.keys().next().value;
+      if (oldest !== undefined) this.commandResults.delete(oldest);
+    }
+    this.sendResult(requestId, result);
+  }
+
+  private sendResult(requestId: string, result: CommandResult): void {
     this.client?.publish(this.topics.commandResult(requestId), JSON.stringify(result), { qos: 1 }, (err) => {
       if (err) this.log('warn', 'command result not delivered', { requestId, err: err.message });
     });
   }
 
-  private health(ch: RunningChannel): DriverHealth {
+  private report(ch: RunningChannel): ChannelReport {
+    let health: DriverHealth;
     try {
-      return ch.driver.health();
+      health = ch.driver.health();
     } catch {
-      return { channel: ch.config.id, protocol: ch.config.protocol, connected: false, devices: [] };
+      health = { channel: ch.config.id, protocol: ch.config.protocol, connected: false, devices: [] };
     }
+    return { ...health, state: ch.state, error: ch.error };
   }
 
   /** State is not buffered: while offline only the latest matters, and it is sent again on connect. */
@@ -471,6 +536,7 @@ function parseCommand(payload: Buffer): GatewayCommand {
         throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', `writes[${i}] must be {"property": string, "value": number | boolean | string}`, { field: `writes[${i}]` });
       }
     }
+    checkExpiry(w);
     return w as WritesCommand;
   }
   const o = c as Partial<WriteCommand> | null;
@@ -483,7 +549,19 @@ function parseCommand(payload: Buffer): GatewayCommand {
   if (!['number', 'boolean', 'string'].includes(typeof o.value)) {
     throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "value" must be a number, boolean or string', { field: 'value' });
   }
+  checkExpiry(o);
   return o as WriteCommand;
+}
+
+/** Every command carries its absolute expiry; one without it could run at any later time, so it is refused. */
+function checkExpiry(c: { expiresAt?: unknown }): void {
+  if (typeof c.expiresAt !== 'number' || !Number.isFinite(c.expiresAt)) {
+    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "expiresAt" must be a time in ms since the epoch', { field: 'expiresAt' });
+  }
+}
+
+function errorOf(e: unknown): { code: string; message: string } {
+  return isIipError(e) ? { code: e.code, message: e.message } : { code: 'IIP_ERR_INTERNAL', message: errText(e) };
 }
 
 function errText(e: unknown): string {

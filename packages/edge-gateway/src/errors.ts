@@ -23,7 +23,12 @@ export const EDGE_ERRORS = defineErrors({
   IIP_ERR_EDGE_COMMAND_INVALID: {
     status: 400,
     meaning: 'A command sent to the gateway is not valid JSON or not of a known shape.',
-    fix: 'Send {"type": "write", "device", "property", "value"} or {"type": "writes", "device", "writes": [{"property", "value"}]} to iip/{tenant}/{gateway}/commands/{requestId}.',
+    fix: 'Send {"type": "write", "device", "property", "value", "expiresAt"} or {"type": "writes", "device", "writes": [{"property", "value"}], "expiresAt"} to iip/{tenant}/{gateway}/commands/{requestId}; expiresAt is ms since the epoch.',
+  },
+  IIP_ERR_EDGE_COMMAND_EXPIRED: {
+    status: 504,
+    meaning: 'A command reached the gateway after its expiresAt (queued while the gateway was offline, or delayed); the gateway refused it without touching the device.',
+    fix: 'Send it again if it is still wanted; keep the gateway clock in step with the platform (NTP), since expiresAt is an absolute time.',
   },
   IIP_ERR_EDGE_DEVICE_UNKNOWN: {
     status: 404,

@@ -24,6 +24,8 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }): Promise<{
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+/** Every command carries its absolute expiry (issue 10); these are due well within the test. */
+const soon = () => Date.now() + 60_000;
 
 test('over maxBytes the oldest rows are dropped, counted and logged; the newest arrive', async (t) => {
   const { platform, dataDir } = await setup(t);
@@ -140,17 +142,17 @@ test('write commands reach driver.write and their results come back; rejections 
   await waitFor(() => platform.states.length > 0, 'first state (subscriptions are in place once it is sent)');
   const drv = h.driver('c1');
 
-  await platform.publish('commands/req-1', { type: 'write', device: 'valve', property: 'p3', value: 42 });
+  await platform.publish('commands/req-1', { type: 'write', expiresAt: soon(), device: 'valve', property: 'p3', value: 42 });
   await waitFor(() => platform.commandResults.get('req-1'), 'result of req-1');
   assert.deepEqual(platform.commandResults.get('req-1'), { ok: true });
   assert.deepEqual(drv.writes, [{ device: 'valve', property: 'p3', value: 42 }]);
 
-  await platform.publish('commands/req-2', { type: 'write', device: 'nowhere', property: 'p3', value: 1 });
+  await platform.publish('commands/req-2', { type: 'write', expiresAt: soon(), device: 'nowhere', property: 'p3', value: 1 });
   await waitFor(() => platform.commandResults.get('req-2'), 'result of req-2');
   assert.equal((platform.commandResults.get('req-2')!.error as { code: string }).code, 'IIP_ERR_EDGE_DEVICE_UNKNOWN');
 
   drv.writeError = new IipError('IIP_ERR_MODBUS_EXCEPTION', 'illegal data address', { exceptionCode: 2 });
-  await platform.publish('commands/req-3', { type: 'write', device: 'valve', property: 'p3', value: 7 });
+  await platform.publish('commands/req-3', { type: 'write', expiresAt: soon(), device: 'valve', property: 'p3', value: 7 });
   await waitFor(() => platform.commandResults.get('req-3'), 'result of req-3');
   assert.deepEqual(platform.commandResults.get('req-3'), {
     ok: false,
@@ -175,7 +177,7 @@ test('a service command carries out its writes in order and stops at the first f
   await waitFor(() => platform.states.length > 0, 'first state');
   const drv = h.driver('c1');
 
-  await platform.publish('commands/svc-1', { type: 'writes', device: 'pump', service: 'start', writes: [{ property: 'p2', value: 1500 }, { property: 'p1', value: true }] });
+  await platform.publish('commands/svc-1', { type: 'writes', expiresAt: soon(), device: 'pump', service: 'start', writes: [{ property: 'p2', value: 1500 }, { property: 'p1', value: true }] });
   await waitFor(() => platform.commandResults.get('svc-1'), 'result of svc-1');
   assert.deepEqual(platform.commandResults.get('svc-1'), { ok: true });
   assert.deepEqual(drv.writes, [
@@ -184,7 +186,7 @@ test('a service command carries out its writes in order and stops at the first f
   ]);
 
   // The second write names a point the device does not have: the first is done, the third never starts.
-  await platform.publish('commands/svc-2', { type: 'writes', device: 'pump', service: 'start', writes: [{ property: 'p2', value: 10 }, { property: 'p99', value: 1 }, { property: 'p1', value: false }] });
+  await platform.publish('commands/svc-2', { type: 'writes', expiresAt: soon(), device: 'pump', service: 'start', writes: [{ property: 'p2', value: 10 }, { property: 'p99', value: 1 }, { property: 'p1', value: false }] });
   await waitFor(() => platform.commandResults.get('svc-2'), 'result of svc-2');
   const err = (platform.commandResults.get('svc-2') as { ok: false; error: { code: string; message: string; details: Record<string, unknown> } }).error;
   assert.equal(err.code, 'IIP_ERR_DRIVER_UNKNOWN_POINT');
@@ -192,7 +194,7 @@ test('a service command carries out its writes in order and stops at the first f
   assert.deepEqual([err.details.step, err.details.done, err.details.property, err.details.service], [1, 1, 'p99', 'start']);
   assert.deepEqual(drv.writes.slice(2), [{ device: 'pump', property: 'p2', value: 10 }]);
 
-  await platform.publish('commands/svc-3', { type: 'writes', device: 'pump', writes: [] });
+  await platform.publish('commands/svc-3', { type: 'writes', expiresAt: soon(), device: 'pump', writes: [] });
   await waitFor(() => platform.commandResults.get('svc-3'), 'result of svc-3');
   assert.equal((platform.commandResults.get('svc-3')!.error as { code: string }).code, 'IIP_ERR_EDGE_COMMAND_INVALID');
 });

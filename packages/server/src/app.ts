@@ -300,13 +300,20 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   );
 
   // --- writes, gateways, audit ---
-  app.post<{ Params: { id: string; prop: string }; Body: { value: PointValue } }>(
+  /** How long a command may wait for the gateway: also its expiry, after which the gateway refuses it. */
+  const COMMAND_TIMEOUT_SCHEMA = { type: 'integer', minimum: 100, maximum: 600_000, description: 'ms until the command expires (capped at the platform command timeout)' } as const;
+  app.post<{ Params: { id: string; prop: string }; Body: { value: PointValue; timeoutMs?: number } }>(
     '/api/v1/devices/:id/properties/:prop/write',
     {
       schema: {
         tags: ['devices'],
-        description: 'Writes a writable (rw) property through the edge gateway that owns the device; validated against the thing model and audited.',
-        body: { type: 'object', properties: { value: { anyOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] } }, required: ['value'] },
+        description:
+          'Writes a writable (rw) property through the edge gateway that owns the device; validated against the thing model and audited. The command expires after timeoutMs (default and maximum: the platform\'s command timeout): 200 outcome "done"; 502 IIP_ERR_COMMAND_FAILED (the device refused); 504 IIP_ERR_COMMAND_EXPIRED (not carried out); 504 IIP_ERR_COMMAND_TIMEOUT (outcome unknown).',
+        body: {
+          type: 'object',
+          properties: { value: { anyOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] }, timeoutMs: COMMAND_TIMEOUT_SCHEMA },
+          required: ['value'],
+        },
       },
     },
     async (req) => {
@@ -320,8 +327,8 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       // The same rules as telemetry: type, range, enum, length.
       const [checked] = new TelemetryValidator(product.model).validate({ values: { [spec.id]: req.body.value } }, Date.now());
       const oldValue = s.historian.latest(p.tenant, d.id)[spec.id]?.value ?? null;
-      await s.gateways.write({ tenant: p.tenant, device: d.id, property: spec.id, value: (checked as { value: PointValue }).value, oldValue, actor: p.username });
-      return { ok: true, device: d.id, property: spec.id, oldValue, newValue: (checked as { value: PointValue }).value };
+      const r = await s.gateways.write({ tenant: p.tenant, device: d.id, property: spec.id, value: (checked as { value: PointValue }).value, oldValue, actor: p.username, timeoutMs: req.body.timeoutMs });
+      return { ok: true, outcome: r.outcome, requestId: r.requestId, device: d.id, property: spec.id, oldValue, newValue: (checked as { value: PointValue }).value };
     },
   );
   app.get<{ Params: { id: string } }>(
@@ -339,14 +346,14 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       };
     },
   );
-  app.post<{ Params: { id: string; service: string }; Body: { inputs?: Record<string, unknown> } | undefined }>(
+  app.post<{ Params: { id: string; service: string }; Body: { inputs?: Record<string, unknown>; timeoutMs?: number } | undefined }>(
     '/api/v1/devices/:id/services/:service',
     {
       schema: {
         tags: ['devices'],
         description:
-          "Invokes a thing-model service of a device behind an edge gateway: inputs are checked against the service, the gateway configuration's binding turns them into point writes, and the gateway carries them out in order. Audited.",
-        body: { type: 'object', properties: { inputs: { type: 'object', additionalProperties: true } } },
+          "Invokes a thing-model service of a device behind an edge gateway: inputs are checked against the service, the gateway configuration's binding turns them into point writes, and the gateway carries them out in order. Audited. Outcomes as for a property write (the command expires after timeoutMs).",
+        body: { type: 'object', properties: { inputs: { type: 'object', additionalProperties: true }, timeoutMs: COMMAND_TIMEOUT_SCHEMA } },
       },
     },
     async (req) => {
@@ -354,12 +361,20 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       requireRole(p, ['admin', 'operator']);
       const d = s.registry.getDevice(p.tenant, req.params.id);
       const product = s.registry.getProduct(p.tenant, d.product);
-      const r = await s.gateways.invokeService({ tenant: p.tenant, device: d.id, service: req.params.service, inputs: req.body?.inputs, model: product.model, actor: p.username });
-      return { ok: true, device: d.id, service: req.params.service, writes: r.writes };
+      const r = await s.gateways.invokeService({
+        tenant: p.tenant,
+        device: d.id,
+        service: req.params.service,
+        inputs: req.body?.inputs,
+        model: product.model,
+        actor: p.username,
+        timeoutMs: req.body?.timeoutMs,
+      });
+      return { ok: true, outcome: r.outcome, requestId: r.requestId, device: d.id, service: req.params.service, writes: r.writes };
     },
   );
   app.get('/api/v1/gateways', { schema: { tags: ['gateways'] } }, async (req) => ({ items: s.gateways.list(principal(req).tenant) }));
-  app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', { schema: { tags: ['gateways'], description: 'Desired config, reported state (applied version, buffer, per-device poll health) and whether they agree.' } }, async (req) =>
+  app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', { schema: { tags: ['gateways'], description: 'Desired config, reported state (applied version, buffer, per-channel state and per-device poll health) and whether they agree: inSync is false while the desired version is not applied (sync "pending") or a channel of it failed to start (sync "applied-with-failures", failedChannels).' } }, async (req) =>
     s.gateways.status(principal(req).tenant, req.params.id as DeviceId),
   );
   app.put<{ Params: { id: string }; Body: unknown }>(

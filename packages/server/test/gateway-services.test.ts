@@ -113,7 +113,8 @@ test('a call becomes the bound writes, with the input in place; the result and t
     { property: 'run', value: true },
   ];
   assert.deepEqual(r.body.writes, expected);
-  assert.deepEqual(commands.at(-1)?.body, { type: 'writes', device: 'pump-1', service: 'start', writes: expected });
+  assert.deepEqual(commands.at(-1)?.body, { type: 'writes', device: 'pump-1', service: 'start', writes: expected, expiresAt: commands.at(-1)?.body.expiresAt });
+  assert.equal(typeof commands.at(-1)?.body.expiresAt, 'number', 'the command carries its expiry');
   const stop = await tp.api('POST', '/api/v1/devices/pump-1/services/stop', {});
   assert.equal(stop.status, 200, JSON.stringify(stop.body));
   assert.deepEqual(commands.at(-1)?.body.writes, [{ property: 'run', value: false }]);
