@@ -4,11 +4,13 @@
  * admitted (validated, then put on the bus), and a rejected message is answered on `.../errors` with the
  * IIP_ERR_* code instead of disconnecting the device, so one bad reading does not drop a healthy link.
  */
-import { createServer, type Server } from 'node:net';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { IipError } from '@iip/core';
 import type { TelemetryAdmission } from './admission.js';
 import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
+import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
+import { guardConnection } from './mqtt-frame-guard.js';
 
 interface DeviceIdentity {
   readonly tenant: string;
@@ -45,10 +47,15 @@ export interface MqttAccessStats {
   readonly connectedDevices: number;
   readonly authFailures: number;
   readonly aclDenials: number;
+  /** CONNECTs refused because the client id belongs to another device (CONNACK 0x02). */
+  readonly clientIdRefusals: number;
+  /** Connections closed for breaking MQTT 3.1.1 (ill-formed UTF-8, will QoS 3, unsupported level…). */
+  readonly protocolViolations: number;
 }
 
 const BAD_CREDENTIALS = 4; // CONNACK return code 4: bad user name or password (MQTT 3.1.1 §3.2.2.3)
 const NOT_AUTHORIZED = 5;
+const IDENTIFIER_REJECTED = 2;
 
 function authError(message: string, returnCode: number): AuthenticateError {
   const e = new Error(message) as AuthenticateError;
@@ -62,8 +69,12 @@ export class MqttAccess {
   private readonly identities = new WeakMap<Client, DeviceIdentity>();
   /** Payloads that were rejected: they must not be forwarded to any subscriber either. */
   private readonly rejected = new WeakSet<Buffer>();
+  /** The client id a CONNECT carried and what the id rule made of it, until authentication decides. */
+  private readonly clientIds = new WeakMap<Client, { sent: string; decision: ClientIdDecision }>();
   private authFailures = 0;
   private aclDenials = 0;
+  private clientIdRefusals = 0;
+  private protocolViolations = 0;
   private boundPort = 0;
 
   constructor(private readonly opts: MqttAccessOptions) {}
@@ -74,10 +85,19 @@ export class MqttAccess {
 
   async listen(): Promise<number> {
     const broker = await Aedes.createBroker({
+      // Session ids are scoped to the device (mqtt-client-id.ts), so they outgrow MQTT 3.1's 23 characters.
+      maxClientsIdLength: 65535,
+      preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
-      authorizeForward: (_client, packet) => (Buffer.isBuffer(packet.payload) && this.rejected.has(packet.payload) ? null : packet),
+      authorizeForward: (client, packet) => {
+        if (Buffer.isBuffer(packet.payload) && this.rejected.has(packet.payload)) return null;
+        // Whatever a session holds (restored subscriptions, queued messages), only the device's own subtree
+        // ever reaches it.
+        const id = this.identities.get(client);
+        return id && packet.topic.startsWith(id.prefix) ? packet : null;
+      },
     });
     this.broker = broker;
     broker.on('clientReady', (client) => {
@@ -88,7 +108,14 @@ export class MqttAccess {
       const id = this.identities.get(client);
       if (id) this.opts.gateways?.onDisconnected(id.tenant, id.device);
     });
-    const server = createServer(broker.handle);
+    const server = createServer((socket: Socket) => {
+      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+      const conn = guardConnection(socket, {}, (v) => {
+        this.protocolViolations++;
+        this.opts.log?.('warn', 'MQTT connection closed: protocol violation', { remote, reason: v.reason, ...(v.connack === undefined ? {} : { connack: v.connack }) });
+      });
+      broker.handle(conn);
+    });
     this.server = server;
     const listening = new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
@@ -128,7 +155,13 @@ export class MqttAccess {
   }
 
   stats(): MqttAccessStats {
-    return { connectedDevices: this.broker?.connectedClients ?? 0, authFailures: this.authFailures, aclDenials: this.aclDenials };
+    return {
+      connectedDevices: this.broker?.connectedClients ?? 0,
+      authFailures: this.authFailures,
+      aclDenials: this.aclDenials,
+      clientIdRefusals: this.clientIdRefusals,
+      protocolViolations: this.protocolViolations,
+    };
   }
 
   async close(): Promise<void> {
@@ -140,6 +173,22 @@ export class MqttAccess {
       server.close();
     }
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+  }
+
+  /**
+   * Runs before aedes takes the client id as its session key: an id the rule accepts is replaced by its
+   * scoped session id here, so sessions, takeover and the will are keyed by it. Credentials are checked
+   * next, in authenticate, which also refuses an id that belongs to another device.
+   */
+  private preConnect(client: Client, packet: ConnectPacket, cb: (error: Error | null, success: boolean) => void): void {
+    const who = packet.username ? parseDeviceUsername(packet.username, this.opts.defaultTenant) : undefined;
+    if (who) {
+      const sent = packet.clientId;
+      const decision = clientIdAllowed(who, sent);
+      this.clientIds.set(client, { sent, decision });
+      if (decision.ok) packet.clientId = decision.sessionId;
+    }
+    cb(null, true);
   }
 
   private authenticate(
@@ -156,6 +205,14 @@ export class MqttAccess {
       done(authError('bad device credentials', BAD_CREDENTIALS), false);
       return;
     }
+    const claimed = this.clientIds.get(client);
+    if (!claimed?.decision.ok) {
+      this.clientIdRefusals++;
+      const reason = claimed && !claimed.decision.ok ? claimed.decision.reason : 'no client id decision';
+      this.opts.log?.('warn', 'MQTT client id refused', { username, clientId: claimed?.sent ?? client.id, reason });
+      done(authError(reason, IDENTIFIER_REJECTED), false);
+      return;
+    }
     this.identities.set(client, { ...who, prefix: `iip/${who.tenant}/${who.device}/` });
     done(null, true);
   }
@@ -169,7 +226,7 @@ export class MqttAccess {
     if (!id || !packet.topic.startsWith(id.prefix)) {
       this.aclDenials++;
       this.opts.log?.('warn', 'MQTT publish denied by topic ACL', { device: id?.device, topic: packet.topic });
-      if (id) this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `publishing to "${packet.topic}" is not allowed for device "${id.device}"`, { topic: packet.topic }));
+      if (id) this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `publishing to "${packet.topic}" is not allowed for device "${id.device}"`, { topic: packet.topic }));
       cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
       return;
     }
@@ -179,7 +236,7 @@ export class MqttAccess {
         this.opts.admission.admitRaw(id.tenant, id.device, packet.payload as Buffer);
       } catch (e) {
         if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-        this.sendError(client, id, e);
+        this.sendError(id, e);
       }
       cb(null);
       return;
@@ -188,7 +245,7 @@ export class MqttAccess {
       // Platform-to-device topics: a device must not forge them.
       this.aclDenials++;
       if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-      this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `topic "${packet.topic}" is written by the platform only`, { topic: packet.topic }));
+      this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `topic "${packet.topic}" is written by the platform only`, { topic: packet.topic }));
       cb(null);
       return;
     }
@@ -198,7 +255,7 @@ export class MqttAccess {
       if (this.opts.gateways?.ownerOf(id.tenant, device) !== id.device) {
         this.aclDenials++;
         if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-        this.sendError(client, id, new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic: packet.topic, device }));
+        this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic: packet.topic, device }));
       } else if (child[2] === 'telemetry') {
         let admitted = false;
         try {
@@ -206,7 +263,7 @@ export class MqttAccess {
           admitted = true;
         } catch (e) {
           if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-          this.sendError(client, id, e, device);
+          this.sendError(id, e, device);
         }
         if (admitted && packet.qos > 0 && this.opts.commitBeforeAck) {
           try {
@@ -228,7 +285,7 @@ export class MqttAccess {
         if (rest === 'state') this.opts.gateways?.onState(id.tenant, id.device, packet.payload as Buffer);
         else this.opts.gateways?.onCommandResult(rest.slice('command-results/'.length), packet.payload as Buffer);
       } catch (e) {
-        this.sendError(client, id, e);
+        this.sendError(id, e);
       }
       cb(null);
       return;
@@ -238,7 +295,7 @@ export class MqttAccess {
       return;
     }
     if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-    this.sendError(client, id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${packet.topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic: packet.topic }));
+    this.sendError(id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${packet.topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic: packet.topic }));
     cb(null);
     return;
   }
@@ -254,7 +311,7 @@ export class MqttAccess {
     cb(null, sub);
   }
 
-  private sendError(client: Client, id: DeviceIdentity, e: unknown, childDevice?: string): void {
+  private sendError(id: DeviceIdentity, e: unknown, childDevice?: string): void {
     const base =
       e instanceof IipError
         ? e.toJSON()
@@ -262,8 +319,10 @@ export class MqttAccess {
     // Errors about a gateway's child device name that device, so the gateway can tell which one is wrong.
     const body = childDevice ? { ...base, details: { ...base.details, device: childDevice } } : base;
     if (!(e instanceof IipError)) this.opts.log?.('warn', 'unexpected admission error', { err: String(e) });
-    client.publish({ cmd: 'publish', topic: `${id.prefix}errors`, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false }, () => {});
+    // Through the broker, not to the publishing connection alone: every connection of this device that
+    // subscribed to its errors topic (only its own may) sees why a message was refused.
+    this.broker?.publish({ cmd: 'publish', topic: `${id.prefix}errors`, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false }, () => {});
   }
 }
 
-export { BAD_CREDENTIALS, NOT_AUTHORIZED };
+export { BAD_CREDENTIALS, IDENTIFIER_REJECTED, NOT_AUTHORIZED };
