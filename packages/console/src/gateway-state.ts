@@ -28,6 +28,9 @@ export interface ChannelView {
   readonly protocol: string | undefined;
   /** `undefined` when the channel is configured but absent from the report. */
   readonly connected: boolean | undefined;
+  /** The gateway's run state of the channel; `failed` means it cannot run with this configuration. */
+  readonly state?: 'starting' | 'running' | 'failed' | undefined;
+  readonly error?: { readonly code: string; readonly message: string } | undefined;
   readonly devices: readonly DeviceHealthView[];
 }
 
@@ -84,10 +87,14 @@ function readChannel(v: unknown): ChannelView | undefined {
   const c = obj(v);
   const channel = str(c.channel);
   if (!channel) return undefined;
+  const e = obj(c.error);
+  const code = str(e.code);
   return {
     channel,
     protocol: str(c.protocol),
     connected: bool(c.connected),
+    state: c.state === 'starting' || c.state === 'running' || c.state === 'failed' ? c.state : undefined,
+    error: code ? { code, message: str(e.message) ?? '' } : undefined,
     devices: arr(c.devices).flatMap((d) => readDevice(d) ?? []),
   };
 }
@@ -123,7 +130,7 @@ export function mergeChannels(config: GatewayConfig | undefined, reported: reado
       health.delete(d.id);
       return h ?? silentDevice(d.id);
     });
-    out.push({ channel: ch.id, protocol: rep?.protocol ?? ch.protocol, connected: rep?.connected, devices: [...devices, ...health.values()] });
+    out.push({ channel: ch.id, protocol: rep?.protocol ?? ch.protocol, connected: rep?.connected, state: rep?.state, error: rep?.error, devices: [...devices, ...health.values()] });
   }
   return [...out, ...byId.values()];
 }

@@ -139,7 +139,17 @@ function ChannelPanel({ channel: ch, fleet }: { channel: ChannelView; fleet: Fle
         <span className={`badge badge-${link}`}>
           {ch.connected === undefined ? t('gateway.channel.unreported') : ch.connected ? t('gateway.channel.up') : t('gateway.channel.down')}
         </span>
+        {ch.state === 'failed' && (
+          <span className="badge badge-bad" data-testid="gateway-channel-failed">
+            {t('gateway.channel.failed')}
+          </span>
+        )}
       </div>
+      {ch.error && (
+        <p className="muted small" data-testid="gateway-channel-error">
+          <span className="mono">{ch.error.code}</span> {ch.error.message}
+        </p>
+      )}
       {ch.devices.length === 0 ? (
         <p className="muted small">{t('gateway.noDevices')}</p>
       ) : (
