@@ -34,11 +34,13 @@ const CONNECT = 1;
 const PUBLISH = 3;
 const SUBSCRIBE = 8;
 const UNSUBSCRIBE = 10;
-const EMPTY = Buffer.alloc(0);
 
 /** The incremental part: bytes in, the bytes that may go on out, or the first violation. */
 export class MqttFrameGuard {
-  private pending: Buffer = EMPTY;
+  /** Bytes of a packet whose checked part is not complete yet, and how many bytes that part needs. */
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  private awaiting = 0;
   /** Body bytes of the current packet that have been checked already and are forwarded as they come. */
   private passthrough = 0;
   private level = 0;
@@ -68,15 +70,27 @@ export class MqttFrameGuard {
         data = data.subarray(n);
       }
       if (data.length === 0) return { forward };
-      data = this.pending.length ? Buffer.concat([this.pending, data]) : data;
-      this.pending = EMPTY;
+      if (this.pending.length) {
+        // Joined only once the part to check is complete, so a large CONNECT or SUBSCRIBE arriving in many
+        // small segments is copied once, not once per segment.
+        if (this.pendingLength + data.length < this.awaiting) {
+          this.pending.push(Buffer.from(data)); // a copy: the caller may reuse its chunk
+          this.pendingLength += data.length;
+          return { forward };
+        }
+        data = Buffer.concat([...this.pending, data]);
+        this.pending = [];
+        this.pendingLength = 0;
+      }
       const step = this.step(data);
       if (step.violation) {
         this.violation = step.violation;
         return { forward, violation: step.violation };
       }
       if (step.take === undefined) {
-        this.pending = Buffer.from(data); // a copy: the caller may reuse its chunk
+        this.pending = [Buffer.from(data)]; // a copy: the caller may reuse its chunk
+        this.pendingLength = data.length;
+        this.awaiting = step.awaiting ?? 0;
         return { forward };
       }
       forward.push(data.subarray(0, step.take));
@@ -89,7 +103,7 @@ export class MqttFrameGuard {
    * Looks at the packet starting at data[0]: how many bytes can be forwarded now (header and checked part)
    * and how many body bytes follow unchecked, or undefined `take` when more bytes are needed.
    */
-  private step(data: Buffer): { take?: number; passthrough: number; violation?: FrameViolation } {
+  private step(data: Buffer): { take?: number; passthrough: number; awaiting?: number; violation?: FrameViolation } {
     const wait = { passthrough: 0 };
     // Fixed header: one byte, then the remaining length in 1–4 bytes (§2.2.3).
     let remaining = 0;
@@ -117,7 +131,7 @@ export class MqttFrameGuard {
       need = publishTopicSpan(data.subarray(header, header + 2)) as number;
       if (need > remaining) return { ...wait, violation: { reason: 'PUBLISH topic runs past the packet' } };
     }
-    if (data.length < header + need) return wait;
+    if (data.length < header + need) return { passthrough: 0, awaiting: header + need };
     const body = data.subarray(header, header + need);
     let verdict: PacketVerdict = { ok: true };
     if (type === CONNECT) {

@@ -182,6 +182,19 @@ describe('the frame guard', () => {
     assert.equal(Buffer.concat(head.forward).length, 40);
   });
 
+  test('a large SUBSCRIBE arriving byte by byte is joined once, not once per byte', () => {
+    const filters = Array.from({ length: 3000 }, (_, i) => Buffer.concat([field(`iip/default/d1/devices/plc-${i}/${'x'.repeat(80)}`), Buffer.from([1])]));
+    const sub = frame(0x82, Buffer.concat([Buffer.from([0, 3]), ...filters]));
+    assert.ok(sub.length > 250_000);
+    const g = new MqttFrameGuard();
+    g.feed(CONNECT);
+    const out: Buffer[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < sub.length; i++) out.push(...g.feed(sub.subarray(i, i + 1)).forward);
+    assert.ok(Buffer.concat(out).equals(sub));
+    assert.ok(performance.now() - t0 < 5000, 'linear, not quadratic, in the packet size');
+  });
+
   test('the first packet must be CONNECT, and only one CONNECT', () => {
     assert.ok(feedAll([Buffer.from([0xc0, 0x00])]).violation);
     assert.ok(feedAll([Buffer.concat([CONNECT, CONNECT])]).violation);
