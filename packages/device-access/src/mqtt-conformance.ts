@@ -112,16 +112,7 @@ export function inspectConnect(body: Uint8Array, levels: ProtocolLevels = MQTT_3
   return OK;
 }
 
-/**
- * How many leading bytes of a PUBLISH body hold its topic name (so a guard need not buffer the payload), or
- * undefined when fewer than two bytes are known yet.
- */
-export function publishTopicSpan(prefix: Uint8Array): number | undefined {
-  if (prefix.length < 2) return undefined;
-  return 2 + (((prefix[0] as number) << 8) | (prefix[1] as number));
-}
-
-/** Checks a PUBLISH (§3.3): QoS is 0–2 and the topic name is valid. `head` is the body's first publishTopicSpan bytes. */
+/** Checks a PUBLISH (§3.3): QoS is 0–2 and the topic name is valid. `head` is the topic field (two length bytes and the name). */
 export function inspectPublish(flags: number, head: Uint8Array, bodyLength: number): PacketVerdict {
   const qos = (flags >> 1) & 3;
   if (qos === 3) return refuse('PUBLISH with QoS 3'); // §3.3.1.2

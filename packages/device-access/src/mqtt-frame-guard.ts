@@ -15,7 +15,6 @@ import {
   MQTT_311_LEVELS,
   type PacketVerdict,
   type ProtocolLevels,
-  publishTopicSpan,
 } from './mqtt-conformance.js';
 
 export interface FrameGuardOptions {
@@ -59,92 +58,97 @@ export class MqttFrameGuard {
 
   /** Feeds bytes from the wire. Returns the bytes to hand to the broker; after a violation, nothing more. */
   feed(chunk: Buffer): { forward: Buffer[]; violation?: FrameViolation } {
-    const forward: Buffer[] = [];
-    if (this.violation) return { forward, violation: this.violation };
+    if (this.violation) return { forward: [], violation: this.violation };
     let data = chunk;
+    if (this.pending.length) {
+      // Joined only once the part to check is complete, so a large CONNECT or SUBSCRIBE arriving in many
+      // small segments is copied once, not once per segment.
+      if (this.pendingLength + chunk.length < this.awaiting) {
+        this.pending.push(Buffer.from(chunk)); // a copy: the caller may reuse its chunk
+        this.pendingLength += chunk.length;
+        return { forward: [] };
+      }
+      data = Buffer.concat([...this.pending, chunk]);
+      this.pending = [];
+      this.pendingLength = 0;
+    }
+    // Everything forwarded is a prefix of `data`, so it goes on as one view of it (usually the chunk as it came).
+    let pos = 0;
     for (;;) {
       if (this.passthrough > 0) {
-        const n = Math.min(this.passthrough, data.length);
-        if (n > 0) forward.push(data.subarray(0, n));
+        const n = Math.min(this.passthrough, data.length - pos);
         this.passthrough -= n;
-        data = data.subarray(n);
+        pos += n;
       }
-      if (data.length === 0) return { forward };
-      if (this.pending.length) {
-        // Joined only once the part to check is complete, so a large CONNECT or SUBSCRIBE arriving in many
-        // small segments is copied once, not once per segment.
-        if (this.pendingLength + data.length < this.awaiting) {
-          this.pending.push(Buffer.from(data)); // a copy: the caller may reuse its chunk
-          this.pendingLength += data.length;
-          return { forward };
-        }
-        data = Buffer.concat([...this.pending, data]);
-        this.pending = [];
-        this.pendingLength = 0;
+      if (pos >= data.length) break;
+      const taken = this.step(data, pos);
+      if (taken < 0) return { forward: pos > 0 ? [data.subarray(0, pos)] : [], violation: this.failed as FrameViolation };
+      if (taken === 0) {
+        this.pending = [Buffer.from(data.subarray(pos))]; // a copy: the caller may reuse its chunk
+        this.pendingLength = data.length - pos;
+        break;
       }
-      const step = this.step(data);
-      if (step.violation) {
-        this.violation = step.violation;
-        return { forward, violation: step.violation };
-      }
-      if (step.take === undefined) {
-        this.pending = [Buffer.from(data)]; // a copy: the caller may reuse its chunk
-        this.pendingLength = data.length;
-        this.awaiting = step.awaiting ?? 0;
-        return { forward };
-      }
-      forward.push(data.subarray(0, step.take));
-      this.passthrough = step.passthrough;
-      data = data.subarray(step.take);
+      pos += taken;
     }
+    return { forward: pos > 0 ? [pos === data.length ? data : data.subarray(0, pos)] : [] };
+  }
+
+  private fail(reason: string, connack?: ConnackRefusal): -1 {
+    this.violation = connack === undefined ? { reason } : { reason, connack };
+    return -1;
   }
 
   /**
-   * Looks at the packet starting at data[0]: how many bytes can be forwarded now (header and checked part)
-   * and how many body bytes follow unchecked, or undefined `take` when more bytes are needed.
+   * Looks at the packet starting at data[at]. Returns how many bytes can be forwarded now (fixed header and
+   * checked part; `passthrough` is set to the unchecked rest of the body), 0 when more bytes are needed
+   * (`awaiting` is set when known), or -1 on a violation (`violation` is set).
    */
-  private step(data: Buffer): { take?: number; passthrough: number; awaiting?: number; violation?: FrameViolation } {
-    const wait = { passthrough: 0 };
+  private step(data: Buffer, at: number): number {
+    this.awaiting = 0;
     // Fixed header: one byte, then the remaining length in 1–4 bytes (§2.2.3).
     let remaining = 0;
     let header = 0;
     for (let i = 1; ; i++) {
-      if (i > 4) return { ...wait, violation: { reason: 'malformed remaining length' } };
-      if (i >= data.length) return wait;
-      const b = data[i] as number;
+      if (i > 4) return this.fail('malformed remaining length');
+      if (at + i >= data.length) return 0;
+      const b = data[at + i] as number;
       remaining += (b & 0x7f) * 128 ** (i - 1);
       if (!(b & 0x80)) {
         header = i + 1;
         break;
       }
     }
-    const type = (data[0] as number) >> 4;
-    const flags = (data[0] as number) & 0x0f;
-    if (this.level === 0 && type !== CONNECT) return { ...wait, violation: { reason: 'the first packet is not CONNECT' } }; // §3.1.0-1
+    const type = (data[at] as number) >> 4;
+    const flags = (data[at] as number) & 0x0f;
+    if (this.level === 0 && type !== CONNECT) return this.fail('the first packet is not CONNECT'); // §3.1.0-1
     let need = 0;
     if (type === CONNECT || type === SUBSCRIBE || type === UNSUBSCRIBE) {
-      if (remaining > this.maxInspect) return { ...wait, violation: { reason: `packet of type ${type} larger than ${this.maxInspect} bytes` } };
+      if (remaining > this.maxInspect) return this.fail(`packet of type ${type} larger than ${this.maxInspect} bytes`);
       need = remaining;
     } else if (type === PUBLISH) {
-      if (remaining < 2) return { ...wait, violation: { reason: 'PUBLISH without a topic' } };
-      if (data.length < header + 2) return wait;
-      need = publishTopicSpan(data.subarray(header, header + 2)) as number;
-      if (need > remaining) return { ...wait, violation: { reason: 'PUBLISH topic runs past the packet' } };
+      if (remaining < 2) return this.fail('PUBLISH without a topic');
+      if (data.length < at + header + 2) return 0;
+      need = 2 + (((data[at + header] as number) << 8) | (data[at + header + 1] as number));
+      if (need > remaining) return this.fail('PUBLISH topic runs past the packet');
     }
-    if (data.length < header + need) return { passthrough: 0, awaiting: header + need };
-    const body = data.subarray(header, header + need);
+    if (data.length < at + header + need) {
+      this.awaiting = header + need;
+      return 0;
+    }
     let verdict: PacketVerdict = { ok: true };
-    if (type === CONNECT) {
-      if (this.level !== 0) return { ...wait, violation: { reason: 'a second CONNECT' } }; // §3.1.0-2
+    if (type === PUBLISH) {
+      verdict = inspectPublish(flags, data.subarray(at + header, at + header + need), remaining);
+    } else if (type === CONNECT) {
+      if (this.level !== 0) return this.fail('a second CONNECT'); // §3.1.0-2
+      const body = data.subarray(at + header, at + header + need);
       verdict = inspectConnect(body, this.levels);
       if (verdict.ok) this.level = (body[2 + (((body[0] as number) << 8) | (body[1] as number))] as number) & 0x7f;
-    } else if (type === PUBLISH) {
-      verdict = inspectPublish(flags, body, remaining);
     } else if (type === SUBSCRIBE || type === UNSUBSCRIBE) {
-      verdict = inspectSubscription(type, body, this.level);
+      verdict = inspectSubscription(type, data.subarray(at + header, at + header + need), this.level);
     }
-    if (!verdict.ok) return { ...wait, violation: verdict.connack === undefined ? { reason: verdict.reason } : { reason: verdict.reason, connack: verdict.connack } };
-    return { take: header + need, passthrough: remaining - need };
+    if (!verdict.ok) return this.fail(verdict.reason, verdict.connack);
+    this.passthrough = remaining - need;
+    return header + need;
   }
 }
 
@@ -183,6 +187,13 @@ export function guardConnection(socket: Socket, opts: FrameGuardOptions, onViola
       cb(err);
     },
   });
+  // The guard is on the inbound side only: the broker's writes go straight to the socket (a second Writable
+  // layer would cost on every acknowledgement), and the socket's backpressure is the broker's.
+  conn.write = ((chunk: Buffer, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void) =>
+    socket.destroyed ? false : socket.write(chunk, encoding as BufferEncoding, cb)) as typeof conn.write;
+  conn.cork = () => socket.cork();
+  conn.uncork = () => socket.uncork();
+  socket.on('drain', () => conn.emit('drain'));
   socket.on('data', (chunk: Buffer) => {
     const { forward, violation } = guard.feed(chunk);
     let more = true;
