@@ -4,8 +4,18 @@
  * messages awaiting PUBACK. Live readings take the same path (they are simply the newest rows), so they can
  * never overtake older buffered data of the same device, and they are reached as soon as the backlog ahead
  * of them is sent. Rows are deleted only after the PUBACK of the message that carried them.
+ *
+ * A message the platform refuses is acknowledged too (MQTT 3.1.1 has no negative PUBACK), with the reason on
+ * `.../errors` naming the device (and, for a bad value, the property and value). Errors come in the order of
+ * the messages they are about, but may arrive just before or just after that message's PUBACK. So a refusal
+ * is matched to the oldest not yet judged message of that device whose records hold the named property and
+ * value — among those awaiting PUBACK first, else among the last few acknowledged ones (kept in memory for
+ * RECENT_MS). A match awaiting PUBACK goes to the dead-letter table on PUBACK; an acknowledged one from its
+ * in-memory payload. When several messages awaiting PUBACK match, none of them is deleted: the drain
+ * rewinds and sends them again one at a time (the platform ignores points it already has), which pins the
+ * next refusal exactly. An MQTT 5 PUBACK with a reason code ≥ 0x80 names its message itself.
  */
-import type { AckSpan, BufferedRow, DiskBuffer } from './disk-buffer.js';
+import type { AckSpan, BufferedRow, DiskBuffer, Rejection } from './disk-buffer.js';
 import type { GatewayTopics } from './topics.js';
 
 export interface DrainPublisher {
@@ -25,6 +35,16 @@ export interface DrainOptions {
   readonly readRows: number;
 }
 
+/** How long, and how many, acknowledged messages are kept in memory for a refusal that arrives after its PUBACK. */
+export const RECENT_MS = 5000;
+const RECENT_MAX = 64;
+
+/** What a refusal names beside the device: the property and value it objects to, when it says. */
+export interface RefusalScope {
+  readonly property?: string;
+  readonly value?: unknown;
+}
+
 export const DEFAULT_DRAIN: DrainOptions = {
   maxPointsPerSec: 100_000,
   maxInFlight: 32,
@@ -38,6 +58,26 @@ interface OutMessage {
   readonly payload: string;
   readonly points: number;
   readonly span: AckSpan;
+  /** Set by a refusal on `.../errors`: `exact` when this message is the only candidate. */
+  verdict?: { readonly exact: boolean; readonly rejection: Rejection };
+  ackedAt?: number;
+}
+
+/** True when one of the message's records holds the property (and value) the refusal names. */
+function holds(m: OutMessage, scope: RefusalScope): boolean {
+  if (scope.property === undefined) return true;
+  let records: unknown;
+  try {
+    records = JSON.parse(m.payload);
+  } catch {
+    return false;
+  }
+  const list = Array.isArray(records) ? records : [records];
+  return list.some((r) => {
+    const values = (r as { values?: Record<string, unknown> } | null)?.values ?? (r as Record<string, unknown> | null);
+    if (!values || typeof values !== 'object' || !(scope.property! in values)) return false;
+    return scope.value === undefined || values[scope.property!] === scope.value;
+  });
 }
 
 interface Open {
@@ -66,6 +106,14 @@ export class BufferDrain {
   private ackScheduled = false;
   private sentPointsTotal = 0;
   private sentMessagesTotal = 0;
+  /** Published, awaiting PUBACK, in publish order. */
+  private readonly awaiting = new Set<OutMessage>();
+  /** Acknowledged recently (newest last): a refusal may arrive just after its PUBACK. */
+  private recent: OutMessage[] = [];
+  private dead: { span: AckSpan; rejection: Rejection; payload?: string }[] = [];
+  /** While > 0: one message in flight at a time until the rows up to this id are resent (pins refusals). */
+  private serialUntil = 0;
+  private deadLetteredTotal = 0;
 
   constructor(
     private readonly buffer: DiskBuffer,
@@ -88,6 +136,36 @@ export class BufferDrain {
 
   get inFlightMessages(): number {
     return this.inFlight;
+  }
+
+  /** Points moved to the dead-letter table since start. */
+  get deadLetteredPoints(): number {
+    return this.deadLetteredTotal;
+  }
+
+  /**
+   * The platform refused a message of `device` (an answer on `.../errors` naming it). Returns false when no
+   * message of that device awaits its PUBACK, i.e. the refusal is not about buffered rows.
+   */
+  rejected(device: string, rejection: Rejection, scope: RefusalScope = {}): boolean {
+    const open = (m: OutMessage) => m.span.device === device && !m.verdict && holds(m, scope);
+    const now = performance.now();
+    const acked = this.recent.find((m) => open(m) && now - (m.ackedAt ?? 0) <= RECENT_MS);
+    if (acked) {
+      // Errors come in message order: an acknowledged match is older than any still awaiting PUBACK.
+      acked.verdict = { exact: true, rejection };
+      // Counted as sent already unless its acknowledgement is still waiting to be written.
+      if (!this.acks.includes(acked)) this.sentPointsTotal -= acked.points;
+      this.dead.push({ span: acked.span, rejection, payload: acked.payload });
+      this.scheduleFlush();
+      return true;
+    }
+    const candidates = [...this.awaiting].filter(open);
+    if (candidates.length === 0) return false;
+    const exact = candidates.length === 1;
+    for (const m of candidates) m.verdict = { exact, rejection };
+    if (!exact) this.log('warn', 'a refusal matches several messages awaiting PUBACK; they will be sent again one at a time', { device, messages: candidates.length });
+    return true;
   }
 
   /** Asks for a pump on the next turn (new rows, a PUBACK, a reconnect); calls in one turn coalesce. */
@@ -121,7 +199,7 @@ export class BufferDrain {
       this.queue = [];
       this.rewindPending = false;
     }
-    while (this.publisher.connected() && this.inFlight < this.opts.maxInFlight) {
+    while (this.publisher.connected() && this.inFlight < (this.serialUntil > 0 ? 1 : this.opts.maxInFlight)) {
       if (this.queue.length === 0) {
         this.fill();
         if (this.queue.length === 0) return;
@@ -130,6 +208,7 @@ export class BufferDrain {
       if (!this.take(Math.max(1, m.points))) return;
       this.queue.shift();
       this.inFlight++;
+      this.awaiting.add(m);
       this.publisher.publish(m.topic, m.payload, (err) => this.done(m, err));
     }
   }
@@ -157,24 +236,61 @@ export class BufferDrain {
 
   private done(m: OutMessage, err: Error | undefined): void {
     this.inFlight--;
+    this.awaiting.delete(m);
     if (this.stopped) return;
-    if (err) {
+    const reasonCode = (err as { code?: unknown } | undefined)?.code;
+    if (err && typeof reasonCode === 'number' && reasonCode >= 0x80) {
+      // MQTT 5: a negative PUBACK names its own message.
+      this.settle(m, { code: m.verdict?.rejection.code ?? `MQTT_REASON_0x${reasonCode.toString(16)}`, message: m.verdict?.rejection.message ?? err.message });
+    } else if (err) {
       this.log('debug', 'publish not acknowledged; will resend from the buffer', { err: err.message });
       this.rewindPending = true;
+    } else if (m.verdict && !m.verdict.exact) {
+      // Keep its rows: they are sent again, one message at a time, so the next refusal is exact.
+      this.serialUntil = Math.max(this.serialUntil, m.span.toId);
+      this.rewindPending = true;
+    } else if (m.verdict) {
+      this.settle(m, m.verdict.rejection);
     } else {
+      this.settle(m, null);
+    }
+    if (this.serialUntil > 0 && !err && !m.verdict && m.span.toId >= this.serialUntil) this.serialUntil = 0;
+    this.kick();
+  }
+
+  private settle(m: OutMessage, rejection: Rejection | null): void {
+    if (rejection) this.dead.push({ span: m.span, rejection });
+    else {
       this.acks.push(m);
-      if (!this.ackScheduled) {
-        this.ackScheduled = true;
-        setImmediate(() => this.flushAcks());
+      if (m.span.kind === 'telemetry') {
+        m.ackedAt = performance.now();
+        this.recent.push(m);
+        if (this.recent.length > RECENT_MAX) this.recent = this.recent.slice(-RECENT_MAX / 2);
       }
     }
-    this.kick();
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.ackScheduled) {
+      this.ackScheduled = true;
+      setImmediate(() => this.flushAcks());
+    }
   }
 
   private flushAcks(): void {
     this.ackScheduled = false;
+    if (this.dead.length > 0) {
+      const dead = this.dead;
+      this.dead = [];
+      const moved = this.buffer.deadLetter(dead);
+      this.deadLetteredTotal += moved;
+      for (const d of dead) {
+        this.log('warn', 'platform refused a message; its rows are kept in the dead-letter table', { device: d.span.device, code: d.rejection.code, message: d.rejection.message });
+      }
+    }
     if (this.acks.length === 0) return;
-    const acks = this.acks;
+    const acks = this.acks.filter((m) => !m.verdict);
     this.acks = [];
     this.buffer.ack(acks.map((m) => m.span));
     for (const m of acks) {
@@ -187,6 +303,8 @@ export class BufferDrain {
   private fill(): void {
     const rows = this.buffer.readAfter(this.cursor, this.opts.readRows);
     if (rows.length === 0) return;
+    // Rows up to serialUntil are gone (acknowledged or dropped by the bounds): back to pipelining.
+    if (this.serialUntil > 0 && rows[0]!.id > this.serialUntil) this.serialUntil = 0;
     this.cursor = rows[rows.length - 1]!.id;
     const out: OutMessage[] = [];
     const open = new Map<string, Open>();

@@ -5,6 +5,10 @@
  * Rows are records `{ts, values}` of one device, grouped at the moment they are written; the uplink later
  * merges consecutive rows of a device into messages. The buffer is bounded by bytes and age; when over, the
  * oldest rows go first and are counted in `dropped`.
+ *
+ * Rows of a message the platform refused (it answered on `.../errors`) are not deleted but moved to the
+ * `dead_letter` table with the platform's code and message, where they can be listed and sent again
+ * (`iip edge dead-letter list|retry`); that table has its own byte bound, oldest dropped and counted.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -44,6 +48,40 @@ export interface DiskBufferOptions {
   readonly synchronous?: 'FULL' | 'NORMAL';
   readonly log?: BufferLog;
   readonly now?: () => number;
+  /** Bound of the dead-letter table (body bytes plus per-row overhead); default 64 MiB. */
+  readonly deadLetterMaxBytes?: number;
+}
+
+/** Why the platform refused a message: its IIP_ERR_* code and message, as sent on `.../errors`. */
+export interface Rejection {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface DeadLetterStats {
+  /** Points and rows in the dead-letter table now. */
+  readonly points: number;
+  readonly rows: number;
+  readonly bytes: number;
+  /** Points ever moved there, and points dropped from it by its bound (both since the file was created). */
+  readonly total: number;
+  readonly dropped: number;
+  /** The last refusal: code, message, device and when (null before the first). */
+  readonly last: { readonly code: string; readonly message: string; readonly device: string; readonly at: number } | null;
+}
+
+export interface DeadLetterRow {
+  readonly id: number;
+  readonly kind: BufferedKind;
+  readonly device: string;
+  readonly ts: number;
+  readonly points: number;
+  readonly code: string;
+  readonly message: string;
+  readonly rejectedAt: number;
+  /** A retry was asked for; the running gateway moves it back into the buffer within a state interval. */
+  readonly retry: boolean;
+  readonly body: string;
 }
 
 export interface BufferStats {
@@ -63,6 +101,9 @@ export interface PendingEvent {
 }
 
 export type BufferLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** The buffer's file name inside the gateway's dataDir. */
+export const BUFFER_FILE = 'edge-buffer.db';
 
 /** Per-row bookkeeping (id, kind, device, ts, counters) counted against maxBytes beside the body. */
 export const ROW_OVERHEAD = 48;
@@ -96,6 +137,7 @@ export class DiskBuffer {
   private readonly log: BufferLog;
   private readonly now: () => number;
   private lastAgeCheck = 0;
+  private readonly deadLetterMaxBytes: number;
 
   constructor(opts: DiskBufferOptions) {
     const path = opts.path;
@@ -123,6 +165,19 @@ export class DiskBuffer {
         );
         CREATE TABLE IF NOT EXISTS series (device TEXT NOT NULL, property TEXT NOT NULL, last_ts INTEGER NOT NULL, PRIMARY KEY (device, property)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS dead_letter (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          kind INTEGER NOT NULL,
+          device TEXT NOT NULL,
+          ts INTEGER NOT NULL,
+          points INTEGER NOT NULL,
+          bytes INTEGER NOT NULL,
+          body TEXT NOT NULL,
+          code TEXT NOT NULL,
+          message TEXT NOT NULL,
+          rejected_at INTEGER NOT NULL,
+          retry INTEGER NOT NULL DEFAULT 0
+        );
       `);
     } catch (e) {
       throw new IipError('IIP_ERR_EDGE_BUFFER', `cannot open the disk buffer ${path}: ${(e as Error).message}`, { path });
@@ -140,7 +195,19 @@ export class DiskBuffer {
       head: this.db.prepare('SELECT ts FROM buffer ORDER BY id LIMIT 1'),
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      deadLetter: this.db.prepare(
+        'INSERT INTO dead_letter (kind, device, ts, points, bytes, body, code, message, rejected_at) SELECT kind, device, ts, points, bytes, body, ?, ?, ? FROM buffer WHERE id BETWEEN ? AND ? AND device = ? AND kind = ? ORDER BY id',
+      ),
+      dlInsert: this.db.prepare('INSERT INTO dead_letter (kind, device, ts, points, bytes, body, code, message, rejected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      dlDropHead: this.db.prepare('DELETE FROM dead_letter WHERE id IN (SELECT id FROM dead_letter ORDER BY id LIMIT ?) RETURNING points, bytes'),
+      dlList: this.db.prepare('SELECT id, kind, device, ts, points, code, message, rejected_at, retry, body FROM dead_letter WHERE id > ? ORDER BY id LIMIT ?'),
+      dlRetryAll: this.db.prepare('UPDATE dead_letter SET retry = 1 WHERE retry = 0'),
+      dlRetryOne: this.db.prepare('UPDATE dead_letter SET retry = 1 WHERE id = ? AND retry = 0'),
+      dlRequeue: this.db.prepare('INSERT INTO buffer (kind, device, ts, points, bytes, body) SELECT kind, device, ts, points, bytes, body FROM dead_letter WHERE retry = 1 ORDER BY id'),
+      dlTakeRetried: this.db.prepare('DELETE FROM dead_letter WHERE retry = 1'),
+      dlCount: this.db.prepare('SELECT count(*) AS rows, coalesce(sum(points), 0) AS points, coalesce(sum(bytes), 0) AS bytes FROM dead_letter'),
     };
+    this.deadLetterMaxBytes = opts.deadLetterMaxBytes ?? 64 * 1024 * 1024;
     this.recount();
     this.dropped = Number(this.getMeta('dropped') ?? 0);
     for (const s of this.db.prepare('SELECT device, property, last_ts FROM series').iterate() as IterableIterator<{
@@ -294,6 +361,125 @@ export class DiskBuffer {
       });
     }
     return dropped;
+  }
+
+  /**
+   * Moves the rows of refused messages from the buffer to the dead-letter table, with the platform's
+   * reason, in one transaction; then applies the table's bound (oldest dropped, counted and logged).
+   * Rows no longer in the buffer (dropped by its bounds meanwhile) are simply not there. Returns points moved.
+   */
+  deadLetter(items: readonly { readonly span: AckSpan; readonly rejection: Rejection; readonly payload?: string }[]): number {
+    if (items.length === 0) return 0;
+    const at = this.now();
+    let moved = 0;
+    let last: DeadLetterStats['last'] = null;
+    this.db.transaction(() => {
+      for (const { span, rejection, payload } of items) {
+        this.stmts.deadLetter.run(rejection.code, rejection.message, at, span.fromId, span.toId, span.device, KIND_CODE[span.kind]);
+        let found = 0;
+        for (const r of this.stmts.ack.all(span.fromId, span.toId, span.device, KIND_CODE[span.kind]) as { points: number; bytes: number }[]) {
+          found++;
+          moved += r.points;
+          this.points -= r.points;
+          this.rows--;
+          this.bytes -= r.bytes;
+        }
+        if (found === 0 && payload !== undefined && span.kind === 'telemetry') {
+          // Refused after its PUBACK deleted the rows: keep the records from the message itself.
+          for (const rec of JSON.parse(payload) as { ts: number; values: Record<string, unknown> }[]) {
+            const body = JSON.stringify(rec.values);
+            const n = Object.keys(rec.values).length;
+            this.stmts.dlInsert.run(KIND_CODE.telemetry, span.device, rec.ts, n, Buffer.byteLength(body) + ROW_OVERHEAD, body, rejection.code, rejection.message, at);
+            moved += n;
+          }
+        }
+        last = { code: rejection.code, message: rejection.message, device: span.device, at };
+      }
+      this.setMeta('dead-letter-total', String(Number(this.getMeta('dead-letter-total') ?? 0) + moved));
+      if (last) this.setMeta('dead-letter-last', JSON.stringify(last));
+      let dl = this.stmts.dlCount.get() as { rows: number; points: number; bytes: number };
+      let dropped = 0;
+      while (dl.bytes > this.deadLetterMaxBytes && dl.rows > 0) {
+        const n = Math.max(1, Math.ceil((dl.bytes - this.deadLetterMaxBytes) / (dl.bytes / dl.rows)));
+        for (const r of this.stmts.dlDropHead.all(n) as { points: number }[]) dropped += r.points;
+        dl = this.stmts.dlCount.get() as { rows: number; points: number; bytes: number };
+      }
+      if (dropped > 0) {
+        const total = Number(this.getMeta('dead-letter-dropped') ?? 0) + dropped;
+        this.setMeta('dead-letter-dropped', String(total));
+        this.log('warn', 'dead-letter table over its bound: its oldest rows dropped', { droppedPoints: dropped, totalDropped: total, maxBytes: this.deadLetterMaxBytes });
+      }
+    })();
+    return moved;
+  }
+
+  deadLetterStats(): DeadLetterStats {
+    const dl = this.stmts.dlCount.get() as { rows: number; points: number; bytes: number };
+    const last = this.getMeta('dead-letter-last');
+    return {
+      points: dl.points,
+      rows: dl.rows,
+      bytes: dl.bytes,
+      total: Number(this.getMeta('dead-letter-total') ?? 0),
+      dropped: Number(this.getMeta('dead-letter-dropped') ?? 0),
+      last: last ? (JSON.parse(last) as DeadLetterStats['last']) : null,
+    };
+  }
+
+  /** Dead-letter rows after `afterId`, oldest first. */
+  listDeadLetter(afterId = 0, limit = 100): DeadLetterRow[] {
+    return (
+      this.stmts.dlList.all(afterId, limit) as {
+        id: number;
+        kind: number;
+        device: string;
+        ts: number;
+        points: number;
+        code: string;
+        message: string;
+        rejected_at: number;
+        retry: number;
+        body: string;
+      }[]
+    ).map((r) => ({
+      id: r.id,
+      kind: r.kind === KIND_CODE.event ? 'event' : 'telemetry',
+      device: r.device,
+      ts: r.ts,
+      points: r.points,
+      code: r.code,
+      message: r.message,
+      rejectedAt: r.rejected_at,
+      retry: r.retry === 1,
+      body: r.body,
+    }));
+  }
+
+  /**
+   * Marks dead-letter rows (all, or the given ids) to be sent again. Only marks them, so it is safe from
+   * another process (the CLI) while the gateway runs; the gateway moves them with `requeueRetried`.
+   */
+  requestRetry(ids?: readonly number[]): number {
+    if (!ids) return this.stmts.dlRetryAll.run().changes;
+    let n = 0;
+    this.db.transaction(() => {
+      for (const id of ids) n += this.stmts.dlRetryOne.run(id).changes;
+    })();
+    return n;
+  }
+
+  /** Moves the rows marked for retry back into the buffer (as the newest rows). Returns rows moved. */
+  requeueRetried(): number {
+    let moved = 0;
+    this.db.transaction(() => {
+      moved = this.stmts.dlRequeue.run().changes;
+      if (moved > 0) this.stmts.dlTakeRetried.run();
+    })();
+    if (moved > 0) {
+      this.recount();
+      this.log('info', 'dead-letter rows moved back into the buffer to be sent again', { rows: moved });
+    }
+    return moved;
   }
 
   oldestTs(): number | null {

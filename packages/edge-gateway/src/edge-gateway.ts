@@ -19,7 +19,8 @@ import {
 } from '@iip/core';
 import mqtt, { type MqttClient } from 'mqtt';
 import { BufferDrain, DEFAULT_DRAIN } from './buffer-drain.js';
-import { type BufferStats, DiskBuffer, type PendingEvent } from './disk-buffer.js';
+import { type BadValueStats, BadValues } from './bad-values.js';
+import { BUFFER_FILE, type BufferStats, type DeadLetterStats, DiskBuffer, type PendingEvent } from './disk-buffer.js';
 import { EdgeRules } from './edge-rules.js';
 import { type GatewayTopics, gatewayTopics } from './topics.js';
 
@@ -58,6 +59,10 @@ export interface EdgeGatewayStats {
   readonly collectedPoints: number;
   readonly channels: readonly ChannelReport[];
   readonly rules: { readonly fired: number };
+  /** Rows the platform refused, kept in the buffer file's dead-letter table (`iip edge dead-letter`). */
+  readonly deadLetter: DeadLetterStats;
+  /** Readings left out because no thing model can hold their value (NaN, ±Infinity), from any driver. */
+  readonly badValues: BadValueStats;
 }
 
 /** The state message the gateway publishes on `iip/{tenant}/{gatewayId}/state`. */
@@ -68,6 +73,8 @@ export interface EdgeStateMessage {
   readonly uplink: { readonly connected: boolean; readonly sentPoints: number; readonly lastConnectedAt: number | null; readonly rejected: number };
   readonly channels: readonly ChannelReport[];
   readonly rules: { readonly fired: number };
+  readonly deadLetter: DeadLetterStats;
+  readonly badValues: BadValueStats;
 }
 
 /**
@@ -135,6 +142,7 @@ export class EdgeGateway {
   private flushScheduled = false;
   private collected = 0;
   private rejected = 0;
+  private readonly badValues = new BadValues();
   private lastConnectedAt: number | null = null;
   private stateTimer: NodeJS.Timeout | null = null;
   private applying: Promise<unknown> = Promise.resolve();
@@ -150,7 +158,7 @@ export class EdgeGateway {
     if (this.running) return;
     this.running = true;
     const buffer = new DiskBuffer({
-      path: join(this.opts.dataDir, 'edge-buffer.db'),
+      path: join(this.opts.dataDir, BUFFER_FILE),
       maxBytes: this.opts.buffer?.maxBytes ?? 512 * 1024 * 1024,
       maxAgeMs: this.opts.buffer?.maxAgeMs ?? 7 * 24 * 3600 * 1000,
       synchronous: this.opts.buffer?.synchronous ?? 'FULL',
@@ -183,9 +191,11 @@ export class EdgeGateway {
     const b = buffer.stats();
     if (b.points > 0) this.log('info', 'edge buffer holds data from before the restart; it drains once the uplink is up', { points: b.points, oldestTs: b.oldestTs });
     this.connect();
+    this.requeueDeadLetter();
     this.stateTimer = setInterval(() => {
       // Also applies the age bound when no readings arrive (all devices down) to trigger it.
       this.buffer?.enforceLimits();
+      this.requeueDeadLetter();
       this.publishState();
     }, this.opts.stateIntervalMs ?? 10_000);
     this.stateTimer.unref();
@@ -234,7 +244,14 @@ export class EdgeGateway {
       collectedPoints: this.collected,
       channels: [...this.channels.map((c) => this.report(c)), ...this.failedChannels],
       rules: { fired: this.firedBefore + this.rules.fired },
+      deadLetter: this.buffer?.deadLetterStats() ?? { points: 0, rows: 0, bytes: 0, total: 0, dropped: 0, last: null },
+      badValues: this.badValues.stats(),
     };
+  }
+
+  /** Rows marked for retry (`iip edge dead-letter retry`, possibly from another process) go back into the buffer. */
+  private requeueDeadLetter(): void {
+    if (this.buffer && this.buffer.requeueRetried() > 0) this.drain?.kick();
   }
 
   private async doApply(v: VersionedGatewayConfig): Promise<boolean> {
@@ -322,8 +339,10 @@ export class EdgeGateway {
     );
   }
 
-  private onReadings(ch: RunningChannel, readings: readonly DriverReading[]): void {
-    if (ch.cancelled || !this.running || readings.length === 0) return;
+  private onReadings(ch: RunningChannel, all: readonly DriverReading[]): void {
+    if (ch.cancelled || !this.running || all.length === 0) return;
+    const readings = this.badValues.filter(all, (bad) => this.log('warn', 'a reading holds a value no thing model can hold; left out', { channel: ch.config.id, ...bad }));
+    if (readings.length === 0) return;
     for (const ev of this.rules.evaluate(readings)) {
       this.log('warn', 'edge rule fired', { rule: ev.rule, device: ev.device, property: ev.property, value: ev.value, severity: ev.severity });
       const { device, ...message } = ev;
@@ -412,8 +431,8 @@ export class EdgeGateway {
       return;
     }
     if (topic === this.topics.errors) {
-      // The platform acknowledges a rejected message too (PUBACK), so its rows have left the buffer already;
-      // here it is only counted and logged.
+      // The platform acknowledges a refused message too (PUBACK); this answer comes first, so the drain can
+      // tell which buffered rows it is about and keep them in the dead-letter table instead of deleting them.
       this.rejected++;
       let body: unknown;
       try {
@@ -421,7 +440,12 @@ export class EdgeGateway {
       } catch {
         body = payload.toString('utf8');
       }
-      this.log('warn', 'platform rejected a message', { error: body });
+      const e = body as { code?: unknown; message?: unknown; details?: { device?: unknown; property?: unknown; value?: unknown } } | null;
+      const d = e?.details;
+      const device = typeof d?.device === 'string' ? d.device : null;
+      const scope = typeof d?.property === 'string' ? { property: d.property, ...(d.value !== undefined ? { value: d.value } : {}) } : {};
+      const kept = device !== null && this.drain?.rejected(device, { code: String(e?.code ?? 'IIP_ERR_INTERNAL'), message: String(e?.message ?? '') }, scope) === true;
+      this.log('warn', 'platform rejected a message', { error: body, deadLettered: kept });
       return;
     }
     const requestId = this.topics.commandId(topic);
@@ -515,6 +539,8 @@ export class EdgeGateway {
       uplink: { connected: true, sentPoints: s.uplink.sentPoints, lastConnectedAt: s.uplink.lastConnectedAt, rejected: s.uplink.rejected },
       channels: s.channels,
       rules: s.rules,
+      deadLetter: s.deadLetter,
+      badValues: s.badValues,
     };
     c.publish(this.topics.state, JSON.stringify(msg), { qos: 1 }, () => {});
   }

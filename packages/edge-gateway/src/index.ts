@@ -6,6 +6,7 @@
 export * from './errors.js';
 export * from './topics.js';
 export * from './disk-buffer.js';
+export * from './bad-values.js';
 export * from './buffer-drain.js';
 export * from './edge-rules.js';
 export * from './edge-gateway.js';

@@ -112,7 +112,7 @@ test('a pushed retained config switches drivers, is reported, and survives an of
     ['new'],
   );
   const state = platform.states.findLast((s) => s.appliedVersion === 2)!;
-  assert.deepEqual(Object.keys(state).sort(), ['appliedVersion', 'buffer', 'channels', 'rules', 'ts', 'uplink']);
+  assert.deepEqual(Object.keys(state).sort(), ['appliedVersion', 'badValues', 'buffer', 'channels', 'deadLetter', 'rules', 'ts', 'uplink']);
   assert.deepEqual(Object.keys(state.buffer as object).sort(), ['bytes', 'dropped', 'oldestTs', 'points']);
   assert.equal((state.uplink as { connected: boolean }).connected, true);
 
