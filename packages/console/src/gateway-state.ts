@@ -45,6 +45,8 @@ export interface GatewayStateView {
   };
   readonly channels: readonly ChannelView[];
   readonly rulesFired: number | undefined;
+  /** Rows the platform refused, kept in the gateway's dead-letter table (`iip edge dead-letter list`). */
+  readonly deadLetter: { readonly points: number | undefined; readonly lastCode: string | undefined; readonly lastMessage: string | undefined };
 }
 
 const LINK_STATES: readonly DeviceLinkState[] = ['unknown', 'ok', 'failing', 'demoted'];
@@ -110,6 +112,7 @@ export function readGatewayState(state: unknown): GatewayStateView {
     uplink: { connected: bool(u.connected), sentPoints: num(u.sentPoints), lastConnectedAt: num(u.lastConnectedAt) },
     channels: arr(s.channels).flatMap((c) => readChannel(c) ?? []),
     rulesFired: num(obj(s.rules).fired),
+    deadLetter: { points: num(obj(s.deadLetter).points), lastCode: str(obj(obj(s.deadLetter).last).code), lastMessage: str(obj(obj(s.deadLetter).last).message) },
   };
 }
 

@@ -104,6 +104,13 @@ export function GatewayDetailPage({ api, fleet, gatewayId }: { api: ApiClient; f
             <dd className={b.dropped ? 'error' : undefined}>{num(b.dropped)}</dd>
           </div>
           <div>
+            <dt>{t('gateway.deadLetter')}</dt>
+            <dd className={view.deadLetter.points ? 'error' : undefined} title={view.deadLetter.lastMessage}>
+              {num(view.deadLetter.points)}
+              {view.deadLetter.points && view.deadLetter.lastCode ? ` (${view.deadLetter.lastCode})` : ''}
+            </dd>
+          </div>
+          <div>
             <dt>{t('gateway.uplink')}</dt>
             <dd>
               {view.uplink.connected === undefined ? '—' : view.uplink.connected ? t('gateway.uplinkUp') : t('gateway.uplinkDown')}
