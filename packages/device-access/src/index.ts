@@ -10,6 +10,8 @@ export * from './mqtt-broker.js';
 export * from './mqtt-client-id.js';
 export * from './mqtt-conformance.js';
 export * from './mqtt-frame-guard.js';
+export * from './mqtt/front-door.js';
+export * from './mqtt/topic-filter.js';
 export * from './http-ingest.js';
 export * from './gateway-manager.js';
 export * from './drivers/create-driver.js';

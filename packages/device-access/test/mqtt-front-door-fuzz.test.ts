@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { type FrontDoorPolicy, MqttFrontDoor } from '../src/mqtt/front-door.js';
+import { type FrontDoorPolicy, MqttFrontDoor } from '@iip/device-access';
 
 let accepted = 0;
 const policy: FrontDoorPolicy = {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type FrontDoorIdentity, type FrontDoorPolicy, MqttFrontDoor, Reason } from '../src/mqtt/front-door.js';
+import { type FrontDoorIdentity, type FrontDoorPolicy, MqttFrontDoor, Reason } from '@iip/device-access';
 import mqtt from 'mqtt';
 
 const received: Array<{ device: string; topic: string; payload: string; qos: number }> = [];

@@ -396,7 +396,10 @@ class Connection {
     socket.on('data', (d: Buffer) => {
       if (this.closed) return;
       if (!this.session && this.head.length < 16) this.head = Buffer.concat([this.head, d]).subarray(0, 16);
+      // The acknowledgements of one chunk's packets leave in one write.
+      socket.cork();
       this.parser.parse(d);
+      process.nextTick(() => socket.uncork());
     });
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.onClose());
