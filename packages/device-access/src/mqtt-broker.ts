@@ -10,7 +10,9 @@ import { IipError } from '@iip/core';
 import type { TelemetryAdmission } from './admission.js';
 import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
+import { MQTT_311_LEVELS } from './mqtt-conformance.js';
 import { guardConnection } from './mqtt-frame-guard.js';
+import { type AuthResult, type FrontDoorPolicy, MqttFrontDoor, type PublishOutcome, Reason } from './mqtt/front-door.js';
 
 interface DeviceIdentity {
   readonly tenant: string;
@@ -41,6 +43,11 @@ export interface MqttAccessOptions {
    * committed; if it throws, the message is not acknowledged and the gateway resends it (ADR 0001 §6).
    */
   readonly commitBeforeAck?: () => void;
+  /**
+   * Which MQTT server takes the connections: `aedes` (MQTT 3.1.1, the default for now) or `iip`, our own
+   * front door on mqtt-packet speaking MQTT 3.1.1 and 5 (ADR 0005). Both apply the same rules below.
+   */
+  readonly server?: 'aedes' | 'iip';
 }
 
 export interface MqttAccessStats {
@@ -63,8 +70,12 @@ function authError(message: string, returnCode: number): AuthenticateError {
   return e;
 }
 
+/** The outcome of a publish the front door must refuse outright: outside the device's topics. */
+const ACL_CLOSE: PublishOutcome = { accepted: false, reason: Reason.NOT_AUTHORIZED, message: 'IIP_ERR_ACL_DENIED', closeV4: true };
+
 export class MqttAccess {
   private broker: Aedes | undefined;
+  private door: MqttFrontDoor | undefined;
   private server: Server | undefined;
   private readonly identities = new WeakMap<Client, DeviceIdentity>();
   /** Payloads that were rejected: they must not be forwarded to any subscriber either. */
@@ -84,6 +95,7 @@ export class MqttAccess {
   }
 
   async listen(): Promise<number> {
+    if (this.opts.server === 'iip') return this.listenFrontDoor();
     const broker = await Aedes.createBroker({
       // Session ids are scoped to the device (mqtt-client-id.ts), so they outgrow MQTT 3.1's 23 characters.
       maxClientsIdLength: 65535,
@@ -142,8 +154,73 @@ export class MqttAccess {
     return this.boundPort;
   }
 
+  /** The front door of ADR 0005 in place of aedes, with the same rules (frame guard, client ids, ACL, errors). */
+  private async listenFrontDoor(): Promise<number> {
+    const door = new MqttFrontDoor({
+      policy: this.policy(),
+      host: this.opts.host ?? '0.0.0.0',
+      port: this.opts.port,
+      ...(this.opts.log && { log: this.opts.log }),
+      wrap: (socket: Socket) => {
+        const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+        return guardConnection(socket, { levels: { ...MQTT_311_LEVELS, MQTT: [4, 5] } }, (v) => {
+          this.protocolViolations++;
+          this.opts.log?.('warn', 'MQTT connection closed: protocol violation', { remote, reason: v.reason, ...(v.connack === undefined ? {} : { connack: v.connack }) });
+        });
+      },
+    });
+    try {
+      this.boundPort = await door.listen();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new IipError('IIP_ERR_PORT_IN_USE', `MQTT port ${this.opts.port} is already in use / MQTT 端口 ${this.opts.port} 已被占用 — choose another with --mqtt-port <n> or IIP_MQTT_PORT=<n>`, { port: this.opts.port, flag: '--mqtt-port', env: 'IIP_MQTT_PORT' });
+      }
+      throw err;
+    }
+    this.door = door;
+    return this.boundPort;
+  }
+
+  /** The device rules as the front door asks for them. */
+  private policy(): FrontDoorPolicy {
+    return {
+      authenticate: (username, password, clientId) => this.authenticateDevice(username, password, clientId),
+      publish: (who, topic, payload, qos) => this.decide(this.identityOf(who), topic, payload, qos),
+      mayPublishWill: (who, topic) => topic.startsWith(this.identityOf(who).prefix),
+      maySubscribe: (who, filter) => this.maySubscribe(this.identityOf(who), filter),
+      connected: (who) => this.opts.gateways?.onConnected(who.tenant, who.device),
+      disconnected: (who) => this.opts.gateways?.onDisconnected(who.tenant, who.device),
+    };
+  }
+
+  private identityOf(who: { tenant: string; device: string }): DeviceIdentity {
+    return { tenant: who.tenant, device: who.device, prefix: `iip/${who.tenant}/${who.device}/` };
+  }
+
+  /** Credentials, then the client id rule (mqtt-client-id.ts); counted and logged as aedes' hooks do. */
+  private authenticateDevice(username: string | undefined, password: Buffer | undefined, clientId: string): AuthResult {
+    const who = username ? parseDeviceUsername(username, this.opts.defaultTenant) : undefined;
+    const entry = who ? this.opts.directory.lookup(who.tenant, who.device) : undefined;
+    if (!who || !entry || !password || !entry.verifySecret(password.toString('utf8'))) {
+      this.authFailures++;
+      this.opts.log?.('warn', 'MQTT authentication failed', { username: username ?? null, clientId, reason: !entry ? 'unknown device' : 'bad secret' });
+      return { refused: 'credentials', message: 'bad device credentials' };
+    }
+    const decision = clientIdAllowed(who, clientId);
+    if (!decision.ok) {
+      this.clientIdRefusals++;
+      this.opts.log?.('warn', 'MQTT client id refused', { username, clientId, reason: decision.reason });
+      return { refused: 'client-id', message: decision.reason };
+    }
+    return { identity: who, sessionId: decision.sessionId };
+  }
+
   /** Publishes from the platform into a device's subtree (config, commands); QoS 1 waits for the broker. */
   publishToDevice(tenant: string, device: string, subtopic: string, payload: string, opts: { retain: boolean; qos: 0 | 1 }): Promise<void> {
+    if (this.door) {
+      this.door.publish({ topic: `iip/${tenant}/${device}/${subtopic}`, payload: Buffer.from(payload), qos: opts.qos, retain: opts.retain });
+      return Promise.resolve();
+    }
     const broker = this.broker;
     if (!broker) return Promise.reject(new Error('the MQTT broker is not running'));
     return new Promise((resolve, reject) => {
@@ -156,7 +233,7 @@ export class MqttAccess {
 
   stats(): MqttAccessStats {
     return {
-      connectedDevices: this.broker?.connectedClients ?? 0,
+      connectedDevices: this.door?.stats().connections ?? this.broker?.connectedClients ?? 0,
       authFailures: this.authFailures,
       aclDenials: this.aclDenials,
       clientIdRefusals: this.clientIdRefusals,
@@ -165,6 +242,9 @@ export class MqttAccess {
   }
 
   async close(): Promise<void> {
+    const door = this.door;
+    this.door = undefined;
+    if (door) await door.close();
     const broker = this.broker;
     const server = this.server;
     this.broker = undefined;
@@ -223,92 +303,102 @@ export class MqttAccess {
       return;
     }
     const id = this.identities.get(client);
-    if (!id || !packet.topic.startsWith(id.prefix)) {
-      this.aclDenials++;
-      this.opts.log?.('warn', 'MQTT publish denied by topic ACL', { device: id?.device, topic: packet.topic });
-      if (id) this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `publishing to "${packet.topic}" is not allowed for device "${id.device}"`, { topic: packet.topic }));
+    if (!id) {
       cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
       return;
     }
-    const rest = packet.topic.slice(id.prefix.length);
-    if (rest === 'telemetry') {
-      try {
-        this.opts.admission.admitRaw(id.tenant, id.device, packet.payload as Buffer);
-      } catch (e) {
-        if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-        this.sendError(id, e);
-      }
+    const outcome = this.decide(id, packet.topic, packet.payload as Buffer, packet.qos);
+    if (outcome.accepted) {
       cb(null);
       return;
+    }
+    // Refused payloads are not forwarded to any subscriber either (authorizeForward).
+    if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
+    if ('dropConnection' in outcome) cb(new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', outcome.message));
+    else if (outcome.closeV4) cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
+    else cb(null);
+  }
+
+  /**
+   * What a device's PUBLISH means, for either server: telemetry admitted (and, for a gateway's QoS 1 child
+   * telemetry, committed before it is acknowledged), gateway state and command results handed over, and every
+   * refusal reported on the device's errors topic with its IIP_ERR_* code (and, under MQTT 5, in the PUBACK).
+   */
+  private decide(id: DeviceIdentity, topic: string, payload: Buffer, qos: number): PublishOutcome {
+    if (!topic.startsWith(id.prefix)) {
+      this.aclDenials++;
+      this.opts.log?.('warn', 'MQTT publish denied by topic ACL', { device: id.device, topic });
+      this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `publishing to "${topic}" is not allowed for device "${id.device}"`, { topic }));
+      return ACL_CLOSE;
+    }
+    const refuse = (e: unknown, reason: number, childDevice?: string): PublishOutcome => {
+      this.sendError(id, e, childDevice);
+      const code = e instanceof IipError ? e.code : 'IIP_ERR_INTERNAL';
+      return { accepted: false, reason, message: `${code}: ${e instanceof Error ? e.message : String(e)}` };
+    };
+    const rest = topic.slice(id.prefix.length);
+    if (rest === 'telemetry') {
+      try {
+        this.opts.admission.admitRaw(id.tenant, id.device, payload);
+        return { accepted: true, forward: true };
+      } catch (e) {
+        return refuse(e, Reason.PAYLOAD_FORMAT_INVALID);
+      }
     }
     if (rest === 'errors' || rest.startsWith('commands/')) {
       // Platform-to-device topics: a device must not forge them.
       this.aclDenials++;
-      if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-      this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `topic "${packet.topic}" is written by the platform only`, { topic: packet.topic }));
-      cb(null);
-      return;
+      return refuse(new IipError('IIP_ERR_ACL_DENIED', `topic "${topic}" is written by the platform only`, { topic }), Reason.NOT_AUTHORIZED);
     }
     const child = /^devices\/([^/]+)\/(telemetry|events)$/.exec(rest);
     if (child) {
       const device = child[1] as string;
       if (this.opts.gateways?.ownerOf(id.tenant, device) !== id.device) {
         this.aclDenials++;
-        if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-        this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic: packet.topic, device }));
-      } else if (child[2] === 'telemetry') {
-        let admitted = false;
+        return refuse(new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic, device }), Reason.NOT_AUTHORIZED);
+      }
+      if (child[2] !== 'telemetry') return { accepted: true, forward: true };
+      try {
+        this.opts.admission.admitRaw(id.tenant, device, payload);
+      } catch (e) {
+        return refuse(e, Reason.PAYLOAD_FORMAT_INVALID, device);
+      }
+      if (qos > 0 && this.opts.commitBeforeAck) {
         try {
-          this.opts.admission.admitRaw(id.tenant, device, packet.payload as Buffer);
-          admitted = true;
+          this.opts.commitBeforeAck();
         } catch (e) {
-          if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-          this.sendError(id, e, device);
-        }
-        if (admitted && packet.qos > 0 && this.opts.commitBeforeAck) {
-          try {
-            this.opts.commitBeforeAck();
-          } catch (e) {
-            // No PUBACK for what is not on disk: aedes drops the connection and the gateway, whose buffer
-            // still holds the points, sends them again (duplicates are ignored by (series, ts)).
-            this.opts.log?.('warn', 'gateway telemetry not committed; not acknowledging it', { gateway: id.device, device, err: String(e) });
-            cb(new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', `telemetry of ${device} could not be committed; not acknowledged`, { gateway: id.device, device }));
-            return;
-          }
+          // No PUBACK for what is not on disk: the connection is dropped and the gateway, whose buffer still
+          // holds the points, sends them again (duplicates are ignored by (series, ts)).
+          this.opts.log?.('warn', 'gateway telemetry not committed; not acknowledging it', { gateway: id.device, device, err: String(e) });
+          return { accepted: false, reason: Reason.UNSPECIFIED, message: `IIP_ERR_TELEMETRY_NOT_COMMITTED: telemetry of ${device} could not be committed; not acknowledged`, dropConnection: true };
         }
       }
-      cb(null);
-      return;
+      return { accepted: true, forward: true };
     }
     if (rest === 'state' || rest.startsWith('command-results/')) {
       try {
-        if (rest === 'state') this.opts.gateways?.onState(id.tenant, id.device, packet.payload as Buffer);
-        else this.opts.gateways?.onCommandResult(rest.slice('command-results/'.length), packet.payload as Buffer);
+        if (rest === 'state') this.opts.gateways?.onState(id.tenant, id.device, payload);
+        else this.opts.gateways?.onCommandResult(rest.slice('command-results/'.length), payload);
+        return { accepted: true, forward: true };
       } catch (e) {
-        this.sendError(id, e);
+        return refuse(e, Reason.PAYLOAD_FORMAT_INVALID);
       }
-      cb(null);
-      return;
     }
-    if (rest === 'events') {
-      cb(null); // accepted; the rules engine consumes events in a later release
-      return;
-    }
-    if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-    this.sendError(id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${packet.topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic: packet.topic }));
-    cb(null);
-    return;
+    if (rest === 'events') return { accepted: true, forward: true }; // the rules engine consumes events in a later release
+    return refuse(new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic }), Reason.NOT_AUTHORIZED);
+  }
+
+  private maySubscribe(id: DeviceIdentity, filter: string): boolean {
+    if (filter.startsWith(id.prefix) || filter === id.prefix.slice(0, -1)) return true;
+    this.aclDenials++;
+    this.opts.log?.('warn', 'MQTT subscribe denied by topic ACL', { device: id.device, topic: filter });
+    return false;
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (error: Error | null, subscription?: Subscription | null) => void): void {
     const id = this.identities.get(client);
-    if (!id || !(sub.topic.startsWith(id.prefix) || sub.topic === id.prefix.slice(0, -1))) {
-      this.aclDenials++;
-      this.opts.log?.('warn', 'MQTT subscribe denied by topic ACL', { device: id?.device, topic: sub.topic });
-      cb(null, null);
-      return; // SUBACK failure (0x80) for this filter; the connection stays up
-    }
-    cb(null, sub);
+    // A refused filter gets SUBACK failure (0x80); the connection stays up.
+    cb(null, id && this.maySubscribe(id, sub.topic) ? sub : null);
   }
 
   private sendError(id: DeviceIdentity, e: unknown, childDevice?: string): void {
@@ -321,7 +411,10 @@ export class MqttAccess {
     if (!(e instanceof IipError)) this.opts.log?.('warn', 'unexpected admission error', { err: String(e) });
     // Through the broker, not to the publishing connection alone: every connection of this device that
     // subscribed to its errors topic (only its own may) sees why a message was refused.
-    this.broker?.publish({ cmd: 'publish', topic: `${id.prefix}errors`, payload: Buffer.from(JSON.stringify(body)), qos: 0, retain: false, dup: false }, () => {});
+    const topic = `${id.prefix}errors`;
+    const bytes = Buffer.from(JSON.stringify(body));
+    if (this.door) this.door.publish({ topic, payload: bytes, qos: 0, retain: false });
+    else this.broker?.publish({ cmd: 'publish', topic, payload: bytes, qos: 0, retain: false, dup: false }, () => {});
   }
 }
 

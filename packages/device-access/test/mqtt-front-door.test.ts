@@ -153,7 +153,7 @@ describe('MQTT front door on mqtt-packet (MQTT 3.1.1 and 5)', () => {
     await a.subscribeAsync('$share/g/iip/t1/sh/commands/#', { qos: 1 });
     await b.subscribeAsync('$share/g/iip/t1/sh/commands/#', { qos: 1 });
     for (let i = 0; i < 10; i++) door.publish({ topic: `iip/t1/sh/commands/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: false });
-    await waitFor(() => byA.length + byB.length === 10, 'all shared messages');
+    await waitFor(() => byA.length + byB.length === 10, 'all shared messages').catch((e) => { throw new Error(`${e.message}: a=${byA.join(',')} b=${byB.join(',')}`); });
     assert.ok(byA.length > 0 && byB.length > 0, `both got some: ${byA.length}/${byB.length}`);
   });
 

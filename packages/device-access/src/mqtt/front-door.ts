@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import { matches, sharedSubscription, validFilter } from './topic-filter.js';
 
@@ -42,6 +43,9 @@ export const Reason = {
   QOS_NOT_SUPPORTED: 0x9b,
 } as const;
 
+/** How long after the CONNACK a resumed session's messages start to flow. */
+const RESUME_DELAY_MS = 10;
+
 /** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
 const V4_CONNACK = { UNACCEPTABLE_PROTOCOL: 1, IDENTIFIER_REJECTED: 2, BAD_USER_NAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
@@ -53,12 +57,17 @@ export interface FrontDoorIdentity {
 /** What the policy says of an inbound PUBLISH. */
 export type PublishOutcome =
   | { readonly accepted: true; readonly forward: boolean }
-  /** Refused: `reason` (an MQTT 5 reason code ≥ 0x80) and `message` go into an MQTT 5 PUBACK/PUBREC. */
-  | { readonly accepted: false; readonly reason: number; readonly message: string }
+  /**
+   * Refused: `reason` (an MQTT 5 reason code ≥ 0x80) and `message` go into an MQTT 5 PUBACK/PUBREC; an MQTT 3.1.1
+   * client, which has no negative acknowledgement, is disconnected when `closeV4` is set (as aedes does for a
+   * publish outside the device's topics) and acknowledged otherwise (the refusal reaches it on its errors topic).
+   */
+  | { readonly accepted: false; readonly reason: number; readonly message: string; readonly closeV4?: boolean }
   /** Not acknowledged at all: the connection is closed and the client sends the message again. */
   | { readonly accepted: false; readonly reason: number; readonly message: string; readonly dropConnection: true };
 
-export type AuthResult = { readonly identity: FrontDoorIdentity } | { readonly refused: 'credentials' | 'not-authorized' | 'client-id'; readonly message: string };
+/** `sessionId`: the key the session is kept under (default: the client id as sent). */
+export type AuthResult = { readonly identity: FrontDoorIdentity; readonly sessionId?: string } | { readonly refused: 'credentials' | 'not-authorized' | 'client-id'; readonly message: string };
 
 export interface FrontDoorPolicy {
   authenticate(username: string | undefined, password: Buffer | undefined, clientId: string): AuthResult;
@@ -88,6 +97,8 @@ export interface FrontDoorOptions {
   readonly topicAliasMaximum?: number;
   readonly log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   readonly now?: () => number;
+  /** A check layer between the socket and the server (e.g. guardConnection of mqtt-frame-guard.ts). */
+  readonly wrap?: (socket: Socket) => Duplex;
 }
 
 export interface OutboundMessage {
@@ -200,9 +211,10 @@ export class MqttFrontDoor {
 
   async listen(): Promise<number> {
     const server = createServer((socket) => {
-      const c = new Connection(this, socket);
+      const stream = this.opts.wrap ? this.opts.wrap(socket) : socket;
+      const c = new Connection(this, stream);
       this.connections.add(c);
-      socket.once('close', () => this.connections.delete(c));
+      stream.once('close', () => this.connections.delete(c));
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -369,9 +381,9 @@ class Connection {
 
   constructor(
     private readonly door: MqttFrontDoor,
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
   ) {
-    socket.setNoDelay(true);
+    (socket as Partial<Socket>).setNoDelay?.(true);
     const connectTimer = setTimeout(() => this.destroy(), 10_000);
     connectTimer.unref();
     this.parser.on('packet', (p: Packet) => {
@@ -520,7 +532,10 @@ class Connection {
       return;
     }
     const who = auth.identity;
-    if (!clientId) {
+    if (auth.sessionId !== undefined) {
+      if (!clientId) assigned = auth.sessionId;
+      clientId = auth.sessionId;
+    } else if (!clientId) {
       clientId = `${who.tenant}/${who.device}/${randomBytes(6).toString('hex')}`;
       assigned = clientId;
     }
@@ -576,9 +591,16 @@ class Connection {
         : { cmd: 'connack', returnCode: 0, sessionPresent: opened.present },
     );
     this.door.opts.policy.connected?.(who);
-    // A resumed session: what was in flight goes again (DUP), then the queue.
-    for (const [id, pending] of opened.session.inflight) this.resend(pending, id);
-    this.door.drain(opened.session);
+    // A resumed session: what was in flight goes again (DUP), then the queue — a moment (10 ms) after the
+    // CONNACK, so a client that starts listening for messages once it is connected does not miss them.
+    const session = opened.session;
+    // Only what was in flight before this connection is sent again; what it sends itself meanwhile is not.
+    const unacknowledged = [...session.inflight];
+    setTimeout(() => {
+      if (session.connection !== this || this.closed) return;
+      for (const [id, pending] of unacknowledged) if (session.inflight.get(id) === pending) this.resend(pending, id);
+      this.door.drain(session);
+    }, RESUME_DELAY_MS).unref();
   }
 
   private touch(): void {
@@ -624,7 +646,7 @@ class Connection {
     }
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
     const outcome = this.door.opts.policy.publish(who, topic, payload, p.qos);
-    if (!outcome.accepted && 'dropConnection' in outcome) {
+    if (!outcome.accepted && ('dropConnection' in outcome || (outcome.closeV4 && !this.v5))) {
       this.destroy();
       return;
     }
