@@ -14,6 +14,8 @@ const needs = [
   // pyserial), only a recommendation of python3-pymodbus, so absent after --no-install-recommends.
   ['python3-pymodbus', () => python('import pymodbus')],
   ['python3-serial-asyncio', () => python('import serial_asyncio')],
+  // An MQTT 5 client of its own (paho-mqtt) for the front door's interoperability tests.
+  ['python3-paho-mqtt', () => python('import paho.mqtt.client')],
   // Virtual serial ports for Modbus RTU.
   ['socat', () => existsSync('/usr/bin/socat')],
 ];

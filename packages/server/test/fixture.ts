@@ -27,7 +27,7 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function startTestPlatform(opts: { limits?: { maxPayloadBytes?: number } } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(opts: { limits?: { maxPayloadBytes?: number }; mqttServer?: 'aedes' | 'iip' } = {}): Promise<TestPlatform> {
   const dir = await tempDir('iip-server-test-');
   const platform = await startPlatform({
     dataDir: dir.path,
@@ -36,6 +36,7 @@ export async function startTestPlatform(opts: { limits?: { maxPayloadBytes?: num
     adminPassword: ADMIN_PASSWORD,
     consoleDir: '/nonexistent',
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.mqttServer ? { mqttServer: opts.mqttServer } : {}),
   });
   async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     const h: Record<string, string> = { ...headers };
