@@ -1,5 +1,6 @@
 /**
- * The embedded MQTT front door (aedes). Every client authenticates as one device with that device's
+ * The embedded MQTT front door: iip's own MQTT 3.1.1/5 server (mqtt/front-door.ts, ADR 0005), or aedes
+ * (3.1.1) as a fallback, with one set of rules. Every client authenticates as one device with that device's
  * secret, and may then touch only its own subtree `iip/{tenant}/{device}/...`: telemetry published there is
  * admitted (validated, then put on the bus), and a rejected message is answered on `.../errors` with the
  * IIP_ERR_* code instead of disconnecting the device, so one bad reading does not drop a healthy link.
@@ -44,8 +45,9 @@ export interface MqttAccessOptions {
    */
   readonly commitBeforeAck?: () => void;
   /**
-   * Which MQTT server takes the connections: `aedes` (MQTT 3.1.1, the default for now) or `iip`, our own
-   * front door on mqtt-packet speaking MQTT 3.1.1 and 5 (ADR 0005). Both apply the same rules below.
+   * Which MQTT server takes the connections: `iip` (default), our own front door on mqtt-packet speaking
+   * MQTT 3.1.1 and 5 (ADR 0005), or `aedes` (MQTT 3.1.1 only; kept for one release as a fallback). Both
+   * apply the same rules below.
    */
   readonly server?: 'aedes' | 'iip';
 }
@@ -95,7 +97,7 @@ export class MqttAccess {
   }
 
   async listen(): Promise<number> {
-    if (this.opts.server === 'iip') return this.listenFrontDoor();
+    if (this.opts.server !== 'aedes') return this.listenFrontDoor();
     const broker = await Aedes.createBroker({
       // Session ids are scoped to the device (mqtt-client-id.ts), so they outgrow MQTT 3.1's 23 characters.
       maxClientsIdLength: 65535,

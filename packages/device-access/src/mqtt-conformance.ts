@@ -113,11 +113,14 @@ export function inspectConnect(body: Uint8Array, levels: ProtocolLevels = MQTT_3
 }
 
 /** Checks a PUBLISH (§3.3): QoS is 0–2 and the topic name is valid. `head` is the topic field (two length bytes and the name). */
-export function inspectPublish(flags: number, head: Uint8Array, bodyLength: number): PacketVerdict {
+export function inspectPublish(flags: number, head: Uint8Array, bodyLength: number, level = 4): PacketVerdict {
   const qos = (flags >> 1) & 3;
   if (qos === 3) return refuse('PUBLISH with QoS 3'); // §3.3.1.2
   if (head.length + (qos > 0 ? 2 : 0) > bodyLength) return refuse('PUBLISH topic runs past the packet');
-  if (!validTopicName(head.subarray(2))) return refuse('PUBLISH topic name is not valid UTF-8 or holds a wildcard'); // §4.7.3, §3.3.2.1
+  const topic = head.subarray(2);
+  // MQTT 5 §3.3.2.3.4: an empty topic name with a topic alias names the alias's topic (the server checks the alias).
+  if (level === 5 && topic.length === 0) return OK;
+  if (!validTopicName(topic)) return refuse('PUBLISH topic name is not valid UTF-8 or holds a wildcard'); // §4.7.3, §3.3.2.1
   return OK;
 }
 

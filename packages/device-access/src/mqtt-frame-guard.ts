@@ -137,7 +137,7 @@ export class MqttFrameGuard {
     }
     let verdict: PacketVerdict = { ok: true };
     if (type === PUBLISH) {
-      verdict = inspectPublish(flags, data.subarray(at + header, at + header + need), remaining);
+      verdict = inspectPublish(flags, data.subarray(at + header, at + header + need), remaining, this.level);
     } else if (type === CONNECT) {
       if (this.level !== 0) return this.fail('a second CONNECT'); // §3.1.0-2
       const body = data.subarray(at + header, at + header + need);

@@ -29,8 +29,8 @@ export interface PlatformOptions {
   /** 0 picks a free port; never assumes 1883 is free. */
   readonly mqttPort: number;
   /**
-   * The MQTT server: `aedes` (MQTT 3.1.1; the default) or `iip`, our own front door speaking 3.1.1 and 5
-   * (ADR 0005). Default: IIP_MQTT_SERVER, else aedes.
+   * The MQTT server: `iip`, our own front door speaking MQTT 3.1.1 and 5 (ADR 0005; the default), or `aedes`
+   * (3.1.1 only, kept for one release as a fallback). Default: IIP_MQTT_SERVER, else iip.
    */
   readonly mqttServer?: 'aedes' | 'iip';
   /** Interface to listen on; 127.0.0.1 by default (safe), 0.0.0.0 to accept devices on the network. */
@@ -163,7 +163,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       },
       // Gateways delete buffered points on PUBACK: acknowledge their telemetry only once it is committed.
       commitBeforeAck: () => historian.flushNow(),
-      server: opts.mqttServer ?? (process.env.IIP_MQTT_SERVER === 'iip' ? 'iip' : 'aedes'),
+      server: opts.mqttServer ?? (process.env.IIP_MQTT_SERVER === 'aedes' ? 'aedes' : 'iip'),
     });
     mqttRef = mqtt;
     const mqttPort = await mqtt.listen();

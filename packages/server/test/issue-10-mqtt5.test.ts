@@ -68,6 +68,13 @@ describe('MQTT 5 devices on the platform (front door: iip)', () => {
         (e: Error & { code?: number }) => e,
       );
       assert.equal(denied?.code, 0x87);
+      // A topic alias: the topic once, then only the alias (an empty topic name, valid under MQTT 5).
+      await c.publishAsync('iip/default/v5b/telemetry', JSON.stringify({ values: { temperature: 23 } }), { qos: 1, properties: { topicAlias: 1 } });
+      await c.publishAsync('', JSON.stringify({ values: { temperature: 24 } }), { qos: 1, properties: { topicAlias: 1 } });
+      assert.deepEqual(
+        (await stored('v5b', 'temperature', 3)).map((p) => p.value),
+        [21, 23, 24],
+      );
     } finally {
       await c.endAsync();
     }
