@@ -50,6 +50,13 @@ export interface HistoryQuery {
   readonly limit?: number;
 }
 
+/** A page of history: the points, and whether the range holds more (then `nextFrom` starts the next page). */
+export interface HistoryPage {
+  readonly points: TimedValue[];
+  readonly truncated: boolean;
+  readonly nextFrom?: number;
+}
+
 export interface TrendQuery {
   readonly from: number;
   readonly to: number;
@@ -288,15 +295,27 @@ export class Historian {
     return Object.fromEntries(entries);
   }
 
-  /** Raw points of one property in [from, to), oldest first. */
+  /** Raw points of one property in [from, to), oldest first, at most `limit` (see historyPage to know if more exist). */
   history(tenant: TenantId, device: DeviceId, property: string, q: HistoryQuery): TimedValue[] {
+    return this.historyPage(tenant, device, property, q).points;
+  }
+
+  /**
+   * One page of raw points in [from, to), oldest first. When more points lie in the range than `limit`,
+   * `truncated` says so and `nextFrom` is where the next page starts (pass it as `from`): points of one
+   * series have distinct timestamps, so pages neither overlap nor skip.
+   */
+  historyPage(tenant: TenantId, device: DeviceId, property: string, q: HistoryQuery): HistoryPage {
     checkRange(q.from, q.to);
     const limit = q.limit ?? 10_000;
     if (!Number.isInteger(limit) || limit < 1) invalid(`limit ${limit} must be a positive integer`, { limit });
     this.flushSync();
     const s = this.findSeries(tenant, device, property);
-    if (!s) return [];
-    return this.store.raw(s.id, q.from, q.to, limit).map((r) => ({ ts: r.ts, value: decode(r, s.kind) }));
+    if (!s) return { points: [], truncated: false };
+    const rows = this.store.raw(s.id, q.from, q.to, limit + 1);
+    const more = rows.length > limit;
+    const points = (more ? rows.slice(0, limit) : rows).map((r) => ({ ts: r.ts, value: decode(r, s.kind) }));
+    return more ? { points, truncated: true, nextFrom: (rows[limit] as { ts: number }).ts } : { points, truncated: false };
   }
 
   /**

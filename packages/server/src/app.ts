@@ -280,12 +280,20 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   } as const;
   app.get<{ Params: { id: string; prop: string }; Querystring: { from?: number; to?: number; limit: number } }>(
     '/api/v1/devices/:id/properties/:prop/history',
-    { schema: { tags: ['telemetry'], description: 'Raw points, ascending by time (default: the last hour).', querystring: rangeQuery } },
+    {
+      schema: {
+        tags: ['telemetry'],
+        description:
+          'Raw points, ascending by time (default: the last hour), at most `limit`. When the range holds more, `truncated` is true and `nextFrom` is the `from` of the next page.',
+        querystring: rangeQuery,
+      },
+    },
     async (req) => {
       const p = principal(req);
       const d = s.registry.getDevice(p.tenant, req.params.id);
       const { from, to } = timeRange(req.query, 3600_000);
-      return { device: d.id, property: req.params.prop, points: s.historian.history(p.tenant, d.id, req.params.prop, { from, to, limit: req.query.limit }) };
+      const page = s.historian.historyPage(p.tenant, d.id, req.params.prop, { from, to, limit: req.query.limit });
+      return { device: d.id, property: req.params.prop, points: page.points, truncated: page.truncated, ...(page.nextFrom !== undefined && { nextFrom: page.nextFrom }) };
     },
   );
   app.get<{ Params: { id: string; prop: string }; Querystring: { from?: number; to?: number; buckets: number } }>(
