@@ -76,7 +76,15 @@ runDriverConformance('Modbus RTU over a socat serial pair against pymodbus', asy
   const dir = await tempDir('iip-modbus-rtu-');
   const baud = 38400;
   let cable = await startSerialPair(dir.path);
-  let peer = await startPymodbus({ serialPath: cable.a, baud }, [UNIT]);
+  let peer: Awaited<ReturnType<typeof startPymodbus>>;
+  try {
+    peer = await startPymodbus({ serialPath: cable.a, baud }, [UNIT]);
+  } catch (e) {
+    // Without this the socat pair kept the test process alive for the whole 300 s timeout (issue 11).
+    await cable.stop();
+    await dir.cleanup();
+    throw e;
+  }
   const driver = new ModbusDriver({ id: 'rtu-line', protocol: 'modbus-rtu', path: cable.b, baudRate: baud, timeoutMs: 1000, devices: [device] });
   return fixture(
     driver,
