@@ -181,3 +181,55 @@ describe('MQTT front door on mqtt-packet (MQTT 3.1.1 and 5)', () => {
     assert.equal(gw.at(-1), 'up gw', `after the take-over the gateway is up: ${gw.join(', ')}`);
   });
 });
+
+describe('MQTT front door: acknowledgement after the group commit', () => {
+  it('durable readings are acknowledged after one commit per turn, in order; a failed commit sends no PUBACK and closes', async () => {
+    const order: string[] = [];
+    let failNext = false;
+    const d = new MqttFrontDoor({
+      host: '127.0.0.1',
+      port: 0,
+      commit: () => {
+        order.push('commit');
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+      },
+      policy: { ...policy, publish: (who, topic) => (topic.endsWith('/telemetry') ? { accepted: true, forward: false, durable: true } : policy.publish(who, topic, Buffer.alloc(0), 1)) },
+    });
+    const u = `mqtt://127.0.0.1:${await d.listen()}`;
+    try {
+      const c = await mqtt.connectAsync(u, { protocolVersion: 5, clientId: 't1/gc', username: 't1/gc', password: 'secret-gc', reconnectPeriod: 0 });
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          c.publishAsync('iip/t1/gc/telemetry', `{"i":${i}}`, { qos: 1 }).then(() => {
+            order.push(`ack ${i}`);
+          }),
+        ),
+      );
+      assert.ok(order[0] === 'commit', 'the first PUBACK follows a commit');
+      const commits = order.filter((o) => o === 'commit').length;
+      assert.ok(commits < 20, `readings share commits (${commits} commits for 20 readings)`);
+      assert.deepEqual(
+        order.filter((o) => o !== 'commit'),
+        Array.from({ length: 20 }, (_, i) => `ack ${i}`),
+        'acknowledged in order',
+      );
+      failNext = true;
+      const closed = new Promise<void>((r) => c.once('close', () => r()));
+      let acked = false;
+      void c.publishAsync('iip/t1/gc/telemetry', '{"i":99}', { qos: 1 }).then(
+        () => {
+          acked = true;
+        },
+        () => {},
+      );
+      await closed;
+      assert.equal(acked, false, 'no PUBACK for what was not committed');
+      c.end(true);
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -43,6 +43,9 @@ export const Reason = {
   QOS_NOT_SUPPORTED: 0x9b,
 } as const;
 
+/** How long acknowledgements that wait for a commit gather before the commit runs. */
+const GROUP_COMMIT_MS = 5;
+
 /** How long after the CONNACK a resumed session's messages start to flow. */
 const RESUME_DELAY_MS = 10;
 
@@ -56,7 +59,8 @@ export interface FrontDoorIdentity {
 
 /** What the policy says of an inbound PUBLISH. */
 export type PublishOutcome =
-  | { readonly accepted: true; readonly forward: boolean }
+  /** `durable`: acknowledge only after `FrontDoorOptions.commit` has run (group commit; QoS 1/2 only). */
+  | { readonly accepted: true; readonly forward: boolean; readonly durable?: boolean }
   /**
    * Refused: `reason` (an MQTT 5 reason code ≥ 0x80) and `message` go into an MQTT 5 PUBACK/PUBREC; an MQTT 3.1.1
    * client, which has no negative acknowledgement, is disconnected when `closeV4` is set (as aedes does for a
@@ -99,6 +103,12 @@ export interface FrontDoorOptions {
   readonly now?: () => number;
   /** A check layer between the socket and the server (e.g. guardConnection of mqtt-frame-guard.ts). */
   readonly wrap?: (socket: Socket) => Duplex;
+  /**
+   * Makes what the policy accepted durable (the platform: the historian's commit). Run once for all the
+   * `durable` messages that arrived within 5 ms (group commit), before their PUBACKs; if it
+   * throws, those PUBACKs are not sent and their connections are closed, so the clients send them again.
+   */
+  readonly commit?: () => void;
 }
 
 export interface OutboundMessage {
@@ -359,6 +369,27 @@ export class MqttFrontDoor {
   countExpired(): void {
     this.counters.expiredDropped++;
   }
+
+  private readonly waitingForCommit: Array<{ readonly connection: Connection; readonly ack: () => void }> = [];
+
+  /** Runs `ack` once the next group commit has succeeded (or closes `connection` if it fails). */
+  afterCommit(connection: Connection, ack: () => void): void {
+    // A few milliseconds gather the readings of many connections into one commit (group commit).
+    if (this.waitingForCommit.length === 0) setTimeout(() => this.commitAndAck(), GROUP_COMMIT_MS);
+    this.waitingForCommit.push({ connection, ack });
+  }
+
+  private commitAndAck(): void {
+    const batch = this.waitingForCommit.splice(0);
+    try {
+      this.opts.commit?.();
+    } catch (e) {
+      this.log('warn', 'MQTT: readings could not be committed; not acknowledging them', { messages: batch.length, err: String(e) });
+      for (const { connection } of batch) connection.abort();
+      return;
+    }
+    for (const { ack } of batch) ack();
+  }
 }
 
 /** One client connection: its protocol version, keep-alive, topic aliases and the session it drives. */
@@ -378,6 +409,8 @@ class Connection {
   private clientMaxPacket = Number.POSITIVE_INFINITY;
   /** The first bytes of the connection, kept until CONNECT is read (to answer an unsupported level). */
   private head: Buffer = Buffer.alloc(0);
+  /** Acknowledgements of this connection waiting for a group commit. */
+  private acksWaiting = 0;
 
   constructor(
     private readonly door: MqttFrontDoor,
@@ -656,11 +689,23 @@ class Connection {
     }
     const reason = outcome.accepted ? Reason.SUCCESS : outcome.reason;
     const props = !outcome.accepted && this.v5 ? { properties: { reasonString: outcome.message } } : {};
-    if (p.qos === 1) this.write({ cmd: 'puback', messageId: p.messageId, ...(this.v5 && { reasonCode: reason, ...props }) } as Packet);
-    else if (p.qos === 2) {
-      if (p.messageId !== undefined && s.incomingQos2.size < this.door.receiveMaximum) s.incomingQos2.add(p.messageId);
-      this.write({ cmd: 'pubrec', messageId: p.messageId });
-    }
+    const ack = () => {
+      if (p.qos === 1) this.write({ cmd: 'puback', messageId: p.messageId, ...(this.v5 && { reasonCode: reason, ...props }) } as Packet);
+      else if (p.qos === 2) {
+        if (p.messageId !== undefined && s.incomingQos2.size < this.door.receiveMaximum) s.incomingQos2.add(p.messageId);
+        this.write({ cmd: 'pubrec', messageId: p.messageId });
+      }
+    };
+    if (p.qos === 0) return;
+    // Acknowledgements leave in the order the messages came (MQTT §4.6): once one waits for a commit, the
+    // later ones of this connection wait behind it.
+    if ((outcome.accepted && outcome.durable && this.door.opts.commit) || this.acksWaiting > 0) {
+      this.acksWaiting++;
+      this.door.afterCommit(this, () => {
+        this.acksWaiting--;
+        ack();
+      });
+    } else ack();
   }
 
   private onSubscribe(p: ISubscribePacket): void {
@@ -735,6 +780,11 @@ class Connection {
     if (this.identity) this.door.opts.policy.disconnected?.(this.identity);
     this.identity = undefined;
     this.end();
+  }
+
+  /** What was not committed is not acknowledged: the connection goes, and the client sends it again. */
+  abort(): void {
+    this.destroy();
   }
 
   shutdown(reason: number): void {
