@@ -13,7 +13,7 @@ import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
 import { MQTT_311_LEVELS } from './mqtt-conformance.js';
 import { guardConnection } from './mqtt-frame-guard.js';
-import { type AuthResult, type FrontDoorPolicy, MqttFrontDoor, type PublishOutcome, Reason } from './mqtt/front-door.js';
+import { type AuthResult, type FrontDoorPolicy, type FrontDoorStats, MqttFrontDoor, type PublishOutcome, Reason } from './mqtt/front-door.js';
 
 interface DeviceIdentity {
   readonly tenant: string;
@@ -60,6 +60,8 @@ export interface MqttAccessStats {
   readonly clientIdRefusals: number;
   /** Connections closed for breaking MQTT 3.1.1 (ill-formed UTF-8, will QoS 3, unsupported level…). */
   readonly protocolViolations: number;
+  /** The front door's own counters (sessions, queued/expired/too-large messages dropped); absent under aedes. */
+  readonly frontDoor?: FrontDoorStats;
 }
 
 const BAD_CREDENTIALS = 4; // CONNACK return code 4: bad user name or password (MQTT 3.1.1 §3.2.2.3)
@@ -240,6 +242,7 @@ export class MqttAccess {
       aclDenials: this.aclDenials,
       clientIdRefusals: this.clientIdRefusals,
       protocolViolations: this.protocolViolations,
+      ...(this.door && { frontDoor: this.door.stats() }),
     };
   }
 

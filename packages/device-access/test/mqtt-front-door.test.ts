@@ -233,3 +233,22 @@ describe('MQTT front door: acknowledgement after the group commit', () => {
     }
   });
 });
+
+describe('MQTT front door: bounds are counted, not silent', () => {
+  it('an offline session ended early for a new one is counted and logged', async () => {
+    const logged: string[] = [];
+    const d = new MqttFrontDoor({ host: '127.0.0.1', port: 0, maxSessions: 1, policy, log: (_l, msg) => logged.push(msg) });
+    const u = `mqtt://127.0.0.1:${await d.listen()}`;
+    try {
+      const a = await mqtt.connectAsync(u, { protocolVersion: 5, clientId: 't1/ev/a', username: 't1/ev', password: 'secret-ev', reconnectPeriod: 0, properties: { sessionExpiryInterval: 60 } });
+      await a.endAsync();
+      await waitFor(() => d.stats().connections === 0, 'the first connection to close');
+      const b = await mqtt.connectAsync(u, { protocolVersion: 5, clientId: 't1/ev/b', username: 't1/ev', password: 'secret-ev', reconnectPeriod: 0 });
+      assert.equal(d.stats().sessionsEvicted, 1);
+      assert.ok(logged.some((m) => m.includes('session limit')), logged.join(' | '));
+      await b.endAsync();
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -124,6 +124,10 @@ export interface FrontDoorStats {
   readonly connections: number;
   readonly sessions: number;
   readonly queuedDropped: number;
+  /** Offline sessions ended early to make room for a new one (with what they had queued). */
+  readonly sessionsEvicted: number;
+  /** Messages not sent because they exceed the client's maximum packet size. */
+  readonly tooLargeDropped: number;
   readonly expiredDropped: number;
   readonly protocolErrors: number;
 }
@@ -197,7 +201,7 @@ export class MqttFrontDoor {
   private readonly connections = new Set<Connection>();
   private readonly sharedCursor = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
-  private readonly counters = { queuedDropped: 0, expiredDropped: 0, protocolErrors: 0 };
+  private readonly counters = { queuedDropped: 0, sessionsEvicted: 0, tooLargeDropped: 0, expiredDropped: 0, protocolErrors: 0 };
   private boundPort = 0;
   readonly now: () => number;
   readonly maxQueued: number;
@@ -271,9 +275,18 @@ export class MqttFrontDoor {
     }
     if (existing) this.sessions.delete(clientId);
     while (this.sessions.size >= (this.opts.maxSessions ?? 10_000)) {
-      const victim = [...this.sessions.values()].find((s) => !s.connection);
+      // The oldest offline session makes room (Map order is insertion order); it is counted and logged.
+      let victim: Session | undefined;
+      for (const s of this.sessions.values()) {
+        if (!s.connection) {
+          victim = s;
+          break;
+        }
+      }
       if (!victim) break;
       this.sessions.delete(victim.clientId);
+      this.counters.sessionsEvicted++;
+      this.log('warn', 'MQTT session limit reached; an offline session ended early', { clientId: victim.clientId, device: victim.identity.device, queued: victim.queue.length + victim.inflight.size });
     }
     const session = new Session(clientId, identity, expirySeconds);
     this.sessions.set(clientId, session);
@@ -368,6 +381,11 @@ export class MqttFrontDoor {
 
   countExpired(): void {
     this.counters.expiredDropped++;
+  }
+
+  countTooLarge(topic: string): void {
+    this.counters.tooLargeDropped++;
+    this.log('warn', 'MQTT message larger than the client accepts; not sent', { topic });
   }
 
   private readonly waitingForCommit: Array<{ readonly connection: Connection; readonly ack: () => void }> = [];
@@ -745,7 +763,7 @@ class Connection {
       return;
     }
     if (m.payload.length + m.topic.length + 16 > this.clientMaxPacket) {
-      this.door.log('warn', 'MQTT message larger than the client accepts; not sent', { topic: m.topic });
+      this.door.countTooLarge(m.topic);
       return;
     }
     if (p.qos === 0) {
