@@ -2,7 +2,7 @@
 // missing ones with apt-get; otherwise it prints the exact command and stops, so a test run never fails
 // later for a reason that is only a missing package.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const python = (code) => spawnSync('/usr/bin/python3', ['-c', code], { stdio: 'ignore' }).status === 0;
 
@@ -18,7 +18,21 @@ const needs = [
   ['python3-paho-mqtt', () => python('import paho.mqtt.client')],
   // Virtual serial ports for Modbus RTU.
   ['socat', () => existsSync('/usr/bin/socat')],
+  // The scale-out adapters' peers: the tests start throw-away servers of their own from these binaries
+  // (initdb into a temp dir; nats-server -js with a temp store), never the system services.
+  ['postgresql', () => postgresBin() !== undefined],
+  ['nats-server', () => existsSync('/usr/sbin/nats-server') || existsSync('/usr/bin/nats-server')],
 ];
+
+/** The newest installed PostgreSQL server's bin directory (Debian keeps them under /usr/lib/postgresql/<major>). */
+function postgresBin() {
+  try {
+    const majors = readdirSync('/usr/lib/postgresql').filter((d) => existsSync(`/usr/lib/postgresql/${d}/bin/initdb`));
+    return majors.sort((a, b) => Number(b) - Number(a))[0];
+  } catch {
+    return undefined;
+  }
+}
 
 const missing = needs.filter(([, present]) => !present()).map(([name]) => name);
 if (missing.length > 0) {

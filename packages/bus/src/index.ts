@@ -1,7 +1,17 @@
 /**
- * @iip/bus — the message-bus port and its in-process adapter. Device access publishes validated telemetry
- * batches; the historian, the live-update stream and (later) rules subscribe. The NATS JetStream adapter for
- * scale-out implements the same `Bus` interface.
+ * @iip/bus — the message-bus port and its adapters. Device access publishes validated telemetry batches; the
+ * historian, the live-update stream and (later) rules subscribe. The in-process adapter serves the embedded
+ * platform (`npm start`); the NATS JetStream adapter (./nats) serves several processes. Both pass the same
+ * conformance suite (@iip/testkit `runBusConformance`).
+ *
+ * Two kinds of subscription:
+ * - **live** (no `group`): every live subscriber of every process receives each message published while it
+ *   is subscribed; nothing is kept for a subscriber that is away (the console's live stream).
+ * - **group** (`group: 'historian'`): work-queue delivery. Each message goes to one subscriber of the group
+ *   (whichever process), and counts as done only when that subscriber's handler returns (or its promise
+ *   resolves); a handler that throws or rejects gets the message again later. With NATS the group is a
+ *   durable JetStream consumer, so messages published while no member runs wait for one. Handlers must be
+ *   idempotent: a message may arrive more than once (the historian deduplicates on (series, ts)).
  */
 import type { TelemetryBatch } from '@iip/core';
 
@@ -12,47 +22,30 @@ export interface BusTopics {
 }
 
 export type Topic = keyof BusTopics;
-export type Handler<T extends Topic> = (msg: BusTopics[T]) => void;
+export type Handler<T extends Topic> = (msg: BusTopics[T]) => void | Promise<void>;
+
+export interface SubscribeOptions {
+  /** Work-queue group (a durable consumer with NATS); see the module comment. Without it: live delivery. */
+  readonly group?: string;
+}
+
+export interface Subscription {
+  /** Resolves when the subscription receives messages (a NATS consumer is created or bound). */
+  readonly ready: Promise<void>;
+  /** Stops delivery to this handler; a group's durable consumer stays and keeps messages for the group. */
+  unsubscribe(): Promise<void>;
+}
 
 export interface Bus {
-  publish<T extends Topic>(topic: T, msg: BusTopics[T]): void;
-  /** Returns an unsubscribe function. */
-  subscribe<T extends Topic>(topic: T, handler: Handler<T>): () => void;
+  /**
+   * Resolves once the bus holds the message: with NATS after the JetStream ack (the message is on disk in
+   * the stream and will reach every group); rejects (IIP_ERR_BUS_UNAVAILABLE) when it cannot be kept, and
+   * then nothing may be acknowledged to the sender.
+   */
+  publish<T extends Topic>(topic: T, msg: BusTopics[T]): Promise<void>;
+  subscribe<T extends Topic>(topic: T, handler: Handler<T>, opts?: SubscribeOptions): Subscription;
   close(): Promise<void>;
 }
 
-/**
- * Delivers synchronously to every subscriber in the publishing call. A subscriber that throws is reported
- * through `onError` and does not stop delivery to the others.
- */
-export class InProcessBus implements Bus {
-  private readonly handlers = new Map<Topic, Set<(msg: unknown) => void>>();
-  constructor(private readonly onError: (topic: Topic, err: unknown) => void = () => {}) {}
-
-  publish<T extends Topic>(topic: T, msg: BusTopics[T]): void {
-    const set = this.handlers.get(topic);
-    if (!set) return;
-    for (const h of set) {
-      try {
-        h(msg);
-      } catch (err) {
-        this.onError(topic, err);
-      }
-    }
-  }
-
-  subscribe<T extends Topic>(topic: T, handler: Handler<T>): () => void {
-    let set = this.handlers.get(topic);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(topic, set);
-    }
-    const h = handler as (msg: unknown) => void;
-    set.add(h);
-    return () => set.delete(h);
-  }
-
-  async close(): Promise<void> {
-    this.handlers.clear();
-  }
-}
+export { InProcessBus } from './in-process.js';
+export type { InProcessBusOptions } from './in-process.js';

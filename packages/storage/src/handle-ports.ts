@@ -7,6 +7,9 @@
  *
  * Keys: every `key` argument is the normalized handle (ASCII letters folded to lower case, nothing else
  * touched) and every `prefix` is normalized the same way; the caller normalizes, the store compares bytes.
+ *
+ * Every method returns a promise (a server engine can stand behind the port) except homedPrefixes(), which
+ * the adapter keeps in memory because every resolve consults it.
  */
 
 export interface StoredHandleValue {
@@ -60,45 +63,45 @@ export interface HandleListPage {
 }
 
 export interface HandleStore {
-  get(key: string): StoredHandle | undefined;
+  get(key: string): Promise<StoredHandle | undefined>;
   /** False (and no change) when the key exists. */
-  create(key: string, record: StoredHandle): boolean;
+  create(key: string, record: StoredHandle): Promise<boolean>;
   /** Creates or replaces the whole record. */
-  put(key: string, record: StoredHandle): void;
+  put(key: string, record: StoredHandle): Promise<void>;
   /** False when absent. */
-  delete(key: string): boolean;
+  delete(key: string): Promise<boolean>;
   /** All values are added or none (an existing index refuses the whole call). */
-  addValues(key: string, values: readonly StoredHandleValue[]): ValueChangeResult;
-  removeValues(key: string, indexes: readonly number[]): ValueChangeResult;
+  addValues(key: string, values: readonly StoredHandleValue[]): Promise<ValueChangeResult>;
+  removeValues(key: string, indexes: readonly number[]): Promise<ValueChangeResult>;
   /** Replaces values with the same indexes; all must exist. */
-  modifyValues(key: string, values: readonly StoredHandleValue[]): ValueChangeResult;
+  modifyValues(key: string, values: readonly StoredHandleValue[]): Promise<ValueChangeResult>;
   /** Handles whose prefix (the part before the first `/`) is exactly `prefix`, in key order. */
-  list(prefix: string, page: HandleListPage): { readonly handles: string[]; readonly keys: string[]; readonly total: number };
+  list(prefix: string, page: HandleListPage): Promise<{ readonly handles: string[]; readonly keys: string[]; readonly total: number }>;
   /**
    * Up to `limit` records in key order, all prefixes, starting after `after` (from the first key when
    * undefined): a sequential read for warming in-memory answers at start. O(limit) per page.
    */
-  scan(after: string | undefined, limit: number): Array<{ readonly key: string; readonly record: StoredHandle }>;
+  scan(after: string | undefined, limit: number): Promise<Array<{ readonly key: string; readonly record: StoredHandle }>>;
   /** Number of handles stored (all prefixes); O(1). */
-  count(): number;
+  count(): Promise<number>;
 
-  homePrefix(prefix: string): void;
-  unhomePrefix(prefix: string): boolean;
+  homePrefix(prefix: string): Promise<void>;
+  unhomePrefix(prefix: string): Promise<boolean>;
   /** The homed prefixes, kept in memory by the adapter: consulted on every resolve. */
   homedPrefixes(): ReadonlySet<string>;
 
-  putTemplate(template: StoredTemplate): void;
-  getTemplate(id: string): StoredTemplate | undefined;
-  listTemplates(): StoredTemplate[];
-  deleteTemplate(id: string): boolean;
+  putTemplate(template: StoredTemplate): Promise<void>;
+  getTemplate(id: string): Promise<StoredTemplate | undefined>;
+  listTemplates(): Promise<StoredTemplate[]>;
+  deleteTemplate(id: string): Promise<boolean>;
 
   /** Changes with seq > `since`, oldest first, at most `limit`. */
-  changesSince(since: number, limit: number): HandleChange[];
+  changesSince(since: number, limit: number): Promise<HandleChange[]>;
   /**
    * What changed after `since`, without the records: seq, op and the handle key (prefix for home/unhome,
    * template id for template changes), oldest first, at most `limit`. For invalidating caches cheaply.
    */
-  changedKeysSince(since: number, limit: number): Array<{ readonly seq: number; readonly op: HandleChange['op']; readonly key: string }>;
+  changedKeysSince(since: number, limit: number): Promise<Array<{ readonly seq: number; readonly op: HandleChange['op']; readonly key: string }>>;
   /**
    * Compacts the transaction log up to `upTo` (default: everything): removes every change superseded by a
    * later change of the same handle (prefix, template) and drops the record copies kept in `put` changes,
@@ -106,15 +109,19 @@ export interface HandleStore {
    * a mirror that is behind receives each changed handle's newest state instead of every intermediate one.
    * Deletions stay in the log (a mirror behind must learn them).
    */
-  compactLog(upTo?: number): { readonly removed: number; readonly stripped: number; readonly remaining: number };
+  compactLog(upTo?: number): Promise<{ readonly removed: number; readonly stripped: number; readonly remaining: number }>;
   /** The seq of the newest change written or applied; 0 for an empty store. */
-  lastSeq(): number;
+  lastSeq(): Promise<number>;
   /**
    * Applies changes replicated from a primary, keeping their seq numbers, in one transaction; changes at or
    * below lastSeq() are skipped, so re-applying a batch is harmless. Returns the new lastSeq().
    */
-  applyChanges(changes: readonly HandleChange[]): number;
-  /** Runs `fn` in one transaction: everything it writes commits together or not at all. */
-  transaction<T>(fn: () => T): T;
-  close(): void;
+  applyChanges(changes: readonly HandleChange[]): Promise<number>;
+  /**
+   * Runs `fn` in one transaction: everything it writes through `tx` (a store bound to the transaction)
+   * commits together or not at all; a rejection of `fn` rolls back. Calls on the outer store from inside
+   * `fn` are not part of the transaction (PostgreSQL runs them on another connection).
+   */
+  transaction<T>(fn: (tx: HandleStore) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
- * Storage ports: what the services need from persistence, independent of the engine. The embedded
- * adapter (SQLite, default) implements them; a PostgreSQL adapter will implement the same interfaces and
- * pass the same conformance suite. Every query takes the tenant: nothing is ever read across tenants.
+ * Storage ports: what the services need from persistence, independent of the engine. Every method returns a
+ * promise, so a server engine can stand behind them: the embedded adapter (SQLite, default) and the
+ * PostgreSQL adapter implement the same interfaces and pass the same conformance suite (@iip/testkit).
+ * Every query takes the tenant: nothing is ever read across tenants.
  */
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
 
@@ -40,26 +41,26 @@ export interface Page {
 }
 
 export interface RegistryStore {
-  createTenant(t: Tenant): void;
-  getTenant(id: TenantId): Tenant | undefined;
-  listTenants(): Tenant[];
+  createTenant(t: Tenant): Promise<void>;
+  getTenant(id: TenantId): Promise<Tenant | undefined>;
+  listTenants(): Promise<Tenant[]>;
 
   /** Throws IIP_ERR_CONFLICT when the id exists in the tenant. */
-  createProduct(p: Product): void;
+  createProduct(p: Product): Promise<void>;
   /** Replaces name/category/model and bumps version; throws IIP_ERR_NOT_FOUND. */
-  updateProduct(p: Omit<Product, 'version' | 'createdAt'>): Product;
-  getProduct(tenant: TenantId, id: ProductId): Product | undefined;
-  listProducts(tenant: TenantId): Product[];
+  updateProduct(p: Omit<Product, 'version' | 'createdAt'>): Promise<Product>;
+  getProduct(tenant: TenantId, id: ProductId): Promise<Product | undefined>;
+  listProducts(tenant: TenantId): Promise<Product[]>;
   /** Refuses (IIP_ERR_CONFLICT) while devices of the product exist. Returns false if absent. */
-  deleteProduct(tenant: TenantId, id: ProductId): boolean;
+  deleteProduct(tenant: TenantId, id: ProductId): Promise<boolean>;
 
   /** Throws IIP_ERR_CONFLICT when the id exists, IIP_ERR_NOT_FOUND when the product does not. */
-  createDevice(d: Device): void;
+  createDevice(d: Device): Promise<void>;
   /** All or nothing: one bad row (conflict, unknown product) creates none and names the row. */
-  createDevices(ds: readonly Device[]): void;
-  getDevice(tenant: TenantId, id: DeviceId): Device | undefined;
-  listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): { items: Device[]; total: number };
-  deleteDevice(tenant: TenantId, id: DeviceId): boolean;
+  createDevices(ds: readonly Device[]): Promise<void>;
+  getDevice(tenant: TenantId, id: DeviceId): Promise<Device | undefined>;
+  listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): Promise<{ items: Device[]; total: number }>;
+  deleteDevice(tenant: TenantId, id: DeviceId): Promise<boolean>;
 }
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -83,16 +84,16 @@ export interface AccessToken {
 }
 
 export interface UserStore {
-  countUsers(): number;
+  countUsers(): Promise<number>;
   /** Throws IIP_ERR_CONFLICT when the username exists. Usernames are global (they pick the tenant). */
-  createUser(u: User): void;
-  getUserByName(username: string): User | undefined;
-  getUser(id: UserId): User | undefined;
-  setPasswordHash(id: UserId, hash: string): void;
-  saveToken(t: AccessToken): void;
-  getToken(tokenHash: string): AccessToken | undefined;
-  deleteToken(tokenHash: string): void;
-  deleteExpiredTokens(now: number): number;
+  createUser(u: User): Promise<void>;
+  getUserByName(username: string): Promise<User | undefined>;
+  getUser(id: UserId): Promise<User | undefined>;
+  setPasswordHash(id: UserId, hash: string): Promise<void>;
+  saveToken(t: AccessToken): Promise<void>;
+  getToken(tokenHash: string): Promise<AccessToken | undefined>;
+  deleteToken(tokenHash: string): Promise<void>;
+  deleteExpiredTokens(now: number): Promise<number>;
 }
 
 /** How a series' values are stored: number, boolean (stored as 0/1), or string/enum. */
@@ -126,23 +127,23 @@ export interface TelemetryStore {
   /** Bucket widths (ms) of the rollup levels maintained at write time, finest first. */
   readonly rollupLevels: readonly number[];
   /** Returns the series id, creating the series on first use. Stable for the life of the store. */
-  seriesId(key: SeriesKey, kind: SeriesKind): number;
+  seriesId(key: SeriesKey, kind: SeriesKind): Promise<number>;
   /** Series of one device (for latest values and deletes). */
-  listSeries(tenant: TenantId, device: DeviceId): Array<{ id: number; property: string; kind: SeriesKind }>;
+  listSeries(tenant: TenantId, device: DeviceId): Promise<Array<{ id: number; property: string; kind: SeriesKind }>>;
   /**
    * One transaction: raw rows are inserted (a row with the same (series, ts) as a stored one is a
    * duplicate and ignored, so re-delivery is harmless), every rollup level is updated for the numeric
    * rows actually inserted, and latest values move forward (never back in time).
    */
-  write(rows: readonly RawRow[]): { inserted: number; duplicates: number };
-  latest(series: readonly number[]): RawRow[];
+  write(rows: readonly RawRow[]): Promise<{ inserted: number; duplicates: number }>;
+  latest(series: readonly number[]): Promise<RawRow[]>;
   /** Ascending by ts, at most `limit` rows; `from` inclusive, `to` exclusive. */
-  raw(series: number, from: number, to: number, limit: number): RawRow[];
+  raw(series: number, from: number, to: number, limit: number): Promise<RawRow[]>;
   /** Rollup rows of one level, ascending by bucket, buckets starting in [from, to). */
-  rollups(level: number, series: number, from: number, to: number): RollupRow[];
+  rollups(level: number, series: number, from: number, to: number): Promise<RollupRow[]>;
   /** Removes all data of a device (raw, rollups, latest, series). */
-  deleteDevice(tenant: TenantId, device: DeviceId): void;
-  close(): void;
+  deleteDevice(tenant: TenantId, device: DeviceId): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** One version of a gateway's desired configuration (cloud–edge collaboration). */
@@ -166,12 +167,12 @@ export interface GatewayStateRecord {
 
 export interface GatewayStore {
   /** Appends a version; throws IIP_ERR_CONFLICT unless it is exactly the latest version + 1. */
-  saveConfig(r: GatewayConfigRecord): void;
-  latestConfig(tenant: TenantId, gateway: DeviceId): GatewayConfigRecord | undefined;
-  saveState(r: GatewayStateRecord): void;
-  getState(tenant: TenantId, gateway: DeviceId): GatewayStateRecord | undefined;
+  saveConfig(r: GatewayConfigRecord): Promise<void>;
+  latestConfig(tenant: TenantId, gateway: DeviceId): Promise<GatewayConfigRecord | undefined>;
+  saveState(r: GatewayStateRecord): Promise<void>;
+  getState(tenant: TenantId, gateway: DeviceId): Promise<GatewayStateRecord | undefined>;
   /** Gateways with a desired config or a reported state. */
-  listGateways(tenant: TenantId): Array<{ gateway: DeviceId; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null }>;
+  listGateways(tenant: TenantId): Promise<Array<{ gateway: DeviceId; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null }>>;
 }
 
 /** One audited action (a write to a device, a config push…): who, what, old and new value, result. */
@@ -191,9 +192,9 @@ export interface AuditEntry {
 
 export interface AuditStore {
   /** Returns the entry's id. Entries are never updated or deleted through this port. */
-  append(e: AuditEntry): number;
+  append(e: AuditEntry): Promise<number>;
   /** Newest first. */
-  list(tenant: TenantId, filter: { device?: string; limit: number }): AuditEntry[];
+  list(tenant: TenantId, filter: { device?: string; limit: number }): Promise<AuditEntry[]>;
 }
 
 /** The embedded engine bundles all stores behind one file. */
@@ -203,5 +204,5 @@ export interface Storage {
   readonly telemetry: TelemetryStore;
   readonly gateways: GatewayStore;
   readonly audit: AuditStore;
-  close(): void;
+  close(): Promise<void>;
 }
