@@ -138,6 +138,11 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'A resource with this id already exists.',
     fix: 'Choose another id or delete the existing resource first.',
   },
+  IIP_ERR_BUS_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The message bus (NATS JetStream) cannot take the message now: it is unreachable, it did not confirm in time, or the stream refused it; nothing was acknowledged.',
+    fix: 'Send it again later (a device resends unacknowledged readings by itself); check that nats-server runs with -js and is reachable at the bus URL (--bus / IIP_BUS_URL).',
+  },
   IIP_ERR_INTERNAL: {
     status: 500,
     meaning: 'An unexpected error inside the platform.',
