@@ -1,12 +1,14 @@
-/** Runs the shared storage conformance suite against the embedded SQLite adapter, on real files. */
+/**
+ * Runs the shared storage conformance suite (@iip/testkit: registry, users, telemetry, gateways, audit)
+ * against the embedded SQLite adapter, on real files, plus the checks only the SQLite file has.
+ */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '@iip/storage';
 import type { Storage } from '@iip/storage';
-import { tempDir } from '@iip/testkit';
-import { runStorageConformance } from './storage-conformance.js';
+import { runStorageConformance, tempDir } from '@iip/testkit';
 
 runStorageConformance('sqlite', async () => {
   const dir = await tempDir('iip-storage-');
@@ -17,12 +19,12 @@ runStorageConformance('sqlite', async () => {
       return storage;
     },
     reopen: async () => {
-      storage.close();
+      await storage.close();
       storage = openSqliteStorage({ file });
       return storage;
     },
     cleanup: async () => {
-      storage.close();
+      await storage.close();
       await dir.cleanup();
     },
   };
@@ -32,8 +34,8 @@ it('sqlite: opens in WAL mode with foreign keys and records its schema version',
   const dir = await tempDir('iip-storage-');
   try {
     const file = join(dir.path, 'iip.db');
-    openSqliteStorage({ file }).close();
-    openSqliteStorage({ file }).close(); // a second open must not re-run migrations
+    await openSqliteStorage({ file }).close();
+    await openSqliteStorage({ file }).close(); // a second open must not re-run migrations
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
@@ -48,7 +50,7 @@ it('sqlite: refuses a file migrated by a newer version', async () => {
   const dir = await tempDir('iip-storage-');
   try {
     const file = join(dir.path, 'iip.db');
-    openSqliteStorage({ file }).close();
+    await openSqliteStorage({ file }).close();
     const db = new Database(file);
     db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)").run();
     db.close();

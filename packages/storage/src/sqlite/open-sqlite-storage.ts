@@ -35,7 +35,10 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
       telemetry,
       gateways: new SqliteGatewayStore(db),
       audit: new SqliteAuditStore(db),
-      close: () => telemetry.close(),
+      // The stores share one connection, so closing the telemetry store closes the file.
+      close: async () => {
+        await telemetry.close();
+      },
     };
   } catch (e) {
     db.close();

@@ -1,4 +1,7 @@
-/** Gateway desired configs (append-only versions), reported states, and the audit log, in the embedded file. */
+/**
+ * Gateway desired configs (append-only versions), reported states, and the audit log, in the embedded file.
+ * `async` methods over better-sqlite3's synchronous statements; a refusal is a rejected promise.
+ */
 import type Database from 'better-sqlite3';
 import { type DeviceId, type GatewayConfig, IipError, type TenantId } from '@iip/core';
 import type { AuditEntry, AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '../ports.js';
@@ -39,9 +42,9 @@ export class SqliteGatewayStore implements GatewayStore {
     );
   }
 
-  saveConfig(r: GatewayConfigRecord): void {
+  async saveConfig(r: GatewayConfigRecord): Promise<void> {
     this.db.transaction(() => {
-      const latest = this.latestConfig(r.tenant, r.gateway)?.version ?? 0;
+      const latest = (this.latestStmt.get(r.tenant, r.gateway) as ConfigRow | undefined)?.version ?? 0;
       if (r.version !== latest + 1) {
         throw new IipError('IIP_ERR_CONFLICT', `gateway "${r.gateway}" config version ${r.version} is not the next version (latest ${latest})`, {
           gateway: r.gateway,
@@ -52,7 +55,7 @@ export class SqliteGatewayStore implements GatewayStore {
     })();
   }
 
-  latestConfig(tenant: TenantId, gateway: DeviceId): GatewayConfigRecord | undefined {
+  async latestConfig(tenant: TenantId, gateway: DeviceId): Promise<GatewayConfigRecord | undefined> {
     const row = this.latestStmt.get(tenant, gateway) as ConfigRow | undefined;
     if (!row) return undefined;
     return {
@@ -65,17 +68,19 @@ export class SqliteGatewayStore implements GatewayStore {
     };
   }
 
-  saveState(r: GatewayStateRecord): void {
+  async saveState(r: GatewayStateRecord): Promise<void> {
     this.stateUpsert.run(r.tenant, r.gateway, r.appliedVersion, JSON.stringify(r.state), r.updatedAt);
   }
 
-  getState(tenant: TenantId, gateway: DeviceId): GatewayStateRecord | undefined {
+  async getState(tenant: TenantId, gateway: DeviceId): Promise<GatewayStateRecord | undefined> {
     const row = this.stateGet.get(tenant, gateway) as { applied_version: number | null; state: string; updated_at: number } | undefined;
     if (!row) return undefined;
     return { tenant, gateway, appliedVersion: row.applied_version, state: JSON.parse(row.state) as Record<string, unknown>, updatedAt: row.updated_at };
   }
 
-  listGateways(tenant: TenantId): Array<{ gateway: DeviceId; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null }> {
+  async listGateways(
+    tenant: TenantId,
+  ): Promise<Array<{ gateway: DeviceId; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null }>> {
     return (this.listStmt.all({ t: tenant }) as Array<{ gateway: string; desired: number | null; applied: number | null; updated: number | null }>).map((r) => ({
       gateway: r.gateway as DeviceId,
       desiredVersion: r.desired,
@@ -99,13 +104,13 @@ export class SqliteAuditStore implements AuditStore {
     this.byDevice = db.prepare('SELECT * FROM audit_log WHERE tenant = ? AND device = ? ORDER BY id DESC LIMIT ?');
   }
 
-  append(e: AuditEntry): number {
+  async append(e: AuditEntry): Promise<number> {
     const enc = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
     const r = this.insert.run(e.tenant, e.ts, e.actor, e.action, e.device, e.property, enc(e.oldValue), enc(e.newValue), e.result, e.error);
     return Number(r.lastInsertRowid);
   }
 
-  list(tenant: TenantId, filter: { device?: string; limit: number }): AuditEntry[] {
+  async list(tenant: TenantId, filter: { device?: string; limit: number }): Promise<AuditEntry[]> {
     const rows = (filter.device ? this.byDevice.all(tenant, filter.device, filter.limit) : this.byTenant.all(tenant, filter.limit)) as Array<{
       id: number;
       ts: number;

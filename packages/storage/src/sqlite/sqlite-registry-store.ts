@@ -1,6 +1,8 @@
 /**
  * RegistryStore on SQLite: tenants, products (with their thing model as JSON) and devices. Every product
  * and device statement carries the tenant in its WHERE clause, so one tenant can never see another's rows.
+ * The methods are `async` over better-sqlite3's synchronous statements: each call runs to completion when it
+ * is made (so concurrent calls never interleave inside one), and a refusal is a rejected promise.
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
@@ -85,7 +87,7 @@ export class SqliteRegistryStore implements RegistryStore {
     };
   }
 
-  createTenant(t: Tenant): void {
+  async createTenant(t: Tenant): Promise<void> {
     try {
       this.s.createTenant.run(t.id, t.name, t.createdAt);
     } catch (e) {
@@ -96,16 +98,16 @@ export class SqliteRegistryStore implements RegistryStore {
     }
   }
 
-  getTenant(id: TenantId): Tenant | undefined {
+  async getTenant(id: TenantId): Promise<Tenant | undefined> {
     const r = this.s.getTenant.get(id) as TenantRow | undefined;
     return r && toTenant(r);
   }
 
-  listTenants(): Tenant[] {
+  async listTenants(): Promise<Tenant[]> {
     return (this.s.listTenants.all() as TenantRow[]).map(toTenant);
   }
 
-  createProduct(p: Product): void {
+  async createProduct(p: Product): Promise<void> {
     try {
       this.s.createProduct.run(p.tenant, p.id, p.name, p.category, JSON.stringify(p.model), p.version, p.createdAt);
     } catch (e) {
@@ -119,7 +121,7 @@ export class SqliteRegistryStore implements RegistryStore {
     }
   }
 
-  updateProduct(p: Omit<Product, 'version' | 'createdAt'>): Product {
+  async updateProduct(p: Omit<Product, 'version' | 'createdAt'>): Promise<Product> {
     const r = this.s.updateProduct.get(p.name, p.category, JSON.stringify(p.model), p.tenant, p.id) as
       | ProductRow
       | undefined;
@@ -132,16 +134,16 @@ export class SqliteRegistryStore implements RegistryStore {
     return toProduct(r);
   }
 
-  getProduct(tenant: TenantId, id: ProductId): Product | undefined {
+  async getProduct(tenant: TenantId, id: ProductId): Promise<Product | undefined> {
     const r = this.s.getProduct.get(tenant, id) as ProductRow | undefined;
     return r && toProduct(r);
   }
 
-  listProducts(tenant: TenantId): Product[] {
+  async listProducts(tenant: TenantId): Promise<Product[]> {
     return (this.s.listProducts.all(tenant) as ProductRow[]).map(toProduct);
   }
 
-  deleteProduct(tenant: TenantId, id: ProductId): boolean {
+  async deleteProduct(tenant: TenantId, id: ProductId): Promise<boolean> {
     return this.db.transaction(() => {
       if (this.s.productHasDevices.get(tenant, id)) {
         throw new IipError('IIP_ERR_CONFLICT', `product "${id}" still has devices; delete them first`, {
@@ -153,11 +155,11 @@ export class SqliteRegistryStore implements RegistryStore {
     })();
   }
 
-  createDevice(d: Device): void {
+  async createDevice(d: Device): Promise<void> {
     this.insertDevice(d, undefined);
   }
 
-  createDevices(ds: readonly Device[]): void {
+  async createDevices(ds: readonly Device[]): Promise<void> {
     this.db.transaction(() => {
       for (let i = 0; i < ds.length; i++) this.insertDevice(ds[i]!, i);
     })();
@@ -180,12 +182,12 @@ export class SqliteRegistryStore implements RegistryStore {
     }
   }
 
-  getDevice(tenant: TenantId, id: DeviceId): Device | undefined {
+  async getDevice(tenant: TenantId, id: DeviceId): Promise<Device | undefined> {
     const r = this.s.getDevice.get(tenant, id) as DeviceRow | undefined;
     return r && toDevice(r);
   }
 
-  listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): { items: Device[]; total: number } {
+  async listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): Promise<{ items: Device[]; total: number }> {
     // SQLite reads LIMIT -1 as "no limit".
     const limit = page?.limit ?? -1;
     const offset = page?.offset ?? 0;
@@ -199,7 +201,7 @@ export class SqliteRegistryStore implements RegistryStore {
     return { items: rows.map(toDevice), total: n };
   }
 
-  deleteDevice(tenant: TenantId, id: DeviceId): boolean {
+  async deleteDevice(tenant: TenantId, id: DeviceId): Promise<boolean> {
     return this.s.deleteDevice.run(tenant, id).changes > 0;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * UserStore on SQLite: users (usernames are global because the username picks the tenant at login) and
- * access tokens, stored only as hashes.
+ * access tokens, stored only as hashes. `async` methods over synchronous statements; a refusal is a rejection.
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
@@ -60,11 +60,11 @@ export class SqliteUserStore implements UserStore {
     };
   }
 
-  countUsers(): number {
+  async countUsers(): Promise<number> {
     return (this.s.count.get() as { n: number }).n;
   }
 
-  createUser(u: User): void {
+  async createUser(u: User): Promise<void> {
     try {
       this.s.create.run(u.id, u.tenant, u.username, u.passwordHash, u.role, u.createdAt);
     } catch (e) {
@@ -78,23 +78,23 @@ export class SqliteUserStore implements UserStore {
     }
   }
 
-  getUserByName(username: string): User | undefined {
+  async getUserByName(username: string): Promise<User | undefined> {
     const r = this.s.byName.get(username) as UserRow | undefined;
     return r && toUser(r);
   }
 
-  getUser(id: UserId): User | undefined {
+  async getUser(id: UserId): Promise<User | undefined> {
     const r = this.s.byId.get(id) as UserRow | undefined;
     return r && toUser(r);
   }
 
-  setPasswordHash(id: UserId, hash: string): void {
+  async setPasswordHash(id: UserId, hash: string): Promise<void> {
     if (this.s.setHash.run(hash, id).changes === 0) {
       throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
     }
   }
 
-  saveToken(t: AccessToken): void {
+  async saveToken(t: AccessToken): Promise<void> {
     try {
       this.s.saveToken.run(t.tokenHash, t.userId, t.tenant, t.expiresAt, t.createdAt);
     } catch (e) {
@@ -108,16 +108,16 @@ export class SqliteUserStore implements UserStore {
     }
   }
 
-  getToken(tokenHash: string): AccessToken | undefined {
+  async getToken(tokenHash: string): Promise<AccessToken | undefined> {
     const r = this.s.getToken.get(tokenHash) as TokenRow | undefined;
     return r && toToken(r);
   }
 
-  deleteToken(tokenHash: string): void {
+  async deleteToken(tokenHash: string): Promise<void> {
     this.s.deleteToken.run(tokenHash);
   }
 
-  deleteExpiredTokens(now: number): number {
+  async deleteExpiredTokens(now: number): Promise<number> {
     return this.s.deleteExpired.run(now).changes;
   }
 }

@@ -1,0 +1,554 @@
+/**
+ * The one conformance suite every storage adapter must pass (registry, users, telemetry, gateways, audit).
+ * An adapter's test file calls `runStorageConformance(name, open)`; `open` returns a fresh, empty store. A
+ * fixture that can close and reopen the same database provides `reopen`; without it the durability case is
+ * skipped and the skip says why. Every port method returns a promise, and a refusal must be a rejected
+ * promise (never a synchronous throw): the cases await every call and check refusals with `assert.rejects`.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
+import type { AuditEntry, Device, Product, RawRow, RollupRow, Storage } from '@iip/storage';
+
+export interface StorageFixture {
+  readonly storage: Storage;
+  /** Closes the store and opens the same database again (for the durability case). */
+  readonly reopen?: () => Promise<Storage>;
+  cleanup(): Promise<void>;
+}
+
+const T1 = 'acme' as TenantId;
+const T2 = 'globex' as TenantId;
+const P1 = 'cnc' as ProductId;
+
+const MODEL: ThingModel = {
+  properties: [
+    { id: 'temp', name: '温度', dataType: { type: 'float', min: -40, max: 125.5, unit: '°C' }, access: 'r' },
+    { id: 'mode', dataType: { type: 'enum', values: [{ value: 'run', text: '运行' }, { value: 'stop' }] }, access: 'rw' },
+    { id: 'on', dataType: { type: 'bool', trueText: 'an', falseText: 'aus' }, access: 'r' },
+  ],
+  events: [{ id: 'fault', level: 'alert', outputs: [{ id: 'code', dataType: { type: 'int' }, required: true }] }],
+  services: [{ id: 'reset', description: 'quote " and \\ backslash', inputs: [], outputs: [] }],
+};
+
+const product = (tenant: TenantId, id: string = P1): Product => ({
+  tenant,
+  id: id as ProductId,
+  name: 'CNC mill',
+  category: 'cnc',
+  model: MODEL,
+  version: 1,
+  createdAt: 1_700_000_000_000,
+});
+
+const device = (tenant: TenantId, id: string, p = P1): Device => ({
+  tenant,
+  id: id as DeviceId,
+  product: p,
+  name: `Device ${id}`,
+  secretHash: `hash-${id}`,
+  attributes: { line: 'A', 位置: '车间 3', empty: '' },
+  createdAt: 1_700_000_000_001,
+});
+
+const key = (tenant: TenantId, dev: string, property: string) => ({ tenant, device: dev as DeviceId, property });
+
+function code(expected: string, details?: Record<string, unknown>) {
+  return (e: unknown): boolean => {
+    const err = e as { code?: string; details?: Record<string, unknown> };
+    assert.equal(err.code, expected, `expected ${expected}, got ${String(e)}`);
+    for (const [k, v] of Object.entries(details ?? {})) assert.deepEqual(err.details?.[k], v, `details.${k}`);
+    return true;
+  };
+}
+
+/** Brute-force rollup of raw points: what every level must hold. */
+function expectedRollups(points: readonly RawRow[], level: number): RollupRow[] {
+  const cells = new Map<string, RollupRow>();
+  for (const p of points) {
+    if (p.num === null) continue;
+    const bucket = Math.floor(p.ts / level) * level;
+    const k = `${p.series}:${bucket}`;
+    const c = cells.get(k);
+    cells.set(
+      k,
+      c
+        ? { ...c, min: Math.min(c.min, p.num), max: Math.max(c.max, p.num), sum: c.sum + p.num, count: c.count + 1 }
+        : { series: p.series, bucket, min: p.num, max: p.num, sum: p.num, count: 1 },
+    );
+  }
+  return [...cells.values()].sort((a, b) => a.series - b.series || a.bucket - b.bucket);
+}
+
+const GW = 'gw-1' as DeviceId;
+const GATEWAY_CONFIG: GatewayConfig = {
+  channels: [
+    {
+      id: 'ch1',
+      protocol: 'modbus-tcp',
+      host: '127.0.0.1',
+      port: 502,
+      devices: [{ id: 'plc-1', unitId: 1, pollIntervalMs: 1_000, points: [{ property: 'temp', area: 'holding', address: 0, type: 'float32', scale: 0.1 }] }],
+    },
+  ],
+};
+
+export function runStorageConformance(name: string, open: () => Promise<StorageFixture>): void {
+  /** Runs `fn` against a fresh store and always cleans up. */
+  const withStore = (fn: (s: Storage, fx: StorageFixture) => Promise<void>) => async () => {
+    const fx = await open();
+    try {
+      await fn(fx.storage, fx);
+    } finally {
+      await fx.cleanup();
+    }
+  };
+
+  describe(`storage conformance: ${name}`, () => {
+    describe('registry', () => {
+      it('creates, reads and lists tenants; a duplicate id conflicts', withStore(async (s) => {
+        await s.registry.createTenant({ id: T2, name: 'Globex', createdAt: 2 });
+        await s.registry.createTenant({ id: T1, name: 'Acme 有限公司', createdAt: 1 });
+        assert.deepEqual(await s.registry.getTenant(T1), { id: T1, name: 'Acme 有限公司', createdAt: 1 });
+        assert.equal(await s.registry.getTenant('nope' as TenantId), undefined);
+        assert.deepEqual((await s.registry.listTenants()).map((t) => t.id), [T1, T2]);
+        await assert.rejects(() => s.registry.createTenant({ id: T1, name: 'again', createdAt: 3 }), code('IIP_ERR_CONFLICT'));
+        assert.equal((await s.registry.getTenant(T1))?.name, 'Acme 有限公司');
+      }));
+
+      it('round-trips the thing model exactly and bumps the version on update', withStore(async (s) => {
+        await s.registry.createProduct(product(T1));
+        assert.deepEqual(await s.registry.getProduct(T1, P1), product(T1));
+        await assert.rejects(() => s.registry.createProduct(product(T1)), code('IIP_ERR_CONFLICT'));
+        const model: ThingModel = { ...MODEL, properties: MODEL.properties.slice(0, 1) };
+        const updated = await s.registry.updateProduct({ tenant: T1, id: P1, name: 'Mill 2', category: 'mill', model });
+        assert.equal(updated.version, 2);
+        assert.equal(updated.createdAt, product(T1).createdAt);
+        assert.deepEqual(await s.registry.getProduct(T1, P1), { ...product(T1), name: 'Mill 2', category: 'mill', model, version: 2 });
+        await assert.rejects(
+          () => s.registry.updateProduct({ tenant: T1, id: 'ghost' as ProductId, name: 'x', category: 'x', model }),
+          code('IIP_ERR_NOT_FOUND'),
+        );
+        await assert.rejects(
+          () => s.registry.updateProduct({ tenant: T2, id: P1, name: 'x', category: 'x', model }),
+          code('IIP_ERR_NOT_FOUND'),
+        );
+      }));
+
+      it('concurrent product updates each get their own version (no update is lost)', withStore(async (s) => {
+        await s.registry.createProduct(product(T1));
+        const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+        const results = await Promise.all(
+          names.map((n) => s.registry.updateProduct({ tenant: T1, id: P1, name: n, category: 'cnc', model: MODEL })),
+        );
+        assert.deepEqual(results.map((p) => p.version).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7, 8, 9]);
+        const last = results.find((p) => p.version === 9);
+        assert.deepEqual(await s.registry.getProduct(T1, P1), last);
+      }));
+
+      it('lists products of one tenant in id order', withStore(async (s) => {
+        for (const id of ['pump', 'cnc', 'oven']) await s.registry.createProduct(product(T1, id));
+        await s.registry.createProduct(product(T2, 'zeta'));
+        assert.deepEqual((await s.registry.listProducts(T1)).map((p) => p.id), ['cnc', 'oven', 'pump']);
+        assert.deepEqual(await s.registry.listProducts('nobody' as TenantId), []);
+      }));
+
+      it('refuses to delete a product that still has devices', withStore(async (s) => {
+        await s.registry.createProduct(product(T1));
+        await s.registry.createDevice(device(T1, 'd1'));
+        await assert.rejects(() => s.registry.deleteProduct(T1, P1), code('IIP_ERR_CONFLICT'));
+        assert.ok(await s.registry.getProduct(T1, P1), 'the refused delete left the product');
+        assert.equal(await s.registry.deleteDevice(T1, 'd1' as DeviceId), true);
+        assert.equal(await s.registry.deleteDevice(T1, 'd1' as DeviceId), false);
+        assert.equal(await s.registry.deleteProduct(T1, P1), true);
+        assert.equal(await s.registry.deleteProduct(T1, P1), false);
+      }));
+
+      it('creates devices, round-trips attributes, reports conflicts and unknown products', withStore(async (s) => {
+        await s.registry.createProduct(product(T1));
+        await s.registry.createDevice(device(T1, 'd1'));
+        assert.deepEqual(await s.registry.getDevice(T1, 'd1' as DeviceId), device(T1, 'd1'));
+        await assert.rejects(() => s.registry.createDevice(device(T1, 'd1')), code('IIP_ERR_CONFLICT', { device: 'd1' }));
+        await assert.rejects(() => s.registry.createDevice(device(T1, 'd2', 'nope' as ProductId)), code('IIP_ERR_NOT_FOUND', { device: 'd2' }));
+        // A product of another tenant does not count.
+        await s.registry.createProduct(product(T2, 'only-globex'));
+        await assert.rejects(() => s.registry.createDevice(device(T1, 'd3', 'only-globex' as ProductId)), code('IIP_ERR_NOT_FOUND'));
+        assert.equal((await s.registry.listDevices(T1)).total, 1);
+      }));
+
+      it('createDevices is all or nothing and names the offending row', withStore(async (s) => {
+        await s.registry.createProduct(product(T1));
+        await s.registry.createDevice(device(T1, 'taken'));
+        const batch = [device(T1, 'a'), device(T1, 'b'), device(T1, 'taken'), device(T1, 'c')];
+        await assert.rejects(() => s.registry.createDevices(batch), code('IIP_ERR_CONFLICT', { index: 2, device: 'taken' }));
+        assert.equal((await s.registry.listDevices(T1)).total, 1);
+        const dupInBatch = [device(T1, 'a'), device(T1, 'a')];
+        await assert.rejects(() => s.registry.createDevices(dupInBatch), code('IIP_ERR_CONFLICT', { index: 1, device: 'a' }));
+        const unknown = [device(T1, 'a'), device(T1, 'b', 'ghost' as ProductId)];
+        await assert.rejects(() => s.registry.createDevices(unknown), code('IIP_ERR_NOT_FOUND', { index: 1, device: 'b' }));
+        assert.equal((await s.registry.listDevices(T1)).total, 1);
+        await s.registry.createDevices([device(T1, 'a'), device(T1, 'b')]);
+        assert.equal((await s.registry.listDevices(T1)).total, 3);
+        await s.registry.createDevices([]);
+        assert.equal((await s.registry.listDevices(T1)).total, 3);
+      }));
+
+      it('creates a large batch of devices in one call', withStore(async (s) => {
+        await s.registry.createProduct(product(T1));
+        const ids = Array.from({ length: 2_500 }, (_, i) => `bulk-${String(i).padStart(5, '0')}`);
+        await s.registry.createDevices(ids.map((id) => device(T1, id)));
+        const page = await s.registry.listDevices(T1, undefined, { limit: 3, offset: 2_497 });
+        assert.equal(page.total, 2_500);
+        assert.deepEqual(page.items.map((d) => d.id), ids.slice(2_497));
+        assert.deepEqual(page.items[0], device(T1, ids[2_497]!));
+      }));
+
+      it('lists devices by product with paging and a total', withStore(async (s) => {
+        await s.registry.createProduct(product(T1));
+        await s.registry.createProduct(product(T1, 'pump'));
+        await s.registry.createDevices(['d3', 'd1', 'd2', 'd5', 'd4'].map((id) => device(T1, id)));
+        await s.registry.createDevices(['p1', 'p2'].map((id) => device(T1, id, 'pump' as ProductId)));
+        const all = await s.registry.listDevices(T1);
+        assert.equal(all.total, 7);
+        assert.deepEqual(all.items.map((d) => d.id), ['d1', 'd2', 'd3', 'd4', 'd5', 'p1', 'p2']);
+        const page = await s.registry.listDevices(T1, { product: P1 }, { limit: 2, offset: 1 });
+        assert.equal(page.total, 5);
+        assert.deepEqual(page.items.map((d) => d.id), ['d2', 'd3']);
+        assert.deepEqual((await s.registry.listDevices(T1, { product: 'pump' as ProductId })).items.map((d) => d.id), ['p1', 'p2']);
+        const beyond = await s.registry.listDevices(T1, {}, { limit: 10, offset: 50 });
+        assert.deepEqual(beyond, { items: [], total: 7 });
+      }));
+
+      it('isolates tenants: the same ids live side by side and never leak', withStore(async (s) => {
+        for (const t of [T1, T2]) await s.registry.createProduct({ ...product(t), name: `mill of ${t}` });
+        await s.registry.createDevice({ ...device(T1, 'd1'), name: 'acme d1' });
+        await s.registry.createDevice({ ...device(T2, 'd1'), name: 'globex d1' });
+        await s.registry.createDevice(device(T2, 'only-globex'));
+        assert.equal((await s.registry.getProduct(T1, P1))?.name, `mill of ${T1}`);
+        assert.equal((await s.registry.getDevice(T1, 'd1' as DeviceId))?.name, 'acme d1');
+        assert.equal(await s.registry.getDevice(T1, 'only-globex' as DeviceId), undefined);
+        assert.deepEqual((await s.registry.listDevices(T1)).items.map((d) => d.id), ['d1']);
+        assert.equal((await s.registry.listProducts(T1)).length, 1);
+        assert.equal(await s.registry.deleteDevice(T1, 'only-globex' as DeviceId), false);
+        assert.equal(await s.registry.deleteDevice(T1, 'd1' as DeviceId), true);
+        assert.equal((await s.registry.getDevice(T2, 'd1' as DeviceId))?.name, 'globex d1');
+        assert.equal(await s.registry.deleteProduct(T1, P1), true);
+        assert.equal((await s.registry.getProduct(T2, P1))?.name, `mill of ${T2}`);
+      }));
+    });
+
+    describe('users', () => {
+      const user = (id: string, username: string) => ({
+        id: id as UserId,
+        tenant: T1,
+        username,
+        passwordHash: `h-${id}`,
+        role: 'operator' as const,
+        createdAt: 5,
+      });
+
+      it('creates and finds users; usernames are unique across tenants', withStore(async (s) => {
+        assert.equal(await s.users.countUsers(), 0);
+        await s.users.createUser(user('u1', 'alice'));
+        assert.deepEqual(await s.users.getUser('u1' as UserId), user('u1', 'alice'));
+        assert.deepEqual(await s.users.getUserByName('alice'), user('u1', 'alice'));
+        assert.equal(await s.users.getUserByName('Alice'), undefined, 'usernames compare exactly');
+        assert.equal(await s.users.getUser('ghost' as UserId), undefined);
+        await assert.rejects(() => s.users.createUser({ ...user('u2', 'alice'), tenant: T2 }), code('IIP_ERR_CONFLICT'));
+        await assert.rejects(() => s.users.createUser(user('u1', 'bob')), code('IIP_ERR_CONFLICT'));
+        await s.users.setPasswordHash('u1' as UserId, 'new');
+        assert.equal((await s.users.getUser('u1' as UserId))?.passwordHash, 'new');
+        await assert.rejects(() => s.users.setPasswordHash('ghost' as UserId, 'x'), code('IIP_ERR_NOT_FOUND'));
+        assert.equal(await s.users.countUsers(), 1);
+        for (const role of ['admin', 'viewer'] as const) {
+          await s.users.createUser({ ...user(`u-${role}`, role), tenant: T2, role });
+          assert.equal((await s.users.getUserByName(role))?.role, role);
+        }
+        assert.equal(await s.users.countUsers(), 3);
+      }));
+
+      it('saves, finds, deletes and expires tokens', withStore(async (s) => {
+        await s.users.createUser(user('u1', 'alice'));
+        const tok = (h: string, expiresAt: number) => ({ tokenHash: h, userId: 'u1' as UserId, tenant: T1, expiresAt, createdAt: 1 });
+        await s.users.saveToken(tok('a', 100));
+        await s.users.saveToken(tok('b', 200));
+        await s.users.saveToken(tok('c', 300));
+        assert.deepEqual(await s.users.getToken('a'), tok('a', 100));
+        await s.users.deleteToken('c');
+        assert.equal(await s.users.getToken('c'), undefined);
+        await s.users.deleteToken('never-saved');
+        assert.equal(await s.users.deleteExpiredTokens(150), 1);
+        assert.equal(await s.users.getToken('a'), undefined);
+        assert.deepEqual(await s.users.getToken('b'), tok('b', 200));
+        assert.equal(await s.users.deleteExpiredTokens(200), 1, 'a token expiring exactly now is expired');
+        assert.equal(await s.users.getToken('b'), undefined);
+      }));
+
+      it('refuses a token of an unknown user and a duplicate token hash', withStore(async (s) => {
+        await s.users.createUser(user('u1', 'alice'));
+        const tok = { tokenHash: 'x', userId: 'u1' as UserId, tenant: T1, expiresAt: 100, createdAt: 1 };
+        await assert.rejects(() => s.users.saveToken({ ...tok, userId: 'ghost' as UserId }), code('IIP_ERR_NOT_FOUND'));
+        await s.users.saveToken(tok);
+        await assert.rejects(() => s.users.saveToken({ ...tok, expiresAt: 999 }), code('IIP_ERR_CONFLICT'));
+        assert.deepEqual(await s.users.getToken('x'), tok);
+      }));
+    });
+
+    describe('telemetry', () => {
+      it('hands out stable series ids per (tenant, device, property) and refuses a kind change', withStore(async (s) => {
+        const t = s.telemetry;
+        const a = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        assert.equal(await t.seriesId(key(T1, 'd1', 'temp'), 'n'), a);
+        const b = await t.seriesId(key(T2, 'd1', 'temp'), 'n');
+        const c = await t.seriesId(key(T1, 'd1', 'mode'), 's');
+        assert.equal(new Set([a, b, c]).size, 3);
+        await assert.rejects(() => t.seriesId(key(T1, 'd1', 'temp'), 's'), code('IIP_ERR_STORAGE_SERIES_KIND'));
+        assert.deepEqual(await t.listSeries(T1, 'd1' as DeviceId), [
+          { id: c, property: 'mode', kind: 's' },
+          { id: a, property: 'temp', kind: 'n' },
+        ]);
+        assert.deepEqual(await t.listSeries(T2, 'd1' as DeviceId), [{ id: b, property: 'temp', kind: 'n' }]);
+      }));
+
+      it('gives concurrent first uses of one series the same id', withStore(async (s) => {
+        const t = s.telemetry;
+        const ids = await Promise.all(Array.from({ length: 8 }, () => t.seriesId(key(T1, 'd9', 'temp'), 'n')));
+        assert.equal(new Set(ids).size, 1);
+        assert.deepEqual(await t.listSeries(T1, 'd9' as DeviceId), [{ id: ids[0], property: 'temp', kind: 'n' }]);
+      }));
+
+      it('ignores and counts duplicates, and never counts them twice in rollups', withStore(async (s) => {
+        const t = s.telemetry;
+        const sid = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        const t0 = 1_700_000_000_000;
+        const rows: RawRow[] = [];
+        for (let i = 0; i < 500; i++) rows.push({ series: sid, ts: t0 + i * 7_919, num: (i * 37) % 101, str: null });
+        assert.deepEqual(await t.write(rows), { inserted: 500, duplicates: 0 });
+        assert.deepEqual(await t.write(rows), { inserted: 0, duplicates: 500 });
+        // Overlapping redelivery with a changed value: the stored value wins, only new points count.
+        const overlap = rows.slice(400).map((r) => ({ ...r, num: 9_999 }));
+        overlap.push({ series: sid, ts: t0 + 500 * 7_919, num: 3, str: null });
+        assert.deepEqual(await t.write(overlap), { inserted: 1, duplicates: 100 });
+        // Duplicates inside one batch.
+        const last = { series: sid, ts: t0 + 501 * 7_919, num: 4, str: null };
+        assert.deepEqual(await t.write([last, { ...last, num: 5 }]), { inserted: 1, duplicates: 1 });
+        const stored = [...rows, overlap.at(-1)!, last];
+        assert.deepEqual(await t.raw(sid, 0, Number.MAX_SAFE_INTEGER, 10_000), stored);
+        for (const level of t.rollupLevels) {
+          assert.deepEqual(await t.rollups(level, sid, 0, Number.MAX_SAFE_INTEGER), expectedRollups(stored, level), `level ${level}`);
+        }
+      }));
+
+      it('rolls up numeric and boolean series but not strings', withStore(async (s) => {
+        const t = s.telemetry;
+        const on = await t.seriesId(key(T1, 'd1', 'on'), 'b');
+        const mode = await t.seriesId(key(T1, 'd1', 'mode'), 's');
+        await t.write([
+          { series: on, ts: 60_000, num: 1, str: null },
+          { series: on, ts: 61_000, num: 0, str: null },
+          { series: mode, ts: 60_000, num: null, str: 'run' },
+        ]);
+        assert.deepEqual(await t.rollups(60_000, on, 0, 1e12), [{ series: on, bucket: 60_000, min: 0, max: 1, sum: 1, count: 2 }]);
+        assert.deepEqual(await t.rollups(60_000, mode, 0, 1e12), []);
+        await assert.rejects(() => t.rollups(12_345, on, 0, 1e12), code('IIP_ERR_VALIDATION'));
+      }));
+
+      it('moves latest values forward only, per series', withStore(async (s) => {
+        const t = s.telemetry;
+        const temp = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        const mode = await t.seriesId(key(T1, 'd1', 'mode'), 's');
+        await t.write([
+          { series: temp, ts: 2_000, num: 20, str: null },
+          { series: temp, ts: 3_000, num: 30, str: null },
+          { series: temp, ts: 1_000, num: 10, str: null },
+          { series: mode, ts: 5_000, num: null, str: 'run' },
+        ]);
+        await t.write([{ series: temp, ts: 2_500, num: 25, str: null }, { series: mode, ts: 4_000, num: null, str: 'stop' }]);
+        assert.deepEqual(await t.latest([temp, mode]), [
+          { series: temp, ts: 3_000, num: 30, str: null },
+          { series: mode, ts: 5_000, num: null, str: 'run' },
+        ].sort((a, b) => a.series - b.series));
+        await t.write([{ series: temp, ts: 4_000, num: 40, str: null }]);
+        assert.deepEqual(await t.latest([temp]), [{ series: temp, ts: 4_000, num: 40, str: null }]);
+        assert.deepEqual(await t.latest([]), []);
+      }));
+
+      it('reads raw ranges with from inclusive, to exclusive and a limit', withStore(async (s) => {
+        const t = s.telemetry;
+        const sid = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        const other = await t.seriesId(key(T1, 'd2', 'temp'), 'n');
+        const rows = [5, 1, 4, 2, 3].map((i) => ({ series: sid, ts: i * 1_000, num: i, str: null }));
+        await t.write([...rows, { series: other, ts: 2_000, num: 99, str: null }]);
+        assert.deepEqual((await t.raw(sid, 2_000, 4_000, 100)).map((r) => r.ts), [2_000, 3_000]);
+        assert.deepEqual((await t.raw(sid, 0, 10_000, 2)).map((r) => r.ts), [1_000, 2_000]);
+        assert.deepEqual(await t.rollups(60_000, sid, 60_000, 120_000), []);
+        assert.equal((await t.rollups(60_000, sid, 0, 60_000))[0]?.count, 5);
+      }));
+
+      it('deletes all data of one device and never reuses its series ids', withStore(async (s) => {
+        const t = s.telemetry;
+        const gone = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        const kept = await t.seriesId(key(T1, 'd2', 'temp'), 'n');
+        const sameInOtherTenant = await t.seriesId(key(T2, 'd1', 'temp'), 'n');
+        const row = (series: number) => ({ series, ts: 90_000, num: 1, str: null });
+        await t.write([row(gone), row(kept), row(sameInOtherTenant)]);
+        await t.deleteDevice(T1, 'd1' as DeviceId);
+        assert.deepEqual(await t.listSeries(T1, 'd1' as DeviceId), []);
+        assert.deepEqual(await t.raw(gone, 0, 1e12, 10), []);
+        for (const level of t.rollupLevels) assert.deepEqual(await t.rollups(level, gone, 0, 1e12), []);
+        assert.deepEqual(await t.latest([gone]), []);
+        for (const sid of [kept, sameInOtherTenant]) {
+          assert.equal((await t.raw(sid, 0, 1e12, 10)).length, 1);
+          assert.equal((await t.latest([sid])).length, 1);
+        }
+        const again = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        assert.notEqual(again, gone);
+        assert.deepEqual(await t.raw(again, 0, 1e12, 10), []);
+      }));
+    });
+
+    describe('gateways', () => {
+      const cfg = (version: number, config: GatewayConfig = GATEWAY_CONFIG, tenant = T1, gateway = GW) => ({
+        tenant,
+        gateway,
+        version,
+        config,
+        createdAt: 1_000 + version,
+        createdBy: `admin-${version}`,
+      });
+
+      it('keeps configs as append-only versions starting at 1; a gap or a repeat conflicts', withStore(async (s) => {
+        assert.equal(await s.gateways.latestConfig(T1, GW), undefined);
+        await assert.rejects(() => s.gateways.saveConfig(cfg(2)), code('IIP_ERR_CONFLICT', { gateway: GW, latest: 0 }));
+        await assert.rejects(() => s.gateways.saveConfig(cfg(0)), code('IIP_ERR_CONFLICT'));
+        await s.gateways.saveConfig(cfg(1));
+        assert.deepEqual(await s.gateways.latestConfig(T1, GW), cfg(1));
+        await assert.rejects(() => s.gateways.saveConfig(cfg(1)), code('IIP_ERR_CONFLICT', { latest: 1 }));
+        await assert.rejects(() => s.gateways.saveConfig(cfg(3)), code('IIP_ERR_CONFLICT', { latest: 1 }));
+        const second: GatewayConfig = {
+          channels: [],
+          rules: [{ id: 'r1', device: 'plc-1', property: 'temp', op: '>=', threshold: 80.5, severity: 'alert', message: '过热' }],
+          services: [{ device: 'plc-1', service: 'start', writes: [{ property: 'speed', input: 'rpm' }, { property: 'run', value: true }] }],
+        };
+        await s.gateways.saveConfig(cfg(2, second));
+        assert.deepEqual(await s.gateways.latestConfig(T1, GW), cfg(2, second));
+      }));
+
+      it('lets exactly one of two concurrent saves of the same version win', withStore(async (s) => {
+        await s.gateways.saveConfig(cfg(1));
+        const outcomes = await Promise.allSettled([s.gateways.saveConfig(cfg(2)), s.gateways.saveConfig({ ...cfg(2), createdBy: 'other' })]);
+        assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, 'one save wins');
+        const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult | undefined;
+        assert.ok(lost, 'the other save is refused');
+        code('IIP_ERR_CONFLICT')(lost.reason);
+        assert.equal((await s.gateways.latestConfig(T1, GW))?.version, 2);
+      }));
+
+      it('upserts the reported state and lists gateways with desired and applied versions', withStore(async (s) => {
+        assert.deepEqual(await s.gateways.listGateways(T1), []);
+        assert.equal(await s.gateways.getState(T1, GW), undefined);
+        await s.gateways.saveConfig(cfg(1));
+        await s.gateways.saveConfig(cfg(2));
+        await s.gateways.saveState({ tenant: T1, gateway: GW, appliedVersion: 1, state: { buffer: { points: 5 } }, updatedAt: 10 });
+        await s.gateways.saveState({ tenant: T1, gateway: GW, appliedVersion: 2, state: { buffer: { points: 0 }, 名: 'ü' }, updatedAt: 11 });
+        assert.deepEqual(await s.gateways.getState(T1, GW), {
+          tenant: T1,
+          gateway: GW,
+          appliedVersion: 2,
+          state: { buffer: { points: 0 }, 名: 'ü' },
+          updatedAt: 11,
+        });
+        // A gateway that reported state before it was ever configured, and one configured that never reported.
+        await s.gateways.saveState({ tenant: T1, gateway: 'gw-0' as DeviceId, appliedVersion: null, state: {}, updatedAt: 20 });
+        await s.gateways.saveConfig(cfg(1, GATEWAY_CONFIG, T1, 'gw-2' as DeviceId));
+        assert.deepEqual(await s.gateways.listGateways(T1), [
+          { gateway: 'gw-0', desiredVersion: null, appliedVersion: null, updatedAt: 20 },
+          { gateway: GW, desiredVersion: 2, appliedVersion: 2, updatedAt: 11 },
+          { gateway: 'gw-2', desiredVersion: 1, appliedVersion: null, updatedAt: null },
+        ]);
+      }));
+
+      it('isolates tenants: versions, states and lists are per tenant', withStore(async (s) => {
+        await s.gateways.saveConfig(cfg(1));
+        await s.gateways.saveConfig(cfg(1, { channels: [] }, T2));
+        await s.gateways.saveConfig(cfg(2, { channels: [] }, T2));
+        await s.gateways.saveState({ tenant: T2, gateway: GW, appliedVersion: 2, state: { ok: true }, updatedAt: 5 });
+        assert.equal((await s.gateways.latestConfig(T1, GW))?.version, 1);
+        assert.deepEqual((await s.gateways.latestConfig(T2, GW))?.config, { channels: [] });
+        assert.equal(await s.gateways.getState(T1, GW), undefined);
+        assert.deepEqual(await s.gateways.listGateways(T1), [{ gateway: GW, desiredVersion: 1, appliedVersion: null, updatedAt: null }]);
+        assert.deepEqual(await s.gateways.listGateways('other' as TenantId), []);
+      }));
+    });
+
+    describe('audit', () => {
+      const base = { tenant: T1, actor: 'admin', action: 'write', property: 'setpoint', error: null } as const;
+
+      it('keeps who, what, old and new value and result, newest first, per tenant', withStore(async (s) => {
+        const id1 = await s.audit.append({ ...base, ts: 1, device: 'plc-1', oldValue: 10, newValue: 12.5, result: 'ok' });
+        const id2 = await s.audit.append({ ...base, ts: 2, device: 'plc-2', oldValue: null, newValue: true, result: 'error', error: 'IIP_ERR_MODBUS_EXCEPTION' });
+        await s.audit.append({ ...base, tenant: T2, ts: 3, device: 'plc-1', oldValue: 1, newValue: 2, result: 'ok' });
+        assert.ok(id2 > id1, 'ids grow');
+        const all = await s.audit.list(T1, { limit: 10 });
+        assert.deepEqual(all, [
+          { ...base, id: id2, ts: 2, device: 'plc-2', oldValue: null, newValue: true, result: 'error', error: 'IIP_ERR_MODBUS_EXCEPTION' },
+          { ...base, id: id1, ts: 1, device: 'plc-1', oldValue: 10, newValue: 12.5, result: 'ok' },
+        ]);
+        assert.deepEqual((await s.audit.list(T1, { device: 'plc-1', limit: 10 })).map((e) => e.oldValue), [10]);
+        assert.deepEqual((await s.audit.list(T2, { limit: 10 })).map((e) => e.newValue), [2]);
+        assert.deepEqual(await s.audit.list('other' as TenantId, { limit: 10 }), []);
+      }));
+
+      it('round-trips structured values and a missing property, and honours the limit', withStore(async (s) => {
+        const entries: AuditEntry[] = [
+          { ...base, ts: 10, device: 'gw-1', action: 'config', property: null, oldValue: { version: 1 }, newValue: { version: 2, channels: ['a', 'ü'] }, result: 'ok' },
+          { ...base, ts: 11, device: 'gw-1', oldValue: 'text "quoted"', newValue: [1, 2.5, null], result: 'ok' },
+          { ...base, ts: 12, device: 'gw-1', oldValue: false, newValue: 0, result: 'ok' },
+        ];
+        const ids: number[] = [];
+        for (const e of entries) ids.push(await s.audit.append(e));
+        const listed = await s.audit.list(T1, { device: 'gw-1', limit: 10 });
+        assert.deepEqual(listed, entries.map((e, i) => ({ ...e, id: ids[i] })).reverse());
+        assert.deepEqual((await s.audit.list(T1, { limit: 2 })).map((e) => e.ts), [12, 11]);
+        assert.deepEqual((await s.audit.list(T1, { device: 'gw-1', limit: 1 })).map((e) => e.ts), [12]);
+      }));
+    });
+
+    it('keeps everything across close and reopen', async (ctx) => {
+      const fx = await open();
+      try {
+        if (!fx.reopen) {
+          ctx.skip(`${name} fixture provides no reopen(); durability is not tested for it`);
+          return;
+        }
+        const s = fx.storage;
+        await s.registry.createTenant({ id: T1, name: 'Acme', createdAt: 1 });
+        await s.registry.createProduct(product(T1));
+        await s.registry.createDevice(device(T1, 'd1'));
+        await s.users.createUser({ id: 'u1' as UserId, tenant: T1, username: 'alice', passwordHash: 'h', role: 'admin', createdAt: 1 });
+        await s.users.saveToken({ tokenHash: 'tk', userId: 'u1' as UserId, tenant: T1, expiresAt: 99, createdAt: 1 });
+        await s.gateways.saveConfig({ tenant: T1, gateway: GW, version: 1, config: GATEWAY_CONFIG, createdAt: 1, createdBy: 'admin' });
+        await s.gateways.saveState({ tenant: T1, gateway: GW, appliedVersion: 1, state: { buffer: { points: 0 } }, updatedAt: 2 });
+        const auditId = await s.audit.append({ tenant: T1, ts: 3, actor: 'admin', action: 'write', device: 'd1', property: 'mode', oldValue: 'stop', newValue: 'run', result: 'ok', error: null });
+        const sid = await s.telemetry.seriesId(key(T1, 'd1', 'temp'), 'n');
+        const rows = [1, 2, 3].map((i) => ({ series: sid, ts: i * 1_000, num: i / 3, str: null }));
+        await s.telemetry.write(rows);
+        const s2 = await fx.reopen();
+        assert.deepEqual(await s2.registry.getTenant(T1), { id: T1, name: 'Acme', createdAt: 1 });
+        assert.deepEqual(await s2.registry.getProduct(T1, P1), product(T1));
+        assert.deepEqual(await s2.registry.getDevice(T1, 'd1' as DeviceId), device(T1, 'd1'));
+        assert.equal((await s2.users.getUserByName('alice'))?.role, 'admin');
+        assert.equal((await s2.users.getToken('tk'))?.userId, 'u1');
+        assert.deepEqual((await s2.gateways.latestConfig(T1, GW))?.config, GATEWAY_CONFIG);
+        assert.equal((await s2.gateways.getState(T1, GW))?.appliedVersion, 1);
+        assert.deepEqual((await s2.audit.list(T1, { limit: 5 })).map((e) => [e.id, e.newValue]), [[auditId, 'run']]);
+        assert.equal(await s2.telemetry.seriesId(key(T1, 'd1', 'temp'), 'n'), sid);
+        assert.deepEqual(await s2.telemetry.raw(sid, 0, 1e12, 10), rows);
+        assert.deepEqual(await s2.telemetry.latest([sid]), [rows[2]]);
+        assert.deepEqual(await s2.telemetry.rollups(60_000, sid, 0, 1e12), expectedRollups(rows, 60_000));
+      } finally {
+        await fx.cleanup();
+      }
+    });
+  });
+}
