@@ -110,3 +110,4 @@ function asIipError(e: unknown, code: string, match: RegExp | undefined): IipErr
   if (match) assert.match(e.message, match);
   return e;
 }
+export { startPostgres, type PostgresOptions, type PostgresServer } from './postgres.js';
