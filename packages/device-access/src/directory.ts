@@ -11,9 +11,17 @@ export interface DeviceEntry {
 /**
  * Looks devices up by tenant and id. Implementations cache, because it is called for every message; they
  * must drop an entry when the device is deleted or its product's model changes.
+ *
+ * The registry behind it is asynchronous (storage ports return promises), but a message of a known device
+ * must not wait for storage: `lookup` answers synchronously from the cache (the entry, or `undefined` for a
+ * device known not to exist) and returns a promise only on a cache miss. Callers on the hot path test for
+ * the promise instead of awaiting every answer:
+ *
+ *     const found = directory.lookup(tenant, device);
+ *     const entry = found instanceof Promise ? await found : found;
  */
 export interface DeviceDirectory {
-  lookup(tenant: string, device: string): DeviceEntry | undefined;
+  lookup(tenant: string, device: string): DeviceEntry | undefined | Promise<DeviceEntry | undefined>;
 }
 
 /**

@@ -45,7 +45,7 @@ export class UserService {
    * here (the caller prints it once); a password from the environment is never echoed.
    */
   async ensureAdmin(password?: string): Promise<{ created: boolean; username: string; generatedPassword?: string }> {
-    if (this.store.countUsers() > 0) return { created: false, username: 'admin' };
+    if ((await this.store.countUsers()) > 0) return { created: false, username: 'admin' };
     const generated = password ? undefined : generatePassword();
     await this.createUser({ username: 'admin', password: password ?? (generated as string), role: 'admin', tenant: DEFAULT_TENANT });
     return generated ? { created: true, username: 'admin', generatedPassword: generated } : { created: true, username: 'admin' };
@@ -70,12 +70,12 @@ export class UserService {
       role: u.role,
       createdAt: this.now(),
     };
-    this.store.createUser(user);
+    await this.store.createUser(user);
     return user;
   }
 
   async login(username: string, password: string): Promise<LoginResult> {
-    const user = this.store.getUserByName(username);
+    const user = await this.store.getUserByName(username);
     if (!user) {
       this.dummyHash ??= hashPassword(generatePassword());
       await verifyPassword(password, await this.dummyHash);
@@ -87,25 +87,25 @@ export class UserService {
     const token = randomBytes(32).toString('base64url');
     const now = this.now();
     const expiresAt = now + (this.opts.tokenTtlMs ?? 12 * 3600_000);
-    this.store.saveToken({ tokenHash: sha256(token), userId: user.id, tenant: user.tenant, expiresAt, createdAt: now });
+    await this.store.saveToken({ tokenHash: sha256(token), userId: user.id, tenant: user.tenant, expiresAt, createdAt: now });
     return { token, expiresAt, user: { id: user.id, username: user.username, role: user.role, tenant: user.tenant } };
   }
 
   /** Resolves a bearer token to its principal or throws IIP_ERR_AUTH_REQUIRED / _TOKEN_EXPIRED. */
-  authenticate(token: string | undefined): Principal {
+  async authenticate(token: string | undefined): Promise<Principal> {
     if (!token) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'sign in first: no bearer token', {});
-    const t = this.store.getToken(sha256(token));
+    const t = await this.store.getToken(sha256(token));
     if (!t) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'unknown bearer token', {});
     if (t.expiresAt <= this.now()) {
-      this.store.deleteToken(t.tokenHash);
+      await this.store.deleteToken(t.tokenHash);
       throw new IipError('IIP_ERR_AUTH_TOKEN_EXPIRED', 'the bearer token has expired; sign in again', {});
     }
-    const user = this.store.getUser(t.userId);
+    const user = await this.store.getUser(t.userId);
     if (!user) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'the user of this token no longer exists', {});
     return { userId: user.id, username: user.username, tenant: user.tenant, role: user.role };
   }
 
-  logout(token: string): void {
-    this.store.deleteToken(sha256(token));
+  async logout(token: string): Promise<void> {
+    await this.store.deleteToken(sha256(token));
   }
 }

@@ -44,26 +44,28 @@ test('first admin, login, token expiry and logout', async () => {
     assert.equal(first.created, true);
     assert.ok(first.generatedPassword && first.generatedPassword.length >= 20);
     assert.deepEqual(await users.ensureAdmin(), { created: false, username: 'admin' });
-    const stored = storage.users.getUserByName('admin');
+    const stored = await storage.users.getUserByName('admin');
     assert.ok(stored && !stored.passwordHash.includes(first.generatedPassword as string));
 
     await assert.rejects(users.login('admin', 'wrong password!!'), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_LOGIN_FAILED');
     await assert.rejects(users.login('nobody', 'whatever'), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_LOGIN_FAILED');
     const { token } = await users.login('admin', first.generatedPassword as string);
-    assert.equal(users.authenticate(token).username, 'admin');
-    assert.equal(users.authenticate(token).tenant, 'default');
+    assert.equal((await users.authenticate(token)).username, 'admin');
+    assert.equal((await users.authenticate(token)).tenant, 'default');
     now += 61_000;
-    assert.throws(() => users.authenticate(token), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_TOKEN_EXPIRED');
+    await assert.rejects(users.authenticate(token), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_TOKEN_EXPIRED');
+    // The expired token is gone from the store: the next use is an unknown token.
+    await assert.rejects(users.authenticate(token), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_REQUIRED');
     const again = await users.login('admin', first.generatedPassword as string);
-    users.logout(again.token);
-    assert.throws(() => users.authenticate(again.token), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_REQUIRED');
-    assert.throws(() => users.authenticate(undefined), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_REQUIRED');
+    await users.logout(again.token);
+    await assert.rejects(users.authenticate(again.token), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_REQUIRED');
+    await assert.rejects(users.authenticate(undefined), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_REQUIRED');
     await assert.rejects(
       users.createUser({ username: 'op', password: 'short', role: 'operator', tenant: 'default' as TenantId }),
       (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_WEAK_PASSWORD',
     );
   } finally {
-    storage.close();
+    await storage.close();
     await dir.cleanup();
   }
 });
