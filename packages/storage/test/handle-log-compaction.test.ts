@@ -17,72 +17,72 @@ async function stores(t: import('node:test').TestContext, n: number): Promise<Ha
   const dir = await tempDir('iip-hlog-');
   const out = Array.from({ length: n }, (_, i) => openSqliteHandleStore({ file: join(dir.path, `s${i}.db`) }));
   t.after(async () => {
-    for (const s of out) s.close();
+    for (const s of out) await s.close();
     await dir.cleanup();
   });
   return out;
 }
 
 /** Everything a node serves from its store. */
-function contents(s: HandleStore) {
-  return { handles: s.scan(undefined, 1_000_000), homed: [...s.homedPrefixes()].sort(), templates: s.listTemplates() };
+async function contents(s: HandleStore) {
+  return { handles: await s.scan(undefined, 1_000_000), homed: [...s.homedPrefixes()].sort(), templates: await s.listTemplates() };
 }
 
-function syncAll(from: HandleStore, to: HandleStore, page = 1000): void {
+async function syncAll(from: HandleStore, to: HandleStore, page = 1000): Promise<void> {
   for (;;) {
-    const changes = from.changesSince(to.lastSeq(), page);
+    const changes = await from.changesSince(await to.lastSeq(), page);
     if (changes.length === 0) return;
-    to.applyChanges(changes);
+    await to.applyChanges(changes);
   }
 }
 
 test('compaction keeps the newest change per handle, prefix and template, and no record copies', async (t) => {
   const [primary, mirror] = (await stores(t, 2)) as [HandleStore, HandleStore];
-  primary.create('88.118/a', { handle: '88.118/A', values: [val(1, 'a1')] });
-  for (let i = 2; i <= 5; i++) primary.put('88.118/a', { handle: '88.118/A', values: [val(1, `a${i}`)] });
-  primary.create('88.118/b', { handle: '88.118/b', values: [val(1, 'b')] });
-  primary.delete('88.118/b');
-  primary.homePrefix('88.118');
-  primary.unhomePrefix('88.118');
-  primary.homePrefix('88.118');
-  primary.putTemplate({ id: 'pump', document: { v: 1 } });
-  primary.putTemplate({ id: 'pump', document: { v: 2 } });
-  const last = primary.lastSeq();
-  const r = primary.compactLog();
+  await primary.create('88.118/a', { handle: '88.118/A', values: [val(1, 'a1')] });
+  for (let i = 2; i <= 5; i++) await primary.put('88.118/a', { handle: '88.118/A', values: [val(1, `a${i}`)] });
+  await primary.create('88.118/b', { handle: '88.118/b', values: [val(1, 'b')] });
+  await primary.delete('88.118/b');
+  await primary.homePrefix('88.118');
+  await primary.unhomePrefix('88.118');
+  await primary.homePrefix('88.118');
+  await primary.putTemplate({ id: 'pump', document: { v: 1 } });
+  await primary.putTemplate({ id: 'pump', document: { v: 2 } });
+  const last = await primary.lastSeq();
+  const r = await primary.compactLog();
   assert.deepEqual(r, { removed: 8, stripped: 1, remaining: 4 });
-  assert.equal(primary.lastSeq(), last, 'the change sequence does not move');
-  const log = primary.changesSince(0, 100);
+  assert.equal(await primary.lastSeq(), last, 'the change sequence does not move');
+  const log = await primary.changesSince(0, 100);
   assert.deepEqual(
     log.map((c) => c.op),
     ['put', 'delete', 'home', 'template-put'],
   );
   assert.deepEqual(log[0]?.op === 'put' && log[0].record, { handle: '88.118/A', values: [val(1, 'a5')] }, 'a stripped put carries the current record');
   assert.equal(log.at(-1)?.seq, last);
-  syncAll(primary, mirror);
-  assert.deepEqual(contents(mirror), contents(primary));
-  assert.equal(mirror.lastSeq(), last);
-  assert.deepEqual(primary.compactLog(), { removed: 0, stripped: 0, remaining: 4 }, 'idempotent');
+  await syncAll(primary, mirror);
+  assert.deepEqual(await contents(mirror), await contents(primary));
+  assert.equal(await mirror.lastSeq(), last);
+  assert.deepEqual(await primary.compactLog(), { removed: 0, stripped: 0, remaining: 4 }, 'idempotent');
 });
 
 test('a handle deleted after its put was compacted is replayed as a deletion', async (t) => {
   const [primary, mirror] = (await stores(t, 2)) as [HandleStore, HandleStore];
-  primary.create('p/x', { handle: 'p/x', values: [val(1, 'x')] });
-  primary.compactLog();
-  primary.delete('p/x');
-  primary.create('p/x', { handle: 'p/X', values: [val(1, 'again')] });
-  syncAll(primary, mirror, 1);
-  assert.deepEqual(mirror.get('p/x'), { handle: 'p/X', values: [val(1, 'again')] });
+  await primary.create('p/x', { handle: 'p/x', values: [val(1, 'x')] });
+  await primary.compactLog();
+  await primary.delete('p/x');
+  await primary.create('p/x', { handle: 'p/X', values: [val(1, 'again')] });
+  await syncAll(primary, mirror, 1);
+  assert.deepEqual(await mirror.get('p/x'), { handle: 'p/X', values: [val(1, 'again')] });
   const [primary2, mirror2] = (await stores(t, 2)) as [HandleStore, HandleStore];
-  primary2.create('p/y', { handle: 'p/y', values: [val(1, 'y')] });
-  primary2.compactLog();
-  primary2.delete('p/y');
+  await primary2.create('p/y', { handle: 'p/y', values: [val(1, 'y')] });
+  await primary2.compactLog();
+  await primary2.delete('p/y');
   // Before the next compaction the stripped put is still there, its row already gone.
   assert.deepEqual(
-    primary2.changesSince(0, 10).map((c) => c.op),
+    (await primary2.changesSince(0, 10)).map((c) => c.op),
     ['delete', 'delete'],
   );
-  syncAll(primary2, mirror2);
-  assert.equal(mirror2.get('p/y'), undefined);
+  await syncAll(primary2, mirror2);
+  assert.equal(await mirror2.get('p/y'), undefined);
 });
 
 type Op =
@@ -115,36 +115,36 @@ test('any mix of changes, compactions (of all or part of the log) and partial mi
         const key = `p${round % 3}/k${'key' in op ? op.key : 0}`;
         switch (op.kind) {
           case 'put':
-            primary.put(key, { handle: key.toUpperCase(), values: [val(1, op.text)] });
+            await primary.put(key, { handle: key.toUpperCase(), values: [val(1, op.text)] });
             break;
           case 'delete':
-            primary.delete(key);
+            await primary.delete(key);
             break;
           case 'home':
-            primary.homePrefix(`p${op.prefix}`);
+            await primary.homePrefix(`p${op.prefix}`);
             break;
           case 'unhome':
-            primary.unhomePrefix(`p${op.prefix}`);
+            await primary.unhomePrefix(`p${op.prefix}`);
             break;
           case 'template':
-            if (op.v === 0) primary.deleteTemplate(`t${op.id}`);
-            else primary.putTemplate({ id: `t${op.id}`, document: { v: op.v } });
+            if (op.v === 0) await primary.deleteTemplate(`t${op.id}`);
+            else await primary.putTemplate({ id: `t${op.id}`, document: { v: op.v } });
             break;
           case 'compact':
-            primary.compactLog(Math.floor(primary.lastSeq() * op.fraction));
+            await primary.compactLog(Math.floor((await primary.lastSeq()) * op.fraction));
             break;
           case 'sync': {
-            const changes = primary.changesSince(mirror.lastSeq(), op.page);
-            if (changes.length > 0) mirror.applyChanges(changes);
+            const changes = await primary.changesSince(await mirror.lastSeq(), op.page);
+            if (changes.length > 0) await mirror.applyChanges(changes);
             break;
           }
         }
       }
-      syncAll(primary, mirror, 3);
-      assert.deepEqual(contents(mirror), contents(primary), 'a mirror that followed along');
-      assert.equal(mirror.lastSeq(), primary.lastSeq());
-      syncAll(primary, fresh, 1000);
-      assert.deepEqual(contents(fresh), contents(primary), 'a mirror (kept across runs) that syncs only at the end');
+      await syncAll(primary, mirror, 3);
+      assert.deepEqual(await contents(mirror), await contents(primary), 'a mirror that followed along');
+      assert.equal(await mirror.lastSeq(), await primary.lastSeq());
+      await syncAll(primary, fresh, 1000);
+      assert.deepEqual(await contents(fresh), await contents(primary), 'a mirror (kept across runs) that syncs only at the end');
     }),
     { numRuns: 150 },
   );

@@ -24,29 +24,29 @@ test('1,000,000 handles: created in batches, random samples resolve, listing and
   const file = join(dir.path, 'handles.db');
   const store = openSqliteHandleStore({ file });
   t.after(async () => {
-    store.close();
+    await store.close();
     await dir.cleanup();
   });
   for (let start = 0; start < N; start += BATCH) {
-    store.transaction(() => {
+    await store.transaction(async (tx) => {
       for (let i = start; i < start + BATCH; i++) {
         const handle = `88.118.8/pump-${i}`;
-        store.create(handle, { handle, values: valuesFor(i) });
+        await tx.create(handle, { handle, values: valuesFor(i) });
       }
     });
   }
-  assert.equal(store.count(), N);
-  assert.equal(store.lastSeq(), N);
+  assert.equal(await store.count(), N);
+  assert.equal(await store.lastSeq(), N);
   let seed = 42;
   for (let k = 0; k < 10_000; k++) {
     seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
     const i = seed % N;
-    const rec = store.get(`88.118.8/pump-${i}`);
+    const rec = await store.get(`88.118.8/pump-${i}`);
     assert.ok(rec, `pump-${i} resolves`);
     assert.deepEqual(rec.values, valuesFor(i));
   }
-  assert.equal(store.get('88.118.8/pump-1000000'), undefined);
-  const page = store.list('88.118.8', { limit: 3, offset: 0 });
+  assert.equal(await store.get('88.118.8/pump-1000000'), undefined);
+  const page = await store.list('88.118.8', { limit: 3, offset: 0 });
   assert.equal(page.total, N);
   assert.deepEqual(page.handles, ['88.118.8/pump-0', '88.118.8/pump-1', '88.118.8/pump-10']);
   const size = statSync(file).size + (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0);

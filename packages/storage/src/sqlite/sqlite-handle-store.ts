@@ -5,6 +5,7 @@
  * change appends to `txlog` in the same transaction (the replication source). Why this layout, the page
  * size and the measured sizes are in docs/adr/0004-handle-storage.md.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type {
@@ -44,7 +45,17 @@ const SCHEMA = `
   );
 `;
 
-export function openSqliteHandleStore(opts: SqliteHandleStoreOptions): HandleStore {
+/** The SQLite HandleStore also says, without a promise, which change it last committed (see `committedSeq`). */
+export type SqliteHandleStore = HandleStore & {
+  /**
+   * The seq of the newest committed change, read from memory. Not part of the HandleStore port: a caching
+   * reader (the identifier service) compares it on its hot path to notice changes it did not make itself
+   * (a mirror applying a batch, a tool writing through the same store) without awaiting anything.
+   */
+  committedSeq(): number;
+};
+
+export function openSqliteHandleStore(opts: SqliteHandleStoreOptions): SqliteHandleStore {
   const db = new Database(opts.file);
   try {
     // Set before the first table exists; ignored on an existing file (see the ADR for why 8 KiB).
@@ -60,7 +71,7 @@ export function openSqliteHandleStore(opts: SqliteHandleStoreOptions): HandleSto
     }
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    return new SqliteHandleStore(db);
+    return outerStore(new Engine(db));
   } catch (e) {
     db.close();
     throw e;
@@ -72,14 +83,67 @@ function prefixOf(key: string): string {
   return slash < 0 ? key : key.slice(0, slash);
 }
 
-type Row = [name: string | null, vals: Buffer];
+function misuse(message: string): IipError {
+  return new IipError('IIP_ERR_STORAGE_TRANSACTION_MISUSE', message);
+}
 
-class SqliteHandleStore implements HandleStore {
-  private readonly homed = new Set<string>();
-  private seq: number;
+/** A FIFO lock: the holder runs, everyone else waits in order. */
+class Mutex {
+  held = false;
+  private readonly waiting: Array<() => void> = [];
+
+  acquire(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the lock to the next waiter, or frees it. */
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
+  }
+}
+
+/** Runs a synchronous step as a promise: what it throws becomes a rejection, never a synchronous throw. */
+function settle<T>(op: () => T): Promise<T> {
+  try {
+    return Promise.resolve(op());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * The one connection and what is kept in memory beside it. Every method is synchronous (better-sqlite3);
+ * the store objects below put the port's promises and the transaction discipline around them.
+ *
+ * Concurrency: one asynchronous transaction at a time holds `lock` from BEGIN IMMEDIATE to COMMIT/ROLLBACK.
+ * While it is held, every call on the outer store waits its turn (so nobody else writes into the open
+ * transaction, and nobody reads what may still roll back) — except calls made from inside the transaction's
+ * own function (told apart by `context`): reads run at once on the connection, writes are refused (they
+ * belong on `tx`). Without an open transaction every call runs at once.
+ */
+class Engine {
+  readonly homed = new Set<string>();
+  /** The newest change written, committed or not. */
+  seq: number;
+  /** The newest committed change. */
+  committed: number;
+  /** An asynchronous transaction is open (BEGIN IMMEDIATE issued, not yet ended). */
+  inAsyncTx = false;
+  /** A home/unhome ran inside the open transaction: the in-memory set is reloaded when it ends. */
+  homedDirty = false;
+  readonly lock = new Mutex();
+  /** Identifies the running transaction's function (and what it awaits) to the outer store. */
+  readonly context = new AsyncLocalStorage<object>();
+  current: object | undefined;
   private readonly st;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(readonly db: Database.Database) {
     this.st = {
       get: db.prepare<[string], Row>('SELECT name, vals FROM handles WHERE key = ?').raw(),
       insert: db.prepare('INSERT INTO handles (key, name, vals) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -114,28 +178,45 @@ class SqliteHandleStore implements HandleStore {
       logCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM txlog'),
       maxSeq: db.prepare<[], { s: number | null }>('SELECT max(seq) AS s FROM txlog'),
     };
-    for (const r of this.st.allHomed.all()) this.homed.add(r.prefix);
+    this.reloadHomed();
     this.seq = this.st.maxSeq.get()?.s ?? 0;
-  }
-
-  transaction<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn)();
-    } catch (e) {
-      // SQLite rolled back (the whole transaction or this savepoint); the in-memory seq and homed set must
-      // follow, or the next change would leave a gap and lastSeq() would name a change that never was.
-      this.seq = this.st.maxSeq.get()?.s ?? 0;
-      this.reloadHomed();
-      throw e;
-    }
+    this.committed = this.seq;
   }
 
   /**
-   * Whether a transaction is open on this connection. Not in the HandleStore port: a caching reader (the
-   * identifier service) asks it so that nothing it reads inside a transaction that may roll back is cached.
+   * One atomic step: its own transaction, or a savepoint inside the open asynchronous transaction
+   * (better-sqlite3 nests by itself). On failure the in-memory seq follows what SQLite rolled back, or the
+   * next change would leave a gap and lastSeq() would name a change that never was.
    */
-  inTransaction(): boolean {
-    return this.db.inTransaction;
+  atomic<T>(fn: () => T): T {
+    let out: T;
+    try {
+      out = this.db.transaction(fn)();
+    } catch (e) {
+      this.resync();
+      throw e;
+    }
+    if (!this.inAsyncTx) {
+      this.committed = this.seq;
+      if (this.homedDirty) this.reloadHomed();
+    }
+    return out;
+  }
+
+  /** After a rollback (of a step, a savepoint or a transaction): seq and homed as the database has them. */
+  resync(): void {
+    if (!this.db.open) return;
+    this.seq = this.st.maxSeq.get()?.s ?? 0;
+    if (!this.inAsyncTx) {
+      this.committed = this.seq;
+      this.reloadHomed();
+    }
+  }
+
+  reloadHomed(): void {
+    this.homed.clear();
+    for (const r of this.st.allHomed.all()) this.homed.add(r.prefix);
+    this.homedDirty = false;
   }
 
   get(key: string): StoredHandle | undefined {
@@ -144,7 +225,7 @@ class SqliteHandleStore implements HandleStore {
   }
 
   create(key: string, record: StoredHandle): boolean {
-    return this.transaction(() => {
+    return this.atomic(() => {
       const vals = encodeValues(record.values);
       if (this.st.insert.run(key, nameColumn(key, record.handle), vals).changes === 0) return false;
       this.st.bump.run(prefixOf(key), 1);
@@ -154,7 +235,7 @@ class SqliteHandleStore implements HandleStore {
   }
 
   put(key: string, record: StoredHandle): void {
-    this.transaction(() => this.putRow(key, record.handle, encodeValues(record.values)));
+    this.atomic(() => this.putRow(key, record.handle, encodeValues(record.values)));
   }
 
   private putRow(key: string, handle: string, vals: Buffer): void {
@@ -165,7 +246,7 @@ class SqliteHandleStore implements HandleStore {
   }
 
   delete(key: string): boolean {
-    return this.transaction(() => this.deleteRow(key));
+    return this.atomic(() => this.deleteRow(key));
   }
 
   private deleteRow(key: string): boolean {
@@ -205,7 +286,7 @@ class SqliteHandleStore implements HandleStore {
     key: string,
     change: (current: readonly StoredHandleValue[]) => StoredHandleValue[] | { reason: 'index-exists' | 'index-not-found'; index: number },
   ): ValueChangeResult {
-    return this.transaction(() => {
+    return this.atomic(() => {
       const current = this.get(key);
       if (!current) return { ok: false, reason: 'handle-not-found' } as const;
       const next = change(current.values);
@@ -238,29 +319,24 @@ class SqliteHandleStore implements HandleStore {
   }
 
   homePrefix(prefix: string): void {
-    this.transaction(() => {
+    this.atomic(() => {
       this.st.home.run(prefix);
+      this.homedDirty = true;
       this.append('home', prefix, null, null);
     });
-    this.homed.add(prefix);
   }
 
   unhomePrefix(prefix: string): boolean {
-    const removed = this.transaction(() => {
+    return this.atomic(() => {
       if (this.st.unhome.run(prefix).changes === 0) return false;
+      this.homedDirty = true;
       this.append('unhome', prefix, null, null);
       return true;
     });
-    this.homed.delete(prefix);
-    return removed;
-  }
-
-  homedPrefixes(): ReadonlySet<string> {
-    return this.homed;
   }
 
   putTemplate(template: StoredTemplate): void {
-    this.transaction(() => {
+    this.atomic(() => {
       const doc = JSON.stringify(template.document);
       this.st.putTemplate.run(template.id, doc);
       this.append('template-put', template.id, null, Buffer.from(doc, 'utf8'));
@@ -277,7 +353,7 @@ class SqliteHandleStore implements HandleStore {
   }
 
   deleteTemplate(id: string): boolean {
-    return this.transaction(() => {
+    return this.atomic(() => {
       if (this.st.delTemplate.run(id).changes === 0) return false;
       this.append('template-delete', id, null, null);
       return true;
@@ -295,7 +371,7 @@ class SqliteHandleStore implements HandleStore {
   }
 
   compactLog(upTo: number = this.seq): { removed: number; stripped: number; remaining: number } {
-    return this.transaction(() => {
+    return this.atomic(() => {
       const removed = this.st.compactDelete.run(upTo).changes;
       const stripped = this.st.compactStrip.run(upTo).changes;
       return { removed, stripped, remaining: this.st.logCount.get()?.n ?? 0 };
@@ -306,13 +382,9 @@ class SqliteHandleStore implements HandleStore {
     return this.st.sinceKeys.all(since, limit);
   }
 
-  lastSeq(): number {
-    return this.seq;
-  }
-
   applyChanges(changes: readonly HandleChange[]): number {
     try {
-      this.transaction(() => {
+      this.atomic(() => {
         for (const c of changes) {
           if (c.seq <= this.seq) continue;
           // The log keeps the primary's seq numbers, so this store can itself be a source further down.
@@ -338,12 +410,12 @@ class SqliteHandleStore implements HandleStore {
         return;
       case 'home':
         this.st.home.run(c.prefix);
-        this.homed.add(c.prefix);
+        this.homedDirty = true;
         this.append('home', c.prefix, null, null);
         return;
       case 'unhome':
         this.st.unhome.run(c.prefix);
-        this.homed.delete(c.prefix);
+        this.homedDirty = true;
         this.append('unhome', c.prefix, null, null);
         return;
       case 'template-put': {
@@ -359,11 +431,6 @@ class SqliteHandleStore implements HandleStore {
     }
   }
 
-  private reloadHomed(): void {
-    this.homed.clear();
-    for (const r of this.st.allHomed.all()) this.homed.add(r.prefix);
-  }
-
   private nextSeq: number | undefined;
   private nextAt: number | undefined;
 
@@ -372,11 +439,144 @@ class SqliteHandleStore implements HandleStore {
     this.st.log.run(seq, this.nextAt ?? Date.now(), op, key, name, body);
     this.seq = seq;
   }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
 }
+
+/** How a store object runs one synchronous step: `write` says whether it changes anything. */
+type Runner = <T>(write: boolean, op: () => T) => Promise<T>;
+
+/** The port over the engine; `run` decides when (and whether) a step may run. */
+function bindStore(e: Engine, run: Runner, transaction: HandleStore['transaction'], close: () => Promise<void>): SqliteHandleStore {
+  return {
+    get: (key) => run(false, () => e.get(key)),
+    create: (key, record) => run(true, () => e.create(key, record)),
+    put: (key, record) => run(true, () => e.put(key, record)),
+    delete: (key) => run(true, () => e.delete(key)),
+    addValues: (key, values) => run(true, () => e.addValues(key, values)),
+    removeValues: (key, indexes) => run(true, () => e.removeValues(key, indexes)),
+    modifyValues: (key, values) => run(true, () => e.modifyValues(key, values)),
+    list: (prefix, page) => run(false, () => e.list(prefix, page)),
+    scan: (after, limit) => run(false, () => e.scan(after, limit)),
+    count: () => run(false, () => e.count()),
+    homePrefix: (prefix) => run(true, () => e.homePrefix(prefix)),
+    unhomePrefix: (prefix) => run(true, () => e.unhomePrefix(prefix)),
+    homedPrefixes: () => e.homed,
+    putTemplate: (template) => run(true, () => e.putTemplate(template)),
+    getTemplate: (id) => run(false, () => e.getTemplate(id)),
+    listTemplates: () => run(false, () => e.listTemplates()),
+    deleteTemplate: (id) => run(true, () => e.deleteTemplate(id)),
+    changesSince: (since, limit) => run(false, () => e.changesSince(since, limit)),
+    changedKeysSince: (since, limit) => run(false, () => e.changedKeysSince(since, limit)),
+    compactLog: (upTo) => run(true, () => e.compactLog(upTo)),
+    lastSeq: () => run(false, () => e.seq),
+    applyChanges: (changes) => run(true, () => e.applyChanges(changes)),
+    committedSeq: () => e.committed,
+    transaction,
+    close,
+  };
+}
+
+/** The store callers open: serialised against the open asynchronous transaction, if any. */
+function outerStore(e: Engine): SqliteHandleStore {
+  const run: Runner = (write, op) => {
+    if (!e.lock.held) return settle(op);
+    if (e.current !== undefined && e.context.getStore() === e.current) {
+      // Called from inside the transaction's own function: waiting would wait for itself.
+      if (write) return Promise.reject(misuse('A write went to the store from inside one of its transactions; write through the transaction (`tx`) instead.'));
+      return settle(op);
+    }
+    return e.lock.acquire().then(() => {
+      try {
+        return op();
+      } finally {
+        e.lock.release();
+      }
+    });
+  };
+  const transaction = async <T>(fn: (tx: HandleStore) => Promise<T>): Promise<T> => {
+    if (e.lock.held && e.current !== undefined && e.context.getStore() === e.current) {
+      throw misuse('A transaction was started on the store from inside one of its transactions; nest it with tx.transaction() instead.');
+    }
+    await e.lock.acquire();
+    try {
+      e.db.exec('BEGIN IMMEDIATE');
+      e.inAsyncTx = true;
+      const token = {};
+      e.current = token;
+      const tx = txStore(e);
+      try {
+        const result = await e.context.run(token, () => fn(tx.store));
+        e.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (e.db.open && e.db.inTransaction) e.db.exec('ROLLBACK');
+        throw err;
+      } finally {
+        tx.end();
+        e.current = undefined;
+        e.inAsyncTx = false;
+        e.resync();
+      }
+    } finally {
+      e.lock.release();
+    }
+  };
+  const close = async () => {
+    await e.lock.acquire();
+    try {
+      if (e.db.open) e.db.close();
+    } finally {
+      e.lock.release();
+    }
+  };
+  return bindStore(e, run, transaction, close);
+}
+
+/**
+ * A store bound to the open transaction (or a savepoint in it): its steps run at once on the connection,
+ * until the function it was handed to settles. Nested transactions are savepoints, one at a time (a second
+ * one waits for the first to settle).
+ */
+function txStore(e: Engine): { store: SqliteHandleStore; end(): void } {
+  let open = true;
+  const nested = new Mutex();
+  let savepoints = 0;
+  const ended = () => misuse('A transaction (`tx`) was used after its function had settled; keep every call on `tx` inside that function and await it.');
+  // Steps on a transaction that has a savepoint open become part of the savepoint (one connection).
+  const run: Runner = (_write, op) => (open ? settle(op) : Promise.reject(ended()));
+  const transaction = async <T>(fn: (tx: HandleStore) => Promise<T>): Promise<T> => {
+    if (!open) throw ended();
+    await nested.acquire();
+    const name = `iip_sp_${++savepoints}`;
+    const inner = txStore(e);
+    try {
+      e.db.exec(`SAVEPOINT ${name}`);
+      try {
+        const result = await fn(inner.store);
+        e.db.exec(`RELEASE ${name}`);
+        return result;
+      } catch (err) {
+        if (e.db.open && e.db.inTransaction) {
+          e.db.exec(`ROLLBACK TO ${name}`);
+          e.db.exec(`RELEASE ${name}`);
+        }
+        e.resync();
+        throw err;
+      }
+    } finally {
+      inner.end();
+      nested.release();
+    }
+  };
+  const close = () => Promise.reject(misuse('A transaction (`tx`) cannot close the store; close the store itself once the transaction has ended.'));
+  return {
+    store: bindStore(e, run, transaction, close),
+    end: () => {
+      open = false;
+    },
+  };
+}
+
+type Row = [name: string | null, vals: Buffer];
 
 /** NULL when the spelling equals the key (the common case): saves the name's bytes on every row. */
 function nameColumn(key: string, handle: string): string | null {
