@@ -143,6 +143,11 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'The message bus (NATS JetStream) cannot take the message now: it is unreachable, it did not confirm in time, or the stream refused it; nothing was acknowledged.',
     fix: 'Send it again later (a device resends unacknowledged readings by itself); check that nats-server runs with -js and is reachable at the bus URL (--bus / IIP_BUS_URL).',
   },
+  IIP_ERR_STORAGE_TRANSACTION_MISUSE: {
+    status: 500,
+    meaning: 'Code running inside a storage transaction wrote through the store instead of the transaction, or used a transaction after it had ended.',
+    fix: 'A programming error: write through the `tx` handed to the transaction function, and only until that function settles.',
+  },
   IIP_ERR_INTERNAL: {
     status: 500,
     meaning: 'An unexpected error inside the platform.',

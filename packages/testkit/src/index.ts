@@ -83,6 +83,7 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 15_000, in
 
 export { runDriverConformance, type DriverCase, type DriverFixture, type DriverPeer } from './driver-conformance.js';
 export { runStorageConformance, type StorageFixture } from './storage-conformance.js';
+export { runHandleStoreConformance, type HandleStoreFixture } from './handle-store-conformance.js';
 
 /** Runs `fn`, which must throw an IipError with `code` (and a message matching `match`); returns the error. */
 export function throwsIipError(fn: () => unknown, code: string, match?: RegExp): IipError {
