@@ -5,6 +5,7 @@
  * takes it (each failure is reported through `onError`). Nothing survives the process: durability in the
  * embedded platform comes from the SQLite commit, not from the bus.
  */
+import { IipError } from '@iip/core';
 import type { Bus, BusTopics, Handler, SubscribeOptions, Subscription, Topic } from './index.js';
 
 type AnyHandler = (msg: unknown) => void | Promise<void>;
@@ -36,7 +37,7 @@ export class InProcessBus implements Bus {
   }
 
   async publish<T extends Topic>(topic: T, msg: BusTopics[T]): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) throw new IipError('IIP_ERR_BUS_UNAVAILABLE', `the in-process bus is closed: the ${topic} message was not taken`);
     const set = this.live.get(topic);
     if (set) {
       for (const h of set) {
@@ -63,7 +64,10 @@ export class InProcessBus implements Bus {
       t.unref();
       this.retries.add(t);
     };
-    if (g.members.length === 0) return retry(new Error(`no member of the group is subscribed to ${topic}`));
+    if (g.members.length === 0) {
+      retry(new Error(`no member of the group is subscribed to ${topic}`));
+      return;
+    }
     const h = g.members[g.next++ % g.members.length] as AnyHandler;
     try {
       const r = h(msg);

@@ -49,3 +49,5 @@ export interface Bus {
 
 export { InProcessBus } from './in-process.js';
 export type { InProcessBusOptions } from './in-process.js';
+export { connectNatsBus, decodeSubjectToken, encodeSubjectToken } from './nats.js';
+export type { NatsBusOptions } from './nats.js';

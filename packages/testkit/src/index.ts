@@ -81,6 +81,8 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 15_000, in
   });
 }
 
+export { startNats, type NatsServer, type StartNatsOptions } from './nats.js';
+export { runBusConformance, type BusFixture } from './bus-conformance.js';
 export { runDriverConformance, type DriverCase, type DriverFixture, type DriverPeer } from './driver-conformance.js';
 export { runStorageConformance, type StorageFixture } from './storage-conformance.js';
 export { runHandleStoreConformance, type HandleStoreFixture } from './handle-store-conformance.js';
