@@ -11,3 +11,7 @@ export { DEFAULT_ROLLUP_LEVELS } from './sqlite/sqlite-telemetry-store.js';
 export type * from './handle-ports.js';
 export { openSqliteHandleStore } from './sqlite/sqlite-handle-store.js';
 export type { SqliteHandleStoreOptions } from './sqlite/sqlite-handle-store.js';
+export { openPostgresStorage, redactUrl } from './postgres/open-postgres-storage.js';
+export type { PostgresStorage, PostgresStorageOptions } from './postgres/open-postgres-storage.js';
+export type { RawPartition } from './postgres/pg-partitions.js';
+export { openStorage, isPostgresUrl } from './open-storage.js';

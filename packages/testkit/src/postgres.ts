@@ -9,7 +9,8 @@
  * Nothing is left running after a crashed test run: beside the postmaster runs a tiny watchdog shell that holds
  * a pipe from this process. Whenever that pipe closes — `stop()`, a normal exit, an uncaught exception, even
  * SIGKILL of the test process — the watchdog shuts the postmaster down (immediate mode) and removes the
- * directory. `stop()` uses the same path, so there is one way down.
+ * directory. `stop()` uses the same path, so there is one way down; it resolves once the server is gone (the
+ * directory of a cluster with many test databases can take a few seconds more to delete).
  *
  * PostgreSQL refuses to run as root; when the tests run as root (as on the CI machine), the cluster belongs to
  * the `postgres` system user and the server processes run as that user.
@@ -45,7 +46,7 @@ export interface PostgresServer {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops the postmaster if it runs (fast shutdown) and starts it again on the same port and data. */
   restart(): Promise<void>;
-  /** Stops the server and removes its directory. Safe to call twice. */
+  /** Stops the server; its directory is removed right after, in the background. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -141,15 +142,21 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       '-c',
       'pid=""; while read -r line; do pid="$line"; done; ' +
         'if [ -n "$pid" ]; then kill -QUIT "$pid" 2>/dev/null; while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; fi; ' +
-        'rm -rf "$1"',
+        'echo down; exec rm -rf "$1"',
       'iip-pg-watchdog',
       dir.path,
     ],
-    { stdio: ['pipe', 'ignore', 'ignore'], detached: true },
+    { stdio: ['pipe', 'pipe', 'ignore'], detached: true },
   );
   watchdog.unref();
   (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
-  const watchdogExit = new Promise<void>((resolve) => watchdog.on('exit', () => resolve()));
+  (watchdog.stdout as unknown as { unref?: () => void }).unref?.();
+  // "down" once the postmaster is gone; removing a large directory may take a while longer and goes on in the
+  // background (the watchdog is detached), so stop() does not wait for it.
+  const serverDown = new Promise<void>((resolve) => {
+    watchdog.stdout?.on('data', () => resolve());
+    watchdog.on('exit', () => resolve());
+  });
 
   let postmaster: ChildProcess | undefined;
   let postmasterExit: Promise<void> = Promise.resolve();
@@ -157,7 +164,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
 
   const fail = async (e: unknown): Promise<never> => {
     watchdog.stdin?.end();
-    await waitHeld(watchdogExit, watchdog);
+    await waitHeld(serverDown, watchdog);
     throw e;
   };
 
@@ -293,8 +300,9 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       if (stopped) return;
       stopped = true;
       watchdog.stdin?.end();
-      await waitHeld(watchdogExit, watchdog);
+      await waitHeld(serverDown, watchdog);
       await waitHeld(postmasterExit, postmaster);
+      watchdog.stdout?.destroy();
     },
   };
 }

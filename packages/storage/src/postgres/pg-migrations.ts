@@ -1,0 +1,193 @@
+/**
+ * Versioned schema of the PostgreSQL adapter. Each migration runs once, in its own transaction, and is recorded
+ * in `schema_migrations`; a released migration is never edited, only followed by a new one. Migrating happens
+ * under a session advisory lock, so N processes starting together against one database migrate it once: the
+ * first takes the lock and migrates, the others wait, then find nothing left to do.
+ *
+ * Identifier columns use the "C" collation, so ORDER BY id gives the byte order the SQLite adapter gives,
+ * whatever locale the database was created with.
+ */
+import { IipError } from '@iip/core';
+import type { PgDb } from './pg-db.js';
+
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry, users, telemetry (partitioned raw), gateways, audit',
+    sql: `
+      CREATE TABLE tenants (
+        id text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE products (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        category text NOT NULL,
+        model text NOT NULL,
+        version integer NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE TABLE devices (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        product text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        secret_hash text NOT NULL,
+        attributes text NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (tenant, id),
+        FOREIGN KEY (tenant, product) REFERENCES products (tenant, id) ON DELETE RESTRICT
+      );
+      CREATE INDEX devices_by_product ON devices (tenant, product, id);
+
+      CREATE TABLE users (
+        id text COLLATE "C" PRIMARY KEY,
+        tenant text COLLATE "C" NOT NULL,
+        username text COLLATE "C" NOT NULL UNIQUE,
+        password_hash text NOT NULL,
+        role text NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE tokens (
+        token_hash text COLLATE "C" PRIMARY KEY,
+        user_id text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        tenant text COLLATE "C" NOT NULL,
+        expires_at bigint NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+      CREATE INDEX tokens_by_user ON tokens (user_id);
+
+      -- An identity never hands a deleted series' id out again: a writer still holding the old id must not
+      -- land points in somebody else's series. raw/rollup/latest carry no foreign key to series (a lookup per
+      -- point on the hot path); deleteDevice removes them explicitly.
+      CREATE TABLE series (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant text COLLATE "C" NOT NULL,
+        device text COLLATE "C" NOT NULL,
+        property text COLLATE "C" NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('n', 'b', 's')),
+        UNIQUE (tenant, device, property)
+      );
+      -- Raw points, range-partitioned by ts (epoch ms), one partition per UTC day, created ahead and on
+      -- demand (see pg-partitions.ts). The primary key is the B-tree on (series, ts) every read uses; the
+      -- BRIN index on ts is tiny and serves time-only scans (retention checks, exports).
+      CREATE TABLE raw (
+        series bigint NOT NULL,
+        ts bigint NOT NULL,
+        num double precision,
+        str text,
+        PRIMARY KEY (series, ts)
+      ) PARTITION BY RANGE (ts);
+      CREATE INDEX raw_ts_brin ON raw USING brin (ts);
+      CREATE TABLE rollup (
+        level bigint NOT NULL,
+        series bigint NOT NULL,
+        bucket bigint NOT NULL,
+        vmin double precision NOT NULL,
+        vmax double precision NOT NULL,
+        vsum double precision NOT NULL,
+        n bigint NOT NULL,
+        PRIMARY KEY (level, series, bucket)
+      );
+      CREATE TABLE latest (
+        series bigint PRIMARY KEY,
+        ts bigint NOT NULL,
+        num double precision,
+        str text
+      );
+
+      CREATE TABLE gateway_configs (
+        tenant text COLLATE "C" NOT NULL,
+        gateway text COLLATE "C" NOT NULL,
+        version integer NOT NULL,
+        config text NOT NULL,
+        created_at bigint NOT NULL,
+        created_by text NOT NULL,
+        PRIMARY KEY (tenant, gateway, version)
+      );
+      CREATE TABLE gateway_states (
+        tenant text COLLATE "C" NOT NULL,
+        gateway text COLLATE "C" NOT NULL,
+        applied_version integer,
+        state text NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (tenant, gateway)
+      );
+      CREATE TABLE audit_log (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant text COLLATE "C" NOT NULL,
+        ts bigint NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        device text COLLATE "C" NOT NULL,
+        property text,
+        old_value text,
+        new_value text,
+        result text NOT NULL CHECK (result IN ('ok', 'error')),
+        error text
+      );
+      CREATE INDEX audit_by_tenant ON audit_log (tenant, id);
+      CREATE INDEX audit_by_device ON audit_log (tenant, device, id);
+    `,
+  },
+];
+
+export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Session advisory lock keys (database-local): schema migrations, raw partition creation, retention. */
+export const LOCK_MIGRATE = 0x69_69_70_00_01;
+export const LOCK_PARTITIONS = 0x69_69_70_00_02;
+export const LOCK_RETENTION = 0x69_69_70_00_03;
+
+/**
+ * Brings the database up to PG_SCHEMA_VERSION under the migration lock; refuses a database written by a newer
+ * schema. Returns the versions it applied (empty when another process had done it).
+ */
+export async function migratePostgres(db: PgDb, where: string): Promise<number[]> {
+  return db.withClient(async (c) => {
+    await c.query('SELECT pg_advisory_lock($1)', [LOCK_MIGRATE]);
+    try {
+      await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at bigint NOT NULL
+      )`);
+      const { rows } = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+      const current = rows[0]?.v ?? 0;
+      if (current > PG_SCHEMA_VERSION) {
+        throw new IipError(
+          'IIP_ERR_STORAGE_SCHEMA_TOO_NEW',
+          `${where} has schema version ${current}, this iip knows only up to ${PG_SCHEMA_VERSION}`,
+          { database: where, found: current, supported: PG_SCHEMA_VERSION },
+        );
+      }
+      const applied: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        await c.query('BEGIN');
+        try {
+          await c.query(m.sql);
+          await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+          await c.query('COMMIT');
+        } catch (e) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+        applied.push(m.version);
+      }
+      return applied;
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [LOCK_MIGRATE]).catch(() => undefined);
+    }
+  });
+}

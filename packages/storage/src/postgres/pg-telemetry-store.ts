@@ -1,0 +1,262 @@
+/**
+ * TelemetryStore on PostgreSQL, with the SQLite adapter's semantics: a point with the (series, ts) of a stored
+ * one is a duplicate and ignored (the first of several in one batch wins), rollups count only the points
+ * actually inserted, latest values only move forward, a series keeps its kind.
+ *
+ * One write() is one statement over a source of rows — an `unnest` of parameter arrays for small batches (one
+ * round trip, atomic on its own), or, from `copyThreshold` rows on, a per-connection temporary staging table
+ * filled with COPY (pg-copy-streams) inside a transaction. The statement inserts into raw with ON CONFLICT DO
+ * NOTHING RETURNING, and from exactly the returned rows upserts the rollup cells (min/max/sum/count merged)
+ * and the latest values, in a fixed key order so concurrent writers cannot deadlock on each other's cells.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { IipError } from '@iip/core';
+import type { DeviceId, TenantId } from '@iip/core';
+import type { RawRow, RollupRow, SeriesKey, SeriesKind, TelemetryStore } from '../ports.js';
+import { DEFAULT_ROLLUP_LEVELS } from '../sqlite/sqlite-telemetry-store.js';
+import { PG_NO_PARTITION, type PgDb, pgErrorCode } from './pg-db.js';
+import { type RawPartitions, dayOf } from './pg-partitions.js';
+
+interface SeriesEntry {
+  readonly id: number;
+  readonly kind: SeriesKind;
+}
+
+/** Separator that cannot occur in ids (they are restricted to [A-Za-z0-9_.-]). */
+const SEP = '\u0000';
+const STAGE = 'iip_raw_stage';
+const DEADLOCK = '40P01';
+const SERIALIZATION = '40001';
+
+/** The insert-and-aggregate statement over `source`, which yields (series, ts, num, str, ord). */
+function writeSql(source: string, levelsParam: string): string {
+  return `
+    WITH src AS (
+      SELECT DISTINCT ON (series, ts) series, ts, num, str FROM ${source} ORDER BY series, ts, ord
+    ), ins AS (
+      INSERT INTO raw (series, ts, num, str) SELECT series, ts, num, str FROM src
+      ON CONFLICT (series, ts) DO NOTHING
+      RETURNING series, ts, num, str
+    ), roll AS (
+      INSERT INTO rollup AS r (level, series, bucket, vmin, vmax, vsum, n)
+      SELECT l.level, i.series, i.ts - ((i.ts % l.level) + l.level) % l.level, min(i.num), max(i.num), sum(i.num), count(*)
+        FROM ins i CROSS JOIN unnest(${levelsParam}::bigint[]) AS l(level)
+       WHERE i.num IS NOT NULL
+       GROUP BY 1, 2, 3
+       ORDER BY 1, 2, 3
+      ON CONFLICT (level, series, bucket) DO UPDATE SET
+        vmin = least(r.vmin, excluded.vmin), vmax = greatest(r.vmax, excluded.vmax),
+        vsum = r.vsum + excluded.vsum, n = r.n + excluded.n
+    ), lat AS (
+      INSERT INTO latest AS lt (series, ts, num, str)
+      SELECT DISTINCT ON (series) series, ts, num, str FROM ins ORDER BY series, ts DESC
+      ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str
+       WHERE excluded.ts > lt.ts
+    )
+    SELECT count(*)::int AS inserted FROM ins`;
+}
+
+const UNNEST_SQL = writeSql(
+  'unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[]) WITH ORDINALITY AS s(series, ts, num, str, ord)',
+  '$5',
+);
+const STAGE_SQL = writeSql(STAGE, '$1');
+
+/** COPY text format: backslash, tab, newline and carriage return escaped; \N is NULL. */
+function copyText(s: string): string {
+  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+function* copyChunks(rows: readonly RawRow[]): Generator<string> {
+  const CHUNK = 2_000;
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    let out = '';
+    const end = Math.min(rows.length, i + CHUNK);
+    for (let j = i; j < end; j++) {
+      const r = rows[j]!;
+      out += `${r.series}\t${r.ts}\t${r.num === null ? '\\N' : String(r.num)}\t${r.str === null ? '\\N' : copyText(r.str)}\t${j}\n`;
+    }
+    yield out;
+  }
+}
+
+export interface PgTelemetryOptions {
+  /** Batches of at least this many rows go through COPY; smaller ones through one unnest statement. */
+  readonly copyThreshold?: number;
+}
+
+export class PgTelemetryStore implements TelemetryStore {
+  readonly rollupLevels: readonly number[] = DEFAULT_ROLLUP_LEVELS;
+  /** tenant SEP device → property → series. Nested so deleteDevice can drop one device's entries. */
+  private readonly cache = new Map<string, Map<string, SeriesEntry>>();
+  /** Pooled connections that already have the staging table (it lives as long as the connection). */
+  private readonly staged = new WeakSet<pg.PoolClient>();
+  private readonly copyThreshold: number;
+
+  constructor(
+    private readonly db: PgDb,
+    private readonly partitions: RawPartitions,
+    opts: PgTelemetryOptions = {},
+  ) {
+    this.copyThreshold = Math.max(1, opts.copyThreshold ?? 1_000);
+  }
+
+  async seriesId(key: SeriesKey, kind: SeriesKind): Promise<number> {
+    const dk = key.tenant + SEP + key.device;
+    let e = this.cache.get(dk)?.get(key.property);
+    if (!e) {
+      e = await this.loadOrCreateSeries(key, kind);
+      let props = this.cache.get(dk);
+      if (!props) {
+        props = new Map();
+        this.cache.set(dk, props);
+      }
+      props.set(key.property, e);
+    }
+    if (e.kind !== kind) {
+      throw new IipError(
+        'IIP_ERR_STORAGE_SERIES_KIND',
+        `series ${key.device}.${key.property} holds kind "${e.kind}", cannot store kind "${kind}"`,
+        { tenant: key.tenant, device: key.device, property: key.property, stored: e.kind, requested: kind },
+      );
+    }
+    return e.id;
+  }
+
+  /** INSERT … ON CONFLICT DO NOTHING, then a fresh SELECT: two processes creating one series get one id. */
+  private async loadOrCreateSeries(key: SeriesKey, kind: SeriesKind): Promise<SeriesEntry> {
+    const created = await this.db.rows<SeriesEntry>(
+      `INSERT INTO series (tenant, device, property, kind) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (tenant, device, property) DO NOTHING RETURNING id, kind`,
+      [key.tenant, key.device, key.property, kind],
+    );
+    if (created[0]) return created[0];
+    const found = await this.db.rows<SeriesEntry>('SELECT id, kind FROM series WHERE tenant = $1 AND device = $2 AND property = $3', [
+      key.tenant,
+      key.device,
+      key.property,
+    ]);
+    if (!found[0]) {
+      // Deleted between the two statements; a fresh attempt creates it again.
+      return this.loadOrCreateSeries(key, kind);
+    }
+    return found[0];
+  }
+
+  async listSeries(tenant: TenantId, device: DeviceId): Promise<Array<{ id: number; property: string; kind: SeriesKind }>> {
+    return this.db.rows('SELECT id, property, kind FROM series WHERE tenant = $1 AND device = $2 ORDER BY property', [tenant, device]);
+  }
+
+  async write(rows: readonly RawRow[]): Promise<{ inserted: number; duplicates: number }> {
+    if (rows.length === 0) return { inserted: 0, duplicates: 0 };
+    const days = new Set<number>();
+    for (const r of rows) days.add(dayOf(r.ts));
+    await this.partitions.ensure(days);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const inserted = rows.length >= this.copyThreshold ? await this.writeByCopy(rows) : await this.writeByUnnest(rows);
+        return { inserted, duplicates: rows.length - inserted };
+      } catch (e) {
+        const code = pgErrorCode(e);
+        if (attempt >= 5) throw e;
+        if (code === PG_NO_PARTITION && /no partition/i.test(String(e))) {
+          // A retention run dropped a partition this process still believed in: re-read, create, retry.
+          await this.partitions.refresh();
+          await this.partitions.ensure(days);
+          continue;
+        }
+        // The statement rolled back as a whole; running it again is safe.
+        if (code === DEADLOCK || code === SERIALIZATION) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async writeByUnnest(rows: readonly RawRow[]): Promise<number> {
+    const n = rows.length;
+    const series = new Array<number>(n);
+    const ts = new Array<number>(n);
+    const num = new Array<number | null>(n);
+    const str = new Array<string | null>(n);
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      series[i] = r.series;
+      ts[i] = r.ts;
+      num[i] = r.num;
+      str[i] = r.str;
+    }
+    const res = await this.db.rows<{ inserted: number }>(UNNEST_SQL, [series, ts, num, str, this.rollupLevels]);
+    return res[0]!.inserted;
+  }
+
+  private async writeByCopy(rows: readonly RawRow[]): Promise<number> {
+    return this.db.withClient(async (c) => {
+      if (!this.staged.has(c)) {
+        await c.query(
+          `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (series bigint, ts bigint, num float8, str text, ord int) ON COMMIT DELETE ROWS`,
+        );
+        this.staged.add(c);
+      }
+      await c.query('BEGIN');
+      try {
+        await pipeline(Readable.from(copyChunks(rows)), c.query(copyFrom(`COPY ${STAGE} (series, ts, num, str, ord) FROM STDIN`)));
+        const res = await c.query<{ inserted: number }>(STAGE_SQL, [this.rollupLevels]);
+        await c.query('COMMIT');
+        return res.rows[0]!.inserted;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async latest(series: readonly number[]): Promise<RawRow[]> {
+    if (series.length === 0) return [];
+    return this.db.rows<RawRow>('SELECT series, ts, num, str FROM latest WHERE series = ANY($1::bigint[]) ORDER BY series', [series]);
+  }
+
+  async raw(series: number, from: number, to: number, limit: number): Promise<RawRow[]> {
+    if (limit <= 0) return [];
+    return this.db.rows<RawRow>('SELECT series, ts, num, str FROM raw WHERE series = $1 AND ts >= $2 AND ts < $3 ORDER BY ts LIMIT $4', [
+      series,
+      from,
+      to,
+      limit,
+    ]);
+  }
+
+  async rollups(level: number, series: number, from: number, to: number): Promise<RollupRow[]> {
+    if (!this.rollupLevels.includes(level)) {
+      throw new IipError('IIP_ERR_VALIDATION', `rollup level ${level} ms is not maintained; use one of ${this.rollupLevels.join(', ')}`, {
+        level,
+        levels: [...this.rollupLevels],
+      });
+    }
+    return this.db.rows<RollupRow>(
+      `SELECT series, bucket, vmin AS min, vmax AS max, vsum AS sum, n AS count FROM rollup
+        WHERE level = $1 AND series = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket`,
+      [level, series, from, to],
+    );
+  }
+
+  async deleteDevice(tenant: TenantId, device: DeviceId): Promise<void> {
+    await this.db.tx(async (c) => {
+      const { rows } = await c.query<{ id: number }>('SELECT id FROM series WHERE tenant = $1 AND device = $2 FOR UPDATE', [tenant, device]);
+      if (rows.length === 0) return;
+      const ids = rows.map((r) => r.id);
+      await c.query('DELETE FROM raw WHERE series = ANY($1::bigint[])', [ids]);
+      await c.query('DELETE FROM rollup WHERE level = ANY($1::bigint[]) AND series = ANY($2::bigint[])', [this.rollupLevels, ids]);
+      await c.query('DELETE FROM latest WHERE series = ANY($1::bigint[])', [ids]);
+      await c.query('DELETE FROM series WHERE id = ANY($1::bigint[])', [ids]);
+    });
+    this.cache.delete(tenant + SEP + device);
+  }
+
+  /** The stores share one pool, so closing any of them closes it. */
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * UserStore on PostgreSQL: users (usernames are global because the username picks the tenant at login) and
+ * access tokens, stored only as hashes.
+ */
+import { IipError } from '@iip/core';
+import type { TenantId, UserId } from '@iip/core';
+import type { AccessToken, Role, User, UserStore } from '../ports.js';
+import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, type PgDb, pgErrorCode } from './pg-db.js';
+
+interface UserRow {
+  id: string;
+  tenant: string;
+  username: string;
+  password_hash: string;
+  role: Role;
+  created_at: number;
+}
+interface TokenRow {
+  token_hash: string;
+  user_id: string;
+  tenant: string;
+  expires_at: number;
+  created_at: number;
+}
+
+const toUser = (r: UserRow): User => ({
+  id: r.id as UserId,
+  tenant: r.tenant as TenantId,
+  username: r.username,
+  passwordHash: r.password_hash,
+  role: r.role,
+  createdAt: r.created_at,
+});
+const toToken = (r: TokenRow): AccessToken => ({
+  tokenHash: r.token_hash,
+  userId: r.user_id as UserId,
+  tenant: r.tenant as TenantId,
+  expiresAt: r.expires_at,
+  createdAt: r.created_at,
+});
+
+export class PgUserStore implements UserStore {
+  constructor(private readonly db: PgDb) {}
+
+  async countUsers(): Promise<number> {
+    const [r] = await this.db.rows<{ n: number }>('SELECT count(*)::int AS n FROM users');
+    return r?.n ?? 0;
+  }
+
+  async createUser(u: User): Promise<void> {
+    try {
+      await this.db.query('INSERT INTO users (id, tenant, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+        u.id,
+        u.tenant,
+        u.username,
+        u.passwordHash,
+        u.role,
+        u.createdAt,
+      ]);
+    } catch (e) {
+      if (pgErrorCode(e) === PG_UNIQUE_VIOLATION) {
+        throw new IipError('IIP_ERR_CONFLICT', `user "${u.username}" (id "${u.id}") already exists`, { username: u.username, user: u.id });
+      }
+      throw e;
+    }
+  }
+
+  async getUserByName(username: string): Promise<User | undefined> {
+    const [r] = await this.db.rows<UserRow>('SELECT * FROM users WHERE username = $1', [username]);
+    return r && toUser(r);
+  }
+
+  async getUser(id: UserId): Promise<User | undefined> {
+    const [r] = await this.db.rows<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
+    return r && toUser(r);
+  }
+
+  async setPasswordHash(id: UserId, hash: string): Promise<void> {
+    const res = await this.db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [hash, id]);
+    if ((res.rowCount ?? 0) === 0) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
+  }
+
+  async saveToken(t: AccessToken): Promise<void> {
+    try {
+      await this.db.query('INSERT INTO tokens (token_hash, user_id, tenant, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        t.tokenHash,
+        t.userId,
+        t.tenant,
+        t.expiresAt,
+        t.createdAt,
+      ]);
+    } catch (e) {
+      const code = pgErrorCode(e);
+      if (code === PG_FOREIGN_KEY_VIOLATION) throw new IipError('IIP_ERR_NOT_FOUND', `user "${t.userId}" does not exist`, { user: t.userId });
+      if (code === PG_UNIQUE_VIOLATION) throw new IipError('IIP_ERR_CONFLICT', 'a token with this hash already exists', { user: t.userId });
+      throw e;
+    }
+  }
+
+  async getToken(tokenHash: string): Promise<AccessToken | undefined> {
+    const [r] = await this.db.rows<TokenRow>('SELECT * FROM tokens WHERE token_hash = $1', [tokenHash]);
+    return r && toToken(r);
+  }
+
+  async deleteToken(tokenHash: string): Promise<void> {
+    await this.db.query('DELETE FROM tokens WHERE token_hash = $1', [tokenHash]);
+  }
+
+  async deleteExpiredTokens(now: number): Promise<number> {
+    return (await this.db.query('DELETE FROM tokens WHERE expires_at <= $1', [now])).rowCount ?? 0;
+  }
+}
