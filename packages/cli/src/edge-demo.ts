@@ -19,9 +19,9 @@ const OPCUA_DEVICES = [
 
 type Credentials = Record<string, { product: string; secret: string }>;
 
-function exists(platform: Platform, tenant: TenantId, id: string): boolean {
+async function exists(platform: Platform, tenant: TenantId, id: string): Promise<boolean> {
   try {
-    platform.registry.getDevice(tenant, id);
+    await platform.registry.getDevice(tenant, id);
     return true;
   } catch (e) {
     if (e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND') return false;
@@ -45,14 +45,14 @@ export async function startEdgeDemo(platform: Platform, dataDir: string, log: (l
     ...OPCUA_DEVICES,
   ];
   for (const d of children) {
-    if (!exists(platform, tenant, d.id)) platform.registry.createDevice(tenant, { id: d.id, name: d.name, product: d.product, attributes: { simulated: 'true', via: GATEWAY } });
+    if (!(await exists(platform, tenant, d.id))) await platform.registry.createDevice(tenant, { id: d.id, name: d.name, product: d.product, attributes: { simulated: 'true', via: GATEWAY } });
   }
   if (!creds[GATEWAY]) {
-    if (exists(platform, tenant, GATEWAY)) {
+    if (await exists(platform, tenant, GATEWAY)) {
       log(`edge demo: gateway ${GATEWAY} exists but its secret is not in ${credFile}; the edge demo is skipped / 缺少网关凭据，跳过边缘演示`);
       return undefined;
     }
-    const issued = platform.registry.createDevice(tenant, { id: GATEWAY, name: '边缘网关 01 Edge gateway 01', product: 'iip-edge-gateway' });
+    const issued = await platform.registry.createDevice(tenant, { id: GATEWAY, name: '边缘网关 01 Edge gateway 01', product: 'iip-edge-gateway' });
     creds[GATEWAY] = { product: 'iip-edge-gateway', secret: issued.secret };
     writeFileSync(credFile, JSON.stringify(creds, null, 2));
     chmodSync(credFile, 0o600);

@@ -12,7 +12,7 @@ const PASSWORD = 'cli-test-password-123';
 before(async () => {
   dir = await tempDir('iip-cli-test-');
   platform = await startPlatform({ dataDir: `${dir.path}/data`, httpPort: 0, mqttPort: 0, adminPassword: PASSWORD, consoleDir: '/nonexistent' });
-  platform.registry.createProduct('default' as never, {
+  await platform.registry.createProduct('default' as never, {
     id: 'sensor',
     model: { properties: [{ id: 't', dataType: { type: 'float' }, access: 'r' }], events: [], services: [] },
   });

@@ -104,7 +104,7 @@ test('compact: the node drops superseded changes from its transaction log and sa
 
 test('resolve --secret: an administrator also gets the values only administrators may read', async () => {
   const perms = { adminRead: true, adminWrite: true, publicRead: false, publicWrite: false };
-  node.service.create(
+  await node.service.create(
     '88.118/SECRET-NOTE',
     [
       { index: 1, type: 'URL', data: new TextEncoder().encode('https://example.com/open'), ttlType: 'relative', ttl: 86400, timestamp: 0, references: [], permissions: { ...perms, publicRead: true } },
@@ -140,8 +140,8 @@ test('resolve --private-key (HS_PUBKEY identity), site info with the server key,
   const root = { handle: '0.NA/88.118', index: 300 };
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   // The key holder is 301:0.NA/88.118 (an HS_PUBKEY value) and may read the restricted value of PK-NOTE.
-  node.service.addValues('0.NA/88.118', [value(301, 'HS_PUBKEY', encodePublicKey(keys.publicKey))], root);
-  node.service.create(
+  await node.service.addValues('0.NA/88.118', [value(301, 'HS_PUBKEY', encodePublicKey(keys.publicKey))], root);
+  await node.service.create(
     '88.118/PK-NOTE',
     [
       value(1, 'URL', new TextEncoder().encode('https://example.com/open')),

@@ -220,9 +220,9 @@ export class GatewayManager {
   }
 
   /** Learns the child → gateway map of one tenant from the stored configs (call at start). */
-  loadTenant(tenant: TenantId): void {
-    for (const g of this.store.listGateways(tenant)) {
-      const rec = this.store.latestConfig(tenant, g.gateway);
+  async loadTenant(tenant: TenantId): Promise<void> {
+    for (const g of await this.store.listGateways(tenant)) {
+      const rec = await this.store.latestConfig(tenant, g.gateway);
       if (rec) this.index(rec);
     }
   }
@@ -242,33 +242,49 @@ export class GatewayManager {
   }
 
   /** The gateway a device is behind (if any) and the services its configuration binds for the device. */
-  serviceBindings(tenant: TenantId, device: string): { gateway: string | null; bound: string[] } {
+  async serviceBindings(tenant: TenantId, device: string): Promise<{ gateway: string | null; bound: string[] }> {
     const gateway = this.ownerOf(tenant, device);
     if (!gateway) return { gateway: null, bound: [] };
-    const services = this.store.latestConfig(tenant, gateway as DeviceId)?.config.services ?? [];
+    const services = (await this.store.latestConfig(tenant, gateway as DeviceId))?.config.services ?? [];
     return { gateway, bound: services.filter((b) => b.device === device).map((b) => b.service) };
   }
 
+  /**
+   * Checks, stores (the next version) and pushes a configuration. `deviceExists` and `modelOf` ask the
+   * registry; they are asked once for each device the configuration names, before the synchronous checks.
+   * Two concurrent calls for one gateway cannot both store the same version: the loser gets IIP_ERR_CONFLICT.
+   */
   async setConfig(
     tenant: TenantId,
     gateway: DeviceId,
     config: unknown,
     actor: string,
-    deviceExists: (id: string) => boolean,
-    modelOf?: (device: string) => ThingModel | undefined,
+    deviceExists: (id: string) => Promise<boolean>,
+    modelOf?: (device: string) => Promise<ThingModel | undefined>,
   ): Promise<GatewayConfigRecord> {
-    const cfg = checkGatewayConfig(config, deviceExists, modelOf);
+    const named = devicesNamedIn(config);
+    const exists = new Map<string, boolean>();
+    const models = new Map<string, ThingModel | undefined>();
+    for (const id of named) {
+      exists.set(id, await deviceExists(id));
+      if (modelOf && exists.get(id)) models.set(id, await modelOf(id));
+    }
+    const cfg = checkGatewayConfig(
+      config,
+      (id) => exists.get(id) ?? false,
+      modelOf ? (id) => models.get(id) : undefined,
+    );
     for (const ch of cfg.channels) {
       for (const d of ch.devices) {
         const owner = this.ownerOf(tenant, d.id);
         if (owner && owner !== gateway) bad(`device ${d.id}`, `already belongs to gateway "${owner}"`);
       }
     }
-    const version = (this.store.latestConfig(tenant, gateway)?.version ?? 0) + 1;
+    const version = ((await this.store.latestConfig(tenant, gateway))?.version ?? 0) + 1;
     const rec: GatewayConfigRecord = { tenant, gateway, version, config: cfg, createdAt: this.now(), createdBy: actor };
-    this.store.saveConfig(rec);
+    await this.store.saveConfig(rec);
     this.index(rec);
-    this.audit.append({ tenant, ts: rec.createdAt, actor, action: 'gateway.config', device: gateway, property: null, oldValue: version - 1, newValue: version, result: 'ok', error: null });
+    await this.audit.append({ tenant, ts: rec.createdAt, actor, action: 'gateway.config', device: gateway, property: null, oldValue: version - 1, newValue: version, result: 'ok', error: null });
     await this.push(rec);
     return rec;
   }
@@ -277,21 +293,28 @@ export class GatewayManager {
     return this.link.publishToDevice(rec.tenant, rec.gateway, 'config', JSON.stringify({ version: rec.version, config: rec.config }), { retain: true, qos: 1 });
   }
 
-  /** A device connected: if it is a gateway, it gets its desired config again (retained state is in memory only). */
+  /**
+   * A device connected: if it is a gateway, it gets its desired config again (retained state is in memory
+   * only). The connection does not wait for this; a failure to read or push the config is logged (the
+   * gateway keeps running its applied config and gets the desired one on its next connect).
+   */
   onConnected(tenant: string, device: string): void {
-    const rec = this.store.latestConfig(tenant as TenantId, device as DeviceId);
-    if (rec) {
-      this.online.add(`${tenant}/${device}`);
-      this.push(rec).catch((e: unknown) => this.opts.log?.(`gateway ${device}: config push failed: ${(e as Error).message}`));
-    }
+    this.pushOnConnect(tenant, device).catch((e: unknown) => this.opts.log?.(`gateway ${device}: config push failed: ${(e as Error).message}`));
+  }
+
+  private async pushOnConnect(tenant: string, device: string): Promise<void> {
+    const rec = await this.store.latestConfig(tenant as TenantId, device as DeviceId);
+    if (!rec) return;
+    this.online.add(`${tenant}/${device}`);
+    await this.push(rec);
   }
 
   onDisconnected(tenant: string, device: string): void {
     this.online.delete(`${tenant}/${device}`);
   }
 
-  /** `iip/{tenant}/{gateway}/state` */
-  onState(tenant: string, gateway: string, payload: Buffer): void {
+  /** `iip/{tenant}/{gateway}/state`: resolves once the state is stored; rejects (IIP_ERR_PAYLOAD_NOT_JSON) on a bad document. */
+  async onState(tenant: string, gateway: string, payload: Buffer): Promise<void> {
     let doc: Record<string, unknown>;
     try {
       doc = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
@@ -300,12 +323,12 @@ export class GatewayManager {
     }
     const applied = typeof doc.appliedVersion === 'number' ? doc.appliedVersion : null;
     this.online.add(`${tenant}/${gateway}`);
-    this.store.saveState({ tenant: tenant as TenantId, gateway: gateway as DeviceId, appliedVersion: applied, state: doc, updatedAt: this.now() });
+    await this.store.saveState({ tenant: tenant as TenantId, gateway: gateway as DeviceId, appliedVersion: applied, state: doc, updatedAt: this.now() });
   }
 
-  status(tenant: TenantId, gateway: DeviceId): GatewayStatus {
-    const desired = this.store.latestConfig(tenant, gateway) ?? null;
-    const reported = this.store.getState(tenant, gateway) ?? null;
+  async status(tenant: TenantId, gateway: DeviceId): Promise<GatewayStatus> {
+    const desired = (await this.store.latestConfig(tenant, gateway)) ?? null;
+    const reported = (await this.store.getState(tenant, gateway)) ?? null;
     if (!desired && !reported) throw new IipError('IIP_ERR_NOT_FOUND', `gateway "${gateway}" has no configuration or state`, { resource: 'gateway', id: gateway });
     const applied = !!desired && reported?.appliedVersion === desired.version;
     const failedChannels = applied ? failedChannelsOf(reported?.state) : [];
@@ -320,12 +343,16 @@ export class GatewayManager {
     };
   }
 
-  list(tenant: TenantId): Array<{ gateway: string; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null; online: boolean; failedChannels: number }> {
-    return this.store.listGateways(tenant).map((g) => {
+  async list(
+    tenant: TenantId,
+  ): Promise<Array<{ gateway: string; desiredVersion: number | null; appliedVersion: number | null; updatedAt: number | null; online: boolean; failedChannels: number }>> {
+    const out = [];
+    for (const g of await this.store.listGateways(tenant)) {
       const applied = g.appliedVersion !== null && g.appliedVersion === g.desiredVersion;
-      const failed = applied ? failedChannelsOf(this.store.getState(tenant, g.gateway as DeviceId)?.state).length : 0;
-      return { ...g, online: this.online.has(`${tenant}/${g.gateway}`), failedChannels: failed };
-    });
+      const failed = applied ? failedChannelsOf((await this.store.getState(tenant, g.gateway as DeviceId))?.state).length : 0;
+      out.push({ ...g, online: this.online.has(`${tenant}/${g.gateway}`), failedChannels: failed });
+    }
+    return out;
   }
 
   /** The time a command may take: the API's timeout, or less when the caller asks for less (never more). */
@@ -373,21 +400,21 @@ export class GatewayManager {
   }
 
   /** Audits an outcome and turns anything but `done` into the error the API reports. */
-  private settle(gateway: string, sent: { requestId: string; expiresAt: number; result: CommandOutcome }, audit: AuditBase): CommandReport {
+  private async settle(gateway: string, sent: { requestId: string; expiresAt: number; result: CommandOutcome }, audit: AuditBase): Promise<CommandReport> {
     const r = sent.result;
     const where = { gateway, requestId: sent.requestId, expiresAt: sent.expiresAt };
     switch (r.outcome) {
       case 'done':
-        this.audit.append({ ...audit, result: 'ok', error: null });
+        await this.audit.append({ ...audit, result: 'ok', error: null });
         return { requestId: sent.requestId, expiresAt: sent.expiresAt, outcome: 'done' };
       case 'failed':
-        this.audit.append({ ...audit, result: 'error', error: r.error.code });
+        await this.audit.append({ ...audit, result: 'error', error: r.error.code });
         throw new IipError('IIP_ERR_COMMAND_FAILED', `gateway "${gateway}": ${r.error.code}: ${r.error.message}`, { ...where, outcome: 'failed', error: r.error });
       case 'expired':
-        this.audit.append({ ...audit, result: 'error', error: 'IIP_ERR_COMMAND_EXPIRED' });
+        await this.audit.append({ ...audit, result: 'error', error: 'IIP_ERR_COMMAND_EXPIRED' });
         throw new IipError('IIP_ERR_COMMAND_EXPIRED', `gateway "${gateway}" received the command after its expiry and did not carry it out`, { ...where, outcome: 'expired', executed: false, error: r.error });
       case 'unknown':
-        this.audit.append({ ...audit, result: 'error', error: 'IIP_ERR_COMMAND_TIMEOUT' });
+        await this.audit.append({ ...audit, result: 'error', error: 'IIP_ERR_COMMAND_TIMEOUT' });
         throw new IipError(
           'IIP_ERR_COMMAND_TIMEOUT',
           r.sent
@@ -412,7 +439,7 @@ export class GatewayManager {
     const gateway = this.ownerOf(req.tenant, req.device);
     const entry: AuditBase = { tenant: req.tenant, ts: this.now(), actor: req.actor, action: 'write', device: req.device, property: req.property, oldValue: req.oldValue, newValue: req.value };
     if (!gateway) {
-      this.audit.append({ ...entry, result: 'error', error: 'IIP_ERR_WRITE_NO_ROUTE' });
+      await this.audit.append({ ...entry, result: 'error', error: 'IIP_ERR_WRITE_NO_ROUTE' });
       throw noRoute(req.device);
     }
     const sent = await this.command(gateway, req.tenant, { type: 'write', device: req.device, property: req.property, value: req.value }, entry, this.timeoutFor(req.timeoutMs));
@@ -437,13 +464,13 @@ export class GatewayManager {
     if (!spec) throw new IipError('IIP_ERR_SERVICE_UNKNOWN', `"${req.service}" is not a service of ${req.device}'s thing model`, { device: req.device, service: req.service });
     const inputs = checkInputs(spec, req.inputs);
     const entry = { tenant: req.tenant, ts: this.now(), actor: req.actor, action: 'service', device: req.device, property: req.service, oldValue: null };
-    const refuse = (e: IipError, writes?: unknown): never => {
-      this.audit.append({ ...entry, newValue: { inputs, ...(writes ? { writes } : {}) }, result: 'error', error: e.code });
+    const refuse = async (e: IipError, writes?: unknown): Promise<never> => {
+      await this.audit.append({ ...entry, newValue: { inputs, ...(writes ? { writes } : {}) }, result: 'error', error: e.code });
       throw e;
     };
     const gateway = this.ownerOf(req.tenant, req.device);
     if (!gateway) return refuse(noRoute(req.device));
-    const binding = this.store.latestConfig(req.tenant, gateway as DeviceId)?.config.services?.find((b) => b.device === req.device && b.service === req.service);
+    const binding = (await this.store.latestConfig(req.tenant, gateway as DeviceId))?.config.services?.find((b) => b.device === req.device && b.service === req.service);
     if (!binding) {
       return refuse(
         new IipError('IIP_ERR_SERVICE_NOT_BOUND', `gateway "${gateway}" has no binding for service "${req.service}" of ${req.device}`, { gateway, device: req.device, service: req.service }),
@@ -466,11 +493,14 @@ export class GatewayManager {
     }
     const audit: AuditBase = { ...entry, newValue: { inputs, writes } };
     const sent = await this.command(gateway, req.tenant, { type: 'writes', device: req.device, service: req.service, writes }, audit, this.timeoutFor(req.timeoutMs));
-    return { ...this.settle(gateway, sent, audit), writes };
+    return { ...(await this.settle(gateway, sent, audit)), writes };
   }
 
-  /** `iip/{tenant}/{gateway}/command-results/{id}` */
-  onCommandResult(id: string, payload: Buffer): void {
+  /**
+   * `iip/{tenant}/{gateway}/command-results/{id}`: resolves once a late answer is in the audit log (an
+   * answer to a waiting command is audited by the waiting call).
+   */
+  async onCommandResult(id: string, payload: Buffer): Promise<void> {
     const outcome = parseResult(payload);
     const p = this.pending.get(id);
     if (p) {
@@ -487,7 +517,7 @@ export class GatewayManager {
     // The caller was told "unknown"; what really happened goes to the audit log, so it is not lost.
     this.unanswered.delete(id);
     const error = outcome.outcome === 'done' ? null : outcome.outcome === 'expired' ? 'IIP_ERR_COMMAND_EXPIRED' : outcome.outcome === 'failed' ? outcome.error.code : 'IIP_ERR_COMMAND_TIMEOUT';
-    this.audit.append({ ...late.audit, ts: this.now(), action: `${late.audit.action}.late-result`, result: error === null ? 'ok' : 'error', error });
+    await this.audit.append({ ...late.audit, ts: this.now(), action: `${late.audit.action}.late-result`, result: error === null ? 'ok' : 'error', error });
     this.opts.log?.(`gateway ${late.gateway}: late answer to command ${id} (${late.audit.action} ${late.audit.device}): ${outcome.outcome}`);
   }
 
@@ -496,6 +526,22 @@ export class GatewayManager {
     this.pending.clear();
     this.unanswered.clear();
   }
+}
+
+/** The device ids a (not yet checked) configuration names in its channels, tolerating any shape. */
+function devicesNamedIn(config: unknown): string[] {
+  const ids = new Set<string>();
+  const channels = (config as { channels?: unknown } | null | undefined)?.channels;
+  if (!Array.isArray(channels)) return [];
+  for (const ch of channels as unknown[]) {
+    const devices = (ch as { devices?: unknown } | null | undefined)?.devices;
+    if (!Array.isArray(devices)) continue;
+    for (const d of devices as unknown[]) {
+      const id = (d as { id?: unknown } | null | undefined)?.id;
+      if (typeof id === 'string') ids.add(id);
+    }
+  }
+  return [...ids];
 }
 
 /** A gateway's answer to a command; an unreadable one counts as a failure the audit log names. */

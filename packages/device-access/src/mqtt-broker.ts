@@ -24,8 +24,10 @@ interface DeviceIdentity {
 /** What the broker hands to the gateway side of the platform (implemented by GatewayManager). */
 export interface GatewayHooks {
   ownerOf(tenant: string, device: string): string | undefined;
-  onState(tenant: string, gateway: string, payload: Buffer): void;
-  onCommandResult(requestId: string, payload: Buffer): void;
+  /** Resolves once the state is stored; rejects (IIP_ERR_PAYLOAD_NOT_JSON, or a storage error): await it before the PUBACK. */
+  onState(tenant: string, gateway: string, payload: Buffer): Promise<void>;
+  /** Resolves once the result is handed to the waiting command or audited: await it before the PUBACK. */
+  onCommandResult(requestId: string, payload: Buffer): Promise<void>;
   onConnected(tenant: string, device: string): void;
   onDisconnected(tenant: string, device: string): void;
 }

@@ -104,7 +104,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
 
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/v1/') || req.routeOptions.config?.public) return;
-    req.principal = s.users.authenticate(bearer(req) ?? (req.query as { token?: string } | undefined)?.token);
+    req.principal = await s.users.authenticate(bearer(req) ?? (req.query as { token?: string } | undefined)?.token);
   });
 
   app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['system'], security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
@@ -127,7 +127,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   );
   app.post('/api/v1/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
     const t = bearer(req);
-    if (t) s.users.logout(t);
+    if (t) await s.users.logout(t);
     return reply.status(204).send();
   });
   app.get('/api/v1/auth/me', { schema: { tags: ['auth'] } }, async (req) => {
@@ -142,7 +142,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     required: ['id', 'model'],
   } as const;
   app.get('/api/v1/products', { schema: { tags: ['products'], response: { 200: { type: 'object', properties: { items: { type: 'array', items: productSchema } } } } } }, async (req) => ({
-    items: s.registry.listProducts(principal(req).tenant),
+    items: await s.registry.listProducts(principal(req).tenant),
   }));
   app.post<{ Body: { id: string; name?: string; category?: string; model: ThingModel } }>(
     '/api/v1/products',
@@ -150,7 +150,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     async (req, reply) => {
       const p = principal(req);
       requireRole(p, ['admin', 'operator']);
-      return reply.status(201).send(s.registry.createProduct(p.tenant, req.body));
+      return reply.status(201).send(await s.registry.createProduct(p.tenant, req.body));
     },
   );
   app.post<{ Querystring: { format: 'tsl' | 'wot' }; Body: { id: string; name?: string; category?: string; document: unknown } }>(
@@ -167,7 +167,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       const p = principal(req);
       requireRole(p, ['admin', 'operator']);
       const model = s.formats.importModel(req.query.format, req.body.document);
-      return reply.status(201).send(s.registry.createProduct(p.tenant, { ...req.body, model }));
+      return reply.status(201).send(await s.registry.createProduct(p.tenant, { ...req.body, model }));
     },
   );
   app.get<{ Params: { id: string } }>('/api/v1/products/:id', { schema: { tags: ['products'], response: { 200: productSchema, 404: errorResponses[404] } } }, async (req) =>
@@ -177,7 +177,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     '/api/v1/products/:id/model',
     { schema: { tags: ['products'], querystring: { type: 'object', properties: { format: { type: 'string', enum: ['iip', 'tsl', 'wot'], default: 'iip' } } } } },
     async (req) => {
-      const product = s.registry.getProduct(principal(req).tenant, req.params.id);
+      const product = await s.registry.getProduct(principal(req).tenant, req.params.id);
       return s.formats.exportModel(req.query.format, product);
     },
   );
@@ -193,7 +193,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   app.delete<{ Params: { id: string } }>('/api/v1/products/:id', { schema: { tags: ['products'] } }, async (req, reply) => {
     const p = principal(req);
     requireRole(p, ['admin', 'operator']);
-    s.registry.deleteProduct(p.tenant, req.params.id);
+    await s.registry.deleteProduct(p.tenant, req.params.id);
     return reply.status(204).send();
   });
 
@@ -211,7 +211,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       },
     },
     async (req) => {
-      const r = s.registry.listDevices(principal(req).tenant, { product: req.query.product }, { limit: req.query.limit, offset: req.query.offset });
+      const r = await s.registry.listDevices(principal(req).tenant, { product: req.query.product }, { limit: req.query.limit, offset: req.query.offset });
       return { items: r.items.map(publicDevice), total: r.total };
     },
   );
@@ -232,7 +232,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     async (req, reply) => {
       const p = principal(req);
       requireRole(p, ['admin', 'operator']);
-      return reply.status(201).send(s.registry.createDevice(p.tenant, req.body));
+      return reply.status(201).send(await s.registry.createDevice(p.tenant, req.body));
     },
   );
   app.post<{ Body: string }>(
@@ -248,26 +248,26 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       const p = principal(req);
       requireRole(p, ['admin', 'operator']);
       if (typeof req.body !== 'string') throw new IipError('IIP_ERR_VALIDATION', 'send the CSV with Content-Type: text/csv', { field: 'content-type' });
-      const devices = s.registry.importDevicesCsv(p.tenant, req.body);
+      const devices = await s.registry.importDevicesCsv(p.tenant, req.body);
       return reply.status(201).send({ created: devices.length, devices });
     },
   );
   app.get<{ Params: { id: string } }>('/api/v1/devices/:id', { schema: { tags: ['devices'], response: { 200: deviceSchema, 404: errorResponses[404] } } }, async (req) =>
-    publicDevice(s.registry.getDevice(principal(req).tenant, req.params.id)),
+    publicDevice(await s.registry.getDevice(principal(req).tenant, req.params.id)),
   );
   app.delete<{ Params: { id: string } }>('/api/v1/devices/:id', { schema: { tags: ['devices'] } }, async (req, reply) => {
     const p = principal(req);
     requireRole(p, ['admin', 'operator']);
-    s.registry.deleteDevice(p.tenant, req.params.id);
-    s.historian.deleteDevice(p.tenant, req.params.id as DeviceId);
+    await s.registry.deleteDevice(p.tenant, req.params.id);
+    await s.historian.deleteDevice(p.tenant, req.params.id as DeviceId);
     return reply.status(204).send();
   });
 
   // --- telemetry queries ---
   app.get<{ Params: { id: string } }>('/api/v1/devices/:id/latest', { schema: { tags: ['telemetry'], description: "The twin's reported state: newest value of every property." } }, async (req) => {
     const p = principal(req);
-    const d = s.registry.getDevice(p.tenant, req.params.id);
-    return { device: d.id, values: s.historian.latest(p.tenant, d.id) };
+    const d = await s.registry.getDevice(p.tenant, req.params.id);
+    return { device: d.id, values: await s.historian.latest(p.tenant, d.id) };
   });
   const rangeQuery = {
     type: 'object',
@@ -290,9 +290,9 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     },
     async (req) => {
       const p = principal(req);
-      const d = s.registry.getDevice(p.tenant, req.params.id);
+      const d = await s.registry.getDevice(p.tenant, req.params.id);
       const { from, to } = timeRange(req.query, 3600_000);
-      const page = s.historian.historyPage(p.tenant, d.id, req.params.prop, { from, to, limit: req.query.limit });
+      const page = await s.historian.historyPage(p.tenant, d.id, req.params.prop, { from, to, limit: req.query.limit });
       return { device: d.id, property: req.params.prop, points: page.points, truncated: page.truncated, ...(page.nextFrom !== undefined && { nextFrom: page.nextFrom }) };
     },
   );
@@ -301,9 +301,9 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     { schema: { tags: ['telemetry'], description: 'Downsampled trend: `buckets` equal buckets with min/max/avg/count, served from rollups kept at write time.', querystring: rangeQuery } },
     async (req) => {
       const p = principal(req);
-      const d = s.registry.getDevice(p.tenant, req.params.id);
+      const d = await s.registry.getDevice(p.tenant, req.params.id);
       const { from, to } = timeRange(req.query, 3600_000);
-      return { device: d.id, property: req.params.prop, buckets: s.historian.trend(p.tenant, d.id, req.params.prop, { from, to, buckets: req.query.buckets }) };
+      return { device: d.id, property: req.params.prop, buckets: await s.historian.trend(p.tenant, d.id, req.params.prop, { from, to, buckets: req.query.buckets }) };
     },
   );
 
@@ -327,14 +327,14 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     async (req) => {
       const p = principal(req);
       requireRole(p, ['admin', 'operator']);
-      const d = s.registry.getDevice(p.tenant, req.params.id);
-      const product = s.registry.getProduct(p.tenant, d.product);
+      const d = await s.registry.getDevice(p.tenant, req.params.id);
+      const product = await s.registry.getProduct(p.tenant, d.product);
       const spec = product.model.properties.find((x) => x.id === req.params.prop);
       if (!spec) throw new IipError('IIP_ERR_TELEMETRY_UNKNOWN_PROPERTY', `property "${req.params.prop}" is not in the thing model`, { property: req.params.prop });
       if (spec.access !== 'rw') throw new IipError('IIP_ERR_PROPERTY_READ_ONLY', `property "${spec.id}" is read-only`, { property: spec.id });
       // The same rules as telemetry: type, range, enum, length.
       const [checked] = new TelemetryValidator(product.model).validate({ values: { [spec.id]: req.body.value } }, Date.now());
-      const oldValue = s.historian.latest(p.tenant, d.id)[spec.id]?.value ?? null;
+      const oldValue = (await s.historian.latest(p.tenant, d.id))[spec.id]?.value ?? null;
       const r = await s.gateways.write({ tenant: p.tenant, device: d.id, property: spec.id, value: (checked as { value: PointValue }).value, oldValue, actor: p.username, timeoutMs: req.body.timeoutMs });
       return { ok: true, outcome: r.outcome, requestId: r.requestId, device: d.id, property: spec.id, oldValue, newValue: (checked as { value: PointValue }).value };
     },
@@ -344,9 +344,9 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     { schema: { tags: ['devices'], description: "The device's thing-model services and whether each can be invoked: behind which gateway, bound by its configuration or not." } },
     async (req) => {
       const p = principal(req);
-      const d = s.registry.getDevice(p.tenant, req.params.id);
-      const model = s.registry.getProduct(p.tenant, d.product).model;
-      const { gateway, bound } = s.gateways.serviceBindings(p.tenant, d.id);
+      const d = await s.registry.getDevice(p.tenant, req.params.id);
+      const model = (await s.registry.getProduct(p.tenant, d.product)).model;
+      const { gateway, bound } = await s.gateways.serviceBindings(p.tenant, d.id);
       return {
         device: d.id,
         gateway,
@@ -367,8 +367,8 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     async (req) => {
       const p = principal(req);
       requireRole(p, ['admin', 'operator']);
-      const d = s.registry.getDevice(p.tenant, req.params.id);
-      const product = s.registry.getProduct(p.tenant, d.product);
+      const d = await s.registry.getDevice(p.tenant, req.params.id);
+      const product = await s.registry.getProduct(p.tenant, d.product);
       const r = await s.gateways.invokeService({
         tenant: p.tenant,
         device: d.id,
@@ -381,7 +381,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       return { ok: true, outcome: r.outcome, requestId: r.requestId, device: d.id, service: req.params.service, writes: r.writes };
     },
   );
-  app.get('/api/v1/gateways', { schema: { tags: ['gateways'] } }, async (req) => ({ items: s.gateways.list(principal(req).tenant) }));
+  app.get('/api/v1/gateways', { schema: { tags: ['gateways'] } }, async (req) => ({ items: await s.gateways.list(principal(req).tenant) }));
   app.get<{ Params: { id: string } }>('/api/v1/gateways/:id', { schema: { tags: ['gateways'], description: 'Desired config, reported state (applied version, buffer, per-channel state and per-device poll health) and whether they agree: inSync is false while the desired version is not applied (sync "pending") or a channel of it failed to start (sync "applied-with-failures", failedChannels).' } }, async (req) =>
     s.gateways.status(principal(req).tenant, req.params.id as DeviceId),
   );
@@ -391,22 +391,19 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     async (req) => {
       const p = principal(req);
       requireRole(p, ['admin', 'operator']);
-      const gw = s.registry.getDevice(p.tenant, req.params.id);
-      const exists = (id: string) => {
+      const gw = await s.registry.getDevice(p.tenant, req.params.id);
+      // Only "not found" means absent; any other failure (storage down) fails the request.
+      const orUndefined = async <T>(f: () => Promise<T>): Promise<T | undefined> => {
         try {
-          s.registry.getDevice(p.tenant, id);
-          return true;
-        } catch {
-          return false;
+          return await f();
+        } catch (e) {
+          if (e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND') return undefined;
+          throw e;
         }
       };
-      const modelOf = (id: string) => {
-        try {
-          return s.registry.getProduct(p.tenant, s.registry.getDevice(p.tenant, id).product).model;
-        } catch {
-          return undefined;
-        }
-      };
+      const exists = async (id: string) => (await orUndefined(() => s.registry.getDevice(p.tenant, id))) !== undefined;
+      const modelOf = (id: string) =>
+        orUndefined(async () => (await s.registry.getProduct(p.tenant, (await s.registry.getDevice(p.tenant, id)).product)).model);
       const rec = await s.gateways.setConfig(p.tenant, gw.id, req.body, p.username, exists, modelOf);
       return { gateway: rec.gateway, version: rec.version, createdAt: rec.createdAt };
     },
@@ -414,7 +411,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   app.get<{ Querystring: { device?: string; limit: number } }>(
     '/api/v1/audit',
     { schema: { tags: ['audit'], querystring: { type: 'object', properties: { device: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } } },
-    async (req) => ({ items: s.audit.list(principal(req).tenant, { device: req.query.device, limit: req.query.limit }) }),
+    async (req) => ({ items: await s.audit.list(principal(req).tenant, { device: req.query.device, limit: req.query.limit }) }),
   );
 
   // --- identifiers (标识解析) tied to products and devices ---
@@ -428,8 +425,8 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       async (req, reply) => {
         const p = principal(req);
         requireRole(p, ['admin', 'operator']);
-        const d = s.registry.getDevice(p.tenant, req.params.id);
-        const r = ids.bindDevice(p.tenant, d, s.registry.getProduct(p.tenant, d.product), baseUrl(req));
+        const d = await s.registry.getDevice(p.tenant, req.params.id);
+        const r = await ids.bindDevice(p.tenant, d, await s.registry.getProduct(p.tenant, d.product), baseUrl(req));
         return reply.status(201).send({ handle: r.handle, resolve: `${baseUrl(req)}/api/handles/${r.handle}` });
       },
     );
@@ -439,7 +436,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       async (req, reply) => {
         const p = principal(req);
         requireRole(p, ['admin', 'operator']);
-        const r = ids.bindProduct(p.tenant, s.registry.getProduct(p.tenant, req.params.id), baseUrl(req));
+        const r = await ids.bindProduct(p.tenant, await s.registry.getProduct(p.tenant, req.params.id), baseUrl(req));
         return reply.status(201).send({ handle: r.handle, resolve: `${baseUrl(req)}/api/handles/${r.handle}` });
       },
     );
@@ -476,7 +473,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       },
       async (req, reply) => {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const r = s.ingest.handle(req.headers.authorization, body);
+        const r = await s.ingest.handle(req.headers.authorization, body);
         return reply.status(r.status as 202).send(r.body);
       },
     );

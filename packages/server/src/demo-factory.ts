@@ -28,10 +28,10 @@ export async function startDemoFactory(opts: {
 
   for (const p of factoryProducts()) {
     try {
-      opts.registry.getProduct(opts.tenant, p.id);
+      await opts.registry.getProduct(opts.tenant, p.id);
     } catch (e) {
       if (!(e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND')) throw e;
-      opts.registry.createProduct(opts.tenant, { id: p.id, name: `${p.nameZh} ${p.name}`, category: p.category, model: p.model });
+      await opts.registry.createProduct(opts.tenant, { id: p.id, name: `${p.nameZh} ${p.name}`, category: p.category, model: p.model });
     }
   }
   const plan = factoryDevicePlan(opts.devices);
@@ -40,15 +40,16 @@ export async function startDemoFactory(opts: {
   for (const d of missing) {
     let exists = true;
     try {
-      opts.registry.getDevice(opts.tenant, d.id);
-    } catch {
+      await opts.registry.getDevice(opts.tenant, d.id);
+    } catch (e) {
+      if (!(e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND')) throw e;
       exists = false;
     }
     if (exists) {
       opts.log(`simulator: device ${d.id} exists but its credential is not in ${file}; it is left out / 设备 ${d.id} 缺少凭据，已跳过`);
       continue;
     }
-    const issued = opts.registry.createDevice(opts.tenant, { id: d.id, name: `${d.nameZh} ${d.name}`, product: d.product, attributes: { simulated: 'true' } });
+    const issued = await opts.registry.createDevice(opts.tenant, { id: d.id, name: `${d.nameZh} ${d.name}`, product: d.product, attributes: { simulated: 'true' } });
     creds[d.id] = { product: d.product, secret: issued.secret };
   }
   if (missing.length > 0) {

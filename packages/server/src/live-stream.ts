@@ -3,7 +3,7 @@
  * second, far more than a browser can draw, so each socket receives, per device, only the newest value of
  * each property, coalesced every `intervalMs`. A socket sees only its own tenant's devices.
  */
-import type { Bus } from '@iip/bus';
+import type { Bus, Subscription } from '@iip/bus';
 import type { PointValue, TelemetryBatch } from '@iip/core';
 
 export interface LiveSocket {
@@ -22,10 +22,11 @@ interface Subscriber {
 export class LiveStream {
   private readonly subs = new Set<Subscriber>();
   private readonly timer: NodeJS.Timeout;
-  private readonly unsubscribe: () => void;
+  private readonly subscription: Subscription;
 
+  /** A live (not group) subscription: each process's console sockets see every batch stored anywhere. */
   constructor(bus: Bus, intervalMs = 250) {
-    this.unsubscribe = bus.subscribe('telemetry', (b) => this.onBatch(b));
+    this.subscription = bus.subscribe('telemetry', (b) => this.onBatch(b));
     this.timer = setInterval(() => this.flush(), intervalMs);
     this.timer.unref();
   }
@@ -41,6 +42,11 @@ export class LiveStream {
         this.subs.delete(sub);
       },
     };
+  }
+
+  /** Resolves when the stream receives batches from the bus. */
+  get ready(): Promise<void> {
+    return this.subscription.ready;
   }
 
   get size(): number {
@@ -76,9 +82,9 @@ export class LiveStream {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.timer);
-    this.unsubscribe();
     this.subs.clear();
+    await this.subscription.unsubscribe();
   }
 }

@@ -110,11 +110,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   };
   try {
     const tenant: TenantId = DEFAULT_TENANT;
-    if (!storage.registry.getTenant(tenant)) storage.registry.createTenant({ id: tenant, name: 'Default tenant', createdAt: Date.now() });
+    if (!(await storage.registry.getTenant(tenant))) await storage.registry.createTenant({ id: tenant, name: 'Default tenant', createdAt: Date.now() });
 
     // Edge gateways are devices too (they authenticate like one); this built-in product gives them a home.
-    if (!storage.registry.getProduct(tenant, GATEWAY_PRODUCT)) {
-      storage.registry.createProduct({
+    if (!(await storage.registry.getProduct(tenant, GATEWAY_PRODUCT))) {
+      await storage.registry.createProduct({
         tenant,
         id: GATEWAY_PRODUCT,
         name: '边缘网关 Edge gateway',
@@ -128,7 +128,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const users = new UserService(storage.users);
     const admin = await users.ensureAdmin(opts.adminPassword);
 
-    const bus = new InProcessBus((topic, err) => log(`bus: subscriber of ${topic} failed: ${(err as Error).message}`));
+    const bus = new InProcessBus({ onError: (topic, err) => log(`bus: subscriber of ${topic} failed: ${(err as Error).message}`) });
+    cleanups.push(() => bus.close());
     const historian = new Historian(storage.telemetry, { onError: (e) => log(`historian: ${(e as Error).message}`) });
     cleanups.push(() => historian.close());
 
@@ -149,7 +150,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       { publishToDevice: (t, d, sub, payload, o) => (mqttRef ? mqttRef.publishToDevice(t, d, sub, payload, o) : Promise.reject(new Error('broker not running'))) },
       { log },
     );
-    gateways.loadTenant(tenant);
+    await gateways.loadTenant(tenant);
     cleanups.push(() => gateways.close());
     const mqtt = new MqttAccess({
       directory,
@@ -171,6 +172,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const live = new LiveStream(bus);
     cleanups.push(() => live.close());
+    await live.ready;
     const identifiers = opts.identifiers ? PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;
     if (identifiers) cleanups.push(() => identifiers.close());
     const app = await buildApp(

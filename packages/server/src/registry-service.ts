@@ -61,7 +61,7 @@ export class RegistryService {
     for (const fn of this.listeners) fn(tenant, device);
   }
 
-  createProduct(tenant: TenantId, p: { id: string; name?: string; category?: string; model: ThingModel }): Product {
+  async createProduct(tenant: TenantId, p: { id: string; name?: string; category?: string; model: ThingModel }): Promise<Product> {
     checkId('product', p.id);
     assertThingModel(p.model);
     const product: Product = {
@@ -73,14 +73,14 @@ export class RegistryService {
       version: 1,
       createdAt: this.now(),
     };
-    this.store.createProduct(product);
+    await this.store.createProduct(product);
     return product;
   }
 
-  updateProduct(tenant: TenantId, p: { id: string; name?: string; category?: string; model: ThingModel }): Product {
+  async updateProduct(tenant: TenantId, p: { id: string; name?: string; category?: string; model: ThingModel }): Promise<Product> {
     assertThingModel(p.model);
-    const existing = this.getProduct(tenant, p.id);
-    const updated = this.store.updateProduct({
+    const existing = await this.getProduct(tenant, p.id);
+    const updated = await this.store.updateProduct({
       tenant,
       id: existing.id,
       name: p.name ?? existing.name,
@@ -91,18 +91,18 @@ export class RegistryService {
     return updated;
   }
 
-  getProduct(tenant: TenantId, id: string): Product {
-    const p = this.store.getProduct(tenant, id as ProductId);
+  async getProduct(tenant: TenantId, id: string): Promise<Product> {
+    const p = await this.store.getProduct(tenant, id as ProductId);
     if (!p) throw new IipError('IIP_ERR_NOT_FOUND', `product "${id}" not found`, { resource: 'product', id });
     return p;
   }
 
-  listProducts(tenant: TenantId): Product[] {
+  listProducts(tenant: TenantId): Promise<Product[]> {
     return this.store.listProducts(tenant);
   }
 
-  deleteProduct(tenant: TenantId, id: string): void {
-    if (!this.store.deleteProduct(tenant, id as ProductId)) {
+  async deleteProduct(tenant: TenantId, id: string): Promise<void> {
+    if (!(await this.store.deleteProduct(tenant, id as ProductId))) {
       throw new IipError('IIP_ERR_NOT_FOUND', `product "${id}" not found`, { resource: 'product', id });
     }
     this.changed(tenant);
@@ -123,16 +123,16 @@ export class RegistryService {
     };
   }
 
-  createDevice(tenant: TenantId, d: NewDevice): IssuedDevice {
+  async createDevice(tenant: TenantId, d: NewDevice): Promise<IssuedDevice> {
     const secret = generateDeviceSecret();
     const device = this.build(tenant, d, secret);
-    this.store.createDevice(device);
+    await this.store.createDevice(device);
     this.changed(tenant, device.id);
     return { device: publicDevice(device), secret };
   }
 
   /** All or nothing; each issued secret is returned once. */
-  createDevices(tenant: TenantId, list: readonly NewDevice[]): IssuedDevice[] {
+  async createDevices(tenant: TenantId, list: readonly NewDevice[]): Promise<IssuedDevice[]> {
     const issued = list.map((d, i) => {
       const secret = generateDeviceSecret();
       try {
@@ -142,20 +142,20 @@ export class RegistryService {
         throw e;
       }
     });
-    this.store.createDevices(issued.map((x) => x.device));
+    await this.store.createDevices(issued.map((x) => x.device));
     for (const x of issued) this.changed(tenant, x.device.id);
     return issued.map((x) => ({ device: publicDevice(x.device), secret: x.secret }));
   }
 
   /** CSV with header `id,name,product` (name optional); any other column becomes an attribute. */
-  importDevicesCsv(tenant: TenantId, csv: string): IssuedDevice[] {
+  async importDevicesCsv(tenant: TenantId, csv: string): Promise<IssuedDevice[]> {
     const records = parseCsvRecords(csv, ['id', 'product']);
     const list: NewDevice[] = records.map(({ record }) => {
       const { id, name, product, ...attributes } = record;
       return { id: id as string, name: name ?? '', product: product as string, attributes };
     });
     try {
-      return this.createDevices(tenant, list);
+      return await this.createDevices(tenant, list);
     } catch (e) {
       if (e instanceof IipError && typeof e.details.index === 'number') {
         const line = records[e.details.index]?.line;
@@ -165,18 +165,18 @@ export class RegistryService {
     }
   }
 
-  getDevice(tenant: TenantId, id: string): Device {
-    const d = this.store.getDevice(tenant, id as DeviceId);
+  async getDevice(tenant: TenantId, id: string): Promise<Device> {
+    const d = await this.store.getDevice(tenant, id as DeviceId);
     if (!d) throw new IipError('IIP_ERR_NOT_FOUND', `device "${id}" not found`, { resource: 'device', id });
     return d;
   }
 
-  listDevices(tenant: TenantId, filter: { product?: string }, page: { limit: number; offset: number }): { items: Device[]; total: number } {
+  listDevices(tenant: TenantId, filter: { product?: string }, page: { limit: number; offset: number }): Promise<{ items: Device[]; total: number }> {
     return this.store.listDevices(tenant, filter.product ? { product: filter.product as ProductId } : {}, page);
   }
 
-  deleteDevice(tenant: TenantId, id: string): void {
-    if (!this.store.deleteDevice(tenant, id as DeviceId)) {
+  async deleteDevice(tenant: TenantId, id: string): Promise<void> {
+    if (!(await this.store.deleteDevice(tenant, id as DeviceId))) {
       throw new IipError('IIP_ERR_NOT_FOUND', `device "${id}" not found`, { resource: 'device', id });
     }
     this.changed(tenant, id as DeviceId);
