@@ -15,3 +15,5 @@ export { openPostgresStorage, redactUrl } from './postgres/open-postgres-storage
 export type { PostgresStorage, PostgresStorageOptions } from './postgres/open-postgres-storage.js';
 export type { RawPartition } from './postgres/pg-partitions.js';
 export { openStorage, isPostgresUrl } from './open-storage.js';
+export { openPgHandleStore } from './postgres/pg-handle-store.js';
+export type { PgHandleStore, PgHandleStoreOptions } from './postgres/pg-handle-store.js';

@@ -10,7 +10,7 @@
 import { IipError } from '@iip/core';
 import type { PgDb } from './pg-db.js';
 
-interface Migration {
+export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
@@ -148,36 +148,49 @@ export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 export const LOCK_MIGRATE = 0x69_69_70_00_01;
 export const LOCK_PARTITIONS = 0x69_69_70_00_02;
 export const LOCK_RETENTION = 0x69_69_70_00_03;
+/** The handle store: its migrations, and the write lock that keeps its transaction log gap-free and ordered. */
+export const LOCK_HANDLE_MIGRATE = 0x69_69_70_00_04;
+export const LOCK_HANDLE_WRITE = 0x69_69_70_00_05;
 
 /**
  * Brings the database up to PG_SCHEMA_VERSION under the migration lock; refuses a database written by a newer
  * schema. Returns the versions it applied (empty when another process had done it).
  */
-export async function migratePostgres(db: PgDb, where: string): Promise<number[]> {
+export function migratePostgres(db: PgDb, where: string): Promise<number[]> {
+  return migrateSchema(db, where, { table: 'schema_migrations', lockKey: LOCK_MIGRATE, migrations: MIGRATIONS });
+}
+
+/** The migration procedure for one schema (the storage's, or the handle store's with its own table and lock). */
+export async function migrateSchema(
+  db: PgDb,
+  where: string,
+  schema: { readonly table: string; readonly lockKey: number; readonly migrations: readonly Migration[] },
+): Promise<number[]> {
+  const known = schema.migrations[schema.migrations.length - 1]?.version ?? 0;
   return db.withClient(async (c) => {
-    await c.query('SELECT pg_advisory_lock($1)', [LOCK_MIGRATE]);
+    await c.query('SELECT pg_advisory_lock($1)', [schema.lockKey]);
     try {
-      await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      await c.query(`CREATE TABLE IF NOT EXISTS ${schema.table} (
         version integer PRIMARY KEY,
         name text NOT NULL,
         applied_at bigint NOT NULL
       )`);
-      const { rows } = await c.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+      const { rows } = await c.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${schema.table}`);
       const current = rows[0]?.v ?? 0;
-      if (current > PG_SCHEMA_VERSION) {
+      if (current > known) {
         throw new IipError(
           'IIP_ERR_STORAGE_SCHEMA_TOO_NEW',
-          `${where} has schema version ${current}, this iip knows only up to ${PG_SCHEMA_VERSION}`,
-          { database: where, found: current, supported: PG_SCHEMA_VERSION },
+          `${where} has schema version ${current} (${schema.table}), this iip knows only up to ${known}`,
+          { database: where, table: schema.table, found: current, supported: known },
         );
       }
       const applied: number[] = [];
-      for (const m of MIGRATIONS) {
+      for (const m of schema.migrations) {
         if (m.version <= current) continue;
         await c.query('BEGIN');
         try {
           await c.query(m.sql);
-          await c.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+          await c.query(`INSERT INTO ${schema.table} (version, name, applied_at) VALUES ($1, $2, $3)`, [m.version, m.name, Date.now()]);
           await c.query('COMMIT');
         } catch (e) {
           await c.query('ROLLBACK').catch(() => undefined);
@@ -187,7 +200,7 @@ export async function migratePostgres(db: PgDb, where: string): Promise<number[]
       }
       return applied;
     } finally {
-      await c.query('SELECT pg_advisory_unlock($1)', [LOCK_MIGRATE]).catch(() => undefined);
+      await c.query('SELECT pg_advisory_unlock($1)', [schema.lockKey]).catch(() => undefined);
     }
   });
 }
