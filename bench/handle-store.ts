@@ -39,21 +39,21 @@ function randomKeys(): string[] {
   return keys;
 }
 
-function storeRun(dir: string): { insert: number; get: number; rawGet: number; bytes: number; logBytes: number } {
+async function storeRun(dir: string): Promise<{ insert: number; get: number; rawGet: number; bytes: number; logBytes: number }> {
   const file = join(dir, 'store.db');
   const store = openSqliteHandleStore({ file });
   let t = performance.now();
   for (let s = 0; s < N; s += BATCH) {
-    store.transaction(() => {
-      for (let i = s; i < Math.min(N, s + BATCH); i++) store.create(`88.118.8/pump-${i}`, { handle: `88.118.8/pump-${i}`, values: valuesFor(i) });
+    await store.transaction(async (tx) => {
+      for (let i = s; i < Math.min(N, s + BATCH); i++) await tx.create(`88.118.8/pump-${i}`, { handle: `88.118.8/pump-${i}`, values: valuesFor(i) });
     });
   }
   const insert = N / ((performance.now() - t) / 1000);
   const keys = randomKeys();
   t = performance.now();
-  for (const k of keys) if (!store.get(k)) throw new Error(`missing ${k}`);
+  for (const k of keys) if (!(await store.get(k))) throw new Error(`missing ${k}`);
   const get = GETS / ((performance.now() - t) / 1000);
-  store.close();
+  await store.close();
   const db = new Database(file);
   // The layout alone: the same SELECT the store runs, without decoding the blob into value objects.
   const raw = db.prepare('SELECT name, vals FROM handles WHERE key = ?').raw();
@@ -94,7 +94,7 @@ function baselineRun(dir: string): { insert: number; get: number; bytes: number 
 export async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'iip-bench-hstore-'));
   try {
-    const s = storeRun(dir);
+    const s = await storeRun(dir);
     const b = baselineRun(dir);
     const k = (n: number) => `${Math.round(n / 1000)}k`;
     console.log(`store:    ${N} handles, insert ${k(s.insert)}/s, get ${k(s.get)}/s (raw row ${k(s.rawGet)}/s), ${(s.bytes / N).toFixed(0)} B/handle (txlog ≈ ${(s.logBytes / N).toFixed(0)} B/handle of it)`);

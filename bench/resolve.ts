@@ -281,20 +281,20 @@ export async function main(): Promise<void> {
   try {
     const udpExe = compileUdpLoad(dir.path);
     if (!existsSync(WRK)) console.log(`${WRK} not found: install it (apt-get install wrk). Falling back to the Node HTTP generator, which costs the server most of a core.`);
-    LocalHandleService.bootstrap({ store, prefix: PREFIX, adminHandle: `0.NA/${PREFIX}`, adminIndex: 300, secretKey: new TextEncoder().encode('bench-secret') });
+    await LocalHandleService.bootstrap({ store, prefix: PREFIX, adminHandle: `0.NA/${PREFIX}`, adminIndex: 300, secretKey: new TextEncoder().encode('bench-secret') });
     const t0 = performance.now();
     for (let start = 0; start < N; start += 50_000) {
-      store.transaction(() => {
+      await store.transaction(async (tx) => {
         for (let i = start; i < Math.min(N, start + 50_000); i++) {
           const handle = `${NAME}${i}`;
-          store.create(handle.toLowerCase(), { handle, values: valuesFor(i) });
+          await tx.create(handle.toLowerCase(), { handle, values: valuesFor(i) });
         }
       });
     }
     console.log(`stored ${fmt(N)} handles in ${((performance.now() - t0) / 1000).toFixed(1)} s (SQLite HandleStore + LocalHandleService); V8 ${heap}; load average ${load1()}`);
     // Serve from a freshly opened store, as a node does after loading: the writer's connection carries the
     // bulk load's WAL and page-cache state, which is not what resolution sees in production.
-    store.close();
+    await store.close();
     store = openSqliteHandleStore({ file });
     const service = new LocalHandleService({ store, role: 'secondary', site: { primary: true, multiPrimary: false, serialNumber: 1, servers: [{ serverId: 1, address: '127.0.0.1' }] } });
 
@@ -374,7 +374,7 @@ export async function main(): Promise<void> {
       `resolve: udp ${fmt(udpQps)} qps (baseline ${fmt(udpBaseQps)}, ratio ${(udpQps / udpBaseQps).toFixed(2)}), rest ${fmt(restRps)} req/s (baseline ${fmt(baseRps)}, ratio ${(restRps / baseRps).toFixed(2)}), p99 ${udp.p99.toFixed(2)} ms`,
     );
   } finally {
-    store.close();
+    await store.close();
     await dir.cleanup();
   }
 }

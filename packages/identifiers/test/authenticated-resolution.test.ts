@@ -28,8 +28,8 @@ async function rawResolve(port: number, handle: string, opFlags: number): Promis
 
 test('binary resolution: public values anonymously, restricted ones after a challenge answered as an administrator', async (t) => {
   const { service, server, client, addr } = await servedNode(t);
-  service.create('88.118/R', [text(1, 'URL', 'public'), text(2, 'NOTE', 'admins only', { publicRead: false })], ROOT);
-  service.create('88.118/P', [text(1, 'URL', 'only public')], ROOT);
+  await service.create('88.118/R', [text(1, 'URL', 'public'), text(2, 'NOTE', 'admins only', { publicRead: false })], ROOT);
+  await service.create('88.118/P', [text(1, 'URL', 'only public')], ROOT);
   const auth = { identity: ROOT, secretKey: new TextEncoder().encode('s3cret') };
 
   // The client without credentials says PUBLIC_ONLY: no challenge, public values (twice: the second from

@@ -52,9 +52,9 @@ describe('failover: secondary primary + mirror', () => {
       body: JSON.stringify({ values: [{ index: 1, type: 'URL', data: 'https://park.example/lines/7' }] }),
     });
     assert.equal(res.status, 201, await res.text());
-    await waitFor(() => {
+    await waitFor(async () => {
       try {
-        return mirror.service.resolve('88.118/LINE-7', {}, null).length === 1;
+        return (await mirror.service.resolve('88.118/LINE-7', {}, null)).length === 1;
       } catch {
         return false;
       }
@@ -84,9 +84,9 @@ describe('failover: secondary primary + mirror', () => {
     const report = (await compacted.json()) as { removed: number; remaining: number };
     assert.equal(compacted.status, 200);
     assert.ok(report.removed >= 2, JSON.stringify(report));
-    await waitFor(() => {
+    await waitFor(async () => {
       try {
-        return new TextDecoder().decode(mirror.service.resolve('88.118/LINE-9', {}, null)[0]?.data) === 'https://park.example/lines/9/v4';
+        return new TextDecoder().decode((await mirror.service.resolve('88.118/LINE-9', {}, null))[0]?.data) === 'https://park.example/lines/9/v4';
       } catch {
         return false;
       }

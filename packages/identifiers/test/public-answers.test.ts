@@ -25,26 +25,26 @@ const show = (values: readonly { index: number; data: Uint8Array }[]): string =>
 
 test('public answers: hits after the first render, in any ASCII case; nothing for unknown, foreign or invalid handles', async (t) => {
   const { service } = await node(t);
-  service.create('88.118/a', [text(1, 'URL', 'a'), text(2, 'NOTE', 'admin-only', { publicRead: false })], ROOT);
+  await service.create('88.118/a', [text(1, 'URL', 'a'), text(2, 'NOTE', 'admin-only', { publicRead: false })], ROOT);
   const answers = service.publicAnswers(show);
-  assert.equal(answers.get('88.118/a'), '1=a', 'admin-only values are not in an anonymous answer');
-  assert.equal(answers.get('88.118/A'), '1=a');
+  assert.equal(await answers.get('88.118/a'), '1=a', 'admin-only values are not in an anonymous answer');
+  assert.equal(answers.get('88.118/A'), '1=a', 'a kept answer comes back at once, without a promise');
   assert.deepEqual({ hits: answers.stats().hits, misses: answers.stats().misses, size: answers.stats().size }, { hits: 1, misses: 1, size: 1 });
-  assert.equal(answers.get('88.118/missing'), undefined);
-  assert.equal(answers.get('20.500/a'), undefined, 'not homed here');
-  assert.equal(answers.get('no-slash'), undefined);
+  assert.equal(await answers.get('88.118/missing'), undefined);
+  assert.equal(await answers.get('20.500/a'), undefined, 'not homed here');
+  assert.equal(await answers.get('no-slash'), undefined);
   // The prefix handle carries the admin's HS_SECKEY: never part of any answer.
-  assert.doesNotMatch(answers.get('0.NA/88.118') ?? '', /s3cret/);
+  assert.doesNotMatch(await answers.get('0.NA/88.118') ?? '', /s3cret/);
   answers.dispose();
   assert.equal(answers.stats().size, 0);
 });
 
 test('public answers: every kind of change drops exactly the changed handle', async (t) => {
   const { service, store } = await node(t);
-  for (const h of ['w', 'x', 'y']) service.create(`88.118/${h}`, [text(1, 'URL', h)], ROOT);
+  for (const h of ['w', 'x', 'y']) await service.create(`88.118/${h}`, [text(1, 'URL', h)], ROOT);
   const answers = service.publicAnswers(show);
-  for (const h of ['w', 'x', 'y']) answers.get(`88.118/${h}`);
-  const steps: Array<[string, () => void, string | undefined]> = [
+  for (const h of ['w', 'x', 'y']) await answers.get(`88.118/${h}`);
+  const steps: Array<[string, () => Promise<unknown>, string | undefined]> = [
     ['modify', () => service.modifyValues('88.118/w', [text(1, 'URL', 'b')], ROOT), '1=b'],
     ['add', () => service.addValues('88.118/w', [text(2, 'EMAIL', 'e')], ROOT), '1=b,2=e'],
     ['remove', () => service.removeValues('88.118/w', [1], ROOT), '2=e'],
@@ -56,50 +56,62 @@ test('public answers: every kind of change drops exactly the changed handle', as
   ];
   for (const [what, change, expected] of steps) {
     const invalidated = answers.stats().invalidated;
-    change();
-    assert.equal(answers.get('88.118/w'), expected, what);
+    await change();
+    assert.equal(await answers.get('88.118/w'), expected, what);
     assert.ok(answers.stats().invalidated <= invalidated + 1, `${what}: only the changed handle is dropped`);
-    assert.equal(answers.get('88.118/x'), '1=x', `${what}: others stay`);
+    assert.equal(await answers.get('88.118/x'), '1=x', `${what}: others stay`);
   }
-  // A transaction that rolls back leaves nothing of itself, even when read inside it.
-  assert.throws(() =>
-    store.transaction(() => {
-      service.modifyValues('88.118/x', [text(1, 'URL', 'uncommitted')], ROOT);
-      assert.equal(answers.get('88.118/x'), undefined, 'no answers from inside an open transaction');
-      throw new Error('roll back');
-    }),
-  );
-  assert.equal(answers.get('88.118/x'), '1=x');
-  service.modifyValues('88.118/x', [text(1, 'URL', 'committed')], ROOT);
-  assert.equal(answers.get('88.118/x'), '1=committed', 'the seq the rolled-back change had is reused by this commit');
+  // A transaction that rolls back leaves nothing of itself, even when asked while it is open.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let wrote!: () => void;
+  const written = new Promise<void>((r) => {
+    wrote = r;
+  });
+  const tx = store.transaction(async (t) => {
+    await t.put('88.118/x', { handle: '88.118/x', values: [text(1, 'URL', 'uncommitted')] });
+    wrote();
+    await gate;
+    throw new Error('roll back');
+  });
+  await written;
+  const during = answers.get('88.118/x');
+  release();
+  await assert.rejects(tx, /roll back/);
+  assert.equal(await during, '1=x', 'an answer while the transaction is open is the committed one');
+  assert.equal(await answers.get('88.118/x'), '1=x');
+  await service.modifyValues('88.118/x', [text(1, 'URL', 'committed')], ROOT);
+  assert.equal(await answers.get('88.118/x'), '1=committed', 'the seq the rolled-back change had is reused by this commit');
   // Unhoming changes responsibility: everything goes.
-  service.unhomePrefix('88.118', ROOT);
-  assert.equal(answers.get('88.118/y'), undefined);
+  await service.unhomePrefix('88.118', ROOT);
+  assert.equal(await answers.get('88.118/y'), undefined);
 });
 
 test('public answers: a mirror applying replicated changes serves the new values', async (t) => {
   const { service, store } = await node(t);
-  service.create('88.118/m', [text(1, 'URL', 'a')], ROOT);
+  await service.create('88.118/m', [text(1, 'URL', 'a')], ROOT);
   const { store: mirrorStore } = await openStore(t, 'mirror.db');
   const mirror = new LocalHandleService({ store: mirrorStore, role: 'mirror', site: SITE });
-  mirrorStore.applyChanges(store.changesSince(0, 1000));
+  await mirrorStore.applyChanges(await store.changesSince(0, 1000));
   const answers = mirror.publicAnswers(show);
-  assert.equal(answers.get('88.118/m'), '1=a');
-  service.modifyValues('88.118/m', [text(1, 'URL', 'replicated')], ROOT);
-  mirrorStore.applyChanges(store.changesSince(mirrorStore.lastSeq(), 1000));
-  assert.equal(answers.get('88.118/m'), '1=replicated');
-  service.delete('88.118/m', ROOT);
-  mirrorStore.applyChanges(store.changesSince(mirrorStore.lastSeq(), 1000));
-  assert.equal(answers.get('88.118/m'), undefined);
+  assert.equal(await answers.get('88.118/m'), '1=a');
+  await service.modifyValues('88.118/m', [text(1, 'URL', 'replicated')], ROOT);
+  await mirrorStore.applyChanges(await store.changesSince(await mirrorStore.lastSeq(), 1000));
+  assert.equal(await answers.get('88.118/m'), '1=replicated');
+  await service.delete('88.118/m', ROOT);
+  await mirrorStore.applyChanges(await store.changesSince(await mirrorStore.lastSeq(), 1000));
+  assert.equal(await answers.get('88.118/m'), undefined);
 });
 
 test('public answers: warming reads the store into every cache up to its capacity, with progress', async (t) => {
   const { store } = await node(t);
   const service = new LocalHandleService({ store, role: 'secondary', site: SITE, rootAdmins: [ROOT], answerEntries: 50 });
-  service.homePrefix('20.500', ROOT);
-  for (let i = 0; i < 30; i++) service.create(`88.118/h${i}`, [text(1, 'URL', `u${i}`)], ROOT);
-  for (let i = 0; i < 5; i++) service.create(`20.500/o${i}`, [text(1, 'URL', `o${i}`)], ROOT);
-  service.unhomePrefix('20.500', ROOT);
+  await service.homePrefix('20.500', ROOT);
+  for (let i = 0; i < 30; i++) await service.create(`88.118/h${i}`, [text(1, 'URL', `u${i}`)], ROOT);
+  for (let i = 0; i < 5; i++) await service.create(`20.500/o${i}`, [text(1, 'URL', `o${i}`)], ROOT);
+  await service.unhomePrefix('20.500', ROOT);
   const a = service.publicAnswers(show);
   const b = service.publicAnswers((values) => JSON.stringify(values.map((v) => v.index)));
   const progress: number[] = [];
@@ -108,29 +120,29 @@ test('public answers: warming reads the store into every cache up to its capacit
   assert.equal(a.stats().size, 31);
   assert.equal(b.stats().size, 31);
   assert.equal(r.added, 62);
-  assert.equal(r.read, store.count());
+  assert.equal(r.read, await store.count());
   assert.deepEqual(progress, [...progress].sort((x, y) => x - y));
-  assert.equal(progress.at(-1), store.count());
+  assert.equal(progress.at(-1), await store.count());
   const misses = a.stats().misses;
-  assert.equal(a.get('88.118/h7'), '1=u7');
-  assert.equal(b.get('88.118/H7'), '[1]');
+  assert.equal(await a.get('88.118/h7'), '1=u7');
+  assert.equal(await b.get('88.118/H7'), '[1]');
   assert.equal(a.stats().misses, misses, 'warmed: no render on first use');
-  assert.equal(a.get('20.500/o1'), undefined, 'not warmed for a prefix this node no longer homes');
+  assert.equal(await a.get('20.500/o1'), undefined, 'not warmed for a prefix this node no longer homes');
 
   // Capacity bounds warming, and a full cache makes room for a new answer by dropping its oldest one.
   const small = new LocalHandleService({ store, role: 'secondary', site: SITE, answerEntries: 10 });
   const c = small.publicAnswers(show);
   await small.warmPublicAnswers({ chunk: 4 });
   assert.equal(c.stats().size, 10);
-  const first = store.scan(undefined, 1)[0]?.key as string;
-  assert.equal(c.get('88.118/h29'), '1=u29');
+  const first = (await store.scan(undefined, 1))[0]?.key as string;
+  assert.equal(await c.get('88.118/h29'), '1=u29');
   assert.equal(c.stats().size, 10);
   const hits = c.stats().hits;
-  c.get(first);
+  await c.get(first);
   assert.equal(c.stats().hits, hits, 'the oldest entry made room');
   const none = new LocalHandleService({ store, role: 'secondary', site: SITE, answerEntries: 0 });
   const d = none.publicAnswers(show);
-  assert.equal(d.get('88.118/h1'), '1=u1', 'capacity 0: rendered every time, kept never');
+  assert.equal(await d.get('88.118/h1'), '1=u1', 'capacity 0: rendered every time, kept never');
   assert.equal(d.stats().size, 0);
 });
 
@@ -168,19 +180,19 @@ const requestArb = fc
 
 test('UDP/TCP: replies from pre-rendered answers are byte for byte those of the full path (fast-check)', async (t) => {
   const { service } = await node(t);
-  service.create('88.118/h1', [text(1, 'URL', 'https://iip.example/1'), text(2, 'SERIAL', 'SN-1', { publicRead: false })], ROOT);
-  service.create('88.118/h2', [text(1, 'URL', 'x'.repeat(300)), text(7, 'EMAIL', 'a@b')], ROOT);
-  service.create('88.118/hidden', [text(1, 'NOTE', 'n', { publicRead: false })], ROOT);
-  service.create('88.118/ünï', [text(1, 'URL', 'utf8')], ROOT);
+  await service.create('88.118/h1', [text(1, 'URL', 'https://iip.example/1'), text(2, 'SERIAL', 'SN-1', { publicRead: false })], ROOT);
+  await service.create('88.118/h2', [text(1, 'URL', 'x'.repeat(300)), text(7, 'EMAIL', 'a@b')], ROOT);
+  await service.create('88.118/hidden', [text(1, 'NOTE', 'n', { publicRead: false })], ROOT);
+  await service.create('88.118/ünï', [text(1, 'URL', 'utf8')], ROOT);
   // One pinned clock for both: every reply carries an expiration counted from the time it is made.
   const now = () => 1_700_000_000_000;
   const fast = new RequestHandler(service, undefined, { now });
   const full = new RequestHandler(service, undefined, { publicAnswers: false, now });
   t.after(() => fast.dispose());
-  fc.assert(
-    fc.property(requestArb, (req) => {
-      const a = fast.handle(req);
-      const b = full.handle(req);
+  await fc.assert(
+    fc.asyncProperty(requestArb, async (req) => {
+      const a = await fast.handle(req);
+      const b = await full.handle(req);
       if (b && b.readUInt32BE(24) === ResponseCode.AUTHENTICATION_NEEDED) {
         // A challenge (restricted values, no PUBLIC_ONLY) carries a fresh nonce and session id each time.
         assert.equal(a?.readUInt32BE(24), ResponseCode.AUTHENTICATION_NEEDED);
@@ -196,7 +208,7 @@ test('UDP/TCP: replies from pre-rendered answers are byte for byte those of the 
 
 test('UDP: a real client sees changes at once through the pre-rendered answers', async (t) => {
   const { service, server, client, addr } = await servedNode(t);
-  service.create('88.118/live', [text(1, 'URL', 'v1')], ROOT);
+  await service.create('88.118/live', [text(1, 'URL', 'v1')], ROOT);
   const urlOf = async () => {
     const r = await client.resolve(addr, '88.118/LIVE');
     return `${r.responseCode}:${show(r.values)}`;
@@ -204,16 +216,16 @@ test('UDP: a real client sees changes at once through the pre-rendered answers',
   assert.equal(await urlOf(), '1:1=v1');
   assert.equal(await urlOf(), '1:1=v1');
   assert.equal(server.stats().answerHits, 1);
-  service.modifyValues('88.118/live', [text(1, 'URL', 'v2')], ROOT);
+  await service.modifyValues('88.118/live', [text(1, 'URL', 'v2')], ROOT);
   assert.equal(await urlOf(), '1:1=v2');
-  service.delete('88.118/live', ROOT);
+  await service.delete('88.118/live', ROOT);
   await assert.rejects(client.resolve(addr, '88.118/live'), (e: Error & { responseCode?: number }) => e.responseCode === 100);
 });
 
 test('REST: answers from pre-rendered JSON equal the full path in status, headers and body', async (t) => {
   const { service } = await node(t);
-  service.create('88.118/r1', [text(1, 'URL', 'https://iip.example/r1'), text(2, 'NOTE', 'admin', { publicRead: false })], ROOT);
-  service.create('88.118/ünï', [text(1, 'URL', 'ü "quoted" \\ path')], ROOT);
+  await service.create('88.118/r1', [text(1, 'URL', 'https://iip.example/r1'), text(2, 'NOTE', 'admin', { publicRead: false })], ROOT);
+  await service.create('88.118/ünï', [text(1, 'URL', 'ü "quoted" \\ path')], ROOT);
   const fastApp = await buildHandleRestApp(service, { auth: secretKeyAuth(service) });
   const fullApp = await buildHandleRestApp(service, { auth: secretKeyAuth(service), publicAnswers: false });
   t.after(async () => {
@@ -243,7 +255,7 @@ test('node: a restarted node warms its answers from the store in the background 
     return { role: 'secondary' as const, prefix: '88.118', dataDir: dir.path, udpPort: port, tcpPort: port, httpPort: await freePort(), admin: { handle: '0.NA/88.118', index: 300, secretKey: 'warm' } };
   };
   const first = await startHandleNode(await opts());
-  for (let i = 0; i < 100; i++) first.service.create(`88.118/W-${i}`, [text(1, 'URL', `u${i}`)], ROOT);
+  for (let i = 0; i < 100; i++) await first.service.create(`88.118/W-${i}`, [text(1, 'URL', `u${i}`)], ROOT);
   await first.close();
   const lines: string[] = [];
   const second = await startHandleNode({ ...(await opts()), log: (l) => lines.push(l) });

@@ -58,8 +58,8 @@ async function keyNode(t: TestContext) {
   // The node publishes its server key in its HS_SITE (startHandleNode does this from its key file).
   const site = { ...SITE, servers: SITE.servers.map((s) => ({ ...s, publicKey: encodePublicKey(serverKey.publicKey) })) };
   const service = new LocalHandleService({ store, role: 'secondary', site, rootAdmins: [ROOT] });
-  service.create(KEYS, [pubkey(300, dsa.publicKey), pubkey(301, rsa.publicKey), { ...text(302, 'HS_SECKEY', 'sekrit', { publicRead: false }) }, admin(100, ROOT, ALL_ADMIN_PERMISSIONS)], ROOT);
-  service.addValues('0.NA/88.118', [admin(101, DSA_ID, ALL_ADMIN_PERMISSIONS), admin(102, RSA_ID, ALL_ADMIN_PERMISSIONS)], ROOT);
+  await service.create(KEYS, [pubkey(300, dsa.publicKey), pubkey(301, rsa.publicKey), { ...text(302, 'HS_SECKEY', 'sekrit', { publicRead: false }) }, admin(100, ROOT, ALL_ADMIN_PERMISSIONS)], ROOT);
+  await service.addValues('0.NA/88.118', [admin(101, DSA_ID, ALL_ADMIN_PERMISSIONS), admin(102, RSA_ID, ALL_ADMIN_PERMISSIONS)], ROOT);
   const server = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0, serverKey: serverKey.privateKey });
   const client = new HandleClient({ timeoutMs: 2000, retries: 1 });
   t.after(async () => {
@@ -71,9 +71,9 @@ async function keyNode(t: TestContext) {
   return { service, server, client, tcp, udp, both: { ...tcp, ...udp } };
 }
 
-const exists = (service: { resolve: (h: string, q: object, who: null) => unknown }, handle: string): boolean => {
+const exists = async (service: { resolve: (h: string, q: object, who: null) => Promise<unknown> }, handle: string): Promise<boolean> => {
   try {
-    service.resolve(handle, {}, null);
+    await service.resolve(handle, {}, null);
     return true;
   } catch (e) {
     if (e instanceof HandleError && e.responseCode === ResponseCode.HANDLE_NOT_FOUND) return false;
@@ -95,11 +95,11 @@ describe('HS_PUBKEY challenge–response', () => {
         const handle = `88.118/pk-${name}-${via}`;
         const auth = { identity, privateKey };
         assert.equal(await client.create(addr, handle, [text(1, 'URL', `https://example.org/${name}/${via}`), admin(100, identity, ALL_ADMIN_PERMISSIONS)], auth), handle);
-        assert.equal(exists(service, handle), true, `${handle} created`);
+        assert.equal(await exists(service, handle), true, `${handle} created`);
         await client.addValues(addr, handle, [text(2, 'EMAIL', 'ops@example.org')], auth);
-        assert.equal(service.resolve(handle, {}, null).length, 3);
+        assert.equal((await service.resolve(handle, {}, null)).length, 3);
         await client.delete(addr, handle, auth);
-        assert.equal(exists(service, handle), false, `${handle} deleted`);
+        assert.equal(await exists(service, handle), false, `${handle} deleted`);
       }
     }
   });
@@ -107,7 +107,7 @@ describe('HS_PUBKEY challenge–response', () => {
   test('identity index 0 means any HS_PUBKEY value of the handle, as Handle.Net reads it', async (t) => {
     const { service, client, tcp } = await keyNode(t);
     await client.create(tcp, '88.118/pk-any', [text(1, 'URL', 'x')], { identity: { handle: KEYS, index: 0 }, privateKey: rsa.privateKey });
-    assert.equal(exists(service, '88.118/pk-any'), true);
+    assert.equal(await exists(service, '88.118/pk-any'), true);
   });
 
   test('a wrong key, a key of another index or an HS_SECKEY index is refused (403) and nothing is written', async (t) => {
@@ -123,7 +123,7 @@ describe('HS_PUBKEY challenge–response', () => {
     ];
     for (const [what, auth, addr] of attempts) {
       await assert.rejects(client.create(addr, '88.118/never', [text(1, 'URL', 'x')], auth), rejectsWith(ResponseCode.AUTHENTICATION_FAILED), what);
-      assert.equal(exists(service, '88.118/never'), false, `${what}: nothing written`);
+      assert.equal(await exists(service, '88.118/never'), false, `${what}: nothing written`);
     }
     assert.equal(server.stats().authFailures, failures + attempts.length);
     // The HS_SECKEY value of the same handle still authenticates the old way; it has no admin rights, so the
@@ -173,7 +173,7 @@ describe('the server key and certified replies', () => {
 
   test('a CERTIFY request gets an HS_SIGNED reply that verifies with the site key; any altered byte does not', async (t) => {
     const { server, service } = await keyNode(t);
-    service.create('88.118/signed', [text(1, 'URL', 'https://example.org/signed')], ROOT);
+    await service.create('88.118/signed', [text(1, 'URL', 'https://example.org/signed')], ROOT);
     const request = encodeMessage({
       envelope: { ...DEFAULT_ENVELOPE, requestId: 77 },
       header: { opCode: OpCode.RESOLUTION, responseCode: 0, opFlags: (OpFlag.CERTIFY | OpFlag.PUBLIC_ONLY) >>> 0, siteInfoSerial: 0, recursionCount: 0, expiration: 0 },
@@ -196,7 +196,7 @@ describe('the server key and certified replies', () => {
 
   test('a certifying client resolves over UDP and TCP, also restricted values and admin operations, and errors verify too', async (t) => {
     const { service, tcp, udp } = await keyNode(t);
-    service.create('88.118/c', [text(1, 'URL', 'public'), text(2, 'NOTE', 'admins', { publicRead: false }), admin(100, RSA_ID, ALL_ADMIN_PERMISSIONS)], ROOT);
+    await service.create('88.118/c', [text(1, 'URL', 'public'), text(2, 'NOTE', 'admins', { publicRead: false }), admin(100, RSA_ID, ALL_ADMIN_PERMISSIONS)], ROOT);
     const strict = new HandleClient({ timeoutMs: 2000, retries: 1, certify: { publicKey: serverKey.publicKey } });
     t.after(() => strict.close());
     for (const addr of [tcp, udp]) {
@@ -206,7 +206,7 @@ describe('the server key and certified replies', () => {
       await assert.rejects(strict.resolve(addr, '88.118/missing'), rejectsWith(ResponseCode.HANDLE_NOT_FOUND));
     }
     await strict.create(tcp, '88.118/c2', [text(1, 'URL', 'x')], { identity: DSA_ID, privateKey: dsa.privateKey });
-    assert.equal(exists(service, '88.118/c2'), true);
+    assert.equal(await exists(service, '88.118/c2'), true);
     // The wrong server key: every reply is refused.
     const fooled = new HandleClient({ timeoutMs: 2000, retries: 1, certify: { publicKey: stranger.publicKey } });
     t.after(() => fooled.close());
@@ -215,7 +215,7 @@ describe('the server key and certified replies', () => {
 
   test('a reply altered on the way is refused by the certifying client and taken by a plain one', async (t) => {
     const { service, server } = await keyNode(t);
-    service.create('88.118/mitm', [text(1, 'URL', 'https://good.example.org/')], ROOT);
+    await service.create('88.118/mitm', [text(1, 'URL', 'https://good.example.org/')], ROOT);
     const port = await udpRelay(t, server.udpPort, (reply) => {
       const at = reply.indexOf(Buffer.from('good'));
       if (at >= 0) reply.write('evil', at, 'latin1');

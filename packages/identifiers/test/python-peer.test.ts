@@ -30,7 +30,7 @@ test('a Python Handle peer resolves, sends and reads 512-byte packets, checks ev
     references: [],
     permissions: { adminRead: true, adminWrite: true, publicRead: true, publicWrite: false },
   });
-  node.service.create('88.118/LONG', [value(1, 'URL', 'https://factory.example/long'), value(2, 'DESC', 'd'.repeat(900))], { handle: admin.handle, index: admin.index });
+  await node.service.create('88.118/LONG', [value(1, 'URL', 'https://factory.example/long'), value(2, 'DESC', 'd'.repeat(900))], { handle: admin.handle, index: admin.index });
 
   // Asynchronously: the node answers from this process's event loop.
   const stdout = await new Promise<string>((resolve, reject) => {

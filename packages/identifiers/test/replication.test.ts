@@ -10,24 +10,24 @@ test('a mirror converges to the primary after creates, modifies and deletes, and
   const { service: primary, store: pstore } = await node(t);
   const { store: mstore, file } = await openStore(t, 'mirror.db');
   const source = transactionLogSource(pstore);
-  for (let i = 0; i < 30; i++) primary.create(`88.118/h${i}`, [text(1, 'URL', `u${i}`)], ROOT);
+  for (let i = 0; i < 30; i++) await primary.create(`88.118/h${i}`, [text(1, 'URL', `u${i}`)], ROOT);
   const mirror = startMirror({ store: mstore, source, intervalMs: 10, batchSize: 7 });
   await mirror.syncOnce();
-  assert.equal(mstore.lastSeq(), pstore.lastSeq());
-  primary.modifyValues('88.118/h1', [text(1, 'URL', 'changed')], ROOT);
-  primary.delete('88.118/h2', ROOT);
-  primary.addValues('88.118/h3', [text(2, 'EMAIL', 'e@x')], ROOT);
-  await waitFor(() => mstore.lastSeq() === pstore.lastSeq() || undefined, 'the mirror to catch up');
+  assert.equal(await mstore.lastSeq(), await pstore.lastSeq());
+  await primary.modifyValues('88.118/h1', [text(1, 'URL', 'changed')], ROOT);
+  await primary.delete('88.118/h2', ROOT);
+  await primary.addValues('88.118/h3', [text(2, 'EMAIL', 'e@x')], ROOT);
+  await waitFor(async () => (await mstore.lastSeq()) === (await pstore.lastSeq()) || undefined, 'the mirror to catch up');
   const served = new LocalHandleService({ store: mstore, role: 'mirror', site: SITE });
-  assert.equal(new TextDecoder().decode(served.resolve('88.118/h1', {}, null)[0]?.data), 'changed');
-  assert.throws(() => served.resolve('88.118/h2', {}, null));
-  assert.deepEqual(served.resolve('88.118/h3', {}, null), primary.resolve('88.118/h3', {}, null));
+  assert.equal(new TextDecoder().decode((await served.resolve('88.118/h1', {}, null))[0]?.data), 'changed');
+  await assert.rejects(() => served.resolve('88.118/h2', {}, null));
+  assert.deepEqual(await served.resolve('88.118/h3', {}, null), await primary.resolve('88.118/h3', {}, null));
   assert.deepEqual(served.listHomedPrefixes(), ['88.118']);
   await mirror.stop();
 
   // Restart: a new mirror over the reopened file asks only for what it has not applied.
-  mstore.close();
-  primary.create('88.118/after', [text(1, 'URL', 'late')], ROOT);
+  await mstore.close();
+  await primary.create('88.118/after', [text(1, 'URL', 'late')], ROOT);
   const reopened = openSqliteHandleStore({ file });
   t.after(() => reopened.close());
   const asked: number[] = [];
@@ -43,9 +43,9 @@ test('a mirror converges to the primary after creates, modifies and deletes, and
   });
   try {
     await mirror2.syncOnce();
-    assert.equal(asked[0], pstore.lastSeq() - 1, 'resumed from the durable seq');
-    assert.equal(reopened.get('88.118/after')?.handle, '88.118/after');
-    assert.equal(mirror2.status().sourceSeq, pstore.lastSeq());
+    assert.equal(asked[0], (await pstore.lastSeq()) - 1, 'resumed from the durable seq');
+    assert.equal((await reopened.get('88.118/after'))?.handle, '88.118/after');
+    assert.equal(mirror2.status().sourceSeq, await pstore.lastSeq());
   } finally {
     await mirror2.stop();
   }
@@ -53,16 +53,16 @@ test('a mirror converges to the primary after creates, modifies and deletes, and
 
 test('the HTTP source reads the JSON feed page by page with its Authorization header, and reports refusals', async (t) => {
   const { service: primary, store: pstore } = await node(t);
-  for (let i = 0; i < 12; i++) primary.create(`88.118/w${i}`, [text(1, 'URL', `u${i}`), { ...text(2, 'BIN', ''), data: new Uint8Array([0, 255, 7]) }], ROOT);
+  for (let i = 0; i < 12; i++) await primary.create(`88.118/w${i}`, [text(1, 'URL', `u${i}`), { ...text(2, 'BIN', ''), data: new Uint8Array([0, 255, 7]) }], ROOT);
   const feed = transactionLogSource(pstore);
   const port = await freePort();
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.headers.authorization !== 'Bearer good') {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'IIP_ERR_HANDLE_AUTH_FAILED', message: 'bad token' }));
       return;
     }
-    const body = feed.changes(Number(url.searchParams.get('since')), Number(url.searchParams.get('limit')));
+    const body = await feed.changes(Number(url.searchParams.get('since')), Number(url.searchParams.get('limit')));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -72,8 +72,8 @@ test('the HTTP source reads the JSON feed page by page with its Authorization he
   // Stopped here, not in t.after: those hooks run first-in first-out, so the fixtures' stores would close first.
   try {
     await mirror.syncOnce();
-    assert.equal(mstore.lastSeq(), pstore.lastSeq());
-    assert.deepEqual(mstore.get('88.118/w11'), pstore.get('88.118/w11'), 'binary data survives the JSON feed');
+    assert.equal(await mstore.lastSeq(), await pstore.lastSeq());
+    assert.deepEqual(await mstore.get('88.118/w11'), await pstore.get('88.118/w11'), 'binary data survives the JSON feed');
     await assert.rejects(httpTransactionLogSource({ url, auth: 'Bearer bad' }).changesSince(0, 5), /answered 401: bad token/);
     await assert.rejects(httpTransactionLogSource({ url: `http://127.0.0.1:${await freePort()}/x` }).changesSince(0, 5), /unreachable/);
   } finally {

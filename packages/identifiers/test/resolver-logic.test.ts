@@ -38,7 +38,7 @@ class FakeNet implements ResolutionUpstream {
     const node = this.nodes.get(port);
     if (!node || this.down.has(port)) throw new Error(`timeout asking ${port}`);
     try {
-      return { responseCode: ResponseCode.SUCCESS, values: node.resolve(handle, {}, null) };
+      return { responseCode: ResponseCode.SUCCESS, values: await node.resolve(handle, {}, null) };
     } catch (e) {
       if (e instanceof HandleError) return { responseCode: e.responseCode, values: [], message: e.message };
       throw e;
@@ -46,18 +46,18 @@ class FakeNet implements ResolutionUpstream {
   }
 }
 
-function hierarchy() {
+async function hierarchy() {
   const net = new FakeNet();
   const top = new MemoryHandleService(ADMIN, ['88'], site(1), 'top-level');
   const secondary = new MemoryHandleService(ADMIN, ['88.118'], site(2));
   const mirror = new MemoryHandleService(ADMIN, ['88.118'], site(3, false), 'mirror');
   const enterprise = new MemoryHandleService(ADMIN, ['88.118.8'], site(4), 'enterprise');
-  top.create('0.NA/88.118', [siteValue(1, site(2)), siteValue(2, site(3, false))], ADMIN);
+  await top.create('0.NA/88.118', [siteValue(1, site(2)), siteValue(2, site(3, false))], ADMIN);
   for (const s of [secondary, mirror]) {
-    s.create('0.NA/88.118.8', [siteValue(1, site(4))], ADMIN);
-    s.create('88.118/LINE-1', [textValue(1, 'URL', 'https://line/1', { ttl: 60 })], ADMIN);
+    await s.create('0.NA/88.118.8', [siteValue(1, site(4))], ADMIN);
+    await s.create('88.118/LINE-1', [textValue(1, 'URL', 'https://line/1', { ttl: 60 })], ADMIN);
   }
-  enterprise.create('88.118.8/PUMP-0001', [textValue(1, 'URL', 'https://pump/1', { ttl: 120 }), textValue(2, 'EMAIL', 'a@b')], ADMIN);
+  await enterprise.create('88.118.8/PUMP-0001', [textValue(1, 'URL', 'https://pump/1', { ttl: 120 }), textValue(2, 'EMAIL', 'a@b')], ADMIN);
   net.nodes.set(1, top);
   net.nodes.set(2, secondary);
   net.nodes.set(3, mirror);
@@ -67,7 +67,7 @@ function hierarchy() {
 
 describe('RecursiveResolver (in-process hierarchy)', () => {
   it('walks delegations from the top level down, most specific prefix first, then answers from cache', async () => {
-    const { net } = hierarchy();
+    const { net } = await hierarchy();
     let now = 1_000_000;
     const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net, now: () => now });
     const values = await r.resolve('88.118.8/PUMP-0001');
@@ -93,7 +93,7 @@ describe('RecursiveResolver (in-process hierarchy)', () => {
   });
 
   it('caches "not found" briefly', async () => {
-    const { net } = hierarchy();
+    const { net } = await hierarchy();
     let now = 1_000_000;
     const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net, now: () => now, cache: { negativeTtlSeconds: 10 } });
     await assert.rejects(r.resolve('88.118.8/NOPE'), (e: HandleError) => e.responseCode === ResponseCode.HANDLE_NOT_FOUND);
@@ -106,7 +106,7 @@ describe('RecursiveResolver (in-process hierarchy)', () => {
   });
 
   it('fails over to the mirror site when the primary does not answer', async () => {
-    const { net } = hierarchy();
+    const { net } = await hierarchy();
     net.down.add(2);
     const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net });
     const v = await r.resolve('88.118/LINE-1');
@@ -118,7 +118,7 @@ describe('RecursiveResolver (in-process hierarchy)', () => {
   });
 
   it('reports unreachable when no server of any site answers', async () => {
-    const { net } = hierarchy();
+    const { net } = await hierarchy();
     net.down.add(2);
     net.down.add(3);
     const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net });
@@ -126,7 +126,7 @@ describe('RecursiveResolver (in-process hierarchy)', () => {
   });
 
   it('resolves prefix handles at the service of their parent', async () => {
-    const { net } = hierarchy();
+    const { net } = await hierarchy();
     const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net });
     const v = await r.resolve('0.NA/88.118.8');
     assert.equal(v[0]?.type, HS_SITE);
@@ -134,13 +134,13 @@ describe('RecursiveResolver (in-process hierarchy)', () => {
   });
 
   it('serves a derived prefix without a prefix handle from its ancestor\'s HS_SITE.PREFIX sites', async () => {
-    const { net, top } = hierarchy();
+    const { net, top } = await hierarchy();
     // 88.200 is homed at node 6; its derived prefixes (88.200.x) at node 7, which has no 0.NA/88.200.5.
-    top.create('0.NA/88.200', [siteValue(1, site(6)), { ...siteValue(2, site(7)), type: HS_SITE_PREFIX }], ADMIN);
+    await top.create('0.NA/88.200', [siteValue(1, site(6)), { ...siteValue(2, site(7)), type: HS_SITE_PREFIX }], ADMIN);
     const parent = new MemoryHandleService(ADMIN, ['88.200'], site(6));
     const derived = new MemoryHandleService(ADMIN, ['88.200.5'], site(7), 'enterprise');
-    parent.create('88.200/P', [textValue(1, 'URL', 'https://parent')], ADMIN);
-    derived.create('88.200.5/X', [textValue(1, 'URL', 'https://derived')], ADMIN);
+    await parent.create('88.200/P', [textValue(1, 'URL', 'https://parent')], ADMIN);
+    await derived.create('88.200.5/X', [textValue(1, 'URL', 'https://derived')], ADMIN);
     net.nodes.set(6, parent);
     net.nodes.set(7, derived);
     const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net });
@@ -154,11 +154,11 @@ describe('RecursiveResolver (in-process hierarchy)', () => {
   });
 
   it('follows HS_ALIAS to the handle it names, unless HS_ALIAS is asked for; refuses loops', async () => {
-    const { net, secondary } = hierarchy();
+    const { net, secondary } = await hierarchy();
     const alias = (index: number, target: string) => ({ ...textValue(index, HS_ALIAS, target) });
-    secondary.create('88.118/OLD-PUMP', [alias(1, '88.118.8/PUMP-0001')], ADMIN);
-    secondary.create('88.118/LOOP-A', [alias(1, '88.118/LOOP-B')], ADMIN);
-    secondary.create('88.118/LOOP-B', [alias(1, '88.118/loop-a')], ADMIN);
+    await secondary.create('88.118/OLD-PUMP', [alias(1, '88.118.8/PUMP-0001')], ADMIN);
+    await secondary.create('88.118/LOOP-A', [alias(1, '88.118/LOOP-B')], ADMIN);
+    await secondary.create('88.118/LOOP-B', [alias(1, '88.118/loop-a')], ADMIN);
     const r = new RecursiveResolver({ roots: [{ address: '127.0.0.1', udpPort: 1 }], upstream: net });
     const v = await r.resolve('88.118/OLD-PUMP', { types: ['URL'] });
     assert.equal(new TextDecoder().decode(v[0]?.data), 'https://pump/1');

@@ -37,7 +37,7 @@ describe('REST API (Handle.Net v9 shape)', () => {
 
   before(async () => {
     service = new MemoryHandleService(ADMIN, ['88.118', '88.118.8']);
-    service.create(
+    await service.create(
       '88.118.8/PUMP-0001',
       [
         textValue(1, 'URL', 'https://example.com/pump/1'),
@@ -53,29 +53,32 @@ describe('REST API (Handle.Net v9 shape)', () => {
     );
     const templates = new Map<string, { id: string; items: Array<{ index: number; type: string; required: boolean }> }>();
     const templateApi: TemplateApi = {
-      listTemplates: () => [...templates.values()],
-      getTemplate: (id) => templates.get(id),
-      createTemplate: (t, who) => {
+      listTemplates: async () => [...templates.values()],
+      getTemplate: async (id) => templates.get(id),
+      createTemplate: async (t, who) => {
         if (who === null) throw new HandleError(ResponseCode.AUTHENTICATION_NEEDED, 'who?');
         const tt = t as { id: string; items: Array<{ index: number; type: string; required: boolean }> };
         templates.set(tt.id, tt);
         return tt;
       },
-      batchRegister: (items, who) =>
-        items.map((item) => {
+      batchRegister: async (items, who) => {
+        const out = [];
+        for (const item of items) {
           try {
             for (const ti of templates.get(item.templateId ?? '')?.items ?? []) {
               if (ti.required && !item.values.some((v) => v.index === ti.index && v.type === ti.type)) {
                 throw new HandleError(ResponseCode.INVALID_VALUE, `item ${ti.type} (${ti.index}) is required`, { item: ti.type }, 'IIP_ERR_HANDLE_TEMPLATE_VIOLATION');
               }
             }
-            service.create(item.handle, item.values, who);
-            return { handle: item.handle, ok: true as const };
+            await service.create(item.handle, item.values, who);
+            out.push({ handle: item.handle, ok: true as const });
           } catch (e) {
             const he = e as HandleError;
-            return { handle: item.handle, ok: false as const, error: { code: he.code, responseCode: he.responseCode, message: he.message } };
+            out.push({ handle: item.handle, ok: false as const, error: { code: he.code, responseCode: he.responseCode, message: he.message } });
           }
-        }),
+        }
+        return out;
+      },
     };
     const changes = [{ seq: 1, op: 'create', handle: '88.118.8/PUMP-0001' }];
     app = await buildHandleRestApp(service, {

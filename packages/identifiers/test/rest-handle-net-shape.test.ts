@@ -345,8 +345,8 @@ describe('REST shape of Handle.Net v9 and server-side timestamps (issue 9 points
         references: [],
         permissions: { adminRead: true, adminWrite: true, publicRead: true, publicWrite: false },
       };
-      node.service.create('88.118/TS-SVC', [v], { handle: ADMIN.handle, index: ADMIN.index });
-      node.service.addValues('88.118/TS-SVC', [{ ...v, index: 2, timestamp: Number.NaN }], { handle: ADMIN.handle, index: ADMIN.index });
+      await node.service.create('88.118/TS-SVC', [v], { handle: ADMIN.handle, index: ADMIN.index });
+      await node.service.addValues('88.118/TS-SVC', [{ ...v, index: 2, timestamp: Number.NaN }], { handle: ADMIN.handle, index: ADMIN.index });
       for (const x of await valuesOf('88.118/TS-SVC')) assertFresh(x.timestamp, t0);
     });
   });

@@ -54,7 +54,7 @@ export class MemoryHandleService implements HandleService {
     return rec;
   }
 
-  resolve(handle: string, query: ResolveQuery, who: Identity): HandleValue[] {
+  async resolve(handle: string, query: ResolveQuery, who: Identity): Promise<HandleValue[]> {
     const rec = this.get(handle);
     const isAdmin = who !== null && normalizeHandle(who.handle) === normalizeHandle(this.admin.handle) && who.index === this.admin.index;
     const types = query.types ?? [];
@@ -68,7 +68,7 @@ export class MemoryHandleService implements HandleService {
     return out;
   }
 
-  create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): string {
+  async create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): Promise<string> {
     this.check(who);
     let name = handle;
     if (opts.mintNewSuffix) name = `${handle}${++this.minted}`;
@@ -78,13 +78,13 @@ export class MemoryHandleService implements HandleService {
     return name;
   }
 
-  delete(handle: string, who: Identity): void {
+  async delete(handle: string, who: Identity): Promise<void> {
     this.check(who);
     this.get(handle);
     this.handles.delete(this.key(handle));
   }
 
-  addValues(handle: string, values: readonly HandleValue[], who: Identity): void {
+  async addValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void> {
     this.check(who);
     const rec = this.get(handle);
     for (const v of values) {
@@ -93,13 +93,13 @@ export class MemoryHandleService implements HandleService {
     rec.values.push(...values);
   }
 
-  removeValues(handle: string, indexes: readonly number[], who: Identity): void {
+  async removeValues(handle: string, indexes: readonly number[], who: Identity): Promise<void> {
     this.check(who);
     const rec = this.get(handle);
     rec.values = rec.values.filter((v) => !indexes.includes(v.index));
   }
 
-  modifyValues(handle: string, values: readonly HandleValue[], who: Identity): void {
+  async modifyValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void> {
     this.check(who);
     const rec = this.get(handle);
     for (const v of values) {
@@ -109,19 +109,19 @@ export class MemoryHandleService implements HandleService {
     }
   }
 
-  listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): { handles: string[]; total: number } {
+  async listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): Promise<{ handles: string[]; total: number }> {
     this.check(who);
     const p = `${normalizeHandle(prefix)}/`;
     const all = [...this.handles.entries()].filter(([k]) => k.startsWith(p)).map(([, r]) => r.name).sort();
     return { handles: all.slice(page.offset, page.offset + page.limit), total: all.length };
   }
 
-  homePrefix(prefix: string, who: Identity): void {
+  async homePrefix(prefix: string, who: Identity): Promise<void> {
     this.check(who);
     this.prefixes.add(normalizeHandle(prefix));
   }
 
-  unhomePrefix(prefix: string, who: Identity): void {
+  async unhomePrefix(prefix: string, who: Identity): Promise<void> {
     this.check(who);
     this.prefixes.delete(normalizeHandle(prefix));
   }
@@ -134,7 +134,7 @@ export class MemoryHandleService implements HandleService {
     return this.site;
   }
 
-  secretKeyOf(identity: { handle: string; index: number }): Uint8Array | undefined {
+  async secretKeyOf(identity: { handle: string; index: number }): Promise<Uint8Array | undefined> {
     if (normalizeHandle(identity.handle) === normalizeHandle(this.admin.handle) && identity.index === this.admin.index) {
       return new TextEncoder().encode(this.admin.secret);
     }

@@ -51,7 +51,7 @@ export async function openStore(t: TestContext, name = 'node.db'): Promise<{ sto
   const file = join(dir.path, name);
   const store = openSqliteHandleStore({ file });
   t.after(async () => {
-    store.close();
+    await store.close();
     await dir.cleanup();
   });
   return { store, file };
@@ -60,7 +60,7 @@ export async function openStore(t: TestContext, name = 'node.db'): Promise<{ sto
 /** A bootstrapped node whose bootstrap admin is also its root admin (Handle.Net's server_admins). */
 export async function node(t: TestContext, role: NodeRole = 'secondary', prefix = '88.118'): Promise<{ service: LocalHandleService; store: HandleStore }> {
   const { store } = await openStore(t);
-  LocalHandleService.bootstrap({ store, prefix, adminHandle: `0.NA/${prefix}`, adminIndex: 300, secretKey: enc.encode('s3cret') });
+  await LocalHandleService.bootstrap({ store, prefix, adminHandle: `0.NA/${prefix}`, adminIndex: 300, secretKey: enc.encode('s3cret') });
   return { service: new LocalHandleService({ store, role, site: SITE, now: () => 1_700_000_000_000, rootAdmins: [ROOT] }), store };
 }
 
@@ -81,10 +81,10 @@ export async function servedNode(t: TestContext): Promise<{
   return { service, server, client, addr: { address: '127.0.0.1', udpPort: server.udpPort, tcpPort: server.tcpPort } };
 }
 
-/** The response code `fn` ends with: a HandleError's, or SUCCESS when it returns. Other errors are rethrown. */
-export function responseCodeOf(fn: () => unknown): number {
+/** The response code `fn` ends with: a HandleError's, or SUCCESS when it resolves. Other errors are rethrown. */
+export async function responseCodeOf(fn: () => unknown): Promise<number> {
   try {
-    fn();
+    await fn();
   } catch (e) {
     if (e instanceof HandleError) return e.responseCode;
     throw e;

@@ -25,14 +25,14 @@ test('normalization folds ASCII A–Z only: idempotent, non-ASCII preserved, cas
       run++;
       const handle = `88.118/p${run}-${suffix}`;
       try {
-        service.create(handle, [text(1, 'URL', 'u')], ROOT, { overwrite: true });
+        await service.create(handle, [text(1, 'URL', 'u')], ROOT, { overwrite: true });
       } catch (e) {
         if (e instanceof HandleError && e.responseCode === RC.INVALID_HANDLE) return;
         throw e;
       }
-      const found = (h: string): boolean => {
+      const found = async (h: string): Promise<boolean> => {
         try {
-          service.resolve(h, {}, null);
+          await service.resolve(h, {}, null);
           return true;
         } catch (e) {
           if (e instanceof HandleError && e.responseCode === RC.HANDLE_NOT_FOUND) return false;
@@ -42,9 +42,9 @@ test('normalization folds ASCII A–Z only: idempotent, non-ASCII preserved, cas
       const chars = [...suffix];
       const swap = (c: string) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase());
       const asciiVariant = chars.map((c, i) => (/[A-Za-z]/.test(c) && flips[i % flips.length] ? swap(c) : c)).join('');
-      assert.ok(found(`88.118/P${run}-${asciiVariant}`), 'ASCII case never matters');
+      assert.ok(await found(`88.118/P${run}-${asciiVariant}`), 'ASCII case never matters');
       const nonAsciiVariant = chars.map((c) => ((c.codePointAt(0) ?? 0) < 0x80 ? c : c.toUpperCase())).join('');
-      if (nonAsciiVariant !== suffix) assert.ok(!found(`88.118/p${run}-${nonAsciiVariant}`), 'non-ASCII case is significant');
+      if (nonAsciiVariant !== suffix) assert.ok(!(await found(`88.118/p${run}-${nonAsciiVariant}`)), 'non-ASCII case is significant');
     }),
     { numRuns: 200 },
   );

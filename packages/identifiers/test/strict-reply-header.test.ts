@@ -78,7 +78,7 @@ function assertFreshHeader(reply: HandleMessage, sentAt: number, what: string): 
 
 test('every reply, over UDP and TCP, carries an expiration 12 h ahead, the site serial, the recursion count and the echoed flags', async (t) => {
   const { service, addr } = await servedNode(t);
-  service.create('88.118/H', [text(1, 'URL', 'https://iip.example/h'), text(2, 'NOTE', 'admins', { publicRead: false })], ROOT);
+  await service.create('88.118/H', [text(1, 'URL', 'https://iip.example/h'), text(2, 'NOTE', 'admins', { publicRead: false })], ROOT);
   const echoed = OpFlag.PUBLIC_ONLY | OpFlag.DO_NOT_REFER | OpFlag.CACHE_CERTIFY;
   const cases: Array<[string, Request, number]> = [
     ['resolution (pre-rendered)', { opCode: OpCode.RESOLUTION, opFlags: echoed | OpFlag.KEEP_ALIVE, recursionCount: 3, body: { kind: 'resolution-request', handle: '88.118/H', indexes: [], types: [] } }, ResponseCode.SUCCESS],
@@ -108,7 +108,7 @@ test('every reply, over UDP and TCP, carries an expiration 12 h ahead, the site 
 
 test('a request asking for the digest gets it in every reply: successes, errors, challenges, unknown op codes and malformed bodies', async (t) => {
   const { service, addr } = await servedNode(t);
-  service.create('88.118/D', [text(1, 'URL', 'https://iip.example/d')], ROOT);
+  await service.create('88.118/D', [text(1, 'URL', 'https://iip.example/d')], ROOT);
   const RD = OpFlag.REQUEST_DIGEST;
   const unknownOp = requestBytes({ opCode: 777, opFlags: RD, body: { kind: 'handle', handle: '88.118/D' } });
   // A create whose value list stops short: the envelope and header are fine, the body is not.
@@ -186,7 +186,7 @@ test('the strict client refuses an expired reply, a reply without the digest and
 
 test('the strict client accepts every kind of reply of a real node, and refuses them once their 12 hours are over', async (t) => {
   const { service, addr } = await servedNode(t);
-  service.create('88.118/C', [text(1, 'URL', 'https://iip.example/c'), text(2, 'NOTE', 'admins', { publicRead: false })], ROOT);
+  await service.create('88.118/C', [text(1, 'URL', 'https://iip.example/c'), text(2, 'NOTE', 'admins', { publicRead: false })], ROOT);
   const auth = { identity: ROOT, secretKey: new TextEncoder().encode('s3cret') };
   const client = new HandleClient({ timeoutMs: 2000, retries: 0 });
   let offset = 0;

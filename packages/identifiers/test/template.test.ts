@@ -58,27 +58,27 @@ test('template definitions are checked: item index ≥ 2000, unique names and in
 
 test('service: templates are stored, handles registered against one are checked on every write, batches report per item', async (t) => {
   const { service } = await node(t);
-  service.createTemplate(PUMP, ROOT);
-  assert.deepEqual(service.listTemplates().map((x) => x.id), ['pump-v1']);
-  assert.deepEqual(service.getTemplate('pump-v1'), PUMP);
-  assert.throws(() => service.createTemplate(PUMP, null), (e: unknown) => e instanceof HandleError && e.responseCode === RC.AUTHENTICATION_NEEDED);
-  service.createWithTemplate('88.118/pump-1', 'pump-v1', good(), ROOT);
-  const marker = service.resolve('88.118/pump-1', { types: [IIP_TEMPLATE] }, null)[0];
+  await service.createTemplate(PUMP, ROOT);
+  assert.deepEqual((await service.listTemplates()).map((x) => x.id), ['pump-v1']);
+  assert.deepEqual(await service.getTemplate('pump-v1'), PUMP);
+  await assert.rejects(() => service.createTemplate(PUMP, null), (e: unknown) => e instanceof HandleError && e.responseCode === RC.AUTHENTICATION_NEEDED);
+  await service.createWithTemplate('88.118/pump-1', 'pump-v1', good(), ROOT);
+  const marker = (await service.resolve('88.118/pump-1', { types: [IIP_TEMPLATE] }, null))[0];
   assert.equal(new TextDecoder().decode(marker?.data), 'pump-v1');
-  assert.throws(() => service.modifyValues('88.118/pump-1', [text(2001, 'FLOW_M3H', '9999')], ROOT), (e: unknown) => e instanceof HandleError && e.details.rule === 'max');
-  assert.throws(() => service.removeValues('88.118/pump-1', [2002], ROOT), (e: unknown) => e instanceof HandleError && e.details.rule === 'required');
-  assert.throws(() => service.createWithTemplate('88.118/pump-x', 'nope', good(), ROOT), (e: unknown) => e instanceof HandleError && e.code === 'IIP_ERR_HANDLE_TEMPLATE_VIOLATION');
+  await assert.rejects(() => service.modifyValues('88.118/pump-1', [text(2001, 'FLOW_M3H', '9999')], ROOT), (e: unknown) => e instanceof HandleError && e.details.rule === 'max');
+  await assert.rejects(() => service.removeValues('88.118/pump-1', [2002], ROOT), (e: unknown) => e instanceof HandleError && e.details.rule === 'required');
+  await assert.rejects(() => service.createWithTemplate('88.118/pump-x', 'nope', good(), ROOT), (e: unknown) => e instanceof HandleError && e.code === 'IIP_ERR_HANDLE_TEMPLATE_VIOLATION');
 
   const items = [
     { handle: '88.118/b1', templateId: 'pump-v1', values: good() },
     { handle: '88.118/b2', templateId: 'pump-v1', values: good().slice(0, 1) },
     { handle: '88.118/b3', values: [text(1, 'URL', 'u')] },
   ];
-  const perItem = service.batchRegister(items, ROOT);
+  const perItem = await service.batchRegister(items, ROOT);
   assert.deepEqual(perItem.map((r) => r.ok), [true, false, true]);
   const failed = perItem[1];
   assert.ok(failed && !failed.ok && 'error' in failed && failed.error.details.item === 'serial');
-  const atomic = service.batchRegister(
+  const atomic = await service.batchRegister(
     [
       { handle: '88.118/c1', values: [text(1, 'URL', 'u')] },
       { handle: '88.118/c2', templateId: 'pump-v1', values: [] },
@@ -87,6 +87,6 @@ test('service: templates are stored, handles registered against one are checked 
     { atomic: true },
   );
   assert.deepEqual(atomic[0], { handle: '88.118/c1', ok: false, aborted: true, abortedBy: 1 });
-  assert.throws(() => service.resolve('88.118/c1', {}, null), (e: unknown) => e instanceof HandleError && e.responseCode === RC.HANDLE_NOT_FOUND, 'rolled back');
-  assert.ok(service.batchRegister([{ handle: '88.118/d1', values: [] }], ROOT, { atomic: true }).every((r) => r.ok));
+  await assert.rejects(() => service.resolve('88.118/c1', {}, null), (e: unknown) => e instanceof HandleError && e.responseCode === RC.HANDLE_NOT_FOUND, 'rolled back');
+  assert.ok((await service.batchRegister([{ handle: '88.118/d1', values: [] }], ROOT, { atomic: true })).every((r) => r.ok));
 });

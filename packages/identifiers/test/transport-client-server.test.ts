@@ -48,36 +48,36 @@ class MemoryService implements HandleService {
     if (!v) throw new HandleError(ResponseCode.HANDLE_NOT_FOUND, `Handle ${handle} not found.`);
     return v;
   }
-  resolve(handle: string, query: ResolveQuery, who: Identity): HandleValue[] {
+  async resolve(handle: string, query: ResolveQuery, who: Identity): Promise<HandleValue[]> {
     const all = this.get(handle).filter((v) => who !== null || v.permissions.publicRead);
     const out = all.filter((v) => (!query.types?.length || query.types.includes(v.type)) && (!query.indexes?.length || query.indexes.includes(v.index)));
     if (out.length === 0) throw new HandleError(ResponseCode.VALUES_NOT_FOUND, 'No such values.');
     return out;
   }
-  create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): string {
+  async create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): Promise<string> {
     this.admin(who);
     const name = opts.mintNewSuffix ? `${handle}${this.handles.size}` : handle;
     if (this.handles.has(normalizeHandle(name)) && !opts.overwrite) throw new HandleError(ResponseCode.HANDLE_ALREADY_EXISTS, `${name} exists.`);
     this.handles.set(normalizeHandle(name), [...values]);
     return name;
   }
-  delete(handle: string, who: Identity): void {
+  async delete(handle: string, who: Identity): Promise<void> {
     this.admin(who);
     this.get(handle);
     this.handles.delete(normalizeHandle(handle));
   }
-  addValues(handle: string, values: readonly HandleValue[], who: Identity): void {
+  async addValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void> {
     this.admin(who);
     this.get(handle).push(...values);
   }
-  removeValues(handle: string, indexes: readonly number[], who: Identity): void {
+  async removeValues(handle: string, indexes: readonly number[], who: Identity): Promise<void> {
     this.admin(who);
     this.handles.set(
       normalizeHandle(handle),
       this.get(handle).filter((v) => !indexes.includes(v.index)),
     );
   }
-  modifyValues(handle: string, values: readonly HandleValue[], who: Identity): void {
+  async modifyValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void> {
     this.admin(who);
     const cur = this.get(handle);
     for (const v of values) {
@@ -86,16 +86,16 @@ class MemoryService implements HandleService {
       cur[i] = v;
     }
   }
-  listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): { handles: string[]; total: number } {
+  async listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): Promise<{ handles: string[]; total: number }> {
     this.admin(who);
     const all = [...this.handles.keys()].filter((h) => h.startsWith(`${normalizeHandle(prefix)}/`)).sort();
     return { handles: all.slice(page.offset, page.offset + page.limit), total: all.length };
   }
-  homePrefix(prefix: string, who: Identity): void {
+  async homePrefix(prefix: string, who: Identity): Promise<void> {
     this.admin(who);
     this.homed.add(prefix);
   }
-  unhomePrefix(prefix: string, who: Identity): void {
+  async unhomePrefix(prefix: string, who: Identity): Promise<void> {
     this.admin(who);
     this.homed.delete(prefix);
   }
@@ -105,7 +105,7 @@ class MemoryService implements HandleService {
   siteInfo(): HandleSiteInfo {
     return { primary: true, multiPrimary: false, serialNumber: 7, description: 'test node', servers: [{ serverId: 1, address: '127.0.0.1', udpPort: 2641, tcpPort: 2641 }] };
   }
-  secretKeyOf(identity: { handle: string; index: number }): Uint8Array | undefined {
+  async secretKeyOf(identity: { handle: string; index: number }): Promise<Uint8Array | undefined> {
     return identity.handle === ADMIN.handle && identity.index === ADMIN.index ? SECRET : undefined;
   }
 }

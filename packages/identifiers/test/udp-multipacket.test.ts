@@ -136,10 +136,10 @@ function urlOf(m: HandleMessage): string {
 
 async function served(t: TestContext): Promise<{ server: HandleProtocolServer; udpPort: number; tcpPort: number }> {
   const { service } = await node(t);
-  service.create('88.118/SMALL', [text(1, 'URL', 'https://small.example')], ROOT);
-  service.create('88.118/OTHER', [text(1, 'URL', 'https://other.example')], ROOT);
-  service.create('88.118/MID', [text(1, 'URL', 'https://mid.example'), text(2, 'DESC', 'm'.repeat(1500))], ROOT);
-  service.create('88.118/HUGE', [text(1, 'DESC', 'h'.repeat(6000))], ROOT);
+  await service.create('88.118/SMALL', [text(1, 'URL', 'https://small.example')], ROOT);
+  await service.create('88.118/OTHER', [text(1, 'URL', 'https://other.example')], ROOT);
+  await service.create('88.118/MID', [text(1, 'URL', 'https://mid.example'), text(2, 'DESC', 'm'.repeat(1500))], ROOT);
+  await service.create('88.118/HUGE', [text(1, 'DESC', 'h'.repeat(6000))], ROOT);
   const server = await startHandleProtocolServer({ service, udpPort: 0, tcpPort: 0, maxUdpPayload: UDP_BOUND, udpReassembly: { maxAgeMs: REASSEMBLY_MS } });
   t.after(() => server.close());
   return { server, udpPort: server.udpPort, tcpPort: server.tcpPort };

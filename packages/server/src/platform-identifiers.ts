@@ -30,7 +30,7 @@ export class PlatformIdentifiers {
     this.admin = { handle: `0.NA/${prefix}`, index: 300 };
   }
 
-  static open(dataDir: string, opts: PlatformIdentifierOptions, site: { address: string; httpPort: number }): PlatformIdentifiers {
+  static async open(dataDir: string, opts: PlatformIdentifierOptions, site: { address: string; httpPort: number }): Promise<PlatformIdentifiers> {
     const dir = join(dataDir, 'identifiers');
     mkdirSync(dir, { recursive: true });
     const secretFile = join(dir, 'admin.secret');
@@ -44,7 +44,12 @@ export class PlatformIdentifiers {
       }
     }
     const store = openSqliteHandleStore({ file: join(dir, 'handles.db') });
-    LocalHandleService.bootstrap({ store, prefix: opts.prefix, adminHandle: `0.NA/${opts.prefix}`, adminIndex: 300, secretKey: text(secret) });
+    try {
+      await LocalHandleService.bootstrap({ store, prefix: opts.prefix, adminHandle: `0.NA/${opts.prefix}`, adminIndex: 300, secretKey: text(secret) });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
     const service = new LocalHandleService({
       store,
       role: 'enterprise',
@@ -70,7 +75,7 @@ export class PlatformIdentifiers {
   }
 
   /** Gives a device the handle `<prefix>/<device id>` (replacing an earlier one): metadata + live-state link. */
-  bindDevice(tenant: TenantId, d: Device, p: Product, baseUrl: string): { handle: string; values: HandleValue[] } {
+  async bindDevice(tenant: TenantId, d: Device, p: Product, baseUrl: string): Promise<{ handle: string; values: HandleValue[] }> {
     const handle = `${this.prefix}/${tenant === 'default' ? '' : `${tenant}.`}${d.id}`;
     const live = `${baseUrl}/api/v1/devices/${encodeURIComponent(d.id)}/latest`;
     const values = this.values(live, 'IIP_DEVICE', {
@@ -84,12 +89,12 @@ export class PlatformIdentifiers {
       createdAt: new Date(d.createdAt).toISOString(),
       live,
     });
-    this.service.create(handle, values, this.admin, { overwrite: true });
+    await this.service.create(handle, values, this.admin, { overwrite: true });
     return { handle, values };
   }
 
   /** Gives a product the handle `<prefix>/product.<product id>`: its thing model summary + API link. */
-  bindProduct(tenant: TenantId, p: Product, baseUrl: string): { handle: string; values: HandleValue[] } {
+  async bindProduct(tenant: TenantId, p: Product, baseUrl: string): Promise<{ handle: string; values: HandleValue[] }> {
     if (!isValidId(p.id)) throw new Error(`invalid product id ${p.id}`);
     const handle = `${this.prefix}/${tenant === 'default' ? '' : `${tenant}.`}product.${p.id}`;
     const link = `${baseUrl}/api/v1/products/${encodeURIComponent(p.id)}`;
@@ -104,11 +109,11 @@ export class PlatformIdentifiers {
       services: p.model.services.map((x) => x.id),
       events: p.model.events.map((x) => x.id),
     });
-    this.service.create(handle, values, this.admin, { overwrite: true });
+    await this.service.create(handle, values, this.admin, { overwrite: true });
     return { handle, values };
   }
 
-  close(): void {
-    this.store.close();
+  close(): Promise<void> {
+    return this.store.close();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * What a Handle node does, independent of the transport: the binary protocol servers (UDP/TCP) and the
  * REST API both call this, so every operation is authorised the same way (HS_ADMIN permission bits) and
- * reports the same response codes. Calls are synchronous: the embedded store is, and it keeps resolution
- * on the hot path free of promise overhead.
+ * reports the same response codes. Calls return promises (the store behind a service may be a server
+ * engine); the resolution hot path does not come through here but through pre-rendered answers
+ * (service/public-answers.ts), which answer a hit without a promise.
  */
 import type { HandleValue, Identity } from './handle-value.js';
 
@@ -40,27 +41,27 @@ export type NodeRole = 'top-level' | 'secondary' | 'enterprise' | 'mirror';
 export interface HandleService {
   readonly role: NodeRole;
   /** Values of a handle the identity may read (anonymous: publicRead only). Throws HandleError. */
-  resolve(handle: string, query: ResolveQuery, who: Identity): HandleValue[];
+  resolve(handle: string, query: ResolveQuery, who: Identity): Promise<HandleValue[]>;
   /** Creates (or with overwrite replaces) a handle. Returns the handle actually created (minted suffix). */
-  create(handle: string, values: readonly HandleValue[], who: Identity, opts?: { overwrite?: boolean; mintNewSuffix?: boolean }): string;
-  delete(handle: string, who: Identity): void;
-  addValues(handle: string, values: readonly HandleValue[], who: Identity): void;
-  removeValues(handle: string, indexes: readonly number[], who: Identity): void;
+  create(handle: string, values: readonly HandleValue[], who: Identity, opts?: { overwrite?: boolean; mintNewSuffix?: boolean }): Promise<string>;
+  delete(handle: string, who: Identity): Promise<void>;
+  addValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void>;
+  removeValues(handle: string, indexes: readonly number[], who: Identity): Promise<void>;
   /** Replaces values with the same indexes (they must exist). */
-  modifyValues(handle: string, values: readonly HandleValue[], who: Identity): void;
+  modifyValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void>;
   /** Handles under a prefix this node homes, in name order, paged. */
-  listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): { handles: string[]; total: number };
-  homePrefix(prefix: string, who: Identity): void;
-  unhomePrefix(prefix: string, who: Identity): void;
+  listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): Promise<{ handles: string[]; total: number }>;
+  homePrefix(prefix: string, who: Identity): Promise<void>;
+  unhomePrefix(prefix: string, who: Identity): Promise<void>;
   listHomedPrefixes(): string[];
   siteInfo(): HandleSiteInfo;
   /** The secret key bytes of an HS_SECKEY identity, for challenge–response; undefined when absent. */
-  secretKeyOf(identity: { handle: string; index: number }): Uint8Array | undefined;
+  secretKeyOf(identity: { handle: string; index: number }): Promise<Uint8Array | undefined>;
   /**
    * The HS_PUBKEY values (index and data, the Handle key encoding) an identity may prove with its private
    * key: the one at its index, or with index 0 every HS_PUBKEY value of the handle (as Handle.Net's server
    * reads index 0). Public keys are public data, so no permission is needed. Optional: a service without it
    * has no public-key identities.
    */
-  publicKeysOf?(identity: { handle: string; index: number }): Array<{ readonly index: number; readonly data: Uint8Array }>;
+  publicKeysOf?(identity: { handle: string; index: number }): Promise<Array<{ readonly index: number; readonly data: Uint8Array }>>;
 }

@@ -156,7 +156,7 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
   try {
     // A mirror gets its records (admins and secret keys included) from the primary's log, not from here.
     if (opts.role !== 'mirror') {
-      LocalHandleService.bootstrap({ store, prefix, adminHandle: opts.admin.handle, adminIndex: opts.admin.index, secretKey: secret });
+      await LocalHandleService.bootstrap({ store, prefix, adminHandle: opts.admin.handle, adminIndex: opts.admin.index, secretKey: secret });
     }
     const service = new LocalHandleService({
       store,
@@ -173,6 +173,7 @@ export async function startHandleNode(opts: HandleNodeOptions): Promise<HandleNo
         source: httpTransactionLogSource({ url, auth: basicAuthorization(opts.admin, opts.admin.secretKey) }),
         intervalMs: opts.mirrorIntervalMs ?? 1000,
         onError: (e) => log(`mirror: ${e instanceof Error ? e.message : String(e)}`),
+        onApplied: () => service.refresh(),
       });
       const m = mirror;
       started.push(() => m.stop());

@@ -16,6 +16,11 @@ export interface MirrorOptions {
   readonly batchSize?: number;
   /** Called with each failed poll; the mirror keeps polling. */
   readonly onError?: (e: unknown) => void;
+  /**
+   * Called after each batch is applied, before the poll goes on: a service serving the store refreshes its
+   * caches here (LocalHandleService.refresh) when the store cannot tell it about changes by itself.
+   */
+  readonly onApplied?: (seq: number) => void | Promise<void>;
 }
 
 export interface MirrorStatus {
@@ -43,13 +48,20 @@ export function startMirror(opts: MirrorOptions): Mirror {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
+  /** The store's lastSeq() as last read or applied (status() answers without a promise). */
+  let appliedSeq = 0;
 
   async function pull(): Promise<number> {
+    appliedSeq = await opts.store.lastSeq();
     for (;;) {
-      const page = await opts.source.changesSince(opts.store.lastSeq(), batch);
-      if (stopped) return opts.store.lastSeq();
+      const page = await opts.source.changesSince(appliedSeq, batch);
+      if (stopped) return appliedSeq;
       sourceSeq = page.lastSeq;
-      const applied = page.changes.length > 0 ? opts.store.applyChanges(page.changes) : opts.store.lastSeq();
+      if (page.changes.length > 0) {
+        appliedSeq = await opts.store.applyChanges(page.changes);
+        await opts.onApplied?.(appliedSeq);
+      }
+      const applied = appliedSeq;
       lastError = undefined;
       lastSyncAt = Date.now();
       if (page.changes.length < batch || applied >= page.lastSeq) return applied;
@@ -80,7 +92,7 @@ export function startMirror(opts: MirrorOptions): Mirror {
 
   return {
     syncOnce,
-    status: () => ({ appliedSeq: opts.store.lastSeq(), sourceSeq, lastError, lastSyncAt }),
+    status: () => ({ appliedSeq, sourceSeq, lastError, lastSyncAt }),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -14,13 +14,19 @@ export interface TransactionLogSource {
 
 /** The primary side. `changes` is the JSON page the replication route sends as its body. */
 export function transactionLogSource(store: HandleStore): TransactionLogSource & {
-  changes(since: number, limit: number): ReplicationBatchJson;
+  changes(since: number, limit: number): Promise<ReplicationBatchJson>;
   compact(upTo?: number): ReturnType<HandleStore['compactLog']>;
 } {
-  const page = (since: number, limit: number): ReplicationBatch => ({ changes: store.changesSince(since, limit), lastSeq: store.lastSeq() });
+  // lastSeq first: a change committed between the two reads is then in the page but not past lastSeq,
+  // never the other way round (a mirror would take itself to be further than the page it applied).
+  const page = async (since: number, limit: number): Promise<ReplicationBatch> => {
+    const lastSeq = await store.lastSeq();
+    const changes = await store.changesSince(since, limit);
+    return { changes, lastSeq: Math.max(lastSeq, changes.at(-1)?.seq ?? 0) };
+  };
   return {
-    changesSince: async (since, limit) => page(since, limit),
-    changes: (since, limit) => batchToJson(page(since, limit)),
+    changesSince: (since, limit) => page(since, limit),
+    changes: async (since, limit) => batchToJson(await page(since, limit)),
     compact: (upTo) => store.compactLog(upTo),
   };
 }

@@ -2,8 +2,8 @@
  * A recursive resolver as a network service for clients that do not walk the hierarchy themselves: Handle
  * protocol resolution requests (op 1) on UDP and TCP, and `GET /api/handles/{handle}` on HTTP, all answered
  * through one `RecursiveResolver` and its cache. It has its own small listener rather than the node's
- * protocol server because resolution here is asynchronous (it may ask other nodes), while a node's
- * `HandleService` answers synchronously from its store.
+ * protocol server because it answers for other nodes' handles (it may ask them), while a node's protocol
+ * server answers from its own `HandleService` and its pre-rendered answers.
  */
 import { type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { type Server as TcpServer, type Socket, createServer } from 'node:net';

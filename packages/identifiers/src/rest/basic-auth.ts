@@ -55,17 +55,26 @@ export function parseBasicAuthorization(header: string): BasicCredentials {
   return { handle, index, secret };
 }
 
-/** The `auth` a node's REST app uses: verifies Basic credentials against the service's HS_SECKEY values. */
-export function secretKeyAuth(service: HandleService): (authorization: string | undefined) => Identity {
-  return (authorization) => {
-    if (authorization === undefined || authorization === '') return null;
-    const c = parseBasicAuthorization(authorization);
-    const key = service.secretKeyOf({ handle: c.handle, index: c.index });
+/**
+ * The `auth` a node's REST app uses: verifies Basic credentials against the service's HS_SECKEY values.
+ * Anonymous requests (no header) get `null` at once, without a promise: they are the resolution hot path.
+ */
+export function secretKeyAuth(service: Pick<HandleService, 'secretKeyOf'>): (authorization: string | undefined) => Identity | Promise<Identity> {
+  const verify = async (c: BasicCredentials): Promise<Identity> => {
+    const key = await service.secretKeyOf({ handle: c.handle, index: c.index });
     const given = Buffer.from(c.secret, 'utf8');
     if (!key || key.length !== given.length || !timingSafeEqual(Buffer.from(key), given)) {
       throw failed(`Unknown identity ${c.index}:${c.handle} or wrong secret key.`);
     }
     return { handle: c.handle, index: c.index };
+  };
+  return (authorization) => {
+    if (authorization === undefined || authorization === '') return null;
+    try {
+      return verify(parseBasicAuthorization(authorization));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   };
 }
 

@@ -87,9 +87,9 @@ function bodyValues(body: unknown, site: SiteCodec | undefined): HandleValue[] {
 }
 
 /** Indexes the handle has now, or undefined when the handle does not exist. */
-function existingIndexes(service: HandleService, handle: string, who: Identity): Set<number> | undefined {
+async function existingIndexes(service: HandleService, handle: string, who: Identity): Promise<Set<number> | undefined> {
   try {
-    return new Set(service.resolve(handle, {}, who).map((v) => v.index));
+    return new Set((await service.resolve(handle, {}, who)).map((v) => v.index));
   } catch (e) {
     if (e instanceof HandleError && e.responseCode === ResponseCode.HANDLE_NOT_FOUND) return undefined;
     if (e instanceof HandleError && e.responseCode === ResponseCode.VALUES_NOT_FOUND) return new Set();
@@ -108,18 +108,29 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
   if (answers) app.addHook('onClose', async () => answers.dispose());
   registerSiteRoutes(app, service);
 
-  /** Resolution once the caller is known: the pre-rendered answer when it applies, else the full path. */
-  const resolveInto = (reply: FastifyReply, handle: string, q: Query, identity: Identity): FastifyReply => {
+  // Exactly the bytes Fastify's serializer makes of the object built in fullResolve() for the same answer.
+  const sendRendered = (reply: FastifyReply, handle: string, rendered: string): FastifyReply =>
+    reply.type('application/json; charset=utf-8').send(`{"responseCode":1,"handle":${JSON.stringify(handle)},"values":${rendered}}`);
+
+  /**
+   * Resolution once the caller is known: the pre-rendered answer when it applies (a kept one is sent without
+   * a promise), else the full path.
+   */
+  const resolveInto = (reply: FastifyReply, handle: string, q: Query, identity: Identity): FastifyReply | Promise<FastifyReply> => {
     if (answers && identity === null && q.type === undefined && q.index === undefined) {
       const rendered = answers.get(handle);
-      // Exactly the bytes Fastify's serializer makes of the object built below for the same answer.
-      if (rendered !== undefined) return reply.type('application/json; charset=utf-8').send(`{"responseCode":1,"handle":${JSON.stringify(handle)},"values":${rendered}}`);
+      if (typeof rendered === 'string') return sendRendered(reply, handle, rendered);
+      if (rendered !== undefined) return rendered.then((r) => (r !== undefined ? sendRendered(reply, handle, r) : fullResolve(reply, handle, q, identity)));
     }
+    return fullResolve(reply, handle, q, identity);
+  };
+
+  const fullResolve = async (reply: FastifyReply, handle: string, q: Query, identity: Identity): Promise<FastifyReply> => {
     const types = list(q.type);
     const idx = indexes(q.index);
     let values: HandleValue[];
     try {
-      values = service.resolve(handle, { types, indexes: idx }, identity);
+      values = await service.resolve(handle, { types, indexes: idx }, identity);
     } catch (e) {
       // Handle.Net answers a resolution whose filters match nothing with 200 and responseCode 200.
       if (e instanceof HandleError && e.responseCode === ResponseCode.VALUES_NOT_FOUND) values = [];
@@ -136,8 +147,8 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
     const handle = handleOf(req);
     const pending = who(req);
     if (pending instanceof Promise) return pending.then((identity) => resolveInto(reply, handle, req.query as Query, identity));
-    resolveInto(reply, handle, req.query as Query, pending);
-    return undefined;
+    const sent = resolveInto(reply, handle, req.query as Query, pending);
+    return sent instanceof Promise ? sent : undefined;
   });
 
   app.put('/api/handles/*', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -147,18 +158,18 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
     const values = bodyValues(req.body, site);
     const overwrite = flag(q.overwrite, true);
     if (flag(q.mintNewSuffix, false)) {
-      const minted = service.create(handle, values, identity, { mintNewSuffix: true });
+      const minted = await service.create(handle, values, identity, { mintNewSuffix: true });
       return reply.status(201).send({ responseCode: ResponseCode.SUCCESS, handle: minted });
     }
     const indexParam = list(q.index);
-    const existing = existingIndexes(service, handle, identity);
+    const existing = await existingIndexes(service, handle, identity);
     if (indexParam.length > 0) {
       // `index=` (or `index=various`): add or replace only the named values, leaving the others alone.
       const wanted = indexParam.includes('various') ? undefined : new Set(indexes(indexParam));
       const chosen = wanted ? values.filter((v) => wanted.has(v.index)) : values;
       if (chosen.length === 0) throw new HandleError(ResponseCode.INVALID_VALUE, 'None of the index= values is in the body.');
       if (!existing) {
-        service.create(handle, chosen, identity, { overwrite: false });
+        await service.create(handle, chosen, identity, { overwrite: false });
         return reply.status(201).send({ responseCode: ResponseCode.SUCCESS, handle });
       }
       const replace = chosen.filter((v) => existing.has(v.index));
@@ -166,12 +177,12 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
       if (!overwrite && replace.length > 0) {
         throw new HandleError(ResponseCode.VALUE_ALREADY_EXISTS, `Value ${replace[0]?.index} already exists and overwrite=false.`, { index: replace[0]?.index });
       }
-      if (replace.length > 0) service.modifyValues(handle, replace, identity);
-      if (add.length > 0) service.addValues(handle, add, identity);
+      if (replace.length > 0) await service.modifyValues(handle, replace, identity);
+      if (add.length > 0) await service.addValues(handle, add, identity);
       return reply.status(add.length > 0 ? 201 : 200).send({ responseCode: ResponseCode.SUCCESS, handle });
     }
     if (existing && !overwrite) throw new HandleError(ResponseCode.HANDLE_ALREADY_EXISTS, `${handle} already exists and overwrite=false.`);
-    const created = service.create(handle, values, identity, { overwrite: true });
+    const created = await service.create(handle, values, identity, { overwrite: true });
     return reply.status(existing ? 200 : 201).send({ responseCode: ResponseCode.SUCCESS, handle: created });
   });
 
@@ -179,8 +190,8 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
     const handle = handleOf(req);
     const identity = await who(req);
     const idx = indexes((req.query as Query).index);
-    if (idx.length > 0) service.removeValues(handle, idx, identity);
-    else service.delete(handle, identity);
+    if (idx.length > 0) await service.removeValues(handle, idx, identity);
+    else await service.delete(handle, identity);
     return reply.status(200).send({ responseCode: ResponseCode.SUCCESS, handle });
   });
 
@@ -195,7 +206,7 @@ export function registerHandleRoutes(app: FastifyInstance, service: HandleServic
     if (!Number.isInteger(pageSize) || pageSize <= 0 || pageSize > maxPageSize) {
       throw new HandleError(ResponseCode.INVALID_VALUE, `pageSize must be an integer from 1 to ${maxPageSize}.`);
     }
-    const r = service.listHandles(prefix, identity, { offset: page * pageSize, limit: pageSize });
+    const r = await service.listHandles(prefix, identity, { offset: page * pageSize, limit: pageSize });
     return reply.send({ responseCode: ResponseCode.SUCCESS, prefix, totalCount: r.total, page, pageSize, handles: r.handles });
   });
 }

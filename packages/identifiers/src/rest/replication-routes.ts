@@ -14,7 +14,7 @@ import type { RestAuth } from './handle-routes.js';
 export interface ChangeFeed {
   changes(since: number, limit: number): unknown;
   /** Present when the log can be compacted. */
-  compact?(upTo?: number): { removed: number; stripped: number; remaining: number };
+  compact?(upTo?: number): Promise<{ readonly removed: number; readonly stripped: number; readonly remaining: number }>;
 }
 
 export interface ReplicationRoutesOptions {
@@ -46,7 +46,7 @@ export function registerReplicationRoutes(app: FastifyInstance, opts: Replicatio
       const upTo = q.upTo === undefined ? undefined : Number(q.upTo);
       if (upTo !== undefined && (!Number.isInteger(upTo) || upTo < 0)) throw new HandleError(ResponseCode.INVALID_VALUE, 'upTo must be an integer ≥ 0 (a change seq).');
       const t0 = Date.now();
-      const r = compact(upTo);
+      const r = await compact(upTo);
       return reply.send({ responseCode: ResponseCode.SUCCESS, ...r, seconds: (Date.now() - t0) / 1000 });
     });
   }

@@ -20,12 +20,16 @@ export type BatchOutcome =
 
 /** What the REST layer needs from a node's template registry; `LocalHandleService` provides it. */
 export interface TemplateApi {
-  listTemplates(): readonly unknown[];
-  getTemplate(id: string): unknown | undefined;
-  /** Validates and stores a template; throws HandleError naming the bad field. */
-  createTemplate(input: unknown, who: Identity): unknown;
+  listTemplates(): Promise<readonly unknown[]>;
+  getTemplate(id: string): Promise<unknown | undefined>;
+  /** Validates and stores a template; rejects with a HandleError naming the bad field. */
+  createTemplate(input: unknown, who: Identity): Promise<unknown>;
   /** Per item unless atomic; an item with a templateId is validated against that template. */
-  batchRegister(items: ReadonlyArray<{ handle: string; values: readonly HandleValue[]; templateId?: string }>, who: Identity, opts?: { atomic?: boolean }): readonly BatchOutcome[];
+  batchRegister(
+    items: ReadonlyArray<{ handle: string; values: readonly HandleValue[]; templateId?: string }>,
+    who: Identity,
+    opts?: { atomic?: boolean },
+  ): Promise<readonly BatchOutcome[]>;
 }
 
 export interface TemplateRoutesOptions {
@@ -49,18 +53,18 @@ export function registerTemplateRoutes(app: FastifyInstance, opts: TemplateRoute
   const maxBatch = opts.maxBatch ?? 10_000;
   const t = opts.templates;
 
-  app.get('/api/templates', async () => ({ responseCode: ResponseCode.SUCCESS, templates: t.listTemplates() }));
+  app.get('/api/templates', async () => ({ responseCode: ResponseCode.SUCCESS, templates: await t.listTemplates() }));
 
   app.get('/api/templates/:id', async (req: FastifyRequest) => {
     const id = (req.params as { id: string }).id;
-    const found = t.getTemplate(id);
+    const found = await t.getTemplate(id);
     if (found === undefined) throw new HandleError(ResponseCode.HANDLE_NOT_FOUND, `No template ${id}.`, { template: id }, 'IIP_ERR_HANDLE_NOT_FOUND');
     return { responseCode: ResponseCode.SUCCESS, template: found };
   });
 
   app.post('/api/templates', async (req: FastifyRequest, reply: FastifyReply) => {
     const who = await opts.auth(req.headers.authorization);
-    const created = t.createTemplate(req.body, who);
+    const created = await t.createTemplate(req.body, who);
     return reply.status(201).send({ responseCode: ResponseCode.SUCCESS, template: created });
   });
 
@@ -69,7 +73,7 @@ export function registerTemplateRoutes(app: FastifyInstance, opts: TemplateRoute
     const who = await opts.auth(req.headers.authorization);
     const body = req.body as { template?: unknown; items?: unknown; atomic?: unknown } | null;
     const batchTemplate = body?.template;
-    if (batchTemplate !== undefined && (typeof batchTemplate !== 'string' || t.getTemplate(batchTemplate) === undefined)) {
+    if (batchTemplate !== undefined && (typeof batchTemplate !== 'string' || (await t.getTemplate(batchTemplate)) === undefined)) {
       throw new HandleError(ResponseCode.INVALID_VALUE, `"template" must name an existing template (got ${JSON.stringify(batchTemplate)}).`, { field: 'template' });
     }
     const items = body?.items;
@@ -102,7 +106,7 @@ export function registerTemplateRoutes(app: FastifyInstance, opts: TemplateRoute
       const bad = results.findIndex((r) => r !== undefined);
       return reply.status(400).send({ responseCode: ResponseCode.INVALID_VALUE, created: 0, failed: items.length, results: results.map((r, i) => r ?? { handle: parsed[at.indexOf(i)]?.handle ?? '', responseCode: ResponseCode.ERROR, abortedBy: bad }) });
     }
-    const outcomes = parsed.length > 0 ? t.batchRegister(parsed, who, { atomic }) : [];
+    const outcomes = parsed.length > 0 ? await t.batchRegister(parsed, who, { atomic }) : [];
     outcomes.forEach((o, k) => {
       const i = at[k] as number;
       if (o.ok) results[i] = { handle: o.handle, responseCode: ResponseCode.SUCCESS };

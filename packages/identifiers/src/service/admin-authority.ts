@@ -9,7 +9,7 @@ import { normalizeHandle } from '../model/handle-name.js';
 import { HS_ADMIN, HS_VLIST, type HandleReference, type HandleValue } from '../model/handle-value.js';
 
 /** Finds one value of a stored handle (the service passes a store lookup). */
-export type ValueLookup = (ref: HandleReference) => HandleValue | undefined;
+export type ValueLookup = (ref: HandleReference) => Promise<HandleValue | undefined>;
 
 /** Nesting deeper than this is treated as not a member: it bounds the work a crafted group can cause. */
 const MAX_GROUP_DEPTH = 8;
@@ -19,13 +19,13 @@ function sameIdentity(ref: HandleReference, who: HandleReference): boolean {
 }
 
 /** True when `who` is `ref` or a member of the HS_VLIST group `ref` names (recursively). */
-export function isIdentityOrMember(ref: HandleReference, who: HandleReference, lookup: ValueLookup, depth = 0, seen = new Set<string>()): boolean {
+export async function isIdentityOrMember(ref: HandleReference, who: HandleReference, lookup: ValueLookup, depth = 0, seen = new Set<string>()): Promise<boolean> {
   if (sameIdentity(ref, who)) return true;
   if (depth >= MAX_GROUP_DEPTH || ref.index === 0) return false;
   const key = `${ref.index}:${normalizeHandle(ref.handle)}`;
   if (seen.has(key)) return false;
   seen.add(key);
-  const group = lookup(ref);
+  const group = await lookup(ref);
   if (!group || group.type !== HS_VLIST) return false;
   let members: HandleReference[];
   try {
@@ -33,11 +33,12 @@ export function isIdentityOrMember(ref: HandleReference, who: HandleReference, l
   } catch {
     return false;
   }
-  return members.some((m) => isIdentityOrMember(m, who, lookup, depth + 1, seen));
+  for (const m of members) if (await isIdentityOrMember(m, who, lookup, depth + 1, seen)) return true;
+  return false;
 }
 
 /** The union of the permission bits the HS_ADMIN values of `values` grant to `who`. */
-export function permissionsOf(values: readonly HandleValue[], who: HandleReference | null, lookup: ValueLookup): number {
+export async function permissionsOf(values: readonly HandleValue[], who: HandleReference | null, lookup: ValueLookup): Promise<number> {
   if (!who) return 0;
   let bits = 0;
   for (const v of values) {
@@ -49,7 +50,7 @@ export function permissionsOf(values: readonly HandleValue[], who: HandleReferen
       continue;
     }
     if ((bits | rec.permissions) === bits) continue;
-    if (isIdentityOrMember(rec.admin, who, lookup)) bits |= rec.permissions;
+    if (await isIdentityOrMember(rec.admin, who, lookup)) bits |= rec.permissions;
   }
   return bits;
 }

@@ -24,7 +24,7 @@ import {
 } from '../model/handle-value.js';
 import { ResponseCode } from '../model/response-codes.js';
 import { type DataTemplate, IIP_TEMPLATE, TEMPLATE_VALUE_INDEX, parseDataTemplate, validateAgainstTemplate } from '../templates/data-template.js';
-import { permissionsOf } from './admin-authority.js';
+import { type ValueLookup, permissionsOf } from './admin-authority.js';
 import { AnswerCache, type AnswerRenderer, type PublicAnswerSource, type PublicAnswers } from './public-answers.js';
 import { RecordCache, type RecordCacheStats } from './record-cache.js';
 import { validateValues } from './value-validation.js';
@@ -38,8 +38,8 @@ export interface LocalHandleServiceOptions {
   /** Identities that may do anything on this node (home prefixes, create templates) — the node operator. */
   readonly rootAdmins?: readonly HandleReference[];
   /**
-   * Records kept decoded for resolution (LRU; default 65,536, 0 = none). Checked against the store's change
-   * sequence on every read and emptied by every write through this service, so an answer is never stale.
+   * Records kept decoded for resolution (LRU; default 65,536, 0 = none). Emptied by every write through this
+   * service and by every change it learns of (see refresh()), so an answer is never stale.
    */
   readonly cacheEntries?: number;
   /**
@@ -123,16 +123,25 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
   private readonly now: () => number;
   private readonly rootAdmins: readonly HandleReference[];
   private readonly cache: RecordCache;
-  private readonly inTransaction: () => boolean;
-  /** Responsibility per (normalized) prefix, valid while the store's change sequence stays `homesSeq`. */
+  /** Responsibility per (normalized) prefix; emptied with the record cache. */
   private readonly homesMemo = new Map<string, boolean>();
-  private homesSeq = -1;
   private readonly answerCaches = new Set<AnswerCache>();
   private readonly answerEntries: number;
-  /** The change seq the answer caches reflect. */
-  private answersSeq = -1;
-  private readonly lookup = (ref: HandleReference): HandleValue | undefined =>
-    this.store.get(normalizeHandle(ref.handle))?.values.find((v) => v.index === ref.index);
+  /**
+   * The store's committed change number, read without a promise, when the store can tell (the SQLite one
+   * can: SqliteHandleStore.committedSeq). Compared on every cached answer, it catches changes this service
+   * did not make (a mirror's batches, a tool writing to the same store). A store that cannot tell relies on
+   * refresh() being called after such changes; the service's own writes refresh by themselves.
+   */
+  private readonly committedSeq: (() => number) | undefined;
+  /** The change seq the caches reflect; -1 before the first catch-up. */
+  private seenSeq = -1;
+  /**
+   * Bumped whenever something cached may have gone stale (a write begins or ends, a change is learnt of). A
+   * read that awaited the store caches its result only when the generation is still the one it began in.
+   */
+  private gen = 0;
+  private syncing: Promise<void> | undefined;
 
   constructor(opts: LocalHandleServiceOptions) {
     this.store = opts.store;
@@ -142,10 +151,86 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     this.rootAdmins = opts.rootAdmins ?? [];
     this.cache = new RecordCache(opts.cacheEntries ?? 65_536);
     this.answerEntries = opts.answerEntries ?? 1_000_000;
-    // Not part of the HandleStore port: adapters that can tell (the SQLite one) say whether a transaction
-    // is open; with one that cannot, no resolve is cached at all, which is slow but never wrong.
-    const probe = (opts.store as Partial<{ inTransaction(): boolean }>).inTransaction;
-    this.inTransaction = probe ? () => probe.call(opts.store) : () => true;
+    // Not part of the HandleStore port (see the field).
+    const probe = (opts.store as Partial<{ committedSeq(): number }>).committedSeq;
+    this.committedSeq = probe ? () => probe.call(opts.store) : undefined;
+  }
+
+  /** A read through this store's handles: one value of a handle, for group membership. */
+  private lookupIn(store: HandleStore): ValueLookup {
+    return async (ref) => (await store.get(normalizeHandle(ref.handle)))?.values.find((v) => v.index === ref.index);
+  }
+
+  // ---- keeping the caches in step with the store
+
+  /** Whether the caches reflect everything the store is known to have committed. */
+  private fresh(): boolean {
+    return this.seenSeq >= 0 && (this.committedSeq === undefined || this.committedSeq() === this.seenSeq);
+  }
+
+  /** Resolves once the caches are in step (at once, without reading, when they already are). */
+  private ready(): Promise<void> | undefined {
+    return this.fresh() ? undefined : this.sync();
+  }
+
+  /** One catch-up at a time; callers arriving meanwhile share it. */
+  private sync(): Promise<void> {
+    this.syncing ??= this.catchUp().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  /**
+   * Brings the caches in step with everything the store has committed by now: drops the handles changed
+   * since they were last in step (everything after a home/unhome or a gap too long to read). The service
+   * calls it after each of its own writes; call it after changing the store behind the service's back when
+   * the store cannot say so itself (see LocalHandleService's `committedSeq` probe) — a mirror's onApplied.
+   */
+  async refresh(): Promise<void> {
+    // A catch-up already running may have read the log before the change the caller knows of.
+    const running = this.syncing;
+    if (running) await running.catch(() => undefined);
+    await this.sync();
+  }
+
+  private async catchUp(): Promise<void> {
+    const from = this.seenSeq;
+    const restart = async () => {
+      const seq = await this.store.lastSeq();
+      this.forgetAll();
+      this.seenSeq = seq;
+    };
+    if (from < 0) return restart();
+    const changed = await this.store.changedKeysSince(from, MAX_INVALIDATION_READ + 1);
+    if (changed.length > MAX_INVALIDATION_READ) return restart();
+    if (changed.length === 0) {
+      // Nothing after `from`, yet the store says otherwise (say, it was swapped or rebuilt): start over.
+      if (this.committedSeq !== undefined && this.committedSeq() !== from) return restart();
+      return;
+    }
+    this.forgetRecords();
+    for (const c of changed) {
+      if (c.op === 'put' || c.op === 'delete') {
+        for (const cache of this.answerCaches) cache.delete(c.key);
+      } else if (c.op === 'home' || c.op === 'unhome') {
+        for (const cache of this.answerCaches) cache.clear();
+        break;
+      }
+    }
+    this.seenSeq = (changed[changed.length - 1] as { seq: number }).seq;
+  }
+
+  /** Drops the decoded records and the responsibility memo (not the pre-rendered answers). */
+  private forgetRecords(): void {
+    this.gen++;
+    this.cache.clear();
+    this.homesMemo.clear();
+  }
+
+  private forgetAll(): void {
+    this.forgetRecords();
+    for (const c of this.answerCaches) c.clear();
   }
 
   /** Hits, misses and size of the resolution cache (for tests, benchmarks and metrics). */
@@ -156,10 +241,8 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
   // ---- pre-rendered public answers
 
   publicAnswers(render: AnswerRenderer): PublicAnswers {
+    // A new, empty cache is in step with any seq: it shares the service's catch-ups from now on.
     const cache = new AnswerCache(render, this.answerEntries);
-    // A new, empty cache is in step with any seq; caches already there are brought to the current one first.
-    if (this.answerCaches.size === 0) this.answersSeq = this.store.lastSeq();
-    else this.syncAnswers();
     this.answerCaches.add(cache);
     return {
       get: (handle) => this.answer(cache, handle),
@@ -171,43 +254,20 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     };
   }
 
-  /**
-   * Brings every answer cache in step with the store: drops the handles changed since, or everything after a
-   * home/unhome (responsibility changed), a rollback (seq went down) or a gap too long to read. False while
-   * a transaction is open (what it wrote may still roll back), and then no cache is used.
-   */
-  private syncAnswers(): boolean {
-    if (this.answerCaches.size === 0) return true;
-    if (this.inTransaction()) return false;
-    const seq = this.store.lastSeq();
-    if (seq === this.answersSeq) return true;
-    const from = this.answersSeq;
-    this.answersSeq = seq;
-    const clearAll = () => {
-      for (const c of this.answerCaches) c.clear();
-    };
-    if (from < 0 || seq < from) {
-      clearAll();
-      return true;
-    }
-    const changed = this.store.changedKeysSince(from, MAX_INVALIDATION_READ + 1);
-    if (changed.length > MAX_INVALIDATION_READ) {
-      clearAll();
-      return true;
-    }
-    for (const c of changed) {
-      if (c.op === 'put' || c.op === 'delete') {
-        for (const cache of this.answerCaches) cache.delete(c.key);
-      } else if (c.op === 'home' || c.op === 'unhome') {
-        clearAll();
-        break;
+  /** The hot path: a kept answer, without a promise, while the caches are in step; else the slow path. */
+  private answer(cache: AnswerCache, handle: string): string | undefined | Promise<string | undefined> {
+    if (this.fresh()) {
+      const hit = cache.peek(normalizeHandle(handle));
+      if (hit !== undefined) {
+        cache.hits++;
+        return hit;
       }
     }
-    return true;
+    return this.answerSlowly(cache, handle);
   }
 
-  private answer(cache: AnswerCache, handle: string): string | undefined {
-    if (!this.syncAnswers()) return undefined;
+  private async answerSlowly(cache: AnswerCache, handle: string): Promise<string | undefined> {
+    await this.ready();
     const key = normalizeHandle(handle);
     const hit = cache.peek(key);
     if (hit !== undefined) {
@@ -215,17 +275,19 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
       return hit;
     }
     cache.misses++;
+    const stamp = this.gen;
     let rendered: string;
     try {
       // What resolve(handle, {}, null) returns: the public values (see publicValues()).
-      const rec = this.readRecord(this.assertResponsible(handle).key);
+      const rec = await this.readRecord(this.assertResponsible(handle).key);
       if (!rec) return undefined;
       rendered = cache.render(publicValues(rec.values), hasRestricted(rec.values));
     } catch {
       // Not found, not ours, not renderable (too many values for one message…): the full path says why.
       return undefined;
     }
-    cache.set(key, rendered, true);
+    // Kept only when nothing changed while the store was read (else the next lookup renders it again).
+    if (this.gen === stamp && this.fresh()) cache.set(key, rendered, true);
     return rendered;
   }
 
@@ -237,15 +299,25 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
   async warmPublicAnswers(opts: WarmAnswersOptions = {}): Promise<{ read: number; added: number; seconds: number }> {
     const t0 = Date.now();
     const chunk = Math.max(1, opts.chunk ?? 2_000);
-    const total = this.store.count();
+    const total = await this.store.count();
     let after: string | undefined;
     let read = 0;
     let added = 0;
+    let retries = 0;
     const room = () => [...this.answerCaches].some((c) => c.size < c.capacity);
     while (this.answerCaches.size > 0 && room() && !opts.signal?.aborted) {
-      if (this.syncAnswers()) {
-        const page = this.store.scan(after, chunk);
-        if (page.length === 0) break;
+      await this.ready();
+      const stamp = this.gen;
+      const page = await this.store.scan(after, chunk);
+      if (page.length === 0) break;
+      // Something changed while the page was read: read it again (a few times), else leave it to demand.
+      const stale = this.gen !== stamp || !this.fresh();
+      if (stale && retries < 3) {
+        retries++;
+        continue;
+      }
+      retries = 0;
+      if (!stale) {
         for (const { key, record } of page) {
           if (!this.homesKey(key)) continue;
           const values = publicValues(record.values);
@@ -260,10 +332,10 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
             if (cache.set(key, rendered, false)) added++;
           }
         }
-        read += page.length;
-        after = page[page.length - 1]?.key;
-        opts.onProgress?.(read, total);
       }
+      read += page.length;
+      after = page[page.length - 1]?.key;
+      opts.onProgress?.(read, total);
       await new Promise<void>((r) => setImmediate(r));
     }
     return { read, added, seconds: (Date.now() - t0) / 1000 };
@@ -277,26 +349,34 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     return np === TOP_LEVEL_PREFIX ? this.homes(key.slice(slash + 1), true) : this.homes(np, false);
   }
 
-  /** A read for resolution: through the cache, which the store's change sequence keeps honest. */
-  private readRecord(key: string): StoredHandle | undefined {
-    // What a read inside an open transaction sees may still roll back, and the change number it carries
-    // would then be reused by the next commit: such reads bypass the cache.
-    if (this.inTransaction()) return this.store.get(key);
-    const stamp = this.store.lastSeq();
+  /**
+   * A read for resolution (call ready() first): through the record cache. The store only ever shows
+   * committed data to this read (an open transaction's writes are seen through its own `tx` only).
+   */
+  private async readRecord(key: string): Promise<StoredHandle | undefined> {
+    const stamp = this.gen;
     const hit = this.cache.get(key, stamp);
     if (hit !== undefined) return hit ?? undefined;
-    const rec = this.store.get(key);
-    this.cache.set(key, rec ?? null, stamp);
+    const rec = await this.store.get(key);
+    if (this.gen === stamp) this.cache.set(key, rec ?? null, stamp);
     return rec;
   }
 
-  /** Runs a write; whatever happened, nothing read before or during it stays cached. */
-  private written<T>(fn: () => T): T {
+  /**
+   * Runs a write; nothing read before or during it stays cached, and once it has ended (committed or not)
+   * the caches are brought in step with the store before the caller hears back.
+   */
+  private async written<T>(fn: () => Promise<T>): Promise<T> {
+    this.forgetRecords();
     try {
-      return fn();
+      return await fn();
     } finally {
-      this.cache.clear();
-      this.homesMemo.clear();
+      this.forgetRecords();
+      // A catch-up that fails (store closing) leaves the caches unusable until the next one succeeds.
+      await this.refresh().catch(() => {
+        this.forgetAll();
+        this.seenSeq = -1;
+      });
     }
   }
 
@@ -305,7 +385,7 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
    * every permission to `adminIndex:adminHandle`, that identity's HS_SECKEY, and the prefix homed. Running it
    * again leaves existing records alone (so `iip id serve` may call it on every start) but re-homes the prefix.
    */
-  static bootstrap(opts: BootstrapOptions): void {
+  static async bootstrap(opts: BootstrapOptions): Promise<void> {
     const ts = Math.floor((opts.now ?? Date.now)() / 1000);
     const store = opts.store;
     const admin: HandleReference = { handle: opts.adminHandle, index: opts.adminIndex };
@@ -324,14 +404,14 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     const prefixRecord = prefixHandle(opts.prefix);
     const sameHandle = normalizeHandle(opts.adminHandle) === normalizeHandle(prefixRecord);
     const adminIndexForPrefix = opts.adminIndex === 100 ? 101 : 100;
-    store.transaction(() => {
+    await store.transaction(async (tx) => {
       const prefixValues = [adminValue(adminIndexForPrefix), ...(sameHandle ? [secret] : [])];
-      store.create(normalizeHandle(prefixRecord), { handle: prefixRecord, values: prefixValues });
+      await tx.create(normalizeHandle(prefixRecord), { handle: prefixRecord, values: prefixValues });
       if (!sameHandle) {
         requireParsed(opts.adminHandle);
-        store.create(normalizeHandle(opts.adminHandle), { handle: opts.adminHandle, values: [adminValue(adminIndexForPrefix), secret] });
+        await tx.create(normalizeHandle(opts.adminHandle), { handle: opts.adminHandle, values: [adminValue(adminIndexForPrefix), secret] });
       }
-      if (!store.homedPrefixes().has(normalizeHandle(opts.prefix))) store.homePrefix(normalizeHandle(opts.prefix));
+      if (!tx.homedPrefixes().has(normalizeHandle(opts.prefix))) await tx.homePrefix(normalizeHandle(opts.prefix));
     });
   }
 
@@ -346,12 +426,8 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     throw fail(ResponseCode.SERVER_NOT_RESP, `This node does not home the prefix of ${handle}.`, { handle, role: this.role });
   }
 
+  /** Call ready() first: the memo is emptied by the catch-up that learns of a home/unhome. */
   private homes(prefix: string, isPrefixHandle: boolean): boolean {
-    const seq = this.store.lastSeq();
-    if (seq !== this.homesSeq) {
-      this.homesMemo.clear();
-      this.homesSeq = seq;
-    }
     const memoKey = isPrefixHandle ? `/${prefix}` : prefix;
     let yes = this.homesMemo.get(memoKey);
     if (yes === undefined) {
@@ -389,43 +465,53 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     return who;
   }
 
-  private demand(values: readonly HandleValue[], who: Identity, bit: number, op: string, target: string): void {
+  private async demand(values: readonly HandleValue[], who: Identity, bit: number, op: string, target: string, lookup: ValueLookup): Promise<void> {
     const id = this.requireIdentity(who, op);
     if (this.isRoot(id)) return;
-    if ((permissionsOf(values, id, this.lookup) & bit) !== bit) {
+    if (((await permissionsOf(values, id, lookup)) & bit) !== bit) {
       throw fail(ResponseCode.INSUFFICIENT_PERMISSIONS, `${id.index}:${id.handle} may not ${op} on ${target}.`, { op, target, permission: bit });
     }
   }
 
   /** The HS_ADMIN values that govern a prefix: those of the nearest `0.NA/<p>` record stored here. */
-  private prefixAdminValues(prefix: string, includeSelf = true): { values: readonly HandleValue[]; record: string } {
+  private async prefixAdminValues(store: HandleStore, prefix: string, includeSelf = true): Promise<{ values: readonly HandleValue[]; record: string }> {
     const chain = prefixChain(prefix);
     for (const p of includeSelf ? chain : chain.slice(1)) {
-      const rec = this.store.get(normalizeHandle(prefixHandle(p)));
+      const rec = await store.get(normalizeHandle(prefixHandle(p)));
       if (rec) return { values: rec.values, record: prefixHandle(p) };
     }
     return { values: [], record: prefixHandle(prefix) };
   }
 
-  private demandOnPrefix(prefix: string, who: Identity, bit: number, op: string, includeSelf = true): void {
-    const { values, record } = this.prefixAdminValues(prefix, includeSelf);
-    this.demand(values, who, bit, op, record);
+  /** Reads through `store` (the transaction's, when there is one). */
+  private async demandOnPrefix(store: HandleStore, prefix: string, who: Identity, bit: number, op: string, includeSelf = true): Promise<void> {
+    const { values, record } = await this.prefixAdminValues(store, prefix, includeSelf);
+    await this.demand(values, who, bit, op, record, this.lookupIn(store));
   }
 
   /** Creating `0.NA/<p>` is creating a prefix: ADD_NA on a parent prefix handle; anything else needs ADD_HANDLE. */
-  private demandCreate(handle: string, prefix: string, who: Identity): void {
+  private async demandCreate(store: HandleStore, handle: string, prefix: string, who: Identity): Promise<void> {
     if (prefix === TOP_LEVEL_PREFIX) {
       const suffix = requireParsed(handle).suffix;
-      this.demandOnPrefix(normalizeHandle(suffix), who, AdminPermission.ADD_NA, 'create prefix', false);
+      await this.demandOnPrefix(store, normalizeHandle(suffix), who, AdminPermission.ADD_NA, 'create prefix', false);
     } else {
-      this.demandOnPrefix(prefix, who, AdminPermission.ADD_HANDLE, 'create handle');
+      await this.demandOnPrefix(store, prefix, who, AdminPermission.ADD_HANDLE, 'create handle');
     }
   }
 
-  private demandValueChange(current: readonly HandleValue[], who: Identity, kind: 'add' | 'remove' | 'modify', changed: readonly HandleValue[], target: string): void {
+  private async demandValueChange(
+    current: readonly HandleValue[],
+    who: Identity,
+    kind: 'add' | 'remove' | 'modify',
+    changed: readonly HandleValue[],
+    target: string,
+    lookup: ValueLookup,
+  ): Promise<void> {
     const id = this.requireIdentity(who, `${kind} values`);
     if (this.isRoot(id)) return;
-    const bits = permissionsOf(current, id, this.lookup);
+    // Nothing to decide for no values (and then no permission is read).
+    if (changed.length === 0) return;
+    const bits = await permissionsOf(current, id, lookup);
     for (const v of changed) {
       const admin = v.type === HS_ADMIN;
       const bit =
@@ -452,22 +538,25 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
 
   // ---- reads
 
-  resolve(handle: string, query: ResolveQuery, who: Identity): HandleValue[] {
+  async resolve(handle: string, query: ResolveQuery, who: Identity): Promise<HandleValue[]> {
+    await this.ready();
     const { key } = this.assertResponsible(handle);
-    const rec = this.readRecord(key);
+    const rec = await this.readRecord(key);
     if (!rec) throw fail(ResponseCode.HANDLE_NOT_FOUND, `Handle ${handle} not found.`, { handle });
     const types = query.types?.length ? new Set(query.types) : undefined;
     const indexes = query.indexes?.length ? new Set(query.indexes) : undefined;
     const wanted = types || indexes ? rec.values.filter((v) => (types?.has(v.type) ?? false) || (indexes?.has(v.index) ?? false)) : rec.values;
     if (wanted.length === 0) throw fail(ResponseCode.VALUES_NOT_FOUND, `Handle ${handle} has no values of the requested types/indexes.`, { handle });
-    let canAdminRead: boolean | undefined;
+    // Asked only when a value needs it: the permission walk may read group records.
+    const canAdminRead =
+      who !== null &&
+      wanted.some(isRestricted) &&
+      (this.isRoot(who) || ((await permissionsOf(rec.values, who, this.lookupIn(this.store))) & AdminPermission.READ_VALUE) !== 0);
     const visible = wanted.filter((v) => {
       // Secret keys are for challenge–response only; no caller gets them back.
       if (v.type === HS_SECKEY) return false;
       if (v.permissions.publicRead) return true;
-      if (!v.permissions.adminRead || !who) return false;
-      canAdminRead ??= this.isRoot(who) || (permissionsOf(rec.values, who, this.lookup) & AdminPermission.READ_VALUE) !== 0;
-      return canAdminRead;
+      return v.permissions.adminRead && canAdminRead;
     });
     if (!who && query.strict && wanted.some(isRestricted)) {
       throw fail(ResponseCode.AUTHENTICATION_NEEDED, `${handle} has values only administrators may read; authenticate, or ask for public values only.`, { handle });
@@ -479,12 +568,13 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     return visible;
   }
 
-  listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): { handles: string[]; total: number } {
+  async listHandles(prefix: string, who: Identity, page: { offset: number; limit: number }): Promise<{ handles: string[]; total: number }> {
+    await this.ready();
     const np = normalizeHandle(prefix);
     if (!this.homes(np, false)) throw fail(ResponseCode.SERVER_NOT_RESP, `This node does not home prefix ${prefix}.`, { prefix });
-    this.demandOnPrefix(np, who, AdminPermission.LIST_HANDLES, 'list handles');
+    await this.demandOnPrefix(this.store, np, who, AdminPermission.LIST_HANDLES, 'list handles');
     const limit = Math.max(0, Math.min(page.limit, 10_000));
-    const { handles, total } = this.store.list(np, { offset: Math.max(0, page.offset), limit });
+    const { handles, total } = await this.store.list(np, { offset: Math.max(0, page.offset), limit });
     return { handles, total };
   }
 
@@ -496,13 +586,13 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     return this.site;
   }
 
-  secretKeyOf(identity: { handle: string; index: number }): Uint8Array | undefined {
-    const v = this.lookup(identity);
+  async secretKeyOf(identity: { handle: string; index: number }): Promise<Uint8Array | undefined> {
+    const v = await this.lookupIn(this.store)(identity);
     return v?.type === HS_SECKEY ? v.data : undefined;
   }
 
-  publicKeysOf(identity: { handle: string; index: number }): Array<{ index: number; data: Uint8Array }> {
-    const values = this.store.get(normalizeHandle(identity.handle))?.values ?? [];
+  async publicKeysOf(identity: { handle: string; index: number }): Promise<Array<{ index: number; data: Uint8Array }>> {
+    const values = (await this.store.get(normalizeHandle(identity.handle)))?.values ?? [];
     return values.filter((v) => v.type === HS_PUBKEY && (identity.index === 0 || v.index === identity.index)).map((v) => ({ index: v.index, data: v.data }));
   }
 
@@ -518,48 +608,51 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     return values.map((v) => ({ ...v, timestamp: ts })).sort((a, b) => a.index - b.index);
   }
 
-  create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): string {
-    return this.written(() => this.createNow(handle, values, who, opts));
+  async create(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean } = {}): Promise<string> {
+    await this.ready();
+    return this.written(() => this.createIn(this.store, handle, values, who, opts));
   }
 
-  private createNow(handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean }): string {
+  /** Creates in its own transaction of `store` (a savepoint when `store` is a transaction's). */
+  private async createIn(store: HandleStore, handle: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean; mintNewSuffix?: boolean }): Promise<string> {
     this.assertWritable('create');
-    if (opts.mintNewSuffix) return this.createMinted(handle, values, who);
+    if (opts.mintNewSuffix) return this.createMinted(store, handle, values, who);
     const { key, prefix } = this.assertResponsible(handle);
     // Stamped before validation: what is checked is what is stored, whatever timestamp the client sent.
     const next = this.stamp(values);
     validateValues(next);
-    return this.store.transaction(() => {
-      const current = this.store.get(key);
+    return store.transaction(async (tx) => {
+      const current = await tx.get(key);
       if (current) {
         if (!opts.overwrite) throw fail(ResponseCode.HANDLE_ALREADY_EXISTS, `Handle ${handle} already exists.`, { handle });
-        this.demandOverwrite(current, next, who, handle);
-        this.checkTemplate(next);
-        this.store.put(key, { handle: current.handle, values: next });
+        await this.demandOverwrite(tx, current, next, who, handle);
+        await this.checkTemplate(tx, next);
+        await tx.put(key, { handle: current.handle, values: next });
         return current.handle;
       }
-      this.demandCreate(handle, prefix, who);
-      this.checkTemplate(next);
-      this.store.create(key, { handle, values: next });
+      await this.demandCreate(tx, handle, prefix, who);
+      await this.checkTemplate(tx, next);
+      await tx.create(key, { handle, values: next });
       return handle;
     });
   }
 
   /** Handle.Net's overwrite replaces every value: the caller needs the right to add, change and drop each. */
-  private demandOverwrite(current: StoredHandle, next: readonly HandleValue[], who: Identity, handle: string): void {
+  private async demandOverwrite(store: HandleStore, current: StoredHandle, next: readonly HandleValue[], who: Identity, handle: string): Promise<void> {
     const before = new Map(current.values.map((v) => [v.index, v]));
     const after = new Set(next.map((v) => v.index));
-    this.demandValueChange(current.values, who, 'add', next.filter((v) => !before.has(v.index)), handle);
-    this.demandValueChange(current.values, who, 'modify', next.filter((v) => before.has(v.index)).map((v) => before.get(v.index) as HandleValue), handle);
-    this.demandValueChange(current.values, who, 'remove', current.values.filter((v) => !after.has(v.index)), handle);
+    const lookup = this.lookupIn(store);
+    await this.demandValueChange(current.values, who, 'add', next.filter((v) => !before.has(v.index)), handle, lookup);
+    await this.demandValueChange(current.values, who, 'modify', next.filter((v) => before.has(v.index)).map((v) => before.get(v.index) as HandleValue), handle, lookup);
+    await this.demandValueChange(current.values, who, 'remove', current.values.filter((v) => !after.has(v.index)), handle, lookup);
   }
 
-  private createMinted(handle: string, values: readonly HandleValue[], who: Identity): string {
+  private async createMinted(store: HandleStore, handle: string, values: readonly HandleValue[], who: Identity): Promise<string> {
     const base = handle.includes('/') ? handle : `${handle}/`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const minted = `${base}${randomUUID()}`;
       try {
-        return this.create(minted, values, who);
+        return await this.createIn(store, minted, values, who, {});
       } catch (e) {
         if (!(e instanceof HandleError && e.responseCode === ResponseCode.HANDLE_ALREADY_EXISTS)) throw e;
       }
@@ -567,21 +660,22 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     throw fail(ResponseCode.ERROR, `Could not mint a free suffix under ${handle}.`, { handle });
   }
 
-  delete(handle: string, who: Identity): void {
+  async delete(handle: string, who: Identity): Promise<void> {
     this.assertWritable('delete');
+    await this.ready();
     const { key } = this.assertResponsible(handle);
     this.requireIdentity(who, 'delete');
-    this.written(() =>
-      this.store.transaction(() => {
-        const current = this.existing(key, handle);
-        this.demand(current.values, who, AdminPermission.DELETE_HANDLE, 'delete', handle);
-        this.store.delete(key);
+    await this.written(() =>
+      this.store.transaction(async (tx) => {
+        const current = await this.existing(tx, key, handle);
+        await this.demand(current.values, who, AdminPermission.DELETE_HANDLE, 'delete', handle, this.lookupIn(tx));
+        await tx.delete(key);
       }),
     );
   }
 
-  addValues(handle: string, values: readonly HandleValue[], who: Identity): void {
-    this.changeValues(
+  async addValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void> {
+    await this.changeValues(
       handle,
       who,
       'add',
@@ -594,9 +688,9 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     );
   }
 
-  removeValues(handle: string, indexes: readonly number[], who: Identity): void {
+  async removeValues(handle: string, indexes: readonly number[], who: Identity): Promise<void> {
     const gone = new Set(indexes);
-    this.changeValues(
+    await this.changeValues(
       handle,
       who,
       'remove',
@@ -609,9 +703,9 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     );
   }
 
-  modifyValues(handle: string, values: readonly HandleValue[], who: Identity): void {
+  async modifyValues(handle: string, values: readonly HandleValue[], who: Identity): Promise<void> {
     const indexes = new Set(values.map((v) => v.index));
-    this.changeValues(
+    await this.changeValues(
       handle,
       who,
       'modify',
@@ -629,109 +723,122 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
   }
 
   /** Authentication, then permission for the values touched, then the content checks — as Handle.Net orders them. */
-  private changeValues(
+  private async changeValues(
     handle: string,
     who: Identity,
     kind: 'add' | 'remove' | 'modify',
     touched: (current: readonly HandleValue[]) => readonly HandleValue[],
     plan: (current: readonly HandleValue[]) => HandleValue[],
-  ): void {
+  ): Promise<void> {
     this.assertWritable(`${kind} values`);
+    await this.ready();
     const { key } = this.assertResponsible(handle);
     this.requireIdentity(who, `${kind} values`);
-    this.written(() =>
-      this.store.transaction(() => {
-        const current = this.existing(key, handle);
-        this.demandValueChange(current.values, who, kind, touched(current.values), handle);
+    await this.written(() =>
+      this.store.transaction(async (tx) => {
+        const current = await this.existing(tx, key, handle);
+        await this.demandValueChange(current.values, who, kind, touched(current.values), handle, this.lookupIn(tx));
         const next = plan(current.values);
-        this.checkTemplate(next);
+        await this.checkTemplate(tx, next);
         next.sort((a, b) => a.index - b.index);
-        this.store.put(key, { handle: current.handle, values: next });
+        await tx.put(key, { handle: current.handle, values: next });
       }),
     );
   }
 
-  private existing(key: string, handle: string): StoredHandle {
-    const rec = this.store.get(key);
+  private async existing(store: HandleStore, key: string, handle: string): Promise<StoredHandle> {
+    const rec = await store.get(key);
     if (!rec) throw fail(ResponseCode.HANDLE_NOT_FOUND, `Handle ${handle} not found.`, { handle });
     return rec;
   }
 
-  homePrefix(prefix: string, who: Identity): void {
+  async homePrefix(prefix: string, who: Identity): Promise<void> {
     this.assertWritable('home prefix');
     const np = normalizeHandle(prefix);
     if (np.length === 0 || np.includes('/')) throw fail(ResponseCode.INVALID_HANDLE, `"${prefix}" is not a prefix.`, { prefix });
-    this.demandOnPrefix(np, who, AdminPermission.ADD_NA, 'home prefix');
-    this.written(() => this.store.homePrefix(np));
+    await this.demandOnPrefix(this.store, np, who, AdminPermission.ADD_NA, 'home prefix');
+    await this.written(() => this.store.homePrefix(np));
   }
 
-  unhomePrefix(prefix: string, who: Identity): void {
+  async unhomePrefix(prefix: string, who: Identity): Promise<void> {
     this.assertWritable('unhome prefix');
     const np = normalizeHandle(prefix);
-    this.demandOnPrefix(np, who, AdminPermission.DELETE_NA, 'unhome prefix');
-    if (!this.written(() => this.store.unhomePrefix(np))) throw fail(ResponseCode.SERVER_NOT_RESP, `Prefix ${prefix} is not homed here.`, { prefix });
+    await this.demandOnPrefix(this.store, np, who, AdminPermission.DELETE_NA, 'unhome prefix');
+    if (!(await this.written(() => this.store.unhomePrefix(np)))) throw fail(ResponseCode.SERVER_NOT_RESP, `Prefix ${prefix} is not homed here.`, { prefix });
   }
 
   // ---- data templates (not part of the HandleService port: REST and the CLI call them directly)
 
   /** Creates or replaces (same id) a template. Needs a node root admin or ADD_HANDLE on a homed prefix. */
-  createTemplate(input: unknown, who: Identity): DataTemplate {
+  async createTemplate(input: unknown, who: Identity): Promise<DataTemplate> {
     this.assertWritable('create template');
     const template = parseDataTemplate(input);
-    this.demandTemplateAdmin(who);
-    this.store.putTemplate({ id: template.id, document: { ...template } });
+    await this.demandTemplateAdmin(who);
+    await this.store.putTemplate({ id: template.id, document: { ...template } });
     return template;
   }
 
-  private demandTemplateAdmin(who: Identity): void {
+  private async demandTemplateAdmin(who: Identity): Promise<void> {
     const id = this.requireIdentity(who, 'create template');
     if (this.isRoot(id)) return;
     for (const p of this.store.homedPrefixes()) {
-      const { values } = this.prefixAdminValues(p);
-      if ((permissionsOf(values, id, this.lookup) & AdminPermission.ADD_HANDLE) !== 0) return;
+      const { values } = await this.prefixAdminValues(this.store, p);
+      if (((await permissionsOf(values, id, this.lookupIn(this.store))) & AdminPermission.ADD_HANDLE) !== 0) return;
     }
     throw fail(ResponseCode.INSUFFICIENT_PERMISSIONS, `${id.index}:${id.handle} may not define templates on this node.`, { op: 'create template' });
   }
 
-  listTemplates(): DataTemplate[] {
-    return this.store.listTemplates().map((t) => t.document as unknown as DataTemplate);
+  async listTemplates(): Promise<DataTemplate[]> {
+    return (await this.store.listTemplates()).map((t) => t.document as unknown as DataTemplate);
   }
 
-  getTemplate(id: string): DataTemplate | undefined {
-    return this.store.getTemplate(id)?.document as unknown as DataTemplate | undefined;
+  async getTemplate(id: string): Promise<DataTemplate | undefined> {
+    return (await this.store.getTemplate(id))?.document as unknown as DataTemplate | undefined;
   }
 
-  private requireTemplate(id: string): DataTemplate {
-    const t = this.getTemplate(id);
+  private async requireTemplate(store: HandleStore, id: string): Promise<DataTemplate> {
+    const t = (await store.getTemplate(id))?.document as unknown as DataTemplate | undefined;
     if (!t) throw new HandleError(ResponseCode.INVALID_VALUE, `No data template ${id} on this node.`, { template: id, rule: 'template' }, 'IIP_ERR_HANDLE_TEMPLATE_VIOLATION');
     return t;
   }
 
   /** The template registry in the shape the REST routes take (`TemplateApi`). */
   templateApi(): {
-    list(): DataTemplate[];
-    get(id: string): DataTemplate | undefined;
-    define(template: unknown, who: Identity): DataTemplate;
-    validate(templateId: string, values: readonly HandleValue[]): void;
+    list(): Promise<DataTemplate[]>;
+    get(id: string): Promise<DataTemplate | undefined>;
+    define(template: unknown, who: Identity): Promise<DataTemplate>;
+    validate(templateId: string, values: readonly HandleValue[]): Promise<void>;
   } {
     return {
       list: () => this.listTemplates(),
       get: (id) => this.getTemplate(id),
       define: (t, who) => this.createTemplate(t, who),
-      validate: (id, values) => validateAgainstTemplate(this.requireTemplate(id), values),
+      validate: async (id, values) => validateAgainstTemplate(await this.requireTemplate(this.store, id), values),
     };
   }
 
   /** A handle carrying an IIP_TEMPLATE value is checked against that template on every write. */
-  private checkTemplate(values: readonly HandleValue[]): void {
+  private async checkTemplate(store: HandleStore, values: readonly HandleValue[]): Promise<void> {
     const marker = values.find((v) => v.type === IIP_TEMPLATE);
     if (!marker) return;
-    validateAgainstTemplate(this.requireTemplate(new TextDecoder().decode(marker.data)), values);
+    validateAgainstTemplate(await this.requireTemplate(store, new TextDecoder().decode(marker.data)), values);
   }
 
   /** Registers a handle against a template: adds the IIP_TEMPLATE value (index 1999) and validates. */
-  createWithTemplate(handle: string, templateId: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean } = {}): string {
-    this.requireTemplate(templateId);
+  async createWithTemplate(handle: string, templateId: string, values: readonly HandleValue[], who: Identity, opts: { overwrite?: boolean } = {}): Promise<string> {
+    await this.ready();
+    return this.written(() => this.createWithTemplateIn(this.store, handle, templateId, values, who, opts));
+  }
+
+  private async createWithTemplateIn(
+    store: HandleStore,
+    handle: string,
+    templateId: string,
+    values: readonly HandleValue[],
+    who: Identity,
+    opts: { overwrite?: boolean },
+  ): Promise<string> {
+    await this.requireTemplate(store, templateId);
     const marker: HandleValue = {
       index: TEMPLATE_VALUE_INDEX,
       type: IIP_TEMPLATE,
@@ -746,7 +853,7 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
     if (rest.some((v) => v.index === TEMPLATE_VALUE_INDEX)) {
       throw fail(ResponseCode.INVALID_VALUE, `Index ${TEMPLATE_VALUE_INDEX} is reserved for the IIP_TEMPLATE value.`, { index: TEMPLATE_VALUE_INDEX, field: 'index' });
     }
-    return this.create(handle, [...rest, marker], who, opts);
+    return this.createIn(store, handle, [...rest, marker], who, opts);
   }
 
   /**
@@ -754,42 +861,43 @@ export class LocalHandleService implements HandleService, PublicAnswerSource {
    * (all in one SQLite transaction for speed, each item in its own savepoint). With `atomic: true` the first
    * failure rolls every item back; its result carries the error and every other item reports `aborted`.
    */
-  batchRegister(items: readonly BatchItem[], who: Identity, opts: { atomic?: boolean } = {}): BatchResult[] {
-    // Items clear the cache as they go, but the outer transaction may still roll them back afterwards.
+  async batchRegister(items: readonly BatchItem[], who: Identity, opts: { atomic?: boolean } = {}): Promise<BatchResult[]> {
+    await this.ready();
     return this.written(() => this.batchRegisterNow(items, who, opts));
   }
 
-  private batchRegisterNow(items: readonly BatchItem[], who: Identity, opts: { atomic?: boolean }): BatchResult[] {
+  private async batchRegisterNow(items: readonly BatchItem[], who: Identity, opts: { atomic?: boolean }): Promise<BatchResult[]> {
     this.assertWritable('batch register');
-    const one = (item: BatchItem): void => {
-      if (item.templateId !== undefined) this.createWithTemplate(item.handle, item.templateId, item.values, who);
-      else this.create(item.handle, item.values, who);
-    };
+    const one = (store: HandleStore, item: BatchItem): Promise<string> =>
+      item.templateId !== undefined ? this.createWithTemplateIn(store, item.handle, item.templateId, item.values, who, {}) : this.createIn(store, item.handle, item.values, who, {});
     if (!opts.atomic) {
-      return this.store.transaction(() =>
-        items.map((item): BatchResult => {
+      // One transaction for speed; each item in its own savepoint, so a failed one leaves no trace.
+      return this.store.transaction(async (tx) => {
+        const results: BatchResult[] = [];
+        for (const item of items) {
           try {
-            this.store.transaction(() => one(item));
-            return { handle: item.handle, ok: true };
+            await one(tx, item);
+            results.push({ handle: item.handle, ok: true });
           } catch (e) {
-            return errorResult(item.handle, e);
+            results.push(errorResult(item.handle, e));
           }
-        }),
-      );
+        }
+        return results;
+      });
     }
     let failedAt = -1;
     let failure: BatchResult | undefined;
     try {
-      this.store.transaction(() => {
-        items.forEach((item, i) => {
+      await this.store.transaction(async (tx) => {
+        for (const [i, item] of items.entries()) {
           try {
-            one(item);
+            await one(tx, item);
           } catch (e) {
             failedAt = i;
             failure = errorResult(item.handle, e);
             throw e;
           }
-        });
+        }
       });
     } catch (e) {
       if (failedAt < 0 || !failure) throw e;

@@ -5,10 +5,12 @@
  * renderings keyed by normalized handle. A hit costs one Map lookup instead of a store read, a decode, a
  * permission filter and an encode — the way authoritative DNS servers answer from precompiled zones.
  *
- * Freshness: the owner (LocalHandleService) reads the store's transaction log before every lookup that
- * follows a change and drops exactly the handles that changed (everything after a home/unhome, a rollback or
- * a gap too long to read). Entries are only made for handles the node is responsible for, outside any open
- * transaction. Capacity is a number of entries per cache; when full, the oldest entry makes room.
+ * Freshness: the owner (LocalHandleService) reads the store's transaction log after every change it learns
+ * of (its own writes; the store's committed change number, compared on every lookup when the store offers
+ * it; refresh()) and drops exactly the handles that changed (everything after a home/unhome or a gap too
+ * long to read); until it has, lookups take the slow path. Entries are only made for handles the node is
+ * responsible for, from committed data. Capacity is a number of entries per cache; when full, the oldest
+ * entry makes room. A hit is answered synchronously; a miss returns a promise (it reads the store).
  */
 import type { HandleValue } from '../model/handle-value.js';
 import { OldestFirst } from './oldest-first.js';
@@ -32,11 +34,11 @@ export interface PublicAnswerStats {
 /** What a front end holds: lookups by handle name, and a way to stop being kept up to date. */
 export interface PublicAnswers {
   /**
-   * The rendering of `handle`'s public values, or undefined when the cache cannot answer (the handle does
-   * not exist, is not this node's, a transaction is open…): the caller then takes its ordinary path, which
-   * produces the proper error.
+   * The rendering of `handle`'s public values — at once (a string) when it is kept, else a promise of it
+   * after reading the store — or undefined when the cache cannot answer (the handle does not exist, is not
+   * this node's…): the caller then takes its ordinary path, which produces the proper error.
    */
-  get(handle: string): string | undefined;
+  get(handle: string): string | undefined | Promise<string | undefined>;
   stats(): PublicAnswerStats;
   /** Unregisters the cache from its service and frees its entries. */
   dispose(): void;

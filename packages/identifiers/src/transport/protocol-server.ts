@@ -42,6 +42,9 @@ export interface HandleProtocolServerOptions {
   readonly serverKey?: KeyObject;
 }
 
+/** Requests on one TCP connection whose replies are still being made before the connection is paused. */
+const MAX_TCP_IN_FLIGHT = 256;
+
 export interface HandleProtocolServerStats {
   readonly udpRequests: number;
   readonly tcpRequests: number;
@@ -100,6 +103,20 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
     sendBufferSize: 4 * 1024 * 1024,
     lookup: literalLookup,
   });
+  let closing = false;
+  const sendUdp = (reply: Buffer, port: number, address: string): void => {
+    if (closing) return;
+    if (reply.length <= UDP_PACKET_BYTES) {
+      udp.send(reply, port, address);
+      return;
+    }
+    const out = udpReplyDatagrams(reply, maxUdp, truncatedReply);
+    if (out.kind === 'truncated') counters.udpTruncated++;
+    else counters.udpMultiPacketReplies++;
+    for (const d of out.datagrams) udp.send(d, port, address);
+  };
+  const replyFailed = (e: unknown): void => log('error', 'identifier protocol reply failed', { error: e instanceof Error ? e.message : String(e) });
+
   udp.on('message', (packet, rinfo) => {
     let msg: Buffer = packet;
     // The common case, one packet holding its whole message, costs one length comparison here.
@@ -109,16 +126,13 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
       if (r.kind === 'complete') msg = r.message;
     }
     counters.udpRequests++;
+    // A pre-rendered answer comes back at once; anything that reads the store, as a promise.
     const reply = handler.handle(msg);
-    if (!reply) return;
-    if (reply.length <= UDP_PACKET_BYTES) {
-      udp.send(reply, rinfo.port, rinfo.address);
+    if (reply instanceof Promise) {
+      reply.then((r) => r && sendUdp(r, rinfo.port, rinfo.address)).catch(replyFailed);
       return;
     }
-    const out = udpReplyDatagrams(reply, maxUdp, truncatedReply);
-    if (out.kind === 'truncated') counters.udpTruncated++;
-    else counters.udpMultiPacketReplies++;
-    for (const d of out.datagrams) udp.send(d, rinfo.port, rinfo.address);
+    if (reply) sendUdp(reply, rinfo.port, rinfo.address);
   });
   udp.on('error', (e) => log('error', 'identifier UDP socket error', { error: e.message }));
   await new Promise<void>((resolve, reject) => {
@@ -145,6 +159,37 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
     socket.setTimeout(idleMs, () => socket.destroy());
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    // Replies leave in the order the requests came, whether made at once or after reading the store: once
+    // one is awaited, the later ones queue behind it. A client pipelining too far ahead is paused.
+    let tail: Promise<void> | undefined;
+    let inFlight = 0;
+    const send = (reply: Buffer | undefined | Promise<Buffer | undefined>, last = false): void => {
+      const out = (r: Buffer | undefined) => {
+        if (socket.destroyed) return;
+        if (!r) {
+          if (last) socket.destroy();
+        } else if (last) socket.end(r);
+        else socket.write(r);
+      };
+      if (tail === undefined && !(reply instanceof Promise)) {
+        out(reply);
+        return;
+      }
+      inFlight++;
+      if (inFlight > MAX_TCP_IN_FLIGHT && !socket.isPaused()) socket.pause();
+      const mine: Promise<void> = (tail ?? Promise.resolve())
+        .then(() => reply)
+        .then(out, (e: unknown) => {
+          replyFailed(e);
+          socket.destroy();
+        })
+        .finally(() => {
+          inFlight--;
+          if (tail === mine) tail = undefined;
+          if (socket.isPaused() && inFlight <= MAX_TCP_IN_FLIGHT / 2) socket.resume();
+        });
+      tail = mine;
+    };
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
@@ -154,17 +199,14 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
         if (len > LIMITS.messageBytes) {
           // The stream cannot be re-synchronised after a bad length: answer once, then hang up.
           counters.tcpRequests++;
-          const reply = handler.handle(pending, off, off + ENVELOPE_SIZE);
-          if (reply) socket.end(reply);
-          else socket.destroy();
+          send(handler.handle(pending, off, off + ENVELOPE_SIZE), true);
           pending = Buffer.alloc(0);
           return;
         }
         if (pending.length - off < ENVELOPE_SIZE + len) break;
         counters.tcpRequests++;
-        const reply = handler.handle(pending, off, off + ENVELOPE_SIZE + len);
+        send(handler.handle(pending, off, off + ENVELOPE_SIZE + len));
         off += ENVELOPE_SIZE + len;
-        if (reply) socket.write(reply);
       }
       pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
     });
@@ -208,6 +250,7 @@ export async function startHandleProtocolServer(opts: HandleProtocolServerOption
       };
     },
     close: async () => {
+      closing = true;
       clearInterval(sweeper);
       reassembler.clear();
       handler.dispose();

@@ -160,10 +160,22 @@ export class RequestHandler {
     this.answers?.dispose();
   }
 
-  /** The reply to `buf` (one whole message), or undefined when nothing can be answered. */
-  handle(buf: Buffer, start = 0, end = buf.length): Buffer | undefined {
-    const fast = this.answers && this.fastResolve(this.answers, buf, start, end);
-    if (fast) return fast;
+  /**
+   * The reply to `buf` (one whole message), or undefined when nothing can be answered: at once (no promise)
+   * for a resolution answered from a kept pre-rendered answer and for what cannot be decoded, else a
+   * promise (the service reads its store). `buf` must not change until the promise settles.
+   */
+  handle(buf: Buffer, start = 0, end = buf.length): Buffer | undefined | Promise<Buffer | undefined> {
+    if (this.answers) {
+      const fast = this.fastResolve(this.answers, buf, start, end);
+      if (fast instanceof Promise) return fast.then((reply) => reply ?? this.fullHandle(buf, start, end));
+      if (fast !== undefined) return fast;
+    }
+    return this.fullHandle(buf, start, end);
+  }
+
+  /** Decode, dispatch, encode. */
+  private fullHandle(buf: Buffer, start: number, end: number): Buffer | undefined | Promise<Buffer | undefined> {
     let req: HandleMessage;
     let opened: Buffer | undefined;
     try {
@@ -192,19 +204,21 @@ export class RequestHandler {
     try {
       const session = this.sessions.sessionFor(req);
       if (session) to = { ...to, session };
-      return this.dispatch(req, to, buf.subarray(start, end));
     } catch (e) {
       return this.errorReply(to, e);
     }
+    const replyTo = to;
+    return this.dispatch(req, replyTo, buf.subarray(start, end)).catch((e: unknown) => this.errorReply(replyTo, e));
   }
 
   /**
    * The common case without decoding into objects: a well-formed anonymous resolution of a printable-ASCII
    * handle asking for all values (with or without a request digest), outside a session, no certification, no
    * credential. Anything else — and any
-   * handle the answer cache cannot answer — returns undefined and goes through decode/dispatch/encode.
+   * handle the answer cache cannot answer — returns undefined (or a promise of it) and goes through
+   * decode/dispatch/encode. A kept answer is sent without a promise; one that must be read first, with one.
    */
-  private fastResolve(answers: PublicAnswers, buf: Buffer, start: number, end: number): Buffer | undefined {
+  private fastResolve(answers: PublicAnswers, buf: Buffer, start: number, end: number): Buffer | undefined | Promise<Buffer | undefined> {
     const len = end - start;
     const h = start + ENVELOPE_SIZE;
     const b = h + HEADER_SIZE;
@@ -224,6 +238,12 @@ export class RequestHandler {
     }
     const values = answers.get(buf.toString('latin1', b + 4, b + 4 + hl));
     if (values === undefined) return undefined;
+    if (typeof values !== 'string') return values.then((v) => (v === undefined ? undefined : this.fastReply(v, buf, start, h, b, hl, flags, bodyEnd)));
+    return this.fastReply(values, buf, start, h, b, hl, flags, bodyEnd);
+  }
+
+  /** The reply fastResolve() sends for the rendered value list `values` (undefined: the full path must answer). */
+  private fastReply(values: string, buf: Buffer, start: number, h: number, b: number, hl: number, flags: number, bodyEnd: number): Buffer | undefined {
     const listLength = values.length - 1; // the last char is the restricted marker
     if (values[listLength] === RESTRICTED && (flags & OpFlag.PUBLIC_ONLY) === 0) return undefined;
     // The request digest, when asked for, precedes the body (alg octet + digest), as encodeMessage writes it.
@@ -363,7 +383,7 @@ export class RequestHandler {
   }
 
   /** `bytes`: the request as decoded (decrypted when it came encrypted), for digests and session MACs. */
-  private dispatch(req: HandleMessage, to: ReplyTo, bytes: Buffer): Buffer {
+  private async dispatch(req: HandleMessage, to: ReplyTo, bytes: Buffer): Promise<Buffer> {
     const { opCode } = req.header;
     const body = req.body;
     const s = to.session;
@@ -373,7 +393,7 @@ export class RequestHandler {
       const strict = (req.header.opFlags & OpFlag.PUBLIC_ONLY) === 0;
       let values: HandleValue[];
       try {
-        values = this.service.resolve(body.handle, { types: body.types, indexes: body.indexes, strict }, null);
+        values = await this.service.resolve(body.handle, { types: body.types, indexes: body.indexes, strict }, null);
       } catch (e) {
         if (strict && e instanceof HandleError && e.responseCode === ResponseCode.AUTHENTICATION_NEEDED) return this.authenticated(req, to, bytes);
         throw e;
@@ -385,12 +405,12 @@ export class RequestHandler {
     }
     if (opCode === OpCode.CHALLENGE_RESPONSE && body.kind === 'challenge-answer') return s?.challenge ? this.answerInSession(s, to, body) : this.answer(req, to, body);
     if (opCode === OpCode.VERIFY_RESPONSE && body.kind === 'verify-request') {
-      const secret = this.service.secretKeyOf({ handle: body.handle, index: body.index });
+      const secret = await this.service.secretKeyOf({ handle: body.handle, index: body.index });
       const valid = secret !== undefined && verifyChallengeAnswer(body.signedResponse, secret, body.nonce, body.requestDigest);
       return this.encodeReply(to, ResponseCode.SUCCESS, { kind: 'verify-response', valid });
     }
     if (opCode === OpCode.SESSION_SETUP) {
-      const { body: setup, sessionId } = this.sessions.setup(req, (id) => this.pending.has(id));
+      const { body: setup, sessionId } = await this.sessions.setup(req, (id) => this.pending.has(id));
       return this.encodeReply(to, ResponseCode.SUCCESS, setup, { sessionId });
     }
     if (opCode === OpCode.SESSION_TERMINATE) return this.encodeReply(to, ResponseCode.SUCCESS, this.sessions.terminate(req, bytes, s));
@@ -404,11 +424,11 @@ export class RequestHandler {
    * identity, carried out at once when the request's session MAC and counter check out; in a session that
    * has not yet, a challenge inside the session (answered, it authenticates the session).
    */
-  private authenticated(req: HandleMessage, to: ReplyTo, bytes: Buffer): Buffer {
+  private async authenticated(req: HandleMessage, to: ReplyTo, bytes: Buffer): Promise<Buffer> {
     const s = to.session;
     if (!s) return this.challenge(req, to, bytes);
     const who = this.sessions.authorize(req, bytes, s);
-    if (who !== 'challenge') return this.encodeReply(to, ResponseCode.SUCCESS, this.perform(req, who));
+    if (who !== 'challenge') return this.encodeReply(to, ResponseCode.SUCCESS, await this.perform(req, who));
     const digest = this.challengeDigest(req, to, bytes);
     const nonce = randomBytes(16);
     this.heldBytes.set(req, Buffer.from(bytes));
@@ -438,35 +458,35 @@ export class RequestHandler {
    * out as that identity. The reply answers the original operation (its op code and flags) but goes to the
    * answer's request id, which the client awaits, with the digest of the answer when the answer asks for one.
    */
-  private answer(answer: HandleMessage, to: ReplyTo, body: ChallengeAnswer): Buffer {
+  private async answer(answer: HandleMessage, to: ReplyTo, body: ChallengeAnswer): Promise<Buffer> {
     const pending = this.pending.take(answer.envelope.sessionId, Date.now());
     if (!pending) throw new HandleError(ResponseCode.AUTHEN_TIMEOUT, 'No open challenge for this session id (expired or already answered); send the request again.');
-    return this.performAnswered(pending.request, to, this.verifyAnswer(body, pending.nonce, pending.digest));
+    return this.performAnswered(pending.request, to, await this.verifyAnswer(body, pending.nonce, pending.digest));
   }
 
   /** OC 200 inside a session: as answer(); a correct answer by the identity named at setup authenticates the session. */
-  private answerInSession(s: ServerSession, to: ReplyTo, body: ChallengeAnswer): Buffer {
+  private async answerInSession(s: ServerSession, to: ReplyTo, body: ChallengeAnswer): Promise<Buffer> {
     const c = this.sessions.takeChallenge(s);
     if (!c) throw new HandleError(ResponseCode.AUTHEN_TIMEOUT, 'No open challenge in this session (expired or already answered); send the request again.');
-    const identity = this.verifyAnswer(body, c.nonce, c.digest);
+    const identity = await this.verifyAnswer(body, c.nonce, c.digest);
     this.sessions.challengeAnswered(s, c.request, this.heldBytes.get(c.request) ?? new Uint8Array(0), identity);
     return this.performAnswered(c.request, to, identity);
   }
 
-  private performAnswered(original: HandleMessage, to: ReplyTo, identity: HandleReference): Buffer {
+  private async performAnswered(original: HandleMessage, to: ReplyTo, identity: HandleReference): Promise<Buffer> {
     const replyTo: ReplyTo = { ...to, opCode: original.header.opCode, opFlags: original.header.opFlags, recursionCount: original.header.recursionCount };
-    return this.encodeReply(replyTo, ResponseCode.SUCCESS, this.perform(original, identity));
+    return this.encodeReply(replyTo, ResponseCode.SUCCESS, await this.perform(original, identity));
   }
 
   /** The identity a challenge answer proves for `nonce` and `digest` (HS_SECKEY or HS_PUBKEY), or a HandleError. */
-  private verifyAnswer(body: ChallengeAnswer, nonce: Uint8Array, digest: Uint8Array): HandleReference {
+  private async verifyAnswer(body: ChallengeAnswer, nonce: Uint8Array, digest: Uint8Array): Promise<HandleReference> {
     const claimed = { handle: body.identityHandle, index: body.identityIndex };
     let identity: Identity | undefined;
     if (body.authType === SECRET_KEY_AUTH) {
-      const secret = this.service.secretKeyOf(claimed);
+      const secret = await this.service.secretKeyOf(claimed);
       if (secret && verifyChallengeAnswer(body.signedResponse, secret, nonce, digest)) identity = claimed;
     } else if (body.authType === PUBLIC_KEY_AUTH) {
-      identity = this.publicKeyIdentity(claimed, body.signedResponse, nonce, digest);
+      identity = await this.publicKeyIdentity(claimed, body.signedResponse, nonce, digest);
     } else {
       this.stats.authFailures++;
       throw new HandleError(ResponseCode.UNABLE_TO_AUTHENTICATE, `Authentication type ${body.authType} is not supported; use HS_SECKEY or HS_PUBKEY.`, { authType: body.authType });
@@ -485,8 +505,8 @@ export class RequestHandler {
    * claimed index, or with index 0 whichever HS_PUBKEY value of the handle verifies (the identity then takes
    * that index). An HS_PUBKEY value that does not decode proves nothing.
    */
-  private publicKeyIdentity(claimed: { handle: string; index: number }, signed: Uint8Array, nonce: Uint8Array, digest: Uint8Array): Identity | undefined {
-    for (const v of this.service.publicKeysOf?.(claimed) ?? []) {
+  private async publicKeyIdentity(claimed: { handle: string; index: number }, signed: Uint8Array, nonce: Uint8Array, digest: Uint8Array): Promise<Identity | undefined> {
+    for (const v of (await this.service.publicKeysOf?.(claimed)) ?? []) {
       let key: KeyObject;
       try {
         key = decodePublicKey(v.data);
@@ -498,7 +518,7 @@ export class RequestHandler {
     return undefined;
   }
 
-  private perform(req: HandleMessage, who: Identity): MessageBody {
+  private async perform(req: HandleMessage, who: Identity): Promise<MessageBody> {
     const { opCode, opFlags } = req.header;
     const b = req.body;
     const handleOf = (): string => {
@@ -512,40 +532,40 @@ export class RequestHandler {
     switch (opCode) {
       case OpCode.RESOLUTION: {
         if (b.kind !== 'resolution-request') throw new HandleError(ResponseCode.PROTOCOL_ERROR, 'A resolution carries the wrong body.');
-        return { kind: 'resolution-response', handle: b.handle, values: this.service.resolve(b.handle, { types: b.types, indexes: b.indexes }, who) };
+        return { kind: 'resolution-response', handle: b.handle, values: await this.service.resolve(b.handle, { types: b.types, indexes: b.indexes }, who) };
       }
       case OpCode.CREATE_HANDLE: {
-        const handle = this.service.create(handleOf(), valuesOf(), who, { overwrite: (opFlags & OpFlag.OVERWRITE) !== 0, mintNewSuffix: (opFlags & OpFlag.MINT_NEW_SUFFIX) !== 0 });
+        const handle = await this.service.create(handleOf(), valuesOf(), who, { overwrite: (opFlags & OpFlag.OVERWRITE) !== 0, mintNewSuffix: (opFlags & OpFlag.MINT_NEW_SUFFIX) !== 0 });
         return { kind: 'created', handle };
       }
       case OpCode.DELETE_HANDLE:
-        this.service.delete(handleOf(), who);
+        await this.service.delete(handleOf(), who);
         return { kind: 'empty' };
       case OpCode.ADD_VALUE:
-        this.service.addValues(handleOf(), valuesOf(), who);
+        await this.service.addValues(handleOf(), valuesOf(), who);
         return { kind: 'empty' };
       case OpCode.MODIFY_VALUE:
-        this.service.modifyValues(handleOf(), valuesOf(), who);
+        await this.service.modifyValues(handleOf(), valuesOf(), who);
         return { kind: 'empty' };
       case OpCode.REMOVE_VALUE:
         if (b.kind !== 'remove-values') throw new HandleError(ResponseCode.PROTOCOL_ERROR, 'Remove value carries no index list.');
-        this.service.removeValues(b.handle, b.indexes, who);
+        await this.service.removeValues(b.handle, b.indexes, who);
         return { kind: 'empty' };
       case OpCode.LIST_HANDLES: {
         const prefix = prefixOf(handleOf());
         const handles: string[] = [];
         for (let offset = 0; offset < LIST_MAX; offset += LIST_PAGE) {
-          const page = this.service.listHandles(prefix, who, { offset, limit: LIST_PAGE });
+          const page = await this.service.listHandles(prefix, who, { offset, limit: LIST_PAGE });
           handles.push(...page.handles);
           if (page.handles.length < LIST_PAGE || offset + LIST_PAGE >= page.total) break;
         }
         return { kind: 'handle-list', handles };
       }
       case OpCode.HOME_NA:
-        this.service.homePrefix(prefixOf(handleOf()), who);
+        await this.service.homePrefix(prefixOf(handleOf()), who);
         return { kind: 'empty' };
       case OpCode.UNHOME_NA:
-        this.service.unhomePrefix(prefixOf(handleOf()), who);
+        await this.service.unhomePrefix(prefixOf(handleOf()), who);
         return { kind: 'empty' };
       case OpCode.LIST_HOMED_NAS:
         return { kind: 'handle-list', handles: this.service.listHomedPrefixes().map(prefixHandle) };

@@ -97,7 +97,7 @@ export class SessionLayer {
   }
 
   /** OC 400: agree a key, open the session; the reply goes out under the new session id. */
-  setup(req: HandleMessage, reserved: (id: number) => boolean = () => false): { body: MessageBody; sessionId: number } {
+  async setup(req: HandleMessage, reserved: (id: number) => boolean = () => false): Promise<{ body: MessageBody; sessionId: number }> {
     const b = req.body;
     if (b.kind !== 'session-setup') throw sessionError(ResponseCode.PROTOCOL_ERROR, 'A session setup request carries the wrong body.');
     const [major, minor] = clientVersion(req.envelope);
@@ -116,7 +116,7 @@ export class SessionLayer {
         break;
       }
       case KeyExchange.CIPHER_HDL: {
-        const pub = this.exchangeKeyFromHandle(b.exchangeKeyHandle ?? '', b.exchangeKeyIndex ?? 0);
+        const pub = await this.exchangeKeyFromHandle(b.exchangeKeyHandle ?? '', b.exchangeKeyIndex ?? 0);
         ({ data, sessionKey: key } = encryptSessionKeyFor(pub, this.alg));
         break;
       }
@@ -131,10 +131,10 @@ export class SessionLayer {
   }
 
   /** The HS_PUBKEY value a CIPHER_HDL setup names (HandleServer resolves it the same way). */
-  private exchangeKeyFromHandle(handle: string, index: number): Uint8Array {
-    let values: ReturnType<HandleService['resolve']>;
+  private async exchangeKeyFromHandle(handle: string, index: number): Promise<Uint8Array> {
+    let values: Awaited<ReturnType<HandleService['resolve']>>;
     try {
-      values = this.service.resolve(handle, { indexes: [index], types: [] }, null);
+      values = await this.service.resolve(handle, { indexes: [index], types: [] }, null);
     } catch (e) {
       throw sessionError(ResponseCode.SESSION_FAILED, `The exchange key ${index}:${handle} cannot be resolved: ${e instanceof Error ? e.message : String(e)}`);
     }
