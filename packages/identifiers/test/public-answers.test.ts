@@ -2,6 +2,7 @@
 // anonymous resolutions from renderings kept in memory. They must be byte for byte what the full path sends,
 // never show a value an anonymous caller may not see, and follow every change of the store handle by handle.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import {
   DEFAULT_ENVELOPE,
@@ -273,4 +274,46 @@ test('node: a restarted node warms its answers from the store in the background 
   assert.deepEqual({ hits: second.protocol.stats().answerHits, misses: second.protocol.stats().answerMisses }, { hits: 1, misses: 0 });
   const res = await fetch(`http://127.0.0.1:${second.httpPort}/api/handles/88.118/W-7`);
   assert.equal(((await res.json()) as { values: { data: { value: string } }[] }).values[0]?.data.value, 'u7');
+});
+
+test('TCP: replies keep the order of the requests when a slow one (read from the store) precedes a kept answer', async (t) => {
+  const { service, server } = await servedNode(t);
+  await service.create('88.118/kept', [text(1, 'URL', 'k')], ROOT);
+  await service.create('88.118/other', [text(1, 'URL', 'o'), text(2, 'EMAIL', 'e')], ROOT);
+  const request = (requestId: number, handle: string, types: string[]) =>
+    Buffer.from(
+      encodeMessage({
+        envelope: { ...DEFAULT_ENVELOPE, requestId },
+        header: { opCode: OpCode.RESOLUTION, responseCode: 0, opFlags: OpFlag.PUBLIC_ONLY, siteInfoSerial: 0, recursionCount: 0, expiration: 0 },
+        body: { kind: 'resolution-request', handle, indexes: [], types },
+      }),
+    );
+  // Warm the kept answer, then check it is answered without a promise while a filtered request is not.
+  const handler = new RequestHandler(service);
+  t.after(() => handler.dispose());
+  await handler.handle(request(1, '88.118/kept', []));
+  assert.ok(handler.handle(request(2, '88.118/kept', [])) instanceof Buffer, 'a kept answer is made at once');
+  const slow = handler.handle(request(3, '88.118/other', ['EMAIL']));
+  assert.ok(slow instanceof Promise, 'a filtered resolution reads the store');
+  await slow;
+  const order: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(server.tcpPort, '127.0.0.1');
+    let got = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      while (got.length >= 20 && got.length >= 20 + got.readUInt32BE(16)) {
+        order.push(got.readUInt32BE(8));
+        got = got.subarray(20 + got.readUInt32BE(16));
+      }
+      if (order.length === 4) {
+        socket.destroy();
+        resolve();
+      }
+    });
+    // One write: slow, kept, slow, kept.
+    socket.write(Buffer.concat([request(11, '88.118/other', ['EMAIL']), request(12, '88.118/kept', []), request(13, '88.118/other', ['URL']), request(14, '88.118/kept', [])]));
+  });
+  assert.deepEqual(order, [11, 12, 13, 14]);
 });
