@@ -124,8 +124,9 @@ function settle<T>(op: () => T): Promise<T> {
  * Concurrency: one asynchronous transaction at a time holds `lock` from BEGIN IMMEDIATE to COMMIT/ROLLBACK.
  * While it is held, every call on the outer store waits its turn (so nobody else writes into the open
  * transaction, and nobody reads what may still roll back) — except calls made from inside the transaction's
- * own function (told apart by `context`): reads run at once on the connection, writes are refused (they
- * belong on `tx`). Without an open transaction every call runs at once.
+ * own function (told apart by `context`), which are refused: they would wait for themselves, and on this
+ * one connection a read would see what may still roll back. They belong on `tx`. Without an open
+ * transaction every call runs at once.
  */
 class Engine {
   readonly homed = new Set<string>();
@@ -481,8 +482,9 @@ function outerStore(e: Engine): SqliteHandleStore {
     if (!e.lock.held) return settle(op);
     if (e.current !== undefined && e.context.getStore() === e.current) {
       // Called from inside the transaction's own function: waiting would wait for itself.
-      if (write) return Promise.reject(misuse('A write went to the store from inside one of its transactions; write through the transaction (`tx`) instead.'));
-      return settle(op);
+      return Promise.reject(
+        misuse(`A ${write ? 'write' : 'read'} went to the store from inside one of its transactions; go through the transaction (\`tx\`) instead.`),
+      );
     }
     return e.lock.acquire().then(() => {
       try {
