@@ -1,6 +1,6 @@
 /**
  * Error codes of @iip/historian: values it cannot store, trends over series that have no numbers, and
- * writes after close().
+ * writes after close(), and commits that failed.
  */
 import { defineErrors } from '@iip/core';
 
@@ -14,6 +14,11 @@ export const HISTORIAN_ERRORS = defineErrors({
     status: 422,
     meaning: 'A trend (min/max/avg) was asked of a string or enum property.',
     fix: 'Ask for the history of string properties instead; trends exist for numeric and boolean ones.',
+  },
+  IIP_ERR_HISTORIAN_WRITE_FAILED: {
+    status: 503,
+    meaning: 'The transaction that was to commit the telemetry failed, so it was not stored and not acknowledged (no MQTT PUBACK, no HTTP 2xx).',
+    fix: 'Send the message again (re-delivered points are stored once); check the platform log and the data directory (disk full, permissions).',
   },
   IIP_ERR_HISTORIAN_CLOSED: {
     status: 503,

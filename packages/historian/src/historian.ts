@@ -1,9 +1,25 @@
 /**
- * The historian: the telemetry write path and its queries. ingest() turns validated batches into stored
- * rows at once (so a bad value or a kind change is reported to the sender) and queues them; the queue is
- * written in one transaction per maxBatchPoints, on a short timer or as soon as a batch fills. Nothing is
- * ever dropped: a full queue is flushed synchronously in the caller's turn (back-pressure by latency), a
- * failed write keeps its rows queued for the next attempt, and close() writes everything before returning.
+ * The historian: the telemetry write path and its queries, over the asynchronous TelemetryStore port.
+ *
+ * ingest() checks a validated batch at once (an unstorable value or a kind change rejects it, and nothing of
+ * it is stored), queues its rows and returns a promise that resolves when those rows are COMMITTED — so a
+ * transport acknowledges a message (MQTT PUBACK, HTTP 2xx) only once it is durable (ADR 0001 §6). The queue
+ * is written by the historian's own scheduled flush, which is the group commit: every `flushIntervalMs`, or
+ * as soon as `maxBatchPoints` are waiting, one transaction takes everything queued (up to maxBatchPoints per
+ * transaction), and the promises of all the batches in it settle together.
+ *
+ * Failure: when a transaction fails, the batches in it are NOT retried by the historian — their promises
+ * reject with IIP_ERR_HISTORIAN_WRITE_FAILED (so their senders get no acknowledgement and send again; a
+ * re-delivery is recognised by (series, ts) and stored once), the rows are dropped from the queue, counted
+ * in `stats().notCommitted` and reported to `onError`. Nothing that was acknowledged depends on them, and a
+ * store that keeps failing does not pile up memory. A batch larger than maxBatchPoints spans several
+ * transactions; if a later one fails it is rejected although its first rows may be stored (its
+ * re-delivery stores the rest). A batch made only of duplicates waits for the commit of whatever is queued
+ * before it, since the points it repeats may still be among them.
+ *
+ * Hot path: series ids (and each series' newest timestamp) are cached, so once a device's series are known
+ * an ingest awaits no storage call before its rows are queued. Back-pressure: while the queue holds
+ * maxQueuedPoints, ingest() waits for a flush before queueing more, so memory stays bounded.
  */
 import { IipError } from '@iip/core';
 import type { DeviceId, PointValue, TelemetryBatch, TelemetryPoint, TelemetryWriteResult, TenantId } from '@iip/core';
@@ -13,13 +29,16 @@ import type { TrendBucket } from './trend.js';
 import { decode, encode, kindOf } from './value-codec.js';
 
 export interface HistorianOptions {
-  /** How long a point may wait in the queue before it is written (default 50 ms). */
+  /**
+   * Longest a point waits in the queue before its transaction (default 5 ms). This is the acknowledgement
+   * latency a sender sees under light load; under heavy load batches fill first and are written at once.
+   */
   readonly flushIntervalMs?: number;
   /** Points per write transaction; a full batch is written on the next turn of the event loop (default 20,000). */
   readonly maxBatchPoints?: number;
-  /** Above this many queued points ingest() writes synchronously before accepting more (default 10 batches). */
+  /** Above this many queued points ingest() waits for a flush before queueing more (default 10 batches). */
   readonly maxQueuedPoints?: number;
-  /** Receives failures of background (timer) flushes; the rows stay queued and are retried. */
+  /** Receives every failed transaction (its batches are rejected to their senders, see above). */
   readonly onError?: (e: unknown) => void;
 }
 
@@ -28,10 +47,14 @@ export interface HistorianStats {
   readonly written: number;
   /** Points not stored because their (series, ts) was already stored or queued (reported by ingest()). */
   readonly duplicates: number;
-  /** Points waiting to be written. */
+  /** Points waiting to be committed (queued or in a transaction now). */
   readonly queued: number;
-  /** Write transactions run. */
+  /** Write transactions run (committed). */
   readonly flushes: number;
+  /** Write transactions that failed; their batches were rejected to their senders. */
+  readonly failedFlushes: number;
+  /** Points of failed transactions: not stored, and not acknowledged (their senders were told). */
+  readonly notCommitted: number;
   /** Duration of the last flush (all transactions of it), in ms. */
   readonly lastFlushMs: number;
 }
@@ -70,34 +93,74 @@ function invalid(message: string, details: Record<string, unknown>): never {
   throw new IipError('IIP_ERR_VALIDATION', message, details);
 }
 
-interface Series {
-  readonly id: number;
-  readonly kind: SeriesKind;
-  /** Newest ts stored, queued or taken by this batch so far. */
-  newest: number;
-}
-
 function checkRange(from: number, to: number): void {
   if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) {
     invalid(`time range [${from}, ${to}) is empty or not finite; "to" must be after "from"`, { from, to });
   }
 }
 
+interface SeriesEntry {
+  readonly id: number;
+  readonly kind: SeriesKind;
+}
+
+/** A batch waiting for its transaction(s): settles once every chunk holding its rows is committed, or one fails. */
+class Waiter {
+  pending = 0;
+  settled = false;
+  constructor(
+    private readonly done: () => void,
+    private readonly fail: (e: unknown) => void,
+  ) {}
+  committed(): void {
+    if (this.settled || --this.pending > 0) return;
+    this.settled = true;
+    this.done();
+  }
+  failed(e: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.fail(e);
+  }
+}
+
+/** Rows written in one transaction, and the batches waiting for it. */
+interface Chunk {
+  readonly rows: RawRow[];
+  readonly waiters: Waiter[];
+}
+
+/** Separator that cannot occur in ids (they are restricted to [A-Za-z0-9_.-]). */
+const SEP = '\u0000';
+
 export class Historian {
   private readonly flushIntervalMs: number;
   private readonly maxBatchPoints: number;
   private readonly maxQueuedPoints: number;
   private readonly onError: (e: unknown) => void;
-  /** Queued rows in chunks of at most maxBatchPoints; only the last chunk grows. */
-  private chunks: RawRow[][] = [];
+  /** Chunks not yet taken by a flush; only the last one grows. */
+  private chunks: Chunk[] = [];
+  /** The chunk a running flush is writing now. */
+  private writing: Chunk | undefined;
+  /** Rows queued or being written. */
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** The running flush; one at a time. */
+  private running: Promise<void> | undefined;
+  /** Ingests that found the queue full, woken after each flush. */
+  private roomWaiters: Array<() => void> = [];
+  /** Batches with points older than their series' newest are checked one at a time (see keepNew). */
+  private slowPath: Promise<unknown> = Promise.resolve();
   private closed = false;
   private written = 0;
   private duplicates = 0;
   private flushes = 0;
+  private failedFlushes = 0;
+  private notCommitted = 0;
   private lastFlushMs = 0;
+  /** tenant SEP device → property → series: the hot path resolves series here without the store. */
+  private readonly series = new Map<string, Map<string, SeriesEntry>>();
   /**
    * Newest ts stored or queued per series id, loaded from the store on first use. A point later than it is
    * new for certain (the hot path: live data arrives in time order); only an older one is looked up.
@@ -108,186 +171,314 @@ export class Historian {
     private readonly store: TelemetryStore,
     opts: HistorianOptions = {},
   ) {
-    this.flushIntervalMs = opts.flushIntervalMs ?? 50;
+    this.flushIntervalMs = opts.flushIntervalMs ?? 5;
     this.maxBatchPoints = Math.max(1, opts.maxBatchPoints ?? 20_000);
     this.maxQueuedPoints = Math.max(this.maxBatchPoints, opts.maxQueuedPoints ?? this.maxBatchPoints * 10);
-    this.onError = opts.onError ?? ((e) => console.error('historian: background flush failed, points stay queued:', e));
+    this.onError = opts.onError ?? ((e) => console.error('historian: a write transaction failed; its senders were not acknowledged:', e));
   }
 
   /**
-   * Queues a validated batch and says what of it will be stored: every point except those whose
-   * (property, ts) is already stored or queued, or repeats an earlier point of the batch — a re-delivery,
-   * reported in `duplicates` and not stored again. Throws (and queues nothing of the batch) on an
-   * unstorable value, a kind change, or a store that fails while older points are looked up.
+   * Stores a validated batch and says what of it was stored: every point except those whose (property, ts)
+   * is already stored or queued, or repeats an earlier point of the batch — a re-delivery, reported in
+   * `duplicates` and not stored again. Resolves once the stored points are committed. Rejects, storing
+   * nothing of the batch, on an unstorable value, a kind change or a store that fails while series are
+   * resolved; rejects with IIP_ERR_HISTORIAN_WRITE_FAILED when the transaction holding the batch fails.
    */
-  ingest(batch: TelemetryBatch): TelemetryWriteResult {
+  async ingest(batch: TelemetryBatch): Promise<TelemetryWriteResult> {
+    this.refuseIfClosed(batch);
+    const points = batch.points;
+    // Series resolved per (property, kind): a cache miss asks the store (which creates the series, or rejects a
+    // kind change); a cached series with another kind is passed to the store too, which rejects it. All of it
+    // happens before anything of the batch is queued.
+    const resolved = this.resolveCached(batch);
+    const entries = resolved ?? (await this.resolveSeries(batch));
+    // Back-pressure: a full queue is written before more is taken (the wait is here, before the check
+    // against the newest timestamps, so that nothing can slip between that check and the queue).
+    while (this.queued > 0 && this.queued + points.length > this.maxQueuedPoints) await this.room();
+    this.refuseIfClosed(batch);
+    // From here to the queue nothing awaits, so the newest-ts check and the queueing are one step.
+    const rows: RawRow[] = [];
+    const older: Array<{ index: number; series: number }> = [];
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as TelemetryPoint;
+      const id = (entries[i] as SeriesEntry).id;
+      const newest = this.newestTs.get(id) ?? Number.NEGATIVE_INFINITY;
+      if (p.ts > newest) {
+        this.newestTs.set(id, p.ts);
+        rows.push(encode(id, p.ts, p.value));
+      } else older.push({ index: i, series: id });
+    }
+    let stored = batch;
+    let duplicates: TelemetryPoint[] = [];
+    if (older.length > 0) {
+      const dup = await this.serialised(() => this.keepNew(points, rows, older));
+      if (dup.size > 0) {
+        stored = { ...batch, points: points.filter((_, i) => !dup.has(i)) };
+        duplicates = points.filter((_, i) => dup.has(i));
+      }
+    }
+    // A batch with older points waited (keepNew) and may meet a closing historian now.
+    this.refuseIfClosed(batch);
+    this.duplicates += duplicates.length;
+    const result: TelemetryWriteResult = { stored, duplicates };
+    // Only duplicates: what they repeat was committed (keepNew commits the queue before it looks).
+    if (rows.length === 0) return result;
+    return new Promise<TelemetryWriteResult>((resolve, reject) => {
+      this.enqueue(
+        rows,
+        new Waiter(() => resolve(result), reject),
+      );
+    });
+  }
+
+  private refuseIfClosed(batch: TelemetryBatch): void {
     if (this.closed) {
       throw new IipError('IIP_ERR_HISTORIAN_CLOSED', 'the historian is closed; telemetry can no longer be stored', {
         tenant: batch.tenant,
         device: batch.device,
       });
     }
-    const rows: RawRow[] = [];
-    // Series resolved once per property and batch; a kind change (even inside one batch) reaches the
-    // store, which rejects it, before anything of the batch is queued.
-    const seen = new Map<string, Series>();
-    const older: Array<{ index: number; series: Series }> = [];
-    const points = batch.points;
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i] as TelemetryPoint;
-      const kind = kindOf(p.value, p.property);
-      let s = seen.get(p.property);
-      if (s === undefined || s.kind !== kind) {
-        const id = this.store.seriesId({ tenant: batch.tenant, device: batch.device, property: p.property }, kind);
-        s = { id, kind, newest: s?.id === id ? s.newest : this.newestOf(id) };
-        seen.set(p.property, s);
-      }
-      if (p.ts > s.newest) {
-        s.newest = p.ts;
-        rows.push(encode(s.id, p.ts, p.value));
-      } else {
-        older.push({ index: i, series: s });
-      }
-    }
-    let stored = batch;
-    let duplicates: TelemetryPoint[] = [];
-    if (older.length > 0) {
-      const dup = this.keepNew(points, rows, older);
-      if (dup.size > 0) {
-        stored = { ...batch, points: points.filter((_, i) => !dup.has(i)) };
-        duplicates = points.filter((_, i) => dup.has(i));
-      }
-    }
-    if (rows.length > 0) {
-      if (this.queued + rows.length > this.maxQueuedPoints) this.flushSync();
-      this.enqueue(rows);
-      if (this.queued >= this.maxBatchPoints) this.scheduleSoon();
-      else this.scheduleTimer();
-    }
-    for (const s of seen.values()) {
-      if (s.newest > (this.newestTs.get(s.id) ?? Number.NEGATIVE_INFINITY)) this.newestTs.set(s.id, s.newest);
-    }
-    this.duplicates += duplicates.length;
-    return { stored, duplicates };
   }
 
-  private newestOf(series: number): number {
-    const known = this.newestTs.get(series);
-    if (known !== undefined) return known;
-    const row = this.store.latest([series])[0];
-    return row ? row.ts : Number.NEGATIVE_INFINITY;
+  /** The series of every point from the cache alone, or undefined when one must be asked of the store. */
+  private resolveCached(batch: TelemetryBatch): SeriesEntry[] | undefined {
+    const props = this.series.get(batch.tenant + SEP + batch.device);
+    if (!props) {
+      // Still check the values, so an unstorable one is refused before any store call.
+      for (const p of batch.points) kindOf(p.value, p.property);
+      return undefined;
+    }
+    const out: SeriesEntry[] = new Array(batch.points.length);
+    let missing = false;
+    for (let i = 0; i < batch.points.length; i++) {
+      const p = batch.points[i] as TelemetryPoint;
+      const kind = kindOf(p.value, p.property);
+      const e = props.get(p.property);
+      if (!e || e.kind !== kind || !this.newestTs.has(e.id)) missing = true;
+      else out[i] = e;
+    }
+    return missing ? undefined : out;
+  }
+
+  private async resolveSeries(batch: TelemetryBatch): Promise<SeriesEntry[]> {
+    const dk = batch.tenant + SEP + batch.device;
+    const seen = new Map<string, SeriesEntry>();
+    const out: SeriesEntry[] = [];
+    for (const p of batch.points) {
+      const kind = kindOf(p.value, p.property);
+      const k = p.property + SEP + kind;
+      let e = seen.get(k);
+      if (!e) {
+        const cached = this.series.get(dk)?.get(p.property);
+        if (cached && cached.kind === kind) e = cached;
+        else {
+          const id = await this.store.seriesId({ tenant: batch.tenant, device: batch.device, property: p.property }, kind);
+          e = { id, kind };
+          let props = this.series.get(dk);
+          if (!props) {
+            props = new Map();
+            this.series.set(dk, props);
+          }
+          props.set(p.property, e);
+        }
+        if (!this.newestTs.has(e.id)) {
+          const row = (await this.store.latest([e.id]))[0];
+          // Another ingest may have queued a newer point meanwhile: keep the larger.
+          const known = this.newestTs.get(e.id) ?? Number.NEGATIVE_INFINITY;
+          this.newestTs.set(e.id, Math.max(known, row ? row.ts : Number.NEGATIVE_INFINITY));
+        }
+        seen.set(k, e);
+      }
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Runs `fn` after every earlier slow-path check has finished. */
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.slowPath.then(fn, fn);
+    this.slowPath = run.catch(() => undefined);
+    return run;
   }
 
   /**
    * Sorts the points of a batch that are not later than their series' newest into new ones (appended to
    * `rows`) and duplicates (whose indexes it returns). Rare — backfill, re-delivery — so it may be slow:
-   * it writes the queue first, so that the store alone says what is stored, and looks each point up.
+   * it commits the queue first, so that the store alone says what is stored, and looks each point up.
    */
-  private keepNew(points: readonly TelemetryPoint[], rows: RawRow[], older: ReadonlyArray<{ index: number; series: Series }>): Set<number> {
-    this.flushSync();
+  private async keepNew(points: readonly TelemetryPoint[], rows: RawRow[], older: ReadonlyArray<{ index: number; series: number }>): Promise<Set<number>> {
+    await this.flush();
     const key = (series: number, ts: number) => `${series}:${ts}`;
     const taken = new Set<string>();
     for (const r of rows) taken.add(key(r.series, r.ts));
     const duplicates = new Set<number>();
     for (const { index, series } of older) {
       const p = points[index] as TelemetryPoint;
-      const k = key(series.id, p.ts);
-      if (taken.has(k) || this.store.raw(series.id, p.ts, p.ts + 1, 1).length > 0) {
+      const k = key(series, p.ts);
+      if (taken.has(k) || (await this.store.raw(series, p.ts, p.ts + 1, 1)).length > 0) {
         duplicates.add(index);
         continue;
       }
       taken.add(k);
-      rows.push(encode(series.id, p.ts, p.value));
+      rows.push(encode(series, p.ts, p.value));
     }
     return duplicates;
   }
 
-  private enqueue(rows: readonly RawRow[]): void {
+  /** Resolves when the queue has room again (after the next flush). */
+  private room(): Promise<void> {
+    return new Promise((resolve) => {
+      this.roomWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  /**
+   * Queues the rows of one batch. They stay in one chunk unless the batch is larger than a chunk, so that a
+   * batch normally commits (or fails) in one transaction.
+   */
+  private enqueue(rows: readonly RawRow[], waiter: Waiter): void {
     let last = this.chunks[this.chunks.length - 1];
+    if (!last || (last.rows.length + rows.length > this.maxBatchPoints && last.rows.length > 0)) {
+      last = { rows: [], waiters: [] };
+      this.chunks.push(last);
+    }
+    last.waiters.push(waiter);
+    waiter.pending++;
     for (const r of rows) {
-      if (!last || last.length >= this.maxBatchPoints) {
-        last = [];
+      if (last.rows.length >= this.maxBatchPoints) {
+        last = { rows: [], waiters: [waiter] };
+        waiter.pending++;
         this.chunks.push(last);
       }
-      last.push(r);
+      last.rows.push(r);
     }
     this.queued += rows.length;
+    if (this.queued >= this.maxBatchPoints || this.chunks.length > 1) this.scheduleSoon();
+    else this.scheduleTimer();
+  }
+
+  /** Makes `waiter` settle once every chunk queued or being written now is committed; false when there is none. */
+  private waitForAll(waiter: Waiter): boolean {
+    const pending = this.writing ? [this.writing, ...this.chunks] : this.chunks;
+    for (const c of pending) {
+      c.waiters.push(waiter);
+      waiter.pending++;
+    }
+    return pending.length > 0;
   }
 
   private scheduleSoon(): void {
-    if (this.immediate) return;
+    if (this.immediate || this.running) return;
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
-      this.backgroundFlush();
+      this.kick();
     });
   }
 
   private scheduleTimer(): void {
-    if (this.timer || this.queued === 0) return;
+    if (this.timer || this.running || this.chunks.length === 0) return;
+    // Not unref'd: a sender is waiting for these rows to be committed.
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.backgroundFlush();
+      this.kick();
     }, this.flushIntervalMs);
-    // An idle queue must not keep the process alive; close() is what guarantees the last points land.
-    this.timer.unref();
   }
 
-  private backgroundFlush(): void {
-    try {
-      this.flushSync();
-    } catch (e) {
-      this.onError(e);
-    }
-  }
-
-  /** Writes every queued chunk, one transaction each; on failure the unwritten chunks stay queued. */
-  private flushSync(): void {
+  /** Starts a flush unless one runs; returns the running flush. */
+  private kick(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    if (this.queued === 0) return;
+    if (!this.running) {
+      this.running = this.drain().finally(() => {
+        this.running = undefined;
+        const wake = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const w of wake) w();
+        if (this.chunks.length > 0) {
+          if (this.queued >= this.maxBatchPoints || this.chunks.length > 1) this.scheduleSoon();
+          else this.scheduleTimer();
+        }
+      });
+    }
+    return this.running;
+  }
+
+  /** Writes the queued chunks one transaction each, including those queued while it runs. Never rejects. */
+  private async drain(): Promise<void> {
     const started = performance.now();
     try {
       while (this.chunks.length > 0) {
-        const chunk = this.chunks[0]!;
-        const r = this.store.write(chunk);
-        this.chunks.shift();
-        this.queued -= chunk.length;
-        this.written += r.inserted;
-        this.duplicates += r.duplicates;
-        this.flushes++;
+        const chunk = this.chunks.shift() as Chunk;
+        this.writing = chunk;
+        try {
+          const r = await this.store.write(chunk.rows);
+          this.written += r.inserted;
+          this.duplicates += r.duplicates;
+          this.flushes++;
+          this.queued -= chunk.rows.length;
+          this.writing = undefined;
+          for (const w of chunk.waiters) w.committed();
+        } catch (e) {
+          this.failedFlushes++;
+          this.notCommitted += chunk.rows.length;
+          this.queued -= chunk.rows.length;
+          this.writing = undefined;
+          const err = new IipError(
+            'IIP_ERR_HISTORIAN_WRITE_FAILED',
+            `telemetry could not be committed (${chunk.rows.length} points, not acknowledged): ${e instanceof Error ? e.message : String(e)}`,
+            { points: chunk.rows.length, cause: e instanceof IipError ? e.code : String(e) },
+          );
+          for (const w of chunk.waiters) w.failed(err);
+          this.onError(err);
+        }
       }
     } finally {
       this.lastFlushMs = performance.now() - started;
-      // Whatever a failed write left behind is retried by the timer even if nobody ingests again.
-      if (this.queued > 0 && !this.closed) this.scheduleTimer();
     }
   }
 
-  /** Writes everything queued so far, now; throws the store's error (the points stay queued). */
-  flushNow(): void {
-    this.flushSync();
+  /**
+   * Commits everything queued so far; resolves when it is, rejects with IIP_ERR_HISTORIAN_WRITE_FAILED if a
+   * transaction of it failed (those points are dropped; their senders were rejected too).
+   */
+  flush(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = new Waiter(resolve, reject);
+      if (!this.waitForAll(waiter)) {
+        resolve();
+        return;
+      }
+      void this.kick();
+    });
   }
 
-  /** Writes everything queued so far. Rejects with the store's error (the points stay queued). */
-  async flush(): Promise<void> {
-    this.flushSync();
+  /** Commits what is queued, ignoring a failure (already reported to its senders and onError): for reads. */
+  private async settle(): Promise<void> {
+    if (this.queued === 0) return;
+    await this.flush().catch(() => undefined);
   }
 
-  /** Refuses new points, then writes everything queued. Does not close the store, which it does not own. */
+  /** Refuses new points, then commits everything queued. Does not close the store, which it does not own. */
   async close(): Promise<void> {
     this.closed = true;
-    this.flushSync();
+    await this.settle();
+    await this.running;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
   }
 
   /** Newest value of every property of a device. Reads see every point ingested before them. */
-  latest(tenant: TenantId, device: DeviceId): Record<string, TimedValue> {
-    this.flushSync();
-    const series = this.store.listSeries(tenant, device);
+  async latest(tenant: TenantId, device: DeviceId): Promise<Record<string, TimedValue>> {
+    await this.settle();
+    const series = await this.store.listSeries(tenant, device);
     const byId = new Map(series.map((s) => [s.id, s]));
     const entries: Array<[string, TimedValue]> = [];
-    for (const row of this.store.latest(series.map((s) => s.id))) {
+    for (const row of await this.store.latest(series.map((s) => s.id))) {
       const s = byId.get(row.series);
       if (s) entries.push([s.property, { ts: row.ts, value: decode(row, s.kind) }]);
     }
@@ -296,8 +487,8 @@ export class Historian {
   }
 
   /** Raw points of one property in [from, to), oldest first, at most `limit` (see historyPage to know if more exist). */
-  history(tenant: TenantId, device: DeviceId, property: string, q: HistoryQuery): TimedValue[] {
-    return this.historyPage(tenant, device, property, q).points;
+  async history(tenant: TenantId, device: DeviceId, property: string, q: HistoryQuery): Promise<TimedValue[]> {
+    return (await this.historyPage(tenant, device, property, q)).points;
   }
 
   /**
@@ -305,14 +496,14 @@ export class Historian {
    * `truncated` says so and `nextFrom` is where the next page starts (pass it as `from`): points of one
    * series have distinct timestamps, so pages neither overlap nor skip.
    */
-  historyPage(tenant: TenantId, device: DeviceId, property: string, q: HistoryQuery): HistoryPage {
+  async historyPage(tenant: TenantId, device: DeviceId, property: string, q: HistoryQuery): Promise<HistoryPage> {
     checkRange(q.from, q.to);
     const limit = q.limit ?? 10_000;
     if (!Number.isInteger(limit) || limit < 1) invalid(`limit ${limit} must be a positive integer`, { limit });
-    this.flushSync();
-    const s = this.findSeries(tenant, device, property);
+    await this.settle();
+    const s = await this.findSeries(tenant, device, property);
     if (!s) return { points: [], truncated: false };
-    const rows = this.store.raw(s.id, q.from, q.to, limit + 1);
+    const rows = await this.store.raw(s.id, q.from, q.to, limit + 1);
     const more = rows.length > limit;
     const points = (more ? rows.slice(0, limit) : rows).map((r) => ({ ts: r.ts, value: decode(r, s.kind) }));
     return more ? { points, truncated: true, nextFrom: (rows[limit] as { ts: number }).ts } : { points, truncated: false };
@@ -322,13 +513,13 @@ export class Historian {
    * Exactly `buckets` buckets covering [from, to) with min/max/avg/count of a numeric or boolean property
    * (booleans count as 1/0). Bucket edges are integer ms: bucket i starts at from + floor(i·(to−from)/buckets).
    */
-  trend(tenant: TenantId, device: DeviceId, property: string, q: TrendQuery): TrendBucket[] {
+  async trend(tenant: TenantId, device: DeviceId, property: string, q: TrendQuery): Promise<TrendBucket[]> {
     checkRange(q.from, q.to);
     if (!Number.isInteger(q.buckets) || q.buckets < 1 || q.buckets > MAX_BUCKETS) {
       invalid(`buckets ${q.buckets} must be an integer from 1 to ${MAX_BUCKETS}`, { buckets: q.buckets });
     }
-    this.flushSync();
-    const s = this.findSeries(tenant, device, property);
+    await this.settle();
+    const s = await this.findSeries(tenant, device, property);
     if (s?.kind === 's') {
       throw new IipError('IIP_ERR_HISTORIAN_NOT_NUMERIC', `property "${property}" holds strings; a trend needs numbers or booleans`, {
         device,
@@ -340,16 +531,22 @@ export class Historian {
   }
 
   /** Removes all stored and queued telemetry of a device. */
-  deleteDevice(tenant: TenantId, device: DeviceId): void {
-    const ids = new Set(this.store.listSeries(tenant, device).map((s) => s.id));
+  async deleteDevice(tenant: TenantId, device: DeviceId): Promise<void> {
+    const ids = new Set((await this.store.listSeries(tenant, device)).map((s) => s.id));
+    this.series.delete(tenant + SEP + device);
     for (const id of ids) this.newestTs.delete(id);
-    if (ids.size > 0 && this.queued > 0) {
-      const kept = this.chunks.flat().filter((r) => !ids.has(r.series));
-      this.chunks = [];
-      this.queued = 0;
-      this.enqueue(kept);
+    if (ids.size > 0) {
+      // Queued rows of the device go; their batches still settle with their chunks.
+      for (const c of this.chunks) {
+        const kept = c.rows.filter((r) => !ids.has(r.series));
+        this.queued -= c.rows.length - kept.length;
+        c.rows.length = 0;
+        for (const r of kept) c.rows.push(r);
+      }
+      // A transaction running now may hold rows of the device: it ends before the delete.
+      await this.running;
     }
-    this.store.deleteDevice(tenant, device);
+    await this.store.deleteDevice(tenant, device);
   }
 
   stats(): HistorianStats {
@@ -358,11 +555,13 @@ export class Historian {
       duplicates: this.duplicates,
       queued: this.queued,
       flushes: this.flushes,
+      failedFlushes: this.failedFlushes,
+      notCommitted: this.notCommitted,
       lastFlushMs: this.lastFlushMs,
     };
   }
 
-  private findSeries(tenant: TenantId, device: DeviceId, property: string): { id: number; kind: SeriesKind } | undefined {
-    return this.store.listSeries(tenant, device).find((s) => s.property === property);
+  private async findSeries(tenant: TenantId, device: DeviceId, property: string): Promise<{ id: number; kind: SeriesKind } | undefined> {
+    return (await this.store.listSeries(tenant, device)).find((s) => s.property === property);
   }
 }

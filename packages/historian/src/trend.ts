@@ -24,7 +24,7 @@ interface Cell {
   count: number;
 }
 
-export function computeTrend(store: TelemetryStore, series: number, from: number, to: number, buckets: number): TrendBucket[] {
+export async function computeTrend(store: TelemetryStore, series: number, from: number, to: number, buckets: number): Promise<TrendBucket[]> {
   const span = to - from;
   // Integer edges; bucket i is [starts[i], starts[i + 1]) and the last one ends exactly at `to`.
   const starts: number[] = [];
@@ -48,16 +48,16 @@ export function computeTrend(store: TelemetryStore, series: number, from: number
   const levels = store.rollupLevels;
 
   // Covers [s, e) from level `li` (an index into rollupLevels; -1 means raw points).
-  const cover = (li: number, s: number, e: number): void => {
+  const cover = async (li: number, s: number, e: number): Promise<void> => {
     if (li < 0) {
-      for (const p of store.raw(series, s, e, Number.MAX_SAFE_INTEGER)) {
+      for (const p of await store.raw(series, s, e, Number.MAX_SAFE_INTEGER)) {
         if (p.num === null) continue;
         mergeRow(bucketOf(p.ts), { series, bucket: p.ts, min: p.num, max: p.num, sum: p.num, count: 1 });
       }
       return;
     }
     const width = levels[li]!;
-    for (const r of store.rollups(width, series, Math.floor(s / width) * width, e)) {
+    for (const r of await store.rollups(width, series, Math.floor(s / width) * width, e)) {
       const rs = r.bucket;
       const re = rs + width;
       if (rs >= s && re <= e) {
@@ -67,14 +67,14 @@ export function computeTrend(store: TelemetryStore, series: number, from: number
           continue;
         }
       }
-      cover(li - 1, Math.max(rs, s), Math.min(re, e));
+      await cover(li - 1, Math.max(rs, s), Math.min(re, e));
     }
   };
 
   const narrowest = Math.floor(span / buckets);
   let start = -1;
   for (let li = 0; li < levels.length; li++) if (levels[li]! <= narrowest) start = li;
-  cover(start, from, to);
+  await cover(start, from, to);
 
   return cells.map((c, i) => ({
     start: starts[i]!,

@@ -9,6 +9,8 @@ import { tempDir } from '@iip/testkit';
 export interface HistorianFixture {
   storage: Storage;
   historian: Historian;
+  /** The SQLite file, for a second (read-only) connection. */
+  readonly file: string;
   /** Closes the historian and the file, then opens both again. */
   reopen(opts?: HistorianOptions): Promise<void>;
   cleanup(): Promise<void>;
@@ -20,15 +22,16 @@ export async function openHistorian(opts?: HistorianOptions): Promise<HistorianF
   const fx: HistorianFixture = {
     storage: openSqliteStorage({ file }),
     historian: undefined as unknown as Historian,
+    file,
     async reopen(again) {
       await fx.historian.close();
-      fx.storage.close();
+      await fx.storage.close();
       fx.storage = openSqliteStorage({ file });
       fx.historian = new Historian(fx.storage.telemetry, again);
     },
     async cleanup() {
       await fx.historian.close().catch(() => undefined);
-      fx.storage.close();
+      await fx.storage.close();
       await dir.cleanup();
     },
   };

@@ -25,11 +25,15 @@ describe('historian ingest() reports duplicates', () => {
   it('reports a re-delivered point, a repeat inside the batch, and one written before a reopen', async () => {
     const fx = await openHistorian();
     try {
-      let r = fx.historian.ingest(batch([['temp', T0 + 10, 1], ['temp', T0 + 20, 2]]));
+      // The second batch is ingested while the first is still queued: queued and stored points alike are known.
+      const [first, second] = await Promise.all([
+        fx.historian.ingest(batch([['temp', T0 + 10, 1], ['temp', T0 + 20, 2]])),
+        fx.historian.ingest(batch([['temp', T0 + 10, 9], ['temp', T0 + 15, 3], ['temp', T0 + 15, 4], ['temp', T0 + 5, 5]])),
+      ]);
+      let r = first;
       assert.equal(r.stored.points.length, 2);
       assert.deepEqual(r.duplicates, []);
-      // Queued (not yet written) and stored alike are known.
-      r = fx.historian.ingest(batch([['temp', T0 + 10, 9], ['temp', T0 + 15, 3], ['temp', T0 + 15, 4], ['temp', T0 + 5, 5]]));
+      r = second;
       assert.deepEqual(
         r.stored.points.map((p) => p.ts),
         [T0 + 15, T0 + 5],
@@ -39,9 +43,9 @@ describe('historian ingest() reports duplicates', () => {
         { property: 'temp', ts: T0 + 15, value: 4 },
       ]);
       await fx.reopen();
-      r = fx.historian.ingest(batch([['temp', T0 + 20, 7], ['temp', T0 + 30, 8]]));
+      r = await fx.historian.ingest(batch([['temp', T0 + 20, 7], ['temp', T0 + 30, 8]]));
       assert.deepEqual(r.duplicates, [{ property: 'temp', ts: T0 + 20, value: 7 }]);
-      const stored = fx.historian.history(T, D, 'temp', { from: T0, to: T0 + 100 });
+      const stored = await fx.historian.history(T, D, 'temp', { from: T0, to: T0 + 100 });
       assert.deepEqual(stored, [
         { ts: T0 + 5, value: 5 },
         { ts: T0 + 10, value: 1 },
@@ -64,7 +68,7 @@ describe('historian ingest() reports duplicates', () => {
           let reportedStored = 0;
           let reportedDuplicates = 0;
           for (const b of batches) {
-            const r = fx.historian.ingest(batch(b.map(([p, dt, v]) => [p, T0 + dt, v])));
+            const r = await fx.historian.ingest(batch(b.map(([p, dt, v]) => [p, T0 + dt, v])));
             reportedStored += r.stored.points.length;
             reportedDuplicates += r.duplicates.length;
             const expectDup: Array<[string, number]> = [];
@@ -85,7 +89,7 @@ describe('historian ingest() reports duplicates', () => {
           assert.equal(s.written, model.size, 'written = reported stored');
           assert.equal(s.duplicates, reportedDuplicates);
           for (const p of ['a', 'b', 'c']) {
-            const got = fx.historian.history(T, D, p, { from: T0, to: T0 + 100 });
+            const got = await fx.historian.history(T, D, p, { from: T0, to: T0 + 100 });
             const want = [...model]
               .filter(([k]) => k.startsWith(`${p}:`))
               .map(([k, value]) => ({ ts: T0 + Number(k.slice(2)), value }))

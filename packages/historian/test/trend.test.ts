@@ -48,11 +48,11 @@ describe('historian trend', () => {
   let fx: HistorianFixture;
   let run = 0;
   before(async () => {
-    fx = await openHistorian({ flushIntervalMs: 60_000 });
+    fx = await openHistorian();
   });
   after(() => fx.cleanup());
 
-  it('equals brute force over raw points for random data, ranges and bucket counts', () => {
+  it('equals brute force over raw points for random data, ranges and bucket counts', async () => {
     // Integer values keep sums exact in any order, so equality can be strict.
     const point = fc.record({ ts: fc.integer({ min: T0 - DAY, max: T0 + 9 * DAY }), value: fc.integer({ min: -1e6, max: 1e6 }) });
     const query = fc.record({
@@ -60,20 +60,22 @@ describe('historian trend', () => {
       span: fc.oneof(fc.integer({ min: 1, max: 11 * DAY }), fc.integer({ min: 1, max: 3 * HOUR }), fc.integer({ min: 1, max: 10 }).map((d) => d * DAY)),
       buckets: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 2_000 })),
     });
-    fc.assert(
-      fc.property(fc.array(point, { maxLength: 1_500 }), fc.array(query, { minLength: 1, maxLength: 5 }), (points, queries) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(point, { maxLength: 1_500 }), fc.array(query, { minLength: 1, maxLength: 5 }), async (points, queries) => {
         const device = `d${run++}` as DeviceId;
+        const ingests: Promise<unknown>[] = [];
         for (let i = 0; i < points.length; i += 400) {
-          fx.historian.ingest({
+          ingests.push(fx.historian.ingest({
             tenant: T,
             device,
             points: points.slice(i, i + 400).map((p) => ({ property: 'v', ts: p.ts, value: p.value })),
             receivedAt: 0,
-          });
+          }));
         }
+        await Promise.all(ingests);
         const truth = stored(points);
         for (const q of queries) {
-          const got = fx.historian.trend(T, device, 'v', { from: q.from, to: q.from + q.span, buckets: q.buckets });
+          const got = await fx.historian.trend(T, device, 'v', { from: q.from, to: q.from + q.span, buckets: q.buckets });
           assert.deepEqual(got, bruteForce(truth, q.from, q.from + q.span, q.buckets));
         }
       }),
@@ -81,29 +83,32 @@ describe('historian trend', () => {
     );
   });
 
-  it('averages booleans as the share of true', () => {
+  it('averages booleans as the share of true', async () => {
     const device = 'valve' as DeviceId;
     const values = [true, true, false, true];
-    fx.historian.ingest({ tenant: T, device, points: values.map((value, i) => ({ property: 'open', ts: T0 + i * HOUR, value })), receivedAt: 0 });
-    assert.deepEqual(fx.historian.trend(T, device, 'open', { from: T0, to: T0 + DAY, buckets: 1 }), [
+    await fx.historian.ingest({ tenant: T, device, points: values.map((value, i) => ({ property: 'open', ts: T0 + i * HOUR, value })), receivedAt: 0 });
+    assert.deepEqual(await fx.historian.trend(T, device, 'open', { from: T0, to: T0 + DAY, buckets: 1 }), [
       { start: T0, end: T0 + DAY, min: 0, max: 1, avg: 0.75, count: 4 },
     ]);
   });
 
-  it('answers a one-year trend from daily rollups, reading few rows', () => {
+  it('answers a one-year trend from daily rollups, reading few rows', async () => {
     const device = 'meter' as DeviceId;
     const points: Array<{ ts: number; value: number }> = [];
     // One point every 10 minutes for a year (52,560 points).
     for (let ts = T0; ts < T0 + 365 * DAY; ts += 10 * MIN) points.push({ ts, value: Math.round(Math.sin(ts / DAY) * 1000) });
+    const ingests: Promise<unknown>[] = [];
     for (let i = 0; i < points.length; i += 5_000) {
-      fx.historian.ingest({ tenant: T, device, points: points.slice(i, i + 5_000).map((p) => ({ property: 'kw', ...p })), receivedAt: 0 });
+      ingests.push(fx.historian.ingest({ tenant: T, device, points: points.slice(i, i + 5_000).map((p) => ({ property: 'kw', ...p })), receivedAt: 0 }));
     }
-    // Flush through the ingesting historian, then read through a second one whose store counts rows.
-    fx.historian.latest(T, device);
+    // Commit through the ingesting historian, then read through a second one whose store counts rows.
+    await new Promise((r) => setImmediate(r));
+    await fx.historian.flush();
+    await Promise.all(ingests);
     const counted = countingStore(fx.storage.telemetry);
     const from = T0 + 7 * HOUR + 123; // deliberately aligned to no level, so every edge needs refining
     const to = from + 364 * DAY;
-    const got = new Historian(counted.store).trend(T, device, 'kw', { from, to, buckets: 52 });
+    const got = await new Historian(counted.store).trend(T, device, 'kw', { from, to, buckets: 52 });
     assert.deepEqual(got, bruteForce(points, from, to, 52));
     assert.ok(counted.reads.raw < 200, `read ${counted.reads.raw} raw points`);
     assert.ok(counted.reads.rollup < 5_000, `read ${counted.reads.rollup} rollup rows`);
@@ -118,18 +123,18 @@ function countingStore(inner: TelemetryStore): { store: TelemetryStore; reads: {
     listSeries: (t, d) => inner.listSeries(t, d),
     write: (rows) => inner.write(rows),
     latest: (s) => inner.latest(s),
-    raw: (s, f, t, l) => {
-      const r = inner.raw(s, f, t, l);
+    raw: async (s, f, t, l) => {
+      const r = await inner.raw(s, f, t, l);
       reads.raw += r.length;
       return r;
     },
-    rollups: (level, s, f, t) => {
-      const r = inner.rollups(level, s, f, t);
+    rollups: async (level, s, f, t) => {
+      const r = await inner.rollups(level, s, f, t);
       reads.rollup += r.length;
       return r;
     },
     deleteDevice: (t, d) => inner.deleteDevice(t, d),
-    close: () => undefined,
+    close: async () => undefined,
   };
   return { store, reads };
 }

@@ -3,7 +3,8 @@
  * (series, ts) so a point is one B-tree entry and re-delivery is a cheap `INSERT OR IGNORE`; rollups are
  * aggregated in memory per batch and merged with one upsert per (level, series, bucket); latest values are
  * upserted only when newer. Series ids are cached, statements prepared once, and each write() is one
- * transaction.
+ * transaction. The port is asynchronous; better-sqlite3 is synchronous underneath, so every method does its
+ * work when called and returns a settled promise (a failure is a rejection, never a throw).
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
@@ -72,7 +73,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device));
   }
 
-  seriesId(key: SeriesKey, kind: SeriesKind): number {
+  async seriesId(key: SeriesKey, kind: SeriesKind): Promise<number> {
+    return this.seriesIdSync(key, kind);
+  }
+
+  private seriesIdSync(key: SeriesKey, kind: SeriesKind): number {
     const dk = key.tenant + SEP + key.device;
     let props = this.cache.get(dk);
     let e = props?.get(key.property);
@@ -101,11 +106,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return { id, kind };
   }
 
-  listSeries(tenant: TenantId, device: DeviceId): Array<{ id: number; property: string; kind: SeriesKind }> {
+  async listSeries(tenant: TenantId, device: DeviceId): Promise<Array<{ id: number; property: string; kind: SeriesKind }>> {
+    return this.listSeriesSync(tenant, device);
+  }
+
+  private listSeriesSync(tenant: TenantId, device: DeviceId): Array<{ id: number; property: string; kind: SeriesKind }> {
     return this.s.listSeries.all(tenant, device) as Array<{ id: number; property: string; kind: SeriesKind }>;
   }
 
-  write(rows: readonly RawRow[]): { inserted: number; duplicates: number } {
+  async write(rows: readonly RawRow[]): Promise<{ inserted: number; duplicates: number }> {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
     return this.writeTx(rows);
   }
@@ -132,17 +141,17 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return { inserted, duplicates: rows.length - inserted };
   }
 
-  latest(series: readonly number[]): RawRow[] {
+  async latest(series: readonly number[]): Promise<RawRow[]> {
     if (series.length === 0) return [];
     return this.s.latest.all(JSON.stringify(series)) as RawRow[];
   }
 
-  raw(series: number, from: number, to: number, limit: number): RawRow[] {
+  async raw(series: number, from: number, to: number, limit: number): Promise<RawRow[]> {
     if (limit <= 0) return [];
     return this.s.raw.all(series, from, to, limit) as RawRow[];
   }
 
-  rollups(level: number, series: number, from: number, to: number): RollupRow[] {
+  async rollups(level: number, series: number, from: number, to: number): Promise<RollupRow[]> {
     if (!this.rollupLevels.includes(level)) {
       throw new IipError('IIP_ERR_VALIDATION', `rollup level ${level} ms is not maintained; use one of ${this.rollupLevels.join(', ')}`, {
         level,
@@ -153,13 +162,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return rows.map((r) => ({ series: r.series, bucket: r.bucket, min: r.vmin, max: r.vmax, sum: r.vsum, count: r.n }));
   }
 
-  deleteDevice(tenant: TenantId, device: DeviceId): void {
+  async deleteDevice(tenant: TenantId, device: DeviceId): Promise<void> {
     this.deleteTx(tenant, device);
     this.cache.delete(tenant + SEP + device);
   }
 
   private deleteRows(tenant: TenantId, device: DeviceId): void {
-    for (const { id } of this.listSeries(tenant, device)) {
+    for (const { id } of this.listSeriesSync(tenant, device)) {
       this.s.deleteRaw.run(id);
       for (const level of this.rollupLevels) this.s.deleteRollups.run(level, id);
       this.s.deleteLatest.run(id);
@@ -168,7 +177,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /** The three stores share one connection, so closing any of them closes the file. */
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
