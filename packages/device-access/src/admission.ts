@@ -4,6 +4,11 @@
  * a timestamp (distinct stamps per series, see ServerClock), hands the batch to the store, which says
  * which points were re-deliveries of stored ones, and only then puts what is stored on the bus. A rejected
  * message never leaves a partial trace in storage, and the accepted count is the stored count.
+ *
+ * admitRaw() resolves once the sink says the batch is durable (the historian: committed), so a transport
+ * acknowledges only what is stored (MQTT PUBACK, HTTP 2xx — ADR 0001 §6). The stored points then go on the bus
+ * for the live stream without holding that acknowledgement; a bus failure there is counted and logged. Without
+ * a sink the bus is where the batch is kept, and its publish is awaited.
  */
 import {
   DEFAULT_INGEST_LIMITS,
@@ -27,14 +32,17 @@ export interface AdmissionStats {
   duplicatePoints: number;
   rejectedMessages: number;
   rejectedByCode: Record<string, number>;
+  /** Stored batches the bus could not take for the live stream (they are stored; only live delivery missed them). */
+  busFailures: number;
 }
 
 /**
- * Where admitted telemetry is stored (in the platform: the historian). It stores the batch, or throws and
- * stores nothing of it, and says which points it already had.
+ * Where admitted telemetry is stored (in the platform: the historian). It resolves once the batch is durable
+ * and says which points it already had, or rejects: a refusal (4xx code) stores nothing of the batch; a
+ * failed commit (5xx code) means the batch must not be acknowledged.
  */
 export interface TelemetrySink {
-  ingest(batch: TelemetryBatch): TelemetryWriteResult;
+  ingest(batch: TelemetryBatch): Promise<TelemetryWriteResult>;
 }
 
 /** What became of an admitted message. */
@@ -48,7 +56,7 @@ export interface Admitted {
 }
 
 export class TelemetryAdmission {
-  private readonly counters: AdmissionStats = { acceptedMessages: 0, acceptedPoints: 0, duplicatePoints: 0, rejectedMessages: 0, rejectedByCode: {} };
+  private readonly counters: AdmissionStats = { acceptedMessages: 0, acceptedPoints: 0, duplicatePoints: 0, rejectedMessages: 0, rejectedByCode: {}, busFailures: 0 };
   private readonly clock = new ServerClock();
 
   /**
@@ -61,24 +69,38 @@ export class TelemetryAdmission {
     readonly limits: IngestLimits = DEFAULT_INGEST_LIMITS,
     private readonly now: () => number = Date.now,
     private readonly sink?: TelemetrySink,
+    private readonly log: (msg: string, fields: Record<string, unknown>) => void = (msg, fields) => console.error(msg, fields),
   ) {}
 
   /**
    * Validates raw bytes (MQTT payload, HTTP body) from an already-authenticated device, stores them and
-   * publishes what was stored. Throws IipError, storing nothing of the message, if it is refused.
+   * publishes what was stored. Resolves once the message is durable; rejects with an IipError if it is
+   * refused (nothing of it is stored) or could not be committed (it must not be acknowledged).
    */
-  admitRaw(tenant: string, device: string, raw: Uint8Array | string): Admitted {
-    const entry = this.directory.lookup(tenant, device);
+  async admitRaw(tenant: string, device: string, raw: Uint8Array | string): Promise<Admitted> {
     try {
+      const entry = await this.directory.lookup(tenant, device);
       if (!entry) throw new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${device}" does not exist in tenant "${tenant}"`, { tenant, device });
       const now = this.now();
       const points = entry.validator.parse(raw, now, this.limits, this.clock.device(`${tenant}/${device}`, now));
       const batch: TelemetryBatch = { tenant: tenant as TenantId, device: device as DeviceId, points, receivedAt: now };
-      const r = this.sink ? this.sink.ingest(batch) : { stored: batch, duplicates: [] };
+      let r: TelemetryWriteResult;
+      if (this.sink) {
+        r = await this.sink.ingest(batch);
+        if (r.stored.points.length > 0) {
+          const stored = r.stored;
+          this.bus.publish('telemetry', stored).catch((e: unknown) => {
+            this.counters.busFailures++;
+            this.log('admission: stored telemetry could not be published for live delivery', { tenant, device, points: stored.points.length, err: String(e) });
+          });
+        }
+      } else {
+        r = { stored: batch, duplicates: [] };
+        await this.bus.publish('telemetry', batch);
+      }
       this.counters.acceptedMessages++;
       this.counters.acceptedPoints += r.stored.points.length;
       this.counters.duplicatePoints += r.duplicates.length;
-      if (r.stored.points.length > 0) this.bus.publish('telemetry', r.stored);
       return { batch: r.stored, accepted: r.stored.points.length, duplicates: r.duplicates };
     } catch (e) {
       this.countRejection(e);

@@ -78,8 +78,8 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
   },
   IIP_ERR_TELEMETRY_NOT_COMMITTED: {
     status: 503,
-    meaning: "A gateway's QoS 1 telemetry was valid but could not be committed to the historian, so it was not acknowledged; the broker closes the connection and the gateway sends it again from its buffer.",
-    fix: 'Check the platform log and the data directory (disk full, file permissions); nothing is lost while the gateway keeps its buffer.',
+    meaning: 'Valid telemetry could not be committed, so it was not acknowledged: under QoS 1 the broker closes the connection and the device or gateway sends it again; a QoS 0 reading is lost (reported on the errors topic).',
+    fix: 'Check the platform log and the data directory (disk full, file permissions); nothing is lost while the device keeps unacknowledged messages (QoS 1) or the gateway its buffer.',
   },
   IIP_ERR_SERVICE_UNKNOWN: {
     status: 404,

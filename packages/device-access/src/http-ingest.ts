@@ -33,10 +33,15 @@ export class HttpIngest {
     private readonly defaultTenant: string,
   ) {}
 
-  handle(authorization: string | undefined, body: Uint8Array | string): IngestReply {
+  /**
+   * Resolves with the reply once the message is settled: 202 only after its points are committed (ADR 0001
+   * §6); a refusal with its 4xx code; a commit that failed with 503 (IIP_ERR_HISTORIAN_WRITE_FAILED), so the
+   * device sends again — a re-delivery is stored once.
+   */
+  async handle(authorization: string | undefined, body: Uint8Array | string): Promise<IngestReply> {
     try {
-      const who = this.authenticate(authorization);
-      const r = this.admission.admitRaw(who.tenant, who.device, body);
+      const who = await this.authenticate(authorization);
+      const r = await this.admission.admitRaw(who.tenant, who.device, body);
       const reply: IngestAccepted = { accepted: r.accepted, duplicates: r.duplicates.length, device: who.device };
       if (r.duplicates.length > 0) {
         reply.duplicatePoints = r.duplicates.slice(0, MAX_NAMED_DUPLICATES).map((p) => ({ property: p.property, ts: p.ts }));
@@ -48,7 +53,7 @@ export class HttpIngest {
     }
   }
 
-  private authenticate(authorization: string | undefined): { tenant: string; device: string } {
+  private async authenticate(authorization: string | undefined): Promise<{ tenant: string; device: string }> {
     const m = authorization ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization) : null;
     if (!m) {
       throw new IipError('IIP_ERR_DEVICE_AUTH_FAILED', 'device credentials required: HTTP Basic `{tenant}/{device}:{secret}`', {});
@@ -57,7 +62,7 @@ export class HttpIngest {
     const colon = decoded.indexOf(':');
     const who = colon > 0 ? parseDeviceUsername(decoded.slice(0, colon), this.defaultTenant) : undefined;
     if (!who) throw new IipError('IIP_ERR_DEVICE_AUTH_FAILED', 'malformed device credentials', {});
-    const entry = this.directory.lookup(who.tenant, who.device);
+    const entry = await this.directory.lookup(who.tenant, who.device);
     if (!entry) {
       const e = new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${who.device}" does not exist in tenant "${who.tenant}"`, who);
       this.admission.countRejection(e);

@@ -2,14 +2,19 @@
  * The embedded MQTT front door: iip's own MQTT 3.1.1/5 server (mqtt/front-door.ts, ADR 0005), or aedes
  * (3.1.1) as a fallback, with one set of rules. Every client authenticates as one device with that device's
  * secret, and may then touch only its own subtree `iip/{tenant}/{device}/...`: telemetry published there is
- * admitted (validated, then put on the bus), and a rejected message is answered on `.../errors` with the
- * IIP_ERR_* code instead of disconnecting the device, so one bad reading does not drop a healthy link.
+ * admitted (validated, stored, then put on the bus), and a rejected message is answered on `.../errors` with
+ * the IIP_ERR_* code instead of disconnecting the device, so one bad reading does not drop a healthy link.
+ *
+ * Acknowledgement (ADR 0001 §6): a QoS 1 PUBLISH of telemetry, from any device or gateway, is PUBACKed only
+ * once the admission says it is committed; a reading that could not be committed gets no PUBACK — the
+ * connection is closed, and the client sends it again (a re-delivery is stored once). QoS 0 is best-effort:
+ * nothing is acknowledged, and a reading lost before its commit (a crash, a failed commit) is not sent again.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { IipError } from '@iip/core';
 import type { TelemetryAdmission } from './admission.js';
-import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
+import { type DeviceDirectory, type DeviceEntry, parseDeviceUsername } from './directory.js';
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
 import { MQTT_311_LEVELS } from './mqtt-conformance.js';
 import { guardConnection } from './mqtt-frame-guard.js';
@@ -41,12 +46,6 @@ export interface MqttAccessOptions {
   readonly port: number;
   readonly log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   /**
-   * Makes admitted telemetry durable, synchronously (the platform: the historian's flush). Called before the
-   * PUBACK of a gateway's QoS 1 child telemetry, so a gateway deletes buffered points only once they are
-   * committed; if it throws, the message is not acknowledged and the gateway resends it (ADR 0001 §6).
-   */
-  readonly commitBeforeAck?: () => void;
-  /**
    * Which MQTT server takes the connections: `iip` (default), our own front door on mqtt-packet speaking
    * MQTT 3.1.1 and 5 (ADR 0005), or `aedes` (MQTT 3.1.1 only; kept for one release as a fallback). Both
    * apply the same rules below.
@@ -62,6 +61,8 @@ export interface MqttAccessStats {
   readonly clientIdRefusals: number;
   /** Connections closed for breaking MQTT 3.1.1 (ill-formed UTF-8, will QoS 3, unsupported level…). */
   readonly protocolViolations: number;
+  /** Telemetry that was valid but could not be committed: not acknowledged (QoS 1: the connection was closed). */
+  readonly notCommitted: number;
   /** The front door's own counters (sessions, queued/expired/too-large messages dropped); absent under aedes. */
   readonly frontDoor?: FrontDoorStats;
 }
@@ -92,6 +93,9 @@ export class MqttAccess {
   private aclDenials = 0;
   private clientIdRefusals = 0;
   private protocolViolations = 0;
+  private notCommitted = 0;
+  /** Under aedes, the answers to one client's PUBLISHes, chained so that its PUBACKs keep their order. */
+  private readonly publishChains = new WeakMap<Client, Promise<void>>();
   private boundPort = 0;
 
   constructor(private readonly opts: MqttAccessOptions) {}
@@ -204,9 +208,21 @@ export class MqttAccess {
   }
 
   /** Credentials, then the client id rule (mqtt-client-id.ts); counted and logged as aedes' hooks do. */
-  private authenticateDevice(username: string | undefined, password: Buffer | undefined, clientId: string): AuthResult {
+  private authenticateDevice(username: string | undefined, password: Buffer | undefined, clientId: string): AuthResult | Promise<AuthResult> {
     const who = username ? parseDeviceUsername(username, this.opts.defaultTenant) : undefined;
-    const entry = who ? this.opts.directory.lookup(who.tenant, who.device) : undefined;
+    const found = who ? this.opts.directory.lookup(who.tenant, who.device) : undefined;
+    // A device not in the directory's cache is looked up in the registry first (a promise).
+    if (found instanceof Promise) return found.then((entry) => this.checkDevice(who, entry, username, password, clientId));
+    return this.checkDevice(who, found, username, password, clientId);
+  }
+
+  private checkDevice(
+    who: { tenant: string; device: string } | undefined,
+    entry: DeviceEntry | undefined,
+    username: string | undefined,
+    password: Buffer | undefined,
+    clientId: string,
+  ): AuthResult {
     if (!who || !entry || !password || !entry.verifySecret(password.toString('utf8'))) {
       this.authFailures++;
       this.opts.log?.('warn', 'MQTT authentication failed', { username: username ?? null, clientId, reason: !entry ? 'unknown device' : 'bad secret' });
@@ -244,6 +260,7 @@ export class MqttAccess {
       aclDenials: this.aclDenials,
       clientIdRefusals: this.clientIdRefusals,
       protocolViolations: this.protocolViolations,
+      notCommitted: this.notCommitted,
       ...(this.door && { frontDoor: this.door.stats() }),
     };
   }
@@ -285,7 +302,28 @@ export class MqttAccess {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const who = username ? parseDeviceUsername(username, this.opts.defaultTenant) : undefined;
-    const entry = who ? this.opts.directory.lookup(who.tenant, who.device) : undefined;
+    const found = who ? this.opts.directory.lookup(who.tenant, who.device) : undefined;
+    if (found instanceof Promise) {
+      found.then(
+        (entry) => this.authenticateAedes(client, who, entry, username, password, done),
+        (e: unknown) => {
+          this.opts.log?.('warn', 'MQTT authentication failed unexpectedly', { username: username ?? null, err: String(e) });
+          done(authError('authentication could not be completed', NOT_AUTHORIZED), false);
+        },
+      );
+      return;
+    }
+    this.authenticateAedes(client, who, found, username, password, done);
+  }
+
+  private authenticateAedes(
+    client: Client,
+    who: { tenant: string; device: string } | undefined,
+    entry: DeviceEntry | undefined,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
     if (!who || !entry || !password || !entry.verifySecret(password.toString('utf8'))) {
       this.authFailures++;
       this.opts.log?.('warn', 'MQTT authentication failed', { username: username ?? null, clientId: client.id, reason: !entry ? 'unknown device' : 'bad secret' });
@@ -314,73 +352,62 @@ export class MqttAccess {
       cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
       return;
     }
+    const answer = (outcome: PublishOutcome): void => {
+      if (outcome.accepted) {
+        cb(null);
+        return;
+      }
+      // Refused payloads are not forwarded to any subscriber either (authorizeForward).
+      if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
+      if ('dropConnection' in outcome) cb(new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', outcome.message));
+      else if (outcome.closeV4) cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
+      else cb(null);
+    };
     const outcome = this.decide(id, packet.topic, packet.payload as Buffer, packet.qos);
-    if (outcome.accepted) {
-      cb(null);
+    const before = this.publishChains.get(client);
+    if (!(outcome instanceof Promise) && !before) {
+      answer(outcome);
       return;
     }
-    // Refused payloads are not forwarded to any subscriber either (authorizeForward).
-    if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
-    if ('dropConnection' in outcome) cb(new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', outcome.message));
-    else if (outcome.closeV4) cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
-    else cb(null);
+    // aedes handles the packets of one read concurrently: answers are chained so PUBACKs keep arrival order.
+    const settled = Promise.resolve(outcome).catch(
+      (e: unknown): PublishOutcome => ({ accepted: false, reason: Reason.UNSPECIFIED, message: String(e), dropConnection: true }),
+    );
+    const chain = (before ?? Promise.resolve()).then(() => settled).then(answer);
+    this.publishChains.set(client, chain);
+    void chain.then(() => {
+      if (this.publishChains.get(client) === chain) this.publishChains.delete(client);
+    });
   }
 
   /**
-   * What a device's PUBLISH means, for either server: telemetry admitted (and, for a gateway's QoS 1 child
-   * telemetry, committed before it is acknowledged), gateway state and command results handed over, and every
-   * refusal reported on the device's errors topic with its IIP_ERR_* code (and, under MQTT 5, in the PUBACK).
+   * What a device's PUBLISH means, for either server: telemetry admitted and committed before it is
+   * acknowledged (a promise), gateway state and command results handed over, and every refusal reported on
+   * the device's errors topic with its IIP_ERR_* code (and, under MQTT 5, in the PUBACK).
    */
-  private decide(id: DeviceIdentity, topic: string, payload: Buffer, qos: number): PublishOutcome {
+  private decide(id: DeviceIdentity, topic: string, payload: Buffer, qos: number): PublishOutcome | Promise<PublishOutcome> {
     if (!topic.startsWith(id.prefix)) {
       this.aclDenials++;
       this.opts.log?.('warn', 'MQTT publish denied by topic ACL', { device: id.device, topic });
       this.sendError(id, new IipError('IIP_ERR_ACL_DENIED', `publishing to "${topic}" is not allowed for device "${id.device}"`, { topic }));
       return ACL_CLOSE;
     }
-    const refuse = (e: unknown, reason: number, childDevice?: string): PublishOutcome => {
-      this.sendError(id, e, childDevice);
-      const code = e instanceof IipError ? e.code : 'IIP_ERR_INTERNAL';
-      return { accepted: false, reason, message: `${code}: ${e instanceof Error ? e.message : String(e)}` };
-    };
     const rest = topic.slice(id.prefix.length);
-    if (rest === 'telemetry') {
-      try {
-        this.opts.admission.admitRaw(id.tenant, id.device, payload);
-        return { accepted: true, forward: true };
-      } catch (e) {
-        return refuse(e, Reason.PAYLOAD_FORMAT_INVALID);
-      }
-    }
+    if (rest === 'telemetry') return this.admit(id, id.device, payload, qos);
     if (rest === 'errors' || rest.startsWith('commands/')) {
       // Platform-to-device topics: a device must not forge them.
       this.aclDenials++;
-      return refuse(new IipError('IIP_ERR_ACL_DENIED', `topic "${topic}" is written by the platform only`, { topic }), Reason.NOT_AUTHORIZED);
+      return this.refuse(id, new IipError('IIP_ERR_ACL_DENIED', `topic "${topic}" is written by the platform only`, { topic }), Reason.NOT_AUTHORIZED);
     }
     const child = /^devices\/([^/]+)\/(telemetry|events)$/.exec(rest);
     if (child) {
       const device = child[1] as string;
       if (this.opts.gateways?.ownerOf(id.tenant, device) !== id.device) {
         this.aclDenials++;
-        return refuse(new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic, device }), Reason.NOT_AUTHORIZED);
+        return this.refuse(id, new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic, device }), Reason.NOT_AUTHORIZED);
       }
       if (child[2] !== 'telemetry') return { accepted: true, forward: true };
-      try {
-        this.opts.admission.admitRaw(id.tenant, device, payload);
-      } catch (e) {
-        return refuse(e, Reason.PAYLOAD_FORMAT_INVALID, device);
-      }
-      if (qos > 0 && this.opts.commitBeforeAck) {
-        try {
-          this.opts.commitBeforeAck();
-        } catch (e) {
-          // No PUBACK for what is not on disk: the connection is dropped and the gateway, whose buffer still
-          // holds the points, sends them again (duplicates are ignored by (series, ts)).
-          this.opts.log?.('warn', 'gateway telemetry not committed; not acknowledging it', { gateway: id.device, device, err: String(e) });
-          return { accepted: false, reason: Reason.UNSPECIFIED, message: `IIP_ERR_TELEMETRY_NOT_COMMITTED: telemetry of ${device} could not be committed; not acknowledged`, dropConnection: true };
-        }
-      }
-      return { accepted: true, forward: true };
+      return this.admit(id, device, payload, qos);
     }
     if (rest === 'state' || rest.startsWith('command-results/')) {
       try {
@@ -388,11 +415,42 @@ export class MqttAccess {
         else this.opts.gateways?.onCommandResult(rest.slice('command-results/'.length), payload);
         return { accepted: true, forward: true };
       } catch (e) {
-        return refuse(e, Reason.PAYLOAD_FORMAT_INVALID);
+        return this.refuse(id, e, Reason.PAYLOAD_FORMAT_INVALID);
       }
     }
     if (rest === 'events') return { accepted: true, forward: true }; // the rules engine consumes events in a later release
-    return refuse(new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic }), Reason.NOT_AUTHORIZED);
+    return this.refuse(id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic }), Reason.NOT_AUTHORIZED);
+  }
+
+  private refuse(id: DeviceIdentity, e: unknown, reason: number, childDevice?: string): PublishOutcome {
+    this.sendError(id, e, childDevice);
+    const code = e instanceof IipError ? e.code : 'IIP_ERR_INTERNAL';
+    return { accepted: false, reason, message: `${code}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+
+  /**
+   * Telemetry of `device` (the publisher itself, or a gateway's child): settles once the admission has
+   * committed it (accepted) or refused it (the device's fault, a 4xx code: answered as a refusal). Anything
+   * else — a failed commit, a closing platform — is not acknowledged: under QoS 1 the connection is closed so
+   * the client sends the message again; under QoS 0 the reading is lost, counted, logged and reported on the
+   * errors topic.
+   */
+  private admit(id: DeviceIdentity, device: string, payload: Buffer, qos: number): Promise<PublishOutcome> {
+    const childDevice = device === id.device ? undefined : device;
+    return this.opts.admission.admitRaw(id.tenant, device, payload).then(
+      (): PublishOutcome => ({ accepted: true, forward: true }),
+      (e: unknown): PublishOutcome => {
+        if (e instanceof IipError && e.status < 500) return this.refuse(id, e, Reason.PAYLOAD_FORMAT_INVALID, childDevice);
+        this.notCommitted++;
+        this.opts.log?.('warn', 'MQTT telemetry not committed; not acknowledging it', { device: id.device, ...(childDevice && { child: childDevice }), qos, err: String(e) });
+        const message = `IIP_ERR_TELEMETRY_NOT_COMMITTED: telemetry of ${device} could not be committed; not acknowledged`;
+        if (qos === 0) {
+          this.sendError(id, new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', `telemetry of ${device} could not be committed (QoS 0: it is lost): ${e instanceof Error ? e.message : String(e)}`, {}), childDevice);
+          return { accepted: false, reason: Reason.UNSPECIFIED, message };
+        }
+        return { accepted: false, reason: Reason.UNSPECIFIED, message, dropConnection: true };
+      },
+    );
   }
 
   private maySubscribe(id: DeviceIdentity, filter: string): boolean {

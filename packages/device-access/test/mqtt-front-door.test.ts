@@ -7,6 +7,7 @@ import { connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type FrontDoorIdentity, type FrontDoorPolicy, MqttFrontDoor, Reason } from '@iip/device-access';
 import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 
 const received: Array<{ device: string; topic: string; payload: string; qos: number }> = [];
 const events: string[] = [];
@@ -182,52 +183,157 @@ describe('MQTT front door on mqtt-packet (MQTT 3.1.1 and 5)', () => {
   });
 });
 
-describe('MQTT front door: acknowledgement after the group commit', () => {
-  it('durable readings are acknowledged after one commit per turn, in order; a failed commit sends no PUBACK and closes', async () => {
-    const order: string[] = [];
-    let failNext = false;
+describe('MQTT front door: acknowledgement once the policy has answered (after the commit)', () => {
+  it('PUBACKs wait for the answer and leave in arrival order; a refusal keeps its reason; a failed answer sends no PUBACK and closes', async () => {
+    const answers: Array<{ i: number; settle: (o: 'ok' | 'refuse' | 'fail') => void }> = [];
     const d = new MqttFrontDoor({
       host: '127.0.0.1',
       port: 0,
-      commit: () => {
-        order.push('commit');
-        if (failNext) {
-          failNext = false;
-          throw new Error('disk full');
-        }
+      policy: {
+        ...policy,
+        publish: (who, topic, payload, qos) => {
+          if (!topic.endsWith('/telemetry')) return policy.publish(who, topic, payload, qos);
+          const i = (JSON.parse(payload.toString()) as { i: number }).i;
+          return new Promise((resolve, reject) => {
+            answers.push({
+              i,
+              settle: (o) => {
+                if (o === 'fail') reject(new Error('disk full'));
+                else if (o === 'refuse') resolve({ accepted: false, reason: Reason.PAYLOAD_FORMAT_INVALID, message: 'IIP_ERR_TELEMETRY_JSON: refused' });
+                else resolve({ accepted: true, forward: false });
+              },
+            });
+          });
+        },
       },
-      policy: { ...policy, publish: (who, topic) => (topic.endsWith('/telemetry') ? { accepted: true, forward: false, durable: true } : policy.publish(who, topic, Buffer.alloc(0), 1)) },
     });
     const u = `mqtt://127.0.0.1:${await d.listen()}`;
     try {
       const c = await mqtt.connectAsync(u, { protocolVersion: 5, clientId: 't1/gc', username: 't1/gc', password: 'secret-gc', reconnectPeriod: 0 });
-      await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          c.publishAsync('iip/t1/gc/telemetry', `{"i":${i}}`, { qos: 1 }).then(() => {
-            order.push(`ack ${i}`);
-          }),
+      const acks: string[] = [];
+      const sent = Array.from({ length: 20 }, (_, i) =>
+        c.publishAsync('iip/t1/gc/telemetry', `{"i":${i}}`, { qos: 1 }).then(
+          () => {
+            acks.push(`ack ${i}`);
+          },
+          (e: { code?: number }) => {
+            acks.push(`refused ${i} ${e.code}`);
+          },
         ),
       );
-      assert.ok(order[0] === 'commit', 'the first PUBACK follows a commit');
-      const commits = order.filter((o) => o === 'commit').length;
-      assert.ok(commits < 20, `readings share commits (${commits} commits for 20 readings)`);
+      await waitFor(() => answers.length === 20, 'the policy to be asked about all 20 readings');
+      assert.deepEqual(acks, [], 'nothing acknowledged before the policy answered');
+      // Answered last to first: the PUBACKs still leave first to last.
+      for (const a of [...answers].reverse()) a.settle(a.i === 7 ? 'refuse' : 'ok');
+      await Promise.all(sent);
       assert.deepEqual(
-        order.filter((o) => o !== 'commit'),
-        Array.from({ length: 20 }, (_, i) => `ack ${i}`),
-        'acknowledged in order',
+        acks,
+        Array.from({ length: 20 }, (_, i) => (i === 7 ? `refused 7 ${Reason.PAYLOAD_FORMAT_INVALID}` : `ack ${i}`)),
+        'acknowledged in arrival order, the refusal with its reason code',
       );
-      failNext = true;
+
       const closed = new Promise<void>((r) => c.once('close', () => r()));
-      let acked = false;
-      void c.publishAsync('iip/t1/gc/telemetry', '{"i":99}', { qos: 1 }).then(
-        () => {
-          acked = true;
-        },
-        () => {},
-      );
+      let acked = 0;
+      for (const i of [100, 101]) {
+        void c.publishAsync('iip/t1/gc/telemetry', `{"i":${i}}`, { qos: 1 }).then(
+          () => {
+            acked++;
+          },
+          () => {},
+        );
+      }
+      await waitFor(() => answers.length === 22, 'the last two readings to reach the policy');
+      // The later one is fine, the earlier one fails: neither is acknowledged, the connection closes.
+      answers[21]?.settle('ok');
+      answers[20]?.settle('fail');
       await closed;
-      assert.equal(acked, false, 'no PUBACK for what was not committed');
+      assert.equal(acked, 0, 'no PUBACK for what was not committed, nor for what came after it');
       c.end(true);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('stops reading from a connection while too many of its PUBLISHes wait for an answer, QoS 0 included', async () => {
+    let asked = 0;
+    const release: Array<() => void> = [];
+    const d = new MqttFrontDoor({
+      host: '127.0.0.1',
+      port: 0,
+      maxPendingPerConnection: 10,
+      policy: {
+        ...policy,
+        publish: () => {
+          asked++;
+          return new Promise((resolve) => release.push(() => resolve({ accepted: true, forward: false })));
+        },
+      },
+    });
+    const u = `mqtt://127.0.0.1:${await d.listen()}`;
+    try {
+      const c = await mqtt.connectAsync(u, { protocolVersion: 4, clientId: 't1/bp', username: 't1/bp', password: 'secret-bp', reconnectPeriod: 0 });
+      const body = 'x'.repeat(1024);
+      const total = 4000;
+      for (let i = 0; i < total; i++) c.publish('iip/t1/bp/telemetry', body, { qos: 0 });
+      await waitFor(() => asked >= 10, 'the first readings');
+      // Given time, a server without back-pressure would have read all 4 MB from loopback by now.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(asked < total, `the server read ${asked} of ${total} messages while none was answered`);
+      // Answer everything, as it comes: all of it is read in the end.
+      const drain = setInterval(() => {
+        for (const r of release.splice(0)) r();
+      }, 5);
+      try {
+        await waitFor(() => asked === total, 'every message to be read once answers flow', 20_000);
+      } finally {
+        clearInterval(drain);
+      }
+      for (const r of release.splice(0)) r();
+      c.end(true);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('a policy that answers authentication later: the packets after CONNECT wait for it, in order', async () => {
+    const got: string[] = [];
+    const d = new MqttFrontDoor({
+      host: '127.0.0.1',
+      port: 0,
+      policy: {
+        ...policy,
+        authenticate: (u, p, id) => new Promise((resolve) => setTimeout(() => resolve(policy.authenticate(u, p, id) as ReturnType<typeof policy.authenticate> & object), 20)),
+        publish: (who, topic, payload, qos) => {
+          got.push(payload.toString());
+          return policy.publish(who, topic, payload, qos);
+        },
+      },
+    });
+    const u = `mqtt://127.0.0.1:${await d.listen()}`;
+    try {
+      // CONNECT and two PUBLISHes in one write, before any CONNACK: they must wait for the authentication.
+      const bytes = Buffer.concat([
+        mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 't1/late', keepalive: 0, username: 't1/late', password: Buffer.from('secret-late') }),
+        mqttPacket.generate({ cmd: 'publish', topic: 'iip/t1/late/telemetry', payload: Buffer.from('{"n":0}'), qos: 1, messageId: 1, retain: false, dup: false }),
+        mqttPacket.generate({ cmd: 'publish', topic: 'iip/t1/late/telemetry', payload: Buffer.from('{"n":1}'), qos: 1, messageId: 2, retain: false, dup: false }),
+      ]);
+      const replies: string[] = [];
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      parser.on('packet', (pk: mqttPacket.Packet) => replies.push(pk.cmd === 'puback' ? `puback ${pk.messageId}` : pk.cmd));
+      const port = Number(new URL(u).port);
+      const sock = tcpConnect(port, '127.0.0.1', () => sock.write(bytes));
+      sock.on('data', (b: Buffer) => parser.parse(b));
+      await waitFor(() => replies.length === 3, 'CONNACK and two PUBACKs');
+      sock.destroy();
+      assert.deepEqual(replies, ['connack', 'puback 1', 'puback 2']);
+      assert.deepEqual(got, ['{"n":0}', '{"n":1}']);
+      const refused = await mqtt
+        .connectAsync(u, { protocolVersion: 5, clientId: 't1/late/x', username: 't1/late', password: 'wrong', reconnectPeriod: 0 })
+        .then(
+          () => 'connected',
+          (e: { code?: number }) => `refused ${e.code}`,
+        );
+      assert.equal(refused, `refused ${Reason.BAD_USER_NAME_OR_PASSWORD}`);
     } finally {
       await d.close();
     }

@@ -2,9 +2,11 @@
  * iip's own MQTT server (ADR 0005): MQTT 3.1.1 and 5 on mqtt-packet, the MQTT.js project's codec. It owns the
  * protocol state — sessions (clean start, session expiry, persistent 3.1.1 sessions), QoS 0/1 out and 0/1/2
  * in, retained messages, wills, keep-alive, topic aliases, receive maximum, message expiry, shared
- * subscriptions — and asks a `FrontDoorPolicy` everything about who may do what and what a message means,
- * so a QoS 1 PUBACK is sent once the policy has the message (admitted, committed where it commits) and an
- * MQTT 5 PUBACK carries the refusal's reason code and `IIP_ERR_*` code.
+ * subscriptions — and asks a `FrontDoorPolicy` everything about who may do what and what a message means.
+ * The policy may answer later (a promise: the platform answers once the reading is committed); a QoS 1
+ * PUBACK is sent only then, the PUBACKs of one connection leave in the order their PUBLISHes came (MQTT
+ * §4.6), and an MQTT 5 PUBACK carries a refusal's reason code and `IIP_ERR_*` code. While too many answers
+ * of one connection are outstanding, reading from it pauses (back-pressure on the client, QoS 0 included).
  *
  * Bounds: sessions per server, queued messages per session (oldest dropped and counted), inflight window
  * (the client's receive maximum, at most ours), inbound QoS 2 packet ids, topic aliases, packet size.
@@ -43,9 +45,6 @@ export const Reason = {
   QOS_NOT_SUPPORTED: 0x9b,
 } as const;
 
-/** How long acknowledgements that wait for a commit gather before the commit runs. */
-const GROUP_COMMIT_MS = 5;
-
 /** How long after the CONNACK a resumed session's messages start to flow. */
 const RESUME_DELAY_MS = 10;
 
@@ -59,8 +58,7 @@ export interface FrontDoorIdentity {
 
 /** What the policy says of an inbound PUBLISH. */
 export type PublishOutcome =
-  /** `durable`: acknowledge only after `FrontDoorOptions.commit` has run (group commit; QoS 1/2 only). */
-  | { readonly accepted: true; readonly forward: boolean; readonly durable?: boolean }
+  | { readonly accepted: true; readonly forward: boolean }
   /**
    * Refused: `reason` (an MQTT 5 reason code ≥ 0x80) and `message` go into an MQTT 5 PUBACK/PUBREC; an MQTT 3.1.1
    * client, which has no negative acknowledgement, is disconnected when `closeV4` is set (as aedes does for a
@@ -74,9 +72,14 @@ export type PublishOutcome =
 export type AuthResult = { readonly identity: FrontDoorIdentity; readonly sessionId?: string } | { readonly refused: 'credentials' | 'not-authorized' | 'client-id'; readonly message: string };
 
 export interface FrontDoorPolicy {
-  authenticate(username: string | undefined, password: Buffer | undefined, clientId: string): AuthResult;
-  /** An inbound PUBLISH (topic aliases resolved). */
-  publish(who: FrontDoorIdentity, topic: string, payload: Buffer, qos: 0 | 1 | 2): PublishOutcome;
+  /** May answer later (a promise); packets that follow the CONNECT wait for the answer, in order. */
+  authenticate(username: string | undefined, password: Buffer | undefined, clientId: string): AuthResult | Promise<AuthResult>;
+  /**
+   * An inbound PUBLISH (topic aliases resolved). A promise defers the message's acknowledgement (and its
+   * forwarding to subscribers) until it settles; a rejected promise is taken as "not acknowledged": the
+   * connection is closed and the client sends the message again.
+   */
+  publish(who: FrontDoorIdentity, topic: string, payload: Buffer, qos: 0 | 1 | 2): PublishOutcome | Promise<PublishOutcome>;
   /** Whether `who` may leave a will on `topic` (checked at CONNECT). */
   mayPublishWill(who: FrontDoorIdentity, topic: string): boolean;
   maySubscribe(who: FrontDoorIdentity, filter: string): boolean;
@@ -104,11 +107,10 @@ export interface FrontDoorOptions {
   /** A check layer between the socket and the server (e.g. guardConnection of mqtt-frame-guard.ts). */
   readonly wrap?: (socket: Socket) => Duplex;
   /**
-   * Makes what the policy accepted durable (the platform: the historian's commit). Run once for all the
-   * `durable` messages that arrived within 5 ms (group commit), before their PUBACKs; if it
-   * throws, those PUBACKs are not sent and their connections are closed, so the clients send them again.
+   * Inbound PUBLISHes of one connection whose policy answer is outstanding before reading from it pauses;
+   * default: the receive maximum. QoS 0 messages count too, so a flood of them cannot grow memory.
    */
-  readonly commit?: () => void;
+  readonly maxPendingPerConnection?: number;
 }
 
 export interface OutboundMessage {
@@ -388,26 +390,16 @@ export class MqttFrontDoor {
     this.log('warn', 'MQTT message larger than the client accepts; not sent', { topic });
   }
 
-  private readonly waitingForCommit: Array<{ readonly connection: Connection; readonly ack: () => void }> = [];
+}
 
-  /** Runs `ack` once the next group commit has succeeded (or closes `connection` if it fails). */
-  afterCommit(connection: Connection, ack: () => void): void {
-    // A few milliseconds gather the readings of many connections into one commit (group commit).
-    if (this.waitingForCommit.length === 0) setTimeout(() => this.commitAndAck(), GROUP_COMMIT_MS);
-    this.waitingForCommit.push({ connection, ack });
-  }
-
-  private commitAndAck(): void {
-    const batch = this.waitingForCommit.splice(0);
-    try {
-      this.opts.commit?.();
-    } catch (e) {
-      this.log('warn', 'MQTT: readings could not be committed; not acknowledging them', { messages: batch.length, err: String(e) });
-      for (const { connection } of batch) connection.abort();
-      return;
-    }
-    for (const { ack } of batch) ack();
-  }
+/** An inbound PUBLISH waiting for its turn: its policy answer, then acknowledgement in arrival order. */
+interface InboundPublish {
+  readonly p: IPublishPacket;
+  readonly session: Session;
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly expiresAt: number | undefined;
+  outcome: PublishOutcome | undefined;
 }
 
 /** One client connection: its protocol version, keep-alive, topic aliases and the session it drives. */
@@ -427,13 +419,18 @@ class Connection {
   private clientMaxPacket = Number.POSITIVE_INFINITY;
   /** The first bytes of the connection, kept until CONNECT is read (to answer an unsupported level). */
   private head: Buffer = Buffer.alloc(0);
-  /** Acknowledgements of this connection waiting for a group commit. */
-  private acksWaiting = 0;
+  /** PUBLISHes received and not yet answered, oldest first: answered (acknowledged) strictly in this order. */
+  private readonly inbound: InboundPublish[] = [];
+  private readonly maxPending: number;
+  private paused = false;
+  /** Packets that came after a CONNECT whose authentication is still outstanding. */
+  private early: Packet[] | undefined;
 
   constructor(
     private readonly door: MqttFrontDoor,
     private readonly socket: Duplex,
   ) {
+    this.maxPending = Math.max(1, door.opts.maxPendingPerConnection ?? door.receiveMaximum);
     (socket as Partial<Socket>).setNoDelay?.(true);
     const connectTimer = setTimeout(() => this.destroy(), 10_000);
     connectTimer.unref();
@@ -490,6 +487,12 @@ class Connection {
   }
 
   private onPacket(p: Packet): void {
+    if (this.early) {
+      // The CONNECT is being authenticated: what follows waits for it (bounded like unanswered PUBLISHes).
+      if (this.early.length >= this.maxPending) this.protocolError(Reason.QUOTA_EXCEEDED);
+      else this.early.push(p);
+      return;
+    }
     if (!this.session) {
       if (p.cmd !== 'connect') {
         this.protocolError(Reason.PROTOCOL_ERROR);
@@ -562,7 +565,6 @@ class Connection {
     }
     let clientId = p.clientId;
     const cleanStart = p.clean !== false;
-    let assigned: string | undefined;
     if (!clientId) {
       // An empty client id: MQTT 3.1.1 allows it only with a clean session (§3.1.3.1); MQTT 5 gets one assigned.
       if (!this.v5 && !cleanStart) {
@@ -571,7 +573,40 @@ class Connection {
       }
       clientId = '';
     }
-    const auth = this.door.opts.policy.authenticate(p.username, p.password, clientId);
+    let answer: AuthResult | Promise<AuthResult>;
+    try {
+      answer = this.door.opts.policy.authenticate(p.username, p.password, clientId);
+    } catch (e) {
+      answer = Promise.reject(e);
+    }
+    if (!(answer instanceof Promise)) {
+      this.connectAuthenticated(p, clientId, answer);
+      return;
+    }
+    this.early = [];
+    answer.then(
+      (auth) => {
+        if (this.closed) return;
+        this.connectAuthenticated(p, clientId, auth);
+        const early = this.early ?? [];
+        this.early = undefined;
+        for (const q of early) {
+          if (this.closed) break;
+          this.onPacket(q);
+        }
+      },
+      (e: unknown) => {
+        this.early = undefined;
+        this.door.log('warn', 'MQTT authentication failed unexpectedly', { err: String(e) });
+        this.refuseConnect(V4_CONNACK.NOT_AUTHORIZED, Reason.UNSPECIFIED, 'authentication could not be completed');
+      },
+    );
+  }
+
+  private connectAuthenticated(p: IConnectPacket, sentClientId: string, auth: AuthResult): void {
+    let clientId = sentClientId;
+    const cleanStart = p.clean !== false;
+    let assigned: string | undefined;
     if (!('identity' in auth)) {
       const [v4, v5] =
         auth.refused === 'client-id'
@@ -696,34 +731,73 @@ class Connection {
       return;
     }
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
-    const outcome = this.door.opts.policy.publish(who, topic, payload, p.qos);
+    const expiry = p.properties?.messageExpiryInterval;
+    const entry: InboundPublish = { p, session: s, topic, payload, expiresAt: expiry === undefined ? undefined : this.door.now() + expiry * 1000, outcome: undefined };
+    let answer: PublishOutcome | Promise<PublishOutcome>;
+    try {
+      answer = this.door.opts.policy.publish(who, topic, payload, p.qos);
+    } catch (e) {
+      answer = Promise.reject(e);
+    }
+    if (!(answer instanceof Promise)) {
+      entry.outcome = answer;
+      if (this.inbound.length === 0) {
+        this.answer(entry);
+        return;
+      }
+    }
+    this.inbound.push(entry);
+    if (answer instanceof Promise) {
+      answer.then(
+        (o) => {
+          entry.outcome = o;
+          this.answerReady();
+        },
+        (e: unknown) => {
+          // No answer means no acknowledgement: the client keeps the message and sends it again.
+          this.door.log('warn', 'MQTT publish not acknowledged: the policy failed', { topic, err: String(e) });
+          entry.outcome = { accepted: false, reason: Reason.UNSPECIFIED, message: String(e), dropConnection: true };
+          this.answerReady();
+        },
+      );
+    }
+    if (this.inbound.length >= this.maxPending && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Answers the PUBLISHes at the head of the line whose outcome is known, in arrival order. */
+  private answerReady(): void {
+    while (!this.closed && this.inbound.length > 0 && this.inbound[0]?.outcome !== undefined) {
+      this.answer(this.inbound.shift() as InboundPublish);
+    }
+    if (this.closed) this.inbound.length = 0;
+    if (this.paused && !this.closed && this.inbound.length <= this.maxPending / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Forwards an accepted message and acknowledges it (QoS 1: PUBACK, with the refusal's reason under MQTT 5). */
+  private answer(e: InboundPublish): void {
+    const { p, topic, payload } = e;
+    const outcome = e.outcome as PublishOutcome;
     if (!outcome.accepted && ('dropConnection' in outcome || (outcome.closeV4 && !this.v5))) {
       this.destroy();
       return;
     }
     if (outcome.accepted && outcome.forward) {
-      const expiry = p.properties?.messageExpiryInterval;
-      this.door.publish({ topic, payload, qos: Math.min(p.qos, 1) as 0 | 1, retain: p.retain, ...(expiry !== undefined && { expiresAt: this.door.now() + expiry * 1000 }) }, s);
+      this.door.publish({ topic, payload, qos: Math.min(p.qos, 1) as 0 | 1, retain: p.retain, ...(e.expiresAt !== undefined && { expiresAt: e.expiresAt }) }, e.session);
     }
-    const reason = outcome.accepted ? Reason.SUCCESS : outcome.reason;
-    const props = !outcome.accepted && this.v5 ? { properties: { reasonString: outcome.message } } : {};
-    const ack = () => {
-      if (p.qos === 1) this.write({ cmd: 'puback', messageId: p.messageId, ...(this.v5 && { reasonCode: reason, ...props }) } as Packet);
-      else if (p.qos === 2) {
-        if (p.messageId !== undefined && s.incomingQos2.size < this.door.receiveMaximum) s.incomingQos2.add(p.messageId);
-        this.write({ cmd: 'pubrec', messageId: p.messageId });
-      }
-    };
-    if (p.qos === 0) return;
-    // Acknowledgements leave in the order the messages came (MQTT §4.6): once one waits for a commit, the
-    // later ones of this connection wait behind it.
-    if ((outcome.accepted && outcome.durable && this.door.opts.commit) || this.acksWaiting > 0) {
-      this.acksWaiting++;
-      this.door.afterCommit(this, () => {
-        this.acksWaiting--;
-        ack();
-      });
-    } else ack();
+    if (p.qos === 1) {
+      const reason = outcome.accepted ? Reason.SUCCESS : outcome.reason;
+      const props = !outcome.accepted && this.v5 ? { properties: { reasonString: outcome.message } } : {};
+      this.write({ cmd: 'puback', messageId: p.messageId, ...(this.v5 && { reasonCode: reason, ...props }) } as Packet);
+    } else if (p.qos === 2) {
+      if (p.messageId !== undefined && e.session.incomingQos2.size < this.door.receiveMaximum) e.session.incomingQos2.add(p.messageId);
+      this.write({ cmd: 'pubrec', messageId: p.messageId });
+    }
   }
 
   private onSubscribe(p: ISubscribePacket): void {
@@ -798,11 +872,6 @@ class Connection {
     if (this.identity) this.door.opts.policy.disconnected?.(this.identity);
     this.identity = undefined;
     this.end();
-  }
-
-  /** What was not committed is not acknowledged: the connection goes, and the client sends it again. */
-  abort(): void {
-    this.destroy();
   }
 
   shutdown(reason: number): void {
