@@ -522,13 +522,27 @@ class NatsBus implements Bus {
     return { ready, unsubscribe: entry.stop };
   }
 
+  /**
+   * Waits for the publishes in flight (each ends by its ack or its timeout), stops the subscriptions (running
+   * group handlers finish and ack), then drains the connection. Bounded: without a server to drain to
+   * (or if draining stalls) the connection is closed after `publishTimeoutMs`; unacknowledged group
+   * messages are then simply delivered again to the group later.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.rejectWaiters(unavailable('the bus is closed'));
     await Promise.allSettled([...this.pending]);
     clearInterval(this.ackSweep);
-    await Promise.allSettled([...this.subs].map((s) => s.stop()));
-    await this.nc.drain().catch(() => this.nc.close());
+    const bounded = (p: Promise<unknown>): Promise<unknown> => {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise((resolve) => {
+        timer = setTimeout(resolve, this.publishTimeoutMs);
+      });
+      return Promise.race([p.catch(() => undefined), limit]).finally(() => clearTimeout(timer));
+    };
+    await bounded(Promise.allSettled([...this.subs].map((s) => s.stop())));
+    if (this.isConnected) await bounded(this.nc.drain());
+    if (!this.nc.isClosed()) await this.nc.close().catch(() => undefined);
   }
 }

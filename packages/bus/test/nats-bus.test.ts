@@ -5,9 +5,12 @@
  * group shared by two processes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { type TestContext, after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Bus, type NatsBusOptions, connectNatsBus, decodeSubjectToken, encodeSubjectToken } from '@iip/bus';
-import { type NatsServer, runBusConformance, startNats } from '@iip/testkit';
+import type { DeviceId, IipError, TelemetryBatch, TenantId } from '@iip/core';
+import { type NatsServer, freePort, rejectsIipError, runBusConformance, startNats, waitFor } from '@iip/testkit';
 
 let server: NatsServer;
 let seq = 0;
@@ -42,5 +45,147 @@ describe('subject tokens', () => {
     }
     assert.equal(encodeSubjectToken('plain-id_1'), 'plain-id_1');
     assert.notEqual(encodeSubjectToken('a.b'), encodeSubjectToken('a~2Eb'));
+  });
+});
+
+const TENANT = 'acme' as TenantId;
+const batch = (n: number): TelemetryBatch => ({
+  tenant: TENANT,
+  device: `dev-${n % 8}` as DeviceId,
+  points: [{ property: 'seq', ts: 1_700_000_000_000 + n, value: n }],
+  receivedAt: 1_700_000_000_000,
+});
+const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+/** Opens buses on `srv` with one prefix and closes them all at the end of the test. */
+function buses(t: TestContext, srv: () => NatsServer, extra: Partial<NatsBusOptions> = {}) {
+  const prefix = `n${++seq}`;
+  const opened: Bus[] = [];
+  t.after(async () => void (await Promise.all(opened.map((b) => b.close()))));
+  return async (more: Partial<NatsBusOptions> = {}) => {
+    const b = await connectNatsBus({ url: srv().url, prefix, ...quiet, ...extra, ...more });
+    opened.push(b);
+    return b;
+  };
+}
+
+describe('nats bus: what only a durable, networked bus can show', () => {
+  it('a declared group keeps what is published while no member runs, and hands it to the first member that comes', async (t) => {
+    const open = buses(t, () => server, { groups: { telemetry: ['historian'] } });
+    const publisher = await open();
+    const ns = range(300);
+    await Promise.all(ns.map((n) => publisher.publish('telemetry', batch(n))));
+
+    const got = new Map<number, number>();
+    const member = await open();
+    const sub = member.subscribe('telemetry', (m) => void got.set(m.points[0]?.value as number, (got.get(m.points[0]?.value as number) ?? 0) + 1), { group: 'historian' });
+    await sub.ready;
+    await waitFor(() => got.size >= ns.length, 'the messages published before the member came');
+    // The member leaves; what comes meanwhile waits for the next member (in another connection).
+    await sub.unsubscribe();
+    const later = range(200, 1_000);
+    await Promise.all(later.map((n) => publisher.publish('telemetry', batch(n))));
+    const next = await open();
+    const sub2 = next.subscribe('telemetry', (m) => void got.set(m.points[0]?.value as number, (got.get(m.points[0]?.value as number) ?? 0) + 1), { group: 'historian' });
+    await sub2.ready;
+    await waitFor(() => got.size >= ns.length + later.length, 'the messages published while no member ran');
+    for (const n of [...ns, ...later]) assert.equal(got.get(n), 1, `message ${n}`);
+  });
+
+  it('kill -9 of nats-server: every acknowledged publish is still there after the restart; none hangs; the bus reconnects', async (t) => {
+    const own = await startNats();
+    t.after(() => own.stop());
+    const open = buses(t, () => own, { groups: { telemetry: ['historian'] }, publishTimeoutMs: 3_000 });
+    const bus = await open();
+    const ns = range(20_000);
+    const acked = new Set<number>();
+    let killed: Promise<void> | undefined;
+    const results = await Promise.allSettled(
+      ns.map((n) =>
+        bus.publish('telemetry', batch(n)).then(() => {
+          acked.add(n);
+          if (acked.size === 2_000) killed = own.kill('SIGKILL');
+        }),
+      ),
+    );
+    await killed;
+    const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    for (const r of refused) assert.equal((r.reason as IipError).code, 'IIP_ERR_BUS_UNAVAILABLE', String(r.reason));
+    assert.ok(acked.size >= 2_000, `acknowledged ${acked.size}`);
+    assert.equal(acked.size + refused.length, ns.length, 'every publish settled');
+
+    await own.restart();
+    await waitFor(() => (bus as Bus & { connected: boolean }).connected, 'the bus to reconnect', 30_000);
+    await bus.publish('telemetry', batch(99_999));
+    const got = new Set<number>();
+    const sub = bus.subscribe('telemetry', (m) => void got.add(m.points[0]?.value as number), { group: 'historian' });
+    await sub.ready;
+    await waitFor(() => got.has(99_999) && [...acked].every((n) => got.has(n)), 'every acknowledged message after the restart', 60_000);
+    t.diagnostic(`acknowledged ${acked.size}, refused ${refused.length}, delivered after the restart ${got.size}`);
+  });
+
+  it('publish while nats-server is down rejects with IIP_ERR_BUS_UNAVAILABLE (it does not hang); after the restart it succeeds', async (t) => {
+    const own = await startNats();
+    t.after(() => own.stop());
+    const open = buses(t, () => own, { publishTimeoutMs: 1_000 });
+    const bus = await open();
+    await bus.publish('telemetry', batch(1));
+    await own.kill('SIGKILL');
+    await rejectsIipError(() => bus.publish('telemetry', batch(2)), 'IIP_ERR_BUS_UNAVAILABLE');
+    await waitFor(() => !(bus as Bus & { connected: boolean }).connected, 'the bus to notice the lost connection');
+    await rejectsIipError(() => bus.publish('telemetry', batch(3)), 'IIP_ERR_BUS_UNAVAILABLE', /not connected/);
+    await own.restart();
+    await waitFor(() => (bus as Bus & { connected: boolean }).connected, 'the bus to reconnect', 30_000);
+    await bus.publish('telemetry', batch(4));
+  });
+
+  it('connecting to a port where no nats-server listens rejects with IIP_ERR_BUS_UNAVAILABLE', async () => {
+    const port = await freePort();
+    await rejectsIipError(() => connectNatsBus({ url: `nats://127.0.0.1:${port}`, connectTimeoutMs: 1_000 }), 'IIP_ERR_BUS_UNAVAILABLE');
+  });
+
+  it('two processes in one group share the work; kill -9 of one loses nothing (each message at least once)', async (t) => {
+    const prefix = `p${++seq}`;
+    const open = buses(t, () => server);
+    const publisher = await open({ prefix, groups: { telemetry: ['historian'] } } as Partial<NatsBusOptions>);
+    const member = fileURLToPath(new URL('./fixtures/group-member.ts', import.meta.url));
+    const seen = new Map<number, number>();
+    const perChild = [0, 0];
+    const children = [0, 1].map((i) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', member, server.url, prefix, 'historian'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      t.after(() => void c.kill('SIGKILL'));
+      let buf = '';
+      let ready = false;
+      c.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line === 'ready') ready = true;
+          else {
+            const n = Number(line);
+            seen.set(n, (seen.get(n) ?? 0) + 1);
+            perChild[i] = (perChild[i] ?? 0) + 1;
+          }
+        }
+      });
+      return { c, ready: () => ready };
+    });
+    await waitFor(() => children.every((c) => c.ready()), 'both group members ready', 30_000);
+    const first = range(5_000);
+    await Promise.all(first.map((n) => publisher.publish('telemetry', batch(n))));
+    await waitFor(() => seen.size >= 1_000, 'the members to start working');
+    const [victim] = children;
+    victim?.c.kill('SIGKILL');
+    await new Promise((r) => victim?.c.once('exit', r));
+    const second = range(5_000, 10_000);
+    await Promise.all(second.map((n) => publisher.publish('telemetry', batch(n))));
+    await waitFor(() => [...first, ...second].every((n) => seen.has(n)), 'every message handled by a member', 90_000).catch((e) => {
+      const missing = [...first, ...second].filter((n) => !seen.has(n));
+      throw new Error(`${e.message}; missing ${missing.length}: ${missing.slice(0, 20).join(',')} (per child ${perChild.join('+')})`);
+    });
+    const twice = [...seen.values()].filter((k) => k > 1).length;
+    t.diagnostic(`handled by the members: ${perChild.join(' + ')}; handled more than once (redelivered after the kill): ${twice}`);
+    assert.ok((perChild[0] ?? 0) > 0 && (perChild[1] ?? 0) > 0, 'both members did work');
   });
 });
