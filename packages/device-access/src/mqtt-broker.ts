@@ -410,13 +410,19 @@ export class MqttAccess {
       return this.admit(id, device, payload, qos);
     }
     if (rest === 'state' || rest.startsWith('command-results/')) {
-      try {
-        if (rest === 'state') this.opts.gateways?.onState(id.tenant, id.device, payload);
-        else this.opts.gateways?.onCommandResult(rest.slice('command-results/'.length), payload);
-        return { accepted: true, forward: true };
-      } catch (e) {
-        return this.refuse(id, e, Reason.PAYLOAD_FORMAT_INVALID);
-      }
+      const gateways = this.opts.gateways;
+      if (!gateways) return { accepted: true, forward: true };
+      // Acknowledged once stored (state) or handed over / audited (result); a bad document is refused with its
+      // code, and a storage failure gets no PUBACK (the gateway sends it again), as for telemetry.
+      const handled = rest === 'state' ? gateways.onState(id.tenant, id.device, payload) : gateways.onCommandResult(rest.slice('command-results/'.length), payload);
+      return handled.then(
+        (): PublishOutcome => ({ accepted: true, forward: true }),
+        (e: unknown): PublishOutcome => {
+          if (e instanceof IipError && e.status < 500) return this.refuse(id, e, Reason.PAYLOAD_FORMAT_INVALID);
+          this.opts.log?.('warn', 'gateway message not stored; not acknowledging it', { device: id.device, topic, err: String(e) });
+          return { accepted: false, reason: Reason.UNSPECIFIED, message: `${e instanceof IipError ? e.code : 'IIP_ERR_INTERNAL'}: ${topic} could not be stored; not acknowledged`, dropConnection: true };
+        },
+      );
     }
     if (rest === 'events') return { accepted: true, forward: true }; // the rules engine consumes events in a later release
     return this.refuse(id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic }), Reason.NOT_AUTHORIZED);
