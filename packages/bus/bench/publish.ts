@@ -28,7 +28,29 @@ async function measure(label: string, maxInFlight: number, sequential: boolean, 
   await bus.close();
 }
 
+/** Publish `count` batches with a historian group member and a live subscriber; time until both have all. */
+async function endToEnd(count: number): Promise<void> {
+  const prefix = `e${Math.random().toString(36).slice(2, 8)}`;
+  const bus = await connectNatsBus({ url: server.url, prefix, groups: { telemetry: ['historian'] } });
+  let group = 0;
+  let live = 0;
+  const subs = [bus.subscribe('telemetry', () => void group++, { group: 'historian' }), bus.subscribe('telemetry', () => void live++)];
+  await Promise.all(subs.map((x) => x.ready));
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: count }, (_, i) => bus.publish('telemetry', batch(i))));
+  const tp = Number(process.hrtime.bigint() - t0) / 1e9;
+  while (group < count || live < count) await new Promise((r) => setTimeout(r, 5));
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  console.log(`end to end (group + live, one process)            ${count} msgs: published in ${tp.toFixed(2)} s, all at the group and live in ${s.toFixed(2)} s: ${Math.round(count / s)} msgs/s, ${Math.round((count * points) / s)} points/s`);
+  await bus.close();
+}
+
 try {
+  const sample = batch(1);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < 100_000; i++) JSON.parse(JSON.stringify(sample));
+  console.log(`JSON stringify + parse of one ${points}-point batch (${JSON.stringify(sample).length} bytes): ${(Number(process.hrtime.bigint() - t0) / 1e3 / 100_000).toFixed(2)} µs`);
+  await endToEnd(n);
   for (const withGroup of [false, true]) {
     await measure(`sync (await each)${withGroup ? ', historian consumer' : ''}`, 1, true, Math.min(n, 10_000), withGroup);
     for (const k of [64, 256, 1_024, 4_096]) await measure(`bounded in-flight ${k}${withGroup ? ', historian consumer' : ''}`, k, false, n, withGroup);

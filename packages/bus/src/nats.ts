@@ -1,5 +1,5 @@
 /**
- * The NATS JetStream adapter of the bus port, for the platform in several processes (issue 11; ADR 0006,
+ * The NATS JetStream adapter of the bus port, for the platform in several processes (issue 11; ADR 0007,
  * docs/reference/bus-nats.md).
  *
  * - One file-backed stream per topic: `<prefix>.<tenant>.telemetry.<device>` in `<PREFIX>_TELEMETRY`,
@@ -302,7 +302,7 @@ class NatsBus implements Bus {
   /**
    * Publishes with a reply subject on the bus's own ack inbox and waits for the stream's PubAck (what the
    * JetStream clients call asynchronous publishing). One subscription and one timer serve every publish in
-   * flight: measured 3–4× the rate of the client's request-per-publish `js.publish` (ADR 0006).
+   * flight: measured 3–4× the rate of the client's request-per-publish `js.publish` (ADR 0007).
    */
   private send(subject: string, data: Buffer, msgId: string | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
