@@ -39,11 +39,12 @@ export async function main(): Promise<void> {
   const dir = await tempDir('iip-bench-ingest-');
   const platform = await startPlatform({ dataDir: dir.path, httpPort: 0, mqttPort: 0, adminPassword: 'bench-password-123', consoleDir: '/nonexistent' });
   try {
-    platform.registry.createProduct(DEFAULT_TENANT, { id: 'bench', name: 'bench', model: MODEL });
-    const devices = Array.from({ length: deviceCount }, (_, i) => {
-      const issued = platform.registry.createDevice(DEFAULT_TENANT, { id: `bench-${i}`, product: 'bench' });
-      return { id: issued.device.id, secret: issued.secret };
-    });
+    await platform.registry.createProduct(DEFAULT_TENANT, { id: 'bench', name: 'bench', model: MODEL });
+    const devices: Array<{ id: string; secret: string }> = [];
+    for (let i = 0; i < deviceCount; i++) {
+      const issued = await platform.registry.createDevice(DEFAULT_TENANT, { id: `bench-${i}`, product: 'bench' });
+      devices.push({ id: issued.device.id, secret: issued.secret });
+    }
     console.log(`ingest: ${messages} messages × ${pointsPerMessage} points over ${deviceCount} MQTT connections (QoS 1, ${inflight} in flight) …`);
     const job = { mqttUrl: platform.mqttUrl, tenant: 'default', devices, messages, pointsPerMessage, propertyIds: PROPS, model: MODEL, maxInFlight: inflight };
     const loader = fileURLToPath(new URL('./ingest-load.ts', import.meta.url));
@@ -53,6 +54,7 @@ export async function main(): Promise<void> {
       out += d.toString();
     });
     const written0 = platform.historian.stats().written;
+    const flushes0 = platform.historian.stats().flushes;
     let storedAt = 0;
     // Polled often for the timing, reported once a second for the reader.
     const watch = setInterval(() => {
@@ -77,6 +79,8 @@ export async function main(): Promise<void> {
     if (rejected > 0) throw new Error(`${rejected} messages were rejected; the benchmark's payloads must all be valid`);
     const seconds = (storedAt - startedAt) / 1000;
     const rate = total / seconds;
+    const transactions = stats.flushes - flushes0;
+    console.log(`ingest: ${transactions} write transactions, ${Math.round(stored / Math.max(1, transactions))} points each on average`);
     console.log(`ingest: publisher acknowledged ${r.messages} messages in ${(r.elapsedMs / 1000).toFixed(2)} s; last point stored after ${seconds.toFixed(2)} s`);
     console.log(`ingest: ${Math.round(rate)} points/s end-to-end, baseline ${Math.round(base.pointsPerSec)} points/s, ratio ${(rate / base.pointsPerSec).toFixed(3)}`);
   } finally {

@@ -140,9 +140,9 @@ async function sqlite(batches: RawRow[][], year: RawRow[]): Promise<void> {
 
     // 4. One-year trend, 365 buckets, over the daily rollup versus over raw minutes.
     storage = openSqliteStorage({ file: join(dir, 'year.db') });
-    const sid = storage.telemetry.seriesId({ tenant: 't' as TenantId, device: 'y' as DeviceId, property: 'v' }, 'n');
-    for (let i = 0; i < year.length; i += BATCH) storage.telemetry.write(year.slice(i, i + BATCH).map((r) => ({ ...r, series: sid })));
-    storage.close();
+    const sid = await storage.telemetry.seriesId({ tenant: 't' as TenantId, device: 'y' as DeviceId, property: 'v' }, 'n');
+    for (let i = 0; i < year.length; i += BATCH) await storage.telemetry.write(year.slice(i, i + BATCH).map((r) => ({ ...r, series: sid })));
+    await storage.close();
     const ydb = new Database(join(dir, 'year.db'), { readonly: true });
     const viaRollup = ydb.prepare('SELECT bucket, vmin, vmax, vsum, n FROM rollup WHERE level = ? AND series = ? AND bucket >= ? AND bucket < ? ORDER BY bucket');
     const viaRaw = ydb.prepare(

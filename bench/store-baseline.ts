@@ -32,7 +32,7 @@ export async function measureBulkInsert(opts: BulkInsertOptions = {}): Promise<{
     const t = storage.telemetry;
     const ids: number[] = [];
     for (let i = 0; i < seriesCount; i++) {
-      ids.push(t.seriesId({ tenant: 'bench' as TenantId, device: `dev-${i >> 3}` as DeviceId, property: `p${i & 7}` }, 'n'));
+      ids.push(await t.seriesId({ tenant: 'bench' as TenantId, device: `dev-${i >> 3}` as DeviceId, property: `p${i & 7}` }, 'n'));
     }
     // Rows are built before the clock starts: the figure is the store's, not the generator's.
     const t0 = 1_700_000_000_000;
@@ -47,12 +47,12 @@ export async function measureBulkInsert(opts: BulkInsertOptions = {}): Promise<{
     }
     const started = process.hrtime.bigint();
     let inserted = 0;
-    for (const rows of batches) inserted += t.write(rows).inserted;
+    for (const rows of batches) inserted += (await t.write(rows)).inserted;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (inserted !== points) throw new Error(`expected ${points} inserted points, got ${inserted}`);
     return { pointsPerSec: Math.round(points / seconds) };
   } finally {
-    storage.close();
+    await storage.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

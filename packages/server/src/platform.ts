@@ -162,8 +162,6 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       log: (level, msg, fields) => {
         if (level === 'warn') log(`mqtt: ${msg} ${fields ? JSON.stringify(fields) : ''}`);
       },
-      // Gateways delete buffered points on PUBACK: acknowledge their telemetry only once it is committed.
-      commitBeforeAck: () => historian.flushNow(),
       server: opts.mqttServer ?? (process.env.IIP_MQTT_SERVER === 'aedes' ? 'aedes' : 'iip'),
     });
     mqttRef = mqtt;

@@ -227,6 +227,8 @@ export class MqttFrontDoor {
 
   async listen(): Promise<number> {
     const server = createServer((socket) => {
+      // Acknowledgements are small and leave in batches (corked); Nagle would hold them for the peer's ACK.
+      socket.setNoDelay(true);
       const stream = this.opts.wrap ? this.opts.wrap(socket) : socket;
       const c = new Connection(this, stream);
       this.connections.add(c);
@@ -423,6 +425,7 @@ class Connection {
   private readonly inbound: InboundPublish[] = [];
   private readonly maxPending: number;
   private paused = false;
+  private corked = false;
   /** Packets that came after a CONNECT whose authentication is still outstanding. */
   private early: Packet[] | undefined;
 
@@ -779,8 +782,23 @@ class Connection {
     }
   }
 
+  /**
+   * Holds this connection's writes until the current run of promise reactions is over: the answers that one
+   * commit releases leave in one write, not one segment per PUBACK.
+   */
+  private corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
   /** Forwards an accepted message and acknowledges it (QoS 1: PUBACK, with the refusal's reason under MQTT 5). */
   private answer(e: InboundPublish): void {
+    this.corkForTick();
     const { p, topic, payload } = e;
     const outcome = e.outcome as PublishOutcome;
     if (!outcome.accepted && ('dropConnection' in outcome || (outcome.closeV4 && !this.v5))) {
