@@ -70,6 +70,18 @@ test('the gateway reports state; the API shows applied version and sync', async 
   assert.deepEqual(list.body.items.map((g) => [g.gateway, g.appliedVersion]), [['gw-1', 1]]);
 });
 
+test('a state report is stored when it is acknowledged; a state that is not JSON is refused with its code', async () => {
+  await gw.publishAsync('iip/default/gw-1/state', JSON.stringify({ ts: Date.now(), appliedVersion: 1, buffer: { points: 7 }, channels: [] }), { qos: 1 });
+  // No waiting: the PUBACK came after the state was stored.
+  const s = await tp.api<{ reported: { state: { buffer: { points: number } } } }>('GET', '/api/v1/gateways/gw-1');
+  assert.equal(s.body.reported.state.buffer.points, 7);
+  await gw.publishAsync('iip/default/gw-1/state', '{not json', { qos: 1 });
+  const err = await waitFor(() => inbox.find((m) => m.topic === 'iip/default/gw-1/errors' && m.body.code === 'IIP_ERR_PAYLOAD_NOT_JSON'), 'the refusal on the errors topic');
+  assert.match(String(err.body.message), /state is not JSON/);
+  const after = await tp.api<{ reported: { state: { buffer: { points: number } } } }>('GET', '/api/v1/gateways/gw-1');
+  assert.equal(after.body.reported.state.buffer.points, 7, 'the refused report changed nothing');
+});
+
 test("child telemetry through the gateway is stored; a device that is not its child is refused", async () => {
   const ts = Date.now() - 5000;
   await gw.publishAsync('iip/default/gw-1/devices/plc-1/telemetry', JSON.stringify([{ ts, values: { temperature: 55.5 } }]), { qos: 1 });
