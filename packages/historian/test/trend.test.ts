@@ -134,6 +134,9 @@ function countingStore(inner: TelemetryStore): { store: TelemetryStore; reads: {
       return r;
     },
     deleteDevice: (t, d) => inner.deleteDevice(t, d),
+    deleteRawBefore: (t, c, o) => inner.deleteRawBefore(t, c, o),
+    deleteRollupsBefore: (t, l, c, o) => inner.deleteRollupsBefore(t, l, c, o),
+    usage: (t, n) => inner.usage(t, n),
     close: async () => undefined,
   };
   return { store, reads };

@@ -17,3 +17,4 @@ export type { RawPartition } from './postgres/pg-partitions.js';
 export { openStorage, isPostgresUrl } from './open-storage.js';
 export { openPgHandleStore } from './postgres/pg-handle-store.js';
 export type { PgHandleStore, PgHandleStoreOptions } from './postgres/pg-handle-store.js';
+export { RAW_ROW_BYTES, ROLLUP_ROW_BYTES, SERIES_ROW_BYTES, estimateStoredBytes, utcDay } from './usage.js';

@@ -61,6 +61,51 @@ export interface RegistryStore {
   getDevice(tenant: TenantId, id: DeviceId): Promise<Device | undefined>;
   listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): Promise<{ items: Device[]; total: number }>;
   deleteDevice(tenant: TenantId, id: DeviceId): Promise<boolean>;
+
+  /** The tenant's retention and quota policy, or undefined when none was ever set (then every default applies). */
+  getTenantPolicy(tenant: TenantId): Promise<TenantPolicy | undefined>;
+  /** Replaces the tenant's policy as a whole; throws IIP_ERR_NOT_FOUND when the tenant does not exist. */
+  setTenantPolicy(tenant: TenantId, policy: TenantPolicy): Promise<void>;
+}
+
+/**
+ * How long a tenant's telemetry is kept, in days; null (or absent) = for ever. `rollups` is keyed by the level's
+ * bucket width in ms as a decimal string (e.g. "60000": 1-minute rollups); a level not named is kept for ever.
+ */
+export interface RetentionPolicy {
+  readonly rawDays?: number | null;
+  readonly rollups?: Readonly<Record<string, number | null>>;
+}
+
+/** A tenant's limits; null (or absent) = unlimited. */
+export interface QuotaPolicy {
+  readonly devices?: number | null;
+  readonly pointsPerDay?: number | null;
+  readonly storedBytes?: number | null;
+}
+
+export interface TenantPolicy {
+  readonly retention: RetentionPolicy;
+  readonly quotas: QuotaPolicy;
+}
+
+/** What a tenant's telemetry occupies (TelemetryStore.usage). */
+export interface TelemetryUsage {
+  readonly series: number;
+  /** Raw points stored. */
+  readonly rawPoints: number;
+  /** Raw points whose timestamp lies in the UTC day of `now`. */
+  readonly pointsToday: number;
+  /** Rollup cells stored, all levels. */
+  readonly rollupRows: number;
+  /** Estimate: see estimateStoredBytes (fixed bytes per row plus the bytes of string values). */
+  readonly storedBytes: number;
+}
+
+/** Retention deletes run in batches of this many rows, each its own short transaction. */
+export interface RetentionBatchOptions {
+  /** Rows per batch (default 5,000). */
+  readonly batchSize?: number;
 }
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -143,6 +188,18 @@ export interface TelemetryStore {
   rollups(level: number, series: number, from: number, to: number): Promise<RollupRow[]>;
   /** Removes all data of a device (raw, rollups, latest, series). */
   deleteDevice(tenant: TenantId, device: DeviceId): Promise<void>;
+  /**
+   * Retention: deletes the tenant's raw points with ts < `cutoff`, in batches (each its own short transaction, so
+   * ingest is never held up for long). Rollups and latest values are not touched. Returns the rows deleted.
+   */
+  deleteRawBefore(tenant: TenantId, cutoff: number, opts?: RetentionBatchOptions): Promise<number>;
+  /**
+   * Retention: deletes the tenant's rollup cells of `level` whose bucket ends at or before `cutoff` (bucket + level
+   * <= cutoff), in batches. Throws IIP_ERR_VALIDATION for a level that is not maintained. Returns the rows deleted.
+   */
+  deleteRollupsBefore(tenant: TenantId, level: number, cutoff: number, opts?: RetentionBatchOptions): Promise<number>;
+  /** What the tenant's telemetry occupies; `now` picks the UTC day of pointsToday. Reads indexes: call it periodically, not per message. */
+  usage(tenant: TenantId, now: number): Promise<TelemetryUsage>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
-import type { AuditEntry, Device, Product, RawRow, RollupRow, Storage } from '@iip/storage';
+import type { AuditEntry, Device, Product, RawRow, RollupRow, Storage, TenantPolicy } from '@iip/storage';
+import { estimateStoredBytes } from '@iip/storage';
 
 export interface StorageFixture {
   readonly storage: Storage;
@@ -404,6 +405,107 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         const again = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
         assert.notEqual(again, gone);
         assert.deepEqual(await t.raw(again, 0, 1e12, 10), []);
+      }));
+    });
+
+    describe('tenant policy, retention and usage', () => {
+      const POLICY: TenantPolicy = {
+        retention: { rawDays: 30, rollups: { '60000': 365, '3600000': null } },
+        quotas: { devices: 100, pointsPerDay: 1_000_000, storedBytes: null },
+      };
+
+      it('keeps one policy per tenant: none until set, replaced as a whole, unknown tenant refused', withStore(async (s) => {
+        const r = s.registry;
+        await r.createTenant({ id: T1, name: 'Acme', createdAt: 1 });
+        await r.createTenant({ id: T2, name: 'Globex', createdAt: 2 });
+        assert.equal(await r.getTenantPolicy(T1), undefined);
+        await r.setTenantPolicy(T1, POLICY);
+        assert.deepEqual(await r.getTenantPolicy(T1), POLICY);
+        assert.equal(await r.getTenantPolicy(T2), undefined);
+        const next: TenantPolicy = { retention: {}, quotas: { devices: 3 } };
+        await r.setTenantPolicy(T1, next);
+        assert.deepEqual(await r.getTenantPolicy(T1), next);
+        await assert.rejects(() => r.setTenantPolicy('nobody' as TenantId, POLICY), code('IIP_ERR_NOT_FOUND', { tenant: 'nobody' }));
+      }));
+
+      /** Points of T1 (two series) and T2 every 10 minutes over 3 days, from `t0`. */
+      async function seed(s: Storage, t0: number) {
+        const t = s.telemetry;
+        const a = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        const b = await t.seriesId(key(T1, 'd2', 'mode'), 's');
+        const c = await t.seriesId(key(T2, 'd1', 'temp'), 'n');
+        const rows: RawRow[] = [];
+        for (let i = 0; i < 3 * 144; i++) {
+          const ts = t0 + i * 600_000;
+          rows.push({ series: a, ts, num: i % 50, str: null }, { series: b, ts, num: null, str: i % 2 ? 'run' : '停止' }, { series: c, ts, num: i, str: null });
+        }
+        await t.write(rows);
+        return { a, b, c, rows };
+      }
+
+      it('deletes raw points before the cutoff for one tenant only, in batches, and keeps rollups and latest', withStore(async (s) => {
+        const t = s.telemetry;
+        const DAY = 86_400_000;
+        const t0 = 1_700_006_400_000; // a UTC midnight
+        const { a, b, c, rows } = await seed(s, t0);
+        const cutoff = t0 + DAY + 1; // keeps the points at t0 + DAY + 600,000 and later
+        const rollupsBefore = await t.rollups(60_000, a, 0, Number.MAX_SAFE_INTEGER);
+        const latestBefore = await t.latest([a, b, c]);
+        const expectedGone = rows.filter((r) => r.series !== c && r.ts < cutoff).length;
+        assert.equal(await t.deleteRawBefore(T1, cutoff, { batchSize: 7 }), expectedGone);
+        for (const sid of [a, b]) {
+          assert.deepEqual(await t.raw(sid, 0, Number.MAX_SAFE_INTEGER, 10_000), rows.filter((r) => r.series === sid && r.ts >= cutoff), `series ${sid}`);
+        }
+        assert.deepEqual(await t.raw(c, 0, Number.MAX_SAFE_INTEGER, 10_000), rows.filter((r) => r.series === c), 'the other tenant keeps everything');
+        assert.deepEqual(await t.rollups(60_000, a, 0, Number.MAX_SAFE_INTEGER), rollupsBefore, 'rollups outlive raw');
+        assert.deepEqual(await t.latest([a, b, c]), latestBefore);
+        assert.equal(await t.deleteRawBefore(T1, cutoff), 0, 'a second run finds nothing');
+      }));
+
+      it('deletes rollup cells of one level that end at or before the cutoff; other levels and tenants stay', withStore(async (s) => {
+        const t = s.telemetry;
+        const DAY = 86_400_000;
+        const HOUR = 3_600_000;
+        const t0 = 1_700_006_400_000;
+        const { a, c, rows } = await seed(s, t0);
+        const cutoff = t0 + DAY + 30 * 60_000 + 30_000; // mid-bucket: the 1-minute cell holding it stays
+        const minute = expectedRollups(rows.filter((r) => r.series === a), 60_000);
+        const gone = minute.filter((r) => r.bucket + 60_000 <= cutoff).length;
+        assert.equal(await t.deleteRollupsBefore(T1, 60_000, cutoff, { batchSize: 5 }), gone);
+        assert.deepEqual(await t.rollups(60_000, a, 0, Number.MAX_SAFE_INTEGER), minute.filter((r) => r.bucket + 60_000 > cutoff));
+        assert.deepEqual(await t.rollups(HOUR, a, 0, Number.MAX_SAFE_INTEGER), expectedRollups(rows.filter((r) => r.series === a), HOUR), 'hourly untouched');
+        assert.deepEqual(await t.rollups(60_000, c, 0, Number.MAX_SAFE_INTEGER), expectedRollups(rows.filter((r) => r.series === c), 60_000), 'other tenant untouched');
+        assert.equal((await t.raw(a, 0, Number.MAX_SAFE_INTEGER, 10_000)).length, 3 * 144, 'raw untouched');
+        // Hourly: the cell [t0 + DAY, t0 + DAY + HOUR) ends after the cutoff and stays.
+        const hourly = expectedRollups(rows.filter((r) => r.series === a), HOUR);
+        assert.equal(await t.deleteRollupsBefore(T1, HOUR, cutoff), hourly.filter((r) => r.bucket + HOUR <= cutoff).length);
+        assert.deepEqual(await t.rollups(HOUR, a, 0, Number.MAX_SAFE_INTEGER), hourly.filter((r) => r.bucket + HOUR > cutoff));
+        await assert.rejects(() => t.deleteRollupsBefore(T1, 1_234, cutoff), code('IIP_ERR_VALIDATION', { level: 1_234 }));
+      }));
+
+      it('reports usage per tenant: series, raw points, points of the UTC day, rollup cells, estimated bytes', withStore(async (s) => {
+        const t = s.telemetry;
+        const DAY = 86_400_000;
+        const t0 = 1_700_006_400_000;
+        const empty = await t.usage(T1, t0);
+        assert.deepEqual(empty, { series: 0, rawPoints: 0, pointsToday: 0, rollupRows: 0, storedBytes: 0 });
+        const { c, rows } = await seed(s, t0);
+        const mine = rows.filter((r) => r.series !== c);
+        const rollupRows = t.rollupLevels.reduce((n, level) => n + expectedRollups(mine, level).length, 0);
+        const strBytes = mine.reduce((n, r) => n + (r.str === null ? 0 : Buffer.byteLength(r.str)), 0);
+        const u = await t.usage(T1, t0 + DAY + 5);
+        assert.deepEqual(u, {
+          series: 2,
+          rawPoints: mine.length,
+          pointsToday: mine.filter((r) => r.ts >= t0 + DAY && r.ts < t0 + 2 * DAY).length,
+          rollupRows,
+          storedBytes: estimateStoredBytes({ series: 2, rawPoints: mine.length, rawStringBytes: strBytes, rollupRows }),
+        });
+        assert.equal((await t.usage(T2, t0)).rawPoints, 3 * 144);
+        await t.deleteRawBefore(T1, t0 + DAY);
+        const after = await t.usage(T1, t0 + DAY + 5);
+        assert.equal(after.rawPoints, mine.filter((r) => r.ts >= t0 + DAY).length);
+        assert.ok(after.storedBytes < u.storedBytes);
       }));
     });
 

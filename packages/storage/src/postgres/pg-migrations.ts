@@ -140,6 +140,17 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_device ON audit_log (tenant, device, id);
     `,
   },
+  {
+    version: 2,
+    name: 'tenant policies (retention and quotas)',
+    sql: `
+      CREATE TABLE tenant_policies (
+        tenant text COLLATE "C" PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+        policy jsonb NOT NULL,
+        updated_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

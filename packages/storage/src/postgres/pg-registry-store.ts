@@ -4,7 +4,7 @@
  */
 import { IipError } from '@iip/core';
 import type { DeviceId, ProductId, TenantId, ThingModel } from '@iip/core';
-import type { Device, Page, Product, RegistryStore, Tenant } from '../ports.js';
+import type { Device, Page, Product, RegistryStore, Tenant, TenantPolicy } from '../ports.js';
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, type PgDb, pgErrorCode } from './pg-db.js';
 
 interface TenantRow {
@@ -246,5 +246,25 @@ export class PgRegistryStore implements RegistryStore {
   async deleteDevice(tenant: TenantId, id: DeviceId): Promise<boolean> {
     const res = await this.db.query('DELETE FROM devices WHERE tenant = $1 AND id = $2', [tenant, id]);
     return (res.rowCount ?? 0) > 0;
+  }
+
+  async getTenantPolicy(tenant: TenantId): Promise<TenantPolicy | undefined> {
+    const rows = await this.db.rows<{ policy: TenantPolicy }>('SELECT policy FROM tenant_policies WHERE tenant = $1', [tenant]);
+    return rows[0]?.policy;
+  }
+
+  async setTenantPolicy(tenant: TenantId, policy: TenantPolicy): Promise<void> {
+    try {
+      await this.db.query(
+        `INSERT INTO tenant_policies (tenant, policy, updated_at) VALUES ($1, $2::jsonb, $3)
+         ON CONFLICT (tenant) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`,
+        [tenant, JSON.stringify(policy), Date.now()],
+      );
+    } catch (e) {
+      if (pgErrorCode(e) === PG_FOREIGN_KEY_VIOLATION) {
+        throw new IipError('IIP_ERR_NOT_FOUND', `tenant "${tenant}" does not exist`, { tenant });
+      }
+      throw e;
+    }
   }
 }

@@ -15,7 +15,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
-import type { RawRow, RollupRow, SeriesKey, SeriesKind, TelemetryStore } from '../ports.js';
+import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
+import { DEFAULT_RETENTION_BATCH, estimateStoredBytes, utcDay } from '../usage.js';
 import { DEFAULT_ROLLUP_LEVELS } from '../sqlite/sqlite-telemetry-store.js';
 import { PG_NO_PARTITION, type PgDb, pgErrorCode } from './pg-db.js';
 import { type RawPartitions, dayOf } from './pg-partitions.js';
@@ -253,6 +254,82 @@ export class PgTelemetryStore implements TelemetryStore {
       await c.query('DELETE FROM series WHERE id = ANY($1::bigint[])', [ids]);
     });
     this.cache.delete(tenant + SEP + device);
+  }
+
+  /**
+   * Raw partitions are per UTC day for all tenants, so one tenant's retention cannot drop a partition: it deletes
+   * that tenant's rows series by series, in batches by primary key (series, ts), each batch its own statement
+   * (autocommit) that locks only the rows it deletes. `dropRawPartitionsBefore` on PostgresStorage stays the
+   * cheap platform-wide maximum.
+   */
+  async deleteRawBefore(tenant: TenantId, cutoff: number, opts: RetentionBatchOptions = {}): Promise<number> {
+    const batch = Math.max(1, opts.batchSize ?? DEFAULT_RETENTION_BATCH);
+    let deleted = 0;
+    for (const id of await this.tenantSeries(tenant)) {
+      for (;;) {
+        const res = await this.db.query(
+          `DELETE FROM raw WHERE series = $1 AND ts IN (SELECT ts FROM raw WHERE series = $1 AND ts < $2 ORDER BY ts LIMIT $3)`,
+          [id, cutoff, batch],
+        );
+        const n = res.rowCount ?? 0;
+        deleted += n;
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+
+  async deleteRollupsBefore(tenant: TenantId, level: number, cutoff: number, opts: RetentionBatchOptions = {}): Promise<number> {
+    this.checkLevel(level);
+    const batch = Math.max(1, opts.batchSize ?? DEFAULT_RETENTION_BATCH);
+    let deleted = 0;
+    for (const id of await this.tenantSeries(tenant)) {
+      for (;;) {
+        const res = await this.db.query(
+          `DELETE FROM rollup WHERE level = $1 AND series = $2 AND bucket IN
+             (SELECT bucket FROM rollup WHERE level = $1 AND series = $2 AND bucket <= $3 ORDER BY bucket LIMIT $4)`,
+          [level, id, cutoff - level, batch],
+        );
+        const n = res.rowCount ?? 0;
+        deleted += n;
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+
+  async usage(tenant: TenantId, now: number): Promise<TelemetryUsage> {
+    const day = utcDay(now);
+    const rows = await this.db.rows<{ series: number; raw_n: number; raw_b: number; today: number; rollup_n: number }>(
+      `WITH s AS (SELECT id FROM series WHERE tenant = $1)
+       SELECT (SELECT count(*) FROM s)::bigint AS series,
+              (SELECT count(*) FROM raw WHERE series IN (SELECT id FROM s))::bigint AS raw_n,
+              (SELECT coalesce(sum(octet_length(str)), 0) FROM raw WHERE series IN (SELECT id FROM s))::bigint AS raw_b,
+              (SELECT count(*) FROM raw WHERE series IN (SELECT id FROM s) AND ts >= $2 AND ts < $3)::bigint AS today,
+              (SELECT count(*) FROM rollup WHERE level = ANY($4::bigint[]) AND series IN (SELECT id FROM s))::bigint AS rollup_n`,
+      [tenant, day.from, day.to, this.rollupLevels],
+    );
+    const r = rows[0]!;
+    return {
+      series: r.series,
+      rawPoints: r.raw_n,
+      pointsToday: r.today,
+      rollupRows: r.rollup_n,
+      storedBytes: estimateStoredBytes({ series: r.series, rawPoints: r.raw_n, rawStringBytes: r.raw_b, rollupRows: r.rollup_n }),
+    };
+  }
+
+  private async tenantSeries(tenant: TenantId): Promise<number[]> {
+    return (await this.db.rows<{ id: number }>('SELECT id FROM series WHERE tenant = $1 ORDER BY id', [tenant])).map((r) => r.id);
+  }
+
+  private checkLevel(level: number): void {
+    if (!this.rollupLevels.includes(level)) {
+      throw new IipError('IIP_ERR_VALIDATION', `rollup level ${level} ms is not maintained; use one of ${this.rollupLevels.join(', ')}`, {
+        level,
+        levels: [...this.rollupLevels],
+      });
+    }
   }
 
   /** The stores share one pool, so closing any of them closes it. */

@@ -139,6 +139,17 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_by_device ON audit_log (tenant, device, id);
     `,
   },
+  {
+    version: 4,
+    name: 'tenant policies (retention and quotas)',
+    sql: `
+      CREATE TABLE tenant_policies (
+        tenant TEXT PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+        policy TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type { DeviceId, ProductId, TenantId, ThingModel } from '@iip/core';
-import type { Device, Page, Product, RegistryStore, Tenant } from '../ports.js';
+import type { Device, Page, Product, RegistryStore, Tenant, TenantPolicy } from '../ports.js';
 import { isConstraintViolation } from './sqlite-errors.js';
 
 interface TenantRow {
@@ -84,6 +84,11 @@ export class SqliteRegistryStore implements RegistryStore {
       ),
       countDevicesOfProduct: db.prepare('SELECT count(*) AS n FROM devices WHERE tenant = ? AND product = ?'),
       deleteDevice: db.prepare('DELETE FROM devices WHERE tenant = ? AND id = ?'),
+      getPolicy: db.prepare('SELECT policy FROM tenant_policies WHERE tenant = ?'),
+      setPolicy: db.prepare(
+        `INSERT INTO tenant_policies (tenant, policy, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (tenant) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`,
+      ),
     };
   }
 
@@ -203,5 +208,17 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async deleteDevice(tenant: TenantId, id: DeviceId): Promise<boolean> {
     return this.s.deleteDevice.run(tenant, id).changes > 0;
+  }
+
+  async getTenantPolicy(tenant: TenantId): Promise<TenantPolicy | undefined> {
+    const r = this.s.getPolicy.get(tenant) as { policy: string } | undefined;
+    return r && (JSON.parse(r.policy) as TenantPolicy);
+  }
+
+  async setTenantPolicy(tenant: TenantId, policy: TenantPolicy): Promise<void> {
+    if (!this.s.getTenant.get(tenant)) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `tenant "${tenant}" does not exist`, { tenant });
+    }
+    this.s.setPolicy.run(tenant, JSON.stringify(policy), Date.now());
   }
 }

@@ -9,7 +9,8 @@
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
-import type { RawRow, RollupRow, SeriesKey, SeriesKind, TelemetryStore } from '../ports.js';
+import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
+import { DEFAULT_RETENTION_BATCH, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
 import { RollupAccumulator } from './rollup-accumulator.js';
 
 /** 1 minute, 1 hour, 1 day: a year-long trend reads ~365 rows, a day-long one ~1,440. */
@@ -68,6 +69,24 @@ export class SqliteTelemetryStore implements TelemetryStore {
       deleteRollups: db.prepare('DELETE FROM rollup WHERE level = ? AND series = ?'),
       deleteLatest: db.prepare('DELETE FROM latest WHERE series = ?'),
       deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
+      tenantSeries: db.prepare('SELECT id FROM series WHERE tenant = ? ORDER BY id'),
+      // One batch: the oldest `limit` points of one series before the cutoff, by primary key (series, ts).
+      deleteRawBatch: db.prepare(
+        'DELETE FROM raw WHERE series = ? AND ts IN (SELECT ts FROM raw WHERE series = ? AND ts < ? ORDER BY ts LIMIT ?)',
+      ),
+      deleteRollupBatch: db.prepare(
+        `DELETE FROM rollup WHERE level = ? AND series = ? AND bucket IN
+           (SELECT bucket FROM rollup WHERE level = ? AND series = ? AND bucket <= ? ORDER BY bucket LIMIT ?)`,
+      ),
+      countSeries: db.prepare('SELECT count(*) AS n FROM series WHERE tenant = ?'),
+      rawUsage: db.prepare(
+        `SELECT count(*) AS n, coalesce(sum(length(CAST(str AS BLOB))), 0) AS b FROM raw
+          WHERE series IN (SELECT id FROM series WHERE tenant = ?)`,
+      ),
+      rawInDay: db.prepare(
+        'SELECT count(*) AS n FROM raw WHERE series IN (SELECT id FROM series WHERE tenant = ?) AND ts >= ? AND ts < ?',
+      ),
+      rollupUsage: db.prepare('SELECT count(*) AS n FROM rollup WHERE level = ? AND series IN (SELECT id FROM series WHERE tenant = ?)'),
     };
     this.writeTx = db.transaction((rows: readonly RawRow[]) => this.writeRows(rows));
     this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device));
@@ -173,6 +192,66 @@ export class SqliteTelemetryStore implements TelemetryStore {
       for (const level of this.rollupLevels) this.s.deleteRollups.run(level, id);
       this.s.deleteLatest.run(id);
       this.s.deleteSeries.run(id);
+    }
+  }
+
+  /**
+   * Each batch is one DELETE statement (its own implicit transaction, at most `batchSize` rows); between batches
+   * the event loop runs, so ingest — which shares this connection — waits at most one batch.
+   */
+  async deleteRawBefore(tenant: TenantId, cutoff: number, opts: RetentionBatchOptions = {}): Promise<number> {
+    const batch = Math.max(1, opts.batchSize ?? DEFAULT_RETENTION_BATCH);
+    let deleted = 0;
+    for (const { id } of this.s.tenantSeries.all(tenant) as Array<{ id: number }>) {
+      for (;;) {
+        if (!this.db.open) return deleted;
+        const n = this.s.deleteRawBatch.run(id, id, cutoff, batch).changes;
+        deleted += n;
+        if (n > 0) await yieldToOthers();
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+
+  async deleteRollupsBefore(tenant: TenantId, level: number, cutoff: number, opts: RetentionBatchOptions = {}): Promise<number> {
+    this.checkLevel(level);
+    const batch = Math.max(1, opts.batchSize ?? DEFAULT_RETENTION_BATCH);
+    let deleted = 0;
+    for (const { id } of this.s.tenantSeries.all(tenant) as Array<{ id: number }>) {
+      for (;;) {
+        if (!this.db.open) return deleted;
+        const n = this.s.deleteRollupBatch.run(level, id, level, id, cutoff - level, batch).changes;
+        deleted += n;
+        if (n > 0) await yieldToOthers();
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+
+  async usage(tenant: TenantId, now: number): Promise<TelemetryUsage> {
+    const series = (this.s.countSeries.get(tenant) as { n: number }).n;
+    const raw = this.s.rawUsage.get(tenant) as { n: number; b: number };
+    const day = utcDay(now);
+    const pointsToday = (this.s.rawInDay.get(tenant, day.from, day.to) as { n: number }).n;
+    let rollupRows = 0;
+    for (const level of this.rollupLevels) rollupRows += (this.s.rollupUsage.get(level, tenant) as { n: number }).n;
+    return {
+      series,
+      rawPoints: raw.n,
+      pointsToday,
+      rollupRows,
+      storedBytes: estimateStoredBytes({ series, rawPoints: raw.n, rawStringBytes: raw.b, rollupRows }),
+    };
+  }
+
+  private checkLevel(level: number): void {
+    if (!this.rollupLevels.includes(level)) {
+      throw new IipError('IIP_ERR_VALIDATION', `rollup level ${level} ms is not maintained; use one of ${this.rollupLevels.join(', ')}`, {
+        level,
+        levels: [...this.rollupLevels],
+      });
     }
   }
 
