@@ -14,8 +14,8 @@
  * in `stats().notCommitted` and reported to `onError`. Nothing that was acknowledged depends on them, and a
  * store that keeps failing does not pile up memory. A batch larger than maxBatchPoints spans several
  * transactions; if a later one fails it is rejected although its first rows may be stored (its
- * re-delivery stores the rest). A batch made only of duplicates waits for the commit of whatever is queued
- * before it, since the points it repeats may still be among them.
+ * re-delivery stores the rest). A batch with points not newer than its series' newest (re-delivery,
+ * backfill) first waits for the commit of everything queued, so that the store alone says what is a duplicate.
  *
  * Hot path: series ids (and each series' newest timestamp) are cached, so once a device's series are known
  * an ingest awaits no storage call before its rows are queued. Back-pressure: while the queue holds
