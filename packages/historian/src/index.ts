@@ -7,3 +7,5 @@ export { Historian } from './historian.js';
 export type { HistorianOptions, HistorianStats, HistoryQuery, TimedValue, TrendQuery } from './historian.js';
 export type { TrendBucket } from './trend.js';
 export { HISTORIAN_ERRORS } from './errors.js';
+export { RetentionService } from './retention.js';
+export type { RetentionOptions, RetentionRunReport, RetentionStatus, TenantRetentionReport } from './retention.js';
