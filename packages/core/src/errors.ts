@@ -148,6 +148,21 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'Code running inside a storage transaction wrote through the store instead of the transaction, or used a transaction after it had ended.',
     fix: 'A programming error: write through the `tx` handed to the transaction function, and only until that function settles.',
   },
+  IIP_ERR_QUOTA_DEVICES: {
+    status: 403,
+    meaning: "Creating the device(s) would take the tenant past its device quota; nothing was created. details name the tenant, the limit, the current count and how many were asked for.",
+    fix: 'Delete devices you no longer need, or ask an administrator to raise quotas.devices (PUT /api/v1/tenant/policy, `iip tenant policy --devices N`).',
+  },
+  IIP_ERR_QUOTA_POINTS_PER_DAY: {
+    status: 429,
+    meaning: "The message would take the tenant past its points-per-day quota (UTC day); nothing of it was stored. details name the tenant, the limit, today's count and the message's points.",
+    fix: 'Send again after 00:00 UTC, send fewer points, or ask an administrator to raise quotas.pointsPerDay.',
+  },
+  IIP_ERR_QUOTA_STORED_BYTES: {
+    status: 403,
+    meaning: "The tenant's stored telemetry has reached its stored-bytes quota (the periodic usage estimate); nothing of the message was stored. details name the tenant, the limit and the usage.",
+    fix: 'Shorten the retention (raw days, rollup days) so old data is deleted, delete devices, or ask an administrator to raise quotas.storedBytes.',
+  },
   IIP_ERR_INTERNAL: {
     status: 500,
     meaning: 'An unexpected error inside the platform.',

@@ -45,6 +45,16 @@ export interface TelemetrySink {
   ingest(batch: TelemetryBatch): Promise<TelemetryWriteResult>;
 }
 
+/**
+ * Per-tenant limits checked before a message is stored (the platform's quota tracker). `reserve` refuses (throws
+ * or rejects with a 4xx IipError) when the message's points would pass a limit, and otherwise holds them until
+ * `settle` says how many were stored (0 when the message failed).
+ */
+export interface AdmissionQuota {
+  reserve(tenant: string, points: number): void | Promise<void>;
+  settle(tenant: string, reserved: number, stored: number): void;
+}
+
 /** What became of an admitted message. */
 export interface Admitted {
   /** The points stored: the message without its duplicates (what the bus carries). */
@@ -58,6 +68,7 @@ export interface Admitted {
 export class TelemetryAdmission {
   private readonly counters: AdmissionStats = { acceptedMessages: 0, acceptedPoints: 0, duplicatePoints: 0, rejectedMessages: 0, rejectedByCode: {}, busFailures: 0 };
   private readonly clock = new ServerClock();
+  private quota: AdmissionQuota | undefined;
 
   /**
    * Without a `sink` the batch only goes on the bus, and nothing can tell a duplicate: then every valid
@@ -72,6 +83,11 @@ export class TelemetryAdmission {
     private readonly log: (msg: string, fields: Record<string, unknown>) => void = (msg, fields) => console.error(msg, fields),
   ) {}
 
+  /** Checks every message against per-tenant quotas from now on (undefined: no quotas). */
+  useQuota(quota: AdmissionQuota | undefined): void {
+    this.quota = quota;
+  }
+
   /**
    * Validates raw bytes (MQTT payload, HTTP body) from an already-authenticated device, stores them and
    * publishes what was stored. Resolves once the message is durable; rejects with an IipError if it is
@@ -84,9 +100,17 @@ export class TelemetryAdmission {
       const now = this.now();
       const points = entry.validator.parse(raw, now, this.limits, this.clock.device(`${tenant}/${device}`, now));
       const batch: TelemetryBatch = { tenant: tenant as TenantId, device: device as DeviceId, points, receivedAt: now };
+      const quota = this.quota;
+      if (quota) await quota.reserve(tenant, points.length);
       let r: TelemetryWriteResult;
       if (this.sink) {
-        r = await this.sink.ingest(batch);
+        let stored = 0;
+        try {
+          r = await this.sink.ingest(batch);
+          stored = r.stored.points.length;
+        } finally {
+          quota?.settle(tenant, points.length, stored);
+        }
         if (r.stored.points.length > 0) {
           const stored = r.stored;
           this.bus.publish('telemetry', stored).catch((e: unknown) => {
@@ -96,7 +120,13 @@ export class TelemetryAdmission {
         }
       } else {
         r = { stored: batch, duplicates: [] };
-        await this.bus.publish('telemetry', batch);
+        try {
+          await this.bus.publish('telemetry', batch);
+        } catch (e) {
+          quota?.settle(tenant, points.length, 0);
+          throw e;
+        }
+        quota?.settle(tenant, points.length, points.length);
       }
       this.counters.acceptedMessages++;
       this.counters.acceptedPoints += r.stored.points.length;

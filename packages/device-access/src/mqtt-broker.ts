@@ -446,7 +446,8 @@ export class MqttAccess {
     return this.opts.admission.admitRaw(id.tenant, device, payload).then(
       (): PublishOutcome => ({ accepted: true, forward: true }),
       (e: unknown): PublishOutcome => {
-        if (e instanceof IipError && e.status < 500) return this.refuse(id, e, Reason.PAYLOAD_FORMAT_INVALID, childDevice);
+        // A quota refusal is MQTT 5's "Quota exceeded" (0x97); any other refusal is the payload's fault.
+        if (e instanceof IipError && e.status < 500) return this.refuse(id, e, e.code.startsWith('IIP_ERR_QUOTA_') ? Reason.QUOTA_EXCEEDED : Reason.PAYLOAD_FORMAT_INVALID, childDevice);
         this.notCommitted++;
         this.opts.log?.('warn', 'MQTT telemetry not committed; not acknowledging it', { device: id.device, ...(childDevice && { child: childDevice }), qos, err: String(e) });
         const message = `IIP_ERR_TELEMETRY_NOT_COMMITTED: telemetry of ${device} could not be committed; not acknowledged`;

@@ -17,6 +17,8 @@ import { registerHandleRoutes, secretKeyAuth } from '@iip/identifiers';
 import type { PlatformIdentifiers } from './platform-identifiers.js';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { evaluationRoutes } from './evaluation-routes.js';
+import { tenantPolicyRoutes } from './routes/tenant-policy.js';
+import type { TenantPolicyApi } from './tenant-governance.js';
 import { errorHandler } from './http-errors.js';
 import type { LiveStream } from './live-stream.js';
 import type { ModelFormats } from './model-formats.js';
@@ -36,6 +38,8 @@ export interface AppServices {
   readonly maxPayloadBytes: number;
   readonly consoleDir?: string;
   readonly status: () => Record<string, unknown>;
+  /** Retention and quotas per tenant (routes/tenant-policy.ts); without it those routes are absent. */
+  readonly tenants?: TenantPolicyApi;
 }
 
 declare module 'fastify' {
@@ -496,6 +500,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   });
 
   await app.register(evaluationRoutes);
+  if (s.tenants) await app.register(tenantPolicyRoutes, { tenants: s.tenants });
 
   if (s.consoleDir && existsSync(s.consoleDir)) {
     await app.register(fastifyStatic, { root: s.consoleDir, prefix: '/', wildcard: false });

@@ -7,3 +7,5 @@ export * from './errors.js';
 export * from './platform.js';
 export { parseCsv, parseCsvRecords } from './csv.js';
 export type { IssuedDevice, PublicDevice } from './registry-service.js';
+export { TenantQuotas, startTenantGovernance } from './tenant-governance.js';
+export type { TenantGovernance, TenantGovernanceOptions, TenantPolicyApi, TenantQuotaOptions, TenantUsage } from './tenant-governance.js';

@@ -20,6 +20,7 @@ import { LiveStream } from './live-stream.js';
 import { modelFormats } from './model-formats.js';
 import { type PlatformIdentifierOptions, PlatformIdentifiers } from './platform-identifiers.js';
 import { RegistryService } from './registry-service.js';
+import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 
 export interface PlatformOptions {
   /** Where the embedded database and demo credentials live. */
@@ -62,6 +63,8 @@ export interface Platform {
   readonly mqtt: MqttAccess;
   readonly gateways: GatewayManager;
   readonly identifiers?: PlatformIdentifiers;
+  /** Retention and quotas per tenant (docs/reference/retention-and-quotas.md). */
+  readonly tenants: TenantGovernance;
   readonly app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -141,6 +144,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     // stored: the sender's accepted count is the stored count, duplicates are named, a store failure is the
     // sender's error. The bus then carries only stored points, to the live stream.
     const admission = new TelemetryAdmission(directory, bus, limits, Date.now, historian);
+    // Quotas are checked by admission and device creation; retention runs every 10 minutes.
+    const tenants = await startTenantGovernance({ storage, registry, admission, log: (msg, fields) => log(`${msg} ${JSON.stringify(fields)}`) });
+    cleanups.push(() => tenants.close());
 
     // The manager needs the broker to publish and the broker needs the manager's hooks: bind late.
     let mqttRef: MqttAccess | undefined;
@@ -186,7 +192,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         formats: modelFormats,
         maxPayloadBytes: limits.maxPayloadBytes,
         consoleDir: opts.consoleDir ?? DEFAULT_CONSOLE_DIR,
-        status: () => ({ ingest: admission.stats(), historian: historian.stats(), mqtt: mqtt.stats(), liveSockets: live.size }),
+        status: () => ({ ingest: admission.stats(), historian: historian.stats(), mqtt: mqtt.stats(), liveSockets: live.size, retention: tenants.retentionStatus() }),
+        tenants,
       },
       { logger: opts.httpLog ?? false },
     );
@@ -223,6 +230,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       mqtt,
       gateways,
       ...(identifiers ? { identifiers } : {}),
+      tenants,
       app,
       close: closeAll,
     };

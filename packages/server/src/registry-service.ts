@@ -46,6 +46,7 @@ function checkId(kind: string, id: unknown): string {
 
 export class RegistryService {
   private readonly listeners = new Set<(tenant: TenantId, device?: DeviceId) => void>();
+  private deviceQuota: ((tenant: TenantId, adding: number) => Promise<void>) | undefined;
 
   constructor(
     private readonly store: RegistryStore,
@@ -55,6 +56,11 @@ export class RegistryService {
   /** Called when a device or a product model changes, so caches (device directory) drop stale entries. */
   onChange(fn: (tenant: TenantId, device?: DeviceId) => void): void {
     this.listeners.add(fn);
+  }
+
+  /** Checked before devices are created: rejects (IIP_ERR_QUOTA_DEVICES) when `adding` more would pass the tenant's quota. */
+  useDeviceQuota(check: ((tenant: TenantId, adding: number) => Promise<void>) | undefined): void {
+    this.deviceQuota = check;
   }
 
   private changed(tenant: TenantId, device?: DeviceId): void {
@@ -126,6 +132,7 @@ export class RegistryService {
   async createDevice(tenant: TenantId, d: NewDevice): Promise<IssuedDevice> {
     const secret = generateDeviceSecret();
     const device = this.build(tenant, d, secret);
+    await this.deviceQuota?.(tenant, 1);
     await this.store.createDevice(device);
     this.changed(tenant, device.id);
     return { device: publicDevice(device), secret };
@@ -142,6 +149,7 @@ export class RegistryService {
         throw e;
       }
     });
+    await this.deviceQuota?.(tenant, issued.length);
     await this.store.createDevices(issued.map((x) => x.device));
     for (const x of issued) this.changed(tenant, x.device.id);
     return issued.map((x) => ({ device: publicDevice(x.device), secret: x.secret }));

@@ -1,0 +1,134 @@
+/**
+ * Retention and quotas of the signed-in user's tenant: GET/PUT /api/v1/tenant/policy and GET /api/v1/tenant/usage.
+ * Every signed-in user may read them (the console shows usage against quotas); only an admin may change the
+ * policy. A bad policy is refused with IIP_ERR_VALIDATION naming the field; nothing of it is stored.
+ */
+import { IipError, type TenantId } from '@iip/core';
+import type { Principal } from '@iip/security';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errorResponses } from '../schemas.js';
+import type { TenantPolicyApi } from '../tenant-governance.js';
+
+const days = { type: ['number', 'null'], exclusiveMinimum: 0, description: 'Days; null = keep for ever' } as const;
+const limit = { type: ['integer', 'null'], minimum: 0, description: 'null = unlimited' } as const;
+
+export const tenantPolicySchema = {
+  type: 'object',
+  description: 'Retention (days; null = for ever) and quotas (null = unlimited) of the tenant. The default keeps everything and limits nothing.',
+  properties: {
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        rawDays: days,
+        rollups: {
+          type: 'object',
+          description: 'Per rollup level, keyed by the bucket width in ms ("60000", "3600000", "86400000"); a level not named is kept for ever.',
+          additionalProperties: days,
+        },
+      },
+    },
+    quotas: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        devices: { ...limit, description: 'Devices in the tenant; null = unlimited' },
+        pointsPerDay: { ...limit, description: 'Points stored per UTC day; null = unlimited' },
+        storedBytes: { ...limit, description: 'Estimated stored telemetry bytes; null = unlimited' },
+      },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const usageSchema = {
+  type: 'object',
+  properties: {
+    tenant: { type: 'string' },
+    devices: { type: 'integer' },
+    pointsToday: { type: 'integer', description: 'Points counted against pointsPerDay in the current UTC day' },
+    day: { type: 'string', description: 'The UTC day of pointsToday (YYYY-MM-DD)' },
+    series: { type: 'integer' },
+    rawPoints: { type: 'integer' },
+    rollupRows: { type: 'integer' },
+    storedBytes: { type: 'integer', description: 'Estimate: fixed bytes per stored row plus the bytes of string values' },
+    measuredAt: { type: 'integer' },
+  },
+} as const;
+
+const lastRunSchema = {
+  type: ['object', 'null'],
+  description: "The retention service's last run, for this tenant",
+  properties: {
+    startedAt: { type: 'integer' },
+    finishedAt: { type: 'integer' },
+    rawCutoff: { type: ['integer', 'null'] },
+    rawDeleted: { type: 'integer' },
+    rollupsDeleted: { type: 'object', additionalProperties: { type: 'integer' } },
+    error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  },
+} as const;
+
+function principal(req: FastifyRequest): Principal {
+  if (!req.principal) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'sign in first', {});
+  return req.principal;
+}
+
+export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: TenantPolicyApi }): Promise<void> {
+  const t = opts.tenants;
+
+  app.get(
+    '/api/v1/tenant/policy',
+    { schema: { tags: ['tenant'], description: "The tenant's retention and quota policy, every field present (null = for ever / unlimited).", response: { 200: tenantPolicySchema, ...errorResponses } } },
+    async (req) => t.getPolicy(principal(req).tenant as TenantId),
+  );
+
+  app.put<{ Body: unknown }>(
+    '/api/v1/tenant/policy',
+    {
+      schema: {
+        tags: ['tenant'],
+        description: 'Replaces the policy (admin only). Absent fields mean for ever / unlimited. Quotas apply from the next message or device; retention at the next run.',
+        body: tenantPolicySchema,
+        response: { 200: tenantPolicySchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = principal(req);
+      if (p.role !== 'admin') {
+        throw new IipError('IIP_ERR_AUTH_FORBIDDEN', `role "${p.role}" may not change the tenant policy (needs admin)`, { role: p.role });
+      }
+      return t.setPolicy(p.tenant as TenantId, req.body);
+    },
+  );
+
+  app.get(
+    '/api/v1/tenant/usage',
+    {
+      schema: {
+        tags: ['tenant'],
+        description: 'Usage against the quotas, the policy, the rollup levels and the last retention run for this tenant.',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              usage: usageSchema,
+              policy: tenantPolicySchema,
+              rollupLevels: { type: 'array', items: { type: 'integer' } },
+              retention: { type: 'object', properties: { intervalMs: { type: 'integer' }, running: { type: 'boolean' }, lastRun: lastRunSchema } },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => {
+      const tenant = principal(req).tenant as TenantId;
+      const [usage, policy] = await Promise.all([t.usage(tenant), t.getPolicy(tenant)]);
+      const st = t.retentionStatus();
+      const mine = st.lastRun?.tenants.find((x) => x.tenant === tenant);
+      const lastRun = st.lastRun && mine ? { startedAt: st.lastRun.startedAt, finishedAt: st.lastRun.finishedAt, ...mine, error: mine.error ?? null } : null;
+      return { usage, policy, rollupLevels: [...t.rollupLevels], retention: { intervalMs: st.intervalMs, running: st.running, lastRun } };
+    },
+  );
+}
