@@ -19,6 +19,11 @@ import type { TelemetryBatch } from '@iip/core';
 export interface BusTopics {
   telemetry: TelemetryBatch;
   'device.status': { tenant: string; device: string; online: boolean; ts: number };
+  /**
+   * The registry changed (a device created, updated or deleted; `device: '*'` for a product change, which
+   * touches all the tenant's devices): every process forgets what it cached of it. A live topic.
+   */
+  'registry.changed': { tenant: string; device: string };
 }
 
 export type Topic = keyof BusTopics;

@@ -6,4 +6,9 @@ export const SERVER_ERRORS = defineErrors({
     meaning: 'The data directory cannot be created or written.',
     fix: 'Choose a writable directory with --data <dir> or IIP_DATA_DIR=<dir>.',
   },
+  IIP_ERR_TOPOLOGY: {
+    status: 500,
+    meaning: 'The storage, bus and roles given to `iip up` do not make a platform that can run: e.g. a role split without a shared PostgreSQL and NATS, or a bus URL that is not nats://.',
+    fix: 'Run everything in one process (no --role), or give every process the same --storage postgres://… and --bus nats://… (docs/scale-out.md).',
+  },
 });
