@@ -11,6 +11,7 @@ import { edge } from './commands/edge.js';
 import { id } from './commands/id.js';
 import { evaluation } from './commands/eval.js';
 import { simulate } from './commands/simulate.js';
+import { tenant } from './commands/tenant.js';
 import { up } from './commands/up.js';
 import './errors.js';
 
@@ -20,6 +21,7 @@ Usage: iip <command> [options]
   up          start the platform with the simulated factory / 启动平台和模拟工厂
   simulate    drive simulated devices against a running platform / 向运行中的平台发送模拟数据
   device      create or list devices / 创建或列出设备
+  tenant      usage, retention and quotas / 租户用量、数据保留与配额
   edge        run an edge gateway (Modbus, OPC UA) / 运行边缘网关
   id          identifier node and identifiers (Handle) / 标识解析节点与标识
   eval        development-effectiveness evaluation and report / 发展成效评价与报告
@@ -37,6 +39,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
         return 0;
       case 'device':
         await device(rest, out);
+        return 0;
+      case 'tenant':
+        await tenant(rest, out);
         return 0;
       case 'edge':
         await edge(rest, out);
