@@ -5,6 +5,10 @@
  */
 export * from './errors.js';
 export * from './platform.js';
+export { PLATFORM_ROLES, resolveTopology } from './scale-out/topology.js';
+export type { PlatformRole, Topology, TopologyOptions } from './scale-out/topology.js';
+export { HISTORIAN_GROUP, startHistorianWorker } from './scale-out/bus-telemetry.js';
+export type { WorkerStats } from './scale-out/bus-telemetry.js';
 export { parseCsv, parseCsvRecords } from './csv.js';
 export type { IssuedDevice, PublicDevice } from './registry-service.js';
 export { TenantQuotas, startTenantGovernance } from './tenant-governance.js';

@@ -2,16 +2,17 @@
  * The composition root of the platform process: opens storage, wires device access → historian → bus →
  * live stream, starts the MQTT and HTTP listeners, and (for the demo) the virtual factory. `close()`
  * stops intake first and flushes the historian last, so nothing accepted is lost on Ctrl-C.
+ *
+ * Embedded (default): one process, SQLite, the in-process bus; admission stores through the historian.
+ * Scaled out (`bus: nats://…`, `storage: postgres://…`, roles): a front door's admission acknowledges once
+ * JetStream holds the message, a worker's historian consumes the `historian` group (scale-out/topology.ts).
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InProcessBus } from '@iip/bus';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
 import { GatewayManager, HttpIngest, MqttAccess, TelemetryAdmission } from '@iip/device-access';
 import { Historian } from '@iip/historian';
 import { UserService } from '@iip/security';
-import { openSqliteStorage } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { startDemoFactory } from './demo-factory.js';
@@ -20,11 +21,19 @@ import { LiveStream } from './live-stream.js';
 import { modelFormats } from './model-formats.js';
 import { type PlatformIdentifierOptions, PlatformIdentifiers } from './platform-identifiers.js';
 import { RegistryService } from './registry-service.js';
+import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
+import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 
 export interface PlatformOptions {
   /** Where the embedded database and demo credentials live. */
   readonly dataDir: string;
+  /** PostgreSQL URL or SQLite file (default `<dataDir>/iip.db`); see scale-out/topology.ts. */
+  readonly storage?: string;
+  /** `nats://…` for a platform of several processes; default: the in-process bus. */
+  readonly bus?: string;
+  /** The roles this process runs (default: all). A subset needs `storage: postgres://…` and `bus: nats://…`. */
+  readonly roles?: readonly PlatformRole[];
   /** 0 picks a free port. */
   readonly httpPort: number;
   /** 0 picks a free port; never assumes 1883 is free. */
@@ -51,9 +60,13 @@ export interface PlatformOptions {
 
 export interface Platform {
   readonly httpUrl: string;
+  /** Empty, and `mqttPort` 0, when this process is not a front door. */
   readonly mqttUrl: string;
   readonly httpPort: number;
   readonly mqttPort: number;
+  readonly roles: ReadonlySet<PlatformRole>;
+  /** The historian worker's counters, when this process consumes telemetry from NATS. */
+  readonly worker?: { stats(): WorkerStats };
   /** Set on the very first start when the admin password was generated: show it once. */
   readonly initialAdmin?: { username: string; password: string };
   readonly registry: RegistryService;
@@ -100,7 +113,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       dir: opts.dataDir,
     });
   }
-  const storage = openSqliteStorage({ file: join(opts.dataDir, 'iip.db') });
+  const topology = resolveTopology({ dataDir: opts.dataDir, storage: opts.storage, bus: opts.bus, roles: opts.roles });
+  const frontDoor = topology.roles.has('front-door');
+  const workerRole = topology.roles.has('worker');
+  const storage = await openPlatformStorage(topology);
   const cleanups: Array<() => Promise<void> | void> = [() => storage.close()];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) {
@@ -113,11 +129,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   };
   try {
     const tenant: TenantId = DEFAULT_TENANT;
-    if (!(await storage.registry.getTenant(tenant))) await storage.registry.createTenant({ id: tenant, name: 'Default tenant', createdAt: Date.now() });
+    if (!(await storage.registry.getTenant(tenant))) await createdOnce(() => storage.registry.createTenant({ id: tenant, name: 'Default tenant', createdAt: Date.now() }));
 
     // Edge gateways are devices too (they authenticate like one); this built-in product gives them a home.
     if (!(await storage.registry.getProduct(tenant, GATEWAY_PRODUCT))) {
-      await storage.registry.createProduct({
+      await createdOnce(() => storage.registry.createProduct({
         tenant,
         id: GATEWAY_PRODUCT,
         name: '边缘网关 Edge gateway',
@@ -125,27 +141,58 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         model: { properties: [], events: [], services: [] },
         version: 1,
         createdAt: Date.now(),
-      });
+      }));
     }
 
     const users = new UserService(storage.users);
-    const admin = await users.ensureAdmin(opts.adminPassword);
+    // Processes of a scaled-out platform may start together: the one that loses the race finds the admin made.
+    const admin = await users.ensureAdmin(opts.adminPassword).catch((e: unknown) => {
+      if (e instanceof IipError && e.code === 'IIP_ERR_CONFLICT') return users.ensureAdmin(opts.adminPassword);
+      throw e;
+    });
 
-    const bus = new InProcessBus({ onError: (topic, err) => log(`bus: subscriber of ${topic} failed: ${(err as Error).message}`) });
+    const bus = await openPlatformBus(topology, log);
     cleanups.push(() => bus.close());
+    if (topology.postgres && workerRole && 'ensurePartitionsAhead' in storage) {
+      // Raw partitions are made days ahead at open; a worker keeps them ahead while it runs.
+      const pg = storage as { ensurePartitionsAhead(): Promise<void> };
+      const timer = setInterval(() => pg.ensurePartitionsAhead().catch((e: unknown) => log(`storage: partitions ahead: ${(e as Error).message}`)), 6 * 3600_000);
+      timer.unref();
+      cleanups.push(() => clearInterval(timer));
+    }
     const historian = new Historian(storage.telemetry, { onError: (e) => log(`historian: ${(e as Error).message}`) });
     cleanups.push(() => historian.close());
 
     const registry = new RegistryService(storage.registry);
     const directory = new RegistryDeviceDirectory(storage.registry);
     registry.onChange((t, d) => directory.invalidate(t, d));
+    if (topology.scaledOut) {
+      // Other processes cache devices too: tell them, and listen to theirs.
+      registry.onChange((t, d) => {
+        bus.publish('registry.changed', { tenant: t, device: d ?? '*' }).catch((e: unknown) => log(`registry: change not announced to other processes: ${(e as Error).message}`));
+      });
+      const sub = bus.subscribe('registry.changed', (m) => directory.invalidate(m.tenant, m.device === '*' ? undefined : m.device));
+      await sub.ready;
+      cleanups.push(() => sub.unsubscribe());
+    }
     const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...opts.limits };
     // Admission stores through the historian directly (not as a bus subscriber) so that it learns what was
     // stored: the sender's accepted count is the stored count, duplicates are named, a store failure is the
     // sender's error. The bus then carries only stored points, to the live stream.
-    const admission = new TelemetryAdmission(directory, bus, limits, Date.now, historian);
+    // Scaled out, admission has no historian: it acknowledges once JetStream holds the message, and the
+    // workers' historians consume it (scale-out/bus-telemetry.ts).
+    const admission = new TelemetryAdmission(directory, bus, limits, Date.now, topology.scaledOut ? undefined : historian);
+    let worker: ReturnType<typeof startHistorianWorker> | undefined;
+    if (topology.scaledOut && workerRole) {
+      const w = startHistorianWorker(bus, historian, log);
+      await w.subscription.ready;
+      // Registered after the historian's close, so it runs before it: stop taking messages, then flush.
+      cleanups.push(() => w.subscription.unsubscribe());
+      worker = w;
+    }
     // Quotas are checked by admission and device creation; retention runs every 10 minutes.
-    const tenants = await startTenantGovernance({ storage, registry, admission, log: (msg, fields) => log(`${msg} ${JSON.stringify(fields)}`) });
+    // Retention runs where the historian writes: in a worker (every process, embedded).
+    const tenants = await startTenantGovernance({ storage, registry, admission, retentionTimer: workerRole, log: (msg, fields) => log(`${msg} ${JSON.stringify(fields)}`) });
     cleanups.push(() => tenants.close());
 
     // The manager needs the broker to publish and the broker needs the manager's hooks: bind late.
@@ -171,7 +218,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       server: opts.mqttServer ?? (process.env.IIP_MQTT_SERVER === 'aedes' ? 'aedes' : 'iip'),
     });
     mqttRef = mqtt;
-    const mqttPort = await mqtt.listen();
+    const mqttPort = frontDoor ? await mqtt.listen() : 0;
     cleanups.push(() => mqtt.close());
 
     const live = new LiveStream(bus);
@@ -192,7 +239,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         formats: modelFormats,
         maxPayloadBytes: limits.maxPayloadBytes,
         consoleDir: opts.consoleDir ?? DEFAULT_CONSOLE_DIR,
-        status: () => ({ ingest: admission.stats(), historian: historian.stats(), mqtt: mqtt.stats(), liveSockets: live.size, retention: tenants.retentionStatus() }),
+        status: () => ({
+          roles: [...topology.roles],
+          storage: topology.postgres ? 'postgres' : 'sqlite',
+          bus: topology.scaledOut ? 'nats' : 'in-process',
+          ingest: admission.stats(),
+          historian: historian.stats(),
+          ...(worker ? { worker: worker.stats() } : {}),
+          mqtt: mqtt.stats(),
+          liveSockets: live.size,
+          retention: tenants.retentionStatus(),
+        }),
         tenants,
       },
       { logger: opts.httpLog ?? false },
@@ -201,9 +258,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const httpPort = await listenHttp(app, opts.httpPort, host);
     const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const httpUrl = `http://${shownHost}:${httpPort}`;
-    const mqttUrl = `mqtt://${shownHost}:${mqttPort}`;
+    const mqttUrl = frontDoor ? `mqtt://${shownHost}:${mqttPort}` : '';
 
-    if (opts.simulate && opts.simulate.devices > 0) {
+    if (opts.simulate && opts.simulate.devices > 0 && frontDoor) {
       const factory = await startDemoFactory({
         dataDir: opts.dataDir,
         tenant,
@@ -222,6 +279,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       mqttUrl,
       httpPort,
       mqttPort,
+      roles: topology.roles,
+      ...(worker ? { worker } : {}),
       ...(admin.generatedPassword ? { initialAdmin: { username: admin.username, password: admin.generatedPassword } } : {}),
       registry,
       historian,
@@ -237,5 +296,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   } catch (e) {
     await closeAll();
     throw e;
+  }
+}
+
+/** Creates something every process of a scaled-out platform makes at start; losing the race to another is fine. */
+async function createdOnce(create: () => Promise<void>): Promise<void> {
+  try {
+    await create();
+  } catch (e) {
+    if (!(e instanceof IipError && e.code === 'IIP_ERR_CONFLICT')) throw e;
   }
 }

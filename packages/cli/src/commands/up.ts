@@ -1,10 +1,13 @@
-/** `iip up`: runs the platform in embedded mode (and, by default, the simulated factory) until Ctrl-C. */
+/**
+ * `iip up`: runs the platform until Ctrl-C — embedded by default (one process, SQLite, the simulated factory),
+ * or as one process of a scaled-out platform (`--storage postgres://… --bus nats://… --role …`).
+ */
 import { resolve } from 'node:path';
-import { startPlatform } from '@iip/server';
+import { type PlatformRole, startPlatform } from '@iip/server';
 import { intOption, parse, portOption } from '../args.js';
 import { type EdgeDemo, startEdgeDemo } from '../edge-demo.js';
 
-export const upHelp = `iip up — start the platform (embedded mode) / 启动平台（嵌入式模式）
+export const upHelp = `iip up — start the platform / 启动平台 (embedded by default / 默认嵌入式模式)
 
   --port <n>         HTTP port (env IIP_HTTP_PORT, default 8080; 0 = any free port)
   --mqtt-port <n>    MQTT port (env IIP_MQTT_PORT, default 11883; 0 = any free port)
@@ -15,6 +18,14 @@ export const upHelp = `iip up — start the platform (embedded mode) / 启动平
   --no-edge          do not start the edge demo (simulated Modbus PLCs + OPC UA server + edge gateway)
   --id-prefix <p>    identifier prefix the platform homes (env IIP_ID_PREFIX; default 88.888.1, a demo prefix —
                      use the enterprise prefix your secondary node assigned); products/devices get <p>/<id>
+
+Scale-out / 集群部署 (docs/scale-out.md):
+  --storage <url>    postgres://user@host:port/db (env IIP_STORAGE_URL; default: the SQLite file <data>/iip.db)
+  --bus <url>        nats://host:port (env IIP_BUS_URL; default: in-process); needs --storage postgres://…
+  --role <roles>     front-door, worker or front-door,worker (env IIP_ROLE; default: both). A front door takes
+                     devices in (MQTT, HTTP ingest) and serves the API and console; a worker stores telemetry
+                     (historian) and runs retention. With --bus the simulator, the edge demo and the identifier
+                     node are off unless asked for (--simulate n, --id-prefix p).
 The first admin password comes from IIP_ADMIN_PASSWORD or is generated and printed once.`;
 
 export async function up(argv: string[], out: (s: string) => void): Promise<void> {
@@ -27,22 +38,35 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
     interval: { type: 'string' },
     'no-edge': { type: 'boolean' },
     'id-prefix': { type: 'string' },
+    storage: { type: 'string' },
+    bus: { type: 'string' },
+    role: { type: 'string' },
   });
   if (values.help) return out(upHelp);
   const httpPort = portOption(values.port, 'IIP_HTTP_PORT', 8080, '--port');
   const mqttPort = portOption(values['mqtt-port'], 'IIP_MQTT_PORT', 11883, '--mqtt-port');
-  const devices = intOption(values.simulate, '--simulate', 24);
+  const storage = values.storage ?? (process.env.IIP_STORAGE_URL || undefined);
+  const bus = values.bus ?? (process.env.IIP_BUS_URL || undefined);
+  const roleText = values.role ?? (process.env.IIP_ROLE || undefined);
+  const roles = roleText ? (roleText.split(',').map((r) => r.trim()) as PlatformRole[]) : undefined;
+  const scaledOut = bus !== undefined;
+  // One process of several: nothing demo-like unless asked for (every process would start its own factory).
+  const devices = intOption(values.simulate, '--simulate', scaledOut ? 0 : 24);
+  const idPrefix = values['id-prefix'] ?? process.env.IIP_ID_PREFIX ?? (scaledOut ? undefined : '88.888.1');
   const dataDir = resolve(values.data ?? process.env.IIP_DATA_DIR ?? 'data');
-  out(`Starting iip / 正在启动 iip … (data: ${dataDir})`);
+  out(`Starting iip / 正在启动 iip … (data: ${dataDir}${storage ? `, storage: ${storage.replace(/\/\/[^@/]*@/, '//…@')}` : ''}${bus ? `, bus: ${bus}` : ''}${roles ? `, roles: ${roles.join(',')}` : ''})`);
   const platform = await startPlatform({
     dataDir,
     httpPort,
     mqttPort,
+    ...(storage ? { storage } : {}),
+    ...(bus ? { bus } : {}),
+    ...(roles ? { roles } : {}),
     host: values.host ?? process.env.IIP_HOST ?? '127.0.0.1',
     adminPassword: process.env.IIP_ADMIN_PASSWORD || undefined,
     simulate: devices > 0 ? { devices, intervalMs: intOption(values.interval, '--interval', 1000, 10) } : undefined,
     httpLog: true,
-    identifiers: { prefix: values['id-prefix'] ?? process.env.IIP_ID_PREFIX ?? '88.888.1', ...(process.env.IIP_ID_SECRET ? { secret: process.env.IIP_ID_SECRET } : {}) },
+    ...(idPrefix ? { identifiers: { prefix: idPrefix, ...(process.env.IIP_ID_SECRET ? { secret: process.env.IIP_ID_SECRET } : {}) } } : {}),
     log: (line) => out(line),
   });
   if (platform.initialAdmin) {
@@ -67,7 +91,8 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
   const local = (url: string) => url.replace(/\/\/(127\.0\.0\.1|0\.0\.0\.0|\[::1?\]):/, '//localhost:');
   out(`Console: ${local(platform.httpUrl)}   (控制台)`);
   out(`API docs: ${local(platform.httpUrl)}/docs`);
-  out(`MQTT: ${local(platform.mqttUrl)}`);
+  if (platform.mqttUrl) out(`MQTT: ${local(platform.mqttUrl)}`);
+  if (platform.roles.size < 2) out(`Role / 角色: ${[...platform.roles].join(', ')}`);
   out('Press Ctrl-C to stop / 按 Ctrl-C 停止');
 
   await new Promise<void>((resolveStop) => {
