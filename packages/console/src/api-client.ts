@@ -18,6 +18,7 @@ import type {
   User,
   WriteResult,
 } from './api-types';
+import type { TenantPolicy, TenantUsageReply } from './usage/usage-api';
 
 export class ApiError extends Error {
   constructor(
@@ -133,5 +134,13 @@ export class ApiClient {
   writeProperty(device: string, property: string, value: PointValue): Promise<WriteResult> {
     const path = `/devices/${encodeURIComponent(device)}/properties/${encodeURIComponent(property)}/write`;
     return this.request('POST', path, { value });
+  }
+
+  tenantUsage(): Promise<TenantUsageReply> {
+    return this.request('GET', '/tenant/usage');
+  }
+
+  setTenantPolicy(policy: TenantPolicy): Promise<TenantPolicy> {
+    return this.request('PUT', '/tenant/policy', policy);
   }
 }

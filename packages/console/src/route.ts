@@ -1,5 +1,5 @@
 /**
- * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation). Hash routing needs no server
+ * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage). Hash routing needs no server
  * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
 import { useEffect, useState } from 'react';
@@ -9,7 +9,8 @@ export type Route =
   | { readonly kind: 'device'; readonly id: string }
   | { readonly kind: 'gateways' }
   | { readonly kind: 'gateway'; readonly id: string }
-  | { readonly kind: 'evaluation' };
+  | { readonly kind: 'evaluation' }
+  | { readonly kind: 'usage' };
 
 function decode(s: string): string | undefined {
   try {
@@ -21,6 +22,7 @@ function decode(s: string): string | undefined {
 
 export function parseRoute(hash: string): Route {
   if (/^#\/evaluation(?:[/?#]|$)/.test(hash)) return { kind: 'evaluation' };
+  if (/^#\/usage(?:[/?#]|$)/.test(hash)) return { kind: 'usage' };
   const m = /^#\/(devices|gateways)(?:\/([^/?#]+))?/.exec(hash);
   if (!m) return { kind: 'devices' };
   const list = m[1] === 'gateways' ? ({ kind: 'gateways' } as const) : ({ kind: 'devices' } as const);
@@ -41,6 +43,8 @@ export function routeHref(r: Route): string {
       return `#/gateways/${encodeURIComponent(r.id)}`;
     case 'evaluation':
       return '#/evaluation';
+    case 'usage':
+      return '#/usage';
     default: {
       const never: never = r;
       return never;

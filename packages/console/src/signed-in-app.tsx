@@ -16,6 +16,7 @@ import { DeviceListPage } from './pages/device-list-page';
 import { EvaluationPage } from './pages/evaluation-page';
 import { GatewayDetailPage } from './pages/gateway-detail-page';
 import { GatewayListPage } from './pages/gateway-list-page';
+import { UsagePage } from './usage/usage-page';
 import { type Route, routeHref, useRoute } from './route';
 import type { Session } from './session-store';
 import { useFleet } from './use-fleet';
@@ -50,7 +51,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   // The gateway pages poll HTTP and need no telemetry at all.
   const interest = useMemo(() => {
     if (route.kind === 'device') return [route.id];
-    if (route.kind === 'gateways' || route.kind === 'gateway' || route.kind === 'evaluation') return [];
+    if (route.kind === 'gateways' || route.kind === 'gateway' || route.kind === 'evaluation' || route.kind === 'usage') return [];
     if (!productFilter) return undefined;
     return fleet.devices.filter((d) => d.product === productFilter).map((d) => d.id);
   }, [route, productFilter, fleet.devices]);
@@ -81,6 +82,9 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
           <a href={routeHref({ kind: 'evaluation' })} data-testid="nav-evaluation" className={section(route) === 'evaluation' ? 'on' : ''}>
             {evalText(lang, 'nav.evaluation')}
           </a>
+          <a href={routeHref({ kind: 'usage' })} data-testid="nav-usage" className={section(route) === 'usage' ? 'on' : ''}>
+            {t('nav.usage')}
+          </a>
         </nav>
         <span className="spacer" />
         <ConnStatus state={conn} />
@@ -110,6 +114,8 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
         return <GatewayListPage api={api} fleet={fleet} />;
       case 'evaluation':
         return <EvaluationPage token={session.token} onUnauthorized={expire} />;
+      case 'usage':
+        return <UsagePage api={api} isAdmin={session.user.role === 'admin'} />;
       default: {
         const never: never = route;
         return never;
@@ -118,7 +124,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   }
 }
 
-function section(r: Route): 'devices' | 'gateways' | 'evaluation' {
-  if (r.kind === 'evaluation') return 'evaluation';
+function section(r: Route): 'devices' | 'gateways' | 'evaluation' | 'usage' {
+  if (r.kind === 'evaluation' || r.kind === 'usage') return r.kind;
   return r.kind === 'gateways' || r.kind === 'gateway' ? 'gateways' : 'devices';
 }
