@@ -24,6 +24,18 @@ export interface BusTopics {
    * touches all the tenant's devices): every process forgets what it cached of it. A live topic.
    */
   'registry.changed': { tenant: string; device: string };
+  /**
+   * A message from the platform to a device (a gateway's config, a command), for the MQTT topic
+   * `iip/{tenant}/{device}/{subtopic}`. A live topic: every front door takes it and delivers it to the
+   * device's session if it holds it (device-access BusDeviceRouter; ADR 0008).
+   */
+  'device.deliver': { tenant: string; device: string; subtopic: string; payload: string; retain: boolean; qos: 0 | 1 };
+  /**
+   * A gateway's answer to a command, from the front door that holds the gateway's connection to every
+   * process; the one whose command waits for it (or remembers it, for the audit log) takes it. `device` is
+   * the gateway; `payload` is the MQTT payload in base64. A live topic.
+   */
+  'device.reply': { tenant: string; device: string; requestId: string; payload: string };
 }
 
 export type Topic = keyof BusTopics;
@@ -56,3 +68,5 @@ export { InProcessBus } from './in-process.js';
 export type { InProcessBusOptions } from './in-process.js';
 export { connectNatsBus, decodeSubjectToken, encodeSubjectToken } from './nats.js';
 export type { NatsBusOptions } from './nats.js';
+export { connectNatsSessionStore } from './nats-sessions.js';
+export type { NatsSessionStore, NatsSessionStoreOptions } from './nats-sessions.js';

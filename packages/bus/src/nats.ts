@@ -74,8 +74,20 @@ export interface NatsBusOptions {
   readonly onError?: (topic: Topic, err: unknown) => void;
 }
 
-const TOPIC_KIND: Record<Topic, string> = { telemetry: 'telemetry', 'device.status': 'status', 'registry.changed': 'registry' };
-const STREAM_SUFFIX: Record<Topic, string> = { telemetry: 'TELEMETRY', 'device.status': 'DEVICE_STATUS', 'registry.changed': 'REGISTRY' };
+const TOPIC_KIND: Record<Topic, string> = {
+  telemetry: 'telemetry',
+  'device.status': 'status',
+  'registry.changed': 'registry',
+  'device.deliver': 'deliver',
+  'device.reply': 'reply',
+};
+const STREAM_SUFFIX: Record<Topic, string> = {
+  telemetry: 'TELEMETRY',
+  'device.status': 'DEVICE_STATUS',
+  'registry.changed': 'REGISTRY',
+  'device.deliver': 'DEVICE_DELIVER',
+  'device.reply': 'DEVICE_REPLY',
+};
 const TOPICS = Object.keys(TOPIC_KIND) as Topic[];
 const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 
