@@ -207,6 +207,8 @@ export class GatewayManager {
   /** Commands that timed out without an answer, by request id (insertion order = age). */
   private readonly unanswered = new Map<string, Omit<Pending, 'resolve' | 'timer'>>();
   private readonly online = new Set<string>();
+  /** tenant/gateway → the config version the owner map was built from. */
+  private readonly versions = new Map<string, number>();
 
   constructor(
     private readonly store: GatewayStore,
@@ -227,7 +229,23 @@ export class GatewayManager {
     }
   }
 
+  /**
+   * A configuration stored by another process of the platform (it reached this one as the retained config
+   * push, BusDeviceRouter): the child → gateway map learns it, unless a newer version is known already.
+   */
+  noteConfig(tenant: string, gateway: string, version: number, config: GatewayConfig): void {
+    const key = `${tenant}/${gateway}`;
+    if ((this.versions.get(key) ?? 0) > version) return;
+    this.index({ tenant: tenant as TenantId, gateway: gateway as DeviceId, version, config, createdAt: 0, createdBy: '' });
+  }
+
+  /** Whether this process sent the command `requestId` and waits for (or remembers, for the audit log) its answer. */
+  knows(requestId: string): boolean {
+    return this.pending.has(requestId) || this.unanswered.has(requestId);
+  }
+
   private index(rec: GatewayConfigRecord): void {
+    this.versions.set(`${rec.tenant}/${rec.gateway}`, rec.version);
     let m = this.owners.get(rec.tenant);
     if (!m) {
       m = new Map();

@@ -14,6 +14,7 @@ export * from './mqtt/front-door.js';
 export * from './mqtt/topic-filter.js';
 export * from './http-ingest.js';
 export * from './gateway-manager.js';
+export * from './device-routing.js';
 export * from './drivers/create-driver.js';
 export * from './drivers/validate-channel.js';
 export * from './drivers/modbus/index.js';

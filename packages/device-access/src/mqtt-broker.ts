@@ -18,7 +18,7 @@ import { type DeviceDirectory, type DeviceEntry, parseDeviceUsername } from './d
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
 import { MQTT_311_LEVELS } from './mqtt-conformance.js';
 import { guardConnection } from './mqtt-frame-guard.js';
-import { type AuthResult, type FrontDoorPolicy, type FrontDoorStats, MqttFrontDoor, type PublishOutcome, Reason } from './mqtt/front-door.js';
+import { type AuthResult, type FrontDoorPolicy, type FrontDoorStats, MqttFrontDoor, type PublishOutcome, Reason, type SharedSessions } from './mqtt/front-door.js';
 
 interface DeviceIdentity {
   readonly tenant: string;
@@ -31,8 +31,12 @@ export interface GatewayHooks {
   ownerOf(tenant: string, device: string): string | undefined;
   /** Resolves once the state is stored; rejects (IIP_ERR_PAYLOAD_NOT_JSON, or a storage error): await it before the PUBACK. */
   onState(tenant: string, gateway: string, payload: Buffer): Promise<void>;
-  /** Resolves once the result is handed to the waiting command or audited: await it before the PUBACK. */
-  onCommandResult(requestId: string, payload: Buffer): Promise<void>;
+  /**
+   * Resolves once the result is handed to the waiting command or audited (several processes: once the bus
+   * has it for the process that waits, BusDeviceRouter): await it before the PUBACK. `tenant` and `gateway`
+   * name the gateway that answered.
+   */
+  onCommandResult(requestId: string, payload: Buffer, tenant: string, gateway: string): Promise<void>;
   onConnected(tenant: string, device: string): void;
   onDisconnected(tenant: string, device: string): void;
 }
@@ -51,6 +55,11 @@ export interface MqttAccessOptions {
    * apply the same rules below.
    */
   readonly server?: 'aedes' | 'iip';
+  /**
+   * Several front doors (platform processes) on one NATS: persistent sessions, and session take-over, span
+   * them (@iip/bus connectNatsSessionStore; ADR 0008). `iip` server only.
+   */
+  readonly sharedSessions?: SharedSessions;
 }
 
 export interface MqttAccessStats {
@@ -106,6 +115,9 @@ export class MqttAccess {
 
   async listen(): Promise<number> {
     if (this.opts.server !== 'aedes') return this.listenFrontDoor();
+    if (this.opts.sharedSessions) {
+      throw new IipError('IIP_ERR_VALIDATION', 'sessions shared by several front doors need the iip MQTT server, not aedes (unset IIP_MQTT_SERVER)', { server: 'aedes' });
+    }
     const broker = await Aedes.createBroker({
       // Session ids are scoped to the device (mqtt-client-id.ts), so they outgrow MQTT 3.1's 23 characters.
       maxClientsIdLength: 65535,
@@ -171,6 +183,7 @@ export class MqttAccess {
       host: this.opts.host ?? '0.0.0.0',
       port: this.opts.port,
       ...(this.opts.log && { log: this.opts.log }),
+      ...(this.opts.sharedSessions && { sharedSessions: this.opts.sharedSessions }),
       wrap: (socket: Socket) => {
         const remote = `${socket.remoteAddress}:${socket.remotePort}`;
         return guardConnection(socket, { levels: { ...MQTT_311_LEVELS, MQTT: [4, 5] } }, (v) => {
@@ -414,7 +427,7 @@ export class MqttAccess {
       if (!gateways) return { accepted: true, forward: true };
       // Acknowledged once stored (state) or handed over / audited (result); a bad document is refused with its
       // code, and a storage failure gets no PUBACK (the gateway sends it again), as for telemetry.
-      const handled = rest === 'state' ? gateways.onState(id.tenant, id.device, payload) : gateways.onCommandResult(rest.slice('command-results/'.length), payload);
+      const handled = rest === 'state' ? gateways.onState(id.tenant, id.device, payload) : gateways.onCommandResult(rest.slice('command-results/'.length), payload, id.tenant, id.device);
       return handled.then(
         (): PublishOutcome => ({ accepted: true, forward: true }),
         (e: unknown): PublishOutcome => {

@@ -30,6 +30,7 @@ export const Reason = {
   CLIENT_ID_NOT_VALID: 0x85,
   BAD_USER_NAME_OR_PASSWORD: 0x86,
   NOT_AUTHORIZED: 0x87,
+  SERVER_UNAVAILABLE: 0x88,
   SERVER_SHUTTING_DOWN: 0x8b,
   BAD_AUTHENTICATION_METHOD: 0x8c,
   KEEP_ALIVE_TIMEOUT: 0x8d,
@@ -49,7 +50,7 @@ export const Reason = {
 const RESUME_DELAY_MS = 10;
 
 /** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
-const V4_CONNACK = { UNACCEPTABLE_PROTOCOL: 1, IDENTIFIER_REJECTED: 2, BAD_USER_NAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+const V4_CONNACK = { UNACCEPTABLE_PROTOCOL: 1, IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USER_NAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
 export interface FrontDoorIdentity {
   readonly tenant: string;
@@ -69,7 +70,7 @@ export type PublishOutcome =
   | { readonly accepted: false; readonly reason: number; readonly message: string; readonly dropConnection: true };
 
 /** `sessionId`: the key the session is kept under (default: the client id as sent). */
-export type AuthResult = { readonly identity: FrontDoorIdentity; readonly sessionId?: string } | { readonly refused: 'credentials' | 'not-authorized' | 'client-id'; readonly message: string };
+export type AuthResult = { readonly identity: FrontDoorIdentity; readonly sessionId?: string } | { readonly refused: 'credentials' | 'not-authorized' | 'client-id' | 'unavailable'; readonly message: string };
 
 export interface FrontDoorPolicy {
   /** May answer later (a promise); packets that follow the CONNECT wait for the answer, in order. */
@@ -111,6 +112,51 @@ export interface FrontDoorOptions {
    * default: the receive maximum. QoS 0 messages count too, so a flood of them cannot grow memory.
    */
   readonly maxPendingPerConnection?: number;
+  /**
+   * Sessions shared with other front doors (several platform processes; ADR 0008). Without it sessions live
+   * in this process only (the embedded platform).
+   */
+  readonly sharedSessions?: SharedSessions;
+  /** Bytes of queued and in-flight messages a shared session's saved state may hold (default 512 KiB); the oldest beyond are left out of it, counted. */
+  readonly maxSharedSessionBytes?: number;
+}
+
+/** A message as a saved session holds it (payload in base64). */
+export interface SessionMessage {
+  readonly topic: string;
+  readonly payload: string;
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+  readonly expiresAt?: number;
+}
+
+/** What one front door hands another of a session: enough to resume it there (MQTT §4.1). */
+export interface SessionSnapshot {
+  readonly clientId: string;
+  readonly identity: FrontDoorIdentity;
+  readonly expirySeconds: number;
+  /** When its last connection ended (Unix ms); 0 while a connection holds it. */
+  readonly disconnectedAt: number;
+  readonly subs: ReadonlyArray<{ readonly key: string; readonly filter: string; readonly qos: 0 | 1; readonly noLocal: boolean; readonly retainAsPublished: boolean; readonly group?: string }>;
+  /** Sent and not acknowledged, with their packet ids: sent again with DUP on resumption. */
+  readonly inflight: ReadonlyArray<{ readonly id: number; readonly msg: SessionMessage }>;
+  readonly queue: readonly SessionMessage[];
+}
+
+/**
+ * The cross-process part of sessions (implemented over NATS by @iip/bus `connectNatsSessionStore`). A front
+ * door takes a session before it answers a CONNECT — ending the connection another front door holds for the
+ * same client id, and resuming what that one kept — and saves a persistent session's state while it changes.
+ */
+export interface SharedSessions {
+  /** Takes the session from whichever front door holds it; resolves with its last state, if any. Rejects when the store is unreachable. */
+  take(clientId: string): Promise<SessionSnapshot | undefined>;
+  /** Saves a session this front door holds; `false` when another front door has taken it meanwhile. */
+  save(clientId: string, state: SessionSnapshot): Promise<boolean>;
+  /** The session ended for good (clean, expired, evicted). */
+  drop(clientId: string): Promise<void>;
+  /** Another front door takes a session: end the local connection (session taken over) and hand over its state. */
+  onRelease(handler: (clientId: string) => SessionSnapshot | undefined): void;
 }
 
 export interface OutboundMessage {
@@ -132,6 +178,13 @@ export interface FrontDoorStats {
   readonly tooLargeDropped: number;
   readonly expiredDropped: number;
   readonly protocolErrors: number;
+  /** Sessions taken from, and handed to, other front doors (shared sessions only). */
+  readonly sessionsTakenOver?: number;
+  readonly sessionsHandedOver?: number;
+  /** Messages left out of a shared session's saved state (its byte budget was full); the local session still has them. */
+  readonly sharedStateLeftOut?: number;
+  /** Saves of shared session state that the store took. */
+  readonly sharedSaves?: number;
 }
 
 interface Sub {
@@ -204,6 +257,12 @@ export class MqttFrontDoor {
   private readonly sharedCursor = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly counters = { queuedDropped: 0, sessionsEvicted: 0, tooLargeDropped: 0, expiredDropped: 0, protocolErrors: 0 };
+  private readonly sharedCounters = { sessionsTakenOver: 0, sessionsHandedOver: 0, sharedStateLeftOut: 0, sharedSaves: 0 };
+  /** Shared sessions: what another front door handed over, by client id, until the CONNECT opens it here. */
+  private readonly restoring = new Map<string, { snapshot: SessionSnapshot | undefined; arrived: OutboundMessage[] }>();
+  /** Shared sessions whose state changed since they were last saved, and whether a save round runs. */
+  private readonly dirty = new Set<Session>();
+  private saving = false;
   private boundPort = 0;
   readonly now: () => number;
   readonly maxQueued: number;
@@ -219,6 +278,7 @@ export class MqttFrontDoor {
     this.maxSessionExpiry = opts.maxSessionExpirySeconds ?? 7 * 24 * 3600;
     this.maximumPacketSize = opts.maximumPacketSize ?? 1024 * 1024;
     this.topicAliasMaximum = opts.topicAliasMaximum ?? 64;
+    opts.sharedSessions?.onRelease((clientId) => this.release(clientId));
   }
 
   get port(): number {
@@ -257,7 +317,7 @@ export class MqttFrontDoor {
   }
 
   stats(): FrontDoorStats {
-    return { connections: this.connections.size, sessions: this.sessions.size, ...this.counters };
+    return { connections: this.connections.size, sessions: this.sessions.size, ...this.counters, ...(this.opts.sharedSessions && this.sharedCounters) };
   }
 
   countProtocolError(): void {
@@ -270,14 +330,28 @@ export class MqttFrontDoor {
 
   /** The session of `clientId` for `identity`: resumed, or new. Another device's client id is refused. */
   openSession(clientId: string, identity: FrontDoorIdentity, cleanStart: boolean, expirySeconds: number): { session: Session; present: boolean } | undefined {
+    const restoring = this.restoring.get(clientId);
+    this.restoring.delete(clientId);
     const existing = this.sessions.get(clientId);
     if (existing && !sameIdentity(existing.identity, identity)) return undefined;
+    if (!existing && restoring?.snapshot && !sameIdentity(restoring.snapshot.identity, identity)) return undefined;
     if (existing?.connection) existing.connection.takenOver();
     if (existing && !cleanStart && !this.expired(existing)) {
       existing.expirySeconds = expirySeconds;
+      this.changed(existing);
       return { session: existing, present: true };
     }
     if (existing) this.sessions.delete(clientId);
+    const snap = restoring?.snapshot;
+    if (!existing && snap && !cleanStart && snap.expirySeconds > 0 && !(snap.disconnectedAt > 0 && this.now() - snap.disconnectedAt > snap.expirySeconds * 1000)) {
+      // Another front door held this session: resume it here with what that one kept, and what came meanwhile.
+      const session = this.fromSnapshot(snap, expirySeconds);
+      this.sessions.set(clientId, session);
+      this.sharedCounters.sessionsTakenOver++;
+      for (const msg of restoring.arrived) this.route(msg, undefined, session);
+      this.changed(session);
+      return { session, present: true };
+    }
     while (this.sessions.size >= (this.opts.maxSessions ?? 10_000)) {
       // The oldest offline session makes room (Map order is insertion order); it is counted and logged.
       let victim: Session | undefined;
@@ -288,13 +362,144 @@ export class MqttFrontDoor {
         }
       }
       if (!victim) break;
-      this.sessions.delete(victim.clientId);
+      this.forget(victim);
       this.counters.sessionsEvicted++;
       this.log('warn', 'MQTT session limit reached; an offline session ended early', { clientId: victim.clientId, device: victim.identity.device, queued: victim.queue.length + victim.inflight.size });
     }
     const session = new Session(clientId, identity, expirySeconds);
     this.sessions.set(clientId, session);
+    this.changed(session);
     return { session, present: false };
+  }
+
+  /**
+   * Shared sessions: takes `clientId`'s session from any other front door before the CONNECT is answered.
+   * Messages routed here while it travels are kept and offered to it once it is open.
+   */
+  async takeShared(clientId: string): Promise<void> {
+    const shared = this.opts.sharedSessions;
+    if (!shared) return;
+    const entry = { snapshot: undefined as SessionSnapshot | undefined, arrived: [] as OutboundMessage[] };
+    this.restoring.set(clientId, entry);
+    try {
+      entry.snapshot = await shared.take(clientId);
+    } catch (e) {
+      this.restoring.delete(clientId);
+      throw e;
+    }
+  }
+
+  /** A taken session that no CONNECT opened: kept here offline (until it expires) if it can be resumed. */
+  keepTaken(clientId: string): void {
+    const entry = this.restoring.get(clientId);
+    if (!entry) return;
+    this.restoring.delete(clientId);
+    const snap = entry.snapshot;
+    if (!snap || snap.expirySeconds === 0 || this.sessions.has(clientId)) return;
+    const session = this.fromSnapshot(snap, snap.expirySeconds);
+    session.disconnectedAt = snap.disconnectedAt || this.now();
+    this.sessions.set(clientId, session);
+    for (const msg of entry.arrived) this.route(msg, undefined, session);
+    this.changed(session);
+  }
+
+  /** Another front door takes `clientId`: its connection here ends (taken over) and its state goes there. */
+  private release(clientId: string): SessionSnapshot | undefined {
+    const s = this.sessions.get(clientId);
+    if (!s) return undefined;
+    const c = s.connection;
+    s.connection = undefined;
+    if (c) c.takenOver();
+    if (!s.disconnectedAt) s.disconnectedAt = this.now();
+    this.sessions.delete(clientId);
+    this.dirty.delete(s);
+    this.sharedCounters.sessionsHandedOver++;
+    return this.snapshot(s, Number.POSITIVE_INFINITY);
+  }
+
+  /** A session's state for another front door; `budget` bounds the bytes of its messages (the oldest queued are left out first). */
+  private snapshot(s: Session, budget: number): SessionSnapshot {
+    const enc = (m: OutboundMessage): SessionMessage => ({
+      topic: m.topic,
+      payload: m.payload.toString('base64'),
+      qos: m.qos,
+      retain: m.retain,
+      ...(m.expiresAt !== undefined && { expiresAt: m.expiresAt }),
+    });
+    const inflight: Array<{ id: number; msg: SessionMessage }> = [];
+    let left = budget;
+    for (const [id, p] of s.inflight) {
+      const msg = enc({ ...p.msg, qos: p.qos, retain: p.retain });
+      left -= msg.payload.length + msg.topic.length + 64;
+      inflight.push({ id, msg });
+    }
+    const queue: SessionMessage[] = [];
+    for (let i = s.queue.length - 1; i >= 0; i--) {
+      const p = s.queue[i] as Pending;
+      const size = Math.ceil(p.msg.payload.length / 3) * 4 + p.msg.topic.length + 64;
+      if (size > left) {
+        this.sharedCounters.sharedStateLeftOut += i + 1;
+        this.log('warn', 'MQTT shared session: queued messages beyond its byte budget are not in its saved state', { clientId: s.clientId, leftOut: i + 1 });
+        break;
+      }
+      left -= size;
+      queue.unshift(enc({ ...p.msg, qos: p.qos, retain: p.retain }));
+    }
+    return {
+      clientId: s.clientId,
+      identity: { tenant: s.identity.tenant, device: s.identity.device },
+      expirySeconds: s.expirySeconds,
+      disconnectedAt: s.connection ? 0 : s.disconnectedAt,
+      subs: [...s.subs].map(([key, sub]) => ({ key, ...sub })),
+      inflight,
+      queue,
+    };
+  }
+
+  private fromSnapshot(snap: SessionSnapshot, expirySeconds: number): Session {
+    const s = new Session(snap.clientId, snap.identity, expirySeconds);
+    const dec = (m: SessionMessage): Pending => ({
+      msg: { topic: m.topic, payload: Buffer.from(m.payload, 'base64'), qos: m.qos, retain: m.retain, ...(m.expiresAt !== undefined && { expiresAt: m.expiresAt }) },
+      qos: m.qos,
+      retain: m.retain,
+    });
+    for (const { key, ...sub } of snap.subs) s.subs.set(key, sub);
+    for (const { id, msg } of snap.inflight) s.inflight.set(id, dec(msg));
+    for (const m of snap.queue.slice(-this.maxQueued)) s.queue.push(dec(m));
+    return s;
+  }
+
+  /** A shared, persistent session changed: it is saved soon (saves of a burst of changes are coalesced). */
+  changed(s: Session): void {
+    const shared = this.opts.sharedSessions;
+    if (!shared) return;
+    this.dirty.add(s);
+    if (this.saving) return;
+    this.saving = true;
+    setImmediate(() => void this.saveDirty(shared));
+  }
+
+  private async saveDirty(shared: SharedSessions): Promise<void> {
+    const budget = this.opts.maxSharedSessionBytes ?? 512 * 1024;
+    while (this.dirty.size > 0) {
+      const round = [...this.dirty];
+      this.dirty.clear();
+      await Promise.all(
+        round.map(async (s) => {
+          if (this.sessions.get(s.clientId) !== s) return;
+          try {
+            // A session that ends with its connection is never resumed: its record only says who holds it.
+            const state = s.expirySeconds === 0 ? { ...this.snapshot(s, Number.POSITIVE_INFINITY), subs: [], inflight: [], queue: [] } : this.snapshot(s, budget);
+            const ok = await shared.save(s.clientId, state);
+            if (ok) this.sharedCounters.sharedSaves++;
+            if (!ok && this.sessions.get(s.clientId) === s) this.log('warn', 'MQTT shared session: another front door holds it now; not saved', { clientId: s.clientId });
+          } catch (e) {
+            this.log('warn', 'MQTT shared session not saved', { clientId: s.clientId, err: String(e) });
+          }
+        }),
+      );
+    }
+    this.saving = false;
   }
 
   private expired(s: Session): boolean {
@@ -304,11 +509,19 @@ export class MqttFrontDoor {
   ended(s: Session): void {
     s.connection = undefined;
     s.disconnectedAt = this.now();
-    if (s.expirySeconds === 0 && this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    if (s.expirySeconds === 0 && this.sessions.get(s.clientId) === s) this.forget(s);
+    else this.changed(s);
+  }
+
+  /** The session ends here for good; its shared record goes too. */
+  private forget(s: Session): void {
+    this.sessions.delete(s.clientId);
+    this.dirty.delete(s);
+    this.opts.sharedSessions?.drop(s.clientId).catch((e: unknown) => this.log('warn', 'MQTT shared session record not removed', { clientId: s.clientId, err: String(e) }));
   }
 
   private sweep(): void {
-    for (const s of this.sessions.values()) if (this.expired(s)) this.sessions.delete(s.clientId);
+    for (const s of this.sessions.values()) if (this.expired(s)) this.forget(s);
   }
 
   /** A message into the server (from the platform, a client, or a will): retained, then routed. */
@@ -317,8 +530,14 @@ export class MqttFrontDoor {
       if (msg.payload.length === 0) this.retained.delete(msg.topic);
       else this.retained.set(msg.topic, msg);
     }
+    for (const r of this.restoring.values()) if (r.arrived.length < this.maxQueued) r.arrived.push(msg);
+    this.route(msg, from);
+  }
+
+  /** Delivers a message to the sessions whose subscriptions match (`only`: to that session alone). */
+  private route(msg: OutboundMessage, from: Session | undefined, only?: Session): void {
     const groups = new Map<string, Array<{ session: Session; sub: Sub }>>();
-    for (const s of this.sessions.values()) {
+    for (const s of only ? [only] : this.sessions.values()) {
       if (this.expired(s)) continue;
       for (const sub of s.subs.values()) {
         if (!matches(sub.filter, msg.topic)) continue;
@@ -358,6 +577,7 @@ export class MqttFrontDoor {
     const c = s.connection;
     if (c && (p.qos === 0 || s.inflight.size < c.clientReceiveMaximum)) {
       c.send(s, p);
+      if (p.qos === 1 && s.expirySeconds > 0) this.changed(s);
       return;
     }
     if (p.qos === 0 && !c) return; // QoS 0 is not kept for an offline client (MQTT §4.1)
@@ -367,12 +587,14 @@ export class MqttFrontDoor {
       this.log('warn', 'MQTT session queue full; oldest message dropped', { clientId: s.clientId, device: s.identity.device });
     }
     s.queue.push(p);
+    if (s.expirySeconds > 0) this.changed(s);
   }
 
   /** Sends what waits in the session's queue while its client's window allows. */
   drain(s: Session): void {
     const c = s.connection;
     if (!c) return;
+    if (s.expirySeconds > 0) this.changed(s);
     while (s.queue.length > 0 && s.inflight.size < c.clientReceiveMaximum) {
       const p = s.queue.shift() as Pending;
       if (p.msg.expiresAt !== undefined && this.now() > p.msg.expiresAt) {
@@ -428,6 +650,8 @@ class Connection {
   private corked = false;
   /** Packets that came after a CONNECT whose authentication is still outstanding. */
   private early: Packet[] | undefined;
+  /** Shared sessions: the client id whose session this CONNECT took from the other front doors. */
+  private takenKey: string | undefined;
 
   constructor(
     private readonly door: MqttFrontDoor,
@@ -524,6 +748,7 @@ class Connection {
         return;
       case 'unsubscribe': {
         const codes = p.unsubscriptions.map((f) => (this.session?.subs.delete(f) ? Reason.SUCCESS : Reason.NO_SUBSCRIPTION_EXISTED));
+        if (this.session.expirySeconds > 0) this.door.changed(this.session);
         this.write({ cmd: 'unsuback', messageId: p.messageId, granted: this.v5 ? codes : [] } as Packet);
         return;
       }
@@ -582,6 +807,21 @@ class Connection {
     } catch (e) {
       answer = Promise.reject(e);
     }
+    if (this.door.opts.sharedSessions) {
+      // Several front doors: the session is taken from whichever holds it before the CONNECT is answered.
+      answer = Promise.resolve(answer).then((auth): AuthResult | Promise<AuthResult> => {
+        const key = 'identity' in auth ? (auth.sessionId ?? (clientId || undefined)) : undefined;
+        if (key === undefined) return auth;
+        this.takenKey = key;
+        return this.door.takeShared(key).then(
+          () => auth,
+          (e: unknown): AuthResult => {
+            this.door.log('warn', 'MQTT CONNECT refused: the shared session store is unreachable', { clientId: key, err: String(e) });
+            return { refused: 'unavailable', message: 'the session store is unreachable; try again' };
+          },
+        );
+      });
+    }
     if (!(answer instanceof Promise)) {
       this.connectAuthenticated(p, clientId, answer);
       return;
@@ -589,8 +829,11 @@ class Connection {
     this.early = [];
     answer.then(
       (auth) => {
+        if (!this.closed) this.connectAuthenticated(p, clientId, auth);
+        // A session taken from another front door for a CONNECT that did not open it (the client left, or was
+        // refused) stays here, offline, rather than being lost.
+        if (this.takenKey !== undefined) this.door.keepTaken(this.takenKey);
         if (this.closed) return;
-        this.connectAuthenticated(p, clientId, auth);
         const early = this.early ?? [];
         this.early = undefined;
         for (const q of early) {
@@ -614,6 +857,8 @@ class Connection {
       const [v4, v5] =
         auth.refused === 'client-id'
           ? [V4_CONNACK.IDENTIFIER_REJECTED, Reason.CLIENT_ID_NOT_VALID]
+          : auth.refused === 'unavailable'
+            ? [V4_CONNACK.SERVER_UNAVAILABLE, Reason.SERVER_UNAVAILABLE]
           : auth.refused === 'not-authorized'
             ? [V4_CONNACK.NOT_AUTHORIZED, Reason.NOT_AUTHORIZED]
             : [V4_CONNACK.BAD_USER_NAME_OR_PASSWORD, Reason.BAD_USER_NAME_OR_PASSWORD];
@@ -843,6 +1088,7 @@ class Connection {
       if (!shared && (handling === 0 || (handling === 1 && !existed))) for (const msg of this.door.retainedFor(filter)) retainedToSend.push({ msg, sub });
     }
     this.write({ cmd: 'suback', messageId: p.messageId, granted });
+    if (s.expirySeconds > 0) this.door.changed(s);
     // Retained messages are sent with the retain flag set (MQTT §3.3.1.3).
     for (const { msg, sub } of retainedToSend) this.door.deliver(s, { msg, qos: Math.min(msg.qos, sub.qos) as 0 | 1, retain: true });
   }
