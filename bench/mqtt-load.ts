@@ -15,10 +15,12 @@ interface Job {
   readonly topicOf: string; // with {i} for the client number
   readonly username?: string; // with {i}
   readonly password?: string;
+  /** The message body (default: a flat record of ten numbers with ts 0). */
+  readonly payload?: string;
 }
 
 const job = JSON.parse(process.argv[2] as string) as Job;
-const payload = Buffer.from(JSON.stringify({ ts: 0, v0: 1.5, v1: 2.5, v2: 3.5, v3: 4.5, v4: 5.5, v5: 6.5, v6: 7.5, v7: 8.5, v8: 9.5, v9: 10.5 }));
+const payload = Buffer.from(job.payload ?? JSON.stringify({ ts: 0, v0: 1.5, v1: 2.5, v2: 3.5, v3: 4.5, v4: 5.5, v5: 6.5, v6: 7.5, v7: 8.5, v8: 9.5, v9: 10.5 }));
 const sub = (s: string, i: number) => s.replaceAll('{i}', String(i));
 
 const clients = await Promise.all(
