@@ -3,9 +3,13 @@
  * docs/reference/bus-nats.md).
  *
  * - One file-backed stream per topic: `<prefix>.<tenant>.telemetry.<device>` in `<PREFIX>_TELEMETRY`,
- *   `<prefix>.<tenant>.status.<device>` in `<PREFIX>_DEVICE_STATUS`. Retention is *interest*: a message stays
- *   until every durable group consumer has acknowledged it, and a full stream refuses new messages (discard
- *   new) instead of dropping old ones — so the publisher is told, never the data lost.
+ *   `<prefix>.<tenant>.status.<device>` in `<PREFIX>_DEVICE_STATUS`. Retention is *limits* with no age or
+ *   count limit, and every bus instance purges, every `purgeIntervalMs`, what every durable group has
+ *   acknowledged (below the lowest ack floor; for a stream without groups, what is older than one interval):
+ *   a message stays until every group has it. A full stream (`maxBytes`) refuses new messages (discard new)
+ *   instead of dropping old ones — so the publisher is told, never the data lost. *Interest* retention, which
+ *   deletes on ack inside the server, lost acknowledged messages across a SIGTERM restart of nats-server
+ *   2.9.10 while a consumer was acking (measured: 379 and 523 of ~50,000; none with limits — ADR 0007).
  * - `publish` resolves on the JetStream ack (the message is in the stream's file store); at most
  *   `maxInFlight` publishes wait for their ack at once, the next ones wait for a slot (back-pressure). It
  *   rejects with IIP_ERR_BUS_UNAVAILABLE when NATS is unreachable, does not confirm within
@@ -72,6 +76,8 @@ export interface NatsBusOptions {
   readonly groups?: { readonly [T in Topic]?: readonly string[] };
   /** Receives handler failures and subscription problems; the default logs them. */
   readonly onError?: (topic: Topic, err: unknown) => void;
+  /** How often acknowledged messages are purged from the streams (default 5,000 ms; 0 = never). */
+  readonly purgeIntervalMs?: number;
 }
 
 const TOPIC_KIND: Record<Topic, string> = {
@@ -242,7 +248,7 @@ class NatsBus implements Bus {
           name,
           subjects: [subject],
           storage: StorageType.File,
-          retention: RetentionPolicy.Interest,
+          retention: RetentionPolicy.Limits,
           discard: DiscardPolicy.New,
           duplicate_window: nanos(this.opts.duplicateWindowMs ?? 120_000),
           max_bytes: this.opts.maxBytes ?? -1,
@@ -250,17 +256,57 @@ class NatsBus implements Bus {
         });
       } catch (e) {
         // It exists with other limits (an operator may have tuned them): keep it if it carries our subject
-        // with interest retention; anything else would change what "acknowledged" means.
+        // with limits retention and no age or count limit; anything else would change what "acknowledged" means.
         const info = await this.jsm.streams.info(name).catch(() => undefined);
         if (!info) throw e;
-        if (!info.config.subjects?.includes(subject) || info.config.retention !== RetentionPolicy.Interest) {
+        const c = info.config;
+        if (!c.subjects?.includes(subject) || c.retention !== RetentionPolicy.Limits || (c.max_age ?? 0) > 0 || (c.max_msgs ?? -1) > 0 || c.discard !== DiscardPolicy.New) {
           throw new Error(
-            `the NATS stream ${name} exists with subjects ${JSON.stringify(info.config.subjects)} and retention ${info.config.retention}; ` +
-              `the bus needs [${subject}] with interest retention — delete or fix the stream (nats stream edit/rm ${name})`,
+            `the NATS stream ${name} exists with subjects ${JSON.stringify(c.subjects)}, retention ${c.retention}, max_age ${c.max_age}, max_msgs ${c.max_msgs}, discard ${c.discard}; ` +
+              `the bus needs [${subject}] with limits retention, no age or count limit and discard new — delete or fix the stream (nats stream edit/rm ${name})`,
           );
         }
       }
       for (const group of this.opts.groups?.[topic] ?? []) await this.ensureConsumer(topic, group);
+    }
+    const every = this.opts.purgeIntervalMs ?? 5_000;
+    if (every > 0) {
+      this.purgeTimer = setInterval(() => void this.purgeAcknowledged(), every);
+      this.purgeTimer.unref();
+    }
+  }
+
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private purging = false;
+  /** Per stream without groups: its last seq at the previous purge (what is older than one interval). */
+  private readonly lastSeqSeen = new Map<string, number>();
+
+  /**
+   * Removes what every durable group has acknowledged: messages up to the lowest ack floor of the stream's
+   * consumers. A stream without consumers (live topics only) loses what is older than one interval. Safe to
+   * run from every process at once (each purge only removes what all groups have).
+   */
+  private async purgeAcknowledged(): Promise<void> {
+    if (this.purging || !this.isConnected || this.closed) return;
+    this.purging = true;
+    try {
+      for (const topic of TOPICS) {
+        const name = this.streamName(topic);
+        const consumers = await this.jsm.consumers.list(name).next();
+        let upTo: number;
+        if (consumers.length > 0) {
+          upTo = Math.min(...consumers.map((c) => c.ack_floor.stream_seq));
+        } else {
+          const info = await this.jsm.streams.info(name);
+          upTo = this.lastSeqSeen.get(name) ?? 0;
+          this.lastSeqSeen.set(name, info.state.last_seq);
+        }
+        if (upTo > 0) await this.jsm.streams.purge(name, { seq: upTo + 1 });
+      }
+    } catch (e) {
+      if (!this.closed) this.onError('telemetry', new Error(`purging acknowledged messages failed (retried): ${e instanceof Error ? e.message : String(e)}`));
+    } finally {
+      this.purging = false;
     }
   }
 
@@ -546,6 +592,7 @@ class NatsBus implements Bus {
     this.rejectWaiters(unavailable('the bus is closed'));
     await Promise.allSettled([...this.pending]);
     clearInterval(this.ackSweep);
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
     const bounded = (p: Promise<unknown>): Promise<unknown> => {
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise((resolve) => {
