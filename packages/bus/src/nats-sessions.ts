@@ -46,6 +46,8 @@ export interface NatsSessionStore<S> {
   save(id: string, state: S): Promise<boolean>;
   /** The session ended: removes its record if this store still owns it. */
   drop(id: string): Promise<void>;
+  /** Reads a session's record without taking it: who holds it and what it last saved (diagnostics, tests). */
+  peek(id: string): Promise<{ readonly owner: string; readonly state?: S } | undefined>;
   /** Called when another front door takes a session this store owns; returns the session's state (or undefined). */
   onRelease(handler: (id: string) => S | undefined | Promise<S | undefined>): void;
   /** Sessions taken over from an owner that did not answer (its last saved state was used). */
@@ -170,6 +172,11 @@ class Store<S> implements NatsSessionStore<S> {
       });
     }
     return bytes;
+  }
+
+  async peek(id: string): Promise<SessionRecord<S> | undefined> {
+    const entry = await this.kv.get(keyOf(id));
+    return entry && entry.operation === 'PUT' ? entry.json<SessionRecord<S>>() : undefined;
   }
 
   async take(id: string): Promise<S | undefined> {

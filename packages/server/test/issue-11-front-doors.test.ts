@@ -157,7 +157,7 @@ describe('device delivery across front doors', () => {
   let gw: MqttClient;
   const commands: Array<{ id: string; body: Record<string, unknown> }> = [];
 
-  test('a config stored through front door A reaches the gateway connected to front door B, and B learns which devices it owns', async () => {
+  test('a config stored through front door A reaches the gateway connected to front door B, and B learns which devices it owns', { timeout: 30_000 }, async () => {
     gw = await connect(b, 'gw-1', { clientId: `${T}/gw-1` });
     await gw.subscribeAsync([`iip/${T}/gw-1/config`, `iip/${T}/gw-1/commands/+`], { qos: 1 });
     gw.on('message', (topic, payload) => {
@@ -174,7 +174,7 @@ describe('device delivery across front doors', () => {
     assert.equal(b.gateways.ownerOf(T, 'plc-1'), 'gw-1', 'B learned the child → gateway map from the config push');
   });
 
-  test("a write issued through A's GatewayManager reaches the gateway on B and B's answer resolves A's request", async () => {
+  test("a write issued through A's GatewayManager reaches the gateway on B and B's answer resolves A's request", { timeout: 30_000 }, async () => {
     const report = await a.gateways.write({ tenant: T, device: 'plc-1', property: 'temperature', value: 42.5, oldValue: null, actor: 'admin' });
     assert.equal(report.outcome, 'done');
     const sent = commands.find((c) => c.id === report.requestId);
@@ -188,14 +188,14 @@ describe('device delivery across front doors', () => {
     assert.equal(entry.result, 'ok');
   });
 
-  test('a command issued on B for the gateway on B is answered locally, without the bus reply path', async () => {
+  test('a command issued on B for the gateway on B is answered locally, without the bus reply path', { timeout: 30_000 }, async () => {
     const before = b.router.stats().repliesForwarded;
     const report = await b.gateways.write({ tenant: T, device: 'plc-1', property: 'temperature', value: 7, oldValue: 42.5, actor: 'admin' });
     assert.equal(report.outcome, 'done');
     assert.equal(b.router.stats().repliesForwarded, before);
   });
 
-  test('a gateway that connects to a front door started after the config was stored gets the config from storage', async () => {
+  test('a gateway that connects to a front door started after the config was stored gets the config from storage', { timeout: 30_000 }, async () => {
     const c = await startFrontDoor('front-door-c');
     doors.push(c);
     assert.equal(c.gateways.ownerOf(T, 'plc-1'), 'gw-1', 'C loaded the owners from storage');
@@ -210,7 +210,7 @@ describe('device delivery across front doors', () => {
 });
 
 describe('MQTT sessions across front doors', () => {
-  test('a persistent MQTT 5 session with a queued QoS 1 message moves from front door A to front door B', async () => {
+  test('a persistent MQTT 5 session with a queued QoS 1 message moves from front door A to front door B', { timeout: 30_000 }, async () => {
     const v5 = { protocolVersion: 5 as const, clean: false, clientId: `${T}/dev-1`, properties: { sessionExpiryInterval: 3600 } };
     const first = await connect(a, 'dev-1', v5);
     await first.subscribeAsync(`iip/${T}/dev-1/commands/#`, { qos: 1 });
@@ -238,16 +238,18 @@ describe('MQTT sessions across front doors', () => {
     await second.endAsync();
   });
 
-  test('the session of a front door that is gone resumes on another from its last saved state', async () => {
+  test('the session of a front door that is gone resumes on another from its last saved state', { timeout: 30_000 }, async () => {
     const d = await startFrontDoor('front-door-d');
     doors.push(d);
     const v5 = { protocolVersion: 5 as const, clean: false, clientId: `${T}/dev-2`, properties: { sessionExpiryInterval: 3600 } };
     const first = await connect(d, 'dev-2', v5);
     await first.subscribeAsync(`iip/${T}/dev-2/commands/#`, { qos: 1 });
     await first.endAsync();
-    const saves = d.mqtt.stats().frontDoor?.sharedSaves ?? 0;
     await a.router.publishToDevice(T, 'dev-2', 'commands/c-9', JSON.stringify({ n: 9 }), { retain: false, qos: 1 });
-    await waitFor(() => (d.mqtt.stats().frontDoor?.sharedSaves ?? 0) > saves, 'D saved the session with its queued message');
+    await waitFor(async () => {
+      const rec = await b.sessions.peek(`${T}/dev-2`);
+      return rec?.owner === d.sessions.owner && rec.state?.queue.length === 1;
+    }, 'D saved the session with its queued message');
     // D leaves NATS without handing anything over (as a killed process would), then stops.
     await d.sessions.close();
     await d.bus.close();
@@ -266,7 +268,7 @@ describe('MQTT sessions across front doors', () => {
     await second.endAsync();
   });
 
-  test('a client id connected to A and then to B: A ends its connection with DISCONNECT 0x8E (session taken over)', async () => {
+  test('a client id connected to A and then to B: A ends its connection with DISCONNECT 0x8E (session taken over)', { timeout: 30_000 }, async () => {
     const opts = { protocolVersion: 5 as const, clientId: `${T}/dev-3` };
     const onA = await connect(a, 'dev-3', opts);
     const takenOver = new Promise<number | undefined>((resolve) => onA.once('disconnect', (p) => resolve(p.reasonCode)));
