@@ -10,7 +10,8 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
-import { GatewayManager, HttpIngest, MqttAccess, TelemetryAdmission } from '@iip/device-access';
+import { connectNatsSessionStore } from '@iip/bus';
+import { BusDeviceRouter, GatewayManager, HttpIngest, MqttAccess, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
 import { Historian } from '@iip/historian';
 import { UserService } from '@iip/security';
 import type { FastifyInstance } from 'fastify';
@@ -197,17 +198,24 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     // The manager needs the broker to publish and the broker needs the manager's hooks: bind late.
     let mqttRef: MqttAccess | undefined;
+    // Scaled out, a config or command for a device goes over the bus to whichever front door holds its
+    // connection, and persistent MQTT sessions live in a JetStream key-value bucket (ADR 0008).
+    const router = topology.scaledOut ? new BusDeviceRouter(bus, log) : undefined;
+    const sessions =
+      topology.scaledOut && frontDoor ? await connectNatsSessionStore<SessionSnapshot>({ url: topology.bus as string, name: `iip sessions ${process.pid}` }) : undefined;
+    if (sessions) cleanups.push(() => sessions.close());
     const gateways = new GatewayManager(
       storage.gateways,
       storage.audit,
-      { publishToDevice: (t, d, sub, payload, o) => (mqttRef ? mqttRef.publishToDevice(t, d, sub, payload, o) : Promise.reject(new Error('broker not running'))) },
+      router ?? { publishToDevice: (t, d, sub, payload, o) => (mqttRef ? mqttRef.publishToDevice(t, d, sub, payload, o) : Promise.reject(new Error('broker not running'))) },
       { log },
     );
     await gateways.loadTenant(tenant);
     cleanups.push(() => gateways.close());
     const mqtt = new MqttAccess({
       directory,
-      gateways,
+      gateways: router ? router.hooks(gateways) : gateways,
+      ...(sessions ? { sharedSessions: sessions } : {}),
       admission,
       defaultTenant: DEFAULT_TENANT,
       host,
@@ -220,6 +228,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     mqttRef = mqtt;
     const mqttPort = frontDoor ? await mqtt.listen() : 0;
     cleanups.push(() => mqtt.close());
+    if (router) {
+      await router.attach(gateways, frontDoor ? mqtt : undefined);
+      cleanups.push(() => router.close());
+    }
 
     const live = new LiveStream(bus);
     cleanups.push(() => live.close());
