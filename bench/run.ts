@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   resolve: async () => (await import('./resolve.js')).main(),
   'handle-store': async () => (await import('./handle-store.js')).main(),
   'mqtt-front-door': async () => (await import('./mqtt-front-door.js')).main(),
+  'scale-out': async () => (await import('./scale-out.js')).main(),
 };
 
 const name = process.argv[2];
