@@ -13,14 +13,14 @@ import { startPlatform } from '@iip/server';
 import { tempDir } from '@iip/testkit';
 import { measureBulkInsert } from './store-baseline.js';
 
-const PROPS = Array.from({ length: 10 }, (_, i) => `v${i}`);
-const MODEL: ThingModel = {
+export const PROPS = Array.from({ length: 10 }, (_, i) => `v${i}`);
+export const MODEL: ThingModel = {
   properties: PROPS.map((id) => ({ id, dataType: { type: 'float', min: 0, max: 1000 }, access: 'r' as const })),
   events: [],
   services: [],
 };
 
-function env(name: string, fallback: number): number {
+export function env(name: string, fallback: number): number {
   const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : fallback;
 }

@@ -13,24 +13,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import type { DeviceId, TenantId, ThingModel } from '@iip/core';
+import type { DeviceId, TenantId } from '@iip/core';
 import { openPostgresStorage } from '@iip/storage';
 import { startNats, startPostgres } from '@iip/testkit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { api, login, startProcess } from '../packages/server/test/scale-out-fixture.js';
-
-const PROPS = Array.from({ length: 10 }, (_, i) => `v${i}`);
-const MODEL: ThingModel = {
-  properties: PROPS.map((id) => ({ id, dataType: { type: 'float', min: 0, max: 1000 }, access: 'r' as const })),
-  events: [],
-  services: [],
-};
-
-function env(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : fallback;
-}
+import { MODEL, PROPS, env } from './ingest.js';
 
 /** COPY `rows` rows into raw for `series`, timestamps in yesterday's partition (made ahead at open). */
 async function copyBaseline(url: string, series: readonly number[], rows: number): Promise<number> {

@@ -3,54 +3,11 @@
  * devices. Every product and device statement carries the tenant in its WHERE clause.
  */
 import { IipError } from '@iip/core';
-import type { DeviceId, ProductId, TenantId, ThingModel } from '@iip/core';
+import type { DeviceId, ProductId, TenantId, } from '@iip/core';
 import type { Device, Page, Product, RegistryStore, Tenant, TenantPolicy } from '../ports.js';
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, type PgDb, pgErrorCode } from './pg-db.js';
 
-interface TenantRow {
-  id: string;
-  name: string;
-  created_at: number;
-}
-interface ProductRow {
-  tenant: string;
-  id: string;
-  name: string;
-  category: string;
-  model: string;
-  version: number;
-  created_at: number;
-}
-interface DeviceRow {
-  tenant: string;
-  id: string;
-  product: string;
-  name: string;
-  secret_hash: string;
-  attributes: string;
-  created_at: number;
-  total?: number;
-}
-
-const toTenant = (r: TenantRow): Tenant => ({ id: r.id as TenantId, name: r.name, createdAt: r.created_at });
-const toProduct = (r: ProductRow): Product => ({
-  tenant: r.tenant as TenantId,
-  id: r.id as ProductId,
-  name: r.name,
-  category: r.category,
-  model: JSON.parse(r.model) as ThingModel,
-  version: r.version,
-  createdAt: r.created_at,
-});
-const toDevice = (r: DeviceRow): Device => ({
-  tenant: r.tenant as TenantId,
-  id: r.id as DeviceId,
-  product: r.product as ProductId,
-  name: r.name,
-  secretHash: r.secret_hash,
-  attributes: JSON.parse(r.attributes) as Record<string, string>,
-  createdAt: r.created_at,
-});
+import { type DeviceRow, type ProductRow, type TenantRow, toDevice, toProduct, toTenant } from '../rows.js';
 
 /** Separator that cannot occur in ids. */
 const SEP = '\u0000';

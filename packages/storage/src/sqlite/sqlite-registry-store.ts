@@ -6,53 +6,11 @@
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
-import type { DeviceId, ProductId, TenantId, ThingModel } from '@iip/core';
+import type { DeviceId, ProductId, TenantId, } from '@iip/core';
 import type { Device, Page, Product, RegistryStore, Tenant, TenantPolicy } from '../ports.js';
 import { isConstraintViolation } from './sqlite-errors.js';
 
-interface TenantRow {
-  id: string;
-  name: string;
-  created_at: number;
-}
-interface ProductRow {
-  tenant: string;
-  id: string;
-  name: string;
-  category: string;
-  model: string;
-  version: number;
-  created_at: number;
-}
-interface DeviceRow {
-  tenant: string;
-  id: string;
-  product: string;
-  name: string;
-  secret_hash: string;
-  attributes: string;
-  created_at: number;
-}
-
-const toTenant = (r: TenantRow): Tenant => ({ id: r.id as TenantId, name: r.name, createdAt: r.created_at });
-const toProduct = (r: ProductRow): Product => ({
-  tenant: r.tenant as TenantId,
-  id: r.id as ProductId,
-  name: r.name,
-  category: r.category,
-  model: JSON.parse(r.model) as ThingModel,
-  version: r.version,
-  createdAt: r.created_at,
-});
-const toDevice = (r: DeviceRow): Device => ({
-  tenant: r.tenant as TenantId,
-  id: r.id as DeviceId,
-  product: r.product as ProductId,
-  name: r.name,
-  secretHash: r.secret_hash,
-  attributes: JSON.parse(r.attributes) as Record<string, string>,
-  createdAt: r.created_at,
-});
+import { type DeviceRow, type ProductRow, type TenantRow, toDevice, toProduct, toTenant } from '../rows.js';
 
 export class SqliteRegistryStore implements RegistryStore {
   private readonly s;

@@ -4,41 +4,11 @@
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
-import type { TenantId, UserId } from '@iip/core';
-import type { AccessToken, Role, User, UserStore } from '../ports.js';
+import type { UserId } from '@iip/core';
+import type { AccessToken, User, UserStore } from '../ports.js';
 import { isConstraintViolation, isForeignKeyViolation } from './sqlite-errors.js';
 
-interface UserRow {
-  id: string;
-  tenant: string;
-  username: string;
-  password_hash: string;
-  role: Role;
-  created_at: number;
-}
-interface TokenRow {
-  token_hash: string;
-  user_id: string;
-  tenant: string;
-  expires_at: number;
-  created_at: number;
-}
-
-const toUser = (r: UserRow): User => ({
-  id: r.id as UserId,
-  tenant: r.tenant as TenantId,
-  username: r.username,
-  passwordHash: r.password_hash,
-  role: r.role,
-  createdAt: r.created_at,
-});
-const toToken = (r: TokenRow): AccessToken => ({
-  tokenHash: r.token_hash,
-  userId: r.user_id as UserId,
-  tenant: r.tenant as TenantId,
-  expiresAt: r.expires_at,
-  createdAt: r.created_at,
-});
+import { type TokenRow, type UserRow, toToken, toUser } from '../rows.js';
 
 export class SqliteUserStore implements UserStore {
   private readonly s;
