@@ -2,8 +2,8 @@
  * The row shapes both SQL adapters (SQLite, PostgreSQL) read — the same column names in both schemas — and
  * their mapping to the port types, written once.
  */
-import type { DeviceId, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
-import type { AccessToken, Device, Product, Role, Tenant, User } from './ports.js';
+import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
+import type { AccessToken, AuditEntry, Device, GatewayConfigRecord, Product, Role, Tenant, User } from './ports.js';
 
 export interface TenantRow {
   id: string;
@@ -27,8 +27,6 @@ export interface DeviceRow {
   secret_hash: string;
   attributes: string;
   created_at: number;
-  /** PostgreSQL's list query carries the total count on every row (COUNT(*) OVER ()). */
-  total?: number;
 }
 export interface UserRow {
   id: string;
@@ -79,4 +77,49 @@ export const toToken = (r: TokenRow): AccessToken => ({
   tenant: r.tenant as TenantId,
   expiresAt: r.expires_at,
   createdAt: r.created_at,
+});
+export interface ConfigRow {
+  tenant: string;
+  gateway: string;
+  version: number;
+  config: string;
+  created_at: number;
+  created_by: string;
+}
+export const toGatewayConfig = (row: ConfigRow): GatewayConfigRecord => ({
+  tenant: row.tenant as TenantId,
+  gateway: row.gateway as DeviceId,
+  version: row.version,
+  config: JSON.parse(row.config) as GatewayConfig,
+  createdAt: row.created_at,
+  createdBy: row.created_by,
+});
+
+export interface AuditRow {
+  id: number;
+  ts: number;
+  actor: string;
+  action: string;
+  device: string;
+  property: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  result: 'ok' | 'error';
+  error: string | null;
+}
+/** An audit value as stored: JSON text, null when absent. */
+export const encodeAuditValue = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
+const decodeAuditValue = (v: string | null): unknown => (v === null ? null : JSON.parse(v));
+export const toAuditEntry = (tenant: TenantId, r: AuditRow): AuditEntry => ({
+  id: r.id,
+  tenant,
+  ts: r.ts,
+  actor: r.actor,
+  action: r.action,
+  device: r.device,
+  property: r.property,
+  oldValue: decodeAuditValue(r.old_value),
+  newValue: decodeAuditValue(r.new_value),
+  result: r.result,
+  error: r.error,
 });

@@ -25,3 +25,6 @@ export const DEFAULT_RETENTION_BATCH = 5_000;
 export function yieldToOthers(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** The rollup levels both adapters keep at write time — 1 minute, 1 hour, 1 day: a year-long trend reads ~365 rows, a day-long one ~1,440. */
+export const DEFAULT_ROLLUP_LEVELS: readonly number[] = [60_000, 3_600_000, 86_400_000];

@@ -1,16 +1,9 @@
 /** Gateway desired configs (append-only versions), reported states, and the audit log, on PostgreSQL. */
-import { type DeviceId, type GatewayConfig, IipError, type TenantId } from '@iip/core';
+import { type DeviceId, IipError, type TenantId } from '@iip/core';
 import type { AuditEntry, AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '../ports.js';
+import { type AuditRow, type ConfigRow, encodeAuditValue, toAuditEntry, toGatewayConfig } from '../rows.js';
 import { PG_UNIQUE_VIOLATION, type PgDb, pgErrorCode } from './pg-db.js';
 
-interface ConfigRow {
-  tenant: string;
-  gateway: string;
-  version: number;
-  config: string;
-  created_at: number;
-  created_by: string;
-}
 
 export class PgGatewayStore implements GatewayStore {
   constructor(private readonly db: PgDb) {}
@@ -51,14 +44,7 @@ export class PgGatewayStore implements GatewayStore {
       [tenant, gateway],
     );
     if (!row) return undefined;
-    return {
-      tenant: row.tenant as TenantId,
-      gateway: row.gateway as DeviceId,
-      version: row.version,
-      config: JSON.parse(row.config) as GatewayConfig,
-      createdAt: row.created_at,
-      createdBy: row.created_by,
-    };
+    return toGatewayConfig(row);
   }
 
   async saveState(r: GatewayStateRecord): Promise<void> {
@@ -95,28 +81,14 @@ export class PgGatewayStore implements GatewayStore {
   }
 }
 
-interface AuditRow {
-  id: number;
-  ts: number;
-  actor: string;
-  action: string;
-  device: string;
-  property: string | null;
-  old_value: string | null;
-  new_value: string | null;
-  result: 'ok' | 'error';
-  error: string | null;
-}
-
 export class PgAuditStore implements AuditStore {
   constructor(private readonly db: PgDb) {}
 
   async append(e: AuditEntry): Promise<number> {
-    const enc = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
     const [r] = await this.db.rows<{ id: number }>(
       `INSERT INTO audit_log (tenant, ts, actor, action, device, property, old_value, new_value, result, error)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-      [e.tenant, e.ts, e.actor, e.action, e.device, e.property, enc(e.oldValue), enc(e.newValue), e.result, e.error],
+      [e.tenant, e.ts, e.actor, e.action, e.device, e.property, encodeAuditValue(e.oldValue), encodeAuditValue(e.newValue), e.result, e.error],
     );
     return r!.id;
   }
@@ -129,19 +101,6 @@ export class PgAuditStore implements AuditStore {
           filter.limit,
         ])
       : await this.db.rows<AuditRow>('SELECT * FROM audit_log WHERE tenant = $1 ORDER BY id DESC LIMIT $2', [tenant, filter.limit]);
-    const dec = (v: string | null): unknown => (v === null ? null : JSON.parse(v));
-    return rows.map((r) => ({
-      id: r.id,
-      tenant,
-      ts: r.ts,
-      actor: r.actor,
-      action: r.action,
-      device: r.device,
-      property: r.property,
-      oldValue: dec(r.old_value),
-      newValue: dec(r.new_value),
-      result: r.result,
-      error: r.error,
-    }));
+    return rows.map((r) => toAuditEntry(tenant, r));
   }
 }

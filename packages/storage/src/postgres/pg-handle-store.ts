@@ -154,7 +154,7 @@ function toChange(r: LogRow): HandleChange {
     case 'template-delete':
       return { seq: r.seq, at: r.at, op: 'template-delete', id: r.key };
     default:
-      throw new Error(`hs_txlog row ${r.seq} has unknown op ${r.op}`);
+      throw new IipError('IIP_ERR_INTERNAL', `hs_txlog row ${r.seq} has unknown op ${r.op}`, {});
   }
 }
 

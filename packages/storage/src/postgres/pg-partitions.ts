@@ -94,11 +94,6 @@ export class RawPartitions {
     await this.ensure(days);
   }
 
-  /** Forgets a day (after a write found its partition gone). */
-  forget(days: Iterable<number>): void {
-    for (const d of days) this.known.delete(d);
-  }
-
   /**
    * Drops every partition whose whole range lies before `cutoff` (epoch ms) and returns their names. Points in
    * the partition of `cutoff` itself are kept. Rollups and latest values are not touched: they outlive raw data.

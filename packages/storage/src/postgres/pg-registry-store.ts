@@ -167,7 +167,8 @@ export class PgRegistryStore implements RegistryStore {
       const code = pgErrorCode(e);
       if (code === PG_UNIQUE_VIOLATION || code === PG_FOREIGN_KEY_VIOLATION) {
         const detail = String((e as { detail?: unknown }).detail ?? '');
-        const i = ds.findIndex((d) => detail.includes(`, ${d.id})`) || detail.includes(`, ${d.product})`));
+        // The key in the server's detail names the row: the id for a duplicate, the product for a missing one.
+        const i = ds.findIndex((d) => detail.includes(code === PG_UNIQUE_VIOLATION ? `, ${d.id})` : `, ${d.product})`));
         const at = Math.max(0, i);
         throw code === PG_UNIQUE_VIOLATION
           ? rowError(at, 'IIP_ERR_CONFLICT', ` already exists in tenant "${ds[at]!.tenant}"`)

@@ -17,7 +17,7 @@ import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
 import { DEFAULT_RETENTION_BATCH, estimateStoredBytes, utcDay } from '../usage.js';
-import { DEFAULT_ROLLUP_LEVELS } from '../sqlite/sqlite-telemetry-store.js';
+import { DEFAULT_ROLLUP_LEVELS } from '../usage.js';
 import { PG_NO_PARTITION, type PgDb, pgErrorCode } from './pg-db.js';
 import { type RawPartitions, dayOf } from './pg-partitions.js';
 

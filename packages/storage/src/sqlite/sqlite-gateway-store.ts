@@ -3,17 +3,10 @@
  * `async` methods over better-sqlite3's synchronous statements; a refusal is a rejected promise.
  */
 import type Database from 'better-sqlite3';
-import { type DeviceId, type GatewayConfig, IipError, type TenantId } from '@iip/core';
+import { type DeviceId, IipError, type TenantId } from '@iip/core';
 import type { AuditEntry, AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '../ports.js';
+import { type AuditRow, type ConfigRow, encodeAuditValue, toAuditEntry, toGatewayConfig } from '../rows.js';
 
-interface ConfigRow {
-  tenant: string;
-  gateway: string;
-  version: number;
-  config: string;
-  created_at: number;
-  created_by: string;
-}
 
 export class SqliteGatewayStore implements GatewayStore {
   private readonly latestStmt;
@@ -58,14 +51,7 @@ export class SqliteGatewayStore implements GatewayStore {
   async latestConfig(tenant: TenantId, gateway: DeviceId): Promise<GatewayConfigRecord | undefined> {
     const row = this.latestStmt.get(tenant, gateway) as ConfigRow | undefined;
     if (!row) return undefined;
-    return {
-      tenant: row.tenant as TenantId,
-      gateway: row.gateway as DeviceId,
-      version: row.version,
-      config: JSON.parse(row.config) as GatewayConfig,
-      createdAt: row.created_at,
-      createdBy: row.created_by,
-    };
+    return toGatewayConfig(row);
   }
 
   async saveState(r: GatewayStateRecord): Promise<void> {
@@ -105,37 +91,12 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async append(e: AuditEntry): Promise<number> {
-    const enc = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-    const r = this.insert.run(e.tenant, e.ts, e.actor, e.action, e.device, e.property, enc(e.oldValue), enc(e.newValue), e.result, e.error);
+    const r = this.insert.run(e.tenant, e.ts, e.actor, e.action, e.device, e.property, encodeAuditValue(e.oldValue), encodeAuditValue(e.newValue), e.result, e.error);
     return Number(r.lastInsertRowid);
   }
 
   async list(tenant: TenantId, filter: { device?: string; limit: number }): Promise<AuditEntry[]> {
-    const rows = (filter.device ? this.byDevice.all(tenant, filter.device, filter.limit) : this.byTenant.all(tenant, filter.limit)) as Array<{
-      id: number;
-      ts: number;
-      actor: string;
-      action: string;
-      device: string;
-      property: string | null;
-      old_value: string | null;
-      new_value: string | null;
-      result: 'ok' | 'error';
-      error: string | null;
-    }>;
-    const dec = (v: string | null): unknown => (v === null ? null : JSON.parse(v));
-    return rows.map((r) => ({
-      id: r.id,
-      tenant,
-      ts: r.ts,
-      actor: r.actor,
-      action: r.action,
-      device: r.device,
-      property: r.property,
-      oldValue: dec(r.old_value),
-      newValue: dec(r.new_value),
-      result: r.result,
-      error: r.error,
-    }));
+    const rows = (filter.device ? this.byDevice.all(tenant, filter.device, filter.limit) : this.byTenant.all(tenant, filter.limit)) as AuditRow[];
+    return rows.map((r) => toAuditEntry(tenant, r));
   }
 }

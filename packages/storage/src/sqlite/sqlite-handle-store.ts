@@ -608,7 +608,7 @@ function toChange(r: LogRow): HandleChange {
     case 'template-delete':
       return { seq: r.seq, at: r.at, op: 'template-delete', id: r.key };
     default:
-      throw new Error(`txlog row ${r.seq} has unknown op ${r.op}`);
+      throw new IipError('IIP_ERR_INTERNAL', `txlog row ${r.seq} has unknown op ${r.op}`, {});
   }
 }
 
@@ -662,7 +662,7 @@ function encodeValues(values: readonly StoredHandleValue[]): Buffer {
 
 function decodeValues(buf: Buffer): StoredHandleValue[] {
   if (buf.length === 0) return [];
-  if (buf[0] !== BLOB_VERSION) throw new Error(`handle value blob version ${buf[0]} is unknown`);
+  if (buf[0] !== BLOB_VERSION) throw new IipError('IIP_ERR_INTERNAL', `handle value blob version ${buf[0]} is unknown`, {});
   const n = buf.readUInt16BE(1);
   const out: StoredHandleValue[] = new Array(n);
   let at = 3;

@@ -10,11 +10,8 @@ import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
-import { DEFAULT_RETENTION_BATCH, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
+import { DEFAULT_RETENTION_BATCH, DEFAULT_ROLLUP_LEVELS, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
 import { RollupAccumulator } from './rollup-accumulator.js';
-
-/** 1 minute, 1 hour, 1 day: a year-long trend reads ~365 rows, a day-long one ~1,440. */
-export const DEFAULT_ROLLUP_LEVELS: readonly number[] = [60_000, 3_600_000, 86_400_000];
 
 interface SeriesEntry {
   readonly id: number;
