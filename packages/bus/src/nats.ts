@@ -262,7 +262,7 @@ class NatsBus implements Bus {
         if (!info) throw e;
         const c = info.config;
         if (!c.subjects?.includes(subject) || c.retention !== RetentionPolicy.Limits || (c.max_age ?? 0) > 0 || (c.max_msgs ?? -1) > 0 || c.discard !== DiscardPolicy.New) {
-          throw new Error(
+          throw unavailable(
             `the NATS stream ${name} exists with subjects ${JSON.stringify(c.subjects)}, retention ${c.retention}, max_age ${c.max_age}, max_msgs ${c.max_msgs}, discard ${c.discard}; ` +
               `the bus needs [${subject}] with limits retention, no age or count limit and discard new — delete or fix the stream (nats stream edit/rm ${name})`,
           );

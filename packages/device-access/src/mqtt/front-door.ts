@@ -259,7 +259,7 @@ export class MqttFrontDoor {
   private readonly counters = { queuedDropped: 0, sessionsEvicted: 0, tooLargeDropped: 0, expiredDropped: 0, protocolErrors: 0 };
   private readonly sharedCounters = { sessionsTakenOver: 0, sessionsHandedOver: 0, sharedStateLeftOut: 0, sharedSaves: 0 };
   /** Shared sessions: what another front door handed over, by client id, until the CONNECT opens it here. */
-  private readonly restoring = new Map<string, { snapshot: SessionSnapshot | undefined; arrived: OutboundMessage[] }>();
+  private readonly restoring = new Map<string, { snapshot: SessionSnapshot | undefined; arrived: OutboundMessage[]; dropped: number }>();
   /** Shared sessions whose state changed since they were last saved, and whether a save round runs. */
   private readonly dirty = new Set<Session>();
   private saving = false;
@@ -379,7 +379,7 @@ export class MqttFrontDoor {
   async takeShared(clientId: string): Promise<void> {
     const shared = this.opts.sharedSessions;
     if (!shared) return;
-    const entry = { snapshot: undefined as SessionSnapshot | undefined, arrived: [] as OutboundMessage[] };
+    const entry = { snapshot: undefined as SessionSnapshot | undefined, arrived: [] as OutboundMessage[], dropped: 0 };
     this.restoring.set(clientId, entry);
     try {
       entry.snapshot = await shared.take(clientId);
@@ -465,6 +465,11 @@ export class MqttFrontDoor {
     });
     for (const { key, ...sub } of snap.subs) s.subs.set(key, sub);
     for (const { id, msg } of snap.inflight) s.inflight.set(id, dec(msg));
+    const over = snap.queue.length - this.maxQueued;
+    if (over > 0) {
+      this.counters.queuedDropped += over;
+      this.log('warn', 'MQTT session handed over with more queued than this front door keeps; oldest dropped', { clientId: snap.clientId, dropped: over });
+    }
     for (const m of snap.queue.slice(-this.maxQueued)) s.queue.push(dec(m));
     return s;
   }
@@ -530,7 +535,15 @@ export class MqttFrontDoor {
       if (msg.payload.length === 0) this.retained.delete(msg.topic);
       else this.retained.set(msg.topic, msg);
     }
-    for (const r of this.restoring.values()) if (r.arrived.length < this.maxQueued) r.arrived.push(msg);
+    for (const [clientId, r] of this.restoring) {
+      if (r.arrived.length < this.maxQueued) r.arrived.push(msg);
+      else {
+        // Bounded like a session queue, and like it never silently: counted and logged.
+        this.counters.queuedDropped++;
+        // Once per session in transit (a take-over lasts at most releaseTimeoutMs); the counter has them all.
+        if (r.dropped++ === 0) this.log('warn', 'MQTT session in transit: buffer full; later messages not kept for it', { clientId, topic: msg.topic });
+      }
+    }
     this.route(msg, from);
   }
 
