@@ -182,11 +182,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       cleanups.push(() => sub.unsubscribe());
     }
     const limits: IngestLimits = { ...DEFAULT_INGEST_LIMITS, ...opts.limits };
-    // Admission stores through the historian directly (not as a bus subscriber) so that it learns what was
-    // stored: the sender's accepted count is the stored count, duplicates are named, a store failure is the
-    // sender's error. The bus then carries only stored points, to the live stream.
-    // Scaled out, admission has no historian: it acknowledges once JetStream holds the message, and the
-    // workers' historians consume it (scale-out/bus-telemetry.ts).
+    // Embedded, admission stores through the historian directly (not as a bus subscriber) so that it learns
+    // what was stored: the sender's accepted count is the stored count, duplicates are named, a store failure
+    // is the sender's error, and the bus carries only stored points, to the live stream.
+    // Scaled out, admission has no historian: it acknowledges once JetStream holds the message and counts
+    // every valid point as accepted — a re-sent reading is then stored once by the worker's historian without
+    // the sender being told it was a duplicate, and the live stream shows accepted, not yet stored, points;
+    // a batch the worker refuses for good (4xx) is counted by code in its status (scale-out/bus-telemetry.ts).
     const admission = new TelemetryAdmission(directory, bus, limits, Date.now, topology.scaledOut ? undefined : historian);
     let worker: ReturnType<typeof startHistorianWorker> | undefined;
     if (topology.scaledOut && workerRole) {

@@ -45,9 +45,10 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
   if (values.help) return out(upHelp);
   const httpPort = portOption(values.port, 'IIP_HTTP_PORT', 8080, '--port');
   const mqttPort = portOption(values['mqtt-port'], 'IIP_MQTT_PORT', 11883, '--mqtt-port');
-  const storage = values.storage ?? (process.env.IIP_STORAGE_URL || undefined);
-  const bus = values.bus ?? (process.env.IIP_BUS_URL || undefined);
-  const roleText = values.role ?? (process.env.IIP_ROLE || undefined);
+  // An empty flag or variable means "not set", as resolveTopology reads it.
+  const storage = values.storage || process.env.IIP_STORAGE_URL || undefined;
+  const bus = values.bus || process.env.IIP_BUS_URL || undefined;
+  const roleText = values.role || process.env.IIP_ROLE || undefined;
   const roles = roleText ? (roleText.split(',').map((r) => r.trim()) as PlatformRole[]) : undefined;
   const scaledOut = bus !== undefined;
   // One process of several: nothing demo-like unless asked for (every process would start its own factory).

@@ -16,6 +16,9 @@ export const USAGE_REFRESH_MS = 10_000;
 const LEVELS = ['60000', '3600000', '86400000'] as const;
 
 type Fields = Record<'devices' | 'pointsPerDay' | 'storedBytes' | 'rawDays' | (typeof LEVELS)[number], string>;
+/** Form order: retention (raw, then each rollup level), then quotas. Listed, because an object's integer-like
+ * keys ('60000' …) enumerate before the others whatever order they are written in. */
+const FIELD_ORDER: ReadonlyArray<keyof Fields> = ['rawDays', ...LEVELS, 'devices', 'pointsPerDay', 'storedBytes'];
 
 function fieldsOf(p: TenantPolicy): Fields {
   const s = (v: number | null | undefined) => (v == null ? '' : String(v));
@@ -193,7 +196,7 @@ function PolicyForm({ api, policy, onSaved }: { api: ApiClient; policy: TenantPo
     <form className="panel policy-form" onSubmit={submit} data-testid="policy-form">
       <p className="muted small">{t('usage.editHint')}</p>
       <div className="policy-fields">
-        {(Object.keys(labels) as Array<keyof Fields>).map((k) => (
+        {FIELD_ORDER.map((k) => (
           <label key={k}>
             <span>{t(labels[k])}</span>
             <input
