@@ -65,14 +65,34 @@ export class TenantQuotas implements AdmissionQuota {
 
   /** Loads every tenant, then re-reads them every `usageRefreshMs`. */
   async start(): Promise<void> {
-    for (const t of await this.registry.listTenants()) await this.refresh(t.id);
+    for (const t of await this.registry.listTenants()) await this.keepUp(t.id);
     if (this.timer) return;
     this.timer = setInterval(() => {
       for (const tenant of this.states.keys()) {
-        this.refresh(tenant as TenantId).catch((e: unknown) => this.opts.log?.('quotas: usage refresh failed', { tenant, err: String(e) }));
+        this.keepUp(tenant as TenantId).catch((e: unknown) => this.opts.log?.('quotas: usage refresh failed', { tenant, err: String(e) }));
       }
     }, this.opts.usageRefreshMs ?? 60_000);
     this.timer.unref();
+  }
+
+  /**
+   * The periodic reading: the policy always; the telemetry usage (which counts the tenant's rows, a scan) only
+   * when a points or bytes quota needs it. Setting such a quota reads it at once (policyChanged), and
+   * GET /tenant/usage reads it on demand.
+   */
+  private async keepUp(tenant: TenantId): Promise<void> {
+    const policy = normalizeTenantPolicy(await this.registry.getTenantPolicy(tenant), this.telemetry.rollupLevels);
+    if (policy.quotas.pointsPerDay != null || policy.quotas.storedBytes != null) {
+      await this.refresh(tenant);
+      return;
+    }
+    const s = this.state(tenant);
+    s.policy = policy;
+    const day = utcDay(this.now()).from;
+    if (s.day !== day) {
+      s.day = day;
+      s.pointsToday = 0;
+    }
   }
 
   close(): void {
