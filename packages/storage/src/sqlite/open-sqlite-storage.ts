@@ -1,8 +1,6 @@
 /**
  * Opens (creating if needed) the embedded storage file and returns the registry, user and telemetry stores
- * over one better-sqlite3 connection. WAL lets readers run beside the writer; synchronous=NORMAL is safe in
- * WAL mode (a power cut may lose the last transactions, never corrupt the file) and is what makes the
- * ingest rate possible.
+ * over one better-sqlite3 connection (its settings: configureConnection in telemetry-writer.ts).
  */
 import Database from 'better-sqlite3';
 import type { Storage } from '../ports.js';
@@ -11,6 +9,7 @@ import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js'
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteTelemetryStore } from './sqlite-telemetry-store.js';
 import { SqliteUserStore } from './sqlite-user-store.js';
+import { configureConnection } from './telemetry-writer.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` works for throw-away use. */
@@ -20,13 +19,7 @@ export interface SqliteStorageOptions {
 export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
   const db = new Database(opts.file);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    // 64 MiB page cache: keeps the hot B-tree pages of raw and rollup in memory during ingest.
-    db.pragma('cache_size = -65536');
-    db.pragma('temp_store = MEMORY');
+    configureConnection(db);
     migrate(db, opts.file);
     const telemetry = new SqliteTelemetryStore(db);
     return {

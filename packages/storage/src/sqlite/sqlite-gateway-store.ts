@@ -45,7 +45,7 @@ export class SqliteGatewayStore implements GatewayStore {
         });
       }
       this.insertStmt.run(r.tenant, r.gateway, r.version, JSON.stringify(r.config), r.createdAt, r.createdBy);
-    })();
+    }).immediate();
   }
 
   async latestConfig(tenant: TenantId, gateway: DeviceId): Promise<GatewayConfigRecord | undefined> {

@@ -115,7 +115,7 @@ export class SqliteRegistryStore implements RegistryStore {
         });
       }
       return this.s.deleteProduct.run(tenant, id).changes > 0;
-    })();
+    }).immediate();
   }
 
   async createDevice(d: Device): Promise<void> {
@@ -125,7 +125,7 @@ export class SqliteRegistryStore implements RegistryStore {
   async createDevices(ds: readonly Device[]): Promise<void> {
     this.db.transaction(() => {
       for (let i = 0; i < ds.length; i++) this.insertDevice(ds[i]!, i);
-    })();
+    }).immediate();
   }
 
   /** `index` is set for bulk creation so the error names the offending row. */

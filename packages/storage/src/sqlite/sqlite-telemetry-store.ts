@@ -1,17 +1,20 @@
 /**
  * TelemetryStore on SQLite, built for the ingest hot path: raw points live in a WITHOUT ROWID table keyed
- * (series, ts) so a point is one B-tree entry and re-delivery is a cheap `INSERT OR IGNORE`; rollups are
- * aggregated in memory per batch and merged with one upsert per (level, series, bucket); latest values are
- * upserted only when newer. Series ids are cached, statements prepared once, and each write() is one
- * transaction. The port is asynchronous; better-sqlite3 is synchronous underneath, so every method does its
- * work when called and returns a settled promise (a failure is a rejection, never a throw).
+ * (series, ts) so a point is one B-tree entry and re-delivery is a cheap `INSERT OR IGNORE`; rollups and
+ * latest values are kept at write time (telemetry-writer.ts). Series ids are cached and statements prepared
+ * once. The port is asynchronous; better-sqlite3 is synchronous underneath, so every method does its work
+ * when called and returns a settled promise (a failure is a rejection, never a throw).
+ *
+ * A writer thread with its own connection was measured (docs/benchmarks.md): on the 2-core reference machine,
+ * with the load generator on it too, it lowered the ingest figure by 10-15 %, the CPU being already busy.
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
 import { DEFAULT_RETENTION_BATCH, DEFAULT_ROLLUP_LEVELS, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
-import { RollupAccumulator } from './rollup-accumulator.js';
+import { TelemetryWriter } from './telemetry-writer.js';
+import type { WriteResult } from './telemetry-writer.js';
 
 interface SeriesEntry {
   readonly id: number;
@@ -34,7 +37,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** tenant SEP device → property → series. Nested so deleteDevice can drop one device's entries. */
   private readonly cache = new Map<string, Map<string, SeriesEntry>>();
   private readonly s;
-  private readonly writeTx: (rows: readonly RawRow[]) => { inserted: number; duplicates: number };
+  private readonly writer: TelemetryWriter;
   private readonly deleteTx: (tenant: TenantId, device: DeviceId) => void;
 
   constructor(private readonly db: Database.Database) {
@@ -42,18 +45,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
       findSeries: db.prepare('SELECT id, kind FROM series WHERE tenant = ? AND device = ? AND property = ?'),
       createSeries: db.prepare('INSERT INTO series (tenant, device, property, kind) VALUES (?, ?, ?, ?)'),
       listSeries: db.prepare('SELECT id, property, kind FROM series WHERE tenant = ? AND device = ? ORDER BY property'),
-      insertRaw: db.prepare('INSERT OR IGNORE INTO raw (series, ts, num, str) VALUES (?, ?, ?, ?)'),
-      upsertRollup: db.prepare(
-        `INSERT INTO rollup (level, series, bucket, vmin, vmax, vsum, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (level, series, bucket) DO UPDATE SET
-           vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax),
-           vsum = vsum + excluded.vsum, n = n + excluded.n`,
-      ),
-      upsertLatest: db.prepare(
-        `INSERT INTO latest (series, ts, num, str) VALUES (?, ?, ?, ?)
-         ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str
-         WHERE excluded.ts > latest.ts`,
-      ),
       latest: db.prepare(
         'SELECT series, ts, num, str FROM latest WHERE series IN (SELECT value FROM json_each(?)) ORDER BY series',
       ),
@@ -85,8 +76,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       ),
       rollupUsage: db.prepare('SELECT count(*) AS n FROM rollup WHERE level = ? AND series IN (SELECT id FROM series WHERE tenant = ?)'),
     };
-    this.writeTx = db.transaction((rows: readonly RawRow[]) => this.writeRows(rows));
-    this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device));
+    this.writer = new TelemetryWriter(db, this.rollupLevels);
+    this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device)).immediate;
   }
 
   async seriesId(key: SeriesKey, kind: SeriesKind): Promise<number> {
@@ -130,31 +121,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.s.listSeries.all(tenant, device) as Array<{ id: number; property: string; kind: SeriesKind }>;
   }
 
-  async write(rows: readonly RawRow[]): Promise<{ inserted: number; duplicates: number }> {
+  async write(rows: readonly RawRow[]): Promise<WriteResult> {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
-    return this.writeTx(rows);
-  }
-
-  private writeRows(rows: readonly RawRow[]): { inserted: number; duplicates: number } {
-    const insertRaw = this.s.insertRaw;
-    const acc = new RollupAccumulator(this.rollupLevels);
-    const newest = new Map<number, RawRow>();
-    let inserted = 0;
-    for (const r of rows) {
-      // `changes` is 0 when the (series, ts) key already existed: a duplicate, kept out of rollups.
-      if (insertRaw.run(r.series, r.ts, r.num, r.str).changes === 0) continue;
-      inserted++;
-      if (r.num !== null) acc.add(r.series, r.ts, r.num);
-      const prev = newest.get(r.series);
-      if (!prev || r.ts > prev.ts) newest.set(r.series, r);
-    }
-    const upsertRollup = this.s.upsertRollup;
-    acc.forEach((level, series, bucket, c) => {
-      upsertRollup.run(level, series, bucket, c.min, c.max, c.sum, c.count);
-    });
-    const upsertLatest = this.s.upsertLatest;
-    for (const r of newest.values()) upsertLatest.run(r.series, r.ts, r.num, r.str);
-    return { inserted, duplicates: rows.length - inserted };
+    return this.writer.write([...rows]);
   }
 
   async latest(series: readonly number[]): Promise<RawRow[]> {
@@ -252,7 +221,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
   }
 
-  /** The three stores share one connection, so closing any of them closes the file. */
+  /** The stores share one connection, so closing any of them closes the file. */
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
