@@ -150,6 +150,8 @@ export class Historian {
   private running: Promise<void> | undefined;
   /** Ingests that found the queue full, woken after each flush. */
   private roomWaiters: Array<() => void> = [];
+  /** Per device (tenant SEP device): the last batch whose series are being resolved (see resolveInTurn). */
+  private readonly resolving = new Map<string, Promise<void>>();
   /** Batches with points older than their series' newest are checked one at a time (see keepNew). */
   private slowPath: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -190,11 +192,14 @@ export class Historian {
     // Series resolved per (property, kind): a cache miss asks the store (which creates the series, or rejects a
     // kind change); a cached series with another kind is passed to the store too, which rejects it. All of it
     // happens before anything of the batch is queued.
-    const resolved = this.resolveCached(batch);
-    const entries = resolved ?? (await this.resolveSeries(batch));
+    const dk = batch.tenant + SEP + batch.device;
+    const resolved = this.resolving.has(dk) ? undefined : this.resolveCached(batch);
+    const entries = resolved ?? (await this.resolveInTurn(dk, batch));
     // Back-pressure: a full queue is written before more is taken (the wait is here, before the check
-    // against the newest timestamps, so that nothing can slip between that check and the queue).
-    while (this.queued > 0 && this.queued + points.length > this.maxQueuedPoints) await this.room();
+    // against the newest timestamps, so that nothing can slip between that check and the queue). First come,
+    // first queued: while batches wait for room, a newcomer waits behind them even if it would fit now (a
+    // flush frees room chunk by chunk), so that a device's batches stay in order.
+    while (this.roomWaiters.length > 0 || (this.queued > 0 && this.queued + points.length > this.maxQueuedPoints)) await this.room();
     this.refuseIfClosed(batch);
     // From here to the queue nothing awaits, so the newest-ts check and the queueing are one step.
     const rows: RawRow[] = [];
@@ -258,6 +263,26 @@ export class Historian {
       else out[i] = e;
     }
     return missing ? undefined : out;
+  }
+
+  /**
+   * Resolves a batch's series after every earlier batch of the same device that had to wait for the store:
+   * concurrent first messages of a device share one lookup (the later ones find the cache filled), and they
+   * come out in the order they came in — so a device's points reach the queue in time order and the hot
+   * path's newest-timestamp check holds, instead of sending later batches down the slow path (keepNew).
+   */
+  private resolveInTurn(dk: string, batch: TelemetryBatch): Promise<SeriesEntry[]> {
+    const before = this.resolving.get(dk);
+    const run = (before ?? Promise.resolve()).then(() => this.resolveCached(batch) ?? this.resolveSeries(batch));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.resolving.set(dk, tail);
+    void tail.then(() => {
+      if (this.resolving.get(dk) === tail) this.resolving.delete(dk);
+    });
+    return run;
   }
 
   private async resolveSeries(batch: TelemetryBatch): Promise<SeriesEntry[]> {

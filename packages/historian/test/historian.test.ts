@@ -157,6 +157,37 @@ describe('historian', () => {
     }
   });
 
+  it('resolves a new device once for many concurrent first batches, and queues them in order (no slow path)', async () => {
+    const fx = await openHistorian({ flushIntervalMs: 5, maxBatchPoints: 200, maxQueuedPoints: 500 });
+    try {
+      const t = fx.storage.telemetry;
+      const calls = { seriesId: 0, raw: 0 };
+      const seriesId = t.seriesId.bind(t);
+      const raw = t.raw.bind(t);
+      t.seriesId = async (...a) => {
+        calls.seriesId++;
+        // A store that answers slowly, as PostgreSQL does: the batches below all arrive meanwhile.
+        await new Promise((res) => setTimeout(res, 2));
+        return seriesId(...a);
+      };
+      t.raw = (...a) => {
+        calls.raw++;
+        return raw(...a);
+      };
+      const h = fx.historian;
+      const all = Array.from({ length: 60 }, (_, i) =>
+        h.ingest(batch(Array.from({ length: 7 }, (_, k): [string, number, PointValue] => [`q${k}`, T0 + i * 100 + k, k]), 'fresh' as DeviceId)),
+      );
+      const results = await Promise.all(all);
+      assert.equal(calls.seriesId, 7, 'one lookup per property, shared by all 60 batches');
+      assert.equal(calls.raw, 0, 'no batch went down the slow path (all arrived in order)');
+      assert.equal(results.reduce((n, r) => n + r.stored.points.length, 0), 420);
+      assert.equal(h.stats().written, 420);
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
   it('writes a full batch on its own, without waiting for the timer', () =>
     withHistorian(async ({ historian: h }) => {
       const r = await h.ingest(batch(Array.from({ length: 250 }, (_, k): [string, number, PointValue] => ['temp', T0 + k, k])));

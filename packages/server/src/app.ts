@@ -496,7 +496,14 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       }
     });
     socket.on('close', () => handle.remove());
-    socket.send(JSON.stringify({ type: 'hello', tenant: p.tenant }));
+    // Hello once batches flow, so a client that waits for it misses nothing stored after it.
+    handle.ready.then(
+      () => socket.send(JSON.stringify({ type: 'hello', tenant: p.tenant })),
+      (e: unknown) => {
+        socket.send(JSON.stringify({ type: 'error', code: 'IIP_ERR_BUS_UNAVAILABLE', message: `the live stream cannot subscribe to the bus: ${(e as Error).message}` }));
+        socket.close(1011);
+      },
+    );
   });
 
   await app.register(evaluationRoutes);

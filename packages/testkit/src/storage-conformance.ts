@@ -340,6 +340,31 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         }
       }));
 
+      it('stores each point once when concurrent writes overlap, and rolls up each once', withStore(async (s) => {
+        const t = s.telemetry;
+        const a = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        const b = await t.seriesId(key(T1, 'd1', 'press'), 'n');
+        const t0 = 1_700_000_000_000;
+        const batch = (from: number, to: number): RawRow[] => {
+          const rows: RawRow[] = [];
+          for (let i = from; i < to; i++) rows.push({ series: i % 2 ? a : b, ts: t0 + i * 1_000, num: i % 97, str: null });
+          return rows;
+        };
+        // Three writers at once: 0-1200, 800-2000 and 1600-2400 overlap pairwise; 2,400 distinct points in all.
+        const results = await Promise.all([t.write(batch(0, 1_200)), t.write(batch(800, 2_000)), t.write(batch(1_600, 2_400))]);
+        assert.equal(results.reduce((n, r) => n + r.inserted, 0), 2_400);
+        assert.equal(results.reduce((n, r) => n + r.duplicates, 0), 800);
+        const all = batch(0, 2_400);
+        for (const sid of [a, b]) {
+          const stored = all.filter((r) => r.series === sid);
+          assert.deepEqual(await t.raw(sid, 0, Number.MAX_SAFE_INTEGER, 10_000), stored);
+          for (const level of t.rollupLevels) {
+            assert.deepEqual(await t.rollups(level, sid, 0, Number.MAX_SAFE_INTEGER), expectedRollups(stored, level), `level ${level}`);
+          }
+        }
+        assert.deepEqual(await t.latest([a, b]), [all[2_399], all[2_398]].sort((x, y) => x!.series - y!.series));
+      }));
+
       it('rolls up numeric and boolean series but not strings', withStore(async (s) => {
         const t = s.telemetry;
         const on = await t.seriesId(key(T1, 'd1', 'on'), 'b');

@@ -7,7 +7,10 @@
  * keep the message it rejects (IIP_ERR_BUS_UNAVAILABLE, 503): no acknowledgement, the device resends.
  *
  * Worker: `startHistorianWorker` consumes the `historian` group and acknowledges each message to the bus only
- * after the historian has committed it. A re-delivery (a worker killed between commit and ack) is harmless:
+ * after the historian has committed it. It may be given several historians over one store (write shards): a
+ * device's messages always go to the same one (by a hash of tenant and device, so each historian's per-series
+ * newest-timestamp cache stays exact), and their transactions run concurrently — a PostgreSQL commit waits
+ * for its WAL flush, and one writer at a time left the server and this process idle between commits. A re-delivery (a worker killed between commit and ack) is harmless:
  * (series, ts) is deduplicated. A message the historian refuses for good (a value its series cannot store,
  * e.g. after a thing-model change of kind) is not retried for ever: it is counted by code, logged with the
  * device, and acknowledged; everything else (storage down) is retried until it is stored.
@@ -33,16 +36,30 @@ export interface HistorianLike {
   ingest(batch: TelemetryBatch): Promise<TelemetryWriteResult>;
 }
 
+/** FNV-1a of tenant and device: which write shard takes a device's messages. */
+export function shardOf(tenant: string, device: string, shards: number): number {
+  let h = 0x811c9dc5;
+  const key = `${tenant}/${device}`;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
 export function startHistorianWorker(
   bus: Bus,
-  historian: HistorianLike,
+  historians: HistorianLike | readonly HistorianLike[],
   log: (line: string) => void,
 ): { readonly subscription: Subscription; stats(): WorkerStats } {
+  const shards: readonly HistorianLike[] = Array.isArray(historians) ? historians : [historians as HistorianLike];
+  if (shards.length === 0) throw new Error('startHistorianWorker needs at least one historian');
   const stats: WorkerStats = { stored: 0, storedPoints: 0, refusedByCode: {}, retries: 0 };
   const subscription = bus.subscribe(
     'telemetry',
     async (batch) => {
       try {
+        const historian = shards.length === 1 ? (shards[0] as HistorianLike) : (shards[shardOf(batch.tenant, batch.device, shards.length)] as HistorianLike);
         const r = await historian.ingest(batch);
         stats.stored++;
         stats.storedPoints += r.stored.points.length;

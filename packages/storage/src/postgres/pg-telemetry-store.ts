@@ -3,11 +3,18 @@
  * one is a duplicate and ignored (the first of several in one batch wins), rollups count only the points
  * actually inserted, latest values only move forward, a series keeps its kind.
  *
- * One write() is one statement over a source of rows — an `unnest` of parameter arrays for small batches (one
- * round trip, atomic on its own), or, from `copyThreshold` rows on, a per-connection temporary staging table
- * filled with COPY (pg-copy-streams) inside a transaction. The statement inserts into raw with ON CONFLICT DO
- * NOTHING RETURNING, and from exactly the returned rows upserts the rollup cells (min/max/sum/count merged)
- * and the latest values, in a fixed key order so concurrent writers cannot deadlock on each other's cells.
+ * A batch of `copyThreshold` rows or more first takes the fast path, on the assumption that every row is new
+ * (re-deliveries are rare): one transaction COPYs the rows straight into raw (pg-copy-streams), then upserts
+ * the rollup cells aggregated here (RollupAccumulator) and the latest value per series, from parameter
+ * arrays. If any row was already stored (or is twice in the batch), the COPY fails on the primary key, the
+ * transaction rolls back, and the batch takes the general path.
+ *
+ * The general path is one statement over a source of rows — an `unnest` of parameter arrays for small batches
+ * (one round trip, atomic on its own), or a per-connection temporary staging table filled with COPY inside a
+ * transaction. It inserts into raw with ON CONFLICT DO NOTHING RETURNING, and from exactly the returned rows
+ * upserts the rollup cells and the latest values. Both paths upsert in a fixed key order so concurrent
+ * writers cannot deadlock on each other's cells; two writers of one (series, ts) are serialised by the
+ * primary key (the second one's COPY fails after the first commits, and it takes the general path).
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +25,8 @@ import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
 import { DEFAULT_RETENTION_BATCH, estimateStoredBytes, utcDay } from '../usage.js';
 import { DEFAULT_ROLLUP_LEVELS } from '../usage.js';
-import { PG_NO_PARTITION, type PgDb, pgErrorCode } from './pg-db.js';
+import { RollupAccumulator } from '../rollup-accumulator.js';
+import { PG_NO_PARTITION, PG_UNIQUE_VIOLATION, type PgDb, pgErrorCode } from './pg-db.js';
 import { type RawPartitions, dayOf } from './pg-partitions.js';
 
 interface SeriesEntry {
@@ -60,6 +68,19 @@ function writeSql(source: string, levelsParam: string): string {
     SELECT count(*)::int AS inserted FROM ins`;
 }
 
+/** The fast path's rollup cells and latest values, from parameter arrays (rows sorted by key). */
+const ROLLUP_CELLS_SQL = `
+  INSERT INTO rollup AS r (level, series, bucket, vmin, vmax, vsum, n)
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::bigint[])
+  ON CONFLICT (level, series, bucket) DO UPDATE SET
+    vmin = least(r.vmin, excluded.vmin), vmax = greatest(r.vmax, excluded.vmax),
+    vsum = r.vsum + excluded.vsum, n = r.n + excluded.n`;
+const LATEST_ROWS_SQL = `
+  INSERT INTO latest AS lt (series, ts, num, str)
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[])
+  ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str
+   WHERE excluded.ts > lt.ts`;
+
 const UNNEST_SQL = writeSql(
   'unnest($1::bigint[], $2::bigint[], $3::float8[], $4::text[]) WITH ORDINALITY AS s(series, ts, num, str, ord)',
   '$5',
@@ -71,17 +92,41 @@ function copyText(s: string): string {
   return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-function* copyChunks(rows: readonly RawRow[]): Generator<string> {
+/** COPY text lines (series, ts, num, str[, ord]) in chunks of 2,000 rows. */
+function* copyChunks(rows: readonly RawRow[], withOrd: boolean): Generator<string> {
   const CHUNK = 2_000;
   for (let i = 0; i < rows.length; i += CHUNK) {
     let out = '';
     const end = Math.min(rows.length, i + CHUNK);
     for (let j = i; j < end; j++) {
       const r = rows[j]!;
-      out += `${r.series}\t${r.ts}\t${r.num === null ? '\\N' : String(r.num)}\t${r.str === null ? '\\N' : copyText(r.str)}\t${j}\n`;
+      out += `${r.series}\t${r.ts}\t${r.num === null ? '\\N' : String(r.num)}\t${r.str === null ? '\\N' : copyText(r.str)}${withOrd ? `\t${j}` : ''}\n`;
     }
     yield out;
   }
+}
+
+/** Rollup cells of rows as parameter arrays, ordered by (level, series, bucket). */
+function rollupParams(rows: readonly RawRow[], levels: readonly number[]): unknown[][] {
+  const acc = new RollupAccumulator(levels);
+  for (const r of rows) if (r.num !== null) acc.add(r.series, r.ts, r.num);
+  const cells: Array<[number, number, number, number, number, number, number]> = [];
+  acc.forEach((level, series, bucket, c) => {
+    cells.push([level, series, bucket, c.min, c.max, c.sum, c.count]);
+  });
+  cells.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  return [0, 1, 2, 3, 4, 5, 6].map((k) => cells.map((c) => c[k]));
+}
+
+/** The newest row of each series as parameter arrays, ordered by series. */
+function latestParams(rows: readonly RawRow[]): unknown[][] {
+  const newest = new Map<number, RawRow>();
+  for (const r of rows) {
+    const prev = newest.get(r.series);
+    if (!prev || r.ts > prev.ts) newest.set(r.series, r);
+  }
+  const out = [...newest.values()].sort((a, b) => a.series - b.series);
+  return [out.map((r) => r.series), out.map((r) => r.ts), out.map((r) => r.num), out.map((r) => r.str)];
 }
 
 export interface PgTelemetryOptions {
@@ -158,7 +203,9 @@ export class PgTelemetryStore implements TelemetryStore {
     await this.partitions.ensure(days);
     for (let attempt = 1; ; attempt++) {
       try {
-        const inserted = rows.length >= this.copyThreshold ? await this.writeByCopy(rows) : await this.writeByUnnest(rows);
+        let inserted: number;
+        if (rows.length < this.copyThreshold) inserted = await this.writeByUnnest(rows);
+        else inserted = (await this.writeAllNew(rows)) ?? (await this.writeByCopy(rows));
         return { inserted, duplicates: rows.length - inserted };
       } catch (e) {
         const code = pgErrorCode(e);
@@ -193,6 +240,27 @@ export class PgTelemetryStore implements TelemetryStore {
     return res[0]!.inserted;
   }
 
+  /**
+   * The fast path: COPY into raw, then rollups and latest values from here, in one transaction. Resolves to
+   * the number of rows, or to undefined (rolled back, nothing written) when one of them was already stored.
+   */
+  private async writeAllNew(rows: readonly RawRow[]): Promise<number | undefined> {
+    return this.db.withClient(async (c) => {
+      await c.query('BEGIN');
+      try {
+        await pipeline(Readable.from(copyChunks(rows, false)), c.query(copyFrom('COPY raw (series, ts, num, str) FROM STDIN')));
+        await c.query(ROLLUP_CELLS_SQL, rollupParams(rows, this.rollupLevels));
+        await c.query(LATEST_ROWS_SQL, latestParams(rows));
+        await c.query('COMMIT');
+        return rows.length;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        if (pgErrorCode(e) === PG_UNIQUE_VIOLATION) return undefined;
+        throw e;
+      }
+    });
+  }
+
   private async writeByCopy(rows: readonly RawRow[]): Promise<number> {
     return this.db.withClient(async (c) => {
       if (!this.staged.has(c)) {
@@ -203,7 +271,7 @@ export class PgTelemetryStore implements TelemetryStore {
       }
       await c.query('BEGIN');
       try {
-        await pipeline(Readable.from(copyChunks(rows)), c.query(copyFrom(`COPY ${STAGE} (series, ts, num, str, ord) FROM STDIN`)));
+        await pipeline(Readable.from(copyChunks(rows, true)), c.query(copyFrom(`COPY ${STAGE} (series, ts, num, str, ord) FROM STDIN`)));
         const res = await c.query<{ inserted: number }>(STAGE_SQL, [this.rollupLevels]);
         await c.query('COMMIT');
         return res.rows[0]!.inserted;

@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { RawRow } from '../ports.js';
-import { RollupAccumulator } from './rollup-accumulator.js';
+import { RollupAccumulator } from '../rollup-accumulator.js';
 
 /** Rows per multi-row INSERT (4 parameters each, well under SQLite's limit of 32,766). */
 const INSERT_CHUNK = 100;
