@@ -88,6 +88,8 @@ export interface TrendQuery {
 }
 
 const MAX_BUCKETS = 100_000;
+/** keepNew reads a series' stored points over the range of a batch's older points up to this many at once. */
+const KEEP_NEW_RANGE_LIMIT = 5_000;
 
 function invalid(message: string, details: Record<string, unknown>): never {
   throw new IipError('IIP_ERR_VALIDATION', message, details);
@@ -285,38 +287,54 @@ export class Historian {
     return run;
   }
 
+  /**
+   * The series of every point of a batch, asking the store for those not cached — all at once, and the
+   * newest stored timestamps of the series not yet known in one latest() call (on PostgreSQL each is a round
+   * trip; a new device with ten properties was twenty of them in a row).
+   */
   private async resolveSeries(batch: TelemetryBatch): Promise<SeriesEntry[]> {
     const dk = batch.tenant + SEP + batch.device;
-    const seen = new Map<string, SeriesEntry>();
-    const out: SeriesEntry[] = [];
-    for (const p of batch.points) {
+    const keys = batch.points.map((p) => {
       const kind = kindOf(p.value, p.property);
-      const k = p.property + SEP + kind;
-      let e = seen.get(k);
-      if (!e) {
-        const cached = this.series.get(dk)?.get(p.property);
-        if (cached && cached.kind === kind) e = cached;
-        else {
-          const id = await this.store.seriesId({ tenant: batch.tenant, device: batch.device, property: p.property }, kind);
-          e = { id, kind };
-          let props = this.series.get(dk);
-          if (!props) {
-            props = new Map();
-            this.series.set(dk, props);
-          }
-          props.set(p.property, e);
-        }
-        if (!this.newestTs.has(e.id)) {
-          const row = (await this.store.latest([e.id]))[0];
-          // Another ingest may have queued a newer point meanwhile: keep the larger.
-          const known = this.newestTs.get(e.id) ?? Number.NEGATIVE_INFINITY;
-          this.newestTs.set(e.id, Math.max(known, row ? row.ts : Number.NEGATIVE_INFINITY));
-        }
-        seen.set(k, e);
-      }
-      out.push(e);
+      return { property: p.property, kind, k: p.property + SEP + kind };
+    });
+    const byKey = new Map<string, Promise<SeriesEntry>>();
+    for (const { property, kind, k } of keys) {
+      if (byKey.has(k)) continue;
+      const cached = this.series.get(dk)?.get(property);
+      byKey.set(
+        k,
+        cached && cached.kind === kind
+          ? Promise.resolve(cached)
+          : this.store.seriesId({ tenant: batch.tenant, device: batch.device, property }, kind).then((id) => {
+              const e: SeriesEntry = { id, kind };
+              let props = this.series.get(dk);
+              if (!props) {
+                props = new Map();
+                this.series.set(dk, props);
+              }
+              props.set(property, e);
+              return e;
+            }),
+      );
     }
-    return out;
+    // Every lookup settles before the first failure is reported, so none is left running unobserved.
+    const settled = await Promise.allSettled(byKey.values());
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const entries = new Map<string, SeriesEntry>();
+    let i = 0;
+    for (const k of byKey.keys()) entries.set(k, (settled[i++] as PromiseFulfilledResult<SeriesEntry>).value);
+    const unknown = [...new Set([...entries.values()].filter((e) => !this.newestTs.has(e.id)).map((e) => e.id))];
+    if (unknown.length > 0) {
+      const newest = new Map((await this.store.latest(unknown)).map((r) => [r.series, r.ts]));
+      for (const id of unknown) {
+        // Another ingest may have queued a newer point meanwhile: keep the larger.
+        const known = this.newestTs.get(id) ?? Number.NEGATIVE_INFINITY;
+        this.newestTs.set(id, Math.max(known, newest.get(id) ?? Number.NEGATIVE_INFINITY));
+      }
+    }
+    return keys.map(({ k }) => entries.get(k) as SeriesEntry);
   }
 
   /** Runs `fn` after every earlier slow-path check has finished. */
@@ -336,11 +354,12 @@ export class Historian {
     const key = (series: number, ts: number) => `${series}:${ts}`;
     const taken = new Set<string>();
     for (const r of rows) taken.add(key(r.series, r.ts));
+    const stored = await this.storedAmong(points, older);
     const duplicates = new Set<number>();
     for (const { index, series } of older) {
       const p = points[index] as TelemetryPoint;
       const k = key(series, p.ts);
-      if (taken.has(k) || (await this.store.raw(series, p.ts, p.ts + 1, 1)).length > 0) {
+      if (taken.has(k) || stored.has(k)) {
         duplicates.add(index);
         continue;
       }
@@ -348,6 +367,37 @@ export class Historian {
       rows.push(encode(series, p.ts, p.value));
     }
     return duplicates;
+  }
+
+  /**
+   * Which of the `older` points are stored, as `series:ts` keys: one range query per series (a re-delivered
+   * message is a run of consecutive points), point by point only for a series whose range holds more stored
+   * points than KEEP_NEW_RANGE_LIMIT (sparse backfill into dense history).
+   */
+  private async storedAmong(points: readonly TelemetryPoint[], older: ReadonlyArray<{ index: number; series: number }>): Promise<Set<string>> {
+    const bySeries = new Map<number, number[]>();
+    for (const { index, series } of older) {
+      const ts = (points[index] as TelemetryPoint).ts;
+      const list = bySeries.get(series);
+      if (list) list.push(ts);
+      else bySeries.set(series, [ts]);
+    }
+    const stored = new Set<string>();
+    for (const [series, list] of bySeries) {
+      let from = Number.POSITIVE_INFINITY;
+      let to = Number.NEGATIVE_INFINITY;
+      for (const ts of list) {
+        if (ts < from) from = ts;
+        if (ts > to) to = ts;
+      }
+      const found = await this.store.raw(series, from, to + 1, KEEP_NEW_RANGE_LIMIT + 1);
+      if (found.length <= KEEP_NEW_RANGE_LIMIT) {
+        for (const r of found) stored.add(`${series}:${r.ts}`);
+        continue;
+      }
+      for (const ts of list) if ((await this.store.raw(series, ts, ts + 1, 1)).length > 0) stored.add(`${series}:${ts}`);
+    }
+    return stored;
   }
 
   /** Resolves when the queue has room again (after the next flush). */

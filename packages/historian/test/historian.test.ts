@@ -188,6 +188,40 @@ describe('historian', () => {
     }
   });
 
+  it('checks a re-delivered batch against the store with one range query per series (point by point only in dense history)', () =>
+    withHistorian(async (fx) => {
+      const t = fx.storage.telemetry;
+      let rawCalls = 0;
+      const raw = t.raw.bind(t);
+      t.raw = (...a) => {
+        rawCalls++;
+        return raw(...a);
+      };
+      const h = fx.historian;
+      const first = batch(Array.from({ length: 200 }, (_, i): [string, number, PointValue] => [i % 2 ? 'a' : 'b', T0 + Math.floor(i / 2) * 10, i]));
+      await ingestNow(h, first);
+      rawCalls = 0;
+      // The same 200 points again, plus one older point that is new (between two stored ones).
+      const again = { ...first, points: [...first.points, { property: 'a', ts: T0 + 5, value: 1 }] };
+      const r = await ingestNow(h, again);
+      assert.equal(r.duplicates.length, 200);
+      assert.deepEqual(r.stored.points, [{ property: 'a', ts: T0 + 5, value: 1 }]);
+      assert.equal(rawCalls, 2, 'one range query for "a", one for "b"');
+
+      // Dense history: 6,000 stored points of "c"; two re-sent ones at its ends and one new point between.
+      await ingestNow(h, batch(Array.from({ length: 6_000 }, (_, i): [string, number, PointValue] => ['c', T0 + i * 2, i])));
+      rawCalls = 0;
+      const sparse = batch([
+        ['c', T0, 0],
+        ['c', T0 + 3, 7],
+        ['c', T0 + 11_998, 5_999],
+      ]);
+      const r2 = await ingestNow(h, sparse);
+      assert.deepEqual(r2.duplicates.map((p) => p.ts), [T0, T0 + 11_998]);
+      assert.deepEqual(r2.stored.points.map((p) => p.ts), [T0 + 3]);
+      assert.equal(rawCalls, 1 + 3, 'the range holds more than the limit: one range query, then one per point');
+    }));
+
   it('writes a full batch on its own, without waiting for the timer', () =>
     withHistorian(async ({ historian: h }) => {
       const r = await h.ingest(batch(Array.from({ length: 250 }, (_, k): [string, number, PointValue] => ['temp', T0 + k, k])));
