@@ -17,6 +17,7 @@ import { registerHandleRoutes, secretKeyAuth } from '@iip/identifiers';
 import type { PlatformIdentifiers } from './platform-identifiers.js';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { evaluationRoutes } from './evaluation-routes.js';
+import { principal, requireRole } from './routes/access.js';
 import { tenantPolicyRoutes } from './routes/tenant-policy.js';
 import type { TenantPolicyApi } from './tenant-governance.js';
 import { errorHandler } from './http-errors.js';
@@ -55,17 +56,6 @@ function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) return h.slice(7).trim();
   return undefined;
-}
-
-function principal(req: FastifyRequest): Principal {
-  if (!req.principal) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'sign in first', {});
-  return req.principal;
-}
-
-function requireRole(p: Principal, roles: readonly Principal['role'][]): void {
-  if (!roles.includes(p.role)) {
-    throw new IipError('IIP_ERR_AUTH_FORBIDDEN', `role "${p.role}" may not do this (needs ${roles.join(' or ')})`, { role: p.role });
-  }
 }
 
 function timeRange(q: { from?: number; to?: number }, defaultSpanMs: number): { from: number; to: number } {

@@ -23,6 +23,7 @@ import {
   validateFramework,
 } from '@iip/evaluation';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { principal } from './routes/access.js';
 
 /** Bounds that keep one request from holding the (single-threaded) platform for long. */
 export const EVALUATION_LIMITS = {
@@ -64,8 +65,8 @@ interface StoredRun {
 }
 
 function tenantOf(req: FastifyRequest): { tenant: string; username: string } {
-  if (!req.principal) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'sign in first', {});
-  return { tenant: req.principal.tenant, username: req.principal.username };
+  const p = principal(req);
+  return { tenant: p.tenant, username: p.username };
 }
 
 /** Newest-last map per tenant; the oldest run goes when a tenant holds more than `keep`. */

@@ -3,11 +3,11 @@
  * Every signed-in user may read them (the console shows usage against quotas); only an admin may change the
  * policy. A bad policy is refused with IIP_ERR_VALIDATION naming the field; nothing of it is stored.
  */
-import { IipError, type TenantId } from '@iip/core';
-import type { Principal } from '@iip/security';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TenantId } from '@iip/core';
+import type { FastifyInstance } from 'fastify';
 import { errorResponses } from '../schemas.js';
 import type { TenantPolicyApi } from '../tenant-governance.js';
+import { principal, requireRole } from './access.js';
 
 const days = { type: ['number', 'null'], exclusiveMinimum: 0, description: 'Days; null = keep for ever' } as const;
 const limit = { type: ['integer', 'null'], minimum: 0, description: 'null = unlimited' } as const;
@@ -69,10 +69,6 @@ const lastRunSchema = {
   },
 } as const;
 
-function principal(req: FastifyRequest): Principal {
-  if (!req.principal) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'sign in first', {});
-  return req.principal;
-}
 
 export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: TenantPolicyApi }): Promise<void> {
   const t = opts.tenants;
@@ -95,9 +91,7 @@ export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: 
     },
     async (req) => {
       const p = principal(req);
-      if (p.role !== 'admin') {
-        throw new IipError('IIP_ERR_AUTH_FORBIDDEN', `role "${p.role}" may not change the tenant policy (needs admin)`, { role: p.role });
-      }
+      requireRole(p, ['admin'], 'change the tenant policy');
       return t.setPolicy(p.tenant as TenantId, req.body);
     },
   );
