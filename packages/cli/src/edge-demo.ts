@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ChannelConfig, type DeviceId, IipError, type TenantId } from '@iip/core';
+import type { ChannelConfig, DeviceId, TenantId } from '@iip/core';
 import { createDriver } from '@iip/device-access';
 import { EdgeGateway } from '@iip/edge-gateway';
 import type { Platform } from '@iip/server';
@@ -20,13 +20,7 @@ const OPCUA_DEVICES = [
 type Credentials = Record<string, { product: string; secret: string }>;
 
 async function exists(platform: Platform, tenant: TenantId, id: string): Promise<boolean> {
-  try {
-    await platform.registry.getDevice(tenant, id);
-    return true;
-  } catch (e) {
-    if (e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND') return false;
-    throw e;
-  }
+  return (await platform.registry.findDevice(tenant, id)) !== undefined;
 }
 
 export interface EdgeDemo {

@@ -387,17 +387,11 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
       requireRole(p, ['admin', 'operator']);
       const gw = await s.registry.getDevice(p.tenant, req.params.id);
       // Only "not found" means absent; any other failure (storage down) fails the request.
-      const orUndefined = async <T>(f: () => Promise<T>): Promise<T | undefined> => {
-        try {
-          return await f();
-        } catch (e) {
-          if (e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND') return undefined;
-          throw e;
-        }
+      const exists = async (id: string) => (await s.registry.findDevice(p.tenant, id)) !== undefined;
+      const modelOf = async (id: string) => {
+        const d = await s.registry.findDevice(p.tenant, id);
+        return d && (await s.registry.findProduct(p.tenant, d.product))?.model;
       };
-      const exists = async (id: string) => (await orUndefined(() => s.registry.getDevice(p.tenant, id))) !== undefined;
-      const modelOf = (id: string) =>
-        orUndefined(async () => (await s.registry.getProduct(p.tenant, (await s.registry.getDevice(p.tenant, id)).product)).model);
       const rec = await s.gateways.setConfig(p.tenant, gw.id, req.body, p.username, exists, modelOf);
       return { gateway: rec.gateway, version: rec.version, createdAt: rec.createdAt };
     },

@@ -6,7 +6,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IipError, type TenantId } from '@iip/core';
+import type { TenantId } from '@iip/core';
 import { VirtualFactory, factoryDevicePlan, factoryProducts } from '@iip/simulator';
 import type { RegistryService } from './registry-service.js';
 
@@ -27,10 +27,7 @@ export async function startDemoFactory(opts: {
   const creds: Credentials = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Credentials) : {};
 
   for (const p of factoryProducts()) {
-    try {
-      await opts.registry.getProduct(opts.tenant, p.id);
-    } catch (e) {
-      if (!(e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND')) throw e;
+    if (!(await opts.registry.findProduct(opts.tenant, p.id))) {
       await opts.registry.createProduct(opts.tenant, { id: p.id, name: `${p.nameZh} ${p.name}`, category: p.category, model: p.model });
     }
   }
@@ -38,14 +35,7 @@ export async function startDemoFactory(opts: {
   const missing = plan.filter((d) => !creds[d.id]);
   const devices: Array<{ id: string; product: string; secret: string }> = [];
   for (const d of missing) {
-    let exists = true;
-    try {
-      await opts.registry.getDevice(opts.tenant, d.id);
-    } catch (e) {
-      if (!(e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND')) throw e;
-      exists = false;
-    }
-    if (exists) {
+    if (await opts.registry.findDevice(opts.tenant, d.id)) {
       opts.log(`simulator: device ${d.id} exists but its credential is not in ${file}; it is left out / 设备 ${d.id} 缺少凭据，已跳过`);
       continue;
     }

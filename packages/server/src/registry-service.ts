@@ -98,9 +98,14 @@ export class RegistryService {
   }
 
   async getProduct(tenant: TenantId, id: string): Promise<Product> {
-    const p = await this.store.getProduct(tenant, id as ProductId);
+    const p = await this.findProduct(tenant, id);
     if (!p) throw new IipError('IIP_ERR_NOT_FOUND', `product "${id}" not found`, { resource: 'product', id });
     return p;
+  }
+
+  /** The product, or undefined when there is none (any other failure, e.g. storage down, rejects). */
+  findProduct(tenant: TenantId, id: string): Promise<Product | undefined> {
+    return this.store.getProduct(tenant, id as ProductId);
   }
 
   listProducts(tenant: TenantId): Promise<Product[]> {
@@ -174,9 +179,14 @@ export class RegistryService {
   }
 
   async getDevice(tenant: TenantId, id: string): Promise<Device> {
-    const d = await this.store.getDevice(tenant, id as DeviceId);
+    const d = await this.findDevice(tenant, id);
     if (!d) throw new IipError('IIP_ERR_NOT_FOUND', `device "${id}" not found`, { resource: 'device', id });
     return d;
+  }
+
+  /** The device, or undefined when there is none (any other failure, e.g. storage down, rejects). */
+  findDevice(tenant: TenantId, id: string): Promise<Device | undefined> {
+    return this.store.getDevice(tenant, id as DeviceId);
   }
 
   listDevices(tenant: TenantId, filter: { product?: string }, page: { limit: number; offset: number }): Promise<{ items: Device[]; total: number }> {
