@@ -17,7 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { IipError } from '@iip/core';
-import { type KV, type NatsConnection, StorageType, type Subscription as NatsSubscription, connect } from 'nats';
+import { type KV, type NatsConnection, StorageType, type Subscription as NatsSubscription } from 'nats';
+import { checkPrefix, openNatsConnection, unavailable } from './nats-connect.js';
 
 export interface NatsSessionStoreOptions {
   /** `nats://host:port` (several, comma-separated). */
@@ -60,29 +61,16 @@ interface SessionRecord<S> {
   readonly state?: S;
 }
 
-const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
-
-function unavailable(message: string, cause?: unknown): IipError {
-  const why = cause instanceof Error ? `: ${cause.message}` : cause !== undefined ? `: ${String(cause)}` : '';
-  return new IipError('IIP_ERR_BUS_UNAVAILABLE', `${message}${why}`);
-}
 
 /** Connects to NATS and opens (or creates) the session bucket. */
 export async function connectNatsSessionStore<S>(opts: NatsSessionStoreOptions): Promise<NatsSessionStore<S>> {
   const prefix = opts.prefix ?? 'iip';
-  if (!SAFE_TOKEN.test(prefix)) throw new IipError('IIP_ERR_VALIDATION', `session store prefix "${prefix}" may hold only letters, digits, _ and -`);
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers: opts.url.split(',').map((s) => s.trim()),
-      name: opts.name ?? 'iip-sessions',
-      timeout: opts.connectTimeoutMs ?? 5_000,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 500,
-    });
-  } catch (e) {
-    throw unavailable(`cannot connect to NATS at ${opts.url}`, e);
-  }
+  checkPrefix(prefix, 'session store');
+  const nc = await openNatsConnection({
+    url: opts.url,
+    name: opts.name ?? 'iip-sessions',
+    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+  });
   try {
     const kv = await nc.jetstream().views.kv(`${prefix.toUpperCase()}_MQTT_SESSIONS`, {
       history: 1,

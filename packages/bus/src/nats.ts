@@ -36,12 +36,12 @@ import {
   RetentionPolicy,
   StorageType,
   type Subscription as NatsSubscription,
-  connect,
   createInbox,
   headers,
   nanos,
 } from 'nats';
 import type { Bus, BusTopics, Handler, SubscribeOptions, Subscription, Topic } from './index.js';
+import { SAFE_TOKEN, checkPrefix, openNatsConnection, unavailable } from './nats-connect.js';
 
 export interface NatsBusOptions {
   /** `nats://host:port` (several, comma-separated, for a cluster). */
@@ -96,7 +96,6 @@ const STREAM_SUFFIX: Record<Topic, string> = {
   'device.reply': 'DEVICE_REPLY',
 };
 const TOPICS = Object.keys(TOPIC_KIND) as Topic[];
-const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 
 /**
  * A tenant or device id as one NATS subject token: letters, digits, `_` and `-` stay; every other byte of
@@ -125,11 +124,6 @@ export function decodeSubjectToken(token: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-function unavailable(message: string, cause?: unknown): IipError {
-  const why = cause instanceof Error ? `: ${cause.message}` : cause !== undefined ? `: ${String(cause)}` : '';
-  return new IipError('IIP_ERR_BUS_UNAVAILABLE', `${message}${why}`);
-}
-
 interface AckWaiter {
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
@@ -145,21 +139,15 @@ interface Waiter {
 /** Connects to NATS, creates (or checks) the streams and the declared group consumers, and returns the bus. */
 export async function connectNatsBus(opts: NatsBusOptions): Promise<Bus & { readonly connected: boolean }> {
   const prefix = opts.prefix ?? 'iip';
-  if (!SAFE_TOKEN.test(prefix)) throw new IipError('IIP_ERR_VALIDATION', `bus prefix "${prefix}" may hold only letters, digits, _ and -`);
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers: opts.url.split(',').map((s) => s.trim()),
-      name: opts.name ?? 'iip',
-      timeout: opts.connectTimeoutMs ?? 5_000,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: opts.reconnectWaitMs ?? 500,
-      pingInterval: 10_000,
-      maxPingOut: 3,
-    });
-  } catch (e) {
-    throw unavailable(`cannot connect to NATS at ${opts.url}`, e);
-  }
+  checkPrefix(prefix, 'bus');
+  const nc = await openNatsConnection({
+    url: opts.url,
+    name: opts.name ?? 'iip',
+    ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    ...(opts.reconnectWaitMs !== undefined ? { reconnectWaitMs: opts.reconnectWaitMs } : {}),
+    pingIntervalMs: 10_000,
+    maxPingOut: 3,
+  });
   const bus = new NatsBus(nc, prefix, opts);
   try {
     await bus.setUp();
