@@ -1,17 +1,9 @@
-/**
- * Ingest benchmark (issue 2): real MQTT connections (QoS 1, 10 points per message) from a separate
- * process publish into the running embedded platform; the figure is end-to-end *stored* points per second
- * — from the first publish until the historian has committed the last point to SQLite. The baseline, in
- * the same run, is the raw bulk-insert rate of the embedded store with pre-built rows.
- *
- * Knobs (environment): BENCH_MESSAGES (default 200000), BENCH_DEVICES (20), BENCH_INFLIGHT (2000).
- */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+
 import { DEFAULT_TENANT, type ThingModel } from '@iip/core';
 import { startPlatform } from '@iip/server';
 import { tempDir } from '@iip/testkit';
 import { measureBulkInsert } from './store-baseline.js';
+import { runJsonChild } from './child-process.js';
 
 export const PROPS = Array.from({ length: 10 }, (_, i) => `v${i}`);
 export const MODEL: ThingModel = {
@@ -47,12 +39,7 @@ export async function main(): Promise<void> {
     }
     console.log(`ingest: ${messages} messages × ${pointsPerMessage} points over ${deviceCount} MQTT connections (QoS 1, ${inflight} in flight) …`);
     const job = { mqttUrl: platform.mqttUrl, tenant: 'default', devices, messages, pointsPerMessage, propertyIds: PROPS, model: MODEL, maxInFlight: inflight };
-    const loader = fileURLToPath(new URL('./ingest-load.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', loader, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
+    const load = runJsonChild<{ messages: number; points: number; elapsedMs: number; endedAt: number }>('ingest-load.ts', job);
     const written0 = platform.historian.stats().written;
     const flushes0 = platform.historian.stats().flushes;
     let storedAt = 0;
@@ -64,9 +51,7 @@ export async function main(): Promise<void> {
       const n = platform.historian.stats().written - written0;
       console.log(`  stored ${n.toLocaleString('en')} / ${total.toLocaleString('en')} points`);
     }, 1000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    if (code !== 0) throw new Error(`load generator exited with ${code}`);
-    const r = JSON.parse(out.trim().split('\n').at(-1) as string) as { messages: number; points: number; elapsedMs: number; endedAt: number };
+    const r = await load.done;
     const startedAt = r.endedAt - r.elapsedMs;
     const deadline = Date.now() + 120_000;
     while (!storedAt && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));

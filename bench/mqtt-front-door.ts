@@ -16,12 +16,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Server, createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort, tempDir } from '@iip/testkit';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { type FrontDoorPolicy, MqttFrontDoor } from '@iip/device-access';
-import { stopChild } from './child-process.js';
+import { runJsonChild, stopChild } from './child-process.js';
 
 const MESSAGES = Number(process.env.MQTT_BENCH_MESSAGES ?? 200_000);
 const CLIENTS = Number(process.env.MQTT_BENCH_CLIENTS ?? 20);
@@ -36,15 +35,7 @@ interface LoadResult {
 
 function load(url: string, protocolVersion: 4 | 5): Promise<LoadResult> {
   const job = { url, protocolVersion, clients: CLIENTS, messages: MESSAGES, inFlight: IN_FLIGHT, topicOf: 'iip/default/dev-{i}/telemetry' };
-  const script = fileURLToPath(new URL('./mqtt-load.ts', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
-  });
+  return runJsonChild<LoadResult>('mqtt-load.ts', job).done;
 }
 
 /** CPU seconds a process has used (utime + stime from /proc). */

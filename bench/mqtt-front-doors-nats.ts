@@ -13,13 +13,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connectNatsBus } from '@iip/bus';
 import { DEFAULT_INGEST_LIMITS, TelemetryValidator } from '@iip/core';
 import { type DeviceEntry, MqttAccess, TelemetryAdmission } from '@iip/device-access';
 import { freePort, startNats, tempDir, waitFor } from '@iip/testkit';
 import { RetentionPolicy, StorageType, connect } from 'nats';
-import { stopChild } from './child-process.js';
+import { runJsonChild, stopChild } from './child-process.js';
 
 const MESSAGES = Number(process.env.MQTT_BENCH_MESSAGES ?? 100_000);
 const CLIENTS = Number(process.env.MQTT_BENCH_CLIENTS ?? 20);
@@ -44,15 +43,7 @@ function load(url: string, protocolVersion: 4 | 5, auth: boolean): Promise<LoadR
     payload: PAYLOAD,
     ...(auth && { username: 'default/dev-{i}', password: SECRET }),
   };
-  const script = fileURLToPath(new URL('./mqtt-load.ts', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
-  });
+  return runJsonChild<LoadResult>('mqtt-load.ts', job).done;
 }
 
 async function streamMessages(url: string, stream: string): Promise<number> {

@@ -1,18 +1,6 @@
-/**
- * Scale-out benchmark (issue 11): MQTT ingest through two front doors and one worker — three `iip up --role …`
- * processes — on a throwaway nats-server -js and a throwaway PostgreSQL (fsync on), all on this machine. Two load
- * processes (bench/ingest-load.ts, mqtt.js, QoS 1, 10 points per message), one per front door, publish a fixed
- * number of messages; the figure is points stored per second end to end: from the first publish until the
- * worker has committed the last point to PostgreSQL (the worker's own counter, read over its HTTP API).
- * Baseline, in the same run and database: COPY of the same number of rows, for the same series, straight into
- * the same `raw` table (no rollups, no latest values, no bus) — what PostgreSQL itself takes in at best.
- *
- * Knobs (environment): BENCH_MESSAGES (default 100000), BENCH_DEVICES (20), BENCH_INFLIGHT (2000).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
+
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import type { DeviceId, TenantId } from '@iip/core';
 import { openPostgresStorage } from '@iip/storage';
 import { startNats, startPostgres } from '@iip/testkit';
@@ -20,6 +8,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { api, login, startProcess } from '../packages/server/test/scale-out-fixture.js';
 import { MODEL, PROPS, env } from './ingest.js';
+import { runJsonChild } from './child-process.js';
 
 /** COPY `rows` rows into raw for `series`, timestamps in yesterday's partition (made ahead at open). */
 async function copyBaseline(url: string, series: readonly number[], rows: number): Promise<number> {
@@ -47,18 +36,8 @@ async function copyBaseline(url: string, series: readonly number[], rows: number
   }
 }
 
-function runLoader(job: unknown): { child: ChildProcess; done: Promise<{ messages: number; points: number; elapsedMs: number; endedAt: number }> } {
-  const loader = fileURLToPath(new URL('./ingest-load.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', loader, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const done = new Promise<{ messages: number; points: number; elapsedMs: number; endedAt: number }>((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string)) : reject(new Error(`load generator exited ${code}`)))),
-  );
-  return { child, done };
-}
+type LoaderResult = { messages: number; points: number; elapsedMs: number; endedAt: number };
+const runLoader = (job: unknown) => runJsonChild<LoaderResult>('ingest-load.ts', job);
 
 export async function main(): Promise<void> {
   const messages = env('BENCH_MESSAGES', 100_000);
