@@ -15,6 +15,9 @@ import { generateDeviceSecret, hashDeviceSecret } from '@iip/security';
 import type { Device, Product, RegistryStore } from '@iip/storage';
 import { parseCsvRecords } from './csv.js';
 
+/** Up to this many devices created at once are announced one by one; more, as one change of the tenant. */
+const BULK_CHANGE_PER_DEVICE = 100;
+
 export interface NewDevice {
   readonly id?: string;
   readonly name?: string;
@@ -156,7 +159,10 @@ export class RegistryService {
     });
     await this.deviceQuota?.(tenant, issued.length);
     await this.store.createDevices(issued.map((x) => x.device));
-    for (const x of issued) this.changed(tenant, x.device.id);
+    // A large import is announced once for the tenant (scaled out, each change is a bus message to every
+    // process): caches drop the tenant's entries and read them again as devices connect.
+    if (issued.length > BULK_CHANGE_PER_DEVICE) this.changed(tenant);
+    else for (const x of issued) this.changed(tenant, x.device.id);
     return issued.map((x) => ({ device: publicDevice(x.device), secret: x.secret }));
   }
 

@@ -118,3 +118,24 @@ test('a product model change reaches cached devices (new validator)', async () =
     await fx.cleanup();
   }
 });
+
+test('a bulk creation tells the directory: small ones device by device, large ones once for the tenant', async () => {
+  const fx = await fixture();
+  try {
+    const changes: Array<string | undefined> = [];
+    fx.registry.onChange((_t, d) => changes.push(d));
+    // Unknown devices are remembered as unknown (a device that connects before it is created).
+    assert.equal(await fx.directory.lookup(T, 'small-1'), undefined);
+    assert.equal(await fx.directory.lookup(T, 'big-150'), undefined);
+    await fx.registry.createDevices(T, [{ id: 'small-1', product: 'sensor' }, { id: 'small-2', product: 'sensor' }]);
+    assert.deepEqual(changes, ['small-1', 'small-2']);
+    changes.length = 0;
+    await fx.registry.createDevices(T, Array.from({ length: 150 }, (_, i) => ({ id: `big-${i + 1}`, product: 'sensor' })));
+    assert.deepEqual(changes, [undefined], 'one tenant-wide change for 150 devices');
+    // Both forgot their "unknown" answer.
+    assert.notEqual(await fx.directory.lookup(T, 'small-1'), undefined);
+    assert.notEqual(await fx.directory.lookup(T, 'big-150'), undefined);
+  } finally {
+    await fx.cleanup();
+  }
+});
