@@ -161,10 +161,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const bus = await openPlatformBus(topology, log);
     cleanups.push(() => bus.close());
-    if (topology.postgres && workerRole && 'ensurePartitionsAhead' in storage) {
-      // Raw partitions are made days ahead at open; a worker keeps them ahead while it runs.
-      const pg = storage as { ensurePartitionsAhead(): Promise<void> };
-      const timer = setInterval(() => pg.ensurePartitionsAhead().catch((e: unknown) => log(`storage: partitions ahead: ${(e as Error).message}`)), 6 * 3600_000);
+    const maintain = storage.maintain?.bind(storage);
+    if (workerRole && maintain) {
+      // The adapter's upkeep where the historian writes (PostgreSQL: raw partitions of the days ahead; they are
+      // made at open too).
+      const timer = setInterval(() => maintain().catch((e: unknown) => log(`storage: upkeep: ${(e as Error).message}`)), 6 * 3600_000);
       timer.unref();
       cleanups.push(() => clearInterval(timer));
     }

@@ -261,5 +261,10 @@ export interface Storage {
   readonly telemetry: TelemetryStore;
   readonly gateways: GatewayStore;
   readonly audit: AuditStore;
+  /**
+   * Upkeep the adapter needs while it runs, if any; the platform calls it every few hours where the historian
+   * writes (PostgreSQL: creates the raw partitions of the days ahead). Idempotent.
+   */
+  maintain?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -89,13 +89,18 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
       await rejectsIipError(() => openPostgresStorage({ url }), 'IIP_ERR_STORAGE_SCHEMA_TOO_NEW', /schema version 999/);
     }));
 
-  it('creates partitions ahead, and on demand for far past and far future points', () =>
+  it('creates partitions ahead (at open and in its upkeep), and on demand for far past and far future points', () =>
     withDb(async (url) => {
-      const now = Date.UTC(2026, 2, 10, 12);
+      let now = Date.UTC(2026, 2, 10, 12);
       const s = await openPostgresStorage({ url, now: () => now, partitionDaysAhead: 2 });
       try {
         const names = (await s.listRawPartitions()).map((p) => p.name);
         assert.deepEqual(names, ['raw_20260309', 'raw_20260310', 'raw_20260311', 'raw_20260312']);
+        // A day later the platform's upkeep (Storage.maintain) keeps two days ahead.
+        now += 86_400_000;
+        await s.maintain?.();
+        assert.deepEqual((await s.listRawPartitions()).map((p) => p.name).slice(-2), ['raw_20260312', 'raw_20260313']);
+        now -= 86_400_000;
         const sid = await s.telemetry.seriesId(key('d1'), 'n');
         const far = [
           { series: sid, ts: 1_000, num: 1, str: null }, // 1970

@@ -74,6 +74,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       audit: new PgAuditStore(db),
       close: () => db.close(),
       ensurePartitionsAhead: () => partitions.ensureAhead(now(), ahead),
+      maintain: () => partitions.ensureAhead(now(), ahead),
       dropRawPartitionsBefore: (cutoff) => partitions.dropBefore(cutoff),
       listRawPartitions: () => partitions.list(),
     };
