@@ -50,6 +50,8 @@ function checkId(kind: string, id: unknown): string {
 export class RegistryService {
   private readonly listeners = new Set<(tenant: TenantId, device?: DeviceId) => void>();
   private deviceQuota: ((tenant: TenantId, adding: number) => Promise<void>) | undefined;
+  /** Per tenant, the last quota-checked creation: the next one's check waits for it (see withinDeviceQuota). */
+  private readonly creating = new Map<TenantId, Promise<unknown>>();
 
   constructor(
     private readonly store: RegistryStore,
@@ -64,6 +66,27 @@ export class RegistryService {
   /** Checked before devices are created: rejects (IIP_ERR_QUOTA_DEVICES) when `adding` more would pass the tenant's quota. */
   useDeviceQuota(check: ((tenant: TenantId, adding: number) => Promise<void>) | undefined): void {
     this.deviceQuota = check;
+  }
+
+  /**
+   * Checks the device quota and creates, one creation of a tenant at a time in this process, so that two
+   * concurrent creations cannot both pass a check that only one of them fits (processes scaled out can
+   * still overshoot by one creation each; docs/reference/retention-and-quotas.md).
+   */
+  private async withinDeviceQuota(tenant: TenantId, adding: number, create: () => Promise<void>): Promise<void> {
+    const check = this.deviceQuota;
+    if (!check) return create();
+    const before = this.creating.get(tenant) ?? Promise.resolve();
+    const run = before.then(async () => {
+      await check(tenant, adding);
+      await create();
+    });
+    const tail = run.catch(() => undefined);
+    this.creating.set(tenant, tail);
+    void tail.then(() => {
+      if (this.creating.get(tenant) === tail) this.creating.delete(tenant);
+    });
+    return run;
   }
 
   private changed(tenant: TenantId, device?: DeviceId): void {
@@ -140,8 +163,7 @@ export class RegistryService {
   async createDevice(tenant: TenantId, d: NewDevice): Promise<IssuedDevice> {
     const secret = generateDeviceSecret();
     const device = this.build(tenant, d, secret);
-    await this.deviceQuota?.(tenant, 1);
-    await this.store.createDevice(device);
+    await this.withinDeviceQuota(tenant, 1, () => this.store.createDevice(device));
     this.changed(tenant, device.id);
     return { device: publicDevice(device), secret };
   }
@@ -157,8 +179,7 @@ export class RegistryService {
         throw e;
       }
     });
-    await this.deviceQuota?.(tenant, issued.length);
-    await this.store.createDevices(issued.map((x) => x.device));
+    await this.withinDeviceQuota(tenant, issued.length, () => this.store.createDevices(issued.map((x) => x.device)));
     // A large import is announced once for the tenant (scaled out, each change is a bus message to every
     // process): caches drop the tenant's entries and read them again as devices connect.
     if (issued.length > BULK_CHANGE_PER_DEVICE) this.changed(tenant);
