@@ -369,12 +369,13 @@ export class PgTelemetryStore implements TelemetryStore {
   async usage(tenant: TenantId, now: number): Promise<TelemetryUsage> {
     const day = utcDay(now);
     const rows = await this.db.rows<{ series: number; raw_n: number; raw_b: number; today: number; rollup_n: number }>(
-      `WITH s AS (SELECT id FROM series WHERE tenant = $1)
-       SELECT (SELECT count(*) FROM s)::bigint AS series,
-              (SELECT count(*) FROM raw WHERE series IN (SELECT id FROM s))::bigint AS raw_n,
-              (SELECT coalesce(sum(octet_length(str)), 0) FROM raw WHERE series IN (SELECT id FROM s))::bigint AS raw_b,
-              (SELECT count(*) FROM raw WHERE series IN (SELECT id FROM s) AND ts >= $2 AND ts < $3)::bigint AS today,
-              (SELECT count(*) FROM rollup WHERE level = ANY($4::bigint[]) AND series IN (SELECT id FROM s))::bigint AS rollup_n`,
+      // One pass over the tenant's raw points for their number, string bytes and today's number.
+      `WITH s AS (SELECT id FROM series WHERE tenant = $1),
+            r AS (SELECT count(*) AS n, coalesce(sum(octet_length(str)), 0) AS b, count(*) FILTER (WHERE ts >= $2 AND ts < $3) AS today
+                    FROM raw WHERE series IN (SELECT id FROM s))
+       SELECT (SELECT count(*) FROM s)::bigint AS series, r.n::bigint AS raw_n, r.b::bigint AS raw_b, r.today::bigint AS today,
+              (SELECT count(*) FROM rollup WHERE level = ANY($4::bigint[]) AND series IN (SELECT id FROM s))::bigint AS rollup_n
+         FROM r`,
       [tenant, day.from, day.to, this.rollupLevels],
     );
     const r = rows[0]!;

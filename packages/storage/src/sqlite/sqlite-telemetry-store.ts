@@ -67,12 +67,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
            (SELECT bucket FROM rollup WHERE level = ? AND series = ? AND bucket <= ? ORDER BY bucket LIMIT ?)`,
       ),
       countSeries: db.prepare('SELECT count(*) AS n FROM series WHERE tenant = ?'),
+      // One pass over the tenant's raw points: their number, their string bytes, and today's number.
       rawUsage: db.prepare(
-        `SELECT count(*) AS n, coalesce(sum(length(CAST(str AS BLOB))), 0) AS b FROM raw
-          WHERE series IN (SELECT id FROM series WHERE tenant = ?)`,
-      ),
-      rawInDay: db.prepare(
-        'SELECT count(*) AS n FROM raw WHERE series IN (SELECT id FROM series WHERE tenant = ?) AND ts >= ? AND ts < ?',
+        `SELECT count(*) AS n, coalesce(sum(length(CAST(str AS BLOB))), 0) AS b, coalesce(sum(ts >= ? AND ts < ?), 0) AS today
+           FROM raw WHERE series IN (SELECT id FROM series WHERE tenant = ?)`,
       ),
       rollupUsage: db.prepare('SELECT count(*) AS n FROM rollup WHERE level = ? AND series IN (SELECT id FROM series WHERE tenant = ?)'),
     };
@@ -198,9 +196,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async usage(tenant: TenantId, now: number): Promise<TelemetryUsage> {
     const series = (this.s.countSeries.get(tenant) as { n: number }).n;
-    const raw = this.s.rawUsage.get(tenant) as { n: number; b: number };
     const day = utcDay(now);
-    const pointsToday = (this.s.rawInDay.get(tenant, day.from, day.to) as { n: number }).n;
+    const raw = this.s.rawUsage.get(day.from, day.to, tenant) as { n: number; b: number; today: number };
+    const pointsToday = raw.today;
     let rollupRows = 0;
     for (const level of this.rollupLevels) rollupRows += (this.s.rollupUsage.get(level, tenant) as { n: number }).n;
     return {
