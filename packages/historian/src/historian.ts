@@ -195,7 +195,7 @@ export class Historian {
     // kind change); a cached series with another kind is passed to the store too, which rejects it. All of it
     // happens before anything of the batch is queued.
     const dk = batch.tenant + SEP + batch.device;
-    const resolved = this.resolving.has(dk) ? undefined : this.resolveCached(batch);
+    const resolved = this.resolving.has(dk) ? undefined : this.resolveCached(batch, dk);
     const entries = resolved ?? (await this.resolveInTurn(dk, batch));
     // Back-pressure: a full queue is written before more is taken (the wait is here, before the check
     // against the newest timestamps, so that nothing can slip between that check and the queue). First come,
@@ -248,8 +248,8 @@ export class Historian {
   }
 
   /** The series of every point from the cache alone, or undefined when one must be asked of the store. */
-  private resolveCached(batch: TelemetryBatch): SeriesEntry[] | undefined {
-    const props = this.series.get(batch.tenant + SEP + batch.device);
+  private resolveCached(batch: TelemetryBatch, dk: string): SeriesEntry[] | undefined {
+    const props = this.series.get(dk);
     if (!props) {
       // Still check the values, so an unstorable one is refused before any store call.
       for (const p of batch.points) kindOf(p.value, p.property);
@@ -275,7 +275,7 @@ export class Historian {
    */
   private resolveInTurn(dk: string, batch: TelemetryBatch): Promise<SeriesEntry[]> {
     const before = this.resolving.get(dk);
-    const run = (before ?? Promise.resolve()).then(() => this.resolveCached(batch) ?? this.resolveSeries(batch));
+    const run = (before ?? Promise.resolve()).then(() => this.resolveCached(batch, dk) ?? this.resolveSeries(batch, dk));
     const tail = run.then(
       () => undefined,
       () => undefined,
@@ -292,8 +292,7 @@ export class Historian {
    * newest stored timestamps of the series not yet known in one latest() call (on PostgreSQL each is a round
    * trip; a new device with ten properties was twenty of them in a row).
    */
-  private async resolveSeries(batch: TelemetryBatch): Promise<SeriesEntry[]> {
-    const dk = batch.tenant + SEP + batch.device;
+  private async resolveSeries(batch: TelemetryBatch, dk: string): Promise<SeriesEntry[]> {
     const keys = batch.points.map((p) => {
       const kind = kindOf(p.value, p.property);
       return { property: p.property, kind, k: p.property + SEP + kind };

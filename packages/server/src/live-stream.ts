@@ -57,11 +57,6 @@ export class LiveStream {
     };
   }
 
-  /** Resolves when the stream receives batches from the bus (at once while no socket is open). */
-  get ready(): Promise<void> {
-    return this.subscription?.ready ?? Promise.resolve();
-  }
-
   get size(): number {
     return this.subs.size;
   }

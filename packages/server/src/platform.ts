@@ -257,7 +257,6 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const live = new LiveStream(bus);
     cleanups.push(() => live.close());
-    await live.ready;
     const identifiers = opts.identifiers ? await PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;
     if (identifiers) cleanups.push(() => identifiers.close());
     const app = await buildApp(

@@ -49,17 +49,16 @@ export function shardOf(tenant: string, device: string, shards: number): number 
 
 export function startHistorianWorker(
   bus: Bus,
-  historians: HistorianLike | readonly HistorianLike[],
+  shards: readonly HistorianLike[],
   log: (line: string) => void,
 ): { readonly subscription: Subscription; stats(): WorkerStats } {
-  const shards: readonly HistorianLike[] = Array.isArray(historians) ? historians : [historians as HistorianLike];
   if (shards.length === 0) throw new Error('startHistorianWorker needs at least one historian');
   const stats: WorkerStats = { stored: 0, storedPoints: 0, refusedByCode: {}, retries: 0 };
   const subscription = bus.subscribe(
     'telemetry',
     async (batch) => {
       try {
-        const historian = shards.length === 1 ? (shards[0] as HistorianLike) : (shards[shardOf(batch.tenant, batch.device, shards.length)] as HistorianLike);
+        const historian = shards[shardOf(batch.tenant, batch.device, shards.length)] as HistorianLike;
         const r = await historian.ingest(batch);
         stats.stored++;
         stats.storedPoints += r.stored.points.length;

@@ -1,5 +1,5 @@
 /**
- * The SQLite telemetry write path and the connection settings of the embedded file. One write() is one
+ * The SQLite telemetry write path. One write() is one
  * BEGIN IMMEDIATE transaction: raw points sorted by (series, ts) and inserted 100 rows per statement
  * (INSERT OR IGNORE, so a re-delivered (series, ts) is stored once), then the rollups of the new points
  * (aggregated in memory, one upsert per (level, series, bucket)) and the latest value per series (only
@@ -20,25 +20,6 @@ function bySeriesThenTs(a: RawRow, b: RawRow): number {
 export interface WriteResult {
   inserted: number;
   duplicates: number;
-}
-
-/**
- * Connection settings shared by every connection to the embedded file. WAL lets readers run beside the
- * writer; synchronous=NORMAL is safe in WAL mode (a power cut may lose the last transactions, never corrupt
- * the file; a killed process loses nothing committed). A checkpoint every ~40 MiB of WAL instead of SQLite's
- * 4 MiB: a checkpoint copies pages into the file and fsyncs, and fewer, larger ones copy a hot page once
- * instead of many times; afterwards the WAL file is cut back to 64 MiB.
- */
-export function configureConnection(db: Database.Database): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  // 64 MiB page cache: keeps the hot B-tree pages of raw and rollup in memory during ingest.
-  db.pragma('cache_size = -65536');
-  db.pragma('temp_store = MEMORY');
-  db.pragma('wal_autocheckpoint = 10000');
-  db.pragma('journal_size_limit = 67108864');
 }
 
 export class TelemetryWriter {
