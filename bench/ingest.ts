@@ -37,9 +37,10 @@ export async function main(): Promise<void> {
       const issued = await platform.registry.createDevice(DEFAULT_TENANT, { id: `bench-${i}`, product: 'bench' });
       devices.push({ id: issued.device.id, secret: issued.secret });
     }
-    console.log(`ingest: ${messages} messages × ${pointsPerMessage} points over ${deviceCount} MQTT connections (QoS 1, ${inflight} in flight) …`);
+    console.log(`ingest: ${messages} messages × ${pointsPerMessage} points over ${deviceCount} MQTT 3.1.1 connections (QoS 1, ${inflight} in flight; load from bench/lean-publisher.ts in its own process) …`);
     const job = { mqttUrl: platform.mqttUrl, tenant: 'default', devices, messages, pointsPerMessage, propertyIds: PROPS, model: MODEL, maxInFlight: inflight };
-    const load = runJsonChild<{ messages: number; points: number; elapsedMs: number; endedAt: number }>('ingest-load.ts', job);
+    const load = runJsonChild<{ messages: number; points: number; elapsedMs: number; endedAt: number; cpuMs: number }>('ingest-load.ts', job);
+    const cpu0 = process.cpuUsage();
     const written0 = platform.historian.stats().written;
     const flushes0 = platform.historian.stats().flushes;
     let storedAt = 0;
@@ -57,6 +58,7 @@ export async function main(): Promise<void> {
     while (!storedAt && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
     clearInterval(watch);
     clearInterval(progress);
+    const cpu = process.cpuUsage(cpu0);
     const stats = platform.historian.stats();
     const stored = stats.written - written0;
     if (stored < total) throw new Error(`only ${stored} of ${total} points were stored within 120 s`);
@@ -67,6 +69,7 @@ export async function main(): Promise<void> {
     const transactions = stats.flushes - flushes0;
     console.log(`ingest: ${transactions} write transactions, ${Math.round(stored / Math.max(1, transactions))} points each on average`);
     console.log(`ingest: publisher acknowledged ${r.messages} messages in ${(r.elapsedMs / 1000).toFixed(2)} s; last point stored after ${seconds.toFixed(2)} s`);
+    console.log(`ingest: CPU time while publishing: platform ${Math.round((cpu.user + cpu.system) / 1000)} ms, load generator ${r.cpuMs} ms (all threads of each process)`);
     console.log(`ingest: ${Math.round(rate)} points/s end-to-end, baseline ${Math.round(base.pointsPerSec)} points/s, ratio ${(rate / base.pointsPerSec).toFixed(3)}`);
   } finally {
     await platform.close();

@@ -15,5 +15,6 @@ export type { MachineStateName } from './signals/machine-state.js';
 export type { DeviceLogin } from './device-connection.js';
 export { type FactoryStats, VirtualFactory, type VirtualFactoryDevice, type VirtualFactoryOptions } from './virtual-factory.js';
 export { type LoadOptions, type LoadResult, runLoad } from './load-driver.js';
+export { BatchBuilder, rangesFor, type ValueRange } from './load-payload.js';
 export * from './modbus/index.js';
 export * from './opcua/index.js';
