@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   'handle-store': async () => (await import('./handle-store.js')).main(),
   'mqtt-front-door': async () => (await import('./mqtt-front-door.js')).main(),
   'scale-out': async () => (await import('./scale-out.js')).main(),
+  authz: async () => (await import('./authz.js')).main(),
 };
 
 const name = process.argv[2];

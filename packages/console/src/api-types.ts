@@ -9,14 +9,24 @@ export type { DataType, DeviceHealth, DeviceLinkState, DriverHealth, GatewayConf
 export interface User {
   readonly id: string;
   readonly username: string;
-  readonly role: string;
   readonly tenant: string;
+}
+
+/** What the signed-in user may do: permissions on the whole tenant and per asset (menus and buttons follow it). */
+export interface AccessSummary {
+  readonly tenant: string;
+  readonly homeTenant: string;
+  readonly platformAdmin: boolean;
+  readonly tenantWide: readonly string[];
+  readonly assets: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface LoginResponse {
   readonly token: string;
   readonly expiresAt: number | string;
   readonly user: User;
+  /** Absent in a session saved by an older console. */
+  readonly access?: AccessSummary;
 }
 
 export interface Product {

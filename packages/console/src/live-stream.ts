@@ -21,9 +21,10 @@ export interface LiveStreamOptions {
   readonly onRepeatedFailure?: () => void;
 }
 
-export function streamUrl(token: string, loc: Pick<Location, 'protocol' | 'host'> = location): string {
+/** The stream's address. The token is not in it: it goes in the first frame (proxies and logs keep URLs). */
+export function streamUrl(loc: Pick<Location, 'protocol' | 'host'> = location): string {
   const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${loc.host}/api/v1/stream?token=${encodeURIComponent(token)}`;
+  return `${proto}//${loc.host}/api/v1/stream`;
 }
 
 export class LiveStream {
@@ -61,11 +62,12 @@ export class LiveStream {
 
   private connect(): void {
     this.opts.onState({ kind: 'connecting' });
-    const ws = new WebSocket(streamUrl(this.opts.token));
+    const ws = new WebSocket(streamUrl());
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
       this.opts.onState({ kind: 'online' });
+      ws.send(JSON.stringify({ type: 'auth', token: this.opts.token }));
       this.sendSubscription();
     };
     ws.onmessage = (ev: MessageEvent) => {

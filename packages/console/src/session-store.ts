@@ -2,13 +2,15 @@
  * The signed-in session. The token lives in sessionStorage: it survives a reload but not closing the tab,
  * which suits shared control-room PCs better than localStorage.
  */
-import type { LoginResponse, User } from './api-types';
+import type { AccessSummary, LoginResponse, User } from './api-types';
 
 const KEY = 'iip.session';
 
 export interface Session {
   readonly token: string;
   readonly user: User;
+  /** What the user may do (absent in a session saved by an older console: then nothing is offered). */
+  readonly access?: AccessSummary;
 }
 
 export function loadSession(): Session | undefined {
@@ -16,14 +18,14 @@ export function loadSession(): Session | undefined {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return undefined;
     const s = JSON.parse(raw) as Partial<Session>;
-    return typeof s.token === 'string' && s.user ? { token: s.token, user: s.user } : undefined;
+    return typeof s.token === 'string' && s.user ? { token: s.token, user: s.user, ...(s.access && { access: s.access }) } : undefined;
   } catch {
     return undefined;
   }
 }
 
 export function saveSession(r: LoginResponse): Session {
-  const s: Session = { token: r.token, user: r.user };
+  const s: Session = { token: r.token, user: r.user, ...(r.access && { access: r.access }) };
   sessionStorage.setItem(KEY, JSON.stringify(s));
   return s;
 }

@@ -88,7 +88,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
         </nav>
         <span className="spacer" />
         <ConnStatus state={conn} />
-        <span className="user" title={`${session.user.role} · ${session.user.tenant}`}>
+        <span className="user" title={session.user.tenant}>
           {session.user.username}
         </span>
         <LangSwitch />
@@ -115,7 +115,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
       case 'evaluation':
         return <EvaluationPage token={session.token} onUnauthorized={expire} />;
       case 'usage':
-        return <UsagePage api={api} isAdmin={session.user.role === 'admin'} />;
+        return <UsagePage api={api} isAdmin={session.access?.tenantWide.includes('tenant-policy:write') ?? false} />;
       default: {
         const never: never = route;
         return never;

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { TenantId } from '@iip/core';
 import { startPlatform } from '@iip/server';
 import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
 
@@ -44,7 +43,7 @@ before(async () => {
   token = ((await login.json()) as { token: string }).token;
   await api('POST', '/products', { id: 'meter', name: 'Meter', model: { properties: [{ id: 'kw', access: 'r', dataType: { type: 'float' } }], events: [], services: [] } });
   for (const id of ['m1', 'm2']) assert.equal((await api('POST', '/devices', { id, product: 'meter' })).status, 201);
-  await platform.users.createUser({ username: 'watcher', password: VIEWER_PASSWORD, role: 'viewer', tenant: 'default' as TenantId });
+  assert.equal((await api('POST', '/users', { username: 'watcher', password: VIEWER_PASSWORD, grants: [{ role: 'viewer' }] })).status, 201);
   browser = await launchBrowser();
 });
 

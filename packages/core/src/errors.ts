@@ -138,6 +138,26 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'A resource with this id already exists.',
     fix: 'Choose another id or delete the existing resource first.',
   },
+  IIP_ERR_ASSET_PARENT: {
+    status: 404,
+    meaning: 'The parent named for an asset (or a move) does not exist in this tenant.',
+    fix: 'Create the parent asset first, or name an asset of the same tenant (null for a root).',
+  },
+  IIP_ERR_ASSET_CYCLE: {
+    status: 409,
+    meaning: 'The move would put an asset below itself or below one of its own descendants.',
+    fix: 'Choose a new parent outside the subtree of the asset being moved.',
+  },
+  IIP_ERR_ASSET_LEVEL: {
+    status: 400,
+    meaning: 'An asset must be of a deeper ISA-95 level than its parent (enterprise › site › area › line › cell).',
+    fix: 'Pick a deeper level for the child, or a shallower parent; details name the levels.',
+  },
+  IIP_ERR_ASSET_NOT_EMPTY: {
+    status: 409,
+    meaning: 'The asset still has child assets, devices placed on it, or grants on it.',
+    fix: 'Move or delete its children, move its devices and remove its grants first; details say what is left.',
+  },
   IIP_ERR_BUS_UNAVAILABLE: {
     status: 503,
     meaning: 'The message bus (NATS JetStream) cannot take the message now: it is unreachable, it did not confirm in time, or the stream refused it; nothing was acknowledged.',

@@ -18,13 +18,28 @@ export const SECURITY_ERRORS = defineErrors({
   },
   IIP_ERR_AUTH_FORBIDDEN: {
     status: 403,
-    meaning: "The signed-in user's role does not allow this operation.",
-    fix: 'Ask an administrator for a role that allows it.',
+    meaning: "No grant of the signed-in user permits this operation here (details name the permission, the tenant and the asset).",
+    fix: 'Ask a tenant administrator for a role holding that permission, on the whole tenant or on the asset concerned.',
   },
   IIP_ERR_AUTH_WEAK_PASSWORD: {
     status: 400,
     meaning: 'The password is shorter than 12 characters.',
     fix: 'Choose a password of at least 12 characters.',
+  },
+  IIP_ERR_ACCESS_UNKNOWN_ROLE: {
+    status: 400,
+    meaning: 'A grant names a role that is neither built in nor a custom role of the tenant.',
+    fix: 'Use a built-in role id (GET /api/v1/roles) or create the custom role first.',
+  },
+  IIP_ERR_ACCESS_UNKNOWN_PERMISSION: {
+    status: 400,
+    meaning: 'A custom role names a permission iip does not have, or one only the platform can hold (tenants:manage).',
+    fix: 'Pick permissions from GET /api/v1/permissions; details name the one refused.',
+  },
+  IIP_ERR_ACCESS_RESERVED_ROLE: {
+    status: 409,
+    meaning: 'A custom role was given the id of a built-in role, or a built-in role was to be changed or deleted.',
+    fix: 'Choose another id for the custom role; built-in roles cannot be changed.',
   },
   IIP_ERR_DEVICE_AUTH_FAILED: {
     status: 401,

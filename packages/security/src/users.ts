@@ -1,24 +1,25 @@
 /**
  * Users and their bearer tokens. A token is 256 random bits shown once to its owner; only its SHA-256 is
- * stored, so a database leak does not leak sessions. Every principal carries its tenant, and every query
- * the API makes on its behalf is scoped by it.
+ * stored, so a database leak does not leak sessions. Every authenticated user carries its tenant; what it may
+ * do is decided from its grants (policy.ts), not here.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DEFAULT_TENANT, IipError, type TenantId, type UserId } from '@iip/core';
-import type { Role, User, UserStore } from '@iip/storage';
+import type { AccessStore, User, UserStore } from '@iip/storage';
 import { generatePassword, hashPassword, verifyPassword } from './passwords.js';
+import { PLATFORM_ADMIN } from './permissions.js';
 
-export interface Principal {
+/** Who a bearer token belongs to. */
+export interface AuthenticatedUser {
   readonly userId: UserId;
   readonly username: string;
   readonly tenant: TenantId;
-  readonly role: Role;
 }
 
 export interface LoginResult {
   readonly token: string;
   readonly expiresAt: number;
-  readonly user: { id: UserId; username: string; role: Role; tenant: TenantId };
+  readonly user: { id: UserId; username: string; tenant: TenantId };
 }
 
 export const MIN_PASSWORD_LENGTH = 12;
@@ -33,7 +34,7 @@ export class UserService {
 
   constructor(
     private readonly store: UserStore,
-    private readonly opts: { tokenTtlMs?: number; now?: () => number } = {},
+    private readonly opts: { tokenTtlMs?: number; now?: () => number; access?: AccessStore } = {},
   ) {}
 
   private now(): number {
@@ -41,17 +42,20 @@ export class UserService {
   }
 
   /**
-   * Creates the first administrator when no user exists. Returns the password only when it was generated
-   * here (the caller prints it once); a password from the environment is never echoed.
+   * Creates the first administrator — the platform administrator, on the whole default tenant — when no user
+   * exists. Returns the password only when it was generated here (the caller prints it once); a password from
+   * the environment is never echoed.
    */
   async ensureAdmin(password?: string): Promise<{ created: boolean; username: string; generatedPassword?: string }> {
     if ((await this.store.countUsers()) > 0) return { created: false, username: 'admin' };
     const generated = password ? undefined : generatePassword();
-    await this.createUser({ username: 'admin', password: password ?? (generated as string), role: 'admin', tenant: DEFAULT_TENANT });
+    const user = await this.createUser({ username: 'admin', password: password ?? (generated as string), tenant: DEFAULT_TENANT });
+    await this.opts.access?.addGrant({ tenant: DEFAULT_TENANT, id: `bootstrap-${user.id}`, userId: user.id, role: PLATFORM_ADMIN, asset: null, createdAt: user.createdAt });
     return generated ? { created: true, username: 'admin', generatedPassword: generated } : { created: true, username: 'admin' };
   }
 
-  async createUser(u: { username: string; password: string; role: Role; tenant: TenantId }): Promise<User> {
+  /** A user of `tenant` with no grants (deny by default): grant it roles through the AccessStore. */
+  async createUser(u: { username: string; password: string; tenant: TenantId }): Promise<User> {
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(u.username)) {
       throw new IipError('IIP_ERR_VALIDATION', `username "${u.username}" may use letters, digits and _ . @ - (max 64)`, {
         field: 'username',
@@ -67,7 +71,6 @@ export class UserService {
       tenant: u.tenant,
       username: u.username,
       passwordHash: await hashPassword(u.password),
-      role: u.role,
       createdAt: this.now(),
     };
     await this.store.createUser(user);
@@ -88,11 +91,11 @@ export class UserService {
     const now = this.now();
     const expiresAt = now + (this.opts.tokenTtlMs ?? 12 * 3600_000);
     await this.store.saveToken({ tokenHash: sha256(token), userId: user.id, tenant: user.tenant, expiresAt, createdAt: now });
-    return { token, expiresAt, user: { id: user.id, username: user.username, role: user.role, tenant: user.tenant } };
+    return { token, expiresAt, user: { id: user.id, username: user.username, tenant: user.tenant } };
   }
 
   /** Resolves a bearer token to its principal or throws IIP_ERR_AUTH_REQUIRED / _TOKEN_EXPIRED. */
-  async authenticate(token: string | undefined): Promise<Principal> {
+  async authenticate(token: string | undefined): Promise<AuthenticatedUser> {
     if (!token) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'sign in first: no bearer token', {});
     const t = await this.store.getToken(sha256(token));
     if (!t) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'unknown bearer token', {});
@@ -102,7 +105,7 @@ export class UserService {
     }
     const user = await this.store.getUser(t.userId);
     if (!user) throw new IipError('IIP_ERR_AUTH_REQUIRED', 'the user of this token no longer exists', {});
-    return { userId: user.id, username: user.username, tenant: user.tenant, role: user.role };
+    return { userId: user.id, username: user.username, tenant: user.tenant };
   }
 
   async logout(token: string): Promise<void> {

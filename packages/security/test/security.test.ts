@@ -61,7 +61,7 @@ test('first admin, login, token expiry and logout', async () => {
     await assert.rejects(users.authenticate(again.token), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_REQUIRED');
     await assert.rejects(users.authenticate(undefined), (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_REQUIRED');
     await assert.rejects(
-      users.createUser({ username: 'op', password: 'short', role: 'operator', tenant: 'default' as TenantId }),
+      users.createUser({ username: 'op', password: 'short', tenant: 'default' as TenantId }),
       (e) => isIipError(e) && e.code === 'IIP_ERR_AUTH_WEAK_PASSWORD',
     );
   } finally {

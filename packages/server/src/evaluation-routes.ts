@@ -23,7 +23,7 @@ import {
   validateFramework,
 } from '@iip/evaluation';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { principal } from './routes/access.js';
+import { authorize } from './routes/access.js';
 
 /** Bounds that keep one request from holding the (single-threaded) platform for long. */
 export const EVALUATION_LIMITS = {
@@ -64,8 +64,9 @@ interface StoredRun {
   result: EvaluationResult;
 }
 
-function tenantOf(req: FastifyRequest): { tenant: string; username: string } {
-  const p = principal(req);
+/** The acting tenant and user, once the decision point allows `permission` (evaluation:read or evaluation:run). */
+async function tenantOf(req: FastifyRequest, permission: 'evaluation:read' | 'evaluation:run' = 'evaluation:read'): Promise<{ tenant: string; username: string }> {
+  const p = await authorize(req, permission);
   return { tenant: p.tenant, username: p.username };
 }
 
@@ -122,7 +123,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
   const store = new RunStore(EVALUATION_LIMITS.keptRuns);
 
   app.get('/api/v1/evaluation/frameworks', { schema: { tags: ['evaluation'], description: 'The built-in indicator frameworks (e.g. caict-2024).' } }, async (req) => {
-    tenantOf(req);
+    await tenantOf(req);
     return {
       items: BUILTIN_FRAMEWORKS.map((id) => builtinFramework(id)).map((f) => ({ id: f.id, nameZh: f.nameZh, nameEn: f.nameEn, indicators: f.indicators.length, groups: f.groups.length })),
     };
@@ -132,7 +133,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
     '/api/v1/evaluation/frameworks/:id',
     { schema: { tags: ['evaluation'], description: 'A built-in framework as a document: indicators (id, names, level, parent, direction, unit, source, weight) and weighting groups (judgment matrices).' } },
     async (req) => {
-      tenantOf(req);
+      await tenantOf(req);
       return builtinFramework(req.params.id);
     },
   );
@@ -152,7 +153,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (req) => {
-      tenantOf(req);
+      await tenantOf(req);
       const id = req.body.id ?? 'matrix';
       const a = req.body.matrix.map((row, i) => row.map((v, j) => parseJudgment(v, id, i + 1, j + 1)));
       return ahpWeights(a, req.body.ids, { id, allowInconsistent: true });
@@ -208,7 +209,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (req, reply) => {
-      const who = tenantOf(req);
+      const who = await tenantOf(req, 'evaluation:run');
       const body = req.body ?? {};
       const fw = frameworkOf(body);
       let data: Dataset;
@@ -226,14 +227,14 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
   );
 
   app.get('/api/v1/evaluation/runs', { schema: { tags: ['evaluation'], description: 'The runs kept for this tenant, newest first.' } }, async (req) => {
-    const { tenant } = tenantOf(req);
+    const { tenant } = await tenantOf(req);
     return {
       items: store.list(tenant).map((r) => ({ id: r.id, createdAt: r.createdAt, createdBy: r.createdBy, framework: r.result.framework.id, years: r.result.years, regions: r.result.regions.length })),
     };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/evaluation/runs/:id', { schema: { tags: ['evaluation'], description: 'The EvaluationResult of a run.' } }, async (req) => {
-    const run = store.get(tenantOf(req).tenant, req.params.id);
+    const run = store.get((await tenantOf(req)).tenant, req.params.id);
     return { id: run.id, createdAt: run.createdAt, result: run.result };
   });
 
@@ -253,7 +254,7 @@ export async function evaluationRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (req, reply) => {
-      const run = store.get(tenantOf(req).tenant, req.params.id);
+      const run = store.get((await tenantOf(req)).tenant, req.params.id);
       // Rendered per request rather than cached: it is cheap, and 1 MB of inlined ECharts per kept run is not.
       const html = await renderReport(run.result, { lang: req.query.lang ?? 'both', ...(req.query.initial ? { initial: req.query.initial } : {}) });
       // The page needs its own inline script and style and nothing else: no request leaves it.

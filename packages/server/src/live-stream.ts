@@ -18,6 +18,8 @@ export interface LiveSocket {
 interface Subscriber {
   readonly socket: LiveSocket;
   readonly tenant: string;
+  /** Which devices the socket's user may see (absent: all of the tenant). */
+  readonly visible: ((device: string) => boolean) | undefined;
   devices: Set<string> | null;
   /** device → property → newest point */
   pending: Map<string, Map<string, { ts: number; value: PointValue }>>;
@@ -38,9 +40,12 @@ export class LiveStream {
     this.timer.unref();
   }
 
-  /** `ready` resolves once the socket receives batches from the bus (rejects if the bus cannot subscribe). */
-  add(socket: LiveSocket, tenant: string): { readonly ready: Promise<void>; setDevices(devices: string[] | null): void; remove(): void } {
-    const sub: Subscriber = { socket, tenant, devices: null, pending: new Map() };
+  /**
+   * `ready` resolves once the socket receives batches from the bus (rejects if the bus cannot subscribe). `visible`
+   * narrows the socket to the devices its user may read (the permission model's decision, made by the caller).
+   */
+  add(socket: LiveSocket, tenant: string, visible?: (device: string) => boolean): { readonly ready: Promise<void>; setDevices(devices: string[] | null): void; remove(): void } {
+    const sub: Subscriber = { socket, tenant, visible, devices: null, pending: new Map() };
     this.subs.add(sub);
     this.subscription ??= this.bus.subscribe('telemetry', (b) => this.onBatch(b));
     return {
@@ -64,7 +69,7 @@ export class LiveStream {
   private onBatch(b: TelemetryBatch): void {
     if (this.subs.size === 0) return;
     for (const sub of this.subs) {
-      if (sub.tenant !== b.tenant || (sub.devices && !sub.devices.has(b.device))) continue;
+      if (sub.tenant !== b.tenant || (sub.devices && !sub.devices.has(b.device)) || (sub.visible && !sub.visible(b.device))) continue;
       let props = sub.pending.get(b.device);
       if (!props) {
         props = new Map();

@@ -15,13 +15,15 @@ import { BusDeviceRouter, GatewayManager, HttpIngest, MqttAccess, type SessionSn
 import { Historian } from '@iip/historian';
 import { UserService } from '@iip/security';
 import type { FastifyInstance } from 'fastify';
+import { AccessAdmin } from './access-admin.js';
+import { AccessControl } from './access-control.js';
 import { buildApp } from './app.js';
 import { startDemoFactory } from './demo-factory.js';
 import { RegistryDeviceDirectory } from './device-directory.js';
 import { LiveStream } from './live-stream.js';
 import { modelFormats } from './model-formats.js';
 import { type PlatformIdentifierOptions, PlatformIdentifiers } from './platform-identifiers.js';
-import { RegistryService } from './registry-service.js';
+import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
 
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
@@ -90,7 +92,7 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export const GATEWAY_PRODUCT = 'iip-edge-gateway' as ProductId;
+export const GATEWAY_PRODUCT = GATEWAY_PRODUCT_ID as ProductId;
 
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
@@ -152,7 +154,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       }));
     }
 
-    const users = new UserService(storage.users);
+    const users = new UserService(storage.users, { access: storage.access });
     // Processes of a scaled-out platform may start together: the one that loses the race finds the admin made.
     const admin = await users.ensureAdmin(opts.adminPassword).catch((e: unknown) => {
       if (e instanceof IipError && e.code === 'IIP_ERR_CONFLICT') return users.ensureAdmin(opts.adminPassword);
@@ -257,6 +259,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const live = new LiveStream(bus);
     cleanups.push(() => live.close());
+    const accessControl = new AccessControl(storage.access, { platformTenant: DEFAULT_TENANT });
+    const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
     const identifiers = opts.identifiers ? await PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;
     if (identifiers) cleanups.push(() => identifiers.close());
     const app = await buildApp(
@@ -266,6 +270,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         historian,
         gateways,
         audit: storage.audit,
+        access: storage.access,
+        accessControl,
+        accessAdmin,
         identifiers,
         ingest: new HttpIngest(directory, admission, DEFAULT_TENANT),
         live,

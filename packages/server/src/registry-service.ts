@@ -12,8 +12,11 @@ import {
   type ThingModel,
 } from '@iip/core';
 import { generateDeviceSecret, hashDeviceSecret } from '@iip/security';
-import type { Device, Product, RegistryStore } from '@iip/storage';
+import type { Device, Product, RegistryStore, Tenant } from '@iip/storage';
 import { parseCsvRecords } from './csv.js';
+
+/** The built-in product of edge gateways, in every tenant. */
+export const GATEWAY_PRODUCT_ID = 'iip-edge-gateway';
 
 /** Up to this many devices created at once are announced one by one; more, as one change of the tenant. */
 const BULK_CHANGE_PER_DEVICE = 100;
@@ -23,6 +26,8 @@ export interface NewDevice {
   readonly name?: string;
   readonly product: string;
   readonly attributes?: Record<string, string>;
+  /** The asset of the tenant's tree to place it on (the store refuses an asset that is not in the tenant). */
+  readonly asset?: string | null;
 }
 
 export interface IssuedDevice {
@@ -157,6 +162,7 @@ export class RegistryService {
       secretHash: hashDeviceSecret(secret),
       attributes: d.attributes ?? {},
       createdAt: this.now(),
+      asset: d.asset ?? null,
     };
   }
 
@@ -216,8 +222,43 @@ export class RegistryService {
     return this.store.getDevice(tenant, id as DeviceId);
   }
 
-  listDevices(tenant: TenantId, filter: { product?: string }, page: { limit: number; offset: number }): Promise<{ items: Device[]; total: number }> {
-    return this.store.listDevices(tenant, filter.product ? { product: filter.product as ProductId } : {}, page);
+  /** `assets`: only devices placed on one of these assets (the caller expands subtrees). */
+  listDevices(tenant: TenantId, filter: { product?: string; assets?: readonly string[] }, page: { limit: number; offset: number }): Promise<{ items: Device[]; total: number }> {
+    return this.store.listDevices(tenant, { ...(filter.product && { product: filter.product as ProductId }), ...(filter.assets && { assets: filter.assets }) }, page);
+  }
+
+  /** The tenant, or undefined when there is none. */
+  findTenant(id: string): Promise<Tenant | undefined> {
+    return this.store.getTenant(id as TenantId);
+  }
+
+  listTenants(): Promise<Tenant[]> {
+    return this.store.listTenants();
+  }
+
+  /**
+   * A new tenant, with the built-in edge-gateway product every tenant has (gateways authenticate like devices
+   * and need a product). IIP_ERR_CONFLICT when the id is taken.
+   */
+  async createTenant(t: { id: string; name?: string }): Promise<Tenant> {
+    const id = checkId('tenant', t.id) as TenantId;
+    const name = t.name?.trim() || id;
+    if (name.length > 200) throw new IipError('IIP_ERR_VALIDATION', 'name must be at most 200 characters', { field: 'name' });
+    const tenant: Tenant = { id, name, createdAt: this.now(), status: 'active', suspendedReason: null };
+    await this.store.createTenant(tenant);
+    await this.createProduct(id, { id: GATEWAY_PRODUCT_ID, name: '边缘网关 Edge gateway', category: 'gateway', model: { properties: [], events: [], services: [] } });
+    return tenant;
+  }
+
+  /** Renames, suspends (a reason is required) or re-activates a tenant. */
+  async updateTenant(id: string, patch: { name?: string; status?: 'active' | 'suspended'; suspendedReason?: string | null }): Promise<Tenant> {
+    if (patch.status === 'suspended' && !patch.suspendedReason?.trim()) {
+      throw new IipError('IIP_ERR_VALIDATION', 'suspending a tenant needs a reason (suspendedReason): its devices and users are told it', { field: 'suspendedReason' });
+    }
+    if (patch.name !== undefined && (patch.name.trim().length === 0 || patch.name.length > 200)) throw new IipError('IIP_ERR_VALIDATION', 'name must be 1–200 characters', { field: 'name' });
+    const t = await this.store.updateTenant(id as TenantId, patch);
+    this.changed(id as TenantId);
+    return t;
   }
 
   async deleteDevice(tenant: TenantId, id: string): Promise<void> {

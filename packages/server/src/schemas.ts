@@ -105,6 +105,7 @@ export const deviceSchema = {
     tenant: { type: 'string' },
     createdAt: { type: 'integer' },
     attributes: { type: 'object', additionalProperties: { type: 'string' } },
+    asset: { type: ['string', 'null'], description: 'The asset it is placed on (null: not on the tree)' },
   },
 } as const;
 

@@ -183,15 +183,24 @@ describe('HTTP ingest and queries', () => {
 });
 
 describe('live stream', () => {
-  test('a signed-in WebSocket receives stored telemetry of its tenant', async () => {
-    const secret = await tp.createDevice('live-1');
-    const ws = new WebSocket(`${tp.platform.httpUrl.replace('http', 'ws')}/api/v1/stream?token=${tp.token}`);
-    const frames: Array<{ type: string; device?: string; points?: Array<{ property: string; value: unknown }> }> = [];
+  const streamUrl = () => `${tp.platform.httpUrl.replace('http', 'ws')}/api/v1/stream`;
+  type Frame = { type: string; device?: string; code?: string; points?: Array<{ property: string; value: unknown }> };
+  async function open(): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
+    const ws = new WebSocket(streamUrl());
+    const frames: Frame[] = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
+    return { ws, frames, closed };
+  }
+
+  test('a WebSocket that authenticates in its first frame receives stored telemetry of its tenant', async () => {
+    const secret = await tp.createDevice('live-1');
+    const { ws, frames } = await open();
+    ws.send(JSON.stringify({ type: 'auth', token: tp.token }));
     ws.send(JSON.stringify({ type: 'subscribe', devices: ['live-1'] }));
     await waitFor(() => frames.some((f) => f.type === 'hello'), 'hello frame');
     const r = await tp.anon('POST', '/api/v1/ingest', '{"temperature": 42.5}', basic('live-1', secret));
@@ -201,13 +210,21 @@ describe('live stream', () => {
     assert.deepEqual(f.points?.map((p) => [p.property, p.value]), [['temperature', 42.5]]);
     ws.close();
   });
-  test('a WebSocket without a token is refused', async () => {
-    const ws = new WebSocket(`${tp.platform.httpUrl.replace('http', 'ws')}/api/v1/stream`);
-    const status = await new Promise<number>((resolve) => {
-      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.once('open', () => resolve(101));
-    });
-    assert.equal(status, 401);
+  test('a WebSocket whose first frame is not an auth frame is closed (4401, IIP_ERR_AUTH_REQUIRED); a token in the URL counts for nothing', async () => {
+    const ws = new WebSocket(`${streamUrl()}?token=${tp.token}`);
+    const frames: Frame[] = [];
+    ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'subscribe', devices: null }));
+    assert.equal(await closed, 4401);
+    assert.deepEqual(frames.map((f) => [f.type, f.code]), [['error', 'IIP_ERR_AUTH_REQUIRED']]);
+  });
+  test('a WebSocket with an unknown token is closed (4401) without a hello', async () => {
+    const { ws, frames, closed } = await open();
+    ws.send(JSON.stringify({ type: 'auth', token: 'not-a-token' }));
+    assert.equal(await closed, 4401);
+    assert.deepEqual(frames.map((f) => [f.type, f.code]), [['error', 'IIP_ERR_AUTH_REQUIRED']]);
   });
 });
 

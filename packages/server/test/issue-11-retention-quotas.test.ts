@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { TenantId } from '@iip/core';
 import { waitFor } from '@iip/testkit';
 import mqtt from 'mqtt';
 import { type TestPlatform, startTestPlatform } from './fixture.js';
@@ -71,7 +70,7 @@ describe('tenant policy API', () => {
     assert.equal(negative.body.code, 'IIP_ERR_VALIDATION');
     assert.deepEqual((await tp.api<Policy>('GET', '/api/v1/tenant/policy')).body, want, 'a refused policy changes nothing');
 
-    await tp.platform.users.createUser({ username: 'viewer1', password: 'viewer-password-1', role: 'viewer', tenant: 'default' as TenantId });
+    assert.equal((await tp.api('POST', '/api/v1/users', { username: 'viewer1', password: 'viewer-password-1', grants: [{ role: 'viewer' }] })).status, 201);
     const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username: 'viewer1', password: 'viewer-password-1' });
     const asViewer = { authorization: `Bearer ${login.body.token}` };
     assert.equal((await tp.anon('GET', '/api/v1/tenant/policy', undefined, asViewer)).status, 200, 'a viewer may read');

@@ -4,6 +4,8 @@
  * root picks the adapter (embedded SQLite by default, PostgreSQL when scaling out).
  */
 export type * from './ports.js';
+export type * from './access-ports.js';
+export { ASSET_LEVELS } from './access-ports.js';
 export { STORAGE_ERRORS } from './errors.js';
 export { openSqliteStorage } from './sqlite/open-sqlite-storage.js';
 export type { SqliteStorageOptions } from './sqlite/open-sqlite-storage.js';

@@ -5,11 +5,18 @@
  * Every query takes the tenant: nothing is ever read across tenants.
  */
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
+import type { AccessStore } from './access-ports.js';
+
+export type TenantStatus = 'active' | 'suspended';
 
 export interface Tenant {
   readonly id: TenantId;
   readonly name: string;
   readonly createdAt: number;
+  /** Absent on creation = active. A suspended tenant's devices are refused at connect; nothing is deleted. */
+  readonly status?: TenantStatus;
+  /** Why it was suspended (shown to its devices' and users' refusals), or null. */
+  readonly suspendedReason?: string | null;
 }
 
 export interface Product {
@@ -33,6 +40,8 @@ export interface Device {
   readonly secretHash: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly createdAt: number;
+  /** The asset it is placed on (AccessStore.placeDevice), or null/absent when it is not on the tree. */
+  readonly asset?: string | null;
 }
 
 export interface Page {
@@ -44,6 +53,15 @@ export interface RegistryStore {
   createTenant(t: Tenant): Promise<void>;
   getTenant(id: TenantId): Promise<Tenant | undefined>;
   listTenants(): Promise<Tenant[]>;
+  /** Renames, suspends (with a reason) or re-activates a tenant; IIP_ERR_NOT_FOUND when absent. */
+  updateTenant(id: TenantId, patch: { readonly name?: string; readonly status?: TenantStatus; readonly suspendedReason?: string | null }): Promise<Tenant>;
+  /**
+   * Deletes the tenant and every row of it this store and the AccessStore and UserStore keep (products, devices,
+   * policy, assets, roles, grants, users and their tokens, gateway configs and states), in one transaction.
+   * Telemetry and the audit log are not touched (the caller deletes telemetry device by device first; the audit
+   * log outlives the tenant). False when absent.
+   */
+  deleteTenant(id: TenantId): Promise<boolean>;
 
   /** Throws IIP_ERR_CONFLICT when the id exists in the tenant. */
   createProduct(p: Product): Promise<void>;
@@ -54,12 +72,16 @@ export interface RegistryStore {
   /** Refuses (IIP_ERR_CONFLICT) while devices of the product exist. Returns false if absent. */
   deleteProduct(tenant: TenantId, id: ProductId): Promise<boolean>;
 
-  /** Throws IIP_ERR_CONFLICT when the id exists, IIP_ERR_NOT_FOUND when the product does not. */
+  /**
+   * Throws IIP_ERR_CONFLICT when the id exists, IIP_ERR_NOT_FOUND when the product does not or when `asset` is set
+   * and is not an asset of the tenant (details field 'asset').
+   */
   createDevice(d: Device): Promise<void>;
   /** All or nothing: one bad row (conflict, unknown product) creates none and names the row. */
   createDevices(ds: readonly Device[]): Promise<void>;
   getDevice(tenant: TenantId, id: DeviceId): Promise<Device | undefined>;
-  listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): Promise<{ items: Device[]; total: number }>;
+  /** `assets`: only devices placed on one of these assets (an empty list matches none). */
+  listDevices(tenant: TenantId, filter?: { product?: ProductId; assets?: readonly string[] }, page?: Page): Promise<{ items: Device[]; total: number }>;
   deleteDevice(tenant: TenantId, id: DeviceId): Promise<boolean>;
 
   /** The tenant's retention and quota policy, or undefined when none was ever set (then every default applies). */
@@ -108,14 +130,12 @@ export interface RetentionBatchOptions {
   readonly batchSize?: number;
 }
 
-export type Role = 'admin' | 'operator' | 'viewer';
-
+/** A user of one tenant. What it may do is in its grants (AccessStore), not here. */
 export interface User {
   readonly id: UserId;
   readonly tenant: TenantId;
   readonly username: string;
   readonly passwordHash: string;
-  readonly role: Role;
   readonly createdAt: number;
 }
 
@@ -134,6 +154,8 @@ export interface UserStore {
   createUser(u: User): Promise<void>;
   getUserByName(username: string): Promise<User | undefined>;
   getUser(id: UserId): Promise<User | undefined>;
+  /** The tenant's users, by username. */
+  listUsers(tenant: TenantId): Promise<User[]>;
   setPasswordHash(id: UserId, hash: string): Promise<void>;
   saveToken(t: AccessToken): Promise<void>;
   getToken(tokenHash: string): Promise<AccessToken | undefined>;
@@ -261,6 +283,7 @@ export interface Storage {
   readonly telemetry: TelemetryStore;
   readonly gateways: GatewayStore;
   readonly audit: AuditStore;
+  readonly access: AccessStore;
   /**
    * Upkeep the adapter needs while it runs, if any; the platform calls it every few hours where the historian
    * writes (PostgreSQL: creates the raw partitions of the days ahead). Idempotent.

@@ -3,12 +3,15 @@
  * their mapping to the port types, written once.
  */
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
-import type { AccessToken, AuditEntry, Device, GatewayConfigRecord, Product, Role, Tenant, User } from './ports.js';
+import type { Asset, AssetLevel, CustomRole, Grant } from './access-ports.js';
+import type { AccessToken, AuditEntry, Device, GatewayConfigRecord, Product, Tenant, TenantStatus, User } from './ports.js';
 
 export interface TenantRow {
   id: string;
   name: string;
   created_at: number;
+  status: TenantStatus;
+  suspended_reason: string | null;
 }
 export interface ProductRow {
   tenant: string;
@@ -27,13 +30,13 @@ export interface DeviceRow {
   secret_hash: string;
   attributes: string;
   created_at: number;
+  asset: string | null;
 }
 export interface UserRow {
   id: string;
   tenant: string;
   username: string;
   password_hash: string;
-  role: Role;
   created_at: number;
 }
 export interface TokenRow {
@@ -44,7 +47,13 @@ export interface TokenRow {
   created_at: number;
 }
 
-export const toTenant = (r: TenantRow): Tenant => ({ id: r.id as TenantId, name: r.name, createdAt: r.created_at });
+export const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id as TenantId,
+  name: r.name,
+  createdAt: r.created_at,
+  status: r.status,
+  suspendedReason: r.suspended_reason,
+});
 export const toProduct = (r: ProductRow): Product => ({
   tenant: r.tenant as TenantId,
   id: r.id as ProductId,
@@ -62,13 +71,13 @@ export const toDevice = (r: DeviceRow): Device => ({
   secretHash: r.secret_hash,
   attributes: JSON.parse(r.attributes) as Record<string, string>,
   createdAt: r.created_at,
+  asset: r.asset,
 });
 export const toUser = (r: UserRow): User => ({
   id: r.id as UserId,
   tenant: r.tenant as TenantId,
   username: r.username,
   passwordHash: r.password_hash,
-  role: r.role,
   createdAt: r.created_at,
 });
 export const toToken = (r: TokenRow): AccessToken => ({
@@ -122,4 +131,55 @@ export const toAuditEntry = (tenant: TenantId, r: AuditRow): AuditEntry => ({
   newValue: decodeAuditValue(r.new_value),
   result: r.result,
   error: r.error,
+});
+
+export interface AssetRow {
+  tenant: string;
+  id: string;
+  parent: string | null;
+  level: AssetLevel;
+  name: string;
+  name_zh: string | null;
+  created_at: number;
+}
+export const toAsset = (r: AssetRow): Asset => ({
+  tenant: r.tenant as TenantId,
+  id: r.id,
+  parent: r.parent,
+  level: r.level,
+  name: r.name,
+  nameZh: r.name_zh,
+  createdAt: r.created_at,
+});
+
+export interface RoleRow {
+  tenant: string;
+  id: string;
+  name: string;
+  permissions: string;
+  created_at: number;
+}
+export const toRole = (r: RoleRow): CustomRole => ({
+  tenant: r.tenant as TenantId,
+  id: r.id,
+  name: r.name,
+  permissions: JSON.parse(r.permissions) as string[],
+  createdAt: r.created_at,
+});
+
+export interface GrantRow {
+  tenant: string;
+  id: string;
+  user_id: string;
+  role: string;
+  asset: string | null;
+  created_at: number;
+}
+export const toGrant = (r: GrantRow): Grant => ({
+  tenant: r.tenant as TenantId,
+  id: r.id,
+  userId: r.user_id as UserId,
+  role: r.role,
+  asset: r.asset,
+  createdAt: r.created_at,
 });

@@ -1,5 +1,6 @@
 /**
- * The one conformance suite every storage adapter must pass (registry, users, telemetry, gateways, audit).
+ * The one conformance suite every storage adapter must pass (registry, users, telemetry, gateways, audit,
+ * access: asset tree, placements, roles, grants).
  * An adapter's test file calls `runStorageConformance(name, open)`; `open` returns a fresh, empty store. A
  * fixture that can close and reopen the same database provides `reopen`; without it the durability case is
  * skipped and the skip says why. Every port method returns a promise, and a refusal must be a rejected
@@ -8,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
-import type { AuditEntry, Device, Product, RawRow, RollupRow, Storage, TenantPolicy } from '@iip/storage';
+import type { Asset, AssetLevel, AuditEntry, CustomRole, Device, Grant, Product, RawRow, RollupRow, Storage, TenantPolicy } from '@iip/storage';
 import { estimateStoredBytes } from '@iip/storage';
 
 export interface StorageFixture {
@@ -50,7 +51,67 @@ const device = (tenant: TenantId, id: string, p = P1): Device => ({
   secretHash: `hash-${id}`,
   attributes: { line: 'A', 位置: '车间 3', empty: '' },
   createdAt: 1_700_000_000_001,
+  // As read back: a new device is not on the asset tree (AccessStore.placeDevice puts it there).
+  asset: null,
 });
+
+const asset = (tenant: TenantId, id: string, level: AssetLevel, parent: string | null, extra: Partial<Asset> = {}): Asset => ({
+  tenant,
+  id,
+  parent,
+  level,
+  name: `Asset ${id}`,
+  nameZh: null,
+  createdAt: 1_700_000_000_002,
+  ...extra,
+});
+
+const role = (tenant: TenantId, id: string, permissions: readonly string[] = ['device:read']): CustomRole => ({
+  tenant,
+  id,
+  name: `Role ${id}`,
+  permissions,
+  createdAt: 1_700_000_000_003,
+});
+
+const grant = (tenant: TenantId, id: string, userId: string, roleId: string, on: string | null): Grant => ({
+  tenant,
+  id,
+  userId: userId as UserId,
+  role: roleId,
+  asset: on,
+  createdAt: 1_700_000_000_004,
+});
+
+const member = (tenant: TenantId, id: string) => ({
+  id: id as UserId,
+  tenant,
+  username: `${id}@${tenant}`,
+  passwordHash: `h-${id}`,
+  role: 'viewer' as const,
+  createdAt: 6,
+});
+
+/**
+ * A tenant's tree used by the access cases:
+ *   ent (enterprise) › site (site) › area-1 (area) › line-1 (line) › cell-1, cell-2 (cell)
+ *                                  › area-2 (area) › line-2 (line)
+ */
+async function buildTree(s: Storage, tenant: TenantId): Promise<void> {
+  await s.access.createAsset(asset(tenant, 'ent', 'enterprise', null));
+  await s.access.createAsset(asset(tenant, 'site', 'site', 'ent'));
+  await s.access.createAsset(asset(tenant, 'area-1', 'area', 'site'));
+  await s.access.createAsset(asset(tenant, 'area-2', 'area', 'site'));
+  await s.access.createAsset(asset(tenant, 'line-1', 'line', 'area-1'));
+  await s.access.createAsset(asset(tenant, 'line-2', 'line', 'area-2'));
+  await s.access.createAsset(asset(tenant, 'cell-1', 'cell', 'line-1'));
+  await s.access.createAsset(asset(tenant, 'cell-2', 'cell', 'line-1'));
+}
+
+/** id → parent of every asset of the tenant. */
+async function parents(s: Storage, tenant: TenantId): Promise<Record<string, string | null>> {
+  return Object.fromEntries((await s.access.listAssets(tenant)).map((a) => [a.id, a.parent]));
+}
 
 const key = (tenant: TenantId, dev: string, property: string) => ({ tenant, device: dev as DeviceId, property });
 
@@ -110,7 +171,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
       it('creates, reads and lists tenants; a duplicate id conflicts', withStore(async (s) => {
         await s.registry.createTenant({ id: T2, name: 'Globex', createdAt: 2 });
         await s.registry.createTenant({ id: T1, name: 'Acme 有限公司', createdAt: 1 });
-        assert.deepEqual(await s.registry.getTenant(T1), { id: T1, name: 'Acme 有限公司', createdAt: 1 });
+        assert.deepEqual(await s.registry.getTenant(T1), { id: T1, name: 'Acme 有限公司', createdAt: 1, status: 'active', suspendedReason: null });
         assert.equal(await s.registry.getTenant('nope' as TenantId), undefined);
         assert.deepEqual((await s.registry.listTenants()).map((t) => t.id), [T1, T2]);
         await assert.rejects(() => s.registry.createTenant({ id: T1, name: 'again', createdAt: 3 }), code('IIP_ERR_CONFLICT'));
@@ -236,6 +297,92 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal(await s.registry.deleteProduct(T1, P1), true);
         assert.equal((await s.registry.getProduct(T2, P1))?.name, `mill of ${T2}`);
       }));
+
+      it('updates a tenant: renames, suspends with a reason, re-activates; absent is not found', withStore(async (s) => {
+        await s.registry.createTenant({ id: T1, name: 'Acme', createdAt: 1 });
+        await s.registry.createTenant({ id: T2, name: 'Globex', createdAt: 2 });
+        const active = { id: T1, name: 'Acme', createdAt: 1, status: 'active', suspendedReason: null };
+        assert.deepEqual(await s.registry.getTenant(T1), active);
+        const suspended = await s.registry.updateTenant(T1, { status: 'suspended', suspendedReason: '合同到期 (contract ended)' });
+        assert.deepEqual(suspended, { ...active, status: 'suspended', suspendedReason: '合同到期 (contract ended)' });
+        assert.deepEqual(await s.registry.getTenant(T1), suspended);
+        // A rename alone keeps the suspension and its reason.
+        const renamed = await s.registry.updateTenant(T1, { name: 'Acme GmbH' });
+        assert.deepEqual(renamed, { ...suspended, name: 'Acme GmbH' });
+        assert.deepEqual((await s.registry.listTenants()).map((t) => [t.id, t.status]), [[T1, 'suspended'], [T2, 'active']]);
+        // Re-activating clears the reason.
+        const back = await s.registry.updateTenant(T1, { status: 'active' });
+        assert.deepEqual(back, { ...active, name: 'Acme GmbH' });
+        assert.deepEqual(await s.registry.getTenant(T1), back);
+        await assert.rejects(() => s.registry.updateTenant('ghost' as TenantId, { name: 'x' }), code('IIP_ERR_NOT_FOUND', { tenant: 'ghost' }));
+        assert.equal(await s.registry.getTenant('ghost' as TenantId), undefined, 'a refused update creates nothing');
+        assert.deepEqual(await s.registry.getTenant(T2), { id: T2, name: 'Globex', createdAt: 2, status: 'active', suspendedReason: null });
+      }));
+
+      it('deletes a tenant with every row of it and leaves other tenants untouched', withStore(async (s) => {
+        // Two tenants with the same ids everywhere.
+        for (const t of [T1, T2]) {
+          await s.registry.createTenant({ id: t, name: `tenant ${t}`, createdAt: 1 });
+          await s.registry.setTenantPolicy(t, { retention: {}, quotas: { devices: 30 } });
+          await s.registry.createProduct(product(t));
+          await s.registry.createDevices([device(t, 'd1'), device(t, 'd2')]);
+          await buildTree(s, t);
+          await s.access.placeDevice(t, 'd1', 'cell-1');
+          await s.users.createUser(member(t, `u-${t}`));
+          await s.users.saveToken({ tokenHash: `tok-${t}`, userId: `u-${t}` as UserId, tenant: t, expiresAt: 9e12, createdAt: 1 });
+          await s.access.createRole(role(t, 'shift-lead'));
+          await s.access.addGrant(grant(t, 'g1', `u-${t}`, 'shift-lead', 'line-1'));
+          await s.access.addGrant(grant(t, 'g2', `u-${t}`, 'viewer', null));
+          await s.gateways.saveConfig({ tenant: t, gateway: GW, version: 1, config: GATEWAY_CONFIG, createdAt: 1, createdBy: 'admin' });
+          await s.gateways.saveState({ tenant: t, gateway: GW, appliedVersion: 1, state: {}, updatedAt: 2 });
+          await s.audit.append({ tenant: t, ts: 3, actor: 'admin', action: 'write', device: 'd1', property: 'mode', oldValue: 'stop', newValue: 'run', result: 'ok', error: null });
+        }
+        const sid = await s.telemetry.seriesId(key(T1, 'd1', 'temp'), 'n');
+        await s.telemetry.write([{ series: sid, ts: 1_000, num: 1, str: null }]);
+
+        assert.equal(await s.registry.deleteTenant(T1), true);
+
+        assert.equal(await s.registry.getTenant(T1), undefined);
+        assert.deepEqual((await s.registry.listTenants()).map((t) => t.id), [T2]);
+        assert.equal(await s.registry.getTenantPolicy(T1), undefined);
+        assert.deepEqual(await s.registry.listProducts(T1), []);
+        assert.deepEqual(await s.registry.listDevices(T1), { items: [], total: 0 });
+        assert.deepEqual(await s.access.listAssets(T1), []);
+        assert.deepEqual(await s.access.listPlacements(T1), []);
+        assert.deepEqual(await s.access.listRoles(T1), []);
+        assert.deepEqual(await s.access.listGrants(T1), []);
+        assert.equal(await s.users.getUser(`u-${T1}` as UserId), undefined);
+        assert.equal(await s.users.getUserByName(`u-${T1}@${T1}`), undefined);
+        assert.equal(await s.users.getToken(`tok-${T1}`), undefined);
+        assert.equal(await s.gateways.latestConfig(T1, GW), undefined);
+        assert.equal(await s.gateways.getState(T1, GW), undefined);
+        assert.deepEqual(await s.gateways.listGateways(T1), []);
+        // The audit log outlives the tenant; telemetry is the caller's to delete.
+        assert.equal((await s.audit.list(T1, { limit: 10 })).length, 1);
+        assert.deepEqual(await s.telemetry.raw(sid, 0, 1e12, 10), [{ series: sid, ts: 1_000, num: 1, str: null }]);
+
+        // The other tenant keeps everything.
+        assert.equal((await s.registry.getTenant(T2))?.name, `tenant ${T2}`);
+        assert.deepEqual(await s.registry.getTenantPolicy(T2), { retention: {}, quotas: { devices: 30 } });
+        assert.deepEqual((await s.registry.listDevices(T2)).items.map((d) => [d.id, d.asset]), [['d1', 'cell-1'], ['d2', null]]);
+        assert.equal((await s.access.listAssets(T2)).length, 8);
+        assert.deepEqual(await s.access.listPlacements(T2), [{ device: 'd1', asset: 'cell-1' }]);
+        assert.deepEqual((await s.access.listRoles(T2)).map((r) => r.id), ['shift-lead']);
+        assert.deepEqual((await s.access.listGrants(T2)).map((g) => g.id), ['g1', 'g2']);
+        assert.equal((await s.users.getUser(`u-${T2}` as UserId))?.tenant, T2);
+        assert.equal((await s.users.getToken(`tok-${T2}`))?.userId, `u-${T2}`);
+        assert.equal((await s.gateways.latestConfig(T2, GW))?.version, 1);
+        assert.equal((await s.gateways.getState(T2, GW))?.appliedVersion, 1);
+
+        assert.equal(await s.registry.deleteTenant(T1), false);
+        assert.equal(await s.registry.deleteTenant('ghost' as TenantId), false);
+        // The ids are free again.
+        await s.registry.createTenant({ id: T1, name: 'again', createdAt: 5 });
+        await s.users.createUser(member(T1, `u-${T1}`));
+        await s.registry.createProduct(product(T1));
+        await s.access.createAsset(asset(T1, 'ent', 'enterprise', null));
+        assert.deepEqual((await s.access.listAssets(T1)).map((a) => a.id), ['ent']);
+      }));
     });
 
     describe('users', () => {
@@ -244,7 +391,6 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         tenant: T1,
         username,
         passwordHash: `h-${id}`,
-        role: 'operator' as const,
         createdAt: 5,
       });
 
@@ -261,11 +407,14 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal((await s.users.getUser('u1' as UserId))?.passwordHash, 'new');
         await assert.rejects(() => s.users.setPasswordHash('ghost' as UserId, 'x'), code('IIP_ERR_NOT_FOUND'));
         assert.equal(await s.users.countUsers(), 1);
-        for (const role of ['admin', 'viewer'] as const) {
-          await s.users.createUser({ ...user(`u-${role}`, role), tenant: T2, role });
-          assert.equal((await s.users.getUserByName(role))?.role, role);
+        for (const name of ['carol', 'bob'] as const) {
+          await s.users.createUser({ ...user(`u-${name}`, name), tenant: T2 });
+          assert.equal((await s.users.getUserByName(name))?.tenant, T2);
         }
         assert.equal(await s.users.countUsers(), 3);
+        // A tenant's users, by username; none of another tenant's.
+        assert.deepEqual((await s.users.listUsers(T2)).map((u) => u.username), ['bob', 'carol']);
+        assert.deepEqual((await s.users.listUsers('nobody' as TenantId)).map((u) => u.username), []);
       }));
 
       it('saves, finds, deletes and expires tokens', withStore(async (s) => {
@@ -608,6 +757,373 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
       }));
     });
 
+    describe('access', () => {
+      it('creates, reads and lists assets; a duplicate id conflicts; a root may have any level', withStore(async (s) => {
+        await buildTree(s, T1);
+        assert.deepEqual(await s.access.getAsset(T1, 'line-1'), asset(T1, 'line-1', 'line', 'area-1'));
+        const zh = asset(T1, 'cell-zh', 'cell', 'line-2', { name: 'Welding cell', nameZh: '焊接单元' });
+        await s.access.createAsset(zh);
+        assert.deepEqual(await s.access.getAsset(T1, 'cell-zh'), zh);
+        assert.equal(await s.access.getAsset(T1, 'ghost'), undefined);
+        assert.deepEqual((await s.access.listAssets(T1)).map((a) => a.id), ['area-1', 'area-2', 'cell-1', 'cell-2', 'cell-zh', 'ent', 'line-1', 'line-2', 'site']);
+        assert.deepEqual(await parents(s, T1), {
+          'area-1': 'site',
+          'area-2': 'site',
+          'cell-1': 'line-1',
+          'cell-2': 'line-1',
+          'cell-zh': 'line-2',
+          ent: null,
+          'line-1': 'area-1',
+          'line-2': 'area-2',
+          site: 'ent',
+        });
+        await assert.rejects(() => s.access.createAsset(asset(T1, 'site', 'site', 'ent', { name: 'again' })), code('IIP_ERR_CONFLICT', { asset: 'site' }));
+        await assert.rejects(() => s.access.createAsset(asset(T1, 'area-1', 'enterprise', null)), code('IIP_ERR_CONFLICT', { asset: 'area-1' }));
+        assert.equal((await s.access.getAsset(T1, 'site'))?.name, 'Asset site', 'the refused create changed nothing');
+        // Roots of any level.
+        await s.access.createAsset(asset(T1, 'lonely-cell', 'cell', null));
+        await s.access.createAsset(asset(T1, 'lonely-line', 'line', null));
+        assert.equal((await s.access.getAsset(T1, 'lonely-cell'))?.parent, null);
+        // The same ids live side by side in another tenant; lists never leak.
+        await s.access.createAsset(asset(T2, 'site', 'site', null));
+        assert.deepEqual((await s.access.listAssets(T2)).map((a) => a.id), ['site']);
+        assert.equal((await s.access.getAsset(T2, 'site'))?.parent, null);
+        assert.equal((await s.access.listAssets(T1)).length, 11);
+        assert.deepEqual(await s.access.listAssets('nobody' as TenantId), []);
+      }));
+
+      it('refuses a parent that is missing or belongs to another tenant', withStore(async (s) => {
+        await buildTree(s, T1);
+        await s.access.createAsset(asset(T2, 'g-site', 'site', null));
+        await assert.rejects(() => s.access.createAsset(asset(T1, 'a', 'area', 'ghost')), code('IIP_ERR_ASSET_PARENT', { asset: 'a', parent: 'ghost' }));
+        await assert.rejects(() => s.access.createAsset(asset(T1, 'a', 'area', 'g-site')), code('IIP_ERR_ASSET_PARENT', { asset: 'a', parent: 'g-site' }));
+        await assert.rejects(() => s.access.createAsset(asset(T2, 'a', 'cell', 'line-1')), code('IIP_ERR_ASSET_PARENT', { tenant: T2, parent: 'line-1' }));
+        assert.equal(await s.access.getAsset(T1, 'a'), undefined);
+        assert.equal(await s.access.getAsset(T2, 'a'), undefined);
+      }));
+
+      it('refuses a level that is not deeper than the parent\'s; levels may be skipped', withStore(async (s) => {
+        await buildTree(s, T1);
+        await assert.rejects(
+          () => s.access.createAsset(asset(T1, 'site-b', 'site', 'site')),
+          code('IIP_ERR_ASSET_LEVEL', { asset: 'site-b', level: 'site', parent: 'site', parentLevel: 'site' }),
+        );
+        await assert.rejects(() => s.access.createAsset(asset(T1, 'e2', 'enterprise', 'line-1')), code('IIP_ERR_ASSET_LEVEL', { parentLevel: 'line' }));
+        await assert.rejects(() => s.access.createAsset(asset(T1, 'c', 'cell', 'cell-1')), code('IIP_ERR_ASSET_LEVEL', { parentLevel: 'cell' }));
+        await assert.rejects(() => s.access.createAsset(asset(T1, 'p', 'plant' as AssetLevel, null)), code('IIP_ERR_ASSET_LEVEL', { level: 'plant' }));
+        assert.equal(await s.access.getAsset(T1, 'site-b'), undefined);
+        assert.equal(await s.access.getAsset(T1, 'p'), undefined);
+        // Skipping levels is fine: a line straight below the site, a cell straight below the enterprise.
+        await s.access.createAsset(asset(T1, 'line-s', 'line', 'site'));
+        await s.access.createAsset(asset(T1, 'cell-e', 'cell', 'ent'));
+        assert.equal((await s.access.getAsset(T1, 'line-s'))?.parent, 'site');
+        assert.equal((await s.access.getAsset(T1, 'cell-e'))?.parent, 'ent');
+      }));
+
+      it('renames and moves assets; a deep move carries the subtree and keeps every level', withStore(async (s) => {
+        await buildTree(s, T1);
+        const renamed = await s.access.updateAsset(T1, 'line-1', { name: 'Line 1', nameZh: '一号线' });
+        assert.deepEqual(renamed, asset(T1, 'line-1', 'line', 'area-1', { name: 'Line 1', nameZh: '一号线' }));
+        assert.deepEqual(await s.access.getAsset(T1, 'line-1'), renamed);
+        // Move line-1 (with its two cells) from area-1 to area-2.
+        const moved = await s.access.updateAsset(T1, 'line-1', { parent: 'area-2' });
+        assert.deepEqual(moved, { ...renamed, parent: 'area-2' }, 'a move keeps name, nameZh, level and createdAt');
+        const after = await parents(s, T1);
+        assert.equal(after['line-1'], 'area-2');
+        assert.equal(after['cell-1'], 'line-1');
+        assert.equal(after['cell-2'], 'line-1');
+        assert.deepEqual(
+          (await s.access.listAssets(T1)).map((a) => [a.id, a.level]),
+          [['area-1', 'area'], ['area-2', 'area'], ['cell-1', 'cell'], ['cell-2', 'cell'], ['ent', 'enterprise'], ['line-1', 'line'], ['line-2', 'line'], ['site', 'site']],
+        );
+        // Move area-2 (two lines, two cells below) straight under the enterprise: skipping the site level is allowed.
+        await s.access.updateAsset(T1, 'area-2', { parent: 'ent' });
+        assert.equal((await s.access.getAsset(T1, 'area-2'))?.parent, 'ent');
+        assert.equal((await s.access.getAsset(T1, 'cell-2'))?.parent, 'line-1');
+        // To the root, then back; nameZh cleared with null; a name-only patch does not move.
+        await s.access.updateAsset(T1, 'area-2', { parent: null });
+        assert.equal((await s.access.getAsset(T1, 'area-2'))?.parent, null);
+        await s.access.updateAsset(T1, 'area-2', { parent: 'site' });
+        assert.equal((await s.access.updateAsset(T1, 'line-1', { nameZh: null })).nameZh, null);
+        assert.equal((await s.access.updateAsset(T1, 'line-1', { name: 'L1' })).parent, 'area-2');
+        await assert.rejects(() => s.access.updateAsset(T1, 'ghost', { name: 'x' }), code('IIP_ERR_NOT_FOUND', { asset: 'ghost' }));
+        await assert.rejects(() => s.access.updateAsset(T2, 'line-1', { name: 'x' }), code('IIP_ERR_NOT_FOUND', { tenant: T2, asset: 'line-1' }));
+        await assert.rejects(() => s.access.updateAsset(T1, 'line-1', { parent: 'ghost' }), code('IIP_ERR_ASSET_PARENT', { asset: 'line-1', parent: 'ghost' }));
+        // A move that would leave the area no deeper than its new parent.
+        await assert.rejects(
+          () => s.access.updateAsset(T1, 'area-1', { parent: 'line-2' }),
+          code('IIP_ERR_ASSET_LEVEL', { asset: 'area-1', level: 'area', parent: 'line-2', parentLevel: 'line' }),
+        );
+        await assert.rejects(() => s.access.updateAsset(T1, 'area-1', { parent: 'area-2' }), code('IIP_ERR_ASSET_LEVEL'));
+        assert.equal((await s.access.getAsset(T1, 'area-1'))?.parent, 'site', 'the refused move changed nothing');
+        assert.equal((await s.access.getAsset(T1, 'line-1'))?.name, 'L1');
+      }));
+
+      it('refuses a move below the asset itself or one of its descendants (a cycle)', withStore(async (s) => {
+        await buildTree(s, T1);
+        const before = await parents(s, T1);
+        await assert.rejects(() => s.access.updateAsset(T1, 'site', { parent: 'site' }), code('IIP_ERR_ASSET_CYCLE', { asset: 'site', parent: 'site' }));
+        await assert.rejects(() => s.access.updateAsset(T1, 'area-1', { parent: 'line-1' }), code('IIP_ERR_ASSET_CYCLE', { asset: 'area-1', parent: 'line-1' }));
+        await assert.rejects(() => s.access.updateAsset(T1, 'ent', { parent: 'cell-2' }), code('IIP_ERR_ASSET_CYCLE', { asset: 'ent', parent: 'cell-2' }));
+        await assert.rejects(() => s.access.updateAsset(T1, 'site', { parent: 'line-2', name: 'renamed' }), code('IIP_ERR_ASSET_CYCLE'));
+        assert.deepEqual(await parents(s, T1), before, 'the tree is unchanged');
+        assert.equal((await s.access.getAsset(T1, 'site'))?.name, 'Asset site', 'a refused move renames nothing');
+        // Moving under a sibling's subtree (not its own) is no cycle.
+        await s.access.createAsset(asset(T1, 'cell-3', 'cell', 'area-1'));
+        await s.access.updateAsset(T1, 'cell-3', { parent: 'line-2' });
+        assert.equal((await s.access.getAsset(T1, 'cell-3'))?.parent, 'line-2');
+        // Another tenant's asset is no parent at all.
+        await s.access.createAsset(asset(T2, 'g-ent', 'enterprise', null));
+        await assert.rejects(() => s.access.updateAsset(T1, 'site', { parent: 'g-ent' }), code('IIP_ERR_ASSET_PARENT', { parent: 'g-ent' }));
+      }));
+
+      it('deletes an asset only when it has no children, devices or grants', withStore(async (s) => {
+        await buildTree(s, T1);
+        await s.registry.createProduct(product(T1));
+        await s.registry.createDevices([device(T1, 'd1'), device(T1, 'd2')]);
+        await s.users.createUser(member(T1, 'u1'));
+        await s.access.placeDevice(T1, 'd1', 'cell-1');
+        await s.access.placeDevice(T1, 'd2', 'cell-1');
+        await s.access.addGrant(grant(T1, 'g1', 'u1', 'viewer', 'cell-1'));
+        await assert.rejects(() => s.access.deleteAsset(T1, 'line-1'), code('IIP_ERR_ASSET_NOT_EMPTY', { asset: 'line-1', children: 2, devices: 0, grants: 0 }));
+        await assert.rejects(() => s.access.deleteAsset(T1, 'cell-1'), code('IIP_ERR_ASSET_NOT_EMPTY', { children: 0, devices: 2, grants: 1 }));
+        await s.access.placeDevice(T1, 'd1', 'cell-2');
+        await s.access.placeDevice(T1, 'd2', null);
+        await assert.rejects(() => s.access.deleteAsset(T1, 'cell-1'), code('IIP_ERR_ASSET_NOT_EMPTY', { children: 0, devices: 0, grants: 1 }));
+        assert.ok(await s.access.getAsset(T1, 'cell-1'), 'refused deletes delete nothing');
+        assert.equal(await s.access.removeGrant(T1, 'g1'), true);
+        assert.equal(await s.access.deleteAsset(T1, 'cell-1'), true);
+        assert.equal(await s.access.getAsset(T1, 'cell-1'), undefined);
+        assert.equal(await s.access.deleteAsset(T1, 'cell-1'), false);
+        assert.equal(await s.access.deleteAsset(T1, 'ghost'), false);
+        // Another tenant's asset of the same id is neither counted nor deleted.
+        await s.access.createAsset(asset(T2, 'cell-2', 'cell', null));
+        await assert.rejects(() => s.access.deleteAsset(T1, 'cell-2'), code('IIP_ERR_ASSET_NOT_EMPTY', { children: 0, devices: 1, grants: 0 }));
+        assert.equal(await s.access.deleteAsset(T2, 'cell-2'), true);
+        assert.ok(await s.access.getAsset(T1, 'cell-2'));
+        assert.equal(await s.access.deleteAsset(T2, 'line-2'), false);
+        assert.ok(await s.access.getAsset(T1, 'line-2'));
+      }));
+
+      it('places devices on assets of their tenant, lists placements, takes them off again', withStore(async (s) => {
+        await buildTree(s, T1);
+        await s.access.createAsset(asset(T2, 'g-cell', 'cell', null));
+        await s.registry.createProduct(product(T1));
+        await s.registry.createProduct(product(T2));
+        await s.registry.createDevices([device(T1, 'd1'), device(T1, 'd2'), device(T1, 'd3')]);
+        await s.registry.createDevice(device(T2, 'g1'));
+        assert.deepEqual(await s.access.listPlacements(T1), []);
+        await s.access.placeDevice(T1, 'd2', 'cell-1');
+        await s.access.placeDevice(T1, 'd1', 'line-2');
+        assert.deepEqual(await s.registry.getDevice(T1, 'd2' as DeviceId), { ...device(T1, 'd2'), asset: 'cell-1' });
+        assert.deepEqual((await s.registry.listDevices(T1)).items.map((d) => [d.id, d.asset]), [['d1', 'line-2'], ['d2', 'cell-1'], ['d3', null]]);
+        assert.deepEqual(await s.access.listPlacements(T1), [
+          { device: 'd1', asset: 'line-2' },
+          { device: 'd2', asset: 'cell-1' },
+        ]);
+        // Re-placing moves it; null takes it off the tree.
+        await s.access.placeDevice(T1, 'd2', 'cell-2');
+        await s.access.placeDevice(T1, 'd1', null);
+        assert.deepEqual(await s.access.listPlacements(T1), [{ device: 'd2', asset: 'cell-2' }]);
+        assert.equal((await s.registry.getDevice(T1, 'd1' as DeviceId))?.asset, null);
+        // Unknown device or asset, or one of another tenant: not found, and details say which.
+        await assert.rejects(() => s.access.placeDevice(T1, 'ghost', 'cell-1'), code('IIP_ERR_NOT_FOUND', { field: 'device', device: 'ghost' }));
+        await assert.rejects(() => s.access.placeDevice(T1, 'g1', 'cell-1'), code('IIP_ERR_NOT_FOUND', { field: 'device', device: 'g1' }));
+        await assert.rejects(() => s.access.placeDevice(T1, 'd3', 'ghost'), code('IIP_ERR_NOT_FOUND', { field: 'asset', asset: 'ghost' }));
+        await assert.rejects(() => s.access.placeDevice(T1, 'd3', 'g-cell'), code('IIP_ERR_NOT_FOUND', { field: 'asset', asset: 'g-cell' }));
+        await assert.rejects(() => s.access.placeDevice(T2, 'g1', 'cell-1'), code('IIP_ERR_NOT_FOUND', { field: 'asset', tenant: T2 }));
+        await assert.rejects(() => s.access.placeDevice(T1, 'ghost', null), code('IIP_ERR_NOT_FOUND', { field: 'device' }));
+        assert.equal((await s.registry.getDevice(T1, 'd3' as DeviceId))?.asset, null);
+        assert.equal((await s.registry.getDevice(T2, 'g1' as DeviceId))?.asset, null);
+        assert.deepEqual(await s.access.listPlacements(T2), []);
+        // A deleted device leaves no placement behind.
+        assert.equal(await s.registry.deleteDevice(T1, 'd2' as DeviceId), true);
+        assert.deepEqual(await s.access.listPlacements(T1), []);
+        assert.equal(await s.access.deleteAsset(T1, 'cell-2'), true);
+      }));
+
+      it('creates devices already placed on an asset of their tenant, and lists the devices on given assets', withStore(async (s) => {
+        await buildTree(s, T1);
+        await s.access.createAsset(asset(T2, 'g-cell', 'cell', null));
+        await s.registry.createProduct(product(T1));
+        await s.registry.createProduct(product(T1, 'pump'));
+        await s.registry.createDevice({ ...device(T1, 'd1'), asset: 'cell-1' });
+        assert.deepEqual(await s.registry.getDevice(T1, 'd1' as DeviceId), { ...device(T1, 'd1'), asset: 'cell-1' });
+        await assert.rejects(
+          () => s.registry.createDevice({ ...device(T1, 'd2'), asset: 'ghost' }),
+          code('IIP_ERR_NOT_FOUND', { field: 'asset', asset: 'ghost', device: 'd2' }),
+        );
+        await assert.rejects(() => s.registry.createDevice({ ...device(T1, 'd2'), asset: 'g-cell' }), code('IIP_ERR_NOT_FOUND', { field: 'asset', asset: 'g-cell' }));
+        assert.equal(await s.registry.getDevice(T1, 'd2' as DeviceId), undefined, 'a refused create creates nothing');
+        // In bulk: all or nothing, and the row with the unknown asset is named.
+        const batch = [{ ...device(T1, 'd2'), asset: 'cell-2' }, device(T1, 'd3'), { ...device(T1, 'd4'), asset: 'g-cell' }];
+        await assert.rejects(() => s.registry.createDevices(batch), code('IIP_ERR_NOT_FOUND', { index: 2, device: 'd4', field: 'asset', asset: 'g-cell' }));
+        assert.equal((await s.registry.listDevices(T1)).total, 1);
+        await s.registry.createDevices([
+          { ...device(T1, 'd2'), asset: 'cell-2' },
+          device(T1, 'd3'),
+          { ...device(T1, 'd4'), asset: 'line-2' },
+          { ...device(T1, 'p1', 'pump' as ProductId), asset: 'cell-1' },
+          { ...device(T1, 'p2', 'pump' as ProductId), asset: null },
+        ]);
+        assert.deepEqual(await s.access.listPlacements(T1), [
+          { device: 'd1', asset: 'cell-1' },
+          { device: 'd2', asset: 'cell-2' },
+          { device: 'd4', asset: 'line-2' },
+          { device: 'p1', asset: 'cell-1' },
+        ]);
+        await assert.rejects(() => s.access.deleteAsset(T1, 'cell-1'), code('IIP_ERR_ASSET_NOT_EMPTY', { devices: 2 }));
+        // The assets filter: devices placed on any of the listed assets, with product filter and paging.
+        const ids = (r: { items: Device[]; total: number }) => [r.items.map((d) => d.id), r.total];
+        assert.deepEqual(ids(await s.registry.listDevices(T1, { assets: ['cell-1', 'cell-2', 'line-1'] })), [['d1', 'd2', 'p1'], 3]);
+        assert.deepEqual(ids(await s.registry.listDevices(T1, { assets: ['cell-1'], product: P1 })), [['d1'], 1]);
+        assert.deepEqual(ids(await s.registry.listDevices(T1, { assets: ['cell-1', 'cell-2', 'line-2'] }, { limit: 2, offset: 1 })), [['d2', 'd4'], 4]);
+        assert.deepEqual(ids(await s.registry.listDevices(T1, { assets: [] })), [[], 0], 'an empty list matches none');
+        assert.deepEqual(ids(await s.registry.listDevices(T1, { assets: ['ghost'] })), [[], 0]);
+        assert.deepEqual(ids(await s.registry.listDevices(T1, { product: 'pump' as ProductId, assets: ['cell-1', 'line-2'] })), [['p1'], 1]);
+        // Devices of another tenant on an asset of the same id are never listed.
+        await s.registry.createProduct(product(T2));
+        await s.access.createAsset(asset(T2, 'cell-1', 'cell', null));
+        await s.registry.createDevice({ ...device(T2, 'g1'), asset: 'cell-1' });
+        assert.deepEqual(ids(await s.registry.listDevices(T1, { assets: ['cell-1'] })), [['d1', 'p1'], 2]);
+        assert.deepEqual(ids(await s.registry.listDevices(T2, { assets: ['cell-1'] })), [['g1'], 1]);
+      }));
+
+      it('creates, updates, lists and deletes custom roles; a role in use is not deleted', withStore(async (s) => {
+        await s.users.createUser(member(T1, 'u1'));
+        await s.access.createRole(role(T1, 'shift-lead', ['device:read', 'device:write']));
+        await s.access.createRole(role(T1, 'auditor', ['audit:read']));
+        await s.access.createRole(role(T2, 'shift-lead', ['device:read']));
+        assert.deepEqual(await s.access.listRoles(T1), [role(T1, 'auditor', ['audit:read']), role(T1, 'shift-lead', ['device:read', 'device:write'])]);
+        assert.deepEqual(await s.access.listRoles(T2), [role(T2, 'shift-lead', ['device:read'])]);
+        await assert.rejects(() => s.access.createRole(role(T1, 'auditor', [])), code('IIP_ERR_CONFLICT', { role: 'auditor' }));
+        const updated = await s.access.updateRole({ tenant: T1, id: 'auditor', name: '审计员', permissions: ['audit:read', 'telemetry:read'] });
+        assert.deepEqual(updated, { ...role(T1, 'auditor'), name: '审计员', permissions: ['audit:read', 'telemetry:read'] });
+        assert.deepEqual((await s.access.listRoles(T1))[0], updated);
+        assert.deepEqual((await s.access.updateRole({ tenant: T1, id: 'auditor', name: 'none', permissions: [] })).permissions, []);
+        await assert.rejects(() => s.access.updateRole({ tenant: T1, id: 'ghost', name: 'x', permissions: [] }), code('IIP_ERR_NOT_FOUND', { role: 'ghost' }));
+        await assert.rejects(() => s.access.updateRole({ tenant: T2, id: 'auditor', name: 'x', permissions: [] }), code('IIP_ERR_NOT_FOUND', { tenant: T2 }));
+        // In use by a grant: refused until the grant is gone.
+        await s.access.addGrant(grant(T1, 'g1', 'u1', 'shift-lead', null));
+        await assert.rejects(() => s.access.deleteRole(T1, 'shift-lead'), code('IIP_ERR_CONFLICT', { role: 'shift-lead' }));
+        assert.equal((await s.access.listRoles(T1)).length, 2);
+        // The other tenant's role of the same id is not in use.
+        assert.equal(await s.access.deleteRole(T2, 'shift-lead'), true);
+        assert.equal(await s.access.removeGrant(T1, 'g1'), true);
+        assert.equal(await s.access.deleteRole(T1, 'shift-lead'), true);
+        assert.equal(await s.access.deleteRole(T1, 'shift-lead'), false);
+        assert.equal(await s.access.deleteRole(T1, 'ghost'), false);
+        assert.deepEqual((await s.access.listRoles(T1)).map((r) => r.id), ['auditor']);
+        assert.deepEqual(await s.access.listRoles(T2), []);
+      }));
+
+      it('adds, lists and removes grants; duplicates conflict, also tenant-wide ones', withStore(async (s) => {
+        await buildTree(s, T1);
+        await s.users.createUser(member(T1, 'u1'));
+        await s.users.createUser(member(T1, 'u2'));
+        await s.access.addGrant(grant(T1, 'g-wide', 'u1', 'viewer', null));
+        await s.access.addGrant(grant(T1, 'g-line', 'u1', 'operator', 'line-1'));
+        await s.access.addGrant(grant(T1, 'g-cell', 'u1', 'operator', 'cell-2'));
+        await s.access.addGrant(grant(T1, 'g-u2', 'u2', 'viewer', null));
+        assert.deepEqual(await s.access.listGrants(T1, { userId: 'u1' as UserId }), [
+          grant(T1, 'g-cell', 'u1', 'operator', 'cell-2'),
+          grant(T1, 'g-line', 'u1', 'operator', 'line-1'),
+          grant(T1, 'g-wide', 'u1', 'viewer', null),
+        ]);
+        assert.deepEqual((await s.access.listGrants(T1)).map((g) => g.id), ['g-cell', 'g-line', 'g-u2', 'g-wide']);
+        assert.deepEqual(await s.access.listGrants(T1, { userId: 'nobody' as UserId }), []);
+        // The same (user, role, asset) again, under a new grant id: refused, tenant-wide (null asset) included.
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g-wide-2', 'u1', 'viewer', null)), code('IIP_ERR_CONFLICT', { userId: 'u1', asset: null }));
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g-line-2', 'u1', 'operator', 'line-1')), code('IIP_ERR_CONFLICT', { asset: 'line-1' }));
+        // A grant id taken.
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g-wide', 'u2', 'operator', 'site')), code('IIP_ERR_CONFLICT', { grant: 'g-wide' }));
+        assert.equal((await s.access.listGrants(T1)).length, 4, 'refused grants add nothing');
+        // Another role on the same asset, the same role on another asset: fine.
+        await s.access.addGrant(grant(T1, 'g-line-v', 'u1', 'viewer', 'line-1'));
+        await s.access.addGrant(grant(T1, 'g-site', 'u1', 'operator', 'site'));
+        assert.equal((await s.access.listGrants(T1, { userId: 'u1' as UserId })).length, 5);
+        assert.equal(await s.access.removeGrant(T1, 'g-wide'), true);
+        assert.equal(await s.access.removeGrant(T1, 'g-wide'), false);
+        assert.equal(await s.access.removeGrant(T2, 'g-line'), false, 'another tenant cannot remove it');
+        assert.ok((await s.access.listGrants(T1)).some((g) => g.id === 'g-line'));
+        // Removed, the same tenant-wide grant may be given again.
+        await s.access.addGrant(grant(T1, 'g-wide-2', 'u1', 'viewer', null));
+        assert.deepEqual((await s.access.listGrants(T1, { userId: 'u1' as UserId })).filter((g) => g.asset === null).map((g) => g.id), ['g-wide-2']);
+      }));
+
+      it('never grants across tenants: the user and the asset must be of the grant\'s tenant', withStore(async (s) => {
+        await buildTree(s, T1);
+        await buildTree(s, T2);
+        await s.access.createAsset(asset(T2, 'g-only', 'site', null));
+        await s.users.createUser(member(T1, 'u1'));
+        await s.users.createUser(member(T2, 'u2'));
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g1', 'u1', 'viewer', 'g-only')), code('IIP_ERR_NOT_FOUND', { field: 'asset', asset: 'g-only' }));
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g1', 'u2', 'viewer', null)), code('IIP_ERR_NOT_FOUND', { field: 'userId', userId: 'u2' }));
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g1', 'u2', 'viewer', 'site')), code('IIP_ERR_NOT_FOUND', { field: 'userId' }));
+        await assert.rejects(() => s.access.addGrant(grant(T2, 'g1', 'u1', 'viewer', 'site')), code('IIP_ERR_NOT_FOUND', { field: 'userId', tenant: T2 }));
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g1', 'ghost', 'viewer', null)), code('IIP_ERR_NOT_FOUND', { field: 'userId' }));
+        await assert.rejects(() => s.access.addGrant(grant(T1, 'g1', 'u1', 'viewer', 'ghost')), code('IIP_ERR_NOT_FOUND', { field: 'asset' }));
+        assert.deepEqual(await s.access.listGrants(T1), []);
+        assert.deepEqual(await s.access.listGrants(T2), []);
+        // Each on its own tenant works, with the same asset id on both sides.
+        await s.access.addGrant(grant(T1, 'g1', 'u1', 'viewer', 'site'));
+        await s.access.addGrant(grant(T2, 'g1', 'u2', 'viewer', 'site'));
+        assert.deepEqual(await s.access.listGrants(T2), [grant(T2, 'g1', 'u2', 'viewer', 'site')]);
+        assert.deepEqual(await s.access.listGrants(T2, { userId: 'u1' as UserId }), []);
+        // The T1 grant on "site" does not hold T2's "site".
+        assert.equal(await s.access.removeGrant(T2, 'g1'), true);
+        assert.equal(await s.access.deleteAsset(T2, 'g-only'), true);
+        await assert.rejects(() => s.access.deleteAsset(T1, 'site'), code('IIP_ERR_ASSET_NOT_EMPTY', { grants: 1 }));
+      }));
+
+      it('keeps the rules when writers race: no orphan child, placement or grant; no two duplicate grants', withStore(async (s) => {
+        await s.access.createAsset(asset(T1, 'ent', 'enterprise', null));
+        await s.registry.createProduct(product(T1));
+        await s.users.createUser(member(T1, 'u1'));
+        const rounds = 12;
+        await s.registry.createDevices(Array.from({ length: rounds }, (_, i) => device(T1, `d${i}`)));
+        for (let i = 0; i < rounds; i++) {
+          const p = `site-${i}`;
+          await s.access.createAsset(asset(T1, p, 'site', 'ent'));
+          // Everything that needs the asset, against its delete, all at once.
+          const results = await Promise.allSettled([
+            s.access.createAsset(asset(T1, `area-${i}`, 'area', p)),
+            s.access.placeDevice(T1, `d${i}`, p),
+            s.access.addGrant(grant(T1, `g-${i}`, 'u1', 'viewer', p)),
+            s.registry.createDevice({ ...device(T1, `new-${i}`), asset: p }),
+            s.access.deleteAsset(T1, p),
+          ]);
+          for (const r of results) {
+            if (r.status === 'rejected') {
+              const c = (r.reason as { code?: string }).code;
+              assert.ok(['IIP_ERR_ASSET_PARENT', 'IIP_ERR_NOT_FOUND', 'IIP_ERR_ASSET_NOT_EMPTY'].includes(c ?? ''), `unexpected refusal ${String(r.reason)}`);
+            }
+          }
+          const del = results[4];
+          const deleted = del.status === 'fulfilled' && del.value === true;
+          const dependents = results.slice(0, 4).filter((r) => r.status === 'fulfilled').length;
+          assert.ok(deleted ? dependents === 0 : true, `round ${i}: the asset was deleted while something was added to it`);
+          assert.ok(!deleted || (await s.access.getAsset(T1, p)) === undefined);
+        }
+        const ids = new Set((await s.access.listAssets(T1)).map((a) => a.id));
+        for (const a of await s.access.listAssets(T1)) assert.ok(a.parent === null || ids.has(a.parent), `asset ${a.id} has no parent ${a.parent}`);
+        for (const pl of await s.access.listPlacements(T1)) assert.ok(ids.has(pl.asset), `device ${pl.device} sits on missing ${pl.asset}`);
+        for (const g of await s.access.listGrants(T1)) assert.ok(g.asset === null || ids.has(g.asset), `grant ${g.id} on missing ${g.asset}`);
+        // Eight identical tenant-wide grants at once: exactly one gets in.
+        const same = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => s.access.addGrant(grant(T1, `w-${i}`, 'u1', 'admin', null))));
+        assert.equal(same.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of same) if (r.status === 'rejected') code('IIP_ERR_CONFLICT')(r.reason);
+        assert.equal((await s.access.listGrants(T1)).filter((g) => g.role === 'admin').length, 1);
+        // Two areas moved under each other at once: as levels only deepen downwards (and a move keeps the level),
+        // no pair of moves can close a cycle; here both are refused (an area may not hold an area).
+        await s.access.createAsset(asset(T1, 'x', 'area', 'ent'));
+        await s.access.createAsset(asset(T1, 'y', 'area', 'ent'));
+        const moves = await Promise.allSettled([s.access.updateAsset(T1, 'x', { parent: 'y' }), s.access.updateAsset(T1, 'y', { parent: 'x' })]);
+        assert.equal(moves.filter((r) => r.status === 'fulfilled').length, 0);
+        assert.deepEqual([(await s.access.getAsset(T1, 'x'))?.parent, (await s.access.getAsset(T1, 'y'))?.parent], ['ent', 'ent']);
+      }));
+    });
+
     describe('audit', () => {
       const base = { tenant: T1, actor: 'admin', action: 'write', property: 'setpoint', error: null } as const;
 
@@ -652,8 +1168,14 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         await s.registry.createTenant({ id: T1, name: 'Acme', createdAt: 1 });
         await s.registry.createProduct(product(T1));
         await s.registry.createDevice(device(T1, 'd1'));
-        await s.users.createUser({ id: 'u1' as UserId, tenant: T1, username: 'alice', passwordHash: 'h', role: 'admin', createdAt: 1 });
+        await s.users.createUser({ id: 'u1' as UserId, tenant: T1, username: 'alice', passwordHash: 'h', createdAt: 1 });
         await s.users.saveToken({ tokenHash: 'tk', userId: 'u1' as UserId, tenant: T1, expiresAt: 99, createdAt: 1 });
+        await s.registry.updateTenant(T1, { status: 'suspended', suspendedReason: 'audit' });
+        await buildTree(s, T1);
+        await s.access.placeDevice(T1, 'd1', 'cell-2');
+        await s.access.createRole(role(T1, 'shift-lead', ['device:read', 'device:write']));
+        await s.access.addGrant(grant(T1, 'g1', 'u1', 'shift-lead', 'line-1'));
+        await s.access.addGrant(grant(T1, 'g2', 'u1', 'viewer', null));
         await s.gateways.saveConfig({ tenant: T1, gateway: GW, version: 1, config: GATEWAY_CONFIG, createdAt: 1, createdBy: 'admin' });
         await s.gateways.saveState({ tenant: T1, gateway: GW, appliedVersion: 1, state: { buffer: { points: 0 } }, updatedAt: 2 });
         const auditId = await s.audit.append({ tenant: T1, ts: 3, actor: 'admin', action: 'write', device: 'd1', property: 'mode', oldValue: 'stop', newValue: 'run', result: 'ok', error: null });
@@ -661,10 +1183,18 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         const rows = [1, 2, 3].map((i) => ({ series: sid, ts: i * 1_000, num: i / 3, str: null }));
         await s.telemetry.write(rows);
         const s2 = await fx.reopen();
-        assert.deepEqual(await s2.registry.getTenant(T1), { id: T1, name: 'Acme', createdAt: 1 });
+        assert.deepEqual(await s2.registry.getTenant(T1), { id: T1, name: 'Acme', createdAt: 1, status: 'suspended', suspendedReason: 'audit' });
         assert.deepEqual(await s2.registry.getProduct(T1, P1), product(T1));
-        assert.deepEqual(await s2.registry.getDevice(T1, 'd1' as DeviceId), device(T1, 'd1'));
-        assert.equal((await s2.users.getUserByName('alice'))?.role, 'admin');
+        assert.deepEqual(await s2.registry.getDevice(T1, 'd1' as DeviceId), { ...device(T1, 'd1'), asset: 'cell-2' });
+        assert.deepEqual(await s2.access.getAsset(T1, 'cell-2'), asset(T1, 'cell-2', 'cell', 'line-1'));
+        assert.equal((await s2.access.listAssets(T1)).length, 8);
+        assert.deepEqual(await s2.access.listPlacements(T1), [{ device: 'd1', asset: 'cell-2' }]);
+        assert.deepEqual(await s2.access.listRoles(T1), [role(T1, 'shift-lead', ['device:read', 'device:write'])]);
+        assert.deepEqual(await s2.access.listGrants(T1), [grant(T1, 'g1', 'u1', 'shift-lead', 'line-1'), grant(T1, 'g2', 'u1', 'viewer', null)]);
+        // The rules hold on the reopened store too (the tenant-wide grant's uniqueness lives in the schema).
+        await assert.rejects(() => s2.access.addGrant(grant(T1, 'g3', 'u1', 'viewer', null)), code('IIP_ERR_CONFLICT'));
+        await assert.rejects(() => s2.access.updateAsset(T1, 'site', { parent: 'cell-1' }), code('IIP_ERR_ASSET_CYCLE'));
+        assert.equal((await s2.users.getUserByName('alice'))?.tenant, T1);
         assert.equal((await s2.users.getToken('tk'))?.userId, 'u1');
         assert.deepEqual((await s2.gateways.latestConfig(T1, GW))?.config, GATEWAY_CONFIG);
         assert.equal((await s2.gateways.getState(T1, GW))?.appliedVersion, 1);

@@ -1,13 +1,14 @@
 /**
- * Retention and quotas of the signed-in user's tenant: GET/PUT /api/v1/tenant/policy and GET /api/v1/tenant/usage.
- * Every signed-in user may read them (the console shows usage against quotas); only an admin may change the
- * policy. A bad policy is refused with IIP_ERR_VALIDATION naming the field; nothing of it is stored.
+ * Retention and quotas of the acting tenant: GET/PUT /api/v1/tenant/policy and GET /api/v1/tenant/usage.
+ * Reading needs tenant-policy:read; changing retention tenant-policy:write; changing quotas tenants:manage (a
+ * platform administrator sets a tenant's quotas, its own administrators only see them). A bad policy is
+ * refused with IIP_ERR_VALIDATION naming the field; nothing of it is stored.
  */
 import type { TenantId } from '@iip/core';
 import type { FastifyInstance } from 'fastify';
 import { errorResponses } from '../schemas.js';
 import type { TenantPolicyApi } from '../tenant-governance.js';
-import { principal, requireRole } from './access.js';
+import { authorize } from './access.js';
 
 const days = { type: ['number', 'null'], exclusiveMinimum: 0, description: 'Days; null = keep for ever' } as const;
 const limit = { type: ['integer', 'null'], minimum: 0, description: 'null = unlimited' } as const;
@@ -76,7 +77,7 @@ export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: 
   app.get(
     '/api/v1/tenant/policy',
     { schema: { tags: ['tenant'], description: "The tenant's retention and quota policy, every field present (null = for ever / unlimited).", response: { 200: tenantPolicySchema, ...errorResponses } } },
-    async (req) => t.getPolicy(principal(req).tenant as TenantId),
+    async (req) => t.getPolicy((await authorize(req, 'tenant-policy:read')).tenant as TenantId),
   );
 
   app.put<{ Body: unknown }>(
@@ -84,14 +85,18 @@ export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: 
     {
       schema: {
         tags: ['tenant'],
-        description: 'Replaces the policy (admin only). Absent fields mean for ever / unlimited. Quotas apply from the next message or device; retention at the next run.',
+        description:
+          'Replaces the policy (tenant-policy:write; a change of quotas also tenants:manage). Absent fields mean for ever / unlimited. Quotas apply from the next message or device; retention at the next run.',
         body: tenantPolicySchema,
         response: { 200: tenantPolicySchema, ...errorResponses },
       },
     },
     async (req) => {
-      const p = principal(req);
-      requireRole(p, ['admin'], 'change the tenant policy');
+      const p = await authorize(req, 'tenant-policy:write', null, 'change the retention policy');
+      const current = await t.getPolicy(p.tenant as TenantId);
+      const wanted = (req.body as { quotas?: Record<string, unknown> } | null)?.quotas ?? {};
+      const quotaChanged = (['devices', 'pointsPerDay', 'storedBytes'] as const).some((k) => (wanted[k] ?? null) !== (current.quotas[k] ?? null));
+      if (quotaChanged) await authorize(req, 'tenants:manage', null, "change the tenant's quotas");
       return t.setPolicy(p.tenant as TenantId, req.body);
     },
   );
@@ -117,7 +122,7 @@ export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: 
       },
     },
     async (req) => {
-      const tenant = principal(req).tenant as TenantId;
+      const tenant = (await authorize(req, 'tenant-policy:read')).tenant as TenantId;
       const [usage, policy] = await Promise.all([t.usage(tenant), t.getPolicy(tenant)]);
       const st = t.retentionStatus();
       const mine = st.lastRun?.tenants.find((x) => x.tenant === tenant);

@@ -1,10 +1,11 @@
 /**
- * Opens the PostgreSQL storage: one connection pool for all five stores, the schema migrated under an
+ * Opens the PostgreSQL storage: one connection pool for all six stores, the schema migrated under an
  * advisory lock (N processes starting together migrate once), and the raw partitions of yesterday, today and
  * the next days created ahead. No extension is needed (no TimescaleDB): partitioning, BRIN and COPY are core
  * PostgreSQL.
  */
 import type { Storage } from '../ports.js';
+import { PgAccessStore } from './pg-access-store.js';
 import { PgDb, translate } from './pg-db.js';
 import { PgAuditStore, PgGatewayStore } from './pg-gateway-store.js';
 import { migratePostgres } from './pg-migrations.js';
@@ -72,6 +73,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       telemetry,
       gateways: new PgGatewayStore(db),
       audit: new PgAuditStore(db),
+      access: new PgAccessStore(db),
       close: () => db.close(),
       ensurePartitionsAhead: () => partitions.ensureAhead(now(), ahead),
       maintain: () => partitions.ensureAhead(now(), ahead),

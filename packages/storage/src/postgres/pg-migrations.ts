@@ -151,6 +151,63 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'tenant status, asset tree, device placement, custom roles, grants (users\' roles become grants)',
+    // The references between these tables (a parent in the tenant, a placement or a grant on an asset of the
+    // tenant) are checked by the access store inside its transactions, serialised per tenant by an advisory
+    // lock (LOCK_ACCESS); a UNIQUE over a nullable column treats NULLs as distinct, so the tenant-wide grant
+    // (asset NULL) has its own partial unique index.
+    sql: `
+      ALTER TABLE tenants ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended'));
+      ALTER TABLE tenants ADD COLUMN suspended_reason text;
+      ALTER TABLE devices ADD COLUMN asset text COLLATE "C";
+      CREATE INDEX devices_by_asset ON devices (tenant, asset);
+      CREATE TABLE assets (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        parent text COLLATE "C",
+        level text NOT NULL CHECK (level IN ('enterprise', 'site', 'area', 'line', 'cell')),
+        name text NOT NULL,
+        name_zh text,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE INDEX assets_by_parent ON assets (tenant, parent);
+      CREATE TABLE roles (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        permissions text NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE TABLE grants (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        user_id text COLLATE "C" NOT NULL,
+        role text COLLATE "C" NOT NULL,
+        asset text COLLATE "C",
+        created_at bigint NOT NULL,
+        PRIMARY KEY (tenant, id),
+        UNIQUE (tenant, user_id, role, asset)
+      );
+      CREATE UNIQUE INDEX grants_tenant_wide ON grants (tenant, user_id, role) WHERE asset IS NULL;
+      CREATE INDEX grants_by_asset ON grants (tenant, asset);
+      CREATE INDEX grants_by_role ON grants (tenant, role);
+      CREATE INDEX users_by_tenant ON users (tenant);
+      -- A user's role becomes a grant on the whole tenant (ADR 0009): the first administrator of the platform's own
+      -- tenant is its platform administrator, other administrators their tenant's; the old operator (who could
+      -- change products, devices and gateways) is an engineer; a viewer stays a viewer.
+      INSERT INTO grants (tenant, id, user_id, role, asset, created_at)
+        SELECT tenant, 'legacy-' || id, id,
+               CASE role WHEN 'admin' THEN (CASE WHEN tenant = 'default' THEN 'platform-admin' ELSE 'tenant-admin' END)
+                         WHEN 'operator' THEN 'engineer' ELSE 'viewer' END,
+               NULL, created_at
+          FROM users;
+      ALTER TABLE users DROP COLUMN role;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -162,6 +219,12 @@ export const LOCK_RETENTION = 0x69_69_70_00_03;
 /** The handle store: its migrations, and the write lock that keeps its transaction log gap-free and ordered. */
 export const LOCK_HANDLE_MIGRATE = 0x69_69_70_00_04;
 export const LOCK_HANDLE_WRITE = 0x69_69_70_00_05;
+/**
+ * Transaction advisory lock class (the first key of the two-int form, a key space apart from the single-key
+ * locks above) of a tenant's access writes; the second key is hashtext(tenant). Asset-tree changes, placements,
+ * grants, role deletes and tenant deletes of one tenant take it, so their checks and writes never interleave.
+ */
+export const LOCK_ACCESS = 0x69_69_70_10;
 
 /**
  * Brings the database up to PG_SCHEMA_VERSION under the migration lock; refuses a database written by a newer

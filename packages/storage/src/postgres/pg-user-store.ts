@@ -3,7 +3,7 @@
  * access tokens, stored only as hashes.
  */
 import { IipError } from '@iip/core';
-import type { UserId } from '@iip/core';
+import type { TenantId, UserId } from '@iip/core';
 import type { AccessToken, User, UserStore } from '../ports.js';
 import { PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, type PgDb, pgErrorCode } from './pg-db.js';
 
@@ -19,14 +19,7 @@ export class PgUserStore implements UserStore {
 
   async createUser(u: User): Promise<void> {
     try {
-      await this.db.query('INSERT INTO users (id, tenant, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        u.id,
-        u.tenant,
-        u.username,
-        u.passwordHash,
-        u.role,
-        u.createdAt,
-      ]);
+      await this.db.query('INSERT INTO users (id, tenant, username, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)', [u.id, u.tenant, u.username, u.passwordHash, u.createdAt]);
     } catch (e) {
       if (pgErrorCode(e) === PG_UNIQUE_VIOLATION) {
         throw new IipError('IIP_ERR_CONFLICT', `user "${u.username}" (id "${u.id}") already exists`, { username: u.username, user: u.id });
@@ -43,6 +36,10 @@ export class PgUserStore implements UserStore {
   async getUser(id: UserId): Promise<User | undefined> {
     const [r] = await this.db.rows<UserRow>('SELECT * FROM users WHERE id = $1', [id]);
     return r && toUser(r);
+  }
+
+  async listUsers(tenant: TenantId): Promise<User[]> {
+    return (await this.db.rows<UserRow>('SELECT * FROM users WHERE tenant = $1 ORDER BY username', [tenant])).map(toUser);
   }
 
   async setPasswordHash(id: UserId, hash: string): Promise<void> {

@@ -150,6 +150,62 @@ const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: 'tenant status, asset tree, device placement, custom roles, grants (users\' roles become grants)',
+    // The references between these tables (a parent in the tenant, a placement or a grant on an asset of the
+    // tenant) are checked by the access store inside its transactions; a UNIQUE over a nullable column treats
+    // NULLs as distinct, so the tenant-wide grant (asset NULL) has its own partial unique index.
+    sql: `
+      ALTER TABLE tenants ADD COLUMN status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended'));
+      ALTER TABLE tenants ADD COLUMN suspended_reason TEXT;
+      ALTER TABLE devices ADD COLUMN asset TEXT;
+      CREATE INDEX devices_by_asset ON devices (tenant, asset);
+      CREATE TABLE assets (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        parent TEXT,
+        level TEXT NOT NULL CHECK (level IN ('enterprise', 'site', 'area', 'line', 'cell')),
+        name TEXT NOT NULL,
+        name_zh TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX assets_by_parent ON assets (tenant, parent);
+      CREATE TABLE roles (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        permissions TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE grants (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        asset TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id),
+        UNIQUE (tenant, user_id, role, asset)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX grants_tenant_wide ON grants (tenant, user_id, role) WHERE asset IS NULL;
+      CREATE INDEX grants_by_asset ON grants (tenant, asset);
+      CREATE INDEX grants_by_role ON grants (tenant, role);
+      CREATE INDEX users_by_tenant ON users (tenant);
+      -- A user's role becomes a grant on the whole tenant (ADR 0009): the first administrator of the platform's own
+      -- tenant is its platform administrator, other administrators their tenant's; the old operator (who could
+      -- change products, devices and gateways) is an engineer; a viewer stays a viewer.
+      INSERT INTO grants (tenant, id, user_id, role, asset, created_at)
+        SELECT tenant, 'legacy-' || id, id,
+               CASE role WHEN 'admin' THEN (CASE WHEN tenant = 'default' THEN 'platform-admin' ELSE 'tenant-admin' END)
+                         WHEN 'operator' THEN 'engineer' ELSE 'viewer' END,
+               NULL, created_at
+          FROM users;
+      ALTER TABLE users DROP COLUMN role;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

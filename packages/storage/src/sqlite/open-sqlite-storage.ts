@@ -1,10 +1,11 @@
 /**
- * Opens (creating if needed) the embedded storage file and returns the registry, user and telemetry stores
- * over one better-sqlite3 connection.
+ * Opens (creating if needed) the embedded storage file and returns the registry, user, telemetry, gateway,
+ * audit and access stores over one better-sqlite3 connection.
  */
 import Database from 'better-sqlite3';
 import type { Storage } from '../ports.js';
 import { migrate } from './migrations.js';
+import { SqliteAccessStore } from './sqlite-access-store.js';
 import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteTelemetryStore } from './sqlite-telemetry-store.js';
@@ -46,6 +47,7 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
       telemetry,
       gateways: new SqliteGatewayStore(db),
       audit: new SqliteAuditStore(db),
+      access: new SqliteAccessStore(db),
       // The stores share one connection, so closing the telemetry store closes the file.
       close: async () => {
         await telemetry.close();

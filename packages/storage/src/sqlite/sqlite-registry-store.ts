@@ -7,7 +7,8 @@
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type { DeviceId, ProductId, TenantId, } from '@iip/core';
-import type { Device, Page, Product, RegistryStore, Tenant, TenantPolicy } from '../ports.js';
+import type { Device, Page, Product, RegistryStore, Tenant, TenantPolicy, TenantStatus } from '../ports.js';
+import { resolveTenantPatch, tenantNotFound } from '../access-rules.js';
 import { isConstraintViolation } from './sqlite-errors.js';
 
 import { type DeviceRow, type ProductRow, type TenantRow, toDevice, toProduct, toTenant } from '../rows.js';
@@ -16,7 +17,22 @@ export class SqliteRegistryStore implements RegistryStore {
   private readonly s;
   constructor(private readonly db: Database.Database) {
     this.s = {
-      createTenant: db.prepare('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)'),
+      createTenant: db.prepare('INSERT INTO tenants (id, name, created_at, status, suspended_reason) VALUES (?, ?, ?, ?, ?)'),
+      updateTenant: db.prepare('UPDATE tenants SET name = ?, status = ?, suspended_reason = ? WHERE id = ? RETURNING *'),
+      // Every row of one tenant, children before what they reference. Telemetry and the audit log stay.
+      deleteTenantRows: [
+        'DELETE FROM grants WHERE tenant = @t',
+        'DELETE FROM roles WHERE tenant = @t',
+        'DELETE FROM devices WHERE tenant = @t',
+        'DELETE FROM assets WHERE tenant = @t',
+        'DELETE FROM products WHERE tenant = @t',
+        'DELETE FROM tokens WHERE tenant = @t OR user_id IN (SELECT id FROM users WHERE tenant = @t)',
+        'DELETE FROM users WHERE tenant = @t',
+        'DELETE FROM gateway_configs WHERE tenant = @t',
+        'DELETE FROM gateway_states WHERE tenant = @t',
+        'DELETE FROM tenant_policies WHERE tenant = @t',
+      ].map((sql) => db.prepare(sql)),
+      deleteTenant: db.prepare('DELETE FROM tenants WHERE id = ?'),
       getTenant: db.prepare('SELECT * FROM tenants WHERE id = ?'),
       listTenants: db.prepare('SELECT * FROM tenants ORDER BY id'),
       createProduct: db.prepare(
@@ -31,8 +47,21 @@ export class SqliteRegistryStore implements RegistryStore {
       deleteProduct: db.prepare('DELETE FROM products WHERE tenant = ? AND id = ?'),
       productHasDevices: db.prepare('SELECT 1 FROM devices WHERE tenant = ? AND product = ? LIMIT 1'),
       createDevice: db.prepare(
-        `INSERT INTO devices (tenant, id, product, name, secret_hash, attributes, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO devices (tenant, id, product, name, secret_hash, attributes, created_at, asset)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      assetExists: db.prepare('SELECT 1 FROM assets WHERE tenant = ? AND id = ?'),
+      // The asset filter: a JSON array of asset ids (an empty array matches no device).
+      listDevicesOnAssets: db.prepare(
+        `SELECT * FROM devices WHERE tenant = ? AND asset IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ? OFFSET ?`,
+      ),
+      countDevicesOnAssets: db.prepare('SELECT count(*) AS n FROM devices WHERE tenant = ? AND asset IN (SELECT value FROM json_each(?))'),
+      listDevicesOfProductOnAssets: db.prepare(
+        `SELECT * FROM devices WHERE tenant = ? AND product = ? AND asset IN (SELECT value FROM json_each(?))
+         ORDER BY id LIMIT ? OFFSET ?`,
+      ),
+      countDevicesOfProductOnAssets: db.prepare(
+        'SELECT count(*) AS n FROM devices WHERE tenant = ? AND product = ? AND asset IN (SELECT value FROM json_each(?))',
       ),
       getDevice: db.prepare('SELECT * FROM devices WHERE tenant = ? AND id = ?'),
       listDevices: db.prepare('SELECT * FROM devices WHERE tenant = ? ORDER BY id LIMIT ? OFFSET ?'),
@@ -52,7 +81,8 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async createTenant(t: Tenant): Promise<void> {
     try {
-      this.s.createTenant.run(t.id, t.name, t.createdAt);
+      const status = t.status ?? 'active';
+      this.s.createTenant.run(t.id, t.name, t.createdAt, status, status === 'active' ? null : (t.suspendedReason ?? null));
     } catch (e) {
       if (isConstraintViolation(e)) {
         throw new IipError('IIP_ERR_CONFLICT', `tenant "${t.id}" already exists`, { tenant: t.id });
@@ -68,6 +98,30 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async listTenants(): Promise<Tenant[]> {
     return (this.s.listTenants.all() as TenantRow[]).map(toTenant);
+  }
+
+  async updateTenant(
+    id: TenantId,
+    patch: { readonly name?: string; readonly status?: TenantStatus; readonly suspendedReason?: string | null },
+  ): Promise<Tenant> {
+    return this.db
+      .transaction(() => {
+        const r = this.s.getTenant.get(id) as TenantRow | undefined;
+        if (!r) throw tenantNotFound(id);
+        const next = resolveTenantPatch(toTenant(r), patch);
+        return toTenant(this.s.updateTenant.get(next.name, next.status, next.suspendedReason, id) as TenantRow);
+      })
+      .immediate();
+  }
+
+  async deleteTenant(id: TenantId): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (!this.s.getTenant.get(id)) return false;
+        for (const stmt of this.s.deleteTenantRows) stmt.run({ t: id });
+        return this.s.deleteTenant.run(id).changes > 0;
+      })
+      .immediate();
   }
 
   async createProduct(p: Product): Promise<void> {
@@ -119,7 +173,8 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async createDevice(d: Device): Promise<void> {
-    this.insertDevice(d, undefined);
+    // One transaction, so the asset it is placed on cannot be deleted between the check and the insert.
+    this.db.transaction(() => this.insertDevice(d, undefined)).immediate();
   }
 
   async createDevices(ds: readonly Device[]): Promise<void> {
@@ -135,8 +190,12 @@ export class SqliteRegistryStore implements RegistryStore {
     if (!this.s.getProduct.get(d.tenant, d.product)) {
       throw new IipError('IIP_ERR_NOT_FOUND', `${where}: product "${d.product}" does not exist in tenant "${d.tenant}"`, details);
     }
+    const asset = d.asset ?? null;
+    if (asset !== null && !this.s.assetExists.get(d.tenant, asset)) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `${where}: asset "${asset}" does not exist in tenant "${d.tenant}"`, { ...details, field: 'asset', asset });
+    }
     try {
-      this.s.createDevice.run(d.tenant, d.id, d.product, d.name, d.secretHash, JSON.stringify(d.attributes), d.createdAt);
+      this.s.createDevice.run(d.tenant, d.id, d.product, d.name, d.secretHash, JSON.stringify(d.attributes), d.createdAt, asset);
     } catch (e) {
       if (isConstraintViolation(e)) {
         throw new IipError('IIP_ERR_CONFLICT', `${where} already exists in tenant "${d.tenant}"`, details);
@@ -150,10 +209,25 @@ export class SqliteRegistryStore implements RegistryStore {
     return r && toDevice(r);
   }
 
-  async listDevices(tenant: TenantId, filter?: { product?: ProductId }, page?: Page): Promise<{ items: Device[]; total: number }> {
+  async listDevices(
+    tenant: TenantId,
+    filter?: { product?: ProductId; assets?: readonly string[] },
+    page?: Page,
+  ): Promise<{ items: Device[]; total: number }> {
     // SQLite reads LIMIT -1 as "no limit".
     const limit = page?.limit ?? -1;
     const offset = page?.offset ?? 0;
+    if (filter?.assets !== undefined) {
+      const assets = JSON.stringify(filter.assets);
+      if (filter.product !== undefined) {
+        const rows = this.s.listDevicesOfProductOnAssets.all(tenant, filter.product, assets, limit, offset) as DeviceRow[];
+        const { n } = this.s.countDevicesOfProductOnAssets.get(tenant, filter.product, assets) as { n: number };
+        return { items: rows.map(toDevice), total: n };
+      }
+      const rows = this.s.listDevicesOnAssets.all(tenant, assets, limit, offset) as DeviceRow[];
+      const { n } = this.s.countDevicesOnAssets.get(tenant, assets) as { n: number };
+      return { items: rows.map(toDevice), total: n };
+    }
     if (filter?.product !== undefined) {
       const rows = this.s.listDevicesOfProduct.all(tenant, filter.product, limit, offset) as DeviceRow[];
       const { n } = this.s.countDevicesOfProduct.get(tenant, filter.product) as { n: number };

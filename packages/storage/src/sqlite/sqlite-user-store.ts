@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
-import type { UserId } from '@iip/core';
+import type { TenantId, UserId } from '@iip/core';
 import type { AccessToken, User, UserStore } from '../ports.js';
 import { isConstraintViolation, isForeignKeyViolation } from './sqlite-errors.js';
 
@@ -16,10 +16,11 @@ export class SqliteUserStore implements UserStore {
     this.s = {
       count: db.prepare('SELECT count(*) AS n FROM users'),
       create: db.prepare(
-        'INSERT INTO users (id, tenant, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO users (id, tenant, username, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
       byName: db.prepare('SELECT * FROM users WHERE username = ?'),
       byId: db.prepare('SELECT * FROM users WHERE id = ?'),
+      byTenant: db.prepare('SELECT * FROM users WHERE tenant = ? ORDER BY username'),
       setHash: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
       saveToken: db.prepare(
         'INSERT INTO tokens (token_hash, user_id, tenant, expires_at, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -36,7 +37,7 @@ export class SqliteUserStore implements UserStore {
 
   async createUser(u: User): Promise<void> {
     try {
-      this.s.create.run(u.id, u.tenant, u.username, u.passwordHash, u.role, u.createdAt);
+      this.s.create.run(u.id, u.tenant, u.username, u.passwordHash, u.createdAt);
     } catch (e) {
       if (isConstraintViolation(e)) {
         throw new IipError('IIP_ERR_CONFLICT', `user "${u.username}" (id "${u.id}") already exists`, {
@@ -56,6 +57,10 @@ export class SqliteUserStore implements UserStore {
   async getUser(id: UserId): Promise<User | undefined> {
     const r = this.s.byId.get(id) as UserRow | undefined;
     return r && toUser(r);
+  }
+
+  async listUsers(tenant: TenantId): Promise<User[]> {
+    return (this.s.byTenant.all(tenant) as UserRow[]).map(toUser);
   }
 
   async setPasswordHash(id: UserId, hash: string): Promise<void> {
