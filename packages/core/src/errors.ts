@@ -138,6 +138,11 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'A resource with this id already exists.',
     fix: 'Choose another id or delete the existing resource first.',
   },
+  IIP_ERR_TENANT_SUSPENDED: {
+    status: 403,
+    meaning: "The tenant is suspended: its devices are refused at connect and per message, and its users at sign-in (details carry the reason). Nothing of it is deleted.",
+    fix: 'Ask the platform administrator to re-activate the tenant (PATCH /api/v1/tenants/{id} {"status":"active"}).',
+  },
   IIP_ERR_ASSET_PARENT: {
     status: 404,
     meaning: 'The parent named for an asset (or a move) does not exist in this tenant.',

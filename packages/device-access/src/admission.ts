@@ -97,6 +97,7 @@ export class TelemetryAdmission {
     try {
       const entry = await this.directory.lookup(tenant, device);
       if (!entry) throw new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${device}" does not exist in tenant "${tenant}"`, { tenant, device });
+      if (entry.suspended !== undefined) throw new IipError('IIP_ERR_TENANT_SUSPENDED', `tenant "${tenant}" is suspended (${entry.suspended}); nothing is stored`, { tenant, reason: entry.suspended });
       const now = this.now();
       const points = entry.validator.parse(raw, now, this.limits, this.clock.device(`${tenant}/${device}`, now));
       const batch: TelemetryBatch = { tenant: tenant as TenantId, device: device as DeviceId, points, receivedAt: now };

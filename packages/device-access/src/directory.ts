@@ -6,6 +6,8 @@ export interface DeviceEntry {
   verifySecret(secret: string): boolean;
   /** The validator of the device's product at its current version. */
   readonly validator: TelemetryValidator;
+  /** Set when the device's tenant is suspended: the reason. Such a device is refused at connect and per message. */
+  readonly suspended?: string;
 }
 
 /**

@@ -241,6 +241,10 @@ export class MqttAccess {
       this.opts.log?.('warn', 'MQTT authentication failed', { username: username ?? null, clientId, reason: !entry ? 'unknown device' : 'bad secret' });
       return { refused: 'credentials', message: 'bad device credentials' };
     }
+    if (entry.suspended !== undefined) {
+      this.opts.log?.('warn', 'MQTT CONNECT refused: the tenant is suspended', { username: username ?? null, clientId, tenant: who.tenant, reason: entry.suspended });
+      return { refused: 'not-authorized', message: `IIP_ERR_TENANT_SUSPENDED: tenant "${who.tenant}" is suspended (${entry.suspended})` };
+    }
     const decision = clientIdAllowed(who, clientId);
     if (!decision.ok) {
       this.clientIdRefusals++;
@@ -264,6 +268,16 @@ export class MqttAccess {
         (err) => (err ? reject(err) : resolve()),
       );
     });
+  }
+
+  /**
+   * Ends the MQTT connections of a tenant's devices (a suspended tenant): they are refused when they come back.
+   * Our own front door only (aedes: they are refused per message instead). Returns how many were ended.
+   */
+  disconnectTenant(tenant: string): number {
+    const n = this.door?.disconnectTenant(tenant) ?? 0;
+    if (n > 0) this.opts.log?.('info', 'MQTT connections of a suspended tenant ended', { tenant, connections: n });
+    return n;
   }
 
   stats(): MqttAccessStats {

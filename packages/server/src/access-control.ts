@@ -17,6 +17,8 @@ interface Cached<T> {
 }
 
 export interface AccessControlOptions {
+  /** The tenant's suspension reason, or undefined when it is active (read through the cache). */
+  readonly tenantSuspension?: (tenant: string) => Promise<string | undefined>;
   /** The tenant whose whole-tenant platform-admin grant makes a platform administrator (default "default"). */
   readonly platformTenant?: string;
   readonly maxAgeMs?: number;
@@ -29,6 +31,7 @@ export class AccessControl {
   private readonly trees = new Map<string, Cached<AssetTree>>();
   private readonly roles = new Map<string, Cached<CustomRole[]>>();
   private readonly subjects = new Map<string, Cached<AccessSubject>>();
+  private readonly suspensions = new Map<string, Cached<string | undefined>>();
   private readonly maxAgeMs: number;
   private readonly now: () => number;
 
@@ -50,6 +53,13 @@ export class AccessControl {
       const [grants, roles] = await Promise.all([this.store.listGrants(user.tenant, { userId: user.id }), this.customRoles(user.tenant)]);
       return compileSubject(user, grants, roles, this.platformTenant);
     });
+  }
+
+  /** Why the tenant is suspended, or undefined when it is active (cached like the rest; dropped by changed()). */
+  suspension(tenant: string): Promise<string | undefined> {
+    const read = this.opts.tenantSuspension;
+    if (!read) return Promise.resolve(undefined);
+    return this.cached(this.suspensions, tenant, () => read(tenant));
   }
 
   tree(tenant: string): Promise<AssetTree> {
@@ -91,6 +101,7 @@ export class AccessControl {
   forget(tenant: string): void {
     this.trees.delete(tenant);
     this.roles.delete(tenant);
+    this.suspensions.delete(tenant);
     for (const k of this.subjects.keys()) if (k.startsWith(`${tenant}\u0000`)) this.subjects.delete(k);
   }
 

@@ -59,12 +59,14 @@ export class RegistryDeviceDirectory implements DeviceDirectory {
       if (current) this.validators.set(vkey, validator);
     }
     const secretHash = d.secretHash;
-    const entry: DeviceEntry = { validator, verifySecret: (s) => verifyDeviceSecret(s, secretHash) };
+    const t = await this.store.getTenant(tenant as TenantId);
+    const suspended = t?.status === 'suspended' ? (t.suspendedReason ?? 'suspended') : undefined;
+    const entry: DeviceEntry = { validator, verifySecret: (s) => verifyDeviceSecret(s, secretHash), ...(suspended !== undefined && { suspended }) };
     if (current) this.devices.set(key, entry);
     return entry;
   }
 
-  /** Drops cached entries of one device, or of the whole tenant when a product changed. */
+  /** Drops cached entries of one device, or of the whole tenant when a product or the tenant itself changed. */
   invalidate(tenant: string, device?: string): void {
     this.generation++;
     if (device !== undefined) {

@@ -251,6 +251,28 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     });
     mqttRef = mqtt;
     const mqttPort = frontDoor ? await mqtt.listen() : 0;
+    // A suspended tenant's connected devices are sent away (they are refused when they come back); a tenant-wide
+    // registry change, here or in another process, may be a suspension.
+    const endIfSuspended = (tenant: string): void => {
+      storage.registry.getTenant(tenant as TenantId).then(
+        (t) => {
+          if (t?.status === 'suspended') mqtt.disconnectTenant(tenant);
+        },
+        (e: unknown) => log(`registry: tenant ${tenant} not checked for suspension: ${(e as Error).message}`),
+      );
+    };
+    if (frontDoor) {
+      registry.onChange((t, d) => {
+        if (d === undefined) endIfSuspended(t);
+      });
+      if (topology.scaledOut) {
+        const sub = bus.subscribe('registry.changed', (m) => {
+          if (m.device === '*') endIfSuspended(m.tenant);
+        });
+        await sub.ready;
+        cleanups.push(() => sub.unsubscribe());
+      }
+    }
     cleanups.push(() => mqtt.close());
     if (router) {
       await router.attach(gateways, frontDoor ? mqtt : undefined);
@@ -259,7 +281,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const live = new LiveStream(bus);
     cleanups.push(() => live.close());
-    const accessControl = new AccessControl(storage.access, { platformTenant: DEFAULT_TENANT });
+    const accessControl = new AccessControl(storage.access, {
+      platformTenant: DEFAULT_TENANT,
+      tenantSuspension: async (t) => {
+        const tenant = await storage.registry.getTenant(t as TenantId);
+        return tenant?.status === 'suspended' ? (tenant.suspendedReason ?? 'suspended') : undefined;
+      },
+    });
+    // A tenant-wide registry change (here or, scaled out, in another process) may be a suspension.
+    registry.onChange((t, d) => {
+      if (d === undefined) accessControl.forget(t);
+    });
     const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
     const identifiers = opts.identifiers ? await PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;
     if (identifiers) cleanups.push(() => identifiers.close());

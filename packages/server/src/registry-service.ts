@@ -3,6 +3,7 @@
  * store. A device secret is returned exactly once, when it is issued; the store keeps only its hash.
  */
 import {
+  DEFAULT_TENANT,
   IipError,
   assertThingModel,
   isValidId,
@@ -252,6 +253,9 @@ export class RegistryService {
 
   /** Renames, suspends (a reason is required) or re-activates a tenant. */
   async updateTenant(id: string, patch: { name?: string; status?: 'active' | 'suspended'; suspendedReason?: string | null }): Promise<Tenant> {
+    if (patch.status === 'suspended' && id === DEFAULT_TENANT) {
+      throw new IipError('IIP_ERR_VALIDATION', `the platform's own tenant "${id}" cannot be suspended: its platform administrators would be locked out`, { field: 'status' });
+    }
     if (patch.status === 'suspended' && !patch.suspendedReason?.trim()) {
       throw new IipError('IIP_ERR_VALIDATION', 'suspending a tenant needs a reason (suspendedReason): its devices and users are told it', { field: 'suspendedReason' });
     }

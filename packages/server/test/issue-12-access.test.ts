@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@iip/testkit';
+import mqtt from 'mqtt';
 import { WebSocket } from 'ws';
 import { startTestPlatform, type TestPlatform } from './fixture.js';
 
@@ -137,8 +138,11 @@ describe('tenants', () => {
       return (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => tp.anon<ApiError & Record<string, unknown>>(method, path, body, { authorization: `Bearer ${login.body.token}`, ...headers });
     })();
     assert.equal((await asB('POST', '/api/v1/assets', { id: 'b-site', level: 'site', name: 'B site' })).status, 201);
-    assert.equal((await asB('POST', '/api/v1/products', { id: 'sensor', name: 'Sensor', model: { properties: [], events: [], services: [] } })).status, 201);
-    assert.equal((await asB('POST', '/api/v1/devices', { id: 'b-dev', product: 'sensor', asset: 'b-site' })).status, 201);
+    const model = { properties: [{ id: 'temperature', dataType: { type: 'float' }, access: 'r' }], events: [], services: [] };
+    assert.equal((await asB('POST', '/api/v1/products', { id: 'sensor', name: 'Sensor', model })).status, 201);
+    const bDev = await asB('POST', '/api/v1/devices', { id: 'b-dev', product: 'sensor', asset: 'b-site' });
+    assert.equal(bDev.status, 201);
+    const bSecret = bDev.body.secret as string;
     // B cannot reach A's devices, nor switch to A
     assert.equal((await asB('GET', '/api/v1/devices/m-11')).status, 404);
     assert.equal((await asB('GET', '/api/v1/devices', undefined, { 'x-iip-tenant': 'default' })).status, 403);
@@ -151,11 +155,42 @@ describe('tenants', () => {
     const seen = await tp.api<{ items: Array<{ id: string }> }>('GET', '/api/v1/devices', undefined, { 'x-iip-tenant': 'tenant-b' });
     assert.deepEqual(seen.body.items.map((d) => d.id), ['b-dev']);
     assert.equal((await tp.api<ApiError>('GET', '/api/v1/devices', undefined, { 'x-iip-tenant': 'no-such' })).status, 404);
-    // Suspended with a reason; the reason is required
+    // A device of B connected over MQTT 5 before the suspension
+    const url = `mqtt://127.0.0.1:${tp.platform.mqttPort}`;
+    const before = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: 'b-dev', username: 'tenant-b/b-dev', password: bSecret, reconnectPeriod: 0 });
+    const ended = new Promise<number | undefined>((resolve) => before.once('disconnect', (p) => resolve(p.reasonCode)));
+    // Suspended with a reason; the reason is required, and the platform's own tenant cannot be suspended
     assert.equal((await tp.api<ApiError>('PATCH', '/api/v1/tenants/tenant-b', { status: 'suspended' })).body.code, 'IIP_ERR_VALIDATION');
+    assert.equal((await tp.api<ApiError>('PATCH', '/api/v1/tenants/default', { status: 'suspended', suspendedReason: 'x' })).body.code, 'IIP_ERR_VALIDATION');
     const suspended = await tp.api<{ status: string; suspendedReason: string }>('PATCH', '/api/v1/tenants/tenant-b', { status: 'suspended', suspendedReason: 'contract ended' });
     assert.deepEqual([suspended.body.status, suspended.body.suspendedReason], ['suspended', 'contract ended']);
-    assert.equal((await asB('GET', '/api/v1/devices/b-dev')).status, 200, 'suspension deletes nothing');
+    assert.equal(await ended, 0x87, 'the connected device is sent away (MQTT 5 DISCONNECT: not authorized)');
+    await before.endAsync(true);
+    // Its devices are refused at connect with the reason, and over HTTP
+    const again = mqtt.connect(url, { protocolVersion: 5, clientId: 'b-dev', username: 'tenant-b/b-dev', password: bSecret, reconnectPeriod: 0 });
+    const connack = await new Promise<{ reasonCode?: number; properties?: { reasonString?: string } }>((resolve) => {
+      again.on('packetreceive', (p) => {
+        if (p.cmd === 'connack') resolve(p as never);
+      });
+    });
+    again.end(true);
+    assert.equal(connack.reasonCode, 0x87);
+    assert.match(connack.properties?.reasonString ?? '', /IIP_ERR_TENANT_SUSPENDED.*contract ended/);
+    const basic = { authorization: `Basic ${Buffer.from(`tenant-b/b-dev:${bSecret}`).toString('base64')}` };
+    const ingest = await tp.anon<ApiError>('POST', '/api/v1/ingest', '{"temperature": 1}', basic);
+    assert.equal(ingest.status, 403);
+    assert.equal(ingest.body.code, 'IIP_ERR_TENANT_SUSPENDED');
+    // Its users are refused, with the reason; signing in again is refused too
+    const refused = await asB('GET', '/api/v1/devices');
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, 'IIP_ERR_TENANT_SUSPENDED');
+    assert.equal(refused.body.details.reason, 'contract ended');
+    assert.equal((await tp.anon<ApiError>('POST', '/api/v1/auth/login', { username: 'b-admin', password: 'b-admin-password-1' })).body.code, 'IIP_ERR_TENANT_SUSPENDED');
+    // Nothing was deleted; re-activated, all works again
+    assert.equal((await tp.api('GET', '/api/v1/devices/b-dev', undefined, { 'x-iip-tenant': 'tenant-b' })).status, 200, 'suspension deletes nothing');
+    assert.equal((await tp.api('PATCH', '/api/v1/tenants/tenant-b', { status: 'active' })).status, 200);
+    assert.equal((await asB('GET', '/api/v1/devices/b-dev')).status, 200);
+    assert.equal((await tp.anon('POST', '/api/v1/ingest', '{"temperature": 2}', basic)).status, 202);
   });
 });
 

@@ -316,6 +316,17 @@ export class MqttFrontDoor {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
+  /** Ends the connections of every device of `tenant` (MQTT 5: DISCONNECT with `reason`); returns how many. */
+  disconnectTenant(tenant: string, reason: number = Reason.NOT_AUTHORIZED): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      if (s.identity.tenant !== tenant || !s.connection) continue;
+      s.connection.shutdown(reason);
+      n++;
+    }
+    return n;
+  }
+
   stats(): FrontDoorStats {
     return { connections: this.connections.size, sessions: this.sessions.size, ...this.counters, ...(this.opts.sharedSessions && this.sharedCounters) };
   }

@@ -19,6 +19,8 @@ export function principalResolver(users: UserService, access: AccessControl, ten
   return async (token, tenant) => {
     const u = await users.authenticate(token);
     const subject = await access.subject({ id: u.userId, tenant: u.tenant });
+    const suspended = subject.platformAdmin ? undefined : await access.suspension(u.tenant);
+    if (suspended !== undefined) throw new IipError('IIP_ERR_TENANT_SUSPENDED', `tenant "${u.tenant}" is suspended (${suspended})`, { tenant: u.tenant, reason: suspended });
     let acting: TenantId = u.tenant;
     if (tenant !== undefined && tenant !== u.tenant) {
       if (!subject.platformAdmin) {
@@ -60,8 +62,14 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UserServic
     },
     async (req) => {
       const r = await users.login(req.body.username, req.body.password);
-      const p = await opts.resolve(r.token, undefined, req.ip);
-      return { ...r, access: accessSummary(p) };
+      try {
+        const p = await opts.resolve(r.token, undefined, req.ip);
+        return { ...r, access: accessSummary(p) };
+      } catch (e) {
+        // Signed in but not let in (a suspended tenant): the token is not handed out, so it goes.
+        await users.logout(r.token);
+        throw e;
+      }
     },
   );
   app.post('/api/v1/auth/logout', { schema: { tags: ['auth'] } }, async (req, reply) => {
