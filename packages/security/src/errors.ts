@@ -23,8 +23,23 @@ export const SECURITY_ERRORS = defineErrors({
   },
   IIP_ERR_AUTH_WEAK_PASSWORD: {
     status: 400,
-    meaning: 'The password is shorter than 12 characters.',
-    fix: 'Choose a password of at least 12 characters.',
+    meaning: 'The password breaks the policy: shorter than 12 characters, a commonly used one, containing the user name, repetitive or a run of keys (details.rule says which).',
+    fix: 'Choose a longer password of unrelated words (at least 12 characters); a password manager can make one.',
+  },
+  IIP_ERR_AUTH_LOCKED: {
+    status: 423,
+    meaning: 'The account is locked for a while after repeated failed sign-ins (details.lockedUntil).',
+    fix: 'Wait until the lock ends, or ask an administrator to reset the password (which lifts it).',
+  },
+  IIP_ERR_AUTH_THROTTLED: {
+    status: 429,
+    meaning: 'Too many failed sign-ins came from this address lately.',
+    fix: 'Wait details.retryAfterMs before trying again.',
+  },
+  IIP_ERR_AUTH_USER_DISABLED: {
+    status: 403,
+    meaning: 'The user is disabled by an administrator of its tenant.',
+    fix: 'Ask an administrator of the tenant to enable the user.',
   },
   IIP_ERR_ACCESS_UNKNOWN_ROLE: {
     status: 400,

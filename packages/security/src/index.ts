@@ -10,3 +10,4 @@ export * from './device-credentials.js';
 export * from './users.js';
 export * from './permissions.js';
 export * from './policy.js';
+export * from './password-policy.js';

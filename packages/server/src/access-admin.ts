@@ -118,8 +118,31 @@ export class AccessAdmin {
    * Gives a user of the tenant a role on the whole tenant or on an asset. The platform-admin role is given only
    * by a platform administrator, on the whole of the platform's own tenant (`byPlatformAdmin`).
    */
+  /** The checks of addGrant that need no user: run them for every grant before a user is created with grants. */
+  async checkGrant(tenant: TenantId, g: { role: string; asset?: string | null }, byPlatformAdmin: boolean): Promise<void> {
+    const asset = g.asset == null ? null : checkId('asset', g.asset);
+    if (asset !== null && !(await this.store.getAsset(tenant, asset))) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `asset "${asset}" not found in tenant "${tenant}"`, { resource: 'asset', id: asset, field: 'asset' });
+    }
+    await this.checkRole(tenant, g.role, asset, byPlatformAdmin);
+  }
+
+  /** Users of the tenant that hold platform-admin: only a platform administrator may disable or reset them. */
+  async isPlatformAdmin(tenant: TenantId, userId: string): Promise<boolean> {
+    return (await this.store.listGrants(tenant, { userId: userId as UserId })).some((g) => g.role === PLATFORM_ADMIN && g.asset === null);
+  }
+
   async addGrant(tenant: TenantId, g: { userId: string; role: string; asset?: string | null }, byPlatformAdmin: boolean): Promise<Grant> {
     const asset = g.asset == null ? null : checkId('asset', g.asset);
+    await this.checkRole(tenant, g.role, asset, byPlatformAdmin);
+    const grant: Grant = { tenant, id: randomUUID(), userId: g.userId as UserId, role: g.role, asset, createdAt: this.now() };
+    await this.store.addGrant(grant);
+    this.control.changed(tenant);
+    return grant;
+  }
+
+  private async checkRole(tenant: TenantId, role: string, asset: string | null, byPlatformAdmin: boolean): Promise<void> {
+    const g = { role };
     if (!BUILT_IN_ROLE_IDS.has(g.role) && !(await this.control.customRoles(tenant)).some((r) => r.id === g.role)) {
       // Ask the store too: the cache may predate a role created by another process.
       if (!(await this.store.listRoles(tenant)).some((r) => r.id === g.role)) {
@@ -133,10 +156,6 @@ export class AccessAdmin {
         field: 'role',
       });
     }
-    const grant: Grant = { tenant, id: randomUUID(), userId: g.userId as UserId, role: g.role, asset, createdAt: this.now() };
-    await this.store.addGrant(grant);
-    this.control.changed(tenant);
-    return grant;
   }
 
   /** Revokes a grant of `userId`; a platform-admin grant only by a platform administrator. */
@@ -151,8 +170,16 @@ export class AccessAdmin {
   }
 
   /** The tenant's users (without password hashes) with their grants. */
-  async listUsers(tenant: TenantId): Promise<Array<{ id: string; username: string; tenant: string; createdAt: number; grants: Grant[] }>> {
+  async listUsers(tenant: TenantId): Promise<Array<{ id: string; username: string; tenant: string; createdAt: number; disabled: boolean; lockedUntil: number | null; grants: Grant[] }>> {
     const [users, grants] = await Promise.all([this.users.listUsers(tenant), this.store.listGrants(tenant)]);
-    return users.map((u) => ({ id: u.id, username: u.username, tenant: u.tenant, createdAt: u.createdAt, grants: grants.filter((g) => g.userId === u.id) }));
+    return users.map((u) => ({
+      id: u.id,
+      username: u.username,
+      tenant: u.tenant,
+      createdAt: u.createdAt,
+      disabled: u.disabled ?? false,
+      lockedUntil: u.lockedUntil ?? null,
+      grants: grants.filter((g) => g.userId === u.id),
+    }));
   }
 }

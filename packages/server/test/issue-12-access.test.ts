@@ -11,6 +11,8 @@ import { WebSocket } from 'ws';
 import { startTestPlatform, type TestPlatform } from './fixture.js';
 
 let tp: TestPlatform;
+/** Users here share one password that passes the policy (not containing any of their names). */
+const USER_PASSWORD = 'harbour-lamp-kettle-7';
 type ApiError = { code: string; message: string; details: Record<string, unknown> };
 
 before(async () => {
@@ -37,9 +39,9 @@ before(async () => {
 after(() => tp?.close());
 
 async function userWith(username: string, grants: Array<{ role: string; asset?: string | null }>): Promise<(method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: ApiError & Record<string, unknown> }>> {
-  const created = await tp.api<ApiError>('POST', '/api/v1/users', { username, password: `${username}-password-1`, grants });
+  const created = await tp.api<ApiError>('POST', '/api/v1/users', { username, password: USER_PASSWORD, grants });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username, password: `${username}-password-1` });
+  const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username, password: USER_PASSWORD });
   assert.equal(login.status, 200);
   return (method, path, body, headers = {}) => tp.anon(method, path, body, { authorization: `Bearer ${login.body.token}`, ...headers });
 }
@@ -114,13 +116,13 @@ describe('grants', () => {
     assert.equal((await as('DELETE', '/api/v1/devices/m-21')).status, 403);
     const inUse = await tp.api<ApiError>('DELETE', '/api/v1/roles/shift-lead');
     assert.equal(inUse.status, 409, 'a role in use stays');
-    const unknownRole = await tp.api<ApiError>('POST', '/api/v1/users', { username: 'ghost1', password: 'ghost-password-1', grants: [{ role: 'no-such-role' }] });
+    const unknownRole = await tp.api<ApiError>('POST', '/api/v1/users', { username: 'ghost1', password: USER_PASSWORD, grants: [{ role: 'no-such-role' }] });
     assert.equal(unknownRole.body.code, 'IIP_ERR_ACCESS_UNKNOWN_ROLE');
   });
 
   test('a tenant administrator manages its users but cannot make anyone a platform administrator', async () => {
     const as = await userWith('tadmin1', [{ role: 'tenant-admin' }]);
-    const created = await as('POST', '/api/v1/users', { username: 'eng1', password: 'eng1-password-12', grants: [{ role: 'engineer', asset: 'hall-2' }] });
+    const created = await as('POST', '/api/v1/users', { username: 'eng1', password: USER_PASSWORD, grants: [{ role: 'engineer', asset: 'hall-2' }] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const escalate = await as('POST', `/api/v1/users/${created.body.id as string}/grants`, { role: 'platform-admin' });
     assert.equal(escalate.status, 403);
@@ -129,12 +131,39 @@ describe('grants', () => {
   });
 });
 
+describe('users and sign-in', () => {
+  test('weak passwords are refused naming the rule; disable, reset and sign-out-everywhere work over the API', async () => {
+    const weak = await tp.api<ApiError>('POST', '/api/v1/users', { username: 'weak1', password: 'Password2024!' });
+    assert.equal(weak.status, 400);
+    assert.deepEqual([weak.body.code, weak.body.details.rule], ['IIP_ERR_AUTH_WEAK_PASSWORD', 'common']);
+    const as = await userWith('worker1', [{ role: 'viewer' }]);
+    const list = await tp.api<{ items: Array<{ id: string; username: string; disabled: boolean }> }>('GET', '/api/v1/users');
+    const id = list.body.items.find((u) => u.username === 'worker1')?.id as string;
+    assert.equal((await tp.api('POST', `/api/v1/users/${id}/disable`)).status, 200);
+    assert.equal((await as('GET', '/api/v1/auth/me')).status, 401, 'a disabled user is signed out');
+    assert.equal((await tp.anon<ApiError>('POST', '/api/v1/auth/login', { username: 'worker1', password: USER_PASSWORD })).body.code, 'IIP_ERR_AUTH_USER_DISABLED');
+    assert.equal((await tp.api('POST', `/api/v1/users/${id}/enable`)).status, 200);
+    const reset = await tp.api<{ password: string }>('POST', `/api/v1/users/${id}/password`, {});
+    assert.ok(reset.body.password?.length >= 20, `a generated password is returned once: ${JSON.stringify(reset)}`);
+    const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username: 'worker1', password: reset.body.password });
+    assert.equal(login.status, 200);
+    const auth = { authorization: `Bearer ${login.body.token}` };
+    assert.equal((await tp.anon('POST', '/api/v1/auth/password', { currentPassword: reset.body.password, newPassword: 'quiet-river-stone-42' }, auth)).status, 204);
+    assert.equal((await tp.anon<{ ended: number }>('POST', '/api/v1/auth/logout-all', undefined, auth)).body.ended, 1);
+    assert.equal((await tp.anon('GET', '/api/v1/auth/me', undefined, auth)).status, 401);
+    // A tenant administrator cannot disable the platform administrator
+    const tadmin = await userWith('tadmin2', [{ role: 'tenant-admin' }]);
+    const me = await tp.api<{ id: string }>('GET', '/api/v1/auth/me');
+    assert.equal((await tadmin('POST', `/api/v1/users/${me.body.id}/disable`)).status, 403);
+  });
+});
+
 describe('tenants', () => {
   test("another tenant's things: invisible to its neighbours, reachable by the platform administrator through X-IIP-Tenant", async () => {
-    const created = await tp.api<ApiError>('POST', '/api/v1/tenants', { id: 'tenant-b', name: 'Tenant B', admin: { username: 'b-admin', password: 'b-admin-password-1' } });
+    const created = await tp.api<ApiError>('POST', '/api/v1/tenants', { id: 'tenant-b', name: 'Tenant B', admin: { username: 'b-admin', password: USER_PASSWORD } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const asB = await (async () => {
-      const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username: 'b-admin', password: 'b-admin-password-1' });
+      const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username: 'b-admin', password: USER_PASSWORD });
       return (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => tp.anon<ApiError & Record<string, unknown>>(method, path, body, { authorization: `Bearer ${login.body.token}`, ...headers });
     })();
     assert.equal((await asB('POST', '/api/v1/assets', { id: 'b-site', level: 'site', name: 'B site' })).status, 201);
@@ -185,7 +214,7 @@ describe('tenants', () => {
     assert.equal(refused.status, 403);
     assert.equal(refused.body.code, 'IIP_ERR_TENANT_SUSPENDED');
     assert.equal(refused.body.details.reason, 'contract ended');
-    assert.equal((await tp.anon<ApiError>('POST', '/api/v1/auth/login', { username: 'b-admin', password: 'b-admin-password-1' })).body.code, 'IIP_ERR_TENANT_SUSPENDED');
+    assert.equal((await tp.anon<ApiError>('POST', '/api/v1/auth/login', { username: 'b-admin', password: USER_PASSWORD })).body.code, 'IIP_ERR_TENANT_SUSPENDED');
     // Nothing was deleted; re-activated, all works again
     assert.equal((await tp.api('GET', '/api/v1/devices/b-dev', undefined, { 'x-iip-tenant': 'tenant-b' })).status, 200, 'suspension deletes nothing');
     assert.equal((await tp.api('PATCH', '/api/v1/tenants/tenant-b', { status: 'active' })).status, 200);
@@ -203,7 +232,7 @@ describe('live stream', () => {
       secrets.set(id, r.body.secret);
     }
     await userWith('op-stream', [{ role: 'operator', asset: 'hall-1' }]);
-    const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username: 'op-stream', password: 'op-stream-password-1' });
+    const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username: 'op-stream', password: USER_PASSWORD });
     const ws = new WebSocket(`${tp.platform.httpUrl.replace('http', 'ws')}/api/v1/stream`);
     const frames: Array<{ type: string; device?: string }> = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())));

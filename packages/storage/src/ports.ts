@@ -137,6 +137,12 @@ export interface User {
   readonly username: string;
   readonly passwordHash: string;
   readonly createdAt: number;
+  /** A disabled user cannot sign in, and its sessions end (absent on creation = false). */
+  readonly disabled?: boolean;
+  /** Failed sign-ins in a row since the last successful one (absent on creation = 0). */
+  readonly failedLogins?: number;
+  /** Until when sign-in is refused after too many failures (Unix ms), or null. */
+  readonly lockedUntil?: number | null;
 }
 
 export interface AccessToken {
@@ -146,6 +152,8 @@ export interface AccessToken {
   readonly tenant: TenantId;
   readonly expiresAt: number;
   readonly createdAt: number;
+  /** Last use (Unix ms; recorded at most about once a minute), for idle expiry; null before the first. */
+  readonly lastUsedAt?: number | null;
 }
 
 export interface UserStore {
@@ -157,9 +165,22 @@ export interface UserStore {
   /** The tenant's users, by username. */
   listUsers(tenant: TenantId): Promise<User[]>;
   setPasswordHash(id: UserId, hash: string): Promise<void>;
+  /** Disables or enables a user; IIP_ERR_NOT_FOUND when absent. */
+  setDisabled(id: UserId, disabled: boolean): Promise<void>;
+  /**
+   * Counts one failed sign-in, atomically (several processes): when the count reaches `lockAfter`, the user is
+   * locked until `now + lockMs`. Returns the new count and lock.
+   */
+  loginFailed(id: UserId, now: number, lockAfter: number, lockMs: number): Promise<{ failedLogins: number; lockedUntil: number | null }>;
+  /** A successful sign-in: the failure count and any lock are cleared. */
+  loginSucceeded(id: UserId): Promise<void>;
   saveToken(t: AccessToken): Promise<void>;
   getToken(tokenHash: string): Promise<AccessToken | undefined>;
   deleteToken(tokenHash: string): Promise<void>;
+  /** Records a token's use (idle expiry). */
+  touchToken(tokenHash: string, now: number): Promise<void>;
+  /** Ends every session of a user (sign out everywhere, a disabled user, a password reset); returns how many. */
+  deleteTokensOfUser(id: UserId): Promise<number>;
   deleteExpiredTokens(now: number): Promise<number>;
 }
 

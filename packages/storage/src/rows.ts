@@ -38,6 +38,9 @@ export interface UserRow {
   username: string;
   password_hash: string;
   created_at: number;
+  disabled: number | boolean;
+  failed_logins: number;
+  locked_until: number | string | null;
 }
 export interface TokenRow {
   token_hash: string;
@@ -45,6 +48,7 @@ export interface TokenRow {
   tenant: string;
   expires_at: number;
   created_at: number;
+  last_used_at: number | string | null;
 }
 
 export const toTenant = (r: TenantRow): Tenant => ({
@@ -79,6 +83,9 @@ export const toUser = (r: UserRow): User => ({
   username: r.username,
   passwordHash: r.password_hash,
   createdAt: r.created_at,
+  disabled: Boolean(r.disabled),
+  failedLogins: r.failed_logins,
+  lockedUntil: r.locked_until === null ? null : Number(r.locked_until),
 });
 export const toToken = (r: TokenRow): AccessToken => ({
   tokenHash: r.token_hash,
@@ -86,6 +93,7 @@ export const toToken = (r: TokenRow): AccessToken => ({
   tenant: r.tenant as TenantId,
   expiresAt: r.expires_at,
   createdAt: r.created_at,
+  lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
 });
 export interface ConfigRow {
   tenant: string;

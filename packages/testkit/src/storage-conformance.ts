@@ -392,6 +392,9 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         username,
         passwordHash: `h-${id}`,
         createdAt: 5,
+        disabled: false,
+        failedLogins: 0,
+        lockedUntil: null,
       });
 
       it('creates and finds users; usernames are unique across tenants', withStore(async (s) => {
@@ -419,7 +422,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
 
       it('saves, finds, deletes and expires tokens', withStore(async (s) => {
         await s.users.createUser(user('u1', 'alice'));
-        const tok = (h: string, expiresAt: number) => ({ tokenHash: h, userId: 'u1' as UserId, tenant: T1, expiresAt, createdAt: 1 });
+        const tok = (h: string, expiresAt: number) => ({ tokenHash: h, userId: 'u1' as UserId, tenant: T1, expiresAt, createdAt: 1, lastUsedAt: null });
         await s.users.saveToken(tok('a', 100));
         await s.users.saveToken(tok('b', 200));
         await s.users.saveToken(tok('c', 300));
@@ -436,11 +439,44 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
 
       it('refuses a token of an unknown user and a duplicate token hash', withStore(async (s) => {
         await s.users.createUser(user('u1', 'alice'));
-        const tok = { tokenHash: 'x', userId: 'u1' as UserId, tenant: T1, expiresAt: 100, createdAt: 1 };
+        const tok = { tokenHash: 'x', userId: 'u1' as UserId, tenant: T1, expiresAt: 100, createdAt: 1, lastUsedAt: null };
         await assert.rejects(() => s.users.saveToken({ ...tok, userId: 'ghost' as UserId }), code('IIP_ERR_NOT_FOUND'));
         await s.users.saveToken(tok);
         await assert.rejects(() => s.users.saveToken({ ...tok, expiresAt: 999 }), code('IIP_ERR_CONFLICT'));
         assert.deepEqual(await s.users.getToken('x'), tok);
+      }));
+
+      it('counts failed sign-ins atomically and locks at the threshold; success clears; disable; touch; sign out everywhere', withStore(async (s) => {
+        await s.users.createUser(user('u1', 'alice'));
+        await s.users.createUser(user('u2', 'bob'));
+        // Concurrent failures are all counted (one statement each).
+        const counts = await Promise.all([1, 2, 3, 4].map(() => s.users.loginFailed('u1' as UserId, 1_000, 5, 60_000)));
+        assert.deepEqual(counts.map((c) => c.failedLogins).sort(), [1, 2, 3, 4]);
+        assert.ok(counts.every((c) => c.lockedUntil === null), 'not locked below the threshold');
+        assert.deepEqual(await s.users.loginFailed('u1' as UserId, 2_000, 5, 60_000), { failedLogins: 5, lockedUntil: 62_000 });
+        assert.deepEqual(await s.users.loginFailed('u1' as UserId, 3_000, 5, 60_000), { failedLogins: 6, lockedUntil: 63_000 }, 'each failure while locked extends the lock');
+        const locked = await s.users.getUser('u1' as UserId);
+        assert.deepEqual([locked?.failedLogins, locked?.lockedUntil], [6, 63_000]);
+        await s.users.loginSucceeded('u1' as UserId);
+        const cleared = await s.users.getUser('u1' as UserId);
+        assert.deepEqual([cleared?.failedLogins, cleared?.lockedUntil], [0, null]);
+        await assert.rejects(() => s.users.loginFailed('ghost' as UserId, 1, 5, 1), code('IIP_ERR_NOT_FOUND'));
+
+        await s.users.setDisabled('u1' as UserId, true);
+        assert.equal((await s.users.getUser('u1' as UserId))?.disabled, true);
+        await s.users.setDisabled('u1' as UserId, false);
+        assert.equal((await s.users.getUser('u1' as UserId))?.disabled, false);
+        await assert.rejects(() => s.users.setDisabled('ghost' as UserId, true), code('IIP_ERR_NOT_FOUND'));
+
+        const tok = (h: string, userId: string) => ({ tokenHash: h, userId: userId as UserId, tenant: T1, expiresAt: 10_000, createdAt: 1 });
+        for (const [h, u] of [['a', 'u1'], ['b', 'u1'], ['c', 'u2']] as const) await s.users.saveToken(tok(h, u));
+        await s.users.touchToken('a', 4_242);
+        assert.equal((await s.users.getToken('a'))?.lastUsedAt, 4_242);
+        assert.equal((await s.users.getToken('b'))?.lastUsedAt, null);
+        assert.equal(await s.users.deleteTokensOfUser('u1' as UserId), 2);
+        assert.equal(await s.users.getToken('a'), undefined);
+        assert.equal(await s.users.getToken('b'), undefined);
+        assert.equal((await s.users.getToken('c'))?.userId, 'u2', "another user's sessions stay");
       }));
     });
 

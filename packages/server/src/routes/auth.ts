@@ -61,7 +61,7 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UserServic
       },
     },
     async (req) => {
-      const r = await users.login(req.body.username, req.body.password);
+      const r = await users.login(req.body.username, req.body.password, req.ip);
       try {
         const p = await opts.resolve(r.token, undefined, req.ip);
         return { ...r, access: accessSummary(p) };
@@ -76,6 +76,26 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UserServic
     const t = bearer(req);
     if (t) await users.logout(t);
     return reply.status(204).send();
+  });
+  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+    '/api/v1/auth/password',
+    {
+      schema: {
+        tags: ['auth'],
+        description: "Changes the signed-in user's own password (the current one is asked again); its other sessions end, this one stays.",
+        body: { type: 'object', properties: { currentPassword: { type: 'string', maxLength: 1024 }, newPassword: { type: 'string', maxLength: 1024 } }, required: ['currentPassword', 'newPassword'] },
+        response: errorResponses,
+      },
+    },
+    async (req, reply) => {
+      const p = principal(req);
+      await users.changePassword(p.userId, req.body.currentPassword, req.body.newPassword, bearer(req));
+      return reply.status(204).send();
+    },
+  );
+  app.post('/api/v1/auth/logout-all', { schema: { tags: ['auth'], description: 'Signs the user out everywhere (every session, this one included).' } }, async (req) => {
+    const p = principal(req);
+    return { ended: await users.endSessions(p.userId) };
   });
   app.get('/api/v1/auth/me', { schema: { tags: ['auth'], description: 'The signed-in user, the tenant the request acts on, and the permissions there.' } }, async (req) => {
     const p = principal(req);

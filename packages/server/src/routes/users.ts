@@ -3,7 +3,7 @@
  * revoking roles users:manage. A new user gets the grants named at creation (none: it can sign in and see
  * nothing until granted — deny by default).
  */
-import type { TenantId } from '@iip/core';
+import { IipError, type TenantId, type UserId } from '@iip/core';
 import type { UserService } from '@iip/security';
 import type { FastifyInstance } from 'fastify';
 import type { AccessAdmin } from '../access-admin.js';
@@ -42,6 +42,8 @@ export async function userRoutes(app: FastifyInstance, opts: { admin: AccessAdmi
     async (req, reply) => {
       const p = await authorize(req, 'users:manage', null, 'create a user');
       const tenant = p.tenant as TenantId;
+      // Every grant is checked before the user is made, so a bad one leaves no half-made user behind.
+      for (const g of req.body.grants ?? []) await admin.checkGrant(tenant, g, p.subject.platformAdmin);
       const u = await users.createUser({ username: req.body.username, password: req.body.password, tenant });
       const grants = [];
       for (const g of req.body.grants ?? []) grants.push(publicGrant(await admin.addGrant(tenant, { userId: u.id, role: g.role, asset: g.asset ?? null }, p.subject.platformAdmin)));
@@ -55,6 +57,43 @@ export async function userRoutes(app: FastifyInstance, opts: { admin: AccessAdmi
       const p = await authorize(req, 'users:manage', null, 'grant a role');
       const g = await admin.addGrant(p.tenant as TenantId, { userId: req.params.id, role: req.body.role, asset: req.body.asset ?? null }, p.subject.platformAdmin);
       return reply.status(201).send(publicGrant(g));
+    },
+  );
+  /** The target user of the acting tenant; a platform administrator only by a platform administrator. */
+  async function targetUser(req: Parameters<typeof authorize>[0], id: string, what: string) {
+    const p = await authorize(req, 'users:manage', null, what);
+    const listed = (await admin.listUsers(p.tenant as TenantId)).find((u) => u.id === id);
+    if (!listed) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" not found`, { resource: 'user', id });
+    if (!p.subject.platformAdmin && (await admin.isPlatformAdmin(p.tenant as TenantId, id))) {
+      throw new IipError('IIP_ERR_AUTH_FORBIDDEN', `only a platform administrator may ${what} of a platform administrator`, { permission: 'tenants:manage', tenant: p.tenant });
+    }
+    return { p, user: listed };
+  }
+
+  app.post<{ Params: { id: string } }>('/api/v1/users/:id/disable', { schema: { tags: ['access'], description: 'Disables a user: it cannot sign in, and its sessions end.' } }, async (req) => {
+    const { p, user } = await targetUser(req, req.params.id, 'disable a user');
+    if (user.id === p.userId) throw new IipError('IIP_ERR_VALIDATION', 'you cannot disable yourself', { field: 'id' });
+    await users.setDisabled(user.id as UserId, true);
+    return { id: user.id, disabled: true };
+  });
+  app.post<{ Params: { id: string } }>('/api/v1/users/:id/enable', { schema: { tags: ['access'] } }, async (req) => {
+    const { user } = await targetUser(req, req.params.id, 'enable a user');
+    await users.setDisabled(user.id as UserId, false);
+    return { id: user.id, disabled: false };
+  });
+  app.post<{ Params: { id: string }; Body: { password?: string } | undefined }>(
+    '/api/v1/users/:id/password',
+    {
+      schema: {
+        tags: ['access'],
+        description: 'Sets a new password for a user (generated and returned once when none is given); its sessions end and a lock is lifted.',
+        body: { type: 'object', properties: { password: { type: 'string', maxLength: 1024 } } },
+      },
+    },
+    async (req) => {
+      const { user } = await targetUser(req, req.params.id, 'reset the password');
+      const r = await users.resetPassword(user.id as UserId, req.body?.password);
+      return { id: user.id, ...(r.generatedPassword !== undefined && { password: r.generatedPassword }) };
     },
   );
   app.delete<{ Params: { id: string; grant: string } }>('/api/v1/users/:id/grants/:grant', { schema: { tags: ['access'] } }, async (req, reply) => {

@@ -208,6 +208,16 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users DROP COLUMN role;
     `,
   },
+  {
+    version: 4,
+    name: 'sign-in hardening: disabled users, failed sign-ins and lockout, idle session expiry',
+    sql: `
+      ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+      ALTER TABLE users ADD COLUMN failed_logins integer NOT NULL DEFAULT 0;
+      ALTER TABLE users ADD COLUMN locked_until bigint;
+      ALTER TABLE tokens ADD COLUMN last_used_at bigint;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

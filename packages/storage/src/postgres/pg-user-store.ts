@@ -47,6 +47,35 @@ export class PgUserStore implements UserStore {
     if ((res.rowCount ?? 0) === 0) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
   }
 
+  async setDisabled(id: UserId, disabled: boolean): Promise<void> {
+    const res = await this.db.query('UPDATE users SET disabled = $1 WHERE id = $2', [disabled, id]);
+    if ((res.rowCount ?? 0) === 0) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
+  }
+
+  async loginFailed(id: UserId, now: number, lockAfter: number, lockMs: number): Promise<{ failedLogins: number; lockedUntil: number | null }> {
+    // One statement (row lock), so two processes counting failures of one user cannot lose one.
+    const [r] = await this.db.rows<{ failed_logins: number; locked_until: number | null }>(
+      `UPDATE users SET failed_logins = failed_logins + 1,
+                        locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3::bigint ELSE locked_until END
+        WHERE id = $1 RETURNING failed_logins, locked_until`,
+      [id, lockAfter, now + lockMs],
+    );
+    if (!r) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
+    return { failedLogins: r.failed_logins, lockedUntil: r.locked_until === null ? null : Number(r.locked_until) };
+  }
+
+  async loginSucceeded(id: UserId): Promise<void> {
+    await this.db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [id]);
+  }
+
+  async touchToken(tokenHash: string, now: number): Promise<void> {
+    await this.db.query('UPDATE tokens SET last_used_at = $1 WHERE token_hash = $2', [now, tokenHash]);
+  }
+
+  async deleteTokensOfUser(id: UserId): Promise<number> {
+    return (await this.db.query('DELETE FROM tokens WHERE user_id = $1', [id])).rowCount ?? 0;
+  }
+
   async saveToken(t: AccessToken): Promise<void> {
     try {
       await this.db.query('INSERT INTO tokens (token_hash, user_id, tenant, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)', [

@@ -206,6 +206,17 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users DROP COLUMN role;
     `,
   },
+  {
+    version: 6,
+    name: 'sign-in hardening: disabled users, failed sign-ins and lockout, idle session expiry',
+    sql: `
+      ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE users ADD COLUMN locked_until INTEGER;
+      ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;
+      CREATE INDEX tokens_by_user ON tokens (user_id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

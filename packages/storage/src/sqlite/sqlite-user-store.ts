@@ -28,6 +28,16 @@ export class SqliteUserStore implements UserStore {
       getToken: db.prepare('SELECT * FROM tokens WHERE token_hash = ?'),
       deleteToken: db.prepare('DELETE FROM tokens WHERE token_hash = ?'),
       deleteExpired: db.prepare('DELETE FROM tokens WHERE expires_at <= ?'),
+      setDisabled: db.prepare('UPDATE users SET disabled = ? WHERE id = ?'),
+      // One statement, so two processes counting failures of one user cannot lose one.
+      loginFailed: db.prepare(
+        `UPDATE users SET failed_logins = failed_logins + 1,
+                          locked_until = CASE WHEN failed_logins + 1 >= @after THEN @until ELSE locked_until END
+          WHERE id = @id RETURNING failed_logins, locked_until`,
+      ),
+      loginSucceeded: db.prepare('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?'),
+      touchToken: db.prepare('UPDATE tokens SET last_used_at = ? WHERE token_hash = ?'),
+      deleteUserTokens: db.prepare('DELETE FROM tokens WHERE user_id = ?'),
     };
   }
 
@@ -67,6 +77,28 @@ export class SqliteUserStore implements UserStore {
     if (this.s.setHash.run(hash, id).changes === 0) {
       throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
     }
+  }
+
+  async setDisabled(id: UserId, disabled: boolean): Promise<void> {
+    if (this.s.setDisabled.run(disabled ? 1 : 0, id).changes === 0) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
+  }
+
+  async loginFailed(id: UserId, now: number, lockAfter: number, lockMs: number): Promise<{ failedLogins: number; lockedUntil: number | null }> {
+    const r = this.s.loginFailed.get({ id, after: lockAfter, until: now + lockMs }) as { failed_logins: number; locked_until: number | null } | undefined;
+    if (!r) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
+    return { failedLogins: r.failed_logins, lockedUntil: r.locked_until };
+  }
+
+  async loginSucceeded(id: UserId): Promise<void> {
+    this.s.loginSucceeded.run(id);
+  }
+
+  async touchToken(tokenHash: string, now: number): Promise<void> {
+    this.s.touchToken.run(now, tokenHash);
+  }
+
+  async deleteTokensOfUser(id: UserId): Promise<number> {
+    return this.s.deleteUserTokens.run(id).changes;
   }
 
   async saveToken(t: AccessToken): Promise<void> {
