@@ -78,7 +78,7 @@ test('password policy: length in characters, common passwords (also padded), the
       return undefined;
     } catch (e) {
       assert.ok(isIipError(e) && e.code === 'IIP_ERR_AUTH_WEAK_PASSWORD');
-      return (e as { details: { rule: string } }).details.rule;
+      return String((e as { details: Record<string, unknown> }).details.rule);
     }
   };
   assert.equal(rule('short-one'), 'length');
