@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { IipError } from '@iip/core';
 import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
+import { audit } from './commands/audit.js';
 import { device } from './commands/device.js';
 import { edge } from './commands/edge.js';
 import { id } from './commands/id.js';
@@ -25,6 +26,7 @@ Usage: iip <command> [options]
   edge        run an edge gateway (Modbus, OPC UA) / 运行边缘网关
   id          identifier node and identifiers (Handle) / 标识解析节点与标识
   eval        development-effectiveness evaluation and report / 发展成效评价与报告
+  audit       verify the audit event log's hash chains / 校验审计日志哈希链
 Run 'iip <command> --help' for the options of a command.`;
 
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
@@ -52,6 +54,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
       case 'eval':
         await evaluation(rest, out);
         return 0;
+      case 'audit':
+        return await audit(rest, out);
       case undefined:
       case 'help':
       case '--help':

@@ -135,6 +135,11 @@ export class UserService {
     return { token, expiresAt, user: { id: user.id, username: user.username, tenant: user.tenant } };
   }
 
+  /** The tenant of a user name, for recording a sign-in attempt where that tenant's auditors see it. */
+  async tenantOf(username: string): Promise<TenantId | undefined> {
+    return (await this.store.getUserByName(username))?.tenant;
+  }
+
   private countAddressFailure(address: string, now: number): void {
     const f = this.failuresByAddress.get(address);
     if (!f || now - f.since >= this.policy.throttleWindowMs) this.failuresByAddress.set(address, { count: 1, since: now });

@@ -14,10 +14,11 @@ import { IipError } from '@iip/core';
 import type { GatewayManager, HttpIngest } from '@iip/device-access';
 import type { Historian } from '@iip/historian';
 import type { UserService } from '@iip/security';
-import type { AccessStore, AuditStore } from '@iip/storage';
+import type { AccessStore, AuditStore, EventLogStore } from '@iip/storage';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AccessAdmin } from './access-admin.js';
 import type { AccessControl } from './access-control.js';
+import type { AuditTrail } from './audit-trail.js';
 import { evaluationRoutes } from './evaluation-routes.js';
 import { errorHandler } from './http-errors.js';
 import type { LiveStream } from './live-stream.js';
@@ -25,6 +26,7 @@ import type { ModelFormats } from './model-formats.js';
 import type { PlatformIdentifiers } from './platform-identifiers.js';
 import type { RegistryService } from './registry-service.js';
 import { assetRoutes } from './routes/assets.js';
+import { auditEventRoutes } from './routes/audit-events.js';
 import { authRoutes, bearer, principalResolver } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { gatewayRoutes } from './routes/gateways.js';
@@ -47,6 +49,8 @@ export interface AppServices {
   readonly access: AccessStore;
   readonly accessControl: AccessControl;
   readonly accessAdmin: AccessAdmin;
+  readonly events: EventLogStore;
+  readonly auditTrail: AuditTrail;
   readonly identifiers?: PlatformIdentifiers;
   readonly ingest: HttpIngest;
   readonly live: LiveStream;
@@ -96,6 +100,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
 
   app.decorate('accessControl', s.accessControl);
+  s.auditTrail.install(app);
   const resolve = principalResolver(s.users, s.accessControl, async (t) => (await s.registry.findTenant(t)) !== undefined);
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/api/v1/') || req.routeOptions.config?.public) return;
@@ -106,7 +111,8 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['system'], security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
   app.get('/api/v1/status', { schema: { tags: ['system'] } }, async () => s.status());
 
-  await app.register(authRoutes, { users: s.users, resolve });
+  await app.register(authRoutes, { users: s.users, resolve, audit: s.auditTrail });
+  await app.register(auditEventRoutes, { events: s.events });
   await app.register(productRoutes, { registry: s.registry, formats: s.formats });
   await app.register(deviceRoutes, { registry: s.registry, historian: s.historian, gateways: s.gateways });
   await app.register(gatewayRoutes, { registry: s.registry, gateways: s.gateways, audit: s.audit });

@@ -13,3 +13,4 @@ export { parseCsv, parseCsvRecords } from './csv.js';
 export type { IssuedDevice, PublicDevice } from './registry-service.js';
 export { TenantQuotas, startTenantGovernance } from './tenant-governance.js';
 export type { TenantGovernance, TenantGovernanceOptions, TenantPolicyApi, TenantQuotaOptions, TenantUsage } from './tenant-governance.js';
+export { verifyAuditLog } from './routes/audit-events.js';

@@ -17,6 +17,7 @@ import { UserService } from '@iip/security';
 import type { FastifyInstance } from 'fastify';
 import { AccessAdmin } from './access-admin.js';
 import { AccessControl } from './access-control.js';
+import { AuditTrail } from './audit-trail.js';
 import { buildApp } from './app.js';
 import { startDemoFactory } from './demo-factory.js';
 import { RegistryDeviceDirectory } from './device-directory.js';
@@ -293,6 +294,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       if (d === undefined) accessControl.forget(t);
     });
     const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
+    const auditTrail = new AuditTrail(storage.events, DEFAULT_TENANT, log);
     const identifiers = opts.identifiers ? await PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;
     if (identifiers) cleanups.push(() => identifiers.close());
     const app = await buildApp(
@@ -305,6 +307,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         access: storage.access,
         accessControl,
         accessAdmin,
+        events: storage.events,
+        auditTrail,
         identifiers,
         ingest: new HttpIngest(directory, admission, DEFAULT_TENANT),
         live,
@@ -320,6 +324,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           ...(worker ? { worker: worker.stats() } : {}),
           mqtt: mqtt.stats(),
           liveSockets: live.size,
+          audit: auditTrail.stats(),
           retention: tenants.retentionStatus(),
         }),
         tenants,

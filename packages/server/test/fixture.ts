@@ -19,6 +19,8 @@ export const SENSOR_MODEL: ThingModel = {
 
 export interface TestPlatform {
   platform: Platform;
+  /** The platform's data directory (its SQLite file is iip.db in it). */
+  dataDir: string;
   token: string;
   api<T = unknown>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
   /** Same, without the admin's token. */
@@ -57,6 +59,7 @@ export async function startTestPlatform(opts: { limits?: { maxPayloadBytes?: num
   if (created.status !== 201) throw new Error(`product create failed: ${JSON.stringify(created.body)}`);
   return {
     platform,
+    dataDir: dir.path,
     token,
     api: authed,
     anon: api,

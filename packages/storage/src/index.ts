@@ -6,6 +6,8 @@
 export type * from './ports.js';
 export type * from './access-ports.js';
 export { ASSET_LEVELS } from './access-ports.js';
+export type * from './event-log.js';
+export { eventHash, GENESIS_HASH, verifyEventChain } from './event-log.js';
 export { STORAGE_ERRORS } from './errors.js';
 export { openSqliteStorage } from './sqlite/open-sqlite-storage.js';
 export type { SqliteStorageOptions } from './sqlite/open-sqlite-storage.js';

@@ -6,6 +6,7 @@
  */
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
 import type { AccessStore } from './access-ports.js';
+import type { EventLogStore } from './event-log.js';
 
 export type TenantStatus = 'active' | 'suspended';
 
@@ -305,6 +306,8 @@ export interface Storage {
   readonly gateways: GatewayStore;
   readonly audit: AuditStore;
   readonly access: AccessStore;
+  /** The hash-chained audit event log (event-log.ts). */
+  readonly events: EventLogStore;
   /**
    * Upkeep the adapter needs while it runs, if any; the platform calls it every few hours where the historian
    * writes (PostgreSQL: creates the raw partitions of the days ahead). Idempotent.

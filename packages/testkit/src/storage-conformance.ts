@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
 import type { Asset, AssetLevel, AuditEntry, CustomRole, Device, Grant, Product, RawRow, RollupRow, Storage, TenantPolicy } from '@iip/storage';
-import { estimateStoredBytes } from '@iip/storage';
+import { estimateStoredBytes, eventHash, GENESIS_HASH, verifyEventChain } from '@iip/storage';
 
 export interface StorageFixture {
   readonly storage: Storage;
@@ -1157,6 +1157,61 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         const moves = await Promise.allSettled([s.access.updateAsset(T1, 'x', { parent: 'y' }), s.access.updateAsset(T1, 'y', { parent: 'x' })]);
         assert.equal(moves.filter((r) => r.status === 'fulfilled').length, 0);
         assert.deepEqual([(await s.access.getAsset(T1, 'x'))?.parent, (await s.access.getAsset(T1, 'y'))?.parent], ['ent', 'ent']);
+      }));
+    });
+
+    describe('audit event log', () => {
+      const ev = (tenant: TenantId, ts: number, action: string, result: 'ok' | 'denied' | 'failed' = 'ok') => ({
+        tenant,
+        ts,
+        actor: 'alice',
+        source: '10.0.0.1',
+        action,
+        target: 'd1',
+        result,
+        details: { status: result === 'ok' ? 200 : 403, b: [1, 'two'], a: null },
+      });
+
+      it('appends one hash chain per tenant, also under concurrent appends; filters; the chain verifies', withStore(async (s) => {
+        const first = await s.events.append(ev(T1, 1_000, 'POST /api/v1/devices'));
+        assert.deepEqual([first.seq, first.prevHash], [1, GENESIS_HASH]);
+        assert.equal(first.hash, eventHash(GENESIS_HASH, { ...ev(T1, 1_000, 'POST /api/v1/devices'), seq: 1 }));
+        const many = await Promise.all(Array.from({ length: 20 }, (_, i) => s.events.append(ev(T1, 2_000 + i, 'PUT /api/v1/x', i % 3 === 0 ? 'denied' : 'ok'))));
+        assert.deepEqual(many.map((e) => e.seq).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 2), 'every append got its own seq');
+        await s.events.append(ev(T2, 5_000, 'auth.login', 'failed'));
+        const all = await s.events.list(T1, { limit: 1_000 });
+        assert.equal(all.length, 21);
+        assert.deepEqual(all[0], first, 'read back exactly as written');
+        assert.equal(verifyEventChain(T1, all).ok, true);
+        assert.equal(verifyEventChain(T2, await s.events.list(T2, { limit: 10 })).ok, true, "another tenant's chain is its own");
+        assert.equal((await s.events.list(T1, { result: 'denied', limit: 100 })).length, 7);
+        assert.deepEqual((await s.events.list(T1, { from: 2_005, to: 2_007, limit: 100 })).map((e) => e.ts).sort(), [2_005, 2_006], 'concurrent appends: seq is commit order, not ts order');
+        assert.deepEqual((await s.events.list(T1, { afterSeq: 19, limit: 100 })).map((e) => e.seq), [20, 21]);
+        assert.equal((await s.events.list(T1, { actor: 'bob', limit: 100 })).length, 0);
+        assert.deepEqual(await s.events.tenants(), [T1, T2].sort());
+      }));
+
+      it('detects a changed, a removed and an inserted event; retention keeps an anchor so the rest still verifies', withStore(async (s) => {
+        for (let i = 0; i < 10; i++) await s.events.append(ev(T1, 1_000 + i * 1_000, `a${i}`));
+        const all = await s.events.list(T1, { limit: 100 });
+        const changed = all.map((e, i) => (i === 4 ? { ...e, actor: 'mallory' } : e));
+        assert.deepEqual(verifyEventChain(T1, changed).brokenAt?.seq, 5);
+        assert.match(verifyEventChain(T1, changed).brokenAt?.reason ?? '', /content/);
+        assert.deepEqual(verifyEventChain(T1, all.filter((_, i) => i !== 6)).brokenAt?.seq, 8);
+        assert.equal(verifyEventChain(T1, [...all.slice(0, 3), { ...all[3] as (typeof all)[number], seq: 4 }, ...all.slice(3)]).ok, false);
+        assert.equal(await s.events.deleteBefore(T1, 4_500), 4);
+        assert.deepEqual(await s.events.anchor(T1), { seq: 4, hash: (all[3] as (typeof all)[number]).hash });
+        const rest = await s.events.list(T1, { limit: 100 });
+        assert.deepEqual(rest.map((e) => e.seq), [5, 6, 7, 8, 9, 10]);
+        assert.equal(verifyEventChain(T1, rest, await s.events.anchor(T1)).ok, true);
+        assert.equal(verifyEventChain(T1, rest).ok, false, 'without the anchor the trimmed chain does not verify');
+        // Appending after retention continues the chain; deleting everything continues it from the anchor.
+        assert.equal((await s.events.append(ev(T1, 20_000, 'later'))).seq, 11);
+        assert.equal(await s.events.deleteBefore(T1, 1_000_000), 7);
+        const next = await s.events.append(ev(T1, 2_000_000, 'after all gone'));
+        assert.equal(next.seq, 12);
+        assert.equal(verifyEventChain(T1, await s.events.list(T1, { limit: 10 }), await s.events.anchor(T1)).ok, true);
+        assert.equal(await s.events.deleteBefore(T2, 1_000_000), 0, 'nothing to delete');
       }));
     });
 

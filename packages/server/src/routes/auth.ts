@@ -6,6 +6,7 @@ import { IipError, type TenantId, type UserId } from '@iip/core';
 import { PERMISSIONS, type Permission, type UserService } from '@iip/security';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessControl } from '../access-control.js';
+import { type AuditTrail, resultOf } from '../audit-trail.js';
 import { errorResponses } from '../schemas.js';
 import { principal, type RequestPrincipal } from './access.js';
 
@@ -47,7 +48,7 @@ export function accessSummary(p: RequestPrincipal): { tenant: string; homeTenant
   return { tenant: p.tenant, homeTenant: p.homeTenant, platformAdmin: s.platformAdmin, tenantWide, assets: s.platformAdmin ? {} : s.assets };
 }
 
-export async function authRoutes(app: FastifyInstance, opts: { users: UserService; resolve: PrincipalResolver }): Promise<void> {
+export async function authRoutes(app: FastifyInstance, opts: { users: UserService; resolve: PrincipalResolver; audit: AuditTrail }): Promise<void> {
   const { users } = opts;
   app.post<{ Body: { username: string; password: string } }>(
     '/api/v1/auth/login',
@@ -61,13 +62,26 @@ export async function authRoutes(app: FastifyInstance, opts: { users: UserServic
       },
     },
     async (req) => {
-      const r = await users.login(req.body.username, req.body.password, req.ip);
+      const attempt = { actor: req.body.username, source: req.ip, action: 'auth.login', target: '' };
       try {
-        const p = await opts.resolve(r.token, undefined, req.ip);
-        return { ...r, access: accessSummary(p) };
+        const r = await users.login(req.body.username, req.body.password, req.ip);
+        try {
+          const p = await opts.resolve(r.token, undefined, req.ip);
+          await opts.audit.record({ ...attempt, tenant: r.user.tenant, result: 'ok', details: { status: 200 } });
+          return { ...r, access: accessSummary(p) };
+        } catch (e) {
+          // Signed in but not let in (a suspended tenant): the token is not handed out, so it goes.
+          await users.logout(r.token);
+          throw e;
+        }
       } catch (e) {
-        // Signed in but not let in (a suspended tenant): the token is not handed out, so it goes.
-        await users.logout(r.token);
+        const err = e instanceof IipError ? e : undefined;
+        await opts.audit.record({
+          ...attempt,
+          tenant: await users.tenantOf(req.body.username).catch(() => undefined),
+          result: resultOf(err?.status ?? 500),
+          details: { status: err?.status ?? 500, code: err?.code ?? 'IIP_ERR_INTERNAL' },
+        });
         throw e;
       }
     },

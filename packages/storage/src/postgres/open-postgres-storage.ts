@@ -5,6 +5,7 @@
  * PostgreSQL.
  */
 import type { Storage } from '../ports.js';
+import { PgEventLog } from './pg-event-log.js';
 import { PgAccessStore } from './pg-access-store.js';
 import { PgDb, translate } from './pg-db.js';
 import { PgAuditStore, PgGatewayStore } from './pg-gateway-store.js';
@@ -74,6 +75,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       gateways: new PgGatewayStore(db),
       audit: new PgAuditStore(db),
       access: new PgAccessStore(db),
+      events: new PgEventLog(db),
       close: () => db.close(),
       ensurePartitionsAhead: () => partitions.ensureAhead(now(), ahead),
       maintain: () => partitions.ensureAhead(now(), ahead),

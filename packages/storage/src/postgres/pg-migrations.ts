@@ -218,6 +218,32 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE tokens ADD COLUMN last_used_at bigint;
     `,
   },
+  {
+    version: 5,
+    name: 'audit event log: append-only, hash-chained per tenant, with retention anchors',
+    sql: `
+      CREATE TABLE audit_events (
+        tenant text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        ts bigint NOT NULL,
+        actor text NOT NULL,
+        source text NOT NULL,
+        action text NOT NULL,
+        target text NOT NULL,
+        result text NOT NULL CHECK (result IN ('ok', 'denied', 'failed')),
+        details text NOT NULL,
+        prev_hash text NOT NULL,
+        hash text NOT NULL,
+        PRIMARY KEY (tenant, seq)
+      );
+      CREATE INDEX audit_events_by_ts ON audit_events (tenant, ts);
+      CREATE TABLE audit_anchors (
+        tenant text COLLATE "C" PRIMARY KEY,
+        seq bigint NOT NULL,
+        hash text NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -235,6 +261,8 @@ export const LOCK_HANDLE_WRITE = 0x69_69_70_00_05;
  * grants, role deletes and tenant deletes of one tenant take it, so their checks and writes never interleave.
  */
 export const LOCK_ACCESS = 0x69_69_70_10;
+/** Per-tenant lock (with the tenant's hashtext as second key) of the audit event chain. */
+export const LOCK_AUDIT = 0x69_69_70_11;
 
 /**
  * Brings the database up to PG_SCHEMA_VERSION under the migration lock; refuses a database written by a newer

@@ -217,6 +217,32 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_by_user ON tokens (user_id);
     `,
   },
+  {
+    version: 7,
+    name: 'audit event log: append-only, hash-chained per tenant, with retention anchors',
+    sql: `
+      CREATE TABLE audit_events (
+        tenant TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        source TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        result TEXT NOT NULL CHECK (result IN ('ok', 'denied', 'failed')),
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (tenant, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX audit_events_by_ts ON audit_events (tenant, ts);
+      CREATE TABLE audit_anchors (
+        tenant TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import type { Storage } from '../ports.js';
 import { migrate } from './migrations.js';
+import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteAccessStore } from './sqlite-access-store.js';
 import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
@@ -48,6 +49,7 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
       gateways: new SqliteGatewayStore(db),
       audit: new SqliteAuditStore(db),
       access: new SqliteAccessStore(db),
+      events: new SqliteEventLog(db),
       // The stores share one connection, so closing the telemetry store closes the file.
       close: async () => {
         await telemetry.close();
