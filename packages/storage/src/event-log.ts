@@ -58,6 +58,35 @@ export interface EventLogStore {
   tenants(): Promise<string[]>;
 }
 
+/** An event as both adapters store it (details as JSON text). */
+export interface AuditEventRow {
+  tenant: string;
+  seq: number;
+  ts: number;
+  actor: string;
+  source: string;
+  action: string;
+  target: string;
+  result: AuditResult;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export const toAuditEvent = (r: AuditEventRow): AuditEvent => ({
+  tenant: r.tenant as TenantId,
+  seq: Number(r.seq),
+  ts: Number(r.ts),
+  actor: r.actor,
+  source: r.source,
+  action: r.action,
+  target: r.target,
+  result: r.result,
+  details: JSON.parse(r.details) as Record<string, unknown>,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
 /** The hash of the empty chain's predecessor. */
 export const GENESIS_HASH = '0'.repeat(64);
 

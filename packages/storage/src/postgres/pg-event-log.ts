@@ -4,37 +4,10 @@
  * chain.
  */
 import type { TenantId } from '@iip/core';
-import { type AuditEvent, type AuditEventFilter, type EventLogStore, eventHash, GENESIS_HASH, type NewAuditEvent } from '../event-log.js';
+import { type AuditEvent, type AuditEventFilter, type AuditEventRow, type EventLogStore, eventHash, GENESIS_HASH, type NewAuditEvent, toAuditEvent } from '../event-log.js';
 import type { PgDb } from './pg-db.js';
 import { LOCK_AUDIT } from './pg-migrations.js';
 
-interface EventRow {
-  tenant: string;
-  seq: number;
-  ts: number;
-  actor: string;
-  source: string;
-  action: string;
-  target: string;
-  result: AuditEvent['result'];
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
-const toAuditEvent = (r: EventRow): AuditEvent => ({
-  tenant: r.tenant as TenantId,
-  seq: Number(r.seq),
-  ts: Number(r.ts),
-  actor: r.actor,
-  source: r.source,
-  action: r.action,
-  target: r.target,
-  result: r.result,
-  details: JSON.parse(r.details) as Record<string, unknown>,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
 
 export class PgEventLog implements EventLogStore {
   constructor(private readonly db: PgDb) {}
@@ -58,7 +31,7 @@ export class PgEventLog implements EventLogStore {
   }
 
   async list(tenant: TenantId, f: AuditEventFilter): Promise<AuditEvent[]> {
-    const rows = await this.db.rows<EventRow>(
+    const rows = await this.db.rows<AuditEventRow>(
       `SELECT * FROM audit_events WHERE tenant = $1 AND seq > $2 AND ts >= $3 AND ts < $4
          AND ($5::text IS NULL OR actor = $5) AND ($6::text IS NULL OR action = $6) AND ($7::text IS NULL OR result = $7)
        ORDER BY seq LIMIT $8`,

@@ -4,35 +4,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { TenantId } from '@iip/core';
-import { type AuditEvent, type AuditEventFilter, type EventLogStore, eventHash, GENESIS_HASH, type NewAuditEvent } from '../event-log.js';
+import { type AuditEvent, type AuditEventFilter, type AuditEventRow, type EventLogStore, eventHash, GENESIS_HASH, type NewAuditEvent, toAuditEvent } from '../event-log.js';
 
-interface EventRow {
-  tenant: string;
-  seq: number;
-  ts: number;
-  actor: string;
-  source: string;
-  action: string;
-  target: string;
-  result: AuditEvent['result'];
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
-export const toAuditEvent = (r: EventRow): AuditEvent => ({
-  tenant: r.tenant as TenantId,
-  seq: Number(r.seq),
-  ts: Number(r.ts),
-  actor: r.actor,
-  source: r.source,
-  action: r.action,
-  target: r.target,
-  result: r.result,
-  details: JSON.parse(r.details) as Record<string, unknown>,
-  prevHash: r.prev_hash,
-  hash: r.hash,
-});
 
 export class SqliteEventLog implements EventLogStore {
   private readonly s;
@@ -88,7 +61,7 @@ export class SqliteEventLog implements EventLogStore {
       action: f.action ?? null,
       result: f.result ?? null,
       limit: f.limit,
-    }) as EventRow[];
+    }) as AuditEventRow[];
     return rows.map(toAuditEvent);
   }
 
