@@ -183,12 +183,19 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const registry = new RegistryService(storage.registry);
     const directory = new RegistryDeviceDirectory(storage.registry);
     registry.onChange((t, d) => directory.invalidate(t, d));
+    /** Set once the decision point exists: what another process changed of a tenant's access is dropped here too. */
+    let forgetAccess: ((tenant: string) => void) | undefined;
     if (topology.scaledOut) {
       // Other processes cache devices too: tell them, and listen to theirs.
       registry.onChange((t, d) => {
         bus.publish('registry.changed', { tenant: t, device: d ?? '*' }).catch((e: unknown) => log(`registry: change not announced to other processes: ${(e as Error).message}`));
       });
-      const sub = bus.subscribe('registry.changed', (m) => directory.invalidate(m.tenant, m.device === '*' ? undefined : m.device));
+      const sub = bus.subscribe('registry.changed', (m) => {
+        directory.invalidate(m.tenant, m.device === '*' ? undefined : m.device);
+        // A tenant-wide change may be a suspension, or (announced by the decision point) a change of the tenant's
+        // asset tree, roles or grants.
+        if (m.device === '*') forgetAccess?.(m.tenant);
+      });
       await sub.ready;
       cleanups.push(() => sub.unsubscribe());
     }
@@ -284,6 +291,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     cleanups.push(() => live.close());
     const accessControl = new AccessControl(storage.access, {
       platformTenant: DEFAULT_TENANT,
+      // Scaled out, the other processes drop their cached view of the tenant at once (not after the 30 s max age).
+      ...(topology.scaledOut && {
+        onChange: (t: string) => {
+          bus.publish('registry.changed', { tenant: t, device: '*' }).catch((e: unknown) => log(`access: change not announced to other processes: ${(e as Error).message}`));
+        },
+      }),
       tenantSuspension: async (t) => {
         const tenant = await storage.registry.getTenant(t as TenantId);
         return tenant?.status === 'suspended' ? (tenant.suspendedReason ?? 'suspended') : undefined;
@@ -293,6 +306,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     registry.onChange((t, d) => {
       if (d === undefined) accessControl.forget(t);
     });
+    forgetAccess = (t) => accessControl.forget(t);
     const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
     const auditTrail = new AuditTrail(storage.events, DEFAULT_TENANT, log);
     const identifiers = opts.identifiers ? await PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;

@@ -187,6 +187,18 @@ describe('issue 11: a platform of several processes on PostgreSQL and NATS, unde
     assert.deepEqual([status.body.roles, status.body.bus, status.body.storage], [['front-door'], 'nats', 'postgres']);
   });
 
+  it('issue 12: a grant revoked through one front door takes effect at once in the other (its cached permissions are dropped over the bus)', async () => {
+    const [a, b] = doors as [PlatformProcess, PlatformProcess];
+    const created = await api<{ id: string; grants: Array<{ id: string }> }>(a, token, 'POST', '/api/v1/users', { username: 'xproc-viewer', password: 'harbour-lamp-kettle-7', grants: [{ role: 'viewer' }] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const viewer = await api<{ token: string }>(b, undefined, 'POST', '/api/v1/auth/login', { username: 'xproc-viewer', password: 'harbour-lamp-kettle-7' });
+    assert.equal((await api(b, viewer.body.token, 'GET', '/api/v1/products')).status, 200, 'b has compiled and cached the grant');
+    const revoked = await api(a, token, 'DELETE', `/api/v1/users/${created.body.id}/grants/${created.body.grants[0]?.id}`);
+    assert.equal(revoked.status, 204);
+    // Well inside the caches' 30 s max age: only the bus can have told b.
+    await waitFor(async () => (await api(b, viewer.body.token, 'GET', '/api/v1/products')).status === 403, 'the revocation to reach the other front door', 5_000);
+  });
+
   it('kill -9 of a front door under load: its devices reconnect to the other, nothing acknowledged is lost', async () => {
     const victim = doors[0] as PlatformProcess;
     const before = devices.map((d) => d.acked.length);
