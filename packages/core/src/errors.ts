@@ -143,6 +143,16 @@ export const CORE_ERRORS = defineErrors({
     meaning: "The tenant is suspended: its devices are refused at connect and per message, and its users at sign-in (details carry the reason). Nothing of it is deleted.",
     fix: 'Ask the platform administrator to re-activate the tenant (PATCH /api/v1/tenants/{id} {"status":"active"}).',
   },
+  IIP_ERR_TENANT_ACTIVE: {
+    status: 409,
+    meaning: 'A tenant must be suspended before it is deleted (suspension sends its devices away and stops its users).',
+    fix: 'PATCH /api/v1/tenants/{id} {"status":"suspended","suspendedReason":"…"} first, then delete it.',
+  },
+  IIP_ERR_TENANT_DEVICES_ONLINE: {
+    status: 409,
+    meaning: 'Devices of the tenant are still connected, so it cannot be deleted (details.online counts them).',
+    fix: 'Wait until its devices are gone (a suspended tenant’s devices are refused) and try again.',
+  },
   IIP_ERR_ASSET_PARENT: {
     status: 404,
     meaning: 'The parent named for an asset (or a move) does not exist in this tenant.',

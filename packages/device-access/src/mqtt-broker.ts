@@ -280,6 +280,11 @@ export class MqttAccess {
     return n;
   }
 
+  /** Devices of `tenant` connected to this process now (our own front door; 0 under aedes). */
+  connectedOf(tenant: string): number {
+    return this.door?.connectedOf(tenant) ?? 0;
+  }
+
   stats(): MqttAccessStats {
     return {
       connectedDevices: this.door?.stats().connections ?? this.broker?.connectedClients ?? 0,

@@ -51,6 +51,8 @@ export interface AppServices {
   readonly accessAdmin: AccessAdmin;
   readonly events: EventLogStore;
   readonly auditTrail: AuditTrail;
+  /** Deletes a suspended tenant with no device online (platform.ts); see routes/tenants.ts. */
+  readonly deleteTenant: (tenant: string) => Promise<{ devices: number }>;
   readonly identifiers?: PlatformIdentifiers;
   readonly ingest: HttpIngest;
   readonly live: LiveStream;
@@ -122,7 +124,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   await app.register(assetRoutes, { admin: s.accessAdmin, registry: s.registry });
   await app.register(roleRoutes, { admin: s.accessAdmin });
   await app.register(userRoutes, { admin: s.accessAdmin, users: s.users });
-  await app.register(tenantRoutes, { registry: s.registry, users: s.users, admin: s.accessAdmin });
+  await app.register(tenantRoutes, { registry: s.registry, users: s.users, admin: s.accessAdmin, deleteTenant: s.deleteTenant });
 
   await app.register(evaluationRoutes);
   if (s.tenants) await app.register(tenantPolicyRoutes, { tenants: s.tenants });

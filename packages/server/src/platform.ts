@@ -323,6 +323,25 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         accessAdmin,
         events: storage.events,
         auditTrail,
+        deleteTenant: async (id: string) => {
+          if (id === DEFAULT_TENANT) throw new IipError('IIP_ERR_VALIDATION', `the platform's own tenant "${id}" cannot be deleted`, { field: 'id' });
+          const t = await registry.findTenant(id);
+          if (!t) throw new IipError('IIP_ERR_NOT_FOUND', `tenant "${id}" not found`, { resource: 'tenant', id });
+          if (t.status !== 'suspended') throw new IipError('IIP_ERR_TENANT_ACTIVE', `tenant "${id}" is active: suspend it first`, { tenant: id, field: 'status' });
+          const online = mqtt.connectedOf(id);
+          if (online > 0) throw new IipError('IIP_ERR_TENANT_DEVICES_ONLINE', `${online} device(s) of tenant "${id}" are still connected`, { tenant: id, online });
+          // Telemetry first, device by device (the registry rows go in one transaction afterwards).
+          let devices = 0;
+          for (;;) {
+            const page = await registry.listDevices(id as TenantId, {}, { limit: 1_000, offset: devices });
+            for (const d of page.items) await historian.deleteDevice(id as TenantId, d.id);
+            devices += page.items.length;
+            if (page.items.length < 1_000) break;
+          }
+          await registry.deleteTenantRows(id);
+          accessControl.changed(id);
+          return { devices };
+        },
         identifiers,
         ingest: new HttpIngest(directory, admission, DEFAULT_TENANT),
         live,

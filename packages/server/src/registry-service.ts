@@ -251,6 +251,12 @@ export class RegistryService {
     return tenant;
   }
 
+  /** Deletes the tenant's registry, access and user rows (the caller deletes telemetry first); announced like any change. */
+  async deleteTenantRows(id: string): Promise<void> {
+    if (!(await this.store.deleteTenant(id as TenantId))) throw new IipError('IIP_ERR_NOT_FOUND', `tenant "${id}" not found`, { resource: 'tenant', id });
+    this.changed(id as TenantId);
+  }
+
   /** Renames, suspends (a reason is required) or re-activates a tenant. */
   async updateTenant(id: string, patch: { name?: string; status?: 'active' | 'suspended'; suspendedReason?: string | null }): Promise<Tenant> {
     if (patch.status === 'suspended' && id === DEFAULT_TENANT) {

@@ -223,6 +223,42 @@ describe('tenants', () => {
   });
 });
 
+describe('deleting a tenant', () => {
+  test('refused while active (its devices may be online) and for the platform tenant; a suspended one goes with everything but the audit log', async () => {
+    assert.equal((await tp.api('POST', '/api/v1/tenants', { id: 'tenant-c', name: 'Tenant C', admin: { username: 'c-admin', password: USER_PASSWORD } })).status, 201);
+    const login = await tp.anon<{ token: string }>('POST', '/api/v1/auth/login', { username: 'c-admin', password: USER_PASSWORD });
+    const asC = (method: string, path: string, body?: unknown) => tp.anon<ApiError & Record<string, unknown>>(method, path, body, { authorization: `Bearer ${login.body.token}` });
+    const model = { properties: [{ id: 'temperature', dataType: { type: 'float' }, access: 'r' }], events: [], services: [] };
+    assert.equal((await asC('POST', '/api/v1/products', { id: 'sensor', model })).status, 201);
+    const dev = await asC('POST', '/api/v1/devices', { id: 'c-dev', product: 'sensor' });
+    const secret = dev.body.secret as string;
+    const url = `mqtt://127.0.0.1:${tp.platform.mqttPort}`;
+    const online = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: 'c-dev', username: 'tenant-c/c-dev', password: secret, reconnectPeriod: 0 });
+    await online.publishAsync('iip/tenant-c/c-dev/telemetry', '{"temperature": 5}', { qos: 1 });
+
+    const active = await tp.api<ApiError>('DELETE', '/api/v1/tenants/tenant-c');
+    assert.equal(active.status, 409);
+    assert.deepEqual([active.body.code, active.body.details.field], ['IIP_ERR_TENANT_ACTIVE', 'status']);
+    assert.equal((await tp.api<ApiError>('DELETE', '/api/v1/tenants/default')).body.code, 'IIP_ERR_VALIDATION');
+    assert.equal((await asC('DELETE', '/api/v1/tenants/tenant-c')).status, 403, "a tenant's own admin cannot delete it");
+
+    assert.equal((await tp.api('PATCH', '/api/v1/tenants/tenant-c', { status: 'suspended', suspendedReason: 'closing' })).status, 200);
+    await waitFor(() => !online.connected, 'the device to be sent away');
+    await online.endAsync(true);
+    const deleted = await tp.api<{ deleted: boolean; devices: number }>('DELETE', '/api/v1/tenants/tenant-c');
+    assert.deepEqual([deleted.status, deleted.body.deleted, deleted.body.devices], [200, true, 1]);
+    const tenants = await tp.api<{ items: Array<{ id: string }> }>('GET', '/api/v1/tenants');
+    assert.ok(!tenants.body.items.some((t) => t.id === 'tenant-c'));
+    assert.equal((await tp.anon<ApiError>('POST', '/api/v1/auth/login', { username: 'c-admin', password: USER_PASSWORD })).body.code, 'IIP_ERR_AUTH_LOGIN_FAILED', 'its users are gone');
+    const basic = { authorization: `Basic ${Buffer.from(`tenant-c/c-dev:${secret}`).toString('base64')}` };
+    assert.equal((await tp.anon<ApiError>('POST', '/api/v1/ingest', '{"temperature": 6}', basic)).body.code, 'IIP_ERR_DEVICE_UNKNOWN', 'its devices are gone');
+    assert.equal((await tp.api<ApiError>('DELETE', '/api/v1/tenants/tenant-c')).status, 404);
+    // The audit log outlives the tenant.
+    const events = await tp.api<{ items: Array<{ action: string; target: string; result: string }> }>('GET', '/api/v1/audit/events?action=DELETE%20%2Fapi%2Fv1%2Ftenants%2F%3Aid&limit=100');
+    assert.ok(events.body.items.some((e) => e.target === 'id=tenant-c' && e.result === 'ok'));
+  });
+});
+
 describe('live stream', () => {
   test('frames carry only the devices the user may read', async () => {
     const secrets = new Map<string, string>();

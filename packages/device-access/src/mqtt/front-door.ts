@@ -316,6 +316,13 @@ export class MqttFrontDoor {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
+  /** How many devices of `tenant` are connected to this front door now. */
+  connectedOf(tenant: string): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.identity.tenant === tenant && s.connection) n++;
+    return n;
+  }
+
   /** Ends the connections of every device of `tenant` (MQTT 5: DISCONNECT with `reason`); returns how many. */
   disconnectTenant(tenant: string, reason: number = Reason.NOT_AUTHORIZED): number {
     let n = 0;

@@ -24,7 +24,10 @@ const tenantSchema = {
 
 const publicTenant = (t: Tenant) => ({ id: t.id, name: t.name, status: t.status ?? 'active', suspendedReason: t.suspendedReason ?? null, createdAt: t.createdAt });
 
-export async function tenantRoutes(app: FastifyInstance, opts: { registry: RegistryService; users: UserService; admin: AccessAdmin }): Promise<void> {
+export async function tenantRoutes(
+  app: FastifyInstance,
+  opts: { registry: RegistryService; users: UserService; admin: AccessAdmin; deleteTenant: (tenant: string) => Promise<{ devices: number }> },
+): Promise<void> {
   const { registry, users, admin } = opts;
   app.get('/api/v1/tenants', { schema: { tags: ['tenants'], response: { 200: { type: 'object', properties: { items: { type: 'array', items: tenantSchema } } } } } }, async (req) => {
     await authorize(req, 'tenants:manage', null, 'list tenants');
@@ -71,6 +74,20 @@ export async function tenantRoutes(app: FastifyInstance, opts: { registry: Regis
     async (req) => {
       await authorize(req, 'tenants:manage', null, 'change a tenant');
       return publicTenant(await registry.updateTenant(req.params.id, req.body));
+    },
+  );
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/tenants/:id',
+    {
+      schema: {
+        tags: ['tenants'],
+        description:
+          "Deletes a suspended tenant with no device connected: its telemetry, devices, products, assets, roles, users and policy. The audit log stays. 409 IIP_ERR_TENANT_ACTIVE when not suspended, IIP_ERR_TENANT_DEVICES_ONLINE while devices are connected.",
+      },
+    },
+    async (req) => {
+      await authorize(req, 'tenants:manage', null, 'delete a tenant');
+      return { id: req.params.id, deleted: true, ...(await opts.deleteTenant(req.params.id)) };
     },
   );
 }
