@@ -126,6 +126,9 @@ describe('tenant isolation (generated from the OpenAPI document)', () => {
     const problems: string[] = [];
     for (const { who, call } of callers) {
       for (const { method, path } of routes) {
+        // Deleting tenants is the platform administrator's own job (and would delete B for the rest of the walk);
+        // for every other caller it is walked like the rest.
+        if (who.startsWith('platform-admin') && method === 'DELETE' && path === '/api/v1/tenants/{id}') continue;
         const params = ids(path);
         const url = path.replace(/\{(\w+)\}/g, (_, name: string) => {
           const v = params[name];
