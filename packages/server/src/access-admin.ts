@@ -142,14 +142,10 @@ export class AccessAdmin {
   }
 
   private async checkRole(tenant: TenantId, role: string, asset: string | null, byPlatformAdmin: boolean): Promise<void> {
-    const g = { role };
-    if (!BUILT_IN_ROLE_IDS.has(g.role) && !(await this.control.customRoles(tenant)).some((r) => r.id === g.role)) {
-      // Ask the store too: the cache may predate a role created by another process.
-      if (!(await this.store.listRoles(tenant)).some((r) => r.id === g.role)) {
-        throw new IipError('IIP_ERR_ACCESS_UNKNOWN_ROLE', `role "${g.role}" is neither built in nor a custom role of tenant "${tenant}"`, { field: 'role', role: g.role });
-      }
-    }
-    if (g.role === PLATFORM_ADMIN && (!byPlatformAdmin || tenant !== this.control.platformTenant || asset !== null)) {
+    // The cache may predate a role created by another process: a miss asks the store.
+    const known = BUILT_IN_ROLE_IDS.has(role) || (await this.control.customRoles(tenant)).some((r) => r.id === role) || (await this.store.listRoles(tenant)).some((r) => r.id === role);
+    if (!known) throw new IipError('IIP_ERR_ACCESS_UNKNOWN_ROLE', `role "${role}" is neither built in nor a custom role of tenant "${tenant}"`, { field: 'role', role });
+    if (role === PLATFORM_ADMIN && (!byPlatformAdmin || tenant !== this.control.platformTenant || asset !== null)) {
       throw new IipError('IIP_ERR_AUTH_FORBIDDEN', `only a platform administrator may grant "${PLATFORM_ADMIN}", and only on the whole tenant "${this.control.platformTenant}"`, {
         permission: 'tenants:manage',
         tenant,
