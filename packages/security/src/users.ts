@@ -129,6 +129,16 @@ export class UserService {
     }
     if (user.disabled) throw new IipError('IIP_ERR_AUTH_USER_DISABLED', 'this user is disabled; ask an administrator of its tenant', {});
     if ((user.failedLogins ?? 0) > 0 || user.lockedUntil != null) await this.store.loginSucceeded(user.id);
+    return this.openSession(user);
+  }
+
+  /**
+   * A new session (bearer token) for a user that has already proved who it is — by password here, or by an
+   * external identity provider (OIDC). Refuses a disabled user.
+   */
+  async openSession(user: Pick<User, 'id' | 'username' | 'tenant' | 'disabled'>): Promise<LoginResult> {
+    if (user.disabled) throw new IipError('IIP_ERR_AUTH_USER_DISABLED', 'this user is disabled; ask an administrator of its tenant', {});
+    const now = this.now();
     const token = randomBytes(32).toString('base64url');
     const expiresAt = now + (this.opts.tokenTtlMs ?? 12 * 3600_000);
     await this.store.saveToken({ tokenHash: sha256(token), userId: user.id, tenant: user.tenant, expiresAt, createdAt: now });

@@ -144,6 +144,32 @@ export interface User {
   readonly failedLogins?: number;
   /** Until when sign-in is refused after too many failures (Unix ms), or null. */
   readonly lockedUntil?: number | null;
+  /** A person signs in; a service account only uses API tokens (absent = person). */
+  readonly kind?: UserKind;
+  /** The TOTP secret (base32) once the second factor is on, else null/absent. */
+  readonly totpSecret?: string | null;
+  /** A secret being set up (shown to the user, not yet confirmed with a code), else null/absent. */
+  readonly totpPending?: string | null;
+  /** The last TOTP time step accepted (a code is good once), else null/absent. */
+  readonly totpLastStep?: number | null;
+}
+
+export type UserKind = 'person' | 'service';
+
+/** An API token of a user (typically a service account): scoped, expiring, stored as a hash, shown once. */
+export interface ApiToken {
+  /** Public id, part of the token text; used to find it (the secret part is only hashed). */
+  readonly id: string;
+  readonly tenant: TenantId;
+  readonly userId: UserId;
+  readonly name: string;
+  /** SHA-256 of the whole token text. */
+  readonly tokenHash: string;
+  /** The permissions it carries (at most its user's); `['*']` = all of its user's. */
+  readonly scopes: readonly string[];
+  readonly expiresAt: number;
+  readonly createdAt: number;
+  readonly lastUsedAt?: number | null;
 }
 
 export interface AccessToken {
@@ -183,6 +209,24 @@ export interface UserStore {
   /** Ends every session of a user (sign out everywhere, a disabled user, a password reset); returns how many. */
   deleteTokensOfUser(id: UserId): Promise<number>;
   deleteExpiredTokens(now: number): Promise<number>;
+  /**
+   * Sets the TOTP state: `secret` (on, or null for off) and `pending` (a secret being set up, or null). Clears the
+   * last accepted step. IIP_ERR_NOT_FOUND when the user is absent.
+   */
+  setTotp(id: UserId, state: { secret: string | null; pending: string | null }): Promise<void>;
+  /**
+   * Accepts TOTP time step `step` for the user only if it is later than the last accepted one, atomically
+   * (several processes): a code cannot be replayed. Returns whether it was accepted.
+   */
+  claimTotpStep(id: UserId, step: number): Promise<boolean>;
+  /** IIP_ERR_NOT_FOUND when the user is absent; IIP_ERR_CONFLICT when the id exists. */
+  saveApiToken(t: ApiToken): Promise<void>;
+  getApiToken(id: string): Promise<ApiToken | undefined>;
+  /** The user's API tokens, newest first. */
+  listApiTokens(userId: UserId): Promise<ApiToken[]>;
+  /** Deletes one token of the user; false when there was none. */
+  deleteApiToken(userId: UserId, id: string): Promise<boolean>;
+  touchApiToken(id: string, now: number): Promise<void>;
 }
 
 /** How a series' values are stored: number, boolean (stored as 0/1), or string/enum. */

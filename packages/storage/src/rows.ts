@@ -4,7 +4,7 @@
  */
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
 import type { Asset, AssetLevel, CustomRole, Grant } from './access-ports.js';
-import type { AccessToken, AuditEntry, Device, GatewayConfigRecord, Product, Tenant, TenantStatus, User } from './ports.js';
+import type { AccessToken, ApiToken, AuditEntry, Device, GatewayConfigRecord, Product, Tenant, TenantStatus, User } from './ports.js';
 
 export interface TenantRow {
   id: string;
@@ -41,6 +41,21 @@ export interface UserRow {
   disabled: number | boolean;
   failed_logins: number;
   locked_until: number | string | null;
+  kind: string;
+  totp_secret: string | null;
+  totp_pending: string | null;
+  totp_last_step: number | string | null;
+}
+export interface ApiTokenRow {
+  id: string;
+  tenant: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  scopes: string;
+  expires_at: number | string;
+  created_at: number | string;
+  last_used_at: number | string | null;
 }
 export interface TokenRow {
   token_hash: string;
@@ -86,6 +101,21 @@ export const toUser = (r: UserRow): User => ({
   disabled: Boolean(r.disabled),
   failedLogins: r.failed_logins,
   lockedUntil: r.locked_until === null ? null : Number(r.locked_until),
+  kind: r.kind === 'service' ? 'service' : 'person',
+  totpSecret: r.totp_secret,
+  totpPending: r.totp_pending,
+  totpLastStep: r.totp_last_step === null ? null : Number(r.totp_last_step),
+});
+export const toApiToken = (r: ApiTokenRow): ApiToken => ({
+  id: r.id,
+  tenant: r.tenant as TenantId,
+  userId: r.user_id as UserId,
+  name: r.name,
+  tokenHash: r.token_hash,
+  scopes: JSON.parse(r.scopes) as string[],
+  expiresAt: Number(r.expires_at),
+  createdAt: Number(r.created_at),
+  lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
 });
 export const toToken = (r: TokenRow): AccessToken => ({
   tokenHash: r.token_hash,

@@ -330,6 +330,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
           await s.access.placeDevice(t, 'd1', 'cell-1');
           await s.users.createUser(member(t, `u-${t}`));
           await s.users.saveToken({ tokenHash: `tok-${t}`, userId: `u-${t}` as UserId, tenant: t, expiresAt: 9e12, createdAt: 1 });
+          await s.users.saveApiToken({ id: `api-${t}`, tenant: t, userId: `u-${t}` as UserId, name: 'ci', tokenHash: `h-${t}`, scopes: ['*'], expiresAt: 9e12, createdAt: 1 });
           await s.access.createRole(role(t, 'shift-lead'));
           await s.access.addGrant(grant(t, 'g1', `u-${t}`, 'shift-lead', 'line-1'));
           await s.access.addGrant(grant(t, 'g2', `u-${t}`, 'viewer', null));
@@ -354,6 +355,8 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal(await s.users.getUser(`u-${T1}` as UserId), undefined);
         assert.equal(await s.users.getUserByName(`u-${T1}@${T1}`), undefined);
         assert.equal(await s.users.getToken(`tok-${T1}`), undefined);
+        assert.equal(await s.users.getApiToken(`api-${T1}`), undefined);
+        assert.equal((await s.users.getApiToken(`api-${T2}`))?.tenant, T2);
         assert.equal(await s.gateways.latestConfig(T1, GW), undefined);
         assert.equal(await s.gateways.getState(T1, GW), undefined);
         assert.deepEqual(await s.gateways.listGateways(T1), []);
@@ -395,6 +398,10 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         disabled: false,
         failedLogins: 0,
         lockedUntil: null,
+        kind: 'person' as const,
+        totpSecret: null,
+        totpPending: null,
+        totpLastStep: null,
       });
 
       it('creates and finds users; usernames are unique across tenants', withStore(async (s) => {
@@ -477,6 +484,59 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal(await s.users.getToken('a'), undefined);
         assert.equal(await s.users.getToken('b'), undefined);
         assert.equal((await s.users.getToken('c'))?.userId, 'u2', "another user's sessions stay");
+      }));
+
+      it('keeps the TOTP state and accepts each time step once, in order, even when asked concurrently', withStore(async (s) => {
+        await s.users.createUser(user('u1', 'alice'));
+        await s.users.setTotp('u1' as UserId, { secret: null, pending: 'PENDINGSECRET' });
+        let u = await s.users.getUser('u1' as UserId);
+        assert.deepEqual([u?.totpSecret, u?.totpPending, u?.totpLastStep], [null, 'PENDINGSECRET', null]);
+        await s.users.setTotp('u1' as UserId, { secret: 'ONSECRET', pending: null });
+        assert.equal(await s.users.claimTotpStep('u1' as UserId, 100), true);
+        // The same step twice at once: exactly one wins (a code cannot be replayed, even across processes).
+        const both = await Promise.all([s.users.claimTotpStep('u1' as UserId, 101), s.users.claimTotpStep('u1' as UserId, 101)]);
+        assert.deepEqual(both.sort(), [false, true]);
+        assert.equal(await s.users.claimTotpStep('u1' as UserId, 100), false, 'an earlier step is refused');
+        u = await s.users.getUser('u1' as UserId);
+        assert.deepEqual([u?.totpSecret, u?.totpPending, u?.totpLastStep], ['ONSECRET', null, 101]);
+        await s.users.setTotp('u1' as UserId, { secret: null, pending: null });
+        assert.equal((await s.users.getUser('u1' as UserId))?.totpLastStep, null, 'turning it off forgets the last step');
+        await assert.rejects(() => s.users.setTotp('ghost' as UserId, { secret: 'x', pending: null }), code('IIP_ERR_NOT_FOUND'));
+        assert.equal(await s.users.claimTotpStep('ghost' as UserId, 1), false);
+        await s.users.createUser({ ...user('svc', 'robot'), kind: 'service' });
+        assert.equal((await s.users.getUser('svc' as UserId))?.kind, 'service');
+      }));
+
+      it('saves, lists, touches and deletes API tokens; a token of an unknown user or a duplicate id is refused', withStore(async (s) => {
+        await s.users.createUser(user('u1', 'alice'));
+        await s.users.createUser(user('u2', 'bob'));
+        const api = (id: string, userId: string, createdAt: number) => ({
+          id,
+          tenant: T1,
+          userId: userId as UserId,
+          name: `token ${id}`,
+          tokenHash: `hash-${id}`,
+          scopes: ['devices:read', 'telemetry:read'],
+          expiresAt: 99_000,
+          createdAt,
+          lastUsedAt: null,
+        });
+        await s.users.saveApiToken(api('t1', 'u1', 10));
+        await s.users.saveApiToken(api('t2', 'u1', 20));
+        await s.users.saveApiToken(api('t3', 'u2', 30));
+        assert.deepEqual(await s.users.getApiToken('t1'), api('t1', 'u1', 10));
+        assert.deepEqual((await s.users.listApiTokens('u1' as UserId)).map((t) => t.id), ['t2', 't1'], 'newest first, only the user\'s');
+        await assert.rejects(() => s.users.saveApiToken(api('t1', 'u2', 40)), code('IIP_ERR_CONFLICT'));
+        await assert.rejects(() => s.users.saveApiToken(api('t9', 'ghost', 40)), code('IIP_ERR_NOT_FOUND'));
+        await s.users.touchApiToken('t1', 5_000);
+        assert.equal((await s.users.getApiToken('t1'))?.lastUsedAt, 5_000);
+        assert.equal(await s.users.deleteApiToken('u2' as UserId, 't1'), false, "another user's token is not deleted");
+        assert.equal(await s.users.deleteApiToken('u1' as UserId, 't1'), true);
+        assert.equal(await s.users.getApiToken('t1'), undefined);
+        assert.equal(await s.users.deleteApiToken('u1' as UserId, 't1'), false);
+        // Session tokens are not API tokens: ending every session leaves API tokens alone.
+        await s.users.deleteTokensOfUser('u1' as UserId);
+        assert.equal((await s.users.getApiToken('t2'))?.name, 'token t2');
       }));
     });
 

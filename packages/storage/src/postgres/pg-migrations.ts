@@ -244,6 +244,28 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'second factor (TOTP), service accounts and their API tokens',
+    sql: `
+      ALTER TABLE users ADD COLUMN kind text NOT NULL DEFAULT 'person' CHECK (kind IN ('person', 'service'));
+      ALTER TABLE users ADD COLUMN totp_secret text;
+      ALTER TABLE users ADD COLUMN totp_pending text;
+      ALTER TABLE users ADD COLUMN totp_last_step bigint;
+      CREATE TABLE api_tokens (
+        id text COLLATE "C" PRIMARY KEY,
+        tenant text COLLATE "C" NOT NULL,
+        user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        token_hash text NOT NULL,
+        scopes text NOT NULL,
+        expires_at bigint NOT NULL,
+        created_at bigint NOT NULL,
+        last_used_at bigint
+      );
+      CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

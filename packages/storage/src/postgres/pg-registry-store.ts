@@ -91,6 +91,7 @@ export class PgRegistryStore implements RegistryStore {
         'DELETE FROM assets WHERE tenant = $1',
         'DELETE FROM products WHERE tenant = $1',
         'DELETE FROM tokens WHERE tenant = $1 OR user_id IN (SELECT id FROM users WHERE tenant = $1)',
+        'DELETE FROM api_tokens WHERE tenant = $1 OR user_id IN (SELECT id FROM users WHERE tenant = $1)',
         'DELETE FROM users WHERE tenant = $1',
         'DELETE FROM gateway_configs WHERE tenant = $1',
         'DELETE FROM gateway_states WHERE tenant = $1',

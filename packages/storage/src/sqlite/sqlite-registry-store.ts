@@ -27,6 +27,7 @@ export class SqliteRegistryStore implements RegistryStore {
         'DELETE FROM assets WHERE tenant = @t',
         'DELETE FROM products WHERE tenant = @t',
         'DELETE FROM tokens WHERE tenant = @t OR user_id IN (SELECT id FROM users WHERE tenant = @t)',
+        'DELETE FROM api_tokens WHERE tenant = @t OR user_id IN (SELECT id FROM users WHERE tenant = @t)',
         'DELETE FROM users WHERE tenant = @t',
         'DELETE FROM gateway_configs WHERE tenant = @t',
         'DELETE FROM gateway_states WHERE tenant = @t',

@@ -5,19 +5,17 @@
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type { TenantId, UserId } from '@iip/core';
-import type { AccessToken, User, UserStore } from '../ports.js';
+import type { AccessToken, ApiToken, User, UserStore } from '../ports.js';
 import { isConstraintViolation, isForeignKeyViolation } from './sqlite-errors.js';
 
-import { type TokenRow, type UserRow, toToken, toUser } from '../rows.js';
+import { type ApiTokenRow, type TokenRow, type UserRow, toApiToken, toToken, toUser } from '../rows.js';
 
 export class SqliteUserStore implements UserStore {
   private readonly s;
   constructor(db: Database.Database) {
     this.s = {
       count: db.prepare('SELECT count(*) AS n FROM users'),
-      create: db.prepare(
-        'INSERT INTO users (id, tenant, username, password_hash, created_at) VALUES (?, ?, ?, ?, ?)',
-      ),
+      create: db.prepare('INSERT INTO users (id, tenant, username, password_hash, created_at, kind) VALUES (?, ?, ?, ?, ?, ?)'),
       byName: db.prepare('SELECT * FROM users WHERE username = ?'),
       byId: db.prepare('SELECT * FROM users WHERE id = ?'),
       byTenant: db.prepare('SELECT * FROM users WHERE tenant = ? ORDER BY username'),
@@ -38,6 +36,17 @@ export class SqliteUserStore implements UserStore {
       loginSucceeded: db.prepare('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?'),
       touchToken: db.prepare('UPDATE tokens SET last_used_at = ? WHERE token_hash = ?'),
       deleteUserTokens: db.prepare('DELETE FROM tokens WHERE user_id = ?'),
+      setTotp: db.prepare('UPDATE users SET totp_secret = ?, totp_pending = ?, totp_last_step = NULL WHERE id = ?'),
+      // One statement, so two processes cannot both accept the same code.
+      claimStep: db.prepare('UPDATE users SET totp_last_step = @step WHERE id = @id AND (totp_last_step IS NULL OR totp_last_step < @step)'),
+      saveApiToken: db.prepare(
+        `INSERT INTO api_tokens (id, tenant, user_id, name, token_hash, scopes, expires_at, created_at)
+         VALUES (@id, @tenant, @userId, @name, @tokenHash, @scopes, @expiresAt, @createdAt)`,
+      ),
+      getApiToken: db.prepare('SELECT * FROM api_tokens WHERE id = ?'),
+      listApiTokens: db.prepare('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC, id'),
+      deleteApiToken: db.prepare('DELETE FROM api_tokens WHERE user_id = ? AND id = ?'),
+      touchApiToken: db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
     };
   }
 
@@ -47,7 +56,7 @@ export class SqliteUserStore implements UserStore {
 
   async createUser(u: User): Promise<void> {
     try {
-      this.s.create.run(u.id, u.tenant, u.username, u.passwordHash, u.createdAt);
+      this.s.create.run(u.id, u.tenant, u.username, u.passwordHash, u.createdAt, u.kind ?? 'person');
     } catch (e) {
       if (isConstraintViolation(e)) {
         throw new IipError('IIP_ERR_CONFLICT', `user "${u.username}" (id "${u.id}") already exists`, {
@@ -126,5 +135,40 @@ export class SqliteUserStore implements UserStore {
 
   async deleteExpiredTokens(now: number): Promise<number> {
     return this.s.deleteExpired.run(now).changes;
+  }
+
+  async setTotp(id: UserId, state: { secret: string | null; pending: string | null }): Promise<void> {
+    if (this.s.setTotp.run(state.secret, state.pending, id).changes === 0) throw new IipError('IIP_ERR_NOT_FOUND', `user "${id}" does not exist`, { user: id });
+  }
+
+  async claimTotpStep(id: UserId, step: number): Promise<boolean> {
+    return this.s.claimStep.run({ id, step }).changes === 1;
+  }
+
+  async saveApiToken(t: ApiToken): Promise<void> {
+    try {
+      this.s.saveApiToken.run({ ...t, scopes: JSON.stringify(t.scopes) });
+    } catch (e) {
+      if (isForeignKeyViolation(e)) throw new IipError('IIP_ERR_NOT_FOUND', `user "${t.userId}" does not exist`, { user: t.userId });
+      if (isConstraintViolation(e)) throw new IipError('IIP_ERR_CONFLICT', `API token "${t.id}" already exists`, { id: t.id });
+      throw e;
+    }
+  }
+
+  async getApiToken(id: string): Promise<ApiToken | undefined> {
+    const r = this.s.getApiToken.get(id) as ApiTokenRow | undefined;
+    return r && toApiToken(r);
+  }
+
+  async listApiTokens(userId: UserId): Promise<ApiToken[]> {
+    return (this.s.listApiTokens.all(userId) as ApiTokenRow[]).map(toApiToken);
+  }
+
+  async deleteApiToken(userId: UserId, id: string): Promise<boolean> {
+    return this.s.deleteApiToken.run(userId, id).changes > 0;
+  }
+
+  async touchApiToken(id: string, now: number): Promise<void> {
+    this.s.touchApiToken.run(now, id);
   }
 }
