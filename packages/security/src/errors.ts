@@ -41,6 +41,56 @@ export const SECURITY_ERRORS = defineErrors({
     meaning: 'The user is disabled by an administrator of its tenant.',
     fix: 'Ask an administrator of the tenant to enable the user.',
   },
+  IIP_ERR_AUTH_OIDC_CONFIG: {
+    status: 500,
+    meaning: 'The OpenID Connect settings cannot work: no client id, an issuer or redirect URL that is not a URL, or an issuer over plain http that is not on this machine.',
+    fix: 'Set IIP_OIDC_ISSUER (https://…), IIP_OIDC_CLIENT_ID and, behind a proxy, IIP_OIDC_REDIRECT_URL (docs/reference/oidc-sign-in.md).',
+  },
+  IIP_ERR_AUTH_OIDC_DISABLED: {
+    status: 404,
+    meaning: 'Sign-in through an OpenID Connect provider is not configured on this platform.',
+    fix: 'Sign in with a user name and password, or ask the operator to set IIP_OIDC_ISSUER and IIP_OIDC_CLIENT_ID.',
+  },
+  IIP_ERR_AUTH_OIDC_PROVIDER: {
+    status: 502,
+    meaning: 'The OpenID Connect provider could not be reached, or its discovery document is unusable.',
+    fix: 'Check that IIP_OIDC_ISSUER is the issuer URL exactly (its /.well-known/openid-configuration must load from the platform host).',
+  },
+  IIP_ERR_AUTH_OIDC_STATE: {
+    status: 400,
+    meaning: 'The sign-in came back with a state that this platform did not start, already used, started in another browser, or that expired (10 min).',
+    fix: 'Start the sign-in again from the console; finish it within 10 minutes in the same browser.',
+  },
+  IIP_ERR_AUTH_OIDC_DENIED: {
+    status: 401,
+    meaning: 'The OpenID Connect provider ended the sign-in with an error (details.error, e.g. access_denied when the user cancelled).',
+    fix: 'Sign in again; if the provider refuses, ask its administrator (details.description says why).',
+  },
+  IIP_ERR_AUTH_OIDC_TOKEN: {
+    status: 401,
+    meaning: "The provider's answer failed validation: the code exchange was refused, or the ID token's signature, issuer, audience, nonce or expiry is wrong.",
+    fix: 'Sign in again; if it persists, check the client id and secret, the clocks of both machines, and the platform log.',
+  },
+  IIP_ERR_AUTH_OIDC_CLAIMS: {
+    status: 403,
+    meaning: 'The identity from the provider lacks a usable tenant claim, or its roles claim is not a list of role ids (details.claim names it).',
+    fix: "Have the provider's administrator add the claims (default iip_tenant and iip_roles; docs/reference/oidc-sign-in.md).",
+  },
+  IIP_ERR_AUTH_OIDC_TENANT: {
+    status: 403,
+    meaning: 'The tenant named by the identity\'s tenant claim does not exist on this platform.',
+    fix: 'Create the tenant first, or correct the claim at the provider.',
+  },
+  IIP_ERR_AUTH_OIDC_USER_CONFLICT: {
+    status: 409,
+    meaning: 'A user of that name exists that this provider identity may not take over: a local (password) user, a user of another provider identity, or a user of another tenant.',
+    fix: 'Rename or delete the existing user, or give the identity another preferred_username at the provider.',
+  },
+  IIP_ERR_AUTH_OIDC_CODE: {
+    status: 401,
+    meaning: 'The one-time sign-in code is unknown, already used, expired (60 s) or presented by another browser than the one that signed in.',
+    fix: 'Start the sign-in again from the console.',
+  },
   IIP_ERR_ACCESS_UNKNOWN_ROLE: {
     status: 400,
     meaning: 'A grant names a role that is neither built in nor a custom role of the tenant.',

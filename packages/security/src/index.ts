@@ -11,3 +11,4 @@ export * from './users.js';
 export * from './permissions.js';
 export * from './policy.js';
 export * from './password-policy.js';
+export * from './oidc.js';

@@ -23,6 +23,7 @@ import { evaluationRoutes } from './evaluation-routes.js';
 import { errorHandler } from './http-errors.js';
 import type { LiveStream } from './live-stream.js';
 import type { ModelFormats } from './model-formats.js';
+import type { OidcSignIn } from './oidc-sign-in.js';
 import type { PlatformIdentifiers } from './platform-identifiers.js';
 import type { RegistryService } from './registry-service.js';
 import { assetRoutes } from './routes/assets.js';
@@ -32,6 +33,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { identifierRoutes } from './routes/identifiers.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { productRoutes } from './routes/products.js';
 import { roleRoutes } from './routes/roles.js';
 import { streamRoutes } from './routes/stream.js';
@@ -62,6 +64,8 @@ export interface AppServices {
   readonly status: () => Record<string, unknown>;
   /** Retention and quotas per tenant (routes/tenant-policy.ts); without it those routes are absent. */
   readonly tenants?: TenantPolicyApi;
+  /** Sign-in through an OpenID Connect provider (routes/oidc.ts); without it /auth/oidc/config says it is off. */
+  readonly oidc?: OidcSignIn;
 }
 
 declare module 'fastify' {
@@ -114,6 +118,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   app.get('/api/v1/status', { schema: { tags: ['system'] } }, async () => s.status());
 
   await app.register(authRoutes, { users: s.users, resolve, audit: s.auditTrail });
+  await app.register(oidcRoutes, { ...(s.oidc ? { oidc: s.oidc } : {}), users: s.users, resolve, audit: s.auditTrail });
   await app.register(auditEventRoutes, { events: s.events });
   await app.register(productRoutes, { registry: s.registry, formats: s.formats });
   await app.register(deviceRoutes, { registry: s.registry, historian: s.historian, gateways: s.gateways });

@@ -14,3 +14,4 @@ export type { IssuedDevice, PublicDevice } from './registry-service.js';
 export { TenantQuotas, startTenantGovernance } from './tenant-governance.js';
 export type { TenantGovernance, TenantGovernanceOptions, TenantPolicyApi, TenantQuotaOptions, TenantUsage } from './tenant-governance.js';
 export { verifyAuditLog } from './routes/audit-events.js';
+export { type OidcOptions, oidcOptionsFromEnv } from './oidc-sign-in.js';

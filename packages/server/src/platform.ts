@@ -23,6 +23,7 @@ import { startDemoFactory } from './demo-factory.js';
 import { RegistryDeviceDirectory } from './device-directory.js';
 import { LiveStream } from './live-stream.js';
 import { modelFormats } from './model-formats.js';
+import { type OidcOptions, OidcSignIn } from './oidc-sign-in.js';
 import { type PlatformIdentifierOptions, PlatformIdentifiers } from './platform-identifiers.js';
 import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
@@ -66,6 +67,8 @@ export interface PlatformOptions {
   readonly identifiers?: PlatformIdentifierOptions;
   /** HTTP request logging (warnings and errors). */
   readonly httpLog?: boolean;
+  /** Sign-in through an OpenID Connect provider (docs/reference/oidc-sign-in.md); off when absent. */
+  readonly oidc?: OidcOptions;
   readonly log?: (line: string) => void;
 }
 
@@ -309,6 +312,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     forgetAccess = (t) => accessControl.forget(t);
     const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
     const auditTrail = new AuditTrail(storage.events, DEFAULT_TENANT, log);
+    const oidc = opts.oidc
+      ? new OidcSignIn(opts.oidc, { users, userStore: storage.users, access: storage.access, accessControl, accessAdmin, findTenant: (t) => registry.findTenant(t) })
+      : undefined;
     const identifiers = opts.identifiers ? await PlatformIdentifiers.open(opts.dataDir, opts.identifiers, { address: host, httpPort: opts.httpPort }) : undefined;
     if (identifiers) cleanups.push(() => identifiers.close());
     const app = await buildApp(
@@ -361,6 +367,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           retention: tenants.retentionStatus(),
         }),
         tenants,
+        ...(oidc ? { oidc } : {}),
       },
       { logger: opts.httpLog ?? false },
     );
@@ -368,6 +375,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const httpPort = await listenHttp(app, opts.httpPort, host);
     const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const httpUrl = `http://${shownHost}:${httpPort}`;
+    oidc?.listeningAt(httpUrl);
     const mqttUrl = frontDoor ? `mqtt://${shownHost}:${mqttPort}` : '';
 
     if (opts.simulate && opts.simulate.devices > 0 && frontDoor) {

@@ -3,7 +3,7 @@
  * or as one process of a scaled-out platform (`--storage postgres://… --bus nats://… --role …`).
  */
 import { resolve } from 'node:path';
-import { type PlatformRole, startPlatform } from '@iip/server';
+import { oidcOptionsFromEnv, type PlatformRole, startPlatform } from '@iip/server';
 import { intOption, parse, portOption } from '../args.js';
 import { type EdgeDemo, startEdgeDemo } from '../edge-demo.js';
 
@@ -26,7 +26,10 @@ Scale-out / 集群部署 (docs/scale-out.md):
                      devices in (MQTT, HTTP ingest) and serves the API and console; a worker stores telemetry
                      (historian) and runs retention. With --bus the simulator, the edge demo and the identifier
                      node are off unless asked for (--simulate n, --id-prefix p).
-The first admin password comes from IIP_ADMIN_PASSWORD or is generated and printed once.`;
+The first admin password comes from IIP_ADMIN_PASSWORD or is generated and printed once.
+Single sign-on / 单点登录 (OpenID Connect, docs/reference/oidc-sign-in.md): set IIP_OIDC_ISSUER and IIP_OIDC_CLIENT_ID
+(optional: IIP_OIDC_CLIENT_SECRET, IIP_OIDC_REDIRECT_URL, IIP_OIDC_TENANT_CLAIM, IIP_OIDC_ROLES_CLAIM, IIP_OIDC_SCOPES,
+IIP_OIDC_LABEL) / 设置这些环境变量即可通过 OIDC 身份提供方登录。`;
 
 export async function up(argv: string[], out: (s: string) => void): Promise<void> {
   const { values } = parse(argv, {
@@ -55,6 +58,7 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
   const devices = intOption(values.simulate, '--simulate', scaledOut ? 0 : 24);
   const idPrefix = values['id-prefix'] ?? process.env.IIP_ID_PREFIX ?? (scaledOut ? undefined : '88.888.1');
   const dataDir = resolve(values.data ?? process.env.IIP_DATA_DIR ?? 'data');
+  const oidc = oidcOptionsFromEnv(process.env);
   out(`Starting iip / 正在启动 iip … (data: ${dataDir}${storage ? `, storage: ${storage.replace(/\/\/[^@/]*@/, '//…@')}` : ''}${bus ? `, bus: ${bus}` : ''}${roles ? `, roles: ${roles.join(',')}` : ''})`);
   const platform = await startPlatform({
     dataDir,
@@ -67,6 +71,7 @@ export async function up(argv: string[], out: (s: string) => void): Promise<void
     adminPassword: process.env.IIP_ADMIN_PASSWORD || undefined,
     simulate: devices > 0 ? { devices, intervalMs: intOption(values.interval, '--interval', 1000, 10) } : undefined,
     httpLog: true,
+    ...(oidc ? { oidc } : {}),
     ...(idPrefix ? { identifiers: { prefix: idPrefix, ...(process.env.IIP_ID_SECRET ? { secret: process.env.IIP_ID_SECRET } : {}) } } : {}),
     log: (line) => out(line),
   });
