@@ -82,7 +82,8 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
-    if (req.url.startsWith('/api/') || !s.consoleDir) {
+    // Without a built console (tests, API-only installs) `/` is a plain 404, not a failed sendFile.
+    if (req.url.startsWith('/api/') || !s.consoleDir || !existsSync(s.consoleDir)) {
       void reply.status(404).send(new IipError('IIP_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, {}).toJSON());
       return;
     }
