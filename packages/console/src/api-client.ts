@@ -37,6 +37,8 @@ export const NETWORK_ERROR = 'IIP_ERR_CONSOLE_NETWORK';
 export interface ApiClientOptions {
   readonly token?: string;
   readonly onUnauthorized?: () => void;
+  /** The tenant a platform administrator acts on (sent as X-IIP-Tenant); absent: the user's own. */
+  readonly tenant?: string;
 }
 
 function isErrorBody(v: unknown): v is ApiErrorBody {
@@ -46,13 +48,18 @@ function isErrorBody(v: unknown): v is ApiErrorBody {
 export class ApiClient {
   constructor(private readonly opts: ApiClientOptions = {}) {}
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  /** The tenant requests act on: the one switched to, or undefined for the user's own. */
+  get tenant(): string | undefined {
+    return this.opts.tenant;
+  }
+
+  private async send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+    const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
-    let res: Response;
+    if (this.opts.tenant) headers['x-iip-tenant'] = this.opts.tenant;
     try {
-      res = await fetch(`/api/v1${path}`, {
+      return await fetch(`/api/v1${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -60,6 +67,10 @@ export class ApiClient {
     } catch (e) {
       throw new ApiError(NETWORK_ERROR, e instanceof Error ? e.message : String(e), 0);
     }
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body, 'application/json');
     const text = await res.text();
     let doc: unknown;
     try {
@@ -74,6 +85,27 @@ export class ApiClient {
       throw new ApiError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
     }
     return doc as T;
+  }
+
+  /** Any other /api/v1 call (the administration pages' calls live beside them, in admin/admin-api.ts). */
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.request(method, path, body);
+  }
+
+  /** A file the platform sends (a CSV export), fetched with the bearer header so the token never goes into a URL. */
+  async download(path: string): Promise<Blob> {
+    const res = await this.send('GET', path, undefined, '*/*');
+    if (res.ok) return res.blob();
+    if (res.status === 401 && this.opts.token) this.opts.onUnauthorized?.();
+    const text = await res.text();
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      doc = undefined;
+    }
+    if (isErrorBody(doc)) throw new ApiError(doc.code, doc.message, res.status);
+    throw new ApiError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
   }
 
   login(username: string, password: string): Promise<LoginResponse> {

@@ -43,6 +43,8 @@ export interface Device {
   readonly product: string;
   readonly createdAt: number | string;
   readonly attributes?: Readonly<Record<string, unknown>>;
+  /** The asset it is placed on (null or absent: not on the tree). */
+  readonly asset?: string | null;
 }
 
 export interface LatestValue {

@@ -79,11 +79,14 @@ export class EvaluationApi {
   constructor(
     private readonly token: string,
     private readonly onUnauthorized: () => void,
+    /** The tenant a platform administrator switched to (X-IIP-Tenant). */
+    private readonly tenant?: string,
   ) {}
 
   private async request(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
     const headers: Record<string, string> = { accept, authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.tenant) headers['x-iip-tenant'] = this.tenant;
     let res: Response;
     try {
       res = await fetch(`/api/v1/evaluation${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -15,6 +15,8 @@ export type StreamState =
 
 export interface LiveStreamOptions {
   readonly token: string;
+  /** The tenant a platform administrator switched to; absent: the user's own. */
+  readonly tenant?: string;
   readonly onFrame: (f: TelemetryFrame) => void;
   readonly onState: (s: StreamState) => void;
   /** Called after repeated failures; a socket refused for an expired token looks like any other drop. */
@@ -67,7 +69,7 @@ export class LiveStream {
     ws.onopen = () => {
       this.attempt = 0;
       this.opts.onState({ kind: 'online' });
-      ws.send(JSON.stringify({ type: 'auth', token: this.opts.token }));
+      ws.send(JSON.stringify({ type: 'auth', token: this.opts.token, ...(this.opts.tenant && { tenant: this.opts.tenant }) }));
       this.sendSubscription();
     };
     ws.onmessage = (ev: MessageEvent) => {

@@ -1,5 +1,6 @@
 /**
- * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage). Hash routing needs no server
+ * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, and the administration
+ * pages #/tenants, #/assets, #/users, #/roles, #/audit). Hash routing needs no server
  * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
 import { useEffect, useState } from 'react';
@@ -10,7 +11,12 @@ export type Route =
   | { readonly kind: 'gateways' }
   | { readonly kind: 'gateway'; readonly id: string }
   | { readonly kind: 'evaluation' }
-  | { readonly kind: 'usage' };
+  | { readonly kind: 'usage' }
+  | { readonly kind: AdminRouteKind };
+
+/** The administration pages (admin/): one route each, no ids. */
+export const ADMIN_ROUTES = ['tenants', 'assets', 'users', 'roles', 'audit'] as const;
+export type AdminRouteKind = (typeof ADMIN_ROUTES)[number];
 
 function decode(s: string): string | undefined {
   try {
@@ -23,6 +29,8 @@ function decode(s: string): string | undefined {
 export function parseRoute(hash: string): Route {
   if (/^#\/evaluation(?:[/?#]|$)/.test(hash)) return { kind: 'evaluation' };
   if (/^#\/usage(?:[/?#]|$)/.test(hash)) return { kind: 'usage' };
+  const admin = /^#\/(tenants|assets|users|roles|audit)(?:[/?#]|$)/.exec(hash);
+  if (admin) return { kind: admin[1] as AdminRouteKind };
   const m = /^#\/(devices|gateways)(?:\/([^/?#]+))?/.exec(hash);
   if (!m) return { kind: 'devices' };
   const list = m[1] === 'gateways' ? ({ kind: 'gateways' } as const) : ({ kind: 'devices' } as const);
@@ -45,6 +53,12 @@ export function routeHref(r: Route): string {
       return '#/evaluation';
     case 'usage':
       return '#/usage';
+    case 'tenants':
+    case 'assets':
+    case 'users':
+    case 'roles':
+    case 'audit':
+      return `#/${r.kind}`;
     default: {
       const never: never = r;
       return never;

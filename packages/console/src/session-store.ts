@@ -5,6 +5,8 @@
 import type { AccessSummary, LoginResponse, User } from './api-types';
 
 const KEY = 'iip.session';
+/** The tenant a platform administrator switched the console to (kept per tab, like the session). */
+const TENANT_KEY = 'iip.tenant';
 
 export interface Session {
   readonly token: string;
@@ -32,4 +34,26 @@ export function saveSession(r: LoginResponse): Session {
 
 export function clearSession(): void {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(TENANT_KEY);
+}
+
+/** The tenant switched to, if the signed-in user may switch (a platform administrator). */
+export function loadActingTenant(s: Session): string | undefined {
+  if (!s.access?.platformAdmin) return undefined;
+  try {
+    const t = sessionStorage.getItem(TENANT_KEY);
+    return t && t !== s.user.tenant ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `undefined` (or the own tenant) goes back to acting on the user's own tenant. */
+export function saveActingTenant(s: Session, tenant: string | undefined): void {
+  try {
+    if (tenant === undefined || tenant === s.user.tenant) sessionStorage.removeItem(TENANT_KEY);
+    else sessionStorage.setItem(TENANT_KEY, tenant);
+  } catch {
+    // Not kept across a reload then; the switch still applies until it.
+  }
 }

@@ -1,10 +1,22 @@
 /**
- * Everything behind sign-in: the header with its navigation, the live-data stream and the pages (devices,
- * gateways). Owns the API client,
- * the live store and the WebSocket for the lifetime of one session.
+ * Everything behind sign-in: the header with its navigation (and, for a platform administrator, the tenant
+ * switcher), the live-data stream and the pages (devices, gateways, evaluation, usage, and the administration
+ * pages the user's access allows). Owns the API client, the live store and the WebSocket for the lifetime of
+ * one session and acting tenant.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { visibleSections } from './admin/admin-access';
+import { type Tenant, tenantsApi } from './admin/admin-api';
+import { adminText } from './admin/admin-i18n';
+import { AssetsPage } from './admin/assets-page';
+import { AuditPage } from './admin/audit-page';
+import { RolesPage } from './admin/roles-page';
+import { TenantSwitch } from './admin/tenant-switch';
+import { TenantsPage } from './admin/tenants-page';
+import { UsersPage } from './admin/users-page';
+import './admin/admin.css';
 import { ApiClient } from './api-client';
+import type { AccessSummary } from './api-types';
 import { ConnStatus } from './components/conn-status';
 import { evalText } from './evaluation-i18n';
 import { LangSwitch } from './components/lang-switch';
@@ -18,14 +30,58 @@ import { GatewayDetailPage } from './pages/gateway-detail-page';
 import { GatewayListPage } from './pages/gateway-list-page';
 import { UsagePage } from './usage/usage-page';
 import { type Route, routeHref, useRoute } from './route';
-import type { Session } from './session-store';
+import { type Session, loadActingTenant, saveActingTenant } from './session-store';
 import { useFleet } from './use-fleet';
 
 export function SignedInApp({ session, onSignOut }: { session: Session; onSignOut: (expired: boolean) => void }) {
   const { t, lang } = useI18n();
   const route = useRoute();
-  const api = useMemo(() => new ApiClient({ token: session.token, onUnauthorized: () => onSignOut(true) }), [session, onSignOut]);
-  const store = useMemo(() => new LiveStore(), []);
+  const home = session.user.tenant;
+  const [switched, setSwitched] = useState<string | undefined>(() => loadActingTenant(session));
+  const acting = switched ?? home;
+  const switchTenant = useCallback(
+    (t: string | undefined) => {
+      saveActingTenant(session, t);
+      setSwitched(t === home ? undefined : t);
+    },
+    [session, home],
+  );
+  /** Acts on the user's own tenant whatever the switch (the tenant list, for one). */
+  const homeApi = useMemo(() => new ApiClient({ token: session.token, onUnauthorized: () => onSignOut(true) }), [session, onSignOut]);
+  const api = useMemo(
+    () => (switched ? new ApiClient({ token: session.token, tenant: switched, onUnauthorized: () => onSignOut(true) }) : homeApi),
+    [session, switched, homeApi, onSignOut],
+  );
+  // One store per tenant: device ids are per tenant, so another tenant's m1 must not show this one's values.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new store for each acting tenant is the point
+  const store = useMemo(() => new LiveStore(), [acting]);
+  const [access, setAccess] = useState<AccessSummary | undefined>(session.access);
+  const [tenants, setTenants] = useState<Tenant[] | undefined>();
+  const reloadTenants = useCallback(() => {
+    if (!session.access?.platformAdmin) return;
+    tenantsApi.list(homeApi).then(setTenants, () => undefined);
+  }, [session, homeApi]);
+  useEffect(reloadTenants, [reloadTenants]);
+  // The access saved at sign-in can be stale (grants change); /auth/me says what holds now, in the acting tenant.
+  useEffect(() => {
+    let stopped = false;
+    api
+      .call<{ access?: AccessSummary }>('GET', '/auth/me')
+      .then((me) => {
+        if (!stopped && me.access) setAccess(me.access);
+      })
+      .catch((e: unknown) => {
+        // The tenant switched to is gone (deleted elsewhere): back to the own one.
+        if (!stopped && switched && e !== null && typeof e === 'object' && 'code' in e && e.code === 'IIP_ERR_NOT_FOUND') switchTenant(undefined);
+      });
+    return () => {
+      stopped = true;
+    };
+  }, [api, switched, switchTenant]);
+  useEffect(() => {
+    if (switched && tenants && !tenants.some((t) => t.id === switched)) switchTenant(undefined);
+  }, [switched, tenants, switchTenant]);
+  const sections = visibleSections(access);
   const [conn, setConn] = useState<StreamState>({ kind: 'connecting' });
   const [stream, setStream] = useState<LiveStream | undefined>();
   const [productFilter, setProductFilter] = useState('');
@@ -35,6 +91,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   useEffect(() => {
     const s = new LiveStream({
       token: session.token,
+      ...(switched && { tenant: switched }),
       onFrame: (f) => store.apply(f),
       onState: setConn,
       // A socket refused for an expired token looks like a network drop; /auth/me tells them apart.
@@ -45,13 +102,13 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
     s.start();
     setStream(s);
     return () => s.stop();
-  }, [session, store, api]);
+  }, [session, store, api, switched]);
 
   // Narrow the stream to what is on screen: one device on its page, the filtered product's devices on the list.
   // The gateway pages poll HTTP and need no telemetry at all.
   const interest = useMemo(() => {
     if (route.kind === 'device') return [route.id];
-    if (route.kind === 'gateways' || route.kind === 'gateway' || route.kind === 'evaluation' || route.kind === 'usage') return [];
+    if (route.kind !== 'devices') return [];
     if (!productFilter) return undefined;
     return fleet.devices.filter((d) => d.product === productFilter).map((d) => d.id);
   }, [route, productFilter, fleet.devices]);
@@ -85,9 +142,15 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
           <a href={routeHref({ kind: 'usage' })} data-testid="nav-usage" className={section(route) === 'usage' ? 'on' : ''}>
             {t('nav.usage')}
           </a>
+          {sections.map((s) => (
+            <a key={s} href={routeHref({ kind: s })} data-testid={`nav-${s}`} className={route.kind === s ? 'on' : ''}>
+              {adminText(lang, `nav.${s}`)}
+            </a>
+          ))}
         </nav>
         <span className="spacer" />
         <ConnStatus state={conn} />
+        <TenantSwitch homeTenant={home} acting={acting} tenants={session.access?.platformAdmin ? (tenants ?? []) : undefined} onSwitch={switchTenant} />
         <span className="user" title={session.user.tenant}>
           {session.user.username}
         </span>
@@ -113,9 +176,19 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
       case 'gateways':
         return <GatewayListPage api={api} fleet={fleet} />;
       case 'evaluation':
-        return <EvaluationPage token={session.token} onUnauthorized={expire} />;
+        return <EvaluationPage token={session.token} onUnauthorized={expire} {...(switched && { tenant: switched })} />;
       case 'usage':
-        return <UsagePage api={api} isAdmin={session.access?.tenantWide.includes('tenant-policy:write') ?? false} />;
+        return <UsagePage api={api} isAdmin={access?.tenantWide.includes('tenant-policy:write') ?? false} />;
+      case 'tenants':
+        return <TenantsPage api={homeApi} homeTenant={home} actingTenant={acting} onSwitch={switchTenant} onChanged={reloadTenants} />;
+      case 'assets':
+        return <AssetsPage key={acting} api={api} access={access} />;
+      case 'users':
+        return <UsersPage key={acting} api={api} access={access} selfId={session.user.id} />;
+      case 'roles':
+        return <RolesPage key={acting} api={api} access={access} />;
+      case 'audit':
+        return <AuditPage key={acting} api={api} />;
       default: {
         const never: never = route;
         return never;
@@ -124,7 +197,8 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
   }
 }
 
-function section(r: Route): 'devices' | 'gateways' | 'evaluation' | 'usage' {
+function section(r: Route): 'devices' | 'gateways' | 'evaluation' | 'usage' | undefined {
   if (r.kind === 'evaluation' || r.kind === 'usage') return r.kind;
-  return r.kind === 'gateways' || r.kind === 'gateway' ? 'gateways' : 'devices';
+  if (r.kind === 'devices' || r.kind === 'device') return 'devices';
+  return r.kind === 'gateways' || r.kind === 'gateway' ? 'gateways' : undefined;
 }

@@ -16,10 +16,10 @@ const AGGREGATIONS = ['arithmetic', 'geometric'] as const;
 const MISSING = ['omit', 'mean', 'median', 'groupMean'] as const;
 const TIERS = ['ckmeans', 'quantiles'] as const;
 
-export function EvaluationPage({ token, onUnauthorized }: { token: string; onUnauthorized: () => void }) {
+export function EvaluationPage({ token, onUnauthorized, tenant }: { token: string; onUnauthorized: () => void; tenant?: string }) {
   const { lang } = useI18n();
   const t = useCallback((k: EvalKey, p?: Record<string, string | number>) => evalText(lang, k, p), [lang]);
-  const api = useMemo(() => new EvaluationApi(token, onUnauthorized), [token, onUnauthorized]);
+  const api = useMemo(() => new EvaluationApi(token, onUnauthorized, tenant), [token, onUnauthorized, tenant]);
 
   const [frameworks, setFrameworks] = useState<FrameworkSummary[] | undefined>();
   const [frameworkId, setFrameworkId] = useState('');
