@@ -8,7 +8,7 @@
  * next tenant; the next run tries again.
  */
 import { IipError, type TenantId } from '@iip/core';
-import { type RegistryStore, type TelemetryStore, normalizeTenantPolicy } from '@iip/storage';
+import { type EventLogStore, type RegistryStore, type TelemetryStore, normalizeTenantPolicy } from '@iip/storage';
 
 const DAY_MS = 86_400_000;
 
@@ -19,6 +19,8 @@ export interface RetentionOptions {
   readonly batchSize?: number;
   readonly now?: () => number;
   readonly log?: (msg: string, fields: Record<string, unknown>) => void;
+  /** The audit event log, for the policy's `auditDays` (absent: audit events are not the service's concern). */
+  readonly events?: Pick<EventLogStore, 'deleteBefore'>;
 }
 
 export interface TenantRetentionReport {
@@ -27,6 +29,8 @@ export interface TenantRetentionReport {
   readonly rawDeleted: number;
   /** Per level (ms, as a string): cells deleted. */
   readonly rollupsDeleted: Readonly<Record<string, number>>;
+  /** Audit events deleted (older than the policy's auditDays). */
+  readonly auditDeleted: number;
   readonly error?: { readonly code: string; readonly message: string };
 }
 
@@ -129,6 +133,7 @@ export class RetentionService {
     let rawCutoff: number | null = null;
     let rawDeleted = 0;
     const rollupsDeleted: Record<string, number> = {};
+    let auditDeleted = 0;
     try {
       const policy = normalizeTenantPolicy(await this.registry.getTenantPolicy(tenant), this.telemetry.rollupLevels);
       const rawDays = policy.retention.rawDays;
@@ -144,12 +149,18 @@ export class RetentionService {
         rollupsDeleted[level] = n;
         if (n > 0) this.log('retention: rollup cells deleted', { tenant, level: Number(level), cutoff: new Date(cutoff).toISOString(), deleted: n });
       }
-      return { tenant, rawCutoff, rawDeleted, rollupsDeleted };
+      const auditDays = policy.retention.auditDays;
+      if (auditDays != null && this.opts.events) {
+        const cutoff = now - auditDays * DAY_MS;
+        auditDeleted = await this.opts.events.deleteBefore(tenant, cutoff);
+        if (auditDeleted > 0) this.log('retention: audit events deleted', { tenant, cutoff: new Date(cutoff).toISOString(), deleted: auditDeleted });
+      }
+      return { tenant, rawCutoff, rawDeleted, rollupsDeleted, auditDeleted };
     } catch (e) {
       const code = e instanceof IipError ? e.code : 'IIP_ERR_INTERNAL';
       const message = e instanceof Error ? e.message : String(e);
       this.log('retention: tenant failed; trying again next run', { tenant, code, err: message });
-      return { tenant, rawCutoff, rawDeleted, rollupsDeleted, error: { code, message } };
+      return { tenant, rawCutoff, rawDeleted, rollupsDeleted, auditDeleted, error: { code, message } };
     }
   }
 }

@@ -41,6 +41,41 @@ export const SECURITY_ERRORS = defineErrors({
     meaning: 'The user is disabled by an administrator of its tenant.',
     fix: 'Ask an administrator of the tenant to enable the user.',
   },
+  IIP_ERR_AUTH_TOTP_REQUIRED: {
+    status: 401,
+    meaning: 'The password was right and the account has a second factor: the 6-digit code of its authenticator app (field `totp`) is needed too.',
+    fix: 'Send the sign-in again with `totp` set to the current code of the authenticator app.',
+  },
+  IIP_ERR_AUTH_TOTP_INVALID: {
+    status: 401,
+    meaning: 'The second-factor code is wrong, too old, or was already used (each code is good once). A wrong code counts as a failed sign-in.',
+    fix: "Wait for the app's next code and enter it; check that the device's clock is right (codes are valid for 30 s, one step either side).",
+  },
+  IIP_ERR_AUTH_TOTP_ENROLL_REQUIRED: {
+    status: 403,
+    meaning: 'The tenant requires a second factor for administrators and this user has none yet: the session may only set it up (POST /api/v1/auth/totp/setup, then /enable).',
+    fix: 'Set up the second factor with an authenticator app (console: the page shown after sign-in), then continue.',
+  },
+  IIP_ERR_AUTH_TOTP_NOT_SET_UP: {
+    status: 409,
+    meaning: 'There is no second-factor secret being set up to confirm.',
+    fix: 'Call POST /api/v1/auth/totp/setup first, add the secret to the app, then confirm with its code.',
+  },
+  IIP_ERR_AUTH_TOTP_REQUIRED_BY_TENANT: {
+    status: 409,
+    meaning: "The second factor cannot be turned off: the tenant's security policy requires it for this user's administrator role.",
+    fix: 'Keep it on; an administrator may reset it (the user then sets it up again at the next sign-in).',
+  },
+  IIP_ERR_AUTH_SERVICE_ACCOUNT: {
+    status: 400,
+    meaning: 'A service account signs in with API tokens only: it has no password and no second factor.',
+    fix: 'Create an API token for the service account (POST /api/v1/users/{id}/api-tokens).',
+  },
+  IIP_ERR_AUTH_TOKEN_SCOPE: {
+    status: 400,
+    meaning: "An API token's scopes name a permission its user does not hold on the whole tenant (details.permission); a token never carries more than its user.",
+    fix: 'Grant the user (service account) a role with that permission first, or leave the scope out.',
+  },
   IIP_ERR_AUTH_OIDC_CONFIG: {
     status: 500,
     meaning: 'The OpenID Connect settings cannot work: no client id, an issuer or redirect URL that is not a URL, or an issuer over plain http that is not on this machine.',

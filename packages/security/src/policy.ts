@@ -129,6 +129,24 @@ export class AccessSubject {
     return out;
   }
 
+  /**
+   * The same subject limited to `scopes` (an API token's): each permission only where the user holds it and the
+   * scopes name it. A platform administrator stays one only with `'*'` (all of the user's permissions).
+   */
+  restrict(scopes: readonly string[]): AccessSubject {
+    if (scopes.includes('*')) return this;
+    const keep = new Set(scopes);
+    const tenantWide = new Set<Permission>();
+    // A platform administrator's permissions on its own tenant are all of them.
+    for (const p of this.platformAdmin ? (Object.keys(PERMISSIONS) as Permission[]) : this.tenantWide) if (keep.has(p)) tenantWide.add(p);
+    const byAsset = new Map<string, ReadonlySet<Permission>>();
+    for (const [a, set] of this.byAsset) {
+      const s = new Set([...set].filter((p) => keep.has(p)));
+      if (s.size > 0) byAsset.set(a, s);
+    }
+    return new AccessSubject(this.userId, this.tenant, false, tenantWide, byAsset);
+  }
+
   /** What the console shows: the permissions on the whole tenant and per asset. */
   summary(): { platformAdmin: boolean; tenantWide: Permission[]; assets: Record<string, Permission[]> } {
     const assets: Record<string, Permission[]> = {};

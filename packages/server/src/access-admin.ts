@@ -166,15 +166,19 @@ export class AccessAdmin {
   }
 
   /** The tenant's users (without password hashes) with their grants. */
-  async listUsers(tenant: TenantId): Promise<Array<{ id: string; username: string; tenant: string; createdAt: number; disabled: boolean; lockedUntil: number | null; grants: Grant[] }>> {
+  async listUsers(tenant: TenantId): Promise<
+    Array<{ id: string; username: string; tenant: string; kind: 'person' | 'service'; createdAt: number; disabled: boolean; lockedUntil: number | null; totpEnabled: boolean; grants: Grant[] }>
+  > {
     const [users, grants] = await Promise.all([this.users.listUsers(tenant), this.store.listGrants(tenant)]);
     return users.map((u) => ({
       id: u.id,
       username: u.username,
       tenant: u.tenant,
+      kind: u.kind ?? 'person',
       createdAt: u.createdAt,
       disabled: u.disabled ?? false,
       lockedUntil: u.lockedUntil ?? null,
+      totpEnabled: Boolean(u.totpSecret),
       grants: grants.filter((g) => g.userId === u.id),
     }));
   }

@@ -19,6 +19,8 @@ interface Cached<T> {
 export interface AccessControlOptions {
   /** The tenant's suspension reason, or undefined when it is active (read through the cache). */
   readonly tenantSuspension?: (tenant: string) => Promise<string | undefined>;
+  /** Whether the tenant's security policy requires a second factor of its administrators (read through the cache). */
+  readonly tenantTotpRequired?: (tenant: string) => Promise<boolean>;
   /** The tenant whose whole-tenant platform-admin grant makes a platform administrator (default "default"). */
   readonly platformTenant?: string;
   readonly maxAgeMs?: number;
@@ -32,6 +34,7 @@ export class AccessControl {
   private readonly roles = new Map<string, Cached<CustomRole[]>>();
   private readonly subjects = new Map<string, Cached<AccessSubject>>();
   private readonly suspensions = new Map<string, Cached<string | undefined>>();
+  private readonly totpRules = new Map<string, Cached<boolean>>();
   private readonly maxAgeMs: number;
   private readonly now: () => number;
 
@@ -60,6 +63,13 @@ export class AccessControl {
     const read = this.opts.tenantSuspension;
     if (!read) return Promise.resolve(undefined);
     return this.cached(this.suspensions, tenant, () => read(tenant));
+  }
+
+  /** Whether the tenant requires a second factor of its administrators (cached; dropped by changed()). */
+  totpRequired(tenant: string): Promise<boolean> {
+    const read = this.opts.tenantTotpRequired;
+    if (!read) return Promise.resolve(false);
+    return this.cached(this.totpRules, tenant, () => read(tenant));
   }
 
   tree(tenant: string): Promise<AssetTree> {
@@ -102,6 +112,7 @@ export class AccessControl {
     this.trees.delete(tenant);
     this.roles.delete(tenant);
     this.suspensions.delete(tenant);
+    this.totpRules.delete(tenant);
     for (const k of this.subjects.keys()) if (k.startsWith(`${tenant}\u0000`)) this.subjects.delete(k);
   }
 

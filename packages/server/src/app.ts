@@ -28,7 +28,7 @@ import type { PlatformIdentifiers } from './platform-identifiers.js';
 import type { RegistryService } from './registry-service.js';
 import { assetRoutes } from './routes/assets.js';
 import { auditEventRoutes } from './routes/audit-events.js';
-import { authRoutes, bearer, principalResolver } from './routes/auth.js';
+import { authRoutes, bearer, principalResolver, requireEnrolled } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { identifierRoutes } from './routes/identifiers.js';
@@ -113,6 +113,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     if (!req.url.startsWith('/api/v1/') || req.routeOptions.config?.public) return;
     const tenant = req.headers['x-iip-tenant'];
     req.principal = await resolve(bearer(req), typeof tenant === 'string' && tenant !== '' ? tenant : undefined, req.ip);
+    requireEnrolled(req.principal, req.routeOptions.url);
   });
 
   app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['system'], security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));

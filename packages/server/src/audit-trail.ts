@@ -7,6 +7,10 @@
  *
  * The event is appended after the response is sent; an append that fails is logged and counted in `stats()`
  * (and shown by /api/v1/status), never dropped silently.
+ *
+ * Refusals are throttled so a flood of bad tokens cannot turn into a flood of writes: per caller (tenant, actor,
+ * source address) the first `REFUSAL_BURST` in a minute are written one by one, the rest are counted and written
+ * as one `audit.suppressed` event (how many, of what, from when to when) when the minute is over.
  */
 import type { TenantId } from '@iip/core';
 import type { AuditResult, EventLogStore } from '@iip/storage';
@@ -23,6 +27,23 @@ declare module 'fastify' {
   }
 }
 
+/** Refusals per caller and minute written one by one; the rest become one summary event. */
+export const REFUSAL_BURST = 20;
+const REFUSAL_WINDOW_MS = 60_000;
+/** Callers tracked at once; beyond this every window is summarised and closed at once (memory stays bounded). */
+const MAX_TRACKED = 10_000;
+
+interface RefusalWindow {
+  readonly tenant: string | undefined;
+  readonly actor: string;
+  readonly source: string;
+  readonly since: number;
+  count: number;
+  suppressed: number;
+  lastAction: string;
+  lastAt: number;
+}
+
 export function resultOf(status: number): AuditResult {
   if (status < 400) return 'ok';
   return status === 401 || status === 403 || status === 423 || status === 429 ? 'denied' : 'failed';
@@ -31,6 +52,9 @@ export function resultOf(status: number): AuditResult {
 export class AuditTrail {
   private written = 0;
   private failures = 0;
+  private suppressed = 0;
+  private readonly refusals = new Map<string, RefusalWindow>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: EventLogStore,
@@ -54,8 +78,63 @@ export class AuditTrail {
       );
   }
 
+  /**
+   * Records a refusal, throttled per caller (see the module comment): false when it was only counted, to be
+   * written in the window's summary.
+   */
+  async refusal(e: { tenant?: string; actor: string; source: string; action: string; target: string; details: Record<string, unknown> }): Promise<boolean> {
+    const now = this.now();
+    const key = `${e.tenant ?? ''}\u0000${e.actor}\u0000${e.source}`;
+    let w = this.refusals.get(key);
+    if (w && now - w.since >= REFUSAL_WINDOW_MS) {
+      await this.closeWindow(key, w);
+      w = undefined;
+    }
+    if (!w) {
+      if (this.refusals.size >= MAX_TRACKED) await this.flush(true);
+      w = { tenant: e.tenant, actor: e.actor, source: e.source, since: now, count: 0, suppressed: 0, lastAction: e.action, lastAt: now };
+      this.refusals.set(key, w);
+      this.flushTimer ??= setInterval(() => void this.flush(false), REFUSAL_WINDOW_MS).unref();
+    }
+    w.count++;
+    w.lastAction = e.action;
+    w.lastAt = now;
+    if (w.count <= REFUSAL_BURST) {
+      await this.record({ ...e, result: 'denied' });
+      return true;
+    }
+    w.suppressed++;
+    this.suppressed++;
+    return false;
+  }
+
+  /** Writes the summary of every window that is over (`all`: of every window) and forgets it. */
+  async flush(all: boolean): Promise<void> {
+    const now = this.now();
+    for (const [key, w] of [...this.refusals]) if (all || now - w.since >= REFUSAL_WINDOW_MS) await this.closeWindow(key, w);
+    if (this.refusals.size === 0 && this.flushTimer) {
+      clearInterval(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+  }
+
+  private async closeWindow(key: string, w: RefusalWindow): Promise<void> {
+    this.refusals.delete(key);
+    if (w.suppressed === 0) return;
+    await this.record({
+      tenant: w.tenant,
+      actor: w.actor,
+      source: w.source,
+      action: 'audit.suppressed',
+      target: '',
+      result: 'denied',
+      details: { suppressed: w.suppressed, refusals: w.count, lastAction: w.lastAction, from: new Date(w.since).toISOString(), to: new Date(w.lastAt).toISOString() },
+    });
+  }
+
   /** Registers the hooks that audit requests (see the module comment). */
   install(app: FastifyInstance): void {
+    app.addHook('onClose', async () => this.flush(true));
     app.addHook('onError', async (req, _reply, err) => {
       req.auditErrorCode = (err as { code?: string }).code;
     });
@@ -64,20 +143,22 @@ export class AuditTrail {
       if (!req.url.startsWith('/api/v1/') || !route || NOT_AUDITED.has(route)) return;
       const status = reply.statusCode;
       if (!STATE_CHANGING.has(req.method) && status !== 401 && status !== 403) return;
-      await this.record({
+      const e = {
         tenant: req.principal?.tenant,
         actor: req.principal?.username ?? '-',
         source: req.ip,
         action: `${req.method} ${route}`,
         target: targetOf(req),
-        result: resultOf(status),
         details: { status, ...(req.auditErrorCode !== undefined && { code: req.auditErrorCode }) },
-      });
+      };
+      if (status === 401 || status === 403) await this.refusal(e);
+      else await this.record({ ...e, result: resultOf(status) });
     });
   }
 
-  stats(): { written: number; failures: number } {
-    return { written: this.written, failures: this.failures };
+  /** Events written, appends that failed, and refusals counted into a summary instead of written one by one. */
+  stats(): { written: number; failures: number; suppressed: number } {
+    return { written: this.written, failures: this.failures, suppressed: this.suppressed };
   }
 }
 

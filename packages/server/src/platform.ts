@@ -300,6 +300,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           bus.publish('registry.changed', { tenant: t, device: '*' }).catch((e: unknown) => log(`access: change not announced to other processes: ${(e as Error).message}`));
         },
       }),
+      tenantTotpRequired: async (t) => (await storage.registry.getTenantPolicy(t as TenantId))?.security?.totpRequiredForAdmins === true,
       tenantSuspension: async (t) => {
         const tenant = await storage.registry.getTenant(t as TenantId);
         return tenant?.status === 'suspended' ? (tenant.suspendedReason ?? 'suspended') : undefined;

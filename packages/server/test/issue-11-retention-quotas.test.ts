@@ -15,8 +15,9 @@ let tp: TestPlatform;
 const secrets: Record<string, string> = {};
 
 interface Policy {
-  retention: { rawDays: number | null; rollups: Record<string, number | null> };
+  retention: { rawDays: number | null; rollups: Record<string, number | null>; auditDays: number | null };
   quotas: { devices: number | null; pointsPerDay: number | null; storedBytes: number | null };
+  security: { totpRequiredForAdmins: boolean };
 }
 interface ApiError {
   code: string;
@@ -30,7 +31,11 @@ interface UsageReply {
   retention: { intervalMs: number; lastRun: null | { rawDeleted: number; rawCutoff: number | null; rollupsDeleted: Record<string, number> } };
 }
 
-const UNLIMITED: Policy = { retention: { rawDays: null, rollups: {} }, quotas: { devices: null, pointsPerDay: null, storedBytes: null } };
+const UNLIMITED: Policy = {
+  retention: { rawDays: null, rollups: {}, auditDays: null },
+  quotas: { devices: null, pointsPerDay: null, storedBytes: null },
+  security: { totpRequiredForAdmins: false },
+};
 
 before(async () => {
   tp = await startTestPlatform();
@@ -57,7 +62,11 @@ describe('tenant policy API', () => {
 
     const set = await setPolicy({ retention: { rawDays: 30, rollups: { '60000': 365 } }, quotas: { devices: 1000 } });
     assert.equal(set.status, 200, JSON.stringify(set.body));
-    const want: Policy = { retention: { rawDays: 30, rollups: { '60000': 365 } }, quotas: { devices: 1000, pointsPerDay: null, storedBytes: null } };
+    const want: Policy = {
+      retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null },
+      quotas: { devices: 1000, pointsPerDay: null, storedBytes: null },
+      security: { totpRequiredForAdmins: false },
+    };
     assert.deepEqual(set.body, want);
     assert.deepEqual((await tp.api<Policy>('GET', '/api/v1/tenant/policy')).body, want);
 

@@ -20,7 +20,7 @@ const MARK = 'Zq7-B-SECRET';
 const PASSWORD = 'harbour-lamp-kettle-7';
 
 let tp: TestPlatform;
-const b = { userId: '', grantId: '', token: '', secret: '' };
+const b = { userId: '', grantId: '', token: '', secret: '', serviceId: '', apiTokenId: '' };
 
 type Caller = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>;
 
@@ -33,7 +33,8 @@ async function signIn(username: string): Promise<{ call: Caller; token: string }
 
 /** B's state as B's administrator sees it, to compare before and after the walk. */
 async function snapshotOfB(asB: Caller): Promise<string> {
-  const parts = await Promise.all(['/api/v1/products', '/api/v1/devices', '/api/v1/assets', '/api/v1/roles', '/api/v1/users'].map((p) => asB('GET', p)));
+  const paths = ['/api/v1/products', '/api/v1/devices', '/api/v1/assets', '/api/v1/roles', '/api/v1/users', `/api/v1/users/${b.serviceId}/api-tokens`];
+  const parts = await Promise.all(paths.map((p) => asB('GET', p)));
   return JSON.stringify(parts.map((p) => p.body));
 }
 
@@ -58,6 +59,12 @@ before(async () => {
   assert.equal(user.status, 201);
   b.userId = (user.body as { id: string }).id;
   b.grantId = (user.body as { grants: Array<{ id: string }> }).grants[0]?.id as string;
+  const service = await asB('POST', '/api/v1/users', { username: 'b-service', kind: 'service', grants: [{ role: 'viewer' }] });
+  assert.equal(service.status, 201, JSON.stringify(service.body));
+  b.serviceId = (service.body as { id: string }).id;
+  const apiToken = await asB('POST', `/api/v1/users/${b.serviceId}/api-tokens`, { name: `Token ${MARK}`, scopes: ['devices:read'], expiresInDays: 30 });
+  assert.equal(apiToken.status, 201, JSON.stringify(apiToken.body));
+  b.apiTokenId = (apiToken.body as { id: string }).id;
   const basic = `Basic ${Buffer.from(`tenant-b/db:${b.secret}`).toString('base64')}`;
   assert.equal((await tp.anon('POST', '/api/v1/ingest', '{"temperature": 21.5}', { authorization: basic })).status, 202);
 
@@ -84,7 +91,7 @@ function ids(path: string): Record<string, string> {
     runs: 'run-of-b',
     frameworks: 'no-such-framework',
   };
-  return { id: id[resource as string] ?? id[path.split('/')[4] as string] ?? '', prop: 'temperature', service: 'reset', grant: b.grantId };
+  return { id: id[resource as string] ?? id[path.split('/')[4] as string] ?? '', prop: 'temperature', service: 'reset', grant: b.grantId, token: b.apiTokenId };
 }
 
 /** A body naming B's things wherever a field can name one. */
@@ -108,6 +115,8 @@ const BODY = {
   newPassword: 'quiet-river-stone-42',
   status: 'suspended',
   suspendedReason: 'probe',
+  scopes: ['devices:read'],
+  expiresInDays: 30,
 };
 
 describe('tenant isolation (generated from the OpenAPI document)', () => {

@@ -21,4 +21,4 @@ export { openStorage, isPostgresUrl } from './open-storage.js';
 export { openPgHandleStore } from './postgres/pg-handle-store.js';
 export type { PgHandleStore, PgHandleStoreOptions } from './postgres/pg-handle-store.js';
 export { DEFAULT_ROLLUP_LEVELS, RAW_ROW_BYTES, ROLLUP_ROW_BYTES, SERIES_ROW_BYTES, estimateStoredBytes, utcDay } from './usage.js';
-export { DEFAULT_TENANT_POLICY, normalizeTenantPolicy } from './tenant-policy.js';
+export { DEFAULT_TENANT_POLICY, MIN_AUDIT_DAYS, normalizeTenantPolicy } from './tenant-policy.js';

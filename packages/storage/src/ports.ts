@@ -98,6 +98,14 @@ export interface RegistryStore {
 export interface RetentionPolicy {
   readonly rawDays?: number | null;
   readonly rollups?: Readonly<Record<string, number | null>>;
+  /** Audit events older than this many days are deleted (at least 30; null/absent = kept for ever). */
+  readonly auditDays?: number | null;
+}
+
+/** Sign-in rules of a tenant. */
+export interface SecurityPolicy {
+  /** Administrators (users who may manage users or tenants) must sign in with a second factor (TOTP). */
+  readonly totpRequiredForAdmins?: boolean;
 }
 
 /** A tenant's limits; null (or absent) = unlimited. */
@@ -110,6 +118,7 @@ export interface QuotaPolicy {
 export interface TenantPolicy {
   readonly retention: RetentionPolicy;
   readonly quotas: QuotaPolicy;
+  readonly security?: SecurityPolicy;
 }
 
 /** What a tenant's telemetry occupies (TelemetryStore.usage). */

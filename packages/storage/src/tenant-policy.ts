@@ -7,9 +7,13 @@ import { IipError } from '@iip/core';
 import type { QuotaPolicy, RetentionPolicy, TenantPolicy } from './ports.js';
 
 export const DEFAULT_TENANT_POLICY: TenantPolicy = Object.freeze({
-  retention: Object.freeze({ rawDays: null, rollups: Object.freeze({}) }),
+  retention: Object.freeze({ rawDays: null, rollups: Object.freeze({}), auditDays: null }),
   quotas: Object.freeze({ devices: null, pointsPerDay: null, storedBytes: null }),
+  security: Object.freeze({ totpRequiredForAdmins: false }),
 });
+
+/** Shortest audit retention accepted, in days: evidence of what happened is not erased in a hurry. */
+export const MIN_AUDIT_DAYS = 30;
 
 /** Longest retention accepted, in days (1,000 years: "for ever" is null). */
 const MAX_DAYS = 365_000;
@@ -38,7 +42,7 @@ function days(field: string, v: unknown): number | null {
 export function normalizeTenantPolicy(input: unknown, rollupLevels: readonly number[]): TenantPolicy {
   if (input === undefined || input === null) return DEFAULT_TENANT_POLICY;
   if (typeof input !== 'object' || Array.isArray(input)) throw bad('policy', 'must be an object {retention, quotas}', input);
-  const p = input as { retention?: unknown; quotas?: unknown };
+  const p = input as { retention?: unknown; quotas?: unknown; security?: unknown };
   const r = (p.retention ?? {}) as Record<string, unknown>;
   const q = (p.quotas ?? {}) as Record<string, unknown>;
   if (typeof r !== 'object' || Array.isArray(r)) throw bad('retention', 'must be an object', r);
@@ -55,11 +59,17 @@ export function normalizeTenantPolicy(input: unknown, rollupLevels: readonly num
     }
     rollups[level] = days(`retention.rollups.${level}`, v);
   }
-  const retention: RetentionPolicy = { rawDays: days('retention.rawDays', r.rawDays), rollups };
+  const auditDays = days('retention.auditDays', r.auditDays);
+  if (auditDays !== null && auditDays < MIN_AUDIT_DAYS) throw bad('retention.auditDays', `must be null (keep for ever) or at least ${MIN_AUDIT_DAYS} days`, auditDays);
+  const retention: RetentionPolicy = { rawDays: days('retention.rawDays', r.rawDays), rollups, auditDays };
+  const sec = (p.security ?? {}) as Record<string, unknown>;
+  if (typeof sec !== 'object' || Array.isArray(sec)) throw bad('security', 'must be an object', sec);
+  const totp = sec.totpRequiredForAdmins ?? false;
+  if (typeof totp !== 'boolean') throw bad('security.totpRequiredForAdmins', 'must be true or false', totp);
   const quotas: QuotaPolicy = {
     devices: limit('quotas.devices', q.devices, 1e9),
     pointsPerDay: limit('quotas.pointsPerDay', q.pointsPerDay, 1e15),
     storedBytes: limit('quotas.storedBytes', q.storedBytes, 1e18),
   };
-  return { retention, quotas };
+  return { retention, quotas, security: { totpRequiredForAdmins: totp } };
 }

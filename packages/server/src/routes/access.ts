@@ -18,7 +18,18 @@ export interface RequestPrincipal {
   readonly homeTenant: TenantId;
   /** The tenant this request acts on: the own one, or for a platform administrator the one it switched to. */
   readonly tenant: TenantId;
+  /** The compiled permissions; for an API token, limited to its scopes. */
   readonly subject: AccessSubject;
+  /** Whether the user has a second factor on, and whether its tenant requires one of it (an administrator). */
+  readonly totpEnabled: boolean;
+  readonly totpRequired: boolean;
+  /**
+   * The tenant requires a second factor of administrators and this one has none yet: the session may only set
+   * it up (routes/auth.ts lists what it may call).
+   */
+  readonly enrollOnly: boolean;
+  /** Set when the request came with an API token rather than a session. */
+  readonly apiToken?: { readonly id: string; readonly scopes: readonly string[] };
 }
 
 declare module 'fastify' {

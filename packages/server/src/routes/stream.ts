@@ -9,7 +9,7 @@ import type { AccessStore } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { LiveStream } from '../live-stream.js';
-import type { PrincipalResolver } from './auth.js';
+import { type PrincipalResolver, requireEnrolled } from './auth.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
 const VISIBLE_REFRESH_MS = 30_000;
@@ -65,7 +65,7 @@ export async function streamRoutes(app: FastifyInstance, opts: { live: LiveStrea
           authenticating = true;
           void start(msg.token, typeof msg.tenant === 'string' ? msg.tenant : undefined).catch((e: unknown) => {
             const err = e instanceof IipError ? e : new IipError('IIP_ERR_INTERNAL', String(e), {});
-            fail(socket, err.code, err.message, err.code === 'IIP_ERR_AUTH_FORBIDDEN' ? 4403 : 4401);
+            fail(socket, err.code, err.message, err.code === 'IIP_ERR_AUTH_FORBIDDEN' || err.code === 'IIP_ERR_AUTH_TOTP_ENROLL_REQUIRED' ? 4403 : 4401);
           });
           return;
         }
@@ -74,6 +74,7 @@ export async function streamRoutes(app: FastifyInstance, opts: { live: LiveStrea
 
       async function start(token: string, tenant: string | undefined): Promise<void> {
         const p = await opts.resolve(token, tenant, req.ip);
+        requireEnrolled(p, undefined);
         const ac = req.server.accessControl;
         if (!p.subject.anywhere('devices:read', p.tenant)) throw new IipError('IIP_ERR_AUTH_FORBIDDEN', 'not permitted to read any device of this tenant: needs "devices:read"', { permission: 'devices:read', tenant: p.tenant });
         let visible: Set<string> | undefined;

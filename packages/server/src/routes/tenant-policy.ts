@@ -27,6 +27,17 @@ export const tenantPolicySchema = {
           description: 'Per rollup level, keyed by the bucket width in ms ("60000", "3600000", "86400000"); a level not named is kept for ever.',
           additionalProperties: days,
         },
+        auditDays: { type: ['number', 'null'], minimum: 30, description: 'Audit events older than this many days are deleted (at least 30); null = kept for ever' },
+      },
+    },
+    security: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        totpRequiredForAdmins: {
+          type: 'boolean',
+          description: 'Administrators (users holding users:manage or tenants:manage) must sign in with a second factor (TOTP); without one they can only set it up.',
+        },
       },
     },
     quotas: {
@@ -66,6 +77,7 @@ const lastRunSchema = {
     rawCutoff: { type: ['integer', 'null'] },
     rawDeleted: { type: 'integer' },
     rollupsDeleted: { type: 'object', additionalProperties: { type: 'integer' } },
+    auditDeleted: { type: 'integer' },
     error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
   },
 } as const;
@@ -86,7 +98,7 @@ export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: 
       schema: {
         tags: ['tenant'],
         description:
-          'Replaces the policy (tenant-policy:write; a change of quotas also tenants:manage). Absent fields mean for ever / unlimited. Quotas apply from the next message or device; retention at the next run.',
+          'Replaces the policy (tenant-policy:write; a change of quotas also tenants:manage). Absent fields mean for ever / unlimited, except `security` and `retention.auditDays`, which keep their current value when absent. Quotas apply from the next message or device; retention at the next run.',
         body: tenantPolicySchema,
         response: { 200: tenantPolicySchema, ...errorResponses },
       },
@@ -97,7 +109,19 @@ export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: 
       const wanted = (req.body as { quotas?: Record<string, unknown> } | null)?.quotas ?? {};
       const quotaChanged = (['devices', 'pointsPerDay', 'storedBytes'] as const).some((k) => (wanted[k] ?? null) !== (current.quotas[k] ?? null));
       if (quotaChanged) await authorize(req, 'tenants:manage', null, "change the tenant's quotas");
-      return t.setPolicy(p.tenant as TenantId, req.body);
+      // The sign-in rules and the audit retention came later than the rest: a client that does not send them
+      // (an older console or CLI replacing retention and quotas) leaves them as they are.
+      const body = (req.body ?? {}) as { retention?: Record<string, unknown>; security?: unknown };
+      const retention = body.retention ?? {};
+      const merged = {
+        ...body,
+        retention: { ...retention, auditDays: 'auditDays' in retention ? retention.auditDays : current.retention.auditDays },
+        security: body.security ?? current.security,
+      };
+      const policy = await t.setPolicy(p.tenant as TenantId, merged);
+      // Sign-in rules are read through the decision point's cache: drop it (and tell the other processes).
+      req.server.accessControl.changed(p.tenant);
+      return policy;
     },
   );
 
