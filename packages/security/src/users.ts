@@ -122,6 +122,24 @@ export class UserService {
    * (`kind: 'service'`) gets no password (an unusable random one): it acts through API tokens only.
    */
   async createUser(u: { username: string; password?: string; tenant: TenantId; kind?: UserKind }): Promise<User> {
+    const kind = this.checkNewUser(u);
+    const user: User = {
+      id: randomUUID() as UserId,
+      tenant: u.tenant,
+      username: u.username,
+      passwordHash: await hashPassword(u.password ?? randomBytes(32).toString('base64url')),
+      createdAt: this.now(),
+      kind,
+    };
+    await this.store.createUser(user);
+    return user;
+  }
+
+  /**
+   * Checks a user to be created (name, password policy, kind) without creating it, so a caller that creates other
+   * things first (a tenant with its first administrator) can refuse before anything is made. Returns the kind.
+   */
+  checkNewUser(u: { username: string; password?: string; kind?: UserKind }): UserKind {
     if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(u.username)) {
       throw new IipError('IIP_ERR_VALIDATION', `username "${u.username}" may use letters, digits and _ . @ - (max 64)`, {
         field: 'username',
@@ -133,16 +151,7 @@ export class UserService {
       if (u.password === undefined) throw new IipError('IIP_ERR_VALIDATION', 'password: required for a person (service accounts have none)', { field: 'password' });
       checkPasswordPolicy(u.password, u.username);
     }
-    const user: User = {
-      id: randomUUID() as UserId,
-      tenant: u.tenant,
-      username: u.username,
-      passwordHash: await hashPassword(u.password ?? randomBytes(32).toString('base64url')),
-      createdAt: this.now(),
-      kind,
-    };
-    await this.store.createUser(user);
-    return user;
+    return kind;
   }
 
   /**

@@ -159,6 +159,17 @@ describe('users and sign-in', () => {
 });
 
 describe('tenants', () => {
+  test('a refused first administrator (weak password, taken name) leaves no tenant behind', async () => {
+    const weak = await tp.api<ApiError>('POST', '/api/v1/tenants', { id: 'half-made', name: 'Half', admin: { username: 'half-admin', password: 'short' } });
+    assert.equal(weak.status, 400);
+    assert.equal(weak.body.code, 'IIP_ERR_AUTH_WEAK_PASSWORD');
+    const taken = await tp.api<ApiError>('POST', '/api/v1/tenants', { id: 'half-made', name: 'Half', admin: { username: 'admin', password: USER_PASSWORD } });
+    assert.equal(taken.status, 409);
+    assert.equal(taken.body.code, 'IIP_ERR_CONFLICT');
+    const list = await tp.api<{ items: Array<{ id: string }> }>('GET', '/api/v1/tenants');
+    assert.ok(!list.body.items.some((t) => t.id === 'half-made'), 'no tenant without an administrator');
+  });
+
   test("another tenant's things: invisible to its neighbours, reachable by the platform administrator through X-IIP-Tenant", async () => {
     const created = await tp.api<ApiError>('POST', '/api/v1/tenants', { id: 'tenant-b', name: 'Tenant B', admin: { username: 'b-admin', password: USER_PASSWORD } });
     assert.equal(created.status, 201, JSON.stringify(created.body));

@@ -2,7 +2,7 @@
  * Tenants, for the platform administrator (tenants:manage): /api/v1/tenants… Creating a tenant can create its
  * first administrator (a tenant-admin grant on the whole tenant). Suspending needs a reason and deletes nothing.
  */
-import type { TenantId } from '@iip/core';
+import { IipError, type TenantId } from '@iip/core';
 import type { UserService } from '@iip/security';
 import type { Tenant } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';
@@ -53,10 +53,24 @@ export async function tenantRoutes(
     },
     async (req, reply) => {
       const p = await authorize(req, 'tenants:manage', null, 'create a tenant');
+      const first = req.body.admin;
+      // The first administrator is checked before the tenant is made, so a refused one leaves no tenant behind.
+      if (first) {
+        users.checkNewUser(first);
+        if ((await users.tenantOf(first.username)) !== undefined) {
+          throw new IipError('IIP_ERR_CONFLICT', `user "${first.username}" already exists; choose another name for the first administrator`, { field: 'admin.username', username: first.username });
+        }
+      }
       const t = await registry.createTenant(req.body);
-      if (req.body.admin) {
-        const u = await users.createUser({ username: req.body.admin.username, password: req.body.admin.password, tenant: t.id as TenantId });
-        await admin.addGrant(t.id as TenantId, { userId: u.id, role: 'tenant-admin', asset: null }, p.subject.platformAdmin);
+      if (first) {
+        try {
+          const u = await users.createUser({ username: first.username, password: first.password, tenant: t.id as TenantId });
+          await admin.addGrant(t.id as TenantId, { userId: u.id, role: 'tenant-admin', asset: null }, p.subject.platformAdmin);
+        } catch (e) {
+          // Lost a race for the name (or the store failed): the new, empty tenant goes again.
+          await registry.deleteTenantRows(t.id).catch(() => undefined);
+          throw e;
+        }
       }
       return reply.status(201).send(publicTenant(t));
     },
