@@ -30,3 +30,31 @@ export function intOption(value: string | undefined, flag: string, fallback: num
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: "${value}" must be an integer ≥ ${min}`);
   return n;
 }
+
+/** The flags of every command that talks to the REST API. */
+export const CONNECTION_OPTIONS = { url: { type: 'string' }, tenant: { type: 'string' }, json: { type: 'boolean' } } as const;
+
+export const CONNECTION_HELP = `Connection: --url or IIP_URL (default http://localhost:8080); IIP_TOKEN, or IIP_USERNAME + IIP_PASSWORD.
+A platform administrator acts on another tenant with --tenant <id> or IIP_TENANT / 平台管理员用 --tenant 操作其他租户.`;
+
+/** The positional argument at `index`, or a usage error naming it. */
+export function required(positionals: readonly string[], index: number, name: string, usage: string): string {
+  const v = positionals[index];
+  if (v === undefined || v === '') throw new UsageError(`missing <${name}>: ${usage}`);
+  return v;
+}
+
+/** Refuses positional arguments beyond those a command takes. */
+export function noMore(positionals: readonly string[], count: number, usage: string): void {
+  if (positionals.length > count) throw new UsageError(`unexpected argument "${positionals[count]}": ${usage}`);
+}
+
+/** "none" / "null" / "-" (no asset, a root) as null. */
+export function orNone(v: string): string | null {
+  return /^(none|null|-)$/i.test(v) ? null : v;
+}
+
+/** `help`, `--help` or `-h` in the place of a subcommand, or no subcommand at all. */
+export function wantsHelp(sub: string | undefined): boolean {
+  return sub === undefined || sub === 'help' || sub === '--help' || sub === '-h';
+}

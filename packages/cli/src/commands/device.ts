@@ -1,7 +1,8 @@
 /** `iip device create|list`: manage devices of a running platform through its REST API. */
 import { readFileSync } from 'node:fs';
 import { ApiClient } from '../api-client.js';
-import { UsageError, intOption, parse } from '../args.js';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, UsageError, intOption, parse, wantsHelp } from '../args.js';
+import { table } from '../table.js';
 
 export const deviceHelp = `iip device — manage devices / 设备管理
 
@@ -9,7 +10,7 @@ export const deviceHelp = `iip device — manage devices / 设备管理
   iip device create --csv <file> [--json]        bulk import (header: id,name,product[,attribute…])
   iip device list [--product <id>] [--limit <n>] [--json]
 
-Connection: --url or IIP_URL (default http://localhost:8080); IIP_TOKEN, or IIP_USERNAME + IIP_PASSWORD.
+${CONNECTION_HELP}
 The device secret is printed once at creation; the platform keeps only its hash.`;
 
 interface DeviceOut {
@@ -17,11 +18,6 @@ interface DeviceOut {
   name: string;
   product: string;
   createdAt: number;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
 export async function device(argv: string[], out: (s: string) => void): Promise<void> {
@@ -32,11 +28,10 @@ export async function device(argv: string[], out: (s: string) => void): Promise<
     name: { type: 'string' },
     csv: { type: 'string' },
     limit: { type: 'string' },
-    url: { type: 'string' },
-    json: { type: 'boolean' },
+    ...CONNECTION_OPTIONS,
   });
-  if (values.help || !sub) return out(deviceHelp);
-  const api = ApiClient.fromEnv(values.url);
+  if (values.help || wantsHelp(sub)) return out(deviceHelp);
+  const api = ApiClient.fromEnv(values.url, values.tenant);
   switch (sub) {
     case 'create': {
       if (values.csv) {
