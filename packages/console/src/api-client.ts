@@ -31,6 +31,9 @@ export class ApiError extends Error {
   }
 }
 
+/** The session must set up its second factor before anything else. */
+export const ENROLL_REQUIRED = 'IIP_ERR_AUTH_TOTP_ENROLL_REQUIRED';
+
 /** Code used when the platform cannot be reached at all (no HTTP status). */
 export const NETWORK_ERROR = 'IIP_ERR_CONSOLE_NETWORK';
 
@@ -39,6 +42,18 @@ export interface ApiClientOptions {
   readonly onUnauthorized?: () => void;
   /** The tenant a platform administrator acts on (sent as X-IIP-Tenant); absent: the user's own. */
   readonly tenant?: string;
+  /** A 403 IIP_ERR_AUTH_TOTP_ENROLL_REQUIRED: the tenant now requires a second factor this session has not set up. */
+  readonly onEnrollRequired?: () => void;
+}
+
+/**
+ * 401s that judge a credential typed just now (the current password asked again, a second-factor code), not the
+ * session: the signed-in user stays signed in and the page shows the refusal.
+ */
+const CREDENTIAL_REFUSALS: ReadonlySet<string> = new Set(['IIP_ERR_AUTH_LOGIN_FAILED', 'IIP_ERR_AUTH_TOTP_REQUIRED', 'IIP_ERR_AUTH_TOTP_INVALID']);
+
+function sessionEnded(status: number, doc: unknown): boolean {
+  return status === 401 && !(isErrorBody(doc) && CREDENTIAL_REFUSALS.has(doc.code));
 }
 
 function isErrorBody(v: unknown): v is ApiErrorBody {
@@ -80,7 +95,8 @@ export class ApiClient {
     }
     if (!res.ok) {
       // The login call answers 401 for a wrong password; that is not an expired session.
-      if (res.status === 401 && this.opts.token) this.opts.onUnauthorized?.();
+      if (sessionEnded(res.status, doc) && this.opts.token) this.opts.onUnauthorized?.();
+      if (res.status === 403 && isErrorBody(doc) && doc.code === ENROLL_REQUIRED) this.opts.onEnrollRequired?.();
       if (isErrorBody(doc)) throw new ApiError(doc.code, doc.message, res.status);
       throw new ApiError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
     }
@@ -96,7 +112,6 @@ export class ApiClient {
   async download(path: string): Promise<Blob> {
     const res = await this.send('GET', path, undefined, '*/*');
     if (res.ok) return res.blob();
-    if (res.status === 401 && this.opts.token) this.opts.onUnauthorized?.();
     const text = await res.text();
     let doc: unknown;
     try {
@@ -104,12 +119,14 @@ export class ApiClient {
     } catch {
       doc = undefined;
     }
+    if (sessionEnded(res.status, doc) && this.opts.token) this.opts.onUnauthorized?.();
     if (isErrorBody(doc)) throw new ApiError(doc.code, doc.message, res.status);
     throw new ApiError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
   }
 
-  login(username: string, password: string): Promise<LoginResponse> {
-    return this.request('POST', '/auth/login', { username, password });
+  /** `totp`: the authenticator app's code, on the second try when the first answered IIP_ERR_AUTH_TOTP_REQUIRED. */
+  login(username: string, password: string, totp?: string): Promise<LoginResponse> {
+    return this.request('POST', '/auth/login', { username, password, ...(totp !== undefined && { totp }) });
   }
 
   async logout(): Promise<void> {

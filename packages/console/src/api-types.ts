@@ -21,12 +21,20 @@ export interface AccessSummary {
   readonly assets: Readonly<Record<string, readonly string[]>>;
 }
 
+/** The second-factor state of a session (absent from an older platform's or an OIDC sign-in's reply: nothing asked). */
+export interface SecurityState {
+  readonly totpEnabled: boolean;
+  /** The tenant requires a second factor of this user; with none on, the session may only set it up. */
+  readonly totpRequired: boolean;
+}
+
 export interface LoginResponse {
   readonly token: string;
   readonly expiresAt: number | string;
   readonly user: User;
   /** Absent in a session saved by an older console. */
   readonly access?: AccessSummary;
+  readonly security?: SecurityState;
 }
 
 export interface Product {

@@ -1,7 +1,14 @@
-/** Root component: shows the sign-in page or the signed-in console, and switches between them. */
+/**
+ * Root component: shows the sign-in page, the second-factor enrollment (while the tenant requires one this
+ * session has not set up), or the signed-in console, and switches between them.
+ */
 import { useCallback, useState } from 'react';
+import { EnrollPage } from './account/enroll-page';
+import { accountApi, mustEnroll } from './account/security-api';
+import { ApiClient } from './api-client';
+import type { SecurityState } from './api-types';
 import { LoginPage } from './pages/login-page';
-import { type Session, clearSession, loadSession } from './session-store';
+import { type Session, clearSession, loadSession, storeSession } from './session-store';
 import { SignedInApp } from './signed-in-app';
 
 export function App() {
@@ -12,6 +19,18 @@ export function App() {
     setExpired(wasExpired);
     setSession(undefined);
   }, []);
+  const setSecurity = useCallback((security: SecurityState) => {
+    setSession((s) => (s ? storeSession({ ...s, security }) : s));
+  }, []);
+  /** The platform refused a call for a missing second factor (the tenant's rule changed meanwhile): ask /auth/me. */
+  const token = session?.token;
+  const enrollRequired = useCallback(() => {
+    if (!token) return;
+    accountApi.me(new ApiClient({ token })).then(
+      (me) => me.security && setSecurity(me.security),
+      () => undefined,
+    );
+  }, [token, setSecurity]);
   if (!session) {
     return (
       <LoginPage
@@ -23,5 +42,6 @@ export function App() {
       />
     );
   }
-  return <SignedInApp session={session} onSignOut={signOut} />;
+  if (mustEnroll(session.security)) return <EnrollPage session={session} onEnrolled={setSecurity} onSignOut={signOut} />;
+  return <SignedInApp session={session} onSignOut={signOut} onSecurity={setSecurity} onEnrollRequired={enrollRequired} />;
 }

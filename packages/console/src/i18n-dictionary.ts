@@ -193,6 +193,14 @@ const en = {
   'usage.field.rollup.60000': '1-minute rollups (days)',
   'usage.field.rollup.3600000': '1-hour rollups (days)',
   'usage.field.rollup.86400000': '1-day rollups (days)',
+  'usage.audit': 'Audit log',
+  'usage.field.auditDays': 'Audit log (days, at least 30)',
+  'usage.badAuditDays': 'Audit log: at least 30 days, or empty to keep it for ever.',
+  'usage.security': 'Sign-in security',
+  'usage.totpAdmins': 'Administrators must sign in with a second factor (TOTP)',
+  'usage.totpAdminsHint': 'Administrators are users who may manage users or tenants. One without a second factor can only set it up until it has one.',
+  'usage.totpRequired': 'Required of administrators',
+  'usage.totpOptional': 'Not required',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -384,6 +392,14 @@ const zh: Record<MessageKey, string> = {
   'usage.field.rollup.60000': '1 分钟汇总（天）',
   'usage.field.rollup.3600000': '1 小时汇总（天）',
   'usage.field.rollup.86400000': '1 天汇总（天）',
+  'usage.audit': '审计日志',
+  'usage.field.auditDays': '审计日志（天，至少 30）',
+  'usage.badAuditDays': '审计日志：至少 30 天，或留空表示永久保留。',
+  'usage.security': '登录安全',
+  'usage.totpAdmins': '管理员登录必须使用双重验证（TOTP）',
+  'usage.totpAdminsHint': '管理员指可以管理用户或租户的用户。没有双重验证的管理员在设置之前只能进行设置。',
+  'usage.totpRequired': '管理员必须使用',
+  'usage.totpOptional': '不要求',
 };
 
 export const DICTIONARY: Record<Lang, Record<MessageKey, string>> = { en, zh };

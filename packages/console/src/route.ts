@@ -1,6 +1,6 @@
 /**
  * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, and the administration
- * pages #/tenants, #/assets, #/users, #/roles, #/audit). Hash routing needs no server
+ * pages #/tenants, #/assets, #/users, #/roles, #/audit, and the signed-in user's own #/account). Hash routing needs no server
  * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
 import { useEffect, useState } from 'react';
@@ -12,6 +12,7 @@ export type Route =
   | { readonly kind: 'gateway'; readonly id: string }
   | { readonly kind: 'evaluation' }
   | { readonly kind: 'usage' }
+  | { readonly kind: 'account' }
   | { readonly kind: AdminRouteKind };
 
 /** The administration pages (admin/): one route each, no ids. */
@@ -29,6 +30,7 @@ function decode(s: string): string | undefined {
 export function parseRoute(hash: string): Route {
   if (/^#\/evaluation(?:[/?#]|$)/.test(hash)) return { kind: 'evaluation' };
   if (/^#\/usage(?:[/?#]|$)/.test(hash)) return { kind: 'usage' };
+  if (/^#\/account(?:[/?#]|$)/.test(hash)) return { kind: 'account' };
   const admin = /^#\/(tenants|assets|users|roles|audit)(?:[/?#]|$)/.exec(hash);
   if (admin) return { kind: admin[1] as AdminRouteKind };
   const m = /^#\/(devices|gateways)(?:\/([^/?#]+))?/.exec(hash);
@@ -53,6 +55,8 @@ export function routeHref(r: Route): string {
       return '#/evaluation';
     case 'usage':
       return '#/usage';
+    case 'account':
+      return '#/account';
     case 'tenants':
     case 'assets':
     case 'users':

@@ -2,7 +2,7 @@
  * The signed-in session. The token lives in sessionStorage: it survives a reload but not closing the tab,
  * which suits shared control-room PCs better than localStorage.
  */
-import type { AccessSummary, LoginResponse, User } from './api-types';
+import type { AccessSummary, LoginResponse, SecurityState, User } from './api-types';
 
 const KEY = 'iip.session';
 /** The tenant a platform administrator switched the console to (kept per tab, like the session). */
@@ -13,6 +13,8 @@ export interface Session {
   readonly user: User;
   /** What the user may do (absent in a session saved by an older console: then nothing is offered). */
   readonly access?: AccessSummary;
+  /** The second-factor state (absent: nothing required). */
+  readonly security?: SecurityState;
 }
 
 export function loadSession(): Session | undefined {
@@ -20,14 +22,19 @@ export function loadSession(): Session | undefined {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return undefined;
     const s = JSON.parse(raw) as Partial<Session>;
-    return typeof s.token === 'string' && s.user ? { token: s.token, user: s.user, ...(s.access && { access: s.access }) } : undefined;
+    if (typeof s.token !== 'string' || !s.user) return undefined;
+    return { token: s.token, user: s.user, ...(s.access && { access: s.access }), ...(s.security && { security: s.security }) };
   } catch {
     return undefined;
   }
 }
 
 export function saveSession(r: LoginResponse): Session {
-  const s: Session = { token: r.token, user: r.user, ...(r.access && { access: r.access }) };
+  return storeSession({ token: r.token, user: r.user, ...(r.access && { access: r.access }), ...(r.security && { security: r.security }) });
+}
+
+/** Keeps a changed session (the second factor turned on, say) for the next reload. */
+export function storeSession(s: Session): Session {
   sessionStorage.setItem(KEY, JSON.stringify(s));
   return s;
 }

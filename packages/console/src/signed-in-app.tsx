@@ -5,6 +5,9 @@
  * one session and acting tenant.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { AccountPage } from './account/account-page';
+import { secText } from './account/security-i18n';
+import './account/account.css';
 import { visibleSections } from './admin/admin-access';
 import { type Tenant, tenantsApi } from './admin/admin-api';
 import { adminText } from './admin/admin-i18n';
@@ -16,7 +19,7 @@ import { TenantsPage } from './admin/tenants-page';
 import { UsersPage } from './admin/users-page';
 import './admin/admin.css';
 import { ApiClient } from './api-client';
-import type { AccessSummary } from './api-types';
+import type { AccessSummary, SecurityState } from './api-types';
 import { ConnStatus } from './components/conn-status';
 import { evalText } from './evaluation-i18n';
 import { LangSwitch } from './components/lang-switch';
@@ -33,7 +36,19 @@ import { type Route, routeHref, useRoute } from './route';
 import { type Session, loadActingTenant, saveActingTenant } from './session-store';
 import { useFleet } from './use-fleet';
 
-export function SignedInApp({ session, onSignOut }: { session: Session; onSignOut: (expired: boolean) => void }) {
+export function SignedInApp({
+  session,
+  onSignOut,
+  onSecurity,
+  onEnrollRequired,
+}: {
+  session: Session;
+  onSignOut: (expired: boolean) => void;
+  /** The second factor changed (on the account page). */
+  onSecurity: (s: SecurityState) => void;
+  /** The platform refused a call because this session must set up its second factor first. */
+  onEnrollRequired: () => void;
+}) {
   const { t, lang } = useI18n();
   const route = useRoute();
   const home = session.user.tenant;
@@ -47,10 +62,13 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
     [session, home],
   );
   /** Acts on the user's own tenant whatever the switch (the tenant list, for one). */
-  const homeApi = useMemo(() => new ApiClient({ token: session.token, onUnauthorized: () => onSignOut(true) }), [session, onSignOut]);
+  const homeApi = useMemo(
+    () => new ApiClient({ token: session.token, onUnauthorized: () => onSignOut(true), onEnrollRequired }),
+    [session.token, onSignOut, onEnrollRequired],
+  );
   const api = useMemo(
-    () => (switched ? new ApiClient({ token: session.token, tenant: switched, onUnauthorized: () => onSignOut(true) }) : homeApi),
-    [session, switched, homeApi, onSignOut],
+    () => (switched ? new ApiClient({ token: session.token, tenant: switched, onUnauthorized: () => onSignOut(true), onEnrollRequired }) : homeApi),
+    [session.token, switched, homeApi, onSignOut, onEnrollRequired],
   );
   // One store per tenant: device ids are per tenant, so another tenant's m1 must not show this one's values.
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new store for each acting tenant is the point
@@ -102,7 +120,7 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
     s.start();
     setStream(s);
     return () => s.stop();
-  }, [session, store, api, switched]);
+  }, [session.token, store, api, switched]);
 
   // Narrow the stream to what is on screen: one device on its page, the filtered product's devices on the list.
   // The gateway pages poll HTTP and need no telemetry at all.
@@ -151,11 +169,16 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
         <span className="spacer" />
         <ConnStatus state={conn} />
         <TenantSwitch homeTenant={home} acting={acting} tenants={session.access?.platformAdmin ? (tenants ?? []) : undefined} onSwitch={switchTenant} />
-        <span className="user" title={session.user.tenant}>
+        <a
+          href={routeHref({ kind: 'account' })}
+          className={`user${route.kind === 'account' ? ' on' : ''}`}
+          title={`${secText(lang, 'nav.account')} · ${session.user.tenant}`}
+          data-testid="nav-account"
+        >
           {session.user.username}
-        </span>
+        </a>
         <LangSwitch />
-        <button type="button" className="link" onClick={signOut}>
+        <button type="button" className="link" onClick={signOut} data-testid="nav-sign-out">
           {t('nav.signOut')}
         </button>
       </header>
@@ -177,6 +200,16 @@ export function SignedInApp({ session, onSignOut }: { session: Session; onSignOu
         return <GatewayListPage api={api} fleet={fleet} />;
       case 'evaluation':
         return <EvaluationPage token={session.token} onUnauthorized={expire} {...(switched && { tenant: switched })} />;
+      case 'account':
+        return (
+          <AccountPage
+            api={homeApi}
+            session={session}
+            access={switched ? undefined : access}
+            onSecurity={onSecurity}
+            onSignedOutEverywhere={() => onSignOut(false)}
+          />
+        );
       case 'usage':
         return <UsagePage api={api} isAdmin={access?.tenantWide.includes('tenant-policy:write') ?? false} />;
       case 'tenants':

@@ -97,7 +97,12 @@ test('usage & retention: an admin sees usage against quotas and changes the poli
     assert.equal((await page.getByTestId('retention-60000').textContent())?.trim(), '365 days');
     assert.equal((await page.getByTestId('retention-3600000').textContent())?.trim(), 'Kept for ever');
     const r = await api<unknown>('GET', '/tenant/policy');
-    assert.deepEqual(r.body, { retention: { rawDays: 30, rollups: { '60000': 365 } }, quotas: { devices: 2, pointsPerDay: null, storedBytes: null } });
+    // The form owns every field of the policy, the audit retention and the sign-in rule included (left as they were).
+    assert.deepEqual(r.body, {
+      retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null },
+      quotas: { devices: 2, pointsPerDay: null, storedBytes: null },
+      security: { totpRequiredForAdmins: false },
+    });
     // What the page saved is enforced: a third device is refused with the quota's code.
     const third = await api<{ code: string }>('POST', '/devices', { id: 'm3', product: 'meter' });
     assert.equal(third.status, 403);

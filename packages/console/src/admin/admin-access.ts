@@ -36,3 +36,10 @@ export function visibleSections(access: AccessSummary | undefined): AdminSection
   };
   return ADMIN_ROUTES.filter((s) => show[s]);
 }
+
+/** The permissions a user holds anywhere in the tenant through its grants: what its API tokens may be scoped to. */
+export function heldPermissions(grants: ReadonlyArray<{ readonly role: string }>, roles: ReadonlyArray<{ readonly id: string; readonly permissions: readonly string[] }>): Set<string> {
+  const held = new Set<string>();
+  for (const g of grants) for (const p of roles.find((r) => r.id === g.role)?.permissions ?? []) held.add(p);
+  return held;
+}

@@ -54,6 +54,9 @@ export interface AdminUser {
   readonly id: string;
   readonly username: string;
   readonly tenant: string;
+  /** A person signs in; a service account acts only through API tokens (absent from an older platform: person). */
+  readonly kind?: 'person' | 'service';
+  readonly totpEnabled?: boolean;
   readonly createdAt: number;
   readonly disabled: boolean;
   readonly lockedUntil: number | null;
@@ -124,6 +127,11 @@ export const usersApi = {
   list: async (api: ApiClient) => (await api.call<{ items: AdminUser[] }>('GET', '/users')).items,
   create: (api: ApiClient, body: { username: string; password: string; grants: ReadonlyArray<{ role: string; asset: string | null }> }) =>
     api.call<AdminUser>('POST', '/users', body),
+  /** A service account: no password, acts through API tokens. */
+  createService: (api: ApiClient, body: { username: string; grants: ReadonlyArray<{ role: string; asset: string | null }> }) =>
+    api.call<AdminUser>('POST', '/users', { ...body, kind: 'service' }),
+  /** Removes the user's second factor (a lost phone). */
+  resetTotp: (api: ApiClient, user: string) => api.call<{ id: string; totpEnabled: false }>('POST', `/users/${id(user)}/totp/reset`),
   grant: (api: ApiClient, user: string, g: { role: string; asset: string | null }) => api.call<Grant>('POST', `/users/${id(user)}/grants`, g),
   revoke: (api: ApiClient, user: string, grant: string) => api.call<void>('DELETE', `/users/${id(user)}/grants/${id(grant)}`),
   setDisabled: (api: ApiClient, user: string, disabled: boolean) => api.call<{ id: string; disabled: boolean }>('POST', `/users/${id(user)}/${disabled ? 'disable' : 'enable'}`),

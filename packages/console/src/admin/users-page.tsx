@@ -1,7 +1,8 @@
 /**
- * 用户 / Users of the acting tenant: their state (disabled, locked), their grants (a role on the whole tenant or
- * on an asset subtree); with users:manage, create users, grant and revoke roles, disable and enable, and set or
- * generate a new password (a generated one is shown once, here).
+ * 用户 / Users of the acting tenant: their kind (person or service account), state (disabled, locked), second
+ * factor, and grants (a role on the whole tenant or on an asset subtree); with users:manage, create users and
+ * service accounts, grant and revoke roles, disable and enable, set or generate a new password (a generated one
+ * is shown once, here), reset a lost second factor, and manage each user's API tokens (a new one shown once).
  */
 import { type FormEvent, useCallback, useId, useState } from 'react';
 import type { ApiClient } from '../api-client';
@@ -9,7 +10,8 @@ import type { AccessSummary } from '../api-types';
 import { useI18n } from '../i18n-context';
 import { usePoll } from '../use-poll';
 import { formatTimestamp } from '../value-format';
-import { hasAnywhere, hasTenantWide } from './admin-access';
+import { SecProblem, TokenPanel, useSecText } from '../account/security-ui';
+import { hasAnywhere, hasTenantWide, heldPermissions } from './admin-access';
 import { type AdminUser, type Asset, type Grant, type Role, assetsApi, rolesApi, usersApi } from './admin-api';
 import { ProblemLine, useAction, useAdminText } from './admin-ui';
 import { assetName, buildTree, flatten } from './asset-tree';
@@ -22,6 +24,7 @@ interface Lookups {
 
 export function UsersPage({ api, access, selfId }: { api: ApiClient; access: AccessSummary | undefined; selfId: string }) {
   const a = useAdminText();
+  const s = useSecText();
   const load = useCallback(async () => {
     const [users, roles, assets] = await Promise.all([
       usersApi.list(api),
@@ -43,11 +46,14 @@ export function UsersPage({ api, access, selfId }: { api: ApiClient; access: Acc
       </div>
       <ProblemLine problem={poll.error} />
       {canManage && poll.data && <CreateUser api={api} lookups={lookups} onCreated={poll.reload} />}
+      {canManage && poll.data && <CreateServiceAccount api={api} lookups={lookups} onCreated={poll.reload} />}
       <table className="grid" data-testid="user-table">
         <thead>
           <tr>
             <th>{a('users.username')}</th>
+            <th>{s('users.kind')}</th>
             <th>{a('users.state')}</th>
+            <th>{s('users.totp')}</th>
             <th>{a('users.grants')}</th>
             <th>{a('col.created')}</th>
             <th />
@@ -194,14 +200,21 @@ interface RowProps {
 
 function UserRow({ api, user: u, self, lookups, canManage, open, onToggle, onChanged }: RowProps) {
   const a = useAdminText();
+  const s = useSecText();
+  const kind = u.kind ?? 'person';
   const grantText = useGrantText(lookups);
   const locked = u.lockedUntil !== null && u.lockedUntil > Date.now();
   return (
     <>
-      <tr data-testid="user-row" data-user={u.username} data-disabled={String(u.disabled)}>
+      <tr data-testid="user-row" data-user={u.username} data-disabled={String(u.disabled)} data-kind={kind} data-totp={u.totpEnabled ? 'on' : 'off'}>
         <td>
           {u.username}
           {self && <span className="muted small"> · {a('users.you')}</span>}
+        </td>
+        <td>
+          <span className={`badge badge-${kind}`} data-testid="user-kind">
+            {kind === 'service' ? s('users.service') : s('users.person')}
+          </span>
         </td>
         <td>
           {u.disabled ? (
@@ -214,6 +227,7 @@ function UserRow({ api, user: u, self, lookups, canManage, open, onToggle, onCha
             <span className="badge badge-ok">{a('users.enabled')}</span>
           )}
         </td>
+        <td data-testid="user-totp">{kind === 'service' ? <span className="muted small">—</span> : u.totpEnabled ? <span className="badge badge-ok">{s('users.totpOn')}</span> : <span className="muted small">{s('users.totpOff')}</span>}</td>
         <td data-testid="user-grants">
           {u.grants.length === 0 ? (
             <span className="muted small">{a('users.noGrants')}</span>
@@ -236,7 +250,7 @@ function UserRow({ api, user: u, self, lookups, canManage, open, onToggle, onCha
       </tr>
       {open && (
         <tr className="admin-editor-row">
-          <td colSpan={5}>
+          <td colSpan={7}>
             <UserEditor api={api} user={u} self={self} lookups={lookups} onChanged={onChanged} />
           </td>
         </tr>
@@ -247,6 +261,8 @@ function UserRow({ api, user: u, self, lookups, canManage, open, onToggle, onCha
 
 function UserEditor({ api, user: u, self, lookups, onChanged }: { api: ApiClient; user: AdminUser; self: boolean; lookups: Lookups; onChanged: () => void }) {
   const a = useAdminText();
+  const s = useSecText();
+  const service = u.kind === 'service';
   const grantText = useGrantText(lookups);
   const act = useAction();
   const ids = useId();
@@ -311,6 +327,15 @@ function UserEditor({ api, user: u, self, lookups, onChanged }: { api: ApiClient
         )}
         <span className="muted small">{a('users.disableHint')}</span>
       </div>
+      {!service && (
+        <div className="admin-inline">
+          <button type="button" disabled={act.busy || !u.totpEnabled} data-testid="user-reset-totp" onClick={() => void run(() => usersApi.resetTotp(api, u.id), s('users.totpReset'))}>
+            {s('users.resetTotp')}
+          </button>
+          <span className="muted small">{s('users.resetTotpHint')}</span>
+        </div>
+      )}
+      {!service && (
       <form
         className="admin-inline"
         onSubmit={async (e) => {
@@ -333,6 +358,7 @@ function UserEditor({ api, user: u, self, lookups, onChanged }: { api: ApiClient
           {password === '' ? a('users.generate') : a('users.setPassword')}
         </button>
       </form>
+      )}
       {generated !== undefined && (
         <p className="notice" data-testid="user-generated">
           {a('users.generated')} <code data-testid="user-generated-password">{generated}</code>
@@ -343,7 +369,60 @@ function UserEditor({ api, user: u, self, lookups, onChanged }: { api: ApiClient
           {message}
         </p>
       )}
-      <ProblemLine problem={act.problem} testId="user-error" />
+      <SecProblem problem={act.problem} testId="user-error" />
+      <TokenPanel api={api} userId={u.id} held={heldPermissions(u.grants, lookups.roles)} title={s('tokens.title')} />
     </div>
+  );
+}
+
+function CreateServiceAccount({ api, lookups, onCreated }: { api: ApiClient; lookups: Lookups; onCreated: () => void }) {
+  const a = useAdminText();
+  const s = useSecText();
+  const act = useAction();
+  const ids = useId();
+  const empty = { username: '', role: '', asset: '' };
+  const [f, setF] = useState(empty);
+  const [done, setDone] = useState<string | undefined>();
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setDone(undefined);
+    const username = f.username.trim();
+    const grants = f.role ? [{ role: f.role, asset: f.asset === '' ? null : f.asset }] : [];
+    if (await act.run(() => usersApi.createService(api, { username, grants }))) {
+      setDone(username);
+      setF(empty);
+      onCreated();
+    }
+  }
+  return (
+    <form className="panel admin-form" onSubmit={submit} data-testid="service-create">
+      <h3>{s('users.createService')}</h3>
+      <div className="admin-fields">
+        <label>
+          <span>{a('users.username')}</span>
+          <input data-testid="service-username" value={f.username} required autoComplete="off" onChange={(e) => setF({ ...f, username: e.target.value })} />
+        </label>
+        <label htmlFor={`${ids}-role`}>
+          <span>{a('users.role')}</span>
+          <RoleSelect id={`${ids}-role`} roles={lookups.roles} value={f.role} onChange={(role) => setF({ ...f, role })} testId="service-role" allowNone />
+        </label>
+        <label htmlFor={`${ids}-scope`}>
+          <span>{a('users.scope')}</span>
+          <ScopeSelect id={`${ids}-scope`} assets={lookups.assets} value={f.asset} onChange={(asset) => setF({ ...f, asset })} testId="service-scope" />
+        </label>
+      </div>
+      <p className="muted small">{s('users.serviceHint')}</p>
+      <div className="admin-actions">
+        <button type="submit" className="primary" disabled={act.busy} data-testid="service-create-submit">
+          {s('users.serviceSubmit')}
+        </button>
+        {done && (
+          <span className="ok" role="status" data-testid="service-created">
+            {s('users.serviceCreated', { username: done })}
+          </span>
+        )}
+      </div>
+      <SecProblem problem={act.problem} testId="service-create-error" />
+    </form>
   );
 }

@@ -1,8 +1,18 @@
 /** The tenant's usage and its retention and quota policy, as GET/PUT /api/v1/tenant/* return them. */
 export interface TenantPolicy {
-  readonly retention: { readonly rawDays: number | null; readonly rollups: Readonly<Record<string, number | null>> };
+  readonly retention: {
+    readonly rawDays: number | null;
+    readonly rollups: Readonly<Record<string, number | null>>;
+    /** Audit events older than this many days are deleted (at least 30); null = kept for ever. Absent from an older platform. */
+    readonly auditDays?: number | null;
+  };
   readonly quotas: { readonly devices: number | null; readonly pointsPerDay: number | null; readonly storedBytes: number | null };
+  /** Sign-in rules (absent from an older platform). */
+  readonly security?: { readonly totpRequiredForAdmins: boolean };
 }
+
+/** The fewest days the platform keeps audit events for when a limit is set. */
+export const MIN_AUDIT_DAYS = 30;
 
 export interface TenantUsageReply {
   readonly usage: {

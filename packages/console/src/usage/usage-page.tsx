@@ -9,16 +9,16 @@ import { useI18n } from '../i18n-context';
 import type { MessageKey } from '../i18n-dictionary';
 import { usePoll } from '../use-poll';
 import { formatBytes, formatNumber, formatTimestamp } from '../value-format';
-import { type TenantPolicy, type TenantUsageReply, parseLimit, shareOf } from './usage-api';
+import { MIN_AUDIT_DAYS, type TenantPolicy, type TenantUsageReply, parseLimit, shareOf } from './usage-api';
 import './usage-page.css';
 
 export const USAGE_REFRESH_MS = 10_000;
 const LEVELS = ['60000', '3600000', '86400000'] as const;
 
-type Fields = Record<'devices' | 'pointsPerDay' | 'storedBytes' | 'rawDays' | (typeof LEVELS)[number], string>;
-/** Form order: retention (raw, then each rollup level), then quotas. Listed, because an object's integer-like
- * keys ('60000' …) enumerate before the others whatever order they are written in. */
-const FIELD_ORDER: ReadonlyArray<keyof Fields> = ['rawDays', ...LEVELS, 'devices', 'pointsPerDay', 'storedBytes'];
+type Fields = Record<'devices' | 'pointsPerDay' | 'storedBytes' | 'rawDays' | (typeof LEVELS)[number] | 'auditDays', string>;
+/** Form order: retention (raw, then each rollup level, the audit log), then quotas. Listed, because an object's
+ * integer-like keys ('60000' …) enumerate before the others whatever order they are written in. */
+const FIELD_ORDER: ReadonlyArray<keyof Fields> = ['rawDays', ...LEVELS, 'auditDays', 'devices', 'pointsPerDay', 'storedBytes'];
 
 function fieldsOf(p: TenantPolicy): Fields {
   const s = (v: number | null | undefined) => (v == null ? '' : String(v));
@@ -30,6 +30,7 @@ function fieldsOf(p: TenantPolicy): Fields {
     '60000': s(p.retention.rollups['60000']),
     '3600000': s(p.retention.rollups['3600000']),
     '86400000': s(p.retention.rollups['86400000']),
+    auditDays: s(p.retention.auditDays),
   };
 }
 
@@ -89,8 +90,24 @@ export function UsagePage({ api, isAdmin }: { api: ApiClient; isAdmin: boolean }
                 </div>
               ))}
               <div>
+                <dt>{t('usage.audit')}</dt>
+                <dd data-testid="retention-audit">{days(r.policy.retention.auditDays)}</dd>
+              </div>
+              <div>
                 <dt>{t('usage.lastRun')}</dt>
                 <dd data-testid="retention-last-run">{lastRun(r)}</dd>
+              </div>
+            </dl>
+          </section>
+
+          <h3 className="section-title">{t('usage.security')}</h3>
+          <section className="panel">
+            <dl className="facts">
+              <div>
+                <dt>{t('usage.totpAdmins')}</dt>
+                <dd data-testid="security-totp-admins" data-on={String(r.policy.security?.totpRequiredForAdmins ?? false)}>
+                  {r.policy.security?.totpRequiredForAdmins ? t('usage.totpRequired') : t('usage.totpOptional')}
+                </dd>
               </div>
             </dl>
           </section>
@@ -142,12 +159,15 @@ function UsageRow({ id, label, used, limit, show }: { id: string; label: string;
 function PolicyForm({ api, policy, onSaved }: { api: ApiClient; policy: TenantPolicy; onSaved: () => void }) {
   const { t } = useI18n();
   const [fields, setFields] = useState<Fields>(() => fieldsOf(policy));
+  const [totpAdmins, setTotpAdmins] = useState(policy.security?.totpRequiredForAdmins ?? false);
   const [dirty, setDirty] = useState(false);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ ok: boolean; text: string; code?: string } | undefined>();
   // Follow the server's policy until the admin starts typing.
   useEffect(() => {
-    if (!dirty) setFields(fieldsOf(policy));
+    if (dirty) return;
+    setFields(fieldsOf(policy));
+    setTotpAdmins(policy.security?.totpRequiredForAdmins ?? false);
   }, [policy, dirty]);
 
   const labels: Record<keyof Fields, MessageKey> = {
@@ -158,6 +178,7 @@ function PolicyForm({ api, policy, onSaved }: { api: ApiClient; policy: TenantPo
     '60000': 'usage.field.rollup.60000',
     '3600000': 'usage.field.rollup.3600000',
     '86400000': 'usage.field.rollup.86400000',
+    auditDays: 'usage.field.auditDays',
   };
 
   async function submit(e: FormEvent) {
@@ -171,12 +192,19 @@ function PolicyForm({ api, policy, onSaved }: { api: ApiClient; policy: TenantPo
       }
       values[k] = p.value;
     }
+    if (values.auditDays != null && values.auditDays < MIN_AUDIT_DAYS) {
+      setMessage({ ok: false, text: t('usage.badAuditDays') });
+      return;
+    }
     const next: TenantPolicy = {
       retention: {
         rawDays: values.rawDays ?? null,
         rollups: Object.fromEntries(LEVELS.filter((l) => values[l] != null).map((l) => [l, values[l] ?? null])),
+        auditDays: values.auditDays ?? null,
       },
       quotas: { devices: values.devices ?? null, pointsPerDay: values.pointsPerDay ?? null, storedBytes: values.storedBytes ?? null },
+      // Sent always: the platform keeps the current rule when it is absent, but this form shows and owns it.
+      security: { totpRequiredForAdmins: totpAdmins },
     };
     setBusy(true);
     try {
@@ -213,6 +241,22 @@ function PolicyForm({ api, policy, onSaved }: { api: ApiClient; policy: TenantPo
           </label>
         ))}
       </div>
+      <label className="policy-check">
+        <input
+          type="checkbox"
+          data-testid="policy-totpRequiredForAdmins"
+          checked={totpAdmins}
+          onChange={(e) => {
+            setDirty(true);
+            setTotpAdmins(e.target.checked);
+          }}
+        />{' '}
+        <span>
+          {t('usage.totpAdmins')}
+          <br />
+          <span className="muted small">{t('usage.totpAdminsHint')}</span>
+        </span>
+      </label>
       <div>
         <button type="submit" className="primary" disabled={busy} data-testid="policy-save">
           {t('usage.save')}
