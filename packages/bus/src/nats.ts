@@ -15,6 +15,12 @@
  *   `maxInFlight` publishes wait for their ack at once, the next ones wait for a slot (back-pressure). It
  *   rejects with IIP_ERR_BUS_UNAVAILABLE when NATS is unreachable, does not confirm within
  *   `publishTimeoutMs`, or refuses the message.
+ * - Telemetry publishes to one subject (one device) within one event-loop turn travel as one JetStream message
+ *   (a JSON array of the batches; at most `maxBundle` of them and about 256 KiB): a front door reading many
+ *   PUBLISHes of a device from its socket at once pays one stream write and one PubAck for them, not one each.
+ *   Each publisher's promise still resolves only on the JetStream ack of the message that holds its batch. A
+ *   consumer hands each batch of a bundle to its handler; the bundle is acknowledged when all of them are done
+ *   (and offered again whole when one fails — the historian deduplicates).
  * - A group subscription is a durable pull consumer named after the group (explicit ack): the message is
  *   acknowledged when the handler's promise resolves, and `nak`ed with `retryDelayMs` when it rejects.
  *   Handlers run concurrently (up to `maxAckPending` per group) and may resolve in any order.
@@ -79,6 +85,22 @@ export interface NatsBusOptions {
   readonly onError?: (topic: Topic, err: unknown) => void;
   /** How often acknowledged messages are purged from the streams (default 5,000 ms; 0 = never). */
   readonly purgeIntervalMs?: number;
+  /** Telemetry batches of one device and one event-loop turn sent as one message, at most (default 32; 1 = never bundle). */
+  readonly maxBundle?: number;
+}
+
+/**
+ * Batches per bundle, at most: a consumer's `maxAckPending` counts bundles, so this bounds what a worker may hold
+ * (and what a redelivery carries) to that many times the unbundled amount.
+ */
+const DEFAULT_MAX_BUNDLE = 32;
+/** A bundle is sent at once when its JSON reaches this size (NATS' default max_payload is 1 MiB). */
+const MAX_BUNDLE_BYTES = 256 * 1024;
+
+interface Bundle {
+  readonly json: string[];
+  bytes: number;
+  readonly waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
 }
 
 const TOPIC_KIND: Record<Topic, string> = {
@@ -169,6 +191,9 @@ class NatsBus implements Bus {
   private waiters: Waiter[] = [];
   private waitHead = 0;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Telemetry waiting for the end of the event-loop turn, by subject (see the module comment). */
+  private readonly bundles = new Map<string, Bundle>();
+  private bundleFlushScheduled = false;
   private readonly ackInbox = createInbox();
   private ackSeq = 0;
   private readonly acks = new Map<string, AckWaiter>();
@@ -330,11 +355,60 @@ class NatsBus implements Bus {
     if (this.closed) throw unavailable('the bus is closed');
     if (!this.isConnected) throw unavailable(`not connected to NATS at ${this.opts.url} (reconnecting)`);
     const subject = this.subject(topic, msg);
+    if (topic === 'telemetry' && (this.opts.maxBundle ?? DEFAULT_MAX_BUNDLE) > 1) return this.bundle(subject, JSON.stringify(msg));
     const data = Buffer.from(JSON.stringify(msg));
     // A device status change has a natural id; a repeat within the duplicate window is kept once. A telemetry
     // batch has none (the historian deduplicates on (series, ts)); hashing it cost a quarter of the throughput.
     const status = topic === 'device.status' ? (msg as BusTopics['device.status']) : undefined;
     const msgId = status ? `${status.tenant}/${status.device}/${status.ts}/${status.online}` : undefined;
+    return this.publishData(subject, data, msgId);
+  }
+
+  /** Adds a telemetry batch to its subject's bundle; resolves when the bundle's message is acknowledged. */
+  private bundle(subject: string, json: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let b = this.bundles.get(subject);
+      if (!b) {
+        b = { json: [], bytes: 0, waiters: [] };
+        this.bundles.set(subject, b);
+      }
+      b.json.push(json);
+      b.bytes += json.length + 1;
+      b.waiters.push({ resolve, reject });
+      if (b.json.length >= (this.opts.maxBundle ?? DEFAULT_MAX_BUNDLE) || b.bytes >= MAX_BUNDLE_BYTES) {
+        this.bundles.delete(subject);
+        this.sendBundle(subject, b);
+      } else if (!this.bundleFlushScheduled) {
+        this.bundleFlushScheduled = true;
+        // After the I/O phase: every PUBLISH read from the sockets in this turn has joined its bundle.
+        setImmediate(() => this.flushBundles());
+      }
+    });
+  }
+
+  private flushBundles(): void {
+    this.bundleFlushScheduled = false;
+    const all = [...this.bundles];
+    this.bundles.clear();
+    for (const [subject, b] of all) this.sendBundle(subject, b);
+  }
+
+  private sendBundle(subject: string, b: Bundle): void {
+    const data = Buffer.from(b.json.length === 1 ? (b.json[0] as string) : `[${b.json.join(',')}]`);
+    const p = this.publishData(subject, data, undefined).then(
+      () => {
+        for (const w of b.waiters) w.resolve();
+      },
+      (e: unknown) => {
+        for (const w of b.waiters) w.reject(e);
+      },
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** One message: a slot among `maxInFlight`, the publish, its PubAck (or timeout). */
+  private async publishData(subject: string, data: Buffer, msgId: string | undefined): Promise<void> {
     await this.acquire();
     const p = this.send(subject, data, msgId);
     this.pending.add(p);
@@ -453,17 +527,19 @@ class NatsBus implements Bus {
     let sub: NatsSubscription | undefined = this.nc.subscribe(this.streamSubject(topic), {
       callback: (err, m) => {
         if (err) return this.onError(topic, err);
-        let msg: BusTopics[T];
+        let msgs: Array<BusTopics[T]>;
         try {
-          msg = JSON.parse(Buffer.from(m.data).toString('utf8'));
+          msgs = unbundle(JSON.parse(Buffer.from(m.data).toString('utf8')));
         } catch (e) {
           return this.onError(topic, new Error(`a message on ${m.subject} is not JSON: ${String(e)}`));
         }
-        try {
-          const r = handler(msg);
-          if (r instanceof Promise) r.catch((e) => this.onError(topic, e));
-        } catch (e) {
-          this.onError(topic, e);
+        for (const msg of msgs) {
+          try {
+            const r = handler(msg);
+            if (r instanceof Promise) r.catch((e) => this.onError(topic, e));
+          } catch (e) {
+            this.onError(topic, e);
+          }
         }
       },
     });
@@ -509,9 +585,9 @@ class NatsBus implements Bus {
         m.nak();
         return;
       }
-      let msg: BusTopics[T];
+      let msgs: Array<BusTopics[T]>;
       try {
-        msg = JSON.parse(Buffer.from(m.data).toString('utf8'));
+        msgs = unbundle(JSON.parse(Buffer.from(m.data).toString('utf8')));
       } catch (e) {
         // Only this adapter publishes here; a message that is not JSON can never be handled: report it, end its redelivery.
         this.onError(topic, new Error(`message ${m.seq} on ${m.subject} is not JSON (terminated): ${String(e)}`));
@@ -519,12 +595,14 @@ class NatsBus implements Bus {
         return;
       }
       running.add(m);
-      let r: void | Promise<void>;
-      try {
-        r = handler(msg);
-      } catch (e) {
-        r = Promise.reject(e);
-      }
+      const run = (msg: BusTopics[T]): void | Promise<void> => {
+        try {
+          return handler(msg);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      };
+      const r = msgs.length === 1 ? run(msgs[0] as BusTopics[T]) : Promise.all(msgs.map(run));
       const done = Promise.resolve(r).then(
         () => {
           running.delete(m);
@@ -582,6 +660,8 @@ class NatsBus implements Bus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Bundles still waiting for the end of the turn go out now (and are waited for below).
+    this.flushBundles();
     this.rejectWaiters(unavailable('the bus is closed'));
     await Promise.allSettled([...this.pending]);
     clearInterval(this.ackSweep);
@@ -597,4 +677,9 @@ class NatsBus implements Bus {
     if (this.isConnected) await bounded(this.nc.drain());
     if (!this.nc.isClosed()) await this.nc.close().catch(() => undefined);
   }
+}
+
+/** The batches of a message: a bundle (JSON array) or one batch (an object, as before bundles existed). */
+function unbundle<M>(parsed: unknown): M[] {
+  return Array.isArray(parsed) ? (parsed as M[]) : [parsed as M];
 }

@@ -79,10 +79,12 @@ export async function openPlatformBus(t: Topology, log: (line: string) => void):
     name: `iip ${[...t.roles].join('+')} ${process.pid}`,
     // Declared by every process, so a message published before any worker has subscribed waits for one.
     groups: { telemetry: [HISTORIAN_GROUP] },
-    // Messages a worker may hold unacknowledged: enough for its write shards to fill COPY-sized transactions
-    // (bench scale-out on the 2-core reference machine: 1,000 → ratio 0.19, 4,000 → 0.26, 10,000 → 0.30–0.33,
-    // 20,000 → 0.25). At 10 points a message that is up to 100,000 points in the worker's memory.
-    maxAckPending: 10_000,
+    // Messages a worker may hold unacknowledged: enough for its write shards to fill COPY-sized transactions.
+    // Before bundling (bench scale-out on the 2-core reference machine: 1,000 messages → ratio 0.19, 4,000 →
+    // 0.26, 10,000 → 0.30–0.33, 20,000 → 0.25). A message is now a bundle of up to 32 batches of one device
+    // (ADR 0007), so 1,000 of them hold about as much as 10,000 batches did (the bench's bundles average ~10),
+    // and at most 32,000 batches — what a redelivery storm while PostgreSQL is down re-sends each second.
+    maxAckPending: 1_000,
     onError,
   });
 }
