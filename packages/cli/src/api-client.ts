@@ -9,6 +9,8 @@ export interface ApiConfig {
   readonly token?: string;
   readonly username: string;
   readonly password?: string;
+  /** The current code of the authenticator app, for a user with a second factor (IIP_TOTP). */
+  readonly totp?: string;
   /** The tenant to act on (X-IIP-Tenant); absent: the signed-in user's own. */
   readonly tenant?: string;
 }
@@ -38,6 +40,7 @@ export class ApiClient {
       token: process.env.IIP_TOKEN,
       username: process.env.IIP_USERNAME ?? 'admin',
       password: process.env.IIP_PASSWORD ?? process.env.IIP_ADMIN_PASSWORD,
+      ...(process.env.IIP_TOTP ? { totp: process.env.IIP_TOTP } : {}),
       ...(acting ? { tenant: acting } : {}),
     });
   }
@@ -56,7 +59,15 @@ export class ApiClient {
     if (!this.cfg.password) {
       throw new ApiError(401, 'IIP_ERR_AUTH_REQUIRED', 'set IIP_PASSWORD (or IIP_TOKEN) to use the API / 请设置 IIP_PASSWORD 或 IIP_TOKEN');
     }
-    const r = await this.json('POST', '/api/v1/auth/login', { username: this.cfg.username, password: this.cfg.password }, false);
+    let r: unknown;
+    try {
+      r = await this.json('POST', '/api/v1/auth/login', { username: this.cfg.username, password: this.cfg.password, ...(this.cfg.totp ? { totp: this.cfg.totp } : {}) }, false);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'IIP_ERR_AUTH_TOTP_REQUIRED') {
+        throw new ApiError(401, e.code, 'this user signs in with a second factor: set IIP_TOTP to the current code, or use an API token in IIP_TOKEN / 该用户启用了双因素认证：请设置 IIP_TOTP 为当前验证码，或在 IIP_TOKEN 中使用 API 令牌');
+      }
+      throw e;
+    }
     this.token = (r as { token: string }).token;
     return this.token;
   }

@@ -10,13 +10,10 @@ import { UsageError } from './args.js';
 import { asset } from './commands/asset.js';
 import { audit } from './commands/audit.js';
 import { device } from './commands/device.js';
-import { edge } from './commands/edge.js';
 import { id } from './commands/id.js';
 import { evaluation } from './commands/eval.js';
 import { role } from './commands/role.js';
-import { simulate } from './commands/simulate.js';
 import { tenant } from './commands/tenant.js';
-import { up } from './commands/up.js';
 import { user } from './commands/user.js';
 import './errors.js';
 
@@ -72,11 +69,13 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
   try {
     const [cmd, ...rest] = hoistGlobalFlags(argv);
     switch (cmd) {
+      // The platform, the simulator and the edge gateway pull in the protocol stacks (node-opcua prints warnings
+      // when loaded): loaded only for the commands that run them, so the API commands start quickly and quietly.
       case 'up':
-        await up(rest, out);
+        await (await import('./commands/up.js')).up(rest, out);
         return 0;
       case 'simulate':
-        await simulate(rest, out);
+        await (await import('./commands/simulate.js')).simulate(rest, out);
         return 0;
       case 'device':
         await device(rest, out);
@@ -94,7 +93,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
         await tenant(rest, out);
         return 0;
       case 'edge':
-        await edge(rest, out);
+        await (await import('./commands/edge.js')).edge(rest, out);
         return 0;
       case 'id':
         await id(rest, out);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { main } from '@iip/cli';
 import { type Platform, startPlatform } from '@iip/server';
-import { tempDir, waitFor } from '@iip/testkit';
+import { authenticator, tempDir, waitFor } from '@iip/testkit';
 
 let platform: Platform;
 let dir: { path: string; cleanup(): Promise<void> };
@@ -393,5 +393,28 @@ describe('iip audit events', () => {
     assert.equal((await iip('audit', 'events', '--result', 'maybe')).code, 2);
     assert.equal((await iip('audit', 'events', '--since', 'yesterday-ish')).code, 2);
     assert.equal((await iip('audit', 'events', '--csv', '--json')).code, 2);
+  });
+});
+
+describe('a user with a second factor', () => {
+  test('signs in with IIP_TOTP; without it the refusal says what to set', async () => {
+    ok(await iip('user', 'create', 'tina', '--password', PASSWORD, '--role', 'viewer'));
+    const post = async (path: string, token: string | undefined, body: unknown) => {
+      const r = await fetch(`${platform.httpUrl}/api/v1${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, string> };
+    };
+    const token = (await post('/auth/login', undefined, { username: 'tina', password: PASSWORD })).body.token;
+    const app = authenticator((await post('/auth/totp/setup', token, {})).body.secret as string);
+    assert.equal((await post('/auth/totp/enable', token, { code: await app.next() })).status, 204);
+
+    const without = await asUser('tina', PASSWORD, 'device', 'list');
+    refused(without, 'IIP_ERR_AUTH_TOTP_REQUIRED');
+    assert.match(without.err, /IIP_TOTP/);
+    const withCode = await iipWith({ IIP_USERNAME: 'tina', IIP_PASSWORD: PASSWORD, IIP_TOTP: await app.next() }, 'device', 'list');
+    ok(withCode);
   });
 });

@@ -18,7 +18,7 @@ import { after, before, test } from 'node:test';
 import { startPlatform } from '@iip/server';
 import type { Page } from 'playwright-core';
 import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
-import { authenticator } from './totp-code.ts';
+import { authenticator } from '@iip/testkit';
 
 const PASSWORD = 'harbour-lamp-kettle-7';
 

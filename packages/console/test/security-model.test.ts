@@ -8,7 +8,7 @@ import { cleanCode, daysLeft, groupSecret, mustEnroll, parseOidcReturn, parseTok
 import { SECURITY_DICTIONARY, secErrorText, secText } from '../src/account/security-i18n.ts';
 import { heldPermissions } from '../src/admin/admin-access.ts';
 import { parseRoute, routeHref } from '../src/route.ts';
-import { authenticator, base32Decode, totpAt } from './totp-code.ts';
+import { authenticator, base32Decode, totpAt } from '@iip/testkit';
 
 test('the key is shown in groups of four; a typed code loses its spaces and dashes', () => {
   assert.equal(groupSecret('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'), 'JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PXP');

@@ -114,3 +114,4 @@ function asIipError(e: unknown, code: string, match: RegExp | undefined): IipErr
   return e;
 }
 export { startPostgres, type PostgresOptions, type PostgresServer } from './postgres.js';
+export { authenticator, base32Decode, stepOf, TOTP_STEP_S, totpAt } from './totp-code.js';

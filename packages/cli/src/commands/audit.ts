@@ -4,7 +4,6 @@
  * straight from the storage.
  */
 import { join, resolve } from 'node:path';
-import { verifyAuditLog } from '@iip/server';
 import { ApiClient } from '../api-client.js';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, UsageError, intOption, noMore, parse, wantsHelp } from '../args.js';
 import { isoTime, table } from '../table.js';
@@ -127,6 +126,8 @@ async function events(
 
 async function verify(values: { data?: string; storage?: string; json?: boolean }, out: (s: string) => void): Promise<number> {
   const storage = values.storage ?? process.env.IIP_STORAGE_URL ?? join(resolve(values.data ?? process.env.IIP_DATA_DIR ?? 'data'), 'iip.db');
+  // Loaded here: the server package pulls in the protocol stacks, which the API commands do not need.
+  const { verifyAuditLog } = await import('@iip/server');
   const reports = await verifyAuditLog(storage);
   if (values.json) out(JSON.stringify(reports, null, 2));
   else {

@@ -1,7 +1,7 @@
 /**
  * A TOTP code as RFC 6238 computes it (HMAC-SHA-1, 30 s steps, 6 digits), written here with node:crypto so the
- * browser tests act as an authenticator app without sharing the platform's library (otpauth). Checked against
- * the RFC's test vectors in security-model.test.ts.
+ * tests (browser, HTTP, CLI) act as an authenticator app without sharing the platform's library (otpauth). Checked
+ * against the RFC's test vectors in packages/console/test/security-model.test.ts.
  */
 import { createHmac } from 'node:crypto';
 
