@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startPlatform } from '@iip/server';
 import type { Page } from 'playwright-core';
+import { apiCaller } from './e2e-api.ts';
 import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
 import { authenticator } from '@iip/testkit';
 
@@ -30,16 +31,7 @@ let token = '';
 let adminAuth: ReturnType<typeof authenticator> | undefined;
 let adminPage: Page | undefined;
 
-async function call<T>(method: string, path: string, opts: { body?: unknown; tenant?: string; bearer?: string } = {}): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = {};
-  const bearer = opts.bearer ?? token;
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
-  if (opts.tenant) headers['x-iip-tenant'] = opts.tenant;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${platform!.httpUrl}/api/v1${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
+const call = apiCaller(() => platform!.httpUrl, () => token);
 
 interface UserItem {
   id: string;

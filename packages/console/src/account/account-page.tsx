@@ -6,7 +6,7 @@
 import { type FormEvent, useState } from 'react';
 import type { ApiClient } from '../api-client';
 import type { AccessSummary, SecurityState } from '../api-types';
-import { useAction } from '../admin/admin-ui';
+import { Field, StatusLine, SubmitRow, useAction } from '../admin/admin-ui';
 import type { Session } from '../session-store';
 import { accountApi } from './security-api';
 import { SecProblem, TokenPanel, TotpSetupPanel, useSecText } from './security-ui';
@@ -101,11 +101,7 @@ function TotpSection({ api, security, onSecurity }: { api: ApiClient; security: 
           }}
         />
       )}
-      {message && (
-        <p className="ok" role="status" data-testid="account-totp-message">
-          {message}
-        </p>
-      )}
+      <StatusLine message={message} testId="account-totp-message" />
       <SecProblem problem={act.problem} testId="account-totp-error" />
     </section>
   );
@@ -134,30 +130,18 @@ function PasswordSection({ api }: { api: ApiClient }) {
     <form className="panel admin-form" onSubmit={submit} data-testid="account-password">
       <h3>{s('account.password')}</h3>
       <div className="admin-fields">
-        <label>
-          <span>{s('account.current')}</span>
+        <Field label={s('account.current')}>
           <input data-testid="password-current" type="password" autoComplete="current-password" value={f.current} required onChange={(e) => setF({ ...f, current: e.target.value })} />
-        </label>
-        <label>
-          <span>{s('account.new')}</span>
+        </Field>
+        <Field label={s('account.new')}>
           <input data-testid="password-new" type="password" autoComplete="new-password" value={f.next} required onChange={(e) => setF({ ...f, next: e.target.value })} />
-        </label>
-        <label>
-          <span>{s('account.repeat')}</span>
+        </Field>
+        <Field label={s('account.repeat')}>
           <input data-testid="password-again" type="password" autoComplete="new-password" value={f.again} required onChange={(e) => setF({ ...f, again: e.target.value })} />
-        </label>
+        </Field>
       </div>
       <p className="muted small">{s('account.passwordRules')}</p>
-      <div className="admin-actions">
-        <button type="submit" className="primary" disabled={act.busy} data-testid="password-submit">
-          {s('account.password')}
-        </button>
-        {message && (
-          <span className="ok" role="status" data-testid="password-message">
-            {message}
-          </span>
-        )}
-      </div>
+      <SubmitRow busy={act.busy} label={s('account.password')} testId="password-submit" done={message} doneTestId="password-message" />
       {mismatch && (
         <p className="error" role="alert" data-testid="password-mismatch">
           {s('account.mismatch')}

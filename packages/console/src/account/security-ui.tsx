@@ -7,7 +7,7 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import type { ApiClient } from '../api-client';
 import { type PermissionInfo, rolesApi } from '../admin/admin-api';
 import { adminErrorText } from '../admin/admin-i18n';
-import { type Problem, useAction } from '../admin/admin-ui';
+import { type Problem, SubmitRow, useAction } from '../admin/admin-ui';
 import { useI18n } from '../i18n-context';
 import { errorKey, translate } from '../i18n-dictionary';
 import { formatTimestamp } from '../value-format';
@@ -289,16 +289,7 @@ export function TokenPanel({ api, userId, held, title }: { api: ApiClient; userI
             </label>
           ))}
         </fieldset>
-        <div className="admin-actions">
-          <button type="submit" className="primary" disabled={act.busy} data-testid="token-create">
-            {s('tokens.create')}
-          </button>
-          {message && (
-            <span className="ok" role="status" data-testid="token-message">
-              {message}
-            </span>
-          )}
-        </div>
+        <SubmitRow busy={act.busy} label={s('tokens.create')} testId="token-create" done={message} doneTestId="token-message" />
         {formError && (
           <p className="error" role="alert" data-testid="token-form-error">
             {formError}

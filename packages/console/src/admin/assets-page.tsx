@@ -11,7 +11,7 @@ import { usePoll } from '../use-poll';
 import { hasOnAsset, hasTenantWide } from './admin-access';
 import { type Asset, type AssetLevel, allDevices, assetsApi } from './admin-api';
 import type { AdminKey } from './admin-i18n';
-import { ProblemLine, useAction, useAdminText } from './admin-ui';
+import { Field, ProblemLine, StatusLine, SubmitRow, useAction, useAdminText, useChange } from './admin-ui';
 import { assetName, buildTree, childLevels, flatten, moveTargets } from './asset-tree';
 
 const levelKey = (l: AssetLevel) => `level.${l}` as AdminKey;
@@ -99,12 +99,10 @@ function AddAsset({ api, parent, onAdded }: { api: ApiClient; parent: Asset | un
     <form className="admin-form" onSubmit={submit} data-testid={parent ? 'asset-add-child' : 'asset-add-root'}>
       <h3>{parent ? a('assets.addChild') : a('assets.addRoot')}</h3>
       <div className="admin-fields">
-        <label>
-          <span>{a('col.id')}</span>
+        <Field label={a('col.id')}>
           <input data-testid="asset-new-id" value={f.id} required onChange={(e) => setF({ ...f, id: e.target.value })} />
-        </label>
-        <label>
-          <span>{a('assets.level')}</span>
+        </Field>
+        <Field label={a('assets.level')}>
           <select data-testid="asset-new-level" value={f.level} onChange={(e) => setF({ ...f, level: e.target.value as AssetLevel })}>
             {levels.map((l) => (
               <option key={l} value={l}>
@@ -112,21 +110,15 @@ function AddAsset({ api, parent, onAdded }: { api: ApiClient; parent: Asset | un
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          <span>{a('col.name')}</span>
+        </Field>
+        <Field label={a('col.name')}>
           <input data-testid="asset-new-name" value={f.name} required onChange={(e) => setF({ ...f, name: e.target.value })} />
-        </label>
-        <label>
-          <span>{a('assets.nameZh')}</span>
+        </Field>
+        <Field label={a('assets.nameZh')}>
           <input data-testid="asset-new-name-zh" value={f.nameZh} onChange={(e) => setF({ ...f, nameZh: e.target.value })} />
-        </label>
+        </Field>
       </div>
-      <div className="admin-actions">
-        <button type="submit" className="primary" disabled={act.busy} data-testid="asset-new-submit">
-          {a('add')}
-        </button>
-      </div>
+      <SubmitRow busy={act.busy} label={a('add')} testId="asset-new-submit" />
       <ProblemLine problem={act.problem} testId="asset-add-error" />
     </form>
   );
@@ -145,26 +137,15 @@ interface DetailProps {
 function AssetDetail({ api, access, asset, assets, devices, onChanged, onSelect }: DetailProps) {
   const a = useAdminText();
   const { lang } = useI18n();
-  const act = useAction();
+  const act = useChange(onChanged);
   const canWrite = hasOnAsset(access, 'assets:write', assets, asset.id);
   const [name, setName] = useState(asset.name);
   const [nameZh, setNameZh] = useState(asset.nameZh ?? '');
   const [target, setTarget] = useState('');
-  const [message, setMessage] = useState<string | undefined>();
   const here = devices.filter((d) => d.asset === asset.id);
   const [device, setDevice] = useState('');
   const parent = assets.find((x) => x.id === asset.parent);
   const targets = moveTargets(assets, asset.id).filter((x) => x.id !== asset.parent);
-
-  const run = async (fn: () => Promise<unknown>, text: string) => {
-    setMessage(undefined);
-    if (await act.run(fn)) {
-      setMessage(text);
-      onChanged();
-      return true;
-    }
-    return false;
-  };
 
   return (
     <section className="panel asset-detail" data-testid="asset-detail" data-asset={asset.id}>
@@ -181,11 +162,7 @@ function AssetDetail({ api, access, asset, assets, devices, onChanged, onSelect 
           <dd>{parent ? assetName(parent, lang) : a('assets.noParent')}</dd>
         </div>
       </dl>
-      {message && (
-        <p className="ok" role="status" data-testid="asset-message">
-          {message}
-        </p>
-      )}
+      <StatusLine message={act.message} testId="asset-message" />
       <ProblemLine problem={act.problem} testId="asset-error" />
       {canWrite && (
         <>
@@ -193,7 +170,7 @@ function AssetDetail({ api, access, asset, assets, devices, onChanged, onSelect 
             className="admin-inline"
             onSubmit={(e) => {
               e.preventDefault();
-              void run(() => assetsApi.update(api, asset.id, { name: name.trim(), nameZh: nameZh.trim() || null }), a('saved'));
+              void act.run(() => assetsApi.update(api, asset.id, { name: name.trim(), nameZh: nameZh.trim() || null }), a('saved'));
             }}
           >
             <label>
@@ -210,7 +187,7 @@ function AssetDetail({ api, access, asset, assets, devices, onChanged, onSelect 
             className="admin-inline"
             onSubmit={(e) => {
               e.preventDefault();
-              void run(() => assetsApi.update(api, asset.id, { parent: target === '' ? null : target }), a('assets.moved'));
+              void act.run(() => assetsApi.update(api, asset.id, { parent: target === '' ? null : target }), a('assets.moved'));
             }}
           >
             <label>
@@ -235,7 +212,7 @@ function AssetDetail({ api, access, asset, assets, devices, onChanged, onSelect 
               disabled={act.busy}
               data-testid="asset-delete"
               onClick={async () => {
-                if (await run(() => assetsApi.remove(api, asset.id), a('assets.deleted'))) onSelect(undefined);
+                if (await act.run(() => assetsApi.remove(api, asset.id), a('assets.deleted'))) onSelect(undefined);
               }}
             >
               {a('delete')}
@@ -257,7 +234,7 @@ function AssetDetail({ api, access, asset, assets, devices, onChanged, onSelect 
                 <td className="mono small">{d.id}</td>
                 <td className="num">
                   {canWrite && (
-                    <button type="button" className="link-button" disabled={act.busy} onClick={() => void run(() => assetsApi.place(api, d.id, null), a('assets.unplaced', { device: d.id }))}>
+                    <button type="button" className="link-button" disabled={act.busy} onClick={() => void act.run(() => assetsApi.place(api, d.id, null), a('assets.unplaced', { device: d.id }))}>
                       {a('assets.unplace')}
                     </button>
                   )}
@@ -272,7 +249,7 @@ function AssetDetail({ api, access, asset, assets, devices, onChanged, onSelect 
           className="admin-inline"
           onSubmit={(e) => {
             e.preventDefault();
-            if (device) void run(() => assetsApi.place(api, device, asset.id), a('assets.placed', { device })).then((ok) => ok && setDevice(''));
+            if (device) void act.run(() => assetsApi.place(api, device, asset.id), a('assets.placed', { device })).then((ok) => ok && setDevice(''));
           }}
         >
           <label>

@@ -9,7 +9,7 @@ import { useI18n } from '../i18n-context';
 import { usePoll } from '../use-poll';
 import { hasTenantWide } from './admin-access';
 import { type PermissionInfo, type Role, rolesApi } from './admin-api';
-import { ProblemLine, useAction, useAdminText } from './admin-ui';
+import { Field, ProblemLine, SubmitRow, useAction, useAdminText } from './admin-ui';
 
 export function roleName(r: Pick<Role, 'name' | 'nameZh'>, lang: 'en' | 'zh'): string {
   return lang === 'zh' && r.nameZh ? r.nameZh : r.name;
@@ -184,14 +184,12 @@ function RoleForm({ api, role, permissions, onDone }: { api: ApiClient; role: Ro
     <form className="panel admin-form" onSubmit={submit} data-testid="role-form">
       <h3>{role ? a('roles.editTitle', { id: role.id }) : a('roles.new')}</h3>
       <div className="admin-fields">
-        <label>
-          <span>{a('col.id')}</span>
+        <Field label={a('col.id')}>
           <input data-testid="role-id" value={id} required disabled={role !== undefined} onChange={(e) => setId(e.target.value)} />
-        </label>
-        <label>
-          <span>{a('col.name')}</span>
+        </Field>
+        <Field label={a('col.name')}>
           <input data-testid="role-name" value={name} required onChange={(e) => setName(e.target.value)} />
-        </label>
+        </Field>
       </div>
       {SCOPES.map((scope) => (
         <fieldset key={scope} className="permission-group">
@@ -206,14 +204,11 @@ function RoleForm({ api, role, permissions, onDone }: { api: ApiClient; role: Ro
             ))}
         </fieldset>
       ))}
-      <div className="admin-actions">
-        <button type="submit" className="primary" disabled={act.busy} data-testid="role-save">
-          {a('save')}
-        </button>
+      <SubmitRow busy={act.busy} label={a('save')} testId="role-save">
         <button type="button" disabled={act.busy} onClick={() => onDone(false)}>
           {a('cancel')}
         </button>
-      </div>
+      </SubmitRow>
       <ProblemLine problem={act.problem} testId="role-form-error" />
     </form>
   );

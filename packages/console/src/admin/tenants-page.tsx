@@ -7,7 +7,7 @@ import type { ApiClient } from '../api-client';
 import { usePoll } from '../use-poll';
 import { formatTimestamp } from '../value-format';
 import { type Tenant, tenantsApi } from './admin-api';
-import { ProblemLine, useAction, useAdminText } from './admin-ui';
+import { Field, ProblemLine, StatusLine, SubmitRow, useAction, useAdminText, useChange } from './admin-ui';
 
 interface Props {
   /** A client acting on the administrator's own tenant (tenant calls do not depend on the switch). */
@@ -90,20 +90,16 @@ function CreateTenant({ api, onCreated }: { api: ApiClient; onCreated: () => voi
     <form className="panel admin-form" onSubmit={submit} data-testid="tenant-create">
       <h3>{a('tenants.create')}</h3>
       <div className="admin-fields">
-        <label>
-          <span>{a('col.id')}</span>
+        <Field label={a('col.id')}>
           <input data-testid="tenant-id" value={f.id} required onChange={(e) => setF({ ...f, id: e.target.value })} />
-        </label>
-        <label>
-          <span>{a('col.name')}</span>
+        </Field>
+        <Field label={a('col.name')}>
           <input data-testid="tenant-name" value={f.name} onChange={(e) => setF({ ...f, name: e.target.value })} />
-        </label>
-        <label>
-          <span>{a('tenants.firstAdmin')}</span>
+        </Field>
+        <Field label={a('tenants.firstAdmin')}>
           <input data-testid="tenant-admin-user" value={f.adminUser} autoComplete="off" onChange={(e) => setF({ ...f, adminUser: e.target.value })} />
-        </label>
-        <label>
-          <span>{a('tenants.firstAdminPassword')}</span>
+        </Field>
+        <Field label={a('tenants.firstAdminPassword')}>
           <input
             data-testid="tenant-admin-password"
             type="password"
@@ -112,19 +108,10 @@ function CreateTenant({ api, onCreated }: { api: ApiClient; onCreated: () => voi
             required={f.adminUser.trim() !== ''}
             onChange={(e) => setF({ ...f, adminPassword: e.target.value })}
           />
-        </label>
+        </Field>
       </div>
       <p className="muted small">{a('password.rules')}</p>
-      <div className="admin-actions">
-        <button type="submit" className="primary" disabled={act.busy} data-testid="tenant-create-submit">
-          {a('tenants.createSubmit')}
-        </button>
-        {done && (
-          <span className="ok" role="status">
-            {a('tenants.created', { id: done })}
-          </span>
-        )}
-      </div>
+      <SubmitRow busy={act.busy} label={a('tenants.createSubmit')} testId="tenant-create-submit" done={done && a('tenants.created', { id: done })} />
       <ProblemLine problem={act.problem} testId="tenant-create-error" />
     </form>
   );
@@ -187,18 +174,10 @@ function TenantRow({ api, tenant: t, home, acting, open, onToggle, onSwitch, onC
 
 function TenantEditor({ api, tenant: t, home, onChanged }: { api: ApiClient; tenant: Tenant; home: boolean; onChanged: () => void }) {
   const a = useAdminText();
-  const act = useAction();
+  const act = useChange(onChanged);
   const [name, setName] = useState(t.name);
   const [reason, setReason] = useState('');
   const [confirmDelete, setConfirmDelete] = useState('');
-  const [message, setMessage] = useState<string | undefined>();
-  const run = async (fn: () => Promise<unknown>, text: string) => {
-    setMessage(undefined);
-    if (await act.run(fn)) {
-      setMessage(text);
-      onChanged();
-    }
-  };
 
   return (
     <div className="admin-editor" data-testid="tenant-editor">
@@ -206,7 +185,7 @@ function TenantEditor({ api, tenant: t, home, onChanged }: { api: ApiClient; ten
         className="admin-inline"
         onSubmit={(e) => {
           e.preventDefault();
-          void run(() => tenantsApi.update(api, t.id, { name: name.trim() }), a('saved'));
+          void act.run(() => tenantsApi.update(api, t.id, { name: name.trim() }), a('saved'));
         }}
       >
         <label>
@@ -221,7 +200,7 @@ function TenantEditor({ api, tenant: t, home, onChanged }: { api: ApiClient; ten
           className="admin-inline"
           onSubmit={(e) => {
             e.preventDefault();
-            void run(() => tenantsApi.update(api, t.id, { status: 'suspended', suspendedReason: reason.trim() }), a('tenants.suspendedNow'));
+            void act.run(() => tenantsApi.update(api, t.id, { status: 'suspended', suspendedReason: reason.trim() }), a('tenants.suspendedNow'));
           }}
         >
           <label>
@@ -236,7 +215,7 @@ function TenantEditor({ api, tenant: t, home, onChanged }: { api: ApiClient; ten
       {t.status === 'suspended' && (
         <>
           <div className="admin-inline">
-            <button type="button" disabled={act.busy} data-testid="tenant-activate" onClick={() => void run(() => tenantsApi.update(api, t.id, { status: 'active' }), a('tenants.activated'))}>
+            <button type="button" disabled={act.busy} data-testid="tenant-activate" onClick={() => void act.run(() => tenantsApi.update(api, t.id, { status: 'active' }), a('tenants.activated'))}>
               {a('tenants.activate')}
             </button>
           </div>
@@ -244,7 +223,7 @@ function TenantEditor({ api, tenant: t, home, onChanged }: { api: ApiClient; ten
             className="admin-inline"
             onSubmit={(e) => {
               e.preventDefault();
-              void run(() => tenantsApi.remove(api, t.id), a('tenants.deleted', { id: t.id }));
+              void act.run(() => tenantsApi.remove(api, t.id), a('tenants.deleted', { id: t.id }));
             }}
           >
             <label>
@@ -258,11 +237,7 @@ function TenantEditor({ api, tenant: t, home, onChanged }: { api: ApiClient; ten
           </form>
         </>
       )}
-      {message && (
-        <p className="ok" role="status" data-testid="tenant-message">
-          {message}
-        </p>
-      )}
+      <StatusLine message={act.message} testId="tenant-message" />
       <ProblemLine problem={act.problem} testId="tenant-error" />
     </div>
   );

@@ -13,7 +13,7 @@ import { formatTimestamp } from '../value-format';
 import { SecProblem, TokenPanel, useSecText } from '../account/security-ui';
 import { hasAnywhere, hasTenantWide, heldPermissions } from './admin-access';
 import { type AdminUser, type Asset, type Grant, type Role, assetsApi, rolesApi, usersApi } from './admin-api';
-import { ProblemLine, useAction, useAdminText } from './admin-ui';
+import { Field, ProblemLine, StatusLine, SubmitRow, useAction, useAdminText, useChange } from './admin-ui';
 import { assetName, buildTree, flatten } from './asset-tree';
 import { roleName } from './roles-page';
 
@@ -45,8 +45,8 @@ export function UsersPage({ api, access, selfId }: { api: ApiClient; access: Acc
         <span className="muted small">{a('users.hint')}</span>
       </div>
       <ProblemLine problem={poll.error} />
-      {canManage && poll.data && <CreateUser api={api} lookups={lookups} onCreated={poll.reload} />}
-      {canManage && poll.data && <CreateServiceAccount api={api} lookups={lookups} onCreated={poll.reload} />}
+      {canManage && poll.data && <CreateAccount kind="person" api={api} lookups={lookups} onCreated={poll.reload} />}
+      {canManage && poll.data && <CreateAccount kind="service" api={api} lookups={lookups} onCreated={poll.reload} />}
       <table className="grid" data-testid="user-table">
         <thead>
           <tr>
@@ -130,10 +130,18 @@ function RoleSelect({
   );
 }
 
-function CreateUser({ api, lookups, onCreated }: { api: ApiClient; lookups: Lookups; onCreated: () => void }) {
+/**
+ * The "new user" form (username, password, an optional first grant) and the "new service account" form (the same
+ * without a password: a service account signs in with API tokens only). Their test ids start with `user-` and
+ * `service-`.
+ */
+function CreateAccount({ kind, api, lookups, onCreated }: { kind: 'person' | 'service'; api: ApiClient; lookups: Lookups; onCreated: () => void }) {
   const a = useAdminText();
+  const s = useSecText();
   const act = useAction();
   const ids = useId();
+  const person = kind === 'person';
+  const tid = person ? 'user' : 'service';
   const empty = { username: '', password: '', role: '', asset: '' };
   const [f, setF] = useState(empty);
   const [done, setDone] = useState<string | undefined>();
@@ -142,47 +150,42 @@ function CreateUser({ api, lookups, onCreated }: { api: ApiClient; lookups: Look
     setDone(undefined);
     const username = f.username.trim();
     const grants = f.role ? [{ role: f.role, asset: f.asset === '' ? null : f.asset }] : [];
-    if (await act.run(() => usersApi.create(api, { username, password: f.password, grants }))) {
+    const create = () => (person ? usersApi.create(api, { username, password: f.password, grants }) : usersApi.createService(api, { username, grants }));
+    if (await act.run(create)) {
       setDone(username);
       setF(empty);
       onCreated();
     }
   }
   return (
-    <form className="panel admin-form" onSubmit={submit} data-testid="user-create">
-      <h3>{a('users.create')}</h3>
+    <form className="panel admin-form" onSubmit={submit} data-testid={`${tid}-create`}>
+      <h3>{person ? a('users.create') : s('users.createService')}</h3>
       <div className="admin-fields">
-        <label>
-          <span>{a('users.username')}</span>
-          <input data-testid="user-username" value={f.username} required autoComplete="off" onChange={(e) => setF({ ...f, username: e.target.value })} />
-        </label>
-        <label>
-          <span>{a('users.password')}</span>
-          <input data-testid="user-password" type="password" autoComplete="new-password" value={f.password} required onChange={(e) => setF({ ...f, password: e.target.value })} />
-        </label>
-        <label htmlFor={`${ids}-role`}>
-          <span>{a('users.role')}</span>
-          <RoleSelect id={`${ids}-role`} roles={lookups.roles} value={f.role} onChange={(role) => setF({ ...f, role })} testId="user-role" allowNone />
-        </label>
-        <label htmlFor={`${ids}-scope`}>
-          <span>{a('users.scope')}</span>
-          <ScopeSelect id={`${ids}-scope`} assets={lookups.assets} value={f.asset} onChange={(asset) => setF({ ...f, asset })} testId="user-scope" />
-        </label>
-      </div>
-      <p className="muted small">
-        {a('password.rules')} {a('users.noRoleHint')}
-      </p>
-      <div className="admin-actions">
-        <button type="submit" className="primary" disabled={act.busy} data-testid="user-create-submit">
-          {a('users.createSubmit')}
-        </button>
-        {done && (
-          <span className="ok" role="status" data-testid="user-created">
-            {a('users.created', { username: done })}
-          </span>
+        <Field label={a('users.username')}>
+          <input data-testid={`${tid}-username`} value={f.username} required autoComplete="off" onChange={(e) => setF({ ...f, username: e.target.value })} />
+        </Field>
+        {person && (
+          <Field label={a('users.password')}>
+            <input data-testid="user-password" type="password" autoComplete="new-password" value={f.password} required onChange={(e) => setF({ ...f, password: e.target.value })} />
+          </Field>
         )}
+        <Field label={a('users.role')} htmlFor={`${ids}-role`}>
+          <RoleSelect id={`${ids}-role`} roles={lookups.roles} value={f.role} onChange={(role) => setF({ ...f, role })} testId={`${tid}-role`} allowNone />
+        </Field>
+        <Field label={a('users.scope')} htmlFor={`${ids}-scope`}>
+          <ScopeSelect id={`${ids}-scope`} assets={lookups.assets} value={f.asset} onChange={(asset) => setF({ ...f, asset })} testId={`${tid}-scope`} />
+        </Field>
       </div>
-      <ProblemLine problem={act.problem} testId="user-create-error" />
+      <p className="muted small">{person ? `${a('password.rules')} ${a('users.noRoleHint')}` : s('users.serviceHint')}</p>
+      <SubmitRow
+        busy={act.busy}
+        label={person ? a('users.createSubmit') : s('users.serviceSubmit')}
+        testId={`${tid}-create-submit`}
+        done={done && (person ? a('users.created', { username: done }) : s('users.serviceCreated', { username: done }))}
+        doneTestId={`${tid}-created`}
+      />
+      {/* Each form keeps the refusal line it had; the security one also knows the sign-in security codes. */}
+      {person ? <ProblemLine problem={act.problem} testId="user-create-error" /> : <SecProblem problem={act.problem} testId="service-create-error" />}
     </form>
   );
 }
@@ -264,23 +267,16 @@ function UserEditor({ api, user: u, self, lookups, onChanged }: { api: ApiClient
   const s = useSecText();
   const service = u.kind === 'service';
   const grantText = useGrantText(lookups);
-  const act = useAction();
+  const act = useChange(onChanged);
   const ids = useId();
   const [role, setRole] = useState(lookups.roles[0]?.id ?? '');
   const [asset, setAsset] = useState('');
   const [password, setPassword] = useState('');
-  const [message, setMessage] = useState<string | undefined>();
   const [generated, setGenerated] = useState<string | undefined>();
 
-  const run = async (fn: () => Promise<unknown>, text: string) => {
-    setMessage(undefined);
+  const run = (fn: () => Promise<unknown>, text: string) => {
     setGenerated(undefined);
-    if (await act.run(fn)) {
-      setMessage(text);
-      onChanged();
-      return true;
-    }
-    return false;
+    return act.run(fn, text);
   };
 
   return (
@@ -364,65 +360,9 @@ function UserEditor({ api, user: u, self, lookups, onChanged }: { api: ApiClient
           {a('users.generated')} <code data-testid="user-generated-password">{generated}</code>
         </p>
       )}
-      {message && (
-        <p className="ok" role="status" data-testid="user-message">
-          {message}
-        </p>
-      )}
+      <StatusLine message={act.message} testId="user-message" />
       <SecProblem problem={act.problem} testId="user-error" />
       <TokenPanel api={api} userId={u.id} held={heldPermissions(u.grants, lookups.roles)} title={s('tokens.title')} />
     </div>
-  );
-}
-
-function CreateServiceAccount({ api, lookups, onCreated }: { api: ApiClient; lookups: Lookups; onCreated: () => void }) {
-  const a = useAdminText();
-  const s = useSecText();
-  const act = useAction();
-  const ids = useId();
-  const empty = { username: '', role: '', asset: '' };
-  const [f, setF] = useState(empty);
-  const [done, setDone] = useState<string | undefined>();
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setDone(undefined);
-    const username = f.username.trim();
-    const grants = f.role ? [{ role: f.role, asset: f.asset === '' ? null : f.asset }] : [];
-    if (await act.run(() => usersApi.createService(api, { username, grants }))) {
-      setDone(username);
-      setF(empty);
-      onCreated();
-    }
-  }
-  return (
-    <form className="panel admin-form" onSubmit={submit} data-testid="service-create">
-      <h3>{s('users.createService')}</h3>
-      <div className="admin-fields">
-        <label>
-          <span>{a('users.username')}</span>
-          <input data-testid="service-username" value={f.username} required autoComplete="off" onChange={(e) => setF({ ...f, username: e.target.value })} />
-        </label>
-        <label htmlFor={`${ids}-role`}>
-          <span>{a('users.role')}</span>
-          <RoleSelect id={`${ids}-role`} roles={lookups.roles} value={f.role} onChange={(role) => setF({ ...f, role })} testId="service-role" allowNone />
-        </label>
-        <label htmlFor={`${ids}-scope`}>
-          <span>{a('users.scope')}</span>
-          <ScopeSelect id={`${ids}-scope`} assets={lookups.assets} value={f.asset} onChange={(asset) => setF({ ...f, asset })} testId="service-scope" />
-        </label>
-      </div>
-      <p className="muted small">{s('users.serviceHint')}</p>
-      <div className="admin-actions">
-        <button type="submit" className="primary" disabled={act.busy} data-testid="service-create-submit">
-          {s('users.serviceSubmit')}
-        </button>
-        {done && (
-          <span className="ok" role="status" data-testid="service-created">
-            {s('users.serviceCreated', { username: done })}
-          </span>
-        )}
-      </div>
-      <SecProblem problem={act.problem} testId="service-create-error" />
-    </form>
   );
 }
