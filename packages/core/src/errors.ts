@@ -73,6 +73,21 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'The message carries more points than the per-message limit.',
     fix: 'Split the batch or raise `ingest.maxPointsPerMessage`.',
   },
+  IIP_ERR_EVENT_UNKNOWN: {
+    status: 422,
+    meaning: "A device event names an event that is not in the device's thing model (details.known lists those that are).",
+    fix: "Add the event to the product's thing model, or correct the event id the device sends.",
+  },
+  IIP_ERR_EVENT_UNKNOWN_OUTPUT: {
+    status: 422,
+    meaning: "A device event carries an output value the thing model's event does not define (details.output).",
+    fix: 'Add the output to the event in the thing model, or leave it out of the message.',
+  },
+  IIP_ERR_EVENT_OUTPUT_MISSING: {
+    status: 422,
+    meaning: 'A device event lacks an output its thing model marks as required (details.output).',
+    fix: 'Send every required output in "data", or make the output optional in the thing model.',
+  },
   IIP_ERR_TELEMETRY_UNKNOWN_PROPERTY: {
     status: 422,
     meaning: "A point names a property that is not in the device's thing model.",

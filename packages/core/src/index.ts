@@ -7,6 +7,7 @@ export * from './ids.js';
 export * from './errors.js';
 export * from './thing-model.js';
 export * from './telemetry.js';
+export * from './device-event.js';
 export * from './telemetry-clock.js';
 export * from './tsl.js';
 export * from './wot.js';

@@ -57,7 +57,8 @@ export const DEFAULT_INGEST_LIMITS: IngestLimits = {
 /** 2000-01-01T00:00:00Z: earlier timestamps are almost always an unset device clock. */
 export const MIN_TIMESTAMP = 946_684_800_000;
 
-type Check = (v: unknown, property: string) => PointValue;
+/** A compiled check of one value against its data type: the value as stored, or an IipError naming `property`. */
+export type Check = (v: unknown, property: string) => PointValue;
 
 function typeError(property: string, expected: string, v: unknown): never {
   throw new IipError(
@@ -84,7 +85,7 @@ function codePointLength(s: string): number {
   return n;
 }
 
-function compileCheck(dt: DataType): Check {
+export function compileCheck(dt: DataType): Check {
   switch (dt.type) {
     case 'int':
       return (v, p) => {
@@ -236,15 +237,15 @@ export class TelemetryValidator {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+export const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function shapeError(message: string, path: string): never {
+export function shapeError(message: string, path: string): never {
   throw new IipError('IIP_ERR_PAYLOAD_SHAPE', path ? `${path}: ${message}` : message, { path });
 }
 
 const MAX_DATE_MS = 8.64e15;
 
-function parseTs(v: unknown, path: string, now: number, limits: IngestLimits): number {
+export function parseTs(v: unknown, path: string, now: number, limits: IngestLimits): number {
   let ms: number;
   if (typeof v === 'number') ms = v;
   else if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) ms = Date.parse(v);
