@@ -7,6 +7,7 @@
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
 import type { AccessStore } from './access-ports.js';
 import type { EventLogStore } from './event-log.js';
+import type { DeviceEventStore } from './device-events.js';
 
 export type TenantStatus = 'active' | 'suspended';
 
@@ -361,6 +362,8 @@ export interface Storage {
   readonly access: AccessStore;
   /** The hash-chained audit event log (event-log.ts). */
   readonly events: EventLogStore;
+  /** What devices announced (device-events.ts). */
+  readonly deviceEvents: DeviceEventStore;
   /**
    * Upkeep the adapter needs while it runs, if any; the platform calls it every few hours where the historian
    * writes (PostgreSQL: creates the raw partitions of the days ahead). Idempotent.

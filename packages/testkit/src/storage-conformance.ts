@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
-import type { Asset, AssetLevel, AuditEntry, CustomRole, Device, Grant, Product, RawRow, RollupRow, Storage, TenantPolicy } from '@iip/storage';
+import type { Asset, AssetLevel, AuditEntry, CustomRole, Device, DeviceEventLevel, Grant, NewDeviceEvent, Product, RawRow, RollupRow, Storage, TenantPolicy } from '@iip/storage';
 import { estimateStoredBytes, eventHash, GENESIS_HASH, verifyEventChain } from '@iip/storage';
 
 export interface StorageFixture {
@@ -337,6 +337,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
           await s.gateways.saveConfig({ tenant: t, gateway: GW, version: 1, config: GATEWAY_CONFIG, createdAt: 1, createdBy: 'admin' });
           await s.gateways.saveState({ tenant: t, gateway: GW, appliedVersion: 1, state: {}, updatedAt: 2 });
           await s.audit.append({ tenant: t, ts: 3, actor: 'admin', action: 'write', device: 'd1', property: 'mode', oldValue: 'stop', newValue: 'run', result: 'ok', error: null });
+          await s.deviceEvents.append([{ tenant: t, device: 'd1' as DeviceId, event: 'fault', ts: 4, receivedAt: 5, level: 'alert', data: { code: 7 } }]);
         }
         const sid = await s.telemetry.seriesId(key(T1, 'd1', 'temp'), 'n');
         await s.telemetry.write([{ series: sid, ts: 1_000, num: 1, str: null }]);
@@ -360,6 +361,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal(await s.gateways.latestConfig(T1, GW), undefined);
         assert.equal(await s.gateways.getState(T1, GW), undefined);
         assert.deepEqual(await s.gateways.listGateways(T1), []);
+        assert.deepEqual(await s.deviceEvents.listByTenant(T1, { limit: 10 }), []);
         // The audit log outlives the tenant; telemetry is the caller's to delete.
         assert.equal((await s.audit.list(T1, { limit: 10 })).length, 1);
         assert.deepEqual(await s.telemetry.raw(sid, 0, 1e12, 10), [{ series: sid, ts: 1_000, num: 1, str: null }]);
@@ -376,6 +378,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal((await s.users.getToken(`tok-${T2}`))?.userId, `u-${T2}`);
         assert.equal((await s.gateways.latestConfig(T2, GW))?.version, 1);
         assert.equal((await s.gateways.getState(T2, GW))?.appliedVersion, 1);
+        assert.deepEqual((await s.deviceEvents.listByTenant(T2, { limit: 10 })).map((e) => [e.device, e.event, e.seq]), [['d1', 'fault', 1]]);
 
         assert.equal(await s.registry.deleteTenant(T1), false);
         assert.equal(await s.registry.deleteTenant('ghost' as TenantId), false);
@@ -385,6 +388,8 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         await s.registry.createProduct(product(T1));
         await s.access.createAsset(asset(T1, 'ent', 'enterprise', null));
         assert.deepEqual((await s.access.listAssets(T1)).map((a) => a.id), ['ent']);
+        const [again] = await s.deviceEvents.append([{ tenant: T1, device: 'd1' as DeviceId, event: 'fault', ts: 6, receivedAt: 6, level: 'info', data: {} }]);
+        assert.equal(again?.seq, 2, "a deleted tenant's event seqs are not handed out again");
       }));
     });
 
@@ -1272,6 +1277,103 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal(next.seq, 12);
         assert.equal(verifyEventChain(T1, await s.events.list(T1, { limit: 10 }), await s.events.anchor(T1)).ok, true);
         assert.equal(await s.events.deleteBefore(T2, 1_000_000), 0, 'nothing to delete');
+      }));
+    });
+
+    describe('device events', () => {
+      const dev = (tenant: TenantId, device: string, ts: number, event = 'overheat', level: DeviceEventLevel = 'warn', data: Record<string, unknown> = { temp: ts / 10 }): NewDeviceEvent => ({
+        tenant,
+        device: device as DeviceId,
+        event,
+        ts,
+        receivedAt: ts + 5,
+        level,
+        data,
+      });
+      const seqs = (events: ReadonlyArray<{ seq: number }>) => events.map((e) => e.seq);
+
+      it('appends with per-tenant increasing seqs in the given order and reads the same values back; data round-trips exactly', withStore(async (s) => {
+        const data = {
+          temp: 98.625,
+          code: 42,
+          negative: -7,
+          big: 2 ** 53 - 1,
+          tiny: 1e-9,
+          message: '过热 "quoted" \\ backslash\nnew line \u0000 nul',
+          ok: true,
+          off: false,
+          none: null,
+          nested: { list: [1, 'two', { three: null, four: [false] }], empty: {}, none: [] },
+        };
+        const batch = [dev(T1, 'd1', 1_000, 'overheat', 'alert', data), dev(T2, 'd1', 900), dev(T1, 'd2', 500, 'door', 'info', {}), dev(T2, 'd9', 800)];
+        const stored = await s.deviceEvents.append(batch);
+        assert.deepEqual(stored, batch.map((e, i) => ({ ...e, seq: [1, 1, 2, 2][i] })), 'seqs per tenant, in the given order');
+        assert.deepEqual(await s.deviceEvents.listByTenant(T1, { limit: 10 }), [stored[0], stored[2]], 'read back exactly as written');
+        assert.deepEqual(await s.deviceEvents.listByTenant(T2, { limit: 10 }), [stored[1], stored[3]]);
+        assert.deepEqual((await s.deviceEvents.listByDevice(T1, 'd1' as DeviceId, { limit: 10 }))[0]?.data, data);
+        assert.deepEqual(seqs(await s.deviceEvents.append([dev(T1, 'd1', 2_000), dev(T1, 'd1', 1_500)])), [3, 4]);
+        assert.deepEqual(await s.deviceEvents.append([]), []);
+        assert.deepEqual(seqs(await s.deviceEvents.append([dev(T1, 'd3', 3_000)])), [5]);
+      }));
+
+      it('an append is all or nothing', withStore(async (s) => {
+        await assert.rejects(() => s.deviceEvents.append([dev(T1, 'd1', 1_000), dev(T1, 'd1', 1_001, 'overheat', 'panic' as DeviceEventLevel)]), 'a level outside info/warn/alert');
+        await assert.rejects(() => s.deviceEvents.append([dev(T1, 'd1', 1_000), dev(T1, 'd1', 1_001, 'overheat', 'warn', { n: 1n })]), 'data that is not JSON');
+        assert.deepEqual(await s.deviceEvents.listByTenant(T1, { limit: 10 }), []);
+        assert.deepEqual(seqs(await s.deviceEvents.append([dev(T1, 'd1', 1_002)])), [1], 'a failed append uses no seq');
+      }));
+
+      it('lists one device by (ts, seq) and a tenant by seq; filters from, to, event, level, afterSeq and limit; another tenant is invisible', withStore(async (s) => {
+        await s.deviceEvents.append([
+          dev(T1, 'd1', 3_000), // 1
+          dev(T1, 'd1', 1_000, 'fault', 'alert'), // 2
+          dev(T1, 'd2', 2_000), // 3
+          dev(T1, 'd1', 1_000), // 4
+          dev(T1, 'd1', 2_000, 'fault', 'alert'), // 5
+          dev(T2, 'd1', 1_500), // T2: 1
+        ]);
+        await s.deviceEvents.append([dev(T1, 'd1', 500, 'door', 'info')]); // 6
+        const d1 = (f: Partial<Parameters<Storage['deviceEvents']['listByDevice']>[2]> = {}) => s.deviceEvents.listByDevice(T1, 'd1' as DeviceId, { limit: 100, ...f }).then(seqs);
+        const all = (f: Partial<Parameters<Storage['deviceEvents']['listByTenant']>[1]> = {}) => s.deviceEvents.listByTenant(T1, { limit: 100, ...f }).then(seqs);
+        assert.deepEqual(await d1(), [6, 2, 4, 5, 1], 'oldest first by ts, then seq');
+        assert.deepEqual(await all(), [1, 2, 3, 4, 5, 6], 'by seq');
+        assert.deepEqual(await d1({ from: 1_000, to: 3_000 }), [2, 4, 5], 'from inclusive, to exclusive');
+        assert.deepEqual(await all({ from: 2_000 }), [1, 3, 5]);
+        assert.deepEqual(await all({ to: 1_000 }), [6]);
+        assert.deepEqual(await d1({ event: 'fault' }), [2, 5]);
+        assert.deepEqual(await all({ level: 'warn' }), [1, 3, 4]);
+        assert.deepEqual(await all({ level: 'alert', event: 'overheat' }), []);
+        assert.deepEqual(await d1({ afterSeq: 2 }), [6, 4, 5]);
+        assert.deepEqual(await all({ afterSeq: 4, limit: 1 }), [5]);
+        assert.deepEqual(await d1({ limit: 2 }), [6, 2]);
+        assert.deepEqual(await s.deviceEvents.listByDevice(T1, 'd9' as DeviceId, { limit: 100 }), []);
+        assert.deepEqual((await s.deviceEvents.listByDevice(T2, 'd1' as DeviceId, { limit: 100 })).map((e) => [e.tenant, e.seq, e.ts]), [[T2, 1, 1_500]]);
+        assert.deepEqual(await s.deviceEvents.listByTenant('nobody' as TenantId, { limit: 100 }), []);
+      }));
+
+      it('concurrent appends of one tenant each get their own seqs', withStore(async (s) => {
+        const results = await Promise.all([
+          ...Array.from({ length: 20 }, (_, i) => s.deviceEvents.append([dev(T1, `d${i % 4}`, 1_000 + i)])),
+          ...Array.from({ length: 5 }, (_, i) => s.deviceEvents.append([dev(T2, 'd1', i), dev(T1, 'd9', 5_000 + i)])),
+        ]);
+        const t1 = results.flat().filter((e) => e.tenant === T1);
+        assert.deepEqual(seqs(t1).sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i + 1), 'distinct, no gaps');
+        assert.deepEqual(seqs(results.flat().filter((e) => e.tenant === T2)).sort((a, b) => a - b), [1, 2, 3, 4, 5]);
+        assert.deepEqual(await s.deviceEvents.listByTenant(T1, { limit: 100 }), [...t1].sort((a, b) => a.seq - b.seq), 'stored as returned');
+      }));
+
+      it('deletes one device\'s events and a tenant\'s events before a cutoff; their seqs are not handed out again', withStore(async (s) => {
+        await s.deviceEvents.append([dev(T1, 'd1', 1_000), dev(T1, 'd2', 2_000), dev(T1, 'd1', 3_000), dev(T1, 'd2', 4_000), dev(T2, 'd1', 1_000), dev(T2, 'd2', 1_000)]);
+        assert.equal(await s.deviceEvents.deleteDevice(T1, 'd1' as DeviceId), 2);
+        assert.equal(await s.deviceEvents.deleteDevice(T1, 'd1' as DeviceId), 0);
+        assert.deepEqual(seqs(await s.deviceEvents.listByTenant(T1, { limit: 100 })), [2, 4]);
+        assert.equal((await s.deviceEvents.listByTenant(T2, { limit: 100 })).length, 2, "another tenant's device of that id keeps its events");
+        assert.equal(await s.deviceEvents.deleteBefore(T1, 4_000), 1, 'ts < cutoff');
+        assert.deepEqual(seqs(await s.deviceEvents.listByTenant(T1, { limit: 100 })), [4]);
+        assert.equal(await s.deviceEvents.deleteBefore(T1, 1e13), 1);
+        assert.equal((await s.deviceEvents.listByTenant(T2, { limit: 100 })).length, 2, 'retention is per tenant');
+        assert.deepEqual(seqs(await s.deviceEvents.append([dev(T1, 'd1', 5_000)])), [5], 'the seq goes on after everything was deleted');
+        assert.equal(await s.deviceEvents.deleteBefore(T2, 0), 0);
       }));
     });
 

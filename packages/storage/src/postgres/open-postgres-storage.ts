@@ -6,6 +6,7 @@
  */
 import type { Storage } from '../ports.js';
 import { PgEventLog } from './pg-event-log.js';
+import { PgDeviceEvents } from './pg-device-events.js';
 import { PgAccessStore } from './pg-access-store.js';
 import { PgDb, translate } from './pg-db.js';
 import { PgAuditStore, PgGatewayStore } from './pg-gateway-store.js';
@@ -76,6 +77,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       audit: new PgAuditStore(db),
       access: new PgAccessStore(db),
       events: new PgEventLog(db),
+      deviceEvents: new PgDeviceEvents(db),
       close: () => db.close(),
       ensurePartitionsAhead: () => partitions.ensureAhead(now(), ahead),
       maintain: () => partitions.ensureAhead(now(), ahead),

@@ -266,6 +266,32 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
     `,
   },
+  {
+    version: 7,
+    name: 'device events: what devices announced, per tenant with a seq that is never reused',
+    // device_event_seqs keeps each tenant's last seq: an append updates the tenant's row, whose row lock
+    // serialises the tenant's appends (pg-device-events.ts), and deleting the newest events (a device,
+    // retention) does not hand their seqs out again.
+    sql: `
+      CREATE TABLE device_events (
+        tenant text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        device text COLLATE "C" NOT NULL,
+        event text COLLATE "C" NOT NULL,
+        ts bigint NOT NULL,
+        received_at bigint NOT NULL,
+        level text NOT NULL CHECK (level IN ('info', 'warn', 'alert')),
+        data text NOT NULL,
+        PRIMARY KEY (tenant, seq)
+      );
+      CREATE INDEX device_events_by_device ON device_events (tenant, device, ts);
+      CREATE INDEX device_events_by_ts ON device_events (tenant, ts);
+      CREATE TABLE device_event_seqs (
+        tenant text COLLATE "C" PRIMARY KEY,
+        seq bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

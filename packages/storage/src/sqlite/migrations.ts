@@ -265,6 +265,31 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
     `,
   },
+  {
+    version: 9,
+    name: 'device events: what devices announced, per tenant with a seq that is never reused',
+    // device_event_seqs keeps each tenant's last seq, so deleting the newest events (a device, retention) does
+    // not hand their seqs out again.
+    sql: `
+      CREATE TABLE device_events (
+        tenant TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        device TEXT NOT NULL,
+        event TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'alert')),
+        data TEXT NOT NULL,
+        PRIMARY KEY (tenant, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX device_events_by_device ON device_events (tenant, device, ts);
+      CREATE INDEX device_events_by_ts ON device_events (tenant, ts);
+      CREATE TABLE device_event_seqs (
+        tenant TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

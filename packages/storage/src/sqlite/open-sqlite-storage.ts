@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { Storage } from '../ports.js';
 import { migrate } from './migrations.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
+import { SqliteDeviceEvents } from './sqlite-device-events.js';
 import { SqliteAccessStore } from './sqlite-access-store.js';
 import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
@@ -50,6 +51,7 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
       audit: new SqliteAuditStore(db),
       access: new SqliteAccessStore(db),
       events: new SqliteEventLog(db),
+      deviceEvents: new SqliteDeviceEvents(db),
       // The stores share one connection, so closing the telemetry store closes the file.
       close: async () => {
         await telemetry.close();
