@@ -5,6 +5,7 @@
  */
 import { IipError } from '@iip/core';
 import type { TelemetryAdmission } from './admission.js';
+import type { EventAdmission } from './event-admission.js';
 import { type DeviceDirectory, parseDeviceUsername } from './directory.js';
 
 /** At most this many duplicates are named one by one in a reply; `duplicates` always counts all of them. */
@@ -31,7 +32,21 @@ export class HttpIngest {
     private readonly directory: DeviceDirectory,
     private readonly admission: TelemetryAdmission,
     private readonly defaultTenant: string,
+    private readonly events?: EventAdmission,
   ) {}
+
+  /** Device events (POST /api/v1/ingest/events): 202 once stored, with their sequence numbers; refusals as for telemetry. */
+  async handleEvents(authorization: string | undefined, body: Uint8Array | string): Promise<{ status: number; body: unknown }> {
+    try {
+      const who = await this.authenticate(authorization);
+      if (!this.events) throw new IipError('IIP_ERR_TOPIC_UNKNOWN', 'this server does not store device events', {});
+      const stored = await this.events.admitRaw(who.tenant, who.device, body);
+      return { status: 202, body: { accepted: stored.length, device: who.device, seqs: stored.map((e) => e.seq) } };
+    } catch (e) {
+      if (e instanceof IipError) return { status: e.status, body: e.toJSON() };
+      throw e;
+    }
+  }
 
   /**
    * Resolves with the reply once the message is settled: 202 only after its points are committed (ADR 0001

@@ -6,6 +6,7 @@
 export * from './errors.js';
 export * from './directory.js';
 export * from './admission.js';
+export * from './event-admission.js';
 export * from './mqtt-broker.js';
 export * from './mqtt-client-id.js';
 export * from './mqtt-conformance.js';

@@ -14,6 +14,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { IipError } from '@iip/core';
 import type { TelemetryAdmission } from './admission.js';
+import type { EventAdmission } from './event-admission.js';
 import { type DeviceDirectory, type DeviceEntry, parseDeviceUsername } from './directory.js';
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
 import { MQTT_311_LEVELS } from './mqtt-conformance.js';
@@ -45,6 +46,8 @@ export interface MqttAccessOptions {
   readonly directory: DeviceDirectory;
   readonly gateways?: GatewayHooks;
   readonly admission: TelemetryAdmission;
+  /** Stores device events (`…/events`); without it events are refused (IIP_ERR_TOPIC_UNKNOWN), never dropped. */
+  readonly events?: EventAdmission;
   readonly defaultTenant: string;
   readonly host?: string;
   readonly port: number;
@@ -438,7 +441,7 @@ export class MqttAccess {
         this.aclDenials++;
         return this.refuse(id, new IipError('IIP_ERR_ACL_DENIED', `device "${device}" is not behind gateway "${id.device}"`, { topic, device }), Reason.NOT_AUTHORIZED);
       }
-      if (child[2] !== 'telemetry') return { accepted: true, forward: true };
+      if (child[2] !== 'telemetry') return this.admitEvents(id, device, payload, qos);
       return this.admit(id, device, payload, qos);
     }
     if (rest === 'state' || rest.startsWith('command-results/')) {
@@ -456,7 +459,7 @@ export class MqttAccess {
         },
       );
     }
-    if (rest === 'events') return { accepted: true, forward: true }; // the rules engine consumes events in a later release
+    if (rest === 'events') return this.admitEvents(id, id.device, payload, qos);
     return this.refuse(id, new IipError('IIP_ERR_TOPIC_UNKNOWN', `topic "${topic}" is not handled; publish telemetry to ${id.prefix}telemetry`, { topic }), Reason.NOT_AUTHORIZED);
   }
 
@@ -485,6 +488,33 @@ export class MqttAccess {
         const message = `IIP_ERR_TELEMETRY_NOT_COMMITTED: telemetry of ${device} could not be committed; not acknowledged`;
         if (qos === 0) {
           this.sendError(id, new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', `telemetry of ${device} could not be committed (QoS 0: it is lost): ${e instanceof Error ? e.message : String(e)}`, {}), childDevice);
+          return { accepted: false, reason: Reason.UNSPECIFIED, message };
+        }
+        return { accepted: false, reason: Reason.UNSPECIFIED, message, dropConnection: true };
+      },
+    );
+  }
+
+  /**
+   * Events of `device` (the publisher, or a gateway's child): acknowledged once stored, refused with their code on
+   * the errors topic (and in an MQTT 5 PUBACK), and — when they could not be stored — not acknowledged (QoS 1:
+   * the connection closes so the client sends them again; QoS 0: lost, counted, logged and reported).
+   */
+  private admitEvents(id: DeviceIdentity, device: string, payload: Buffer, qos: number): PublishOutcome | Promise<PublishOutcome> {
+    const childDevice = device === id.device ? undefined : device;
+    const events = this.opts.events;
+    if (!events) {
+      return this.refuse(id, new IipError('IIP_ERR_TOPIC_UNKNOWN', 'this server does not store device events', { topic: `${id.prefix}events` }), Reason.NOT_AUTHORIZED, childDevice);
+    }
+    return events.admitRaw(id.tenant, device, payload).then(
+      (): PublishOutcome => ({ accepted: true, forward: true }),
+      (e: unknown): PublishOutcome => {
+        if (e instanceof IipError && e.status < 500) return this.refuse(id, e, Reason.PAYLOAD_FORMAT_INVALID, childDevice);
+        this.notCommitted++;
+        this.opts.log?.('warn', 'MQTT events not stored; not acknowledging them', { device: id.device, ...(childDevice && { child: childDevice }), qos, err: String(e) });
+        const message = `IIP_ERR_TELEMETRY_NOT_COMMITTED: events of ${device} could not be stored; not acknowledged`;
+        if (qos === 0) {
+          this.sendError(id, new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', `events of ${device} could not be stored (QoS 0: they are lost): ${e instanceof Error ? e.message : String(e)}`, {}), childDevice);
           return { accepted: false, reason: Reason.UNSPECIFIED, message };
         }
         return { accepted: false, reason: Reason.UNSPECIFIED, message, dropConnection: true };

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
 import { connectNatsSessionStore } from '@iip/bus';
-import { BusDeviceRouter, GatewayManager, HttpIngest, MqttAccess, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
+import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
 import { Historian } from '@iip/historian';
 import { UserService } from '@iip/security';
 import type { FastifyInstance } from 'fastify';
@@ -211,6 +211,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     // the sender being told it was a duplicate, and the live stream shows accepted, not yet stored, points;
     // a batch the worker refuses for good (4xx) is counted by code in its status (scale-out/bus-telemetry.ts).
     const admission = new TelemetryAdmission(directory, bus, limits, Date.now, topology.scaledOut ? undefined : historian);
+    // Device events are few: whichever process takes them stores them at once (PostgreSQL is shared when scaled out).
+    const events = new EventAdmission(directory, storage.deviceEvents, limits);
     let worker: ReturnType<typeof startHistorianWorker> | undefined;
     if (topology.scaledOut && workerRole) {
       // Write shards: more historians over the same store, so that WORKER_WRITE_SHARDS transactions run at once.
@@ -252,6 +254,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       gateways: router ? router.hooks(gateways) : gateways,
       ...(sessions ? { sharedSessions: sessions } : {}),
       admission,
+      events,
       defaultTenant: DEFAULT_TENANT,
       host,
       port: opts.mqttPort,
@@ -350,7 +353,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           return { devices };
         },
         identifiers,
-        ingest: new HttpIngest(directory, admission, DEFAULT_TENANT),
+        ingest: new HttpIngest(directory, admission, DEFAULT_TENANT, events),
+        deviceEvents: storage.deviceEvents,
         live,
         formats: modelFormats,
         maxPayloadBytes: limits.maxPayloadBytes,

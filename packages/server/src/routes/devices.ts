@@ -3,9 +3,10 @@
  * (a device not on the tree: on the whole tenant), writes devices:write, property writes devices:write-property,
  * service calls devices:invoke. A list shows only the devices the principal may read.
  */
-import { type DeviceId, IipError, type PointValue, TelemetryValidator } from '@iip/core';
+import { type DeviceId, IipError, type PointValue, TelemetryValidator, type TenantId } from '@iip/core';
 import type { GatewayManager } from '@iip/device-access';
 import type { Historian } from '@iip/historian';
+import type { DeviceEventStore } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';
 import { publicDevice, type RegistryService } from '../registry-service.js';
 import { deviceSchema, errorResponses, issuedDeviceSchema } from '../schemas.js';
@@ -22,7 +23,10 @@ function timeRange(q: { from?: number; to?: number }, defaultSpanMs: number): { 
 /** How long a command may wait for the gateway: also its expiry, after which the gateway refuses it. */
 const COMMAND_TIMEOUT_SCHEMA = { type: 'integer', minimum: 100, maximum: 600_000, description: 'ms until the command expires (capped at the platform command timeout)' } as const;
 
-export async function deviceRoutes(app: FastifyInstance, opts: { registry: RegistryService; historian: Historian; gateways: GatewayManager }): Promise<void> {
+export async function deviceRoutes(
+  app: FastifyInstance,
+  opts: { registry: RegistryService; historian: Historian; gateways: GatewayManager; deviceEvents?: Pick<DeviceEventStore, 'deleteDevice'> },
+): Promise<void> {
   const { registry, historian, gateways } = opts;
 
   app.get<{ Querystring: { product?: string; limit: number; offset: number } }>(
@@ -102,6 +106,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { registry: Regis
     const { p } = await deviceTarget(req, registry, req.params.id, 'devices:write', 'delete a device');
     await registry.deleteDevice(p.tenant, req.params.id);
     await historian.deleteDevice(p.tenant, req.params.id as DeviceId);
+    await opts.deviceEvents?.deleteDevice(p.tenant as TenantId, req.params.id as DeviceId);
     return reply.status(204).send();
   });
 

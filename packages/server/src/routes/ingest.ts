@@ -39,4 +39,29 @@ export async function ingestRoutes(scope: FastifyInstance, opts: { ingest: HttpI
       return reply.status(r.status as 202).send(r.body);
     },
   );
+  scope.post(
+    '/api/v1/ingest/events',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['ingest'],
+        description:
+          'Device events (`{"event", "ts"?, "data"?}` or an array of them), authenticated like /ingest; validated against the thing model and stored, all or nothing (docs/reference/events.md).',
+        security: [{ device: [] }],
+        response: {
+          202: {
+            type: 'object',
+            description: 'The events were stored, with these sequence numbers.',
+            properties: { accepted: { type: 'integer' }, device: { type: 'string' }, seqs: { type: 'array', items: { type: 'integer' } } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const r = await opts.ingest.handleEvents(req.headers.authorization, body);
+      return reply.status(r.status as 202).send(r.body);
+    },
+  );
 }

@@ -1,0 +1,59 @@
+/**
+ * The one gate for device events (issue 13, point 1), for every transport (MQTT `…/events`, a gateway's
+ * `…/devices/{id}/events`, HTTP): the device is looked up, its message validated against the thing model's event
+ * definitions (all or nothing), and the events stored. `admitRaw` resolves once they are durable, so a transport
+ * acknowledges only what is stored; a refusal (4xx IipError) stores nothing and tells the sender why; a failed
+ * store (5xx) must not be acknowledged.
+ */
+import { type DeviceId, DEFAULT_INGEST_LIMITS, EventValidator, IipError, type IngestLimits, type TelemetryValidator, type TenantId } from '@iip/core';
+import type { DeviceEvent, DeviceEventStore } from '@iip/storage';
+import type { DeviceDirectory } from './directory.js';
+
+export interface EventAdmissionStats {
+  acceptedMessages: number;
+  acceptedEvents: number;
+  rejectedMessages: number;
+  rejectedByCode: Record<string, number>;
+}
+
+export class EventAdmission {
+  private readonly counters: EventAdmissionStats = { acceptedMessages: 0, acceptedEvents: 0, rejectedMessages: 0, rejectedByCode: {} };
+  /** One event validator per product version (the directory keeps one telemetry validator per version). */
+  private readonly validators = new WeakMap<TelemetryValidator, EventValidator>();
+
+  constructor(
+    private readonly directory: DeviceDirectory,
+    private readonly store: Pick<DeviceEventStore, 'append'>,
+    readonly limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Validates and stores the events of one message of an already-authenticated device. */
+  async admitRaw(tenant: string, device: string, raw: Uint8Array | string): Promise<DeviceEvent[]> {
+    try {
+      const entry = await this.directory.lookup(tenant, device);
+      if (!entry) throw new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${device}" does not exist in tenant "${tenant}"`, { tenant, device });
+      if (entry.suspended !== undefined) throw new IipError('IIP_ERR_TENANT_SUSPENDED', `tenant "${tenant}" is suspended (${entry.suspended}); nothing is stored`, { tenant, reason: entry.suspended });
+      let validator = this.validators.get(entry.validator);
+      if (!validator) {
+        validator = new EventValidator(entry.validator.model);
+        this.validators.set(entry.validator, validator);
+      }
+      const receivedAt = this.now();
+      const parsed = validator.parse(raw, receivedAt, this.limits);
+      const stored = await this.store.append(parsed.map((e) => ({ tenant: tenant as TenantId, device: device as DeviceId, receivedAt, ...e })));
+      this.counters.acceptedMessages++;
+      this.counters.acceptedEvents += stored.length;
+      return stored;
+    } catch (e) {
+      const code = e instanceof IipError ? e.code : 'IIP_ERR_INTERNAL';
+      this.counters.rejectedMessages++;
+      this.counters.rejectedByCode[code] = (this.counters.rejectedByCode[code] ?? 0) + 1;
+      throw e;
+    }
+  }
+
+  stats(): EventAdmissionStats {
+    return { ...this.counters, rejectedByCode: { ...this.counters.rejectedByCode } };
+  }
+}
