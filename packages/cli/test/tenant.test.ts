@@ -34,13 +34,13 @@ test('tenant policy changes only the named fields; tenant usage shows usage agai
   const set = await iip('tenant', 'policy', '--raw-days', '30', '--minute-days', '365', '--devices', '2', '--json');
   assert.equal(set.code, 0, set.out);
   assert.deepEqual(JSON.parse(set.out), {
-    retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null },
+    retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null, eventDays: null },
     quotas: { devices: 2, pointsPerDay: null, storedBytes: null },
     security: { totpRequiredForAdmins: false },
   });
   const again = await iip('tenant', 'policy', '--points-per-day', '1000', '--devices', 'unlimited', '--json');
   assert.deepEqual(JSON.parse(again.out), {
-    retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null },
+    retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null, eventDays: null },
     quotas: { devices: null, pointsPerDay: 1000, storedBytes: null },
     security: { totpRequiredForAdmins: false },
   });

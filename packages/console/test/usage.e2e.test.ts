@@ -99,7 +99,7 @@ test('usage & retention: an admin sees usage against quotas and changes the poli
     const r = await api<unknown>('GET', '/tenant/policy');
     // The form owns every field of the policy, the audit retention and the sign-in rule included (left as they were).
     assert.deepEqual(r.body, {
-      retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null },
+      retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null, eventDays: null },
       quotas: { devices: 2, pointsPerDay: null, storedBytes: null },
       security: { totpRequiredForAdmins: false },
     });

@@ -8,7 +8,7 @@
  * next tenant; the next run tries again.
  */
 import { IipError, type TenantId } from '@iip/core';
-import { type EventLogStore, type RegistryStore, type TelemetryStore, normalizeTenantPolicy } from '@iip/storage';
+import { type DeviceEventStore, type EventLogStore, type RegistryStore, type TelemetryStore, normalizeTenantPolicy } from '@iip/storage';
 
 const DAY_MS = 86_400_000;
 
@@ -21,6 +21,8 @@ export interface RetentionOptions {
   readonly log?: (msg: string, fields: Record<string, unknown>) => void;
   /** The audit event log, for the policy's `auditDays` (absent: audit events are not the service's concern). */
   readonly events?: Pick<EventLogStore, 'deleteBefore'>;
+  /** Device events, for the policy's `eventDays` (absent: not the service's concern). */
+  readonly deviceEvents?: Pick<DeviceEventStore, 'deleteBefore'>;
 }
 
 export interface TenantRetentionReport {
@@ -31,6 +33,8 @@ export interface TenantRetentionReport {
   readonly rollupsDeleted: Readonly<Record<string, number>>;
   /** Audit events deleted (older than the policy's auditDays). */
   readonly auditDeleted: number;
+  /** Device events deleted (older than the policy's eventDays). */
+  readonly deviceEventsDeleted: number;
   readonly error?: { readonly code: string; readonly message: string };
 }
 
@@ -134,6 +138,7 @@ export class RetentionService {
     let rawDeleted = 0;
     const rollupsDeleted: Record<string, number> = {};
     let auditDeleted = 0;
+    let deviceEventsDeleted = 0;
     try {
       const policy = normalizeTenantPolicy(await this.registry.getTenantPolicy(tenant), this.telemetry.rollupLevels);
       const rawDays = policy.retention.rawDays;
@@ -155,12 +160,18 @@ export class RetentionService {
         auditDeleted = await this.opts.events.deleteBefore(tenant, cutoff);
         if (auditDeleted > 0) this.log('retention: audit events deleted', { tenant, cutoff: new Date(cutoff).toISOString(), deleted: auditDeleted });
       }
-      return { tenant, rawCutoff, rawDeleted, rollupsDeleted, auditDeleted };
+      const eventDays = policy.retention.eventDays;
+      if (eventDays != null && this.opts.deviceEvents) {
+        const cutoff = now - eventDays * DAY_MS;
+        deviceEventsDeleted = await this.opts.deviceEvents.deleteBefore(tenant, cutoff);
+        if (deviceEventsDeleted > 0) this.log('retention: device events deleted', { tenant, cutoff: new Date(cutoff).toISOString(), deleted: deviceEventsDeleted });
+      }
+      return { tenant, rawCutoff, rawDeleted, rollupsDeleted, auditDeleted, deviceEventsDeleted };
     } catch (e) {
       const code = e instanceof IipError ? e.code : 'IIP_ERR_INTERNAL';
       const message = e instanceof Error ? e.message : String(e);
       this.log('retention: tenant failed; trying again next run', { tenant, code, err: message });
-      return { tenant, rawCutoff, rawDeleted, rollupsDeleted, auditDeleted, error: { code, message } };
+      return { tenant, rawCutoff, rawDeleted, rollupsDeleted, auditDeleted, deviceEventsDeleted, error: { code, message } };
     }
   }
 }

@@ -233,7 +233,7 @@ export interface TenantGovernance extends TenantPolicyApi {
 }
 
 export interface TenantGovernanceOptions {
-  readonly storage: Pick<Storage, 'registry' | 'telemetry'> & Partial<Pick<Storage, 'events'>>;
+  readonly storage: Pick<Storage, 'registry' | 'telemetry'> & Partial<Pick<Storage, 'events' | 'deviceEvents'>>;
   readonly registry: RegistryService;
   readonly admission: TelemetryAdmission;
   readonly retention?: RetentionOptions;
@@ -251,7 +251,12 @@ export async function startTenantGovernance(o: TenantGovernanceOptions): Promise
   await quotas.start();
   o.admission.useQuota(quotas);
   o.registry.useDeviceQuota((tenant, adding) => quotas.checkDevices(tenant, adding));
-  const retention = new RetentionService(store, telemetry, { log, ...(o.storage.events && { events: o.storage.events }), ...o.retention });
+  const retention = new RetentionService(store, telemetry, {
+    log,
+    ...(o.storage.events && { events: o.storage.events }),
+    ...(o.storage.deviceEvents && { deviceEvents: o.storage.deviceEvents }),
+    ...o.retention,
+  });
   if (o.retentionTimer !== false) retention.start();
   return {
     quotas,

@@ -15,7 +15,7 @@ let tp: TestPlatform;
 const secrets: Record<string, string> = {};
 
 interface Policy {
-  retention: { rawDays: number | null; rollups: Record<string, number | null>; auditDays: number | null };
+  retention: { rawDays: number | null; rollups: Record<string, number | null>; auditDays: number | null; eventDays: number | null };
   quotas: { devices: number | null; pointsPerDay: number | null; storedBytes: number | null };
   security: { totpRequiredForAdmins: boolean };
 }
@@ -32,7 +32,7 @@ interface UsageReply {
 }
 
 const UNLIMITED: Policy = {
-  retention: { rawDays: null, rollups: {}, auditDays: null },
+  retention: { rawDays: null, rollups: {}, auditDays: null, eventDays: null },
   quotas: { devices: null, pointsPerDay: null, storedBytes: null },
   security: { totpRequiredForAdmins: false },
 };
@@ -63,7 +63,7 @@ describe('tenant policy API', () => {
     const set = await setPolicy({ retention: { rawDays: 30, rollups: { '60000': 365 } }, quotas: { devices: 1000 } });
     assert.equal(set.status, 200, JSON.stringify(set.body));
     const want: Policy = {
-      retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null },
+      retention: { rawDays: 30, rollups: { '60000': 365 }, auditDays: null, eventDays: null },
       quotas: { devices: 1000, pointsPerDay: null, storedBytes: null },
       security: { totpRequiredForAdmins: false },
     };

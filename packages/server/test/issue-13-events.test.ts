@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ThingModel } from '@iip/core';
-import { run, waitFor } from '@iip/testkit';
+import { join } from 'node:path';
+import type { DeviceId, TenantId, ThingModel } from '@iip/core';
+import { RetentionService } from '@iip/historian';
+import { openSqliteStorage } from '@iip/storage';
+import { run, tempDir, waitFor } from '@iip/testkit';
 import mqtt from 'mqtt';
 import { startTestPlatform, type TestPlatform } from './fixture.js';
 
@@ -28,7 +31,7 @@ const PRESS: ThingModel = {
 };
 
 interface EventsReply {
-  items: Array<{ seq: number; event: string; ts: number; level: string; data: Record<string, unknown> }>;
+  items: Array<{ seq: number; event: string; ts: number; receivedAt: number; level: string; data: Record<string, unknown> }>;
   nextAfterSeq?: number;
 }
 
@@ -62,7 +65,7 @@ describe('device events over MQTT', () => {
     const got = await events('p1');
     assert.equal(got.status, 200);
     assert.equal(got.body.items.length, 1);
-    assert.deepEqual({ ...got.body.items[0], seq: 0 }, { seq: 0, event: 'overheat', ts, receivedAt: (got.body.items[0] as { receivedAt: number }).receivedAt, level: 'alert', data: { temperature: 91.5, zone: 'spindle' } });
+    assert.deepEqual({ ...got.body.items[0], seq: 0 }, { seq: 0, event: 'overheat', ts, receivedAt: got.body.items[0]?.receivedAt, level: 'alert', data: { temperature: 91.5, zone: 'spindle' } });
   });
 
   test('mqtt.js: refusals come back on the errors topic with their code, and nothing of the message is stored', async () => {
@@ -122,5 +125,37 @@ describe('device events over HTTP, queries and clean-up', () => {
     assert.equal((await tp.api('DELETE', '/api/v1/devices/p3')).status, 204);
     assert.equal((await tp.api('POST', '/api/v1/devices', { id: 'p3', product: 'press' })).status, 201);
     assert.deepEqual((await events('p3')).body.items, []);
+  });
+});
+
+describe('retention of device events', () => {
+  test('retention.eventDays in the tenant policy; the retention run deletes older events and keeps the rest', async () => {
+    const put = await tp.api<{ retention: { eventDays: number | null; auditDays: number | null } }>('PUT', '/api/v1/tenant/policy', { retention: { eventDays: 90 }, quotas: {} });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.equal(put.body.retention.eventDays, 90);
+    const older = await tp.api<{ retention: { eventDays: number | null } }>('PUT', '/api/v1/tenant/policy', { retention: { rawDays: 400 }, quotas: {} });
+    assert.equal(older.body.retention.eventDays, 90, 'a client that does not send eventDays leaves it as it is');
+    assert.equal((await tp.api('PUT', '/api/v1/tenant/policy', { retention: { eventDays: -1 }, quotas: {} })).status, 400);
+
+    const dir = await tempDir('iip-event-retention-');
+    const storage = openSqliteStorage({ file: join(dir.path, 'iip.db') });
+    try {
+      const T = 'acme' as TenantId;
+      await storage.registry.createTenant({ id: T, name: 'Acme', createdAt: 1 });
+      await storage.registry.setTenantPolicy(T, { retention: { eventDays: 30 }, quotas: {} });
+      const now = Date.UTC(2026, 5, 1);
+      const day = 86_400_000;
+      await storage.deviceEvents.append(
+        [90, 31, 29, 1].map((d) => ({ tenant: T, device: 'm1' as DeviceId, event: `e${d}`, ts: now - d * day, receivedAt: now, level: 'info' as const, data: {} })),
+      );
+      const retention = new RetentionService(storage.registry, storage.telemetry, { now: () => now, deviceEvents: storage.deviceEvents });
+      const report = await retention.runOnce();
+      assert.equal(report.tenants.find((t) => t.tenant === T)?.deviceEventsDeleted, 2);
+      const left = await storage.deviceEvents.listByDevice(T, 'm1' as DeviceId, { limit: 10 });
+      assert.deepEqual(left.map((e) => e.event), ['e29', 'e1']);
+    } finally {
+      await storage.close();
+      await dir.cleanup();
+    }
   });
 });

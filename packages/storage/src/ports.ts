@@ -101,6 +101,8 @@ export interface RetentionPolicy {
   readonly rollups?: Readonly<Record<string, number | null>>;
   /** Audit events older than this many days are deleted (at least 30; null/absent = kept for ever). */
   readonly auditDays?: number | null;
+  /** Device events with a timestamp older than this many days are deleted (null/absent = kept for ever). */
+  readonly eventDays?: number | null;
 }
 
 /** Sign-in rules of a tenant. */

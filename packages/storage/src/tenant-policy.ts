@@ -7,7 +7,7 @@ import { IipError } from '@iip/core';
 import type { QuotaPolicy, RetentionPolicy, TenantPolicy } from './ports.js';
 
 export const DEFAULT_TENANT_POLICY: TenantPolicy = Object.freeze({
-  retention: Object.freeze({ rawDays: null, rollups: Object.freeze({}), auditDays: null }),
+  retention: Object.freeze({ rawDays: null, rollups: Object.freeze({}), auditDays: null, eventDays: null }),
   quotas: Object.freeze({ devices: null, pointsPerDay: null, storedBytes: null }),
   security: Object.freeze({ totpRequiredForAdmins: false }),
 });
@@ -61,7 +61,7 @@ export function normalizeTenantPolicy(input: unknown, rollupLevels: readonly num
   }
   const auditDays = days('retention.auditDays', r.auditDays);
   if (auditDays !== null && auditDays < MIN_AUDIT_DAYS) throw bad('retention.auditDays', `must be null (keep for ever) or at least ${MIN_AUDIT_DAYS} days`, auditDays);
-  const retention: RetentionPolicy = { rawDays: days('retention.rawDays', r.rawDays), rollups, auditDays };
+  const retention: RetentionPolicy = { rawDays: days('retention.rawDays', r.rawDays), rollups, auditDays, eventDays: days('retention.eventDays', r.eventDays) };
   const sec = (p.security ?? {}) as Record<string, unknown>;
   if (typeof sec !== 'object' || Array.isArray(sec)) throw bad('security', 'must be an object', sec);
   const totp = sec.totpRequiredForAdmins ?? false;

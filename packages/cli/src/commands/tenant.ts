@@ -13,7 +13,7 @@ export const tenantHelp = `iip tenant — tenants, their usage, retention and qu
   iip tenant policy [--json]                      show the policy / 查看策略
   iip tenant policy [--raw-days N] [--minute-days N] [--hour-days N] [--day-days N]
                     [--devices N] [--points-per-day N] [--stored-bytes N]
-                    [--audit-days N] [--json]
+                    [--audit-days N] [--event-days N] [--json]
       change it (admin only; quotas: platform administrator; other fields keep their value) / 修改策略
       N = a number, or "forever" / "unlimited" (both mean no limit / 不限); --audit-days: at least 30
 
@@ -39,7 +39,7 @@ interface TenantInfo {
 }
 
 interface Policy {
-  retention: { rawDays: number | null; rollups: Record<string, number | null>; auditDays?: number | null };
+  retention: { rawDays: number | null; rollups: Record<string, number | null>; auditDays?: number | null; eventDays?: number | null };
   quotas: { devices: number | null; pointsPerDay: number | null; storedBytes: number | null };
   security?: { totpRequiredForAdmins: boolean };
 }
@@ -71,6 +71,9 @@ function describePolicy(p: Policy): string[] {
   if (p.retention.auditDays !== undefined) {
     lines.push(`                   audit events / 审计事件 ${p.retention.auditDays === null ? 'for ever / 永久' : `${p.retention.auditDays} days / 天`}`);
   }
+  if (p.retention.eventDays !== undefined) {
+    lines.push(`                   device events / 设备事件 ${p.retention.eventDays === null ? 'for ever / 永久' : `${p.retention.eventDays} days / 天`}`);
+  }
   lines.push(`quotas / 配额:     devices / 设备 ${show(p.quotas.devices)}; points per day / 每日数据点 ${show(p.quotas.pointsPerDay)}; stored bytes / 存储字节 ${show(p.quotas.storedBytes)}`);
   if (p.security) lines.push(`sign-in / 登录:     second factor for administrators / 管理员双因素 ${p.security.totpRequiredForAdmins ? 'required / 必须' : 'optional / 可选'}`);
   return lines;
@@ -87,6 +90,7 @@ export async function tenant(argv: string[], out: (s: string) => void): Promise<
     'points-per-day': { type: 'string' },
     'stored-bytes': { type: 'string' },
     'audit-days': { type: 'string' },
+    'event-days': { type: 'string' },
     name: { type: 'string' },
     admin: { type: 'string' },
     'admin-password': { type: 'string' },
@@ -115,6 +119,7 @@ export async function tenant(argv: string[], out: (s: string) => void): Promise<
       const current = await api.call<Policy>('GET', '/api/v1/tenant/policy');
       const raw = amount('raw-days', values['raw-days'], false);
       const auditDays = amount('audit-days', values['audit-days'], false);
+      const eventDays = amount('event-days', values['event-days'], false);
 
       const quotas = {
         devices: amount('devices', values.devices, true),
@@ -122,7 +127,7 @@ export async function tenant(argv: string[], out: (s: string) => void): Promise<
         storedBytes: amount('stored-bytes', values['stored-bytes'], true),
       };
       const rollups: Record<string, number | null> = { ...current.retention.rollups };
-      let changed = raw !== undefined || auditDays !== undefined || Object.values(quotas).some((v) => v !== undefined);
+      let changed = raw !== undefined || auditDays !== undefined || eventDays !== undefined || Object.values(quotas).some((v) => v !== undefined);
       for (const [flag, level] of Object.entries(LEVELS)) {
         const v = amount(flag, values[flag as keyof typeof values] as string | undefined, false);
         if (v === undefined) continue;
@@ -132,8 +137,8 @@ export async function tenant(argv: string[], out: (s: string) => void): Promise<
       let policy = current;
       if (changed) {
         const next: Policy = {
-          // auditDays, when not named, and the sign-in rules are left out: the server keeps their current value.
-          retention: { rawDays: raw === undefined ? current.retention.rawDays : raw, rollups, ...(auditDays !== undefined && { auditDays }) },
+          // auditDays and eventDays, when not named, and the sign-in rules are left out: the server keeps their current value.
+          retention: { rawDays: raw === undefined ? current.retention.rawDays : raw, rollups, ...(auditDays !== undefined && { auditDays }), ...(eventDays !== undefined && { eventDays }) },
           quotas: {
             devices: quotas.devices === undefined ? current.quotas.devices : quotas.devices,
             pointsPerDay: quotas.pointsPerDay === undefined ? current.quotas.pointsPerDay : quotas.pointsPerDay,

@@ -28,6 +28,7 @@ export const tenantPolicySchema = {
           additionalProperties: days,
         },
         auditDays: { type: ['number', 'null'], minimum: 30, description: 'Audit events older than this many days are deleted (at least 30); null = kept for ever' },
+        eventDays: { ...days, description: 'Device events with a timestamp older than this many days are deleted; null = kept for ever' },
       },
     },
     security: {
@@ -78,6 +79,7 @@ const lastRunSchema = {
     rawDeleted: { type: 'integer' },
     rollupsDeleted: { type: 'object', additionalProperties: { type: 'integer' } },
     auditDeleted: { type: 'integer' },
+    deviceEventsDeleted: { type: 'integer' },
     error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
   },
 } as const;
@@ -109,13 +111,17 @@ export async function tenantPolicyRoutes(app: FastifyInstance, opts: { tenants: 
       const wanted = (req.body as { quotas?: Record<string, unknown> } | null)?.quotas ?? {};
       const quotaChanged = (['devices', 'pointsPerDay', 'storedBytes'] as const).some((k) => (wanted[k] ?? null) !== (current.quotas[k] ?? null));
       if (quotaChanged) await authorize(req, 'tenants:manage', null, "change the tenant's quotas");
-      // The sign-in rules and the audit retention came later than the rest: a client that does not send them
+      // The sign-in rules and the audit and event retention came later than the rest: a client that does not send them
       // (an older console or CLI replacing retention and quotas) leaves them as they are.
       const body = (req.body ?? {}) as { retention?: Record<string, unknown>; security?: unknown };
       const retention = body.retention ?? {};
       const merged = {
         ...body,
-        retention: { ...retention, auditDays: 'auditDays' in retention ? retention.auditDays : current.retention.auditDays },
+        retention: {
+          ...retention,
+          auditDays: 'auditDays' in retention ? retention.auditDays : current.retention.auditDays,
+          eventDays: 'eventDays' in retention ? retention.eventDays : current.retention.eventDays,
+        },
         security: body.security ?? current.security,
       };
       const policy = await t.setPolicy(p.tenant as TenantId, merged);
