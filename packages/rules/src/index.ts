@@ -1,0 +1,1 @@
+/** @iip/rules — see package.json. */
