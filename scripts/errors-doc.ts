@@ -20,6 +20,7 @@ export async function loadAllErrorTables(): Promise<ReadonlyMap<string, ErrorSpe
     import('@iip/edge-gateway'),
     import('@iip/identifiers'),
     import('@iip/evaluation'),
+    import('@iip/rules'),
     import('@iip/cli'),
   ]);
   return allErrorCodes();

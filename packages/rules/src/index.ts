@@ -1,1 +1,5 @@
 /** @iip/rules — see package.json. */
+export * from './errors.js';
+export * from './expression.js';
+export * from './rule.js';
+export * from './condition.js';

@@ -1,0 +1,155 @@
+/**
+ * Rules as data (docs/reference/rules.md): a JSON (or YAML) document per rule, validated against the thing model
+ * of the product it applies to before it is saved. Every refusal names the rule and the field.
+ *
+ * ```json
+ * { "id": "spindle-hot", "name": "Spindle too hot / 主轴过热",
+ *   "scope": { "product": "cnc", "asset": "line-2" },
+ *   "when": { "threshold": { "property": "spindleTemp", "op": ">", "value": 80, "deadband": 2 }, "for": "1m" },
+ *   "alarm": { "severity": "high", "message": "Spindle above 80 °C for a minute", "latching": false } }
+ * ```
+ * `when` holds either a `threshold` or an `expression` (CEL over the product's properties), and optionally `for`
+ * (the condition must hold this long) and `count` (in this many samples in a row).
+ */
+import { IipError, isNumericType, type ThingModel } from '@iip/core';
+import { type CompiledExpression, compileCondition, modelEnvironment } from './expression.js';
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
+export type ThresholdOp = '>' | '>=' | '<' | '<=';
+
+export interface Threshold {
+  readonly property: string;
+  readonly op: ThresholdOp;
+  readonly value: number;
+  /** Hysteresis: once raised, the condition clears only this far back on the normal side (default 0). */
+  readonly deadband: number;
+}
+
+/** A rule as stored: every default filled in. */
+export interface Rule {
+  readonly id: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly scope: { readonly product: string; readonly asset: string | null; readonly devices: readonly string[] | null };
+  readonly when: { readonly threshold?: Threshold; readonly expression?: string; readonly forMs: number; readonly count: number };
+  readonly alarm: { readonly severity: Severity; readonly message: string; readonly latching: boolean };
+}
+
+/** A rule ready to evaluate: the document and its compiled condition. */
+export interface CompiledRule {
+  readonly rule: Rule;
+  /** For an expression rule; a threshold needs none. */
+  readonly expression?: CompiledExpression;
+  /** The properties whose samples (re-)evaluate the rule. */
+  readonly properties: readonly string[];
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const OPS: readonly ThresholdOp[] = ['>', '>=', '<', '<='];
+/** Longest `for`: a day. */
+const MAX_FOR_MS = 86_400_000;
+const MAX_COUNT = 1_000;
+
+function invalid(rule: string, field: string, message: string): IipError {
+  return new IipError('IIP_ERR_RULE_INVALID', `rule "${rule}": ${field}: ${message}`, { rule, field });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], rule: string, field: string): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw invalid(rule, field ? `${field}.${k}` : k, `unknown field (expected ${allowed.join(', ')})`);
+}
+
+/** "90s", "1m", "2h", "500ms" or a number of milliseconds. */
+export function parseDuration(v: unknown, rule: string, field: string): number {
+  let ms: number;
+  if (typeof v === 'number') ms = v;
+  else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(v);
+    if (!m) throw invalid(rule, field, `"${v}" is not a duration (e.g. "30s", "1m", "2h", or milliseconds)`);
+    ms = Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  } else throw invalid(rule, field, 'a duration ("30s", "1m", "2h") or a number of milliseconds');
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_FOR_MS) throw invalid(rule, field, `must be between 0 and 24 h`);
+  return Math.round(ms);
+}
+
+/**
+ * Checks a rule document against the product's thing model and compiles it. Refusals: IIP_ERR_RULE_INVALID
+ * (the format), IIP_ERR_RULE_UNKNOWN_PROPERTY, IIP_ERR_RULE_TYPE, IIP_ERR_RULE_EXPRESSION.
+ */
+export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
+  if (!isObject(doc)) throw invalid('?', 'rule', 'must be an object');
+  const id = doc.id;
+  if (typeof id !== 'string' || !ID.test(id)) throw invalid(typeof id === 'string' ? id : '?', 'id', 'letters, digits, _ and -, 1 to 64 characters');
+  onlyKeys(doc, ['id', 'name', 'enabled', 'scope', 'when', 'alarm'], id, '');
+  if (doc.name !== undefined && (typeof doc.name !== 'string' || doc.name.length > 200)) throw invalid(id, 'name', 'a text of at most 200 characters');
+  if (doc.enabled !== undefined && typeof doc.enabled !== 'boolean') throw invalid(id, 'enabled', 'true or false');
+
+  const scope = doc.scope;
+  if (!isObject(scope)) throw invalid(id, 'scope', 'an object {product, asset?, devices?}');
+  onlyKeys(scope, ['product', 'asset', 'devices'], id, 'scope');
+  if (typeof scope.product !== 'string' || scope.product === '') throw invalid(id, 'scope.product', 'the product whose devices the rule watches');
+  if (scope.asset !== undefined && scope.asset !== null && typeof scope.asset !== 'string') throw invalid(id, 'scope.asset', 'an asset id (the rule covers its subtree) or null');
+  if (scope.devices !== undefined && scope.devices !== null && (!Array.isArray(scope.devices) || scope.devices.length === 0 || scope.devices.length > 10_000 || !scope.devices.every((d) => typeof d === 'string' && d !== ''))) {
+    throw invalid(id, 'scope.devices', 'a non-empty list of device ids (at most 10,000) or null');
+  }
+
+  const when = doc.when;
+  if (!isObject(when)) throw invalid(id, 'when', 'an object with a threshold or an expression');
+  onlyKeys(when, ['threshold', 'expression', 'for', 'count'], id, 'when');
+  if ((when.threshold === undefined) === (when.expression === undefined)) throw invalid(id, 'when', 'exactly one of threshold and expression');
+  const forMs = when.for === undefined ? 0 : parseDuration(when.for, id, 'when.for');
+  const count = when.count === undefined ? 1 : when.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw invalid(id, 'when.count', `a whole number from 1 to ${MAX_COUNT}`);
+
+  let threshold: Threshold | undefined;
+  let expression: CompiledExpression | undefined;
+  if (when.threshold !== undefined) {
+    const t = when.threshold;
+    if (!isObject(t)) throw invalid(id, 'when.threshold', 'an object {property, op, value, deadband?}');
+    onlyKeys(t, ['property', 'op', 'value', 'deadband'], id, 'when.threshold');
+    if (typeof t.property !== 'string') throw invalid(id, 'when.threshold.property', 'a property id');
+    const prop = model.properties.find((p) => p.id === t.property);
+    if (!prop) {
+      throw new IipError('IIP_ERR_RULE_UNKNOWN_PROPERTY', `rule "${id}": when.threshold.property: property "${t.property}" is not in the thing model`, {
+        rule: id,
+        field: 'when.threshold.property',
+        property: t.property,
+      });
+    }
+    if (!isNumericType(prop.dataType)) {
+      throw new IipError('IIP_ERR_RULE_TYPE', `rule "${id}": when.threshold.property: "${t.property}" is a ${prop.dataType.type}, a threshold needs a number (use an expression)`, {
+        rule: id,
+        field: 'when.threshold.property',
+        property: t.property,
+      });
+    }
+    if (!OPS.includes(t.op as ThresholdOp)) throw invalid(id, 'when.threshold.op', `one of ${OPS.join(' ')}`);
+    if (typeof t.value !== 'number' || !Number.isFinite(t.value)) throw invalid(id, 'when.threshold.value', 'a number');
+    const deadband = t.deadband === undefined ? 0 : t.deadband;
+    if (typeof deadband !== 'number' || !Number.isFinite(deadband) || deadband < 0) throw invalid(id, 'when.threshold.deadband', 'a number ≥ 0');
+    threshold = { property: t.property, op: t.op as ThresholdOp, value: t.value, deadband };
+  } else {
+    expression = compileCondition(modelEnvironment(model), when.expression as string, { rule: id, field: 'when.expression' });
+    if (expression.properties.length === 0) throw invalid(id, 'when.expression', 'must read at least one property (it is evaluated when one of them changes)');
+  }
+
+  const alarm = doc.alarm ?? {};
+  if (!isObject(alarm)) throw invalid(id, 'alarm', 'an object {severity, message?, latching?}');
+  onlyKeys(alarm, ['severity', 'message', 'latching'], id, 'alarm');
+  const severity = alarm.severity ?? 'medium';
+  if (!SEVERITIES.includes(severity as Severity)) throw invalid(id, 'alarm.severity', `one of ${SEVERITIES.join(', ')}`);
+  if (alarm.message !== undefined && (typeof alarm.message !== 'string' || alarm.message.length > 500)) throw invalid(id, 'alarm.message', 'a text of at most 500 characters');
+  if (alarm.latching !== undefined && typeof alarm.latching !== 'boolean') throw invalid(id, 'alarm.latching', 'true or false');
+
+  const rule: Rule = {
+    id,
+    name: (doc.name as string | undefined) ?? id,
+    enabled: (doc.enabled as boolean | undefined) ?? true,
+    scope: { product: scope.product, asset: (scope.asset as string | null | undefined) ?? null, devices: (scope.devices as string[] | null | undefined) ?? null },
+    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), forMs, count },
+    alarm: { severity: severity as Severity, message: (alarm.message as string | undefined) ?? '', latching: (alarm.latching as boolean | undefined) ?? false },
+  };
+  return { rule, ...(expression && { expression }), properties: threshold ? [threshold.property] : (expression as CompiledExpression).properties };
+}
