@@ -4,7 +4,7 @@
  */
 import type { GatewayConfig, PointValue, ThingModel } from '@iip/core';
 
-export type { DataType, DeviceHealth, DeviceLinkState, DriverHealth, GatewayConfig, PointValue, PropertySpec, ServiceSpec, ThingModel } from '@iip/core';
+export type { DataType, DeviceHealth, DeviceLinkState, DriverHealth, EventSpec, GatewayConfig, PointValue, PropertySpec, ServiceSpec, ThingModel } from '@iip/core';
 
 export interface User {
   readonly id: string;

@@ -1,7 +1,7 @@
 /**
  * One device: every property with its live value, unit and time, a write control for each rw property,
  * a trend of the selected numeric property over a chosen window (extended by live points as they arrive),
- * and the device's latest audit entries.
+ * the events it announced (events/events-panel.tsx) and the device's latest audit entries.
  */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { ApiClient } from '../api-client';
@@ -11,6 +11,7 @@ import { LiveValue } from '../components/live-value';
 import { StateBadge } from '../components/state-badge';
 import { ServiceControl } from '../components/service-control';
 import { WriteControl } from '../components/write-control';
+import { EventsPanel } from '../events/events-panel';
 import { useI18n } from '../i18n-context';
 import { isTrendable, keyProperties, stateProperty } from '../key-properties';
 import { type LiveStore, useLiveDevice } from '../live-store';
@@ -173,6 +174,7 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
             ))}
           </section>
         )}
+        {(product?.model.events.length ?? 0) > 0 && <EventsPanel api={api} deviceId={device.id} specs={product?.model.events ?? []} />}
         <section className="panel audit-panel">
           <AuditList entries={audit.data} properties={props} error={audit.error} />
         </section>
