@@ -88,6 +88,41 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'A device event lacks an output its thing model marks as required (details.output).',
     fix: 'Send every required output in "data", or make the output optional in the thing model.',
   },
+  IIP_ERR_ALARM_NOT_ACKABLE: {
+    status: 409,
+    meaning: 'The alarm does not need acknowledging: it is normal, or already acknowledged (details.state gives its ISA-18.2 state).',
+    fix: 'Reload the alarm; only an unacknowledged, returned-unacknowledged or latched alarm can be acknowledged. See docs/reference/alarms.md.',
+  },
+  IIP_ERR_ALARM_NOT_ACTIVE: {
+    status: 409,
+    meaning: 'One-shot shelving was asked for an alarm that is not active; one-shot shelving lasts until the alarm returns to normal, so it needs an active alarm.',
+    fix: 'Use timed shelving (a duration) for an alarm that is normal now, e.g. a chattering one.',
+  },
+  IIP_ERR_ALARM_ALREADY_SHELVED: {
+    status: 409,
+    meaning: 'The alarm is already one-shot shelved.',
+    fix: 'Nothing to do; to shelve it for a fixed time instead, shelve it with a duration.',
+  },
+  IIP_ERR_ALARM_NOT_SHELVED: {
+    status: 409,
+    meaning: 'Unshelve was asked for an alarm that is not shelved (its timed shelving may just have expired).',
+    fix: 'Reload the alarm; nothing to do.',
+  },
+  IIP_ERR_ALARM_SHELVE_DURATION: {
+    status: 422,
+    meaning: 'The shelving duration is not a positive number of milliseconds or exceeds the maximum shelving time (details.maxMs).',
+    fix: 'Shelve for a shorter time (at most details.maxMs); shelve again when it expires if you must.',
+  },
+  IIP_ERR_ALARM_OUT_OF_SERVICE: {
+    status: 409,
+    meaning: 'The alarm is out of service: it cannot be shelved or removed from service again.',
+    fix: 'Return the alarm to service first.',
+  },
+  IIP_ERR_ALARM_IN_SERVICE: {
+    status: 409,
+    meaning: 'Return to service was asked for an alarm that is in service.',
+    fix: 'Reload the alarm; nothing to do.',
+  },
   IIP_ERR_TELEMETRY_UNKNOWN_PROPERTY: {
     status: 422,
     meaning: "A point names a property that is not in the device's thing model.",

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './expression.js';
 export * from './rule.js';
 export * from './condition.js';
+export * from './alarm-state.js';
