@@ -1,7 +1,7 @@
 /**
  * The events panel's reading and formatting (src/events/events-model.ts) against an in-memory copy of what
  * GET /api/v1/devices/{id}/events documents (oldest first by ts then seq, from ≤ ts < to, seq > afterSeq,
- * nextAfterSeq when a page is full), and its dictionary. The browser test runs the same code against the platform.
+ * `next` when a page is full), and its dictionary. The browser test runs the same code against the platform.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,7 +28,7 @@ function store(events: DeviceEventItem[]) {
       .sort((a, b) => a.ts - b.ts || a.seq - b.seq)
       .slice(0, q.limit);
     const last = hits.at(-1);
-    return { device: 'd1', items: hits, ...(hits.length === q.limit && last && { nextAfterSeq: last.seq }) };
+    return { device: 'd1', items: hits, ...(hits.length === q.limit && last && { next: `${last.ts}:${last.seq}` }) };
   };
   return { fetch, calls, events };
 }
@@ -41,7 +41,7 @@ test('readWindow walks forward by time and misses no event whose seq is out of t
   const r = await readWindow(s.fetch, { from: 0 }, 10, 2);
   assert.equal(r.complete, true);
   assert.deepEqual(r.items.map((e) => e.seq).sort(), [1, 2, 3, 4, 5, 6]);
-  // Paging by afterSeq = nextAfterSeq would have lost seq 5: the first page ends at seq 2, the second at seq 5 …
+  // Paging by afterSeq = the last seq would have lost seq 5: the first page ends at seq 2, the second at seq 5 …
   const cut = await readWindow(s.fetch, { from: 0 }, 1, 2);
   assert.equal(cut.complete, false);
 });

@@ -36,8 +36,13 @@ export interface DeviceEventFilter {
   readonly to?: number;
   readonly event?: string;
   readonly level?: DeviceEventLevel;
-  /** Only events with seq > afterSeq (paging). */
+  /** Only events with seq > afterSeq (paging in seq order: listByTenant). */
   readonly afterSeq?: number;
+  /**
+   * Only events after this (ts, seq) in (ts, seq) order (paging listByDevice: an event that arrives late with an
+   * older ts still sorts where its ts puts it, so a seq cursor could skip it there).
+   */
+  readonly after?: { readonly ts: number; readonly seq: number };
   readonly limit: number;
 }
 

@@ -1346,6 +1346,20 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.deepEqual(await d1({ afterSeq: 2 }), [6, 4, 5]);
         assert.deepEqual(await all({ afterSeq: 4, limit: 1 }), [5]);
         assert.deepEqual(await d1({ limit: 2 }), [6, 2]);
+        // Paging one device by its (ts, seq) cursor reaches every event, also one that arrived late with an older
+        // ts (6 came last but sorts first; 4 has a higher seq than 2 at the same ts).
+        assert.deepEqual(await d1({ after: { ts: 1_000, seq: 2 } }), [4, 5, 1]);
+        assert.deepEqual(await d1({ after: { ts: 500, seq: 6 }, limit: 2 }), [2, 4]);
+        const pages: number[] = [];
+        let cursor: { ts: number; seq: number } | undefined;
+        for (;;) {
+          const page = await s.deviceEvents.listByDevice(T1, 'd1' as DeviceId, { limit: 2, ...(cursor && { after: cursor }) });
+          pages.push(...page.map((e) => e.seq));
+          const last = page[page.length - 1];
+          if (page.length < 2 || !last) break;
+          cursor = { ts: last.ts, seq: last.seq };
+        }
+        assert.deepEqual(pages, [6, 2, 4, 5, 1]);
         assert.deepEqual(await s.deviceEvents.listByDevice(T1, 'd9' as DeviceId, { limit: 100 }), []);
         assert.deepEqual((await s.deviceEvents.listByDevice(T2, 'd1' as DeviceId, { limit: 100 })).map((e) => [e.tenant, e.seq, e.ts]), [[T2, 1, 1_500]]);
         assert.deepEqual(await s.deviceEvents.listByTenant('nobody' as TenantId, { limit: 100 }), []);

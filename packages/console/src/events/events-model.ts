@@ -4,7 +4,7 @@
  * model's data types. Pure apart from the page fetcher it is given, so it is unit-tested in Node.
  *
  * How the panel reads (GET /api/v1/devices/{id}/events answers oldest first, by ts then seq, `limit` at most
- * 1,000, `nextAfterSeq` when a page is full):
+ * 1,000, `next` when a page is full):
  * - A window is read by walking forward in time: the next page starts `from` the last page's last ts (inclusive,
  *   duplicates dropped by seq). Continuing with `afterSeq` instead could skip an event whose ts is later but
  *   whose seq is lower than the page's last one (a device that sends its own, older timestamps late).
@@ -33,7 +33,8 @@ export interface DeviceEventItem {
 export interface EventPage {
   readonly device: string;
   readonly items: readonly DeviceEventItem[];
-  readonly nextAfterSeq?: number;
+  /** Set when the page is full: the `<ts>:<seq>` cursor of its last event. */
+  readonly next?: string;
 }
 
 export interface EventQuery {
@@ -65,7 +66,7 @@ export async function readWindow(fetch: FetchEvents, q: Omit<EventQuery, 'limit'
     const page = await fetch({ ...q, ...(from !== undefined && { from }), limit: pageSize });
     for (const e of page.items) bySeq.set(e.seq, e);
     const last = page.items.at(-1);
-    if (page.nextAfterSeq === undefined || !last) return { items: [...bySeq.values()], complete: true };
+    if (page.next === undefined || !last) return { items: [...bySeq.values()], complete: true };
     if (from !== undefined && last.ts <= from) break;
     from = last.ts;
   }

@@ -23,13 +23,13 @@ const eventSchema = {
 } as const;
 
 export async function deviceEventRoutes(app: FastifyInstance, opts: { registry: RegistryService; events: DeviceEventStore }): Promise<void> {
-  app.get<{ Params: { id: string }; Querystring: { from?: number; to?: number; event?: string; level?: DeviceEventLevel; afterSeq?: number; limit: number } }>(
+  app.get<{ Params: { id: string }; Querystring: { from?: number; to?: number; event?: string; level?: DeviceEventLevel; after?: string; afterSeq?: number; limit: number } }>(
     '/api/v1/devices/:id/events',
     {
       schema: {
         tags: ['telemetry'],
         description:
-          'The events the device announced, oldest first (by time, then sequence number): `from` ≤ ts < `to` (ms), one `event` id or `level`. When `limit` is reached, `nextAfterSeq` continues.',
+          'The events the device announced, oldest first (by time, then sequence number): `from` ≤ ts < `to` (ms), one `event` id or `level`. When `limit` is reached, `next` continues: pass it as `after` (an event that arrived late with an older time is not skipped).',
         querystring: {
           type: 'object',
           properties: {
@@ -37,11 +37,12 @@ export async function deviceEventRoutes(app: FastifyInstance, opts: { registry: 
             to: { type: 'integer' },
             event: { type: 'string', maxLength: 64 },
             level: { type: 'string', enum: ['info', 'warn', 'alert'] },
-            afterSeq: { type: 'integer', minimum: 0 },
+            after: { type: 'string', pattern: '^-?[0-9]{1,16}:[0-9]{1,16}$', description: 'The `next` of the previous page (`<ts>:<seq>`)' },
+            afterSeq: { type: 'integer', minimum: 0, description: 'Only events stored after this sequence number (new since a previous read: sequence numbers follow commit order)' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
         },
-        response: { 200: { type: 'object', properties: { device: { type: 'string' }, items: { type: 'array', items: eventSchema }, nextAfterSeq: { type: 'integer' } } }, ...errorResponses },
+        response: { 200: { type: 'object', properties: { device: { type: 'string' }, items: { type: 'array', items: eventSchema }, next: { type: 'string' } } }, ...errorResponses },
       },
     },
     async (req) => {
@@ -54,12 +55,13 @@ export async function deviceEventRoutes(app: FastifyInstance, opts: { registry: 
         ...(q.event !== undefined && { event: q.event }),
         ...(q.level !== undefined && { level: q.level }),
         ...(q.afterSeq !== undefined && { afterSeq: q.afterSeq }),
+        ...(q.after !== undefined && { after: { ts: Number(q.after.split(':')[0]), seq: Number(q.after.split(':')[1]) } }),
       });
       const last = items[items.length - 1];
       return {
         device: d.id,
         items: items.map((e) => ({ seq: e.seq, event: e.event, ts: e.ts, receivedAt: e.receivedAt, level: e.level, data: e.data })),
-        ...(items.length === q.limit && last && { nextAfterSeq: last.seq }),
+        ...(items.length === q.limit && last && { next: `${last.ts}:${last.seq}` }),
       };
     },
   );

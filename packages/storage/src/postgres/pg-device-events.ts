@@ -15,7 +15,9 @@ import type { DeviceId, TenantId } from '@iip/core';
 import { byTenant, type DeviceEvent, type DeviceEventFilter, type DeviceEventRow, type DeviceEventStore, type NewDeviceEvent, toDeviceEvent } from '../device-events.js';
 import type { PgDb } from './pg-db.js';
 
-const FILTER = `ts >= $2 AND ts < $3 AND seq > $4 AND ($5::text IS NULL OR event = $5) AND ($6::text IS NULL OR level = $6)`;
+/** The filter's conditions; `ts` and `seq` are the placeholders of the (ts, seq) cursor. */
+const filter = (ts: string, seq: string) =>
+  `ts >= $2 AND ts < $3 AND seq > $4 AND ($5::text IS NULL OR event = $5) AND ($6::text IS NULL OR level = $6) AND (ts > ${ts} OR (ts = ${ts} AND seq > ${seq}))`;
 
 const filterParams = (f: DeviceEventFilter) => [
   f.from ?? Number.MIN_SAFE_INTEGER,
@@ -66,14 +68,19 @@ export class PgDeviceEvents implements DeviceEventStore {
 
   async listByDevice(tenant: TenantId, device: DeviceId, f: DeviceEventFilter): Promise<DeviceEvent[]> {
     const rows = await this.db.rows<DeviceEventRow>(
-      `SELECT * FROM device_events WHERE tenant = $1 AND device = $8 AND ${FILTER} ORDER BY ts, seq LIMIT $7`,
-      [tenant, ...filterParams(f), device],
+      `SELECT * FROM device_events WHERE tenant = $1 AND device = $8 AND ${filter('$9', '$10')} ORDER BY ts, seq LIMIT $7`,
+      [tenant, ...filterParams(f), device, f.after?.ts ?? Number.MIN_SAFE_INTEGER, f.after?.seq ?? 0],
     );
     return rows.map(toDeviceEvent);
   }
 
   async listByTenant(tenant: TenantId, f: DeviceEventFilter): Promise<DeviceEvent[]> {
-    const rows = await this.db.rows<DeviceEventRow>(`SELECT * FROM device_events WHERE tenant = $1 AND ${FILTER} ORDER BY seq LIMIT $7`, [tenant, ...filterParams(f)]);
+    const rows = await this.db.rows<DeviceEventRow>(`SELECT * FROM device_events WHERE tenant = $1 AND ${filter('$8', '$9')} ORDER BY seq LIMIT $7`, [
+      tenant,
+      ...filterParams(f),
+      f.after?.ts ?? Number.MIN_SAFE_INTEGER,
+      f.after?.seq ?? 0,
+    ]);
     return rows.map(toDeviceEvent);
   }
 

@@ -7,13 +7,15 @@ import type Database from 'better-sqlite3';
 import type { DeviceId, TenantId } from '@iip/core';
 import { byTenant, type DeviceEvent, type DeviceEventFilter, type DeviceEventRow, type DeviceEventStore, type NewDeviceEvent, toDeviceEvent } from '../device-events.js';
 
-const FILTER = `ts >= @from AND ts < @to AND seq > @after
+const FILTER = `ts >= @from AND ts < @to AND seq > @after AND (ts > @afterTs OR (ts = @afterTs AND seq > @afterTsSeq))
   AND (@event IS NULL OR event = @event) AND (@level IS NULL OR level = @level)`;
 
 const filterParams = (f: DeviceEventFilter) => ({
   from: f.from ?? Number.MIN_SAFE_INTEGER,
   to: f.to ?? Number.MAX_SAFE_INTEGER,
   after: f.afterSeq ?? 0,
+  afterTs: f.after?.ts ?? Number.MIN_SAFE_INTEGER,
+  afterTsSeq: f.after?.seq ?? 0,
   event: f.event ?? null,
   level: f.level ?? null,
   limit: f.limit,
