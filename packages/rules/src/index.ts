@@ -4,3 +4,4 @@ export * from './expression.js';
 export * from './rule.js';
 export * from './condition.js';
 export * from './alarm-state.js';
+export * from './engine.js';

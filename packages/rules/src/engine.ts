@@ -1,0 +1,205 @@
+/**
+ * The rule engine's core, independent of transport and storage: it keeps each device's latest values, runs the
+ * tenant's rules that cover the device over every stored batch, one device at a time and in order, and reports
+ * each raise and clear. Evaluation states are handed to a port to be stored (flushed in the background, and at
+ * `flush()`), and loaded back when a rule is (re)installed, so a restart carries on where evaluation stopped.
+ *
+ * What covers a device: the rule's product is the device's, and, when the rule names them, the device is in its
+ * device list and in its asset's subtree (the caller says which assets contain which, from the asset tree).
+ */
+import type { PointValue, TelemetryBatch } from '@iip/core';
+import { type ConditionState, INITIAL_CONDITION_STATE, stepCondition } from './condition.js';
+import type { CompiledRule } from './rule.js';
+
+export interface DeviceInfo {
+  readonly product: string;
+  /** The asset the device is placed on, or null. */
+  readonly asset: string | null;
+}
+
+export interface Transition {
+  readonly tenant: string;
+  readonly rule: CompiledRule;
+  readonly device: string;
+  readonly kind: 'raise' | 'clear';
+  /** Device time of the sample that caused it. */
+  readonly ts: number;
+  /** The device's values at that sample (for the alarm's text and history). */
+  readonly values: Readonly<Record<string, PointValue>>;
+}
+
+export interface RuleEnginePorts {
+  /** The device's product and asset (cached by the caller). */
+  deviceInfo(tenant: string, device: string): Promise<DeviceInfo | undefined>;
+  /** Whether `asset` is `ancestor` or below it. */
+  inSubtree(tenant: string, ancestor: string, asset: string): Promise<boolean>;
+  /** A raise or clear, awaited before the device's next batch is evaluated (it opens or updates the alarm). */
+  onTransition(t: Transition): Promise<void>;
+  /** Stores evaluation states (one call per tenant and flush). */
+  saveStates(tenant: string, rows: ReadonlyArray<{ rule: string; device: string; state: ConditionState }>): Promise<void>;
+  /** The stored states of a rule, by device. */
+  loadStates(tenant: string, rule: string): Promise<ReadonlyArray<{ device: string; state: unknown }>>;
+}
+
+export interface RuleEngineStats {
+  batches: number;
+  evaluations: number;
+  raises: number;
+  clears: number;
+  /** Failures of a port during evaluation (logged); the batch's other rules went on. */
+  failures: number;
+}
+
+interface Installed {
+  readonly compiled: CompiledRule;
+  readonly states: Map<string, ConditionState>;
+}
+
+const isState = (v: unknown): v is ConditionState =>
+  v !== null && typeof v === 'object' && typeof (v as ConditionState).active === 'boolean' && typeof (v as ConditionState).streak === 'number';
+
+export class RuleEngine {
+  /** tenant → product → rule id → installed rule. */
+  private readonly rules = new Map<string, Map<string, Map<string, Installed>>>();
+  /** tenant/device → latest value of every property. */
+  private readonly latest = new Map<string, Record<string, PointValue>>();
+  /** tenant/device → the tail of its evaluation chain (one batch at a time, in arrival order). */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** tenant → rule → device → state not yet stored. */
+  private readonly dirty = new Map<string, Map<string, Map<string, ConditionState>>>();
+  private readonly counters: RuleEngineStats = { batches: 0, evaluations: 0, raises: 0, clears: 0, failures: 0 };
+
+  constructor(
+    private readonly ports: RuleEnginePorts,
+    private readonly log: (msg: string, fields: Record<string, unknown>) => void = () => {},
+  ) {}
+
+  /** Installs (or replaces) a rule, with its stored states unless `fresh` (its condition changed). */
+  async install(tenant: string, compiled: CompiledRule, fresh = false): Promise<void> {
+    const states = new Map<string, ConditionState>();
+    if (!fresh) for (const row of await this.ports.loadStates(tenant, compiled.rule.id)) if (isState(row.state)) states.set(row.device, row.state);
+    this.remove(tenant, compiled.rule.id);
+    if (!compiled.rule.enabled) return;
+    let byProduct = this.rules.get(tenant);
+    if (!byProduct) {
+      byProduct = new Map();
+      this.rules.set(tenant, byProduct);
+    }
+    let byId = byProduct.get(compiled.rule.scope.product);
+    if (!byId) {
+      byId = new Map();
+      byProduct.set(compiled.rule.scope.product, byId);
+    }
+    byId.set(compiled.rule.id, { compiled, states });
+  }
+
+  /** Stops evaluating a rule (its stored states are the caller's to delete). */
+  remove(tenant: string, ruleId: string): void {
+    for (const byId of this.rules.get(tenant)?.values() ?? []) byId.delete(ruleId);
+    this.dirty.get(tenant)?.delete(ruleId);
+  }
+
+  /** The number of installed rules. */
+  get size(): number {
+    let n = 0;
+    for (const byProduct of this.rules.values()) for (const byId of byProduct.values()) n += byId.size;
+    return n;
+  }
+
+  /**
+   * Evaluates a stored batch. Resolves when this batch (and every earlier batch of the device) is evaluated and its
+   * transitions reported; batches of one device never overlap. Rejects when a transition could not be reported
+   * (the alarm store is down): the rule's state for that device is then left as it was before the sample, so the
+   * batch given again (the bus re-delivers what its consumer did not acknowledge) raises or clears then. The
+   * device's later batches go on either way.
+   */
+  evaluate(batch: TelemetryBatch): Promise<void> {
+    const key = `${batch.tenant}\u0000${batch.device}`;
+    const before = this.chains.get(key) ?? Promise.resolve();
+    const run = before.then(() => this.evaluateNow(batch));
+    const next = run.catch((e: unknown) => {
+      this.counters.failures++;
+      this.log('rules: evaluation failed', { tenant: batch.tenant, device: batch.device, err: String(e) });
+    });
+    this.chains.set(key, next);
+    void next.then(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
+    return run;
+  }
+
+  private async evaluateNow(batch: TelemetryBatch): Promise<void> {
+    this.counters.batches++;
+    const byProduct = this.rules.get(batch.tenant);
+    if (!byProduct || batch.points.length === 0) return;
+    const info = await this.ports.deviceInfo(batch.tenant, batch.device);
+    if (!info) return;
+    const byId = byProduct.get(info.product);
+    if (!byId || byId.size === 0) return;
+    // The device's values after this batch, and one sample per timestamp in it, in time order.
+    const key = `${batch.tenant}\u0000${batch.device}`;
+    const values = this.latest.get(key) ?? {};
+    this.latest.set(key, values);
+    const times = [...new Set(batch.points.map((p) => p.ts))].sort((a, b) => a - b);
+    for (const ts of times) {
+      for (const p of batch.points) if (p.ts === ts) values[p.property] = p.value;
+      const sample = { ts, values: { ...values } };
+      for (const inst of byId.values()) {
+        const r = inst.compiled.rule;
+        if (r.scope.devices && !r.scope.devices.includes(batch.device)) continue;
+        if (r.scope.asset && (info.asset === null || !(await this.ports.inSubtree(batch.tenant, r.scope.asset, info.asset)))) continue;
+        if (!inst.compiled.properties.some((prop) => batch.points.some((p) => p.ts === ts && p.property === prop))) continue;
+        this.counters.evaluations++;
+        const prev = inst.states.get(batch.device) ?? INITIAL_CONDITION_STATE;
+        const step = stepCondition(inst.compiled, prev, sample);
+        if (step.transition) {
+          // Reported first: when it fails, the state stays as it was and the sample counts again when re-delivered.
+          await this.ports.onTransition({ tenant: batch.tenant, rule: inst.compiled, device: batch.device, kind: step.transition, ts, values: sample.values });
+          if (step.transition === 'raise') this.counters.raises++;
+          else this.counters.clears++;
+        }
+        if (step.state !== prev) {
+          inst.states.set(batch.device, step.state);
+          this.markDirty(batch.tenant, r.id, batch.device, step.state);
+        }
+      }
+    }
+  }
+
+  private markDirty(tenant: string, rule: string, device: string, state: ConditionState): void {
+    let byRule = this.dirty.get(tenant);
+    if (!byRule) {
+      byRule = new Map();
+      this.dirty.set(tenant, byRule);
+    }
+    let byDevice = byRule.get(rule);
+    if (!byDevice) {
+      byDevice = new Map();
+      byRule.set(rule, byDevice);
+    }
+    byDevice.set(device, state);
+  }
+
+  /** Waits for every device's evaluation in progress, then stores the states changed since the last flush. */
+  // (The chains never reject: a failed batch is counted and logged, and its caller was told.)
+  async flush(): Promise<void> {
+    await Promise.all([...this.chains.values()]);
+    const dirty = [...this.dirty];
+    this.dirty.clear();
+    for (const [tenant, byRule] of dirty) {
+      const rows = [...byRule].flatMap(([rule, byDevice]) => [...byDevice].map(([device, state]) => ({ rule, device, state })));
+      try {
+        await this.ports.saveStates(tenant, rows);
+      } catch (e) {
+        // Kept for the next flush: newer states of the same keys win.
+        for (const r of rows) if (!this.dirty.get(tenant)?.get(r.rule)?.has(r.device)) this.markDirty(tenant, r.rule, r.device, r.state);
+        this.counters.failures++;
+        this.log('rules: evaluation states not stored; retrying at the next flush', { tenant, rows: rows.length, err: String(e) });
+      }
+    }
+  }
+
+  stats(): RuleEngineStats {
+    return { ...this.counters };
+  }
+}
