@@ -9,6 +9,7 @@ export { ASSET_LEVELS } from './access-ports.js';
 export type * from './event-log.js';
 export { eventHash, GENESIS_HASH, verifyEventChain } from './event-log.js';
 export type * from './device-events.js';
+export type * from './rule-ports.js';
 export { STORAGE_ERRORS } from './errors.js';
 export { openSqliteStorage } from './sqlite/open-sqlite-storage.js';
 export type { SqliteStorageOptions } from './sqlite/open-sqlite-storage.js';

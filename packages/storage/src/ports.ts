@@ -8,6 +8,7 @@ import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId }
 import type { AccessStore } from './access-ports.js';
 import type { EventLogStore } from './event-log.js';
 import type { DeviceEventStore } from './device-events.js';
+import type { AlarmStore, RuleStore } from './rule-ports.js';
 
 export type TenantStatus = 'active' | 'suspended';
 
@@ -366,6 +367,10 @@ export interface Storage {
   readonly events: EventLogStore;
   /** What devices announced (device-events.ts). */
   readonly deviceEvents: DeviceEventStore;
+  /** Rules and their evaluation states (rule-ports.ts). */
+  readonly rules: RuleStore;
+  /** Alarms and their history (rule-ports.ts). */
+  readonly alarms: AlarmStore;
   /**
    * Upkeep the adapter needs while it runs, if any; the platform calls it every few hours where the historian
    * writes (PostgreSQL: creates the raw partitions of the days ahead). Idempotent.

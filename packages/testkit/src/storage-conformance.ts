@@ -1,6 +1,6 @@
 /**
  * The one conformance suite every storage adapter must pass (registry, users, telemetry, gateways, audit,
- * access: asset tree, placements, roles, grants).
+ * access: asset tree, placements, roles, grants; device events; rules and alarms).
  * An adapter's test file calls `runStorageConformance(name, open)`; `open` returns a fresh, empty store. A
  * fixture that can close and reopen the same database provides `reopen`; without it the durability case is
  * skipped and the skip says why. Every port method returns a promise, and a refusal must be a rejected
@@ -9,7 +9,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
-import type { Asset, AssetLevel, AuditEntry, CustomRole, Device, DeviceEventLevel, Grant, NewDeviceEvent, Product, RawRow, RollupRow, Storage, TenantPolicy } from '@iip/storage';
+import type {
+  Alarm,
+  AlarmFilter,
+  Asset,
+  AssetLevel,
+  AuditEntry,
+  CustomRole,
+  Device,
+  DeviceEventLevel,
+  Grant,
+  NewAlarmHistoryEntry,
+  NewDeviceEvent,
+  Product,
+  RawRow,
+  RollupRow,
+  Storage,
+  StoredRule,
+  TenantPolicy,
+} from '@iip/storage';
 import { estimateStoredBytes, eventHash, GENESIS_HASH, verifyEventChain } from '@iip/storage';
 
 export interface StorageFixture {
@@ -338,6 +356,12 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
           await s.gateways.saveState({ tenant: t, gateway: GW, appliedVersion: 1, state: {}, updatedAt: 2 });
           await s.audit.append({ tenant: t, ts: 3, actor: 'admin', action: 'write', device: 'd1', property: 'mode', oldValue: 'stop', newValue: 'run', result: 'ok', error: null });
           await s.deviceEvents.append([{ tenant: t, device: 'd1' as DeviceId, event: 'fault', ts: 4, receivedAt: 5, level: 'alert', data: { code: 7 } }]);
+          await s.rules.putRule({ tenant: t, id: 'r1', doc: { id: 'r1' }, enabled: true, updatedAt: 6, updatedBy: 'admin' });
+          await s.rules.saveStates(t, [{ rule: 'r1', device: 'd1' as DeviceId, state: { phase: 'raised' } }]);
+          const a = { tenant: t, id: 'a1', rule: 'r1', device: 'd1' as DeviceId, severity: 'high', message: 'm', state: {}, open: true, raisedAt: 7, updatedAt: 7 };
+          const e = { tenant: t, alarm: 'a1', ts: 7, type: 'activate', user: null, comment: null, isaState: 'unacked' };
+          await s.alarms.createAlarm(a, e);
+          await s.alarms.updateAlarm({ ...a, updatedAt: 8 }, 1, { ...e, ts: 8, type: 'ack', user: 'admin', isaState: 'acked' });
         }
         const sid = await s.telemetry.seriesId(key(T1, 'd1', 'temp'), 'n');
         await s.telemetry.write([{ series: sid, ts: 1_000, num: 1, str: null }]);
@@ -362,6 +386,14 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal(await s.gateways.getState(T1, GW), undefined);
         assert.deepEqual(await s.gateways.listGateways(T1), []);
         assert.deepEqual(await s.deviceEvents.listByTenant(T1, { limit: 10 }), []);
+        assert.deepEqual(await s.rules.listRules(T1), []);
+        assert.deepEqual((await s.rules.listEnabledRules()).map((r) => r.tenant), [T2]);
+        assert.deepEqual(await s.rules.loadStates(T1, 'r1'), []);
+        assert.equal(await s.alarms.getAlarm(T1, 'a1'), undefined);
+        assert.equal(await s.alarms.openAlarm(T1, 'r1', 'd1' as DeviceId), undefined);
+        assert.deepEqual(await s.alarms.listAlarms(T1, { limit: 10 }), []);
+        assert.deepEqual(await s.alarms.history(T1, 'a1'), []);
+        assert.deepEqual(await s.alarms.listHistory(T1, { limit: 10 }), []);
         // The audit log outlives the tenant; telemetry is the caller's to delete.
         assert.equal((await s.audit.list(T1, { limit: 10 })).length, 1);
         assert.deepEqual(await s.telemetry.raw(sid, 0, 1e12, 10), [{ series: sid, ts: 1_000, num: 1, str: null }]);
@@ -379,6 +411,10 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal((await s.gateways.latestConfig(T2, GW))?.version, 1);
         assert.equal((await s.gateways.getState(T2, GW))?.appliedVersion, 1);
         assert.deepEqual((await s.deviceEvents.listByTenant(T2, { limit: 10 })).map((e) => [e.device, e.event, e.seq]), [['d1', 'fault', 1]]);
+        assert.equal((await s.rules.getRule(T2, 'r1'))?.version, 1);
+        assert.deepEqual((await s.rules.loadStates(T2, 'r1')).map((r) => r.state), [{ phase: 'raised' }]);
+        assert.equal((await s.alarms.openAlarm(T2, 'r1', 'd1' as DeviceId))?.version, 2);
+        assert.deepEqual((await s.alarms.history(T2, 'a1')).map((e) => [e.seq, e.type]), [[1, 'activate'], [2, 'ack']]);
 
         assert.equal(await s.registry.deleteTenant(T1), false);
         assert.equal(await s.registry.deleteTenant('ghost' as TenantId), false);
@@ -390,6 +426,10 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.deepEqual((await s.access.listAssets(T1)).map((a) => a.id), ['ent']);
         const [again] = await s.deviceEvents.append([{ tenant: T1, device: 'd1' as DeviceId, event: 'fault', ts: 6, receivedAt: 6, level: 'info', data: {} }]);
         assert.equal(again?.seq, 2, "a deleted tenant's event seqs are not handed out again");
+        assert.equal((await s.rules.putRule({ tenant: T1, id: 'r1', doc: {}, enabled: true, updatedAt: 9, updatedBy: 'admin' }, 0)).version, 1);
+        const a1 = { tenant: T1, id: 'a1', rule: 'r1', device: 'd1' as DeviceId, severity: 'high', message: 'm', state: {}, open: true, raisedAt: 9, updatedAt: 9 };
+        const { entry } = await s.alarms.createAlarm(a1, { tenant: T1, alarm: 'a1', ts: 9, type: 'activate', user: null, comment: null, isaState: 'unacked' });
+        assert.equal(entry.seq, 3, "a deleted tenant's alarm history seqs are not handed out again");
       }));
     });
 
@@ -1391,6 +1431,323 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
       }));
     });
 
+    describe('rules and alarms', () => {
+      const DOC = {
+        id: 'overheat',
+        name: { en: 'Overheat', zh: '过热' },
+        scope: { products: ['cnc'], devices: [] },
+        condition: { kind: 'threshold', property: 'temp', op: '>', value: 80.5, deadband: 0.5, for: { ms: 60_000 }, count: null },
+        alarm: { severity: 'high', message: 'temp "{{temp}}" \\ too high\n第二行', latching: true },
+      };
+      const rule = (tenant: TenantId, id: string, extra: Partial<Omit<StoredRule, 'version'>> = {}): Omit<StoredRule, 'version'> => ({
+        tenant,
+        id,
+        doc: { ...DOC, id },
+        enabled: true,
+        updatedAt: 1_700_000_000_000,
+        updatedBy: 'alice',
+        ...extra,
+      });
+      const alarm = (tenant: TenantId, id: string, ruleId: string, dev: string, raisedAt: number, extra: Partial<Omit<Alarm, 'version'>> = {}): Omit<Alarm, 'version'> => ({
+        tenant,
+        id,
+        rule: ruleId,
+        device: dev as DeviceId,
+        severity: 'high',
+        message: `${ruleId} on ${dev}`,
+        state: { isa: 'unacked', active: true, latched: { since: raisedAt, values: [98.625, null, '过热'] }, shelved: null },
+        open: true,
+        raisedAt,
+        updatedAt: raisedAt,
+        ...extra,
+      });
+      const entry = (a: { tenant: TenantId; id: string }, type: string, ts: number, extra: Partial<NewAlarmHistoryEntry> = {}): NewAlarmHistoryEntry => ({
+        tenant: a.tenant,
+        alarm: a.id,
+        ts,
+        type,
+        user: null,
+        comment: null,
+        isaState: 'unacked',
+        ...extra,
+      });
+      const ids = (xs: ReadonlyArray<{ id: string }>) => xs.map((x) => x.id);
+
+      it('puts a rule as version 1 and every replacement as +1; the document round-trips exactly; another tenant is separate', withStore(async (s) => {
+        const v1 = await s.rules.putRule(rule(T1, 'overheat'));
+        assert.deepEqual(v1, { ...rule(T1, 'overheat'), version: 1 });
+        assert.deepEqual(await s.rules.getRule(T1, 'overheat'), v1, 'read back exactly as written');
+        const v2 = await s.rules.putRule(rule(T1, 'overheat', { enabled: false, updatedAt: 1_700_000_000_500, updatedBy: 'iip', doc: { ...DOC, extra: [1, { a: [] }] } }));
+        assert.deepEqual(v2, { ...rule(T1, 'overheat', { enabled: false, updatedAt: 1_700_000_000_500, updatedBy: 'iip', doc: { ...DOC, extra: [1, { a: [] }] } }), version: 2 });
+        assert.deepEqual(await s.rules.getRule(T1, 'overheat'), v2);
+        assert.equal((await s.rules.putRule(rule(T1, 'overheat'), 2)).version, 3, 'with the stored version');
+        assert.equal((await s.rules.putRule(rule(T1, 'new-one'), 0)).version, 1, 'expectedVersion 0: a new rule');
+        // The same id in the other tenant is another rule.
+        assert.equal((await s.rules.putRule(rule(T2, 'overheat', { updatedBy: 'bob' }))).version, 1);
+        assert.equal((await s.rules.getRule(T1, 'overheat'))?.version, 3);
+        assert.equal((await s.rules.getRule(T2, 'overheat'))?.updatedBy, 'bob');
+        assert.deepEqual(ids(await s.rules.listRules(T1)), ['new-one', 'overheat'], 'by id');
+        assert.deepEqual(ids(await s.rules.listRules(T2)), ['overheat']);
+        assert.deepEqual(await s.rules.listRules('nobody' as TenantId), []);
+        assert.equal(await s.rules.getRule(T1, 'ghost'), undefined);
+        assert.equal(await s.rules.getRule('nobody' as TenantId, 'overheat'), undefined);
+      }));
+
+      it('refuses a save over another version with IIP_ERR_CONFLICT and changes nothing', withStore(async (s) => {
+        await s.rules.putRule(rule(T1, 'r1'));
+        await s.rules.putRule(rule(T1, 'r1'));
+        await assert.rejects(() => s.rules.putRule(rule(T1, 'r1', { updatedBy: 'mallory' }), 1), code('IIP_ERR_CONFLICT', { tenant: T1, rule: 'r1', expectedVersion: 1, version: 2 }));
+        await assert.rejects(() => s.rules.putRule(rule(T1, 'r1', { updatedBy: 'mallory' }), 0), code('IIP_ERR_CONFLICT', { rule: 'r1', expectedVersion: 0, version: 2 }), '0: must be new');
+        await assert.rejects(() => s.rules.putRule(rule(T1, 'r1', { updatedBy: 'mallory' }), 3), code('IIP_ERR_CONFLICT', { expectedVersion: 3, version: 2 }));
+        await assert.rejects(() => s.rules.putRule(rule(T1, 'absent'), 1), code('IIP_ERR_CONFLICT', { rule: 'absent', expectedVersion: 1, version: 0 }));
+        await assert.rejects(() => s.rules.putRule(rule(T2, 'r1'), 2), code('IIP_ERR_CONFLICT', { tenant: T2, version: 0 }), 'versions are per tenant');
+        assert.deepEqual(await s.rules.getRule(T1, 'r1'), { ...rule(T1, 'r1'), version: 2 });
+        assert.equal(await s.rules.getRule(T1, 'absent'), undefined);
+        assert.deepEqual(await s.rules.listRules(T2), []);
+        await assert.rejects(() => s.rules.putRule(rule(T1, 'r2', { doc: { n: 1n } })), 'a document that is not JSON');
+        assert.equal(await s.rules.getRule(T1, 'r2'), undefined);
+        // Of concurrent saves over one version, exactly one wins.
+        const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => s.rules.putRule(rule(T1, 'r1', { updatedBy: `u${i}` }), 2)));
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results) if (r.status === 'rejected') code('IIP_ERR_CONFLICT')(r.reason);
+        assert.equal((await s.rules.getRule(T1, 'r1'))?.version, 3);
+      }));
+
+      it("lists every tenant's enabled rules", withStore(async (s) => {
+        await s.rules.putRule(rule(T2, 'b'));
+        await s.rules.putRule(rule(T1, 'b'));
+        await s.rules.putRule(rule(T1, 'a', { enabled: false }));
+        await s.rules.putRule(rule(T1, 'c'));
+        await s.rules.putRule(rule(T2, 'a'));
+        assert.deepEqual((await s.rules.listEnabledRules()).map((r) => [r.tenant, r.id, r.enabled]), [[T1, 'b', true], [T1, 'c', true], [T2, 'a', true], [T2, 'b', true]]);
+        await s.rules.putRule(rule(T1, 'c', { enabled: false }));
+        await s.rules.putRule(rule(T1, 'a'));
+        assert.deepEqual((await s.rules.listEnabledRules()).map((r) => `${r.tenant}/${r.id}`), [`${T1}/a`, `${T1}/b`, `${T2}/a`, `${T2}/b`]);
+        assert.deepEqual((await s.rules.listRules(T1)).map((r) => [r.id, r.enabled]), [['a', true], ['b', true], ['c', false]]);
+      }));
+
+      it('saves evaluation states all or nothing, upserts them, loads them by device and clears them, per rule and tenant', withStore(async (s) => {
+        const st = (n: number) => ({ phase: 'pending', since: 1_000 + n, count: n, last: { ts: 2_000, value: 80.75 + n }, window: [true, false, null] });
+        await s.rules.saveStates(T1, [
+          { rule: 'r1', device: 'd2' as DeviceId, state: st(2) },
+          { rule: 'r1', device: 'd1' as DeviceId, state: st(1) },
+          { rule: 'r2', device: 'd1' as DeviceId, state: st(3) },
+        ]);
+        await s.rules.saveStates(T2, [{ rule: 'r1', device: 'd1' as DeviceId, state: { other: 'tenant' } }]);
+        assert.deepEqual(await s.rules.loadStates(T1, 'r1'), [
+          { rule: 'r1', device: 'd1', state: st(1) },
+          { rule: 'r1', device: 'd2', state: st(2) },
+        ]);
+        await s.rules.saveStates(T1, [{ rule: 'r1', device: 'd1' as DeviceId, state: { phase: 'idle' } }, { rule: 'r1', device: 'd3' as DeviceId, state: null }]);
+        assert.deepEqual(await s.rules.loadStates(T1, 'r1'), [
+          { rule: 'r1', device: 'd1', state: { phase: 'idle' } },
+          { rule: 'r1', device: 'd2', state: st(2) },
+          { rule: 'r1', device: 'd3', state: null },
+        ]);
+        await s.rules.saveStates(T1, []);
+        // A failing row (a device that is missing) leaves every row of the batch unsaved.
+        await assert.rejects(() =>
+          s.rules.saveStates(T1, [
+            { rule: 'r1', device: 'd1' as DeviceId, state: { phase: 'changed' } },
+            { rule: 'r1', device: 'd9' as DeviceId, state: {} },
+            { rule: 'r1', device: null as unknown as DeviceId, state: {} },
+          ]),
+        );
+        await assert.rejects(() => s.rules.saveStates(T1, [{ rule: 'r1', device: 'd1' as DeviceId, state: { phase: 'changed' } }, { rule: 'r1', device: 'd8' as DeviceId, state: { n: 1n } }]));
+        assert.deepEqual((await s.rules.loadStates(T1, 'r1')).map((r) => [r.device, r.state]), [['d1', { phase: 'idle' }], ['d2', st(2)], ['d3', null]]);
+        assert.deepEqual(await s.rules.loadStates(T2, 'r1'), [{ rule: 'r1', device: 'd1', state: { other: 'tenant' } }]);
+        await s.rules.clearStates(T1, 'r1');
+        assert.deepEqual(await s.rules.loadStates(T1, 'r1'), []);
+        assert.deepEqual((await s.rules.loadStates(T1, 'r2')).length, 1, "another rule's states stay");
+        assert.deepEqual((await s.rules.loadStates(T2, 'r1')).length, 1, "another tenant's states stay");
+      }));
+
+      it('deletes a rule with its states; its alarms and their history stay', withStore(async (s) => {
+        await s.rules.putRule(rule(T1, 'r1'));
+        await s.rules.putRule(rule(T2, 'r1'));
+        await s.rules.saveStates(T1, [{ rule: 'r1', device: 'd1' as DeviceId, state: { n: 1 } }]);
+        await s.rules.saveStates(T2, [{ rule: 'r1', device: 'd1' as DeviceId, state: { n: 2 } }]);
+        const a = alarm(T1, 'a1', 'r1', 'd1', 1_000);
+        await s.alarms.createAlarm(a, entry(a, 'activate', 1_000));
+        assert.equal(await s.rules.deleteRule(T1, 'r1'), true);
+        assert.equal(await s.rules.deleteRule(T1, 'r1'), false);
+        assert.equal(await s.rules.deleteRule(T1, 'ghost'), false);
+        assert.equal(await s.rules.getRule(T1, 'r1'), undefined);
+        assert.deepEqual(await s.rules.loadStates(T1, 'r1'), []);
+        assert.equal((await s.alarms.getAlarm(T1, 'a1'))?.rule, 'r1');
+        assert.equal((await s.alarms.openAlarm(T1, 'r1', 'd1' as DeviceId))?.id, 'a1');
+        assert.deepEqual((await s.alarms.history(T1, 'a1')).map((e) => e.type), ['activate']);
+        assert.equal((await s.rules.getRule(T2, 'r1'))?.version, 1, "the other tenant's rule of that id stays");
+        assert.equal((await s.rules.loadStates(T2, 'r1')).length, 1);
+        // The id is free again, as version 1.
+        assert.equal((await s.rules.putRule(rule(T1, 'r1'), 0)).version, 1);
+      }));
+
+      it('creates an alarm with its first history entry; the state round-trips exactly', withStore(async (s) => {
+        const a = alarm(T1, 'r1/d1/1000', 'r1', 'd1', 1_000);
+        const e = entry(a, 'activate', 1_000);
+        const created = await s.alarms.createAlarm(a, e);
+        assert.deepEqual(created, { alarm: { ...a, version: 1 }, entry: { ...e, seq: 1 } });
+        assert.deepEqual(await s.alarms.getAlarm(T1, a.id), created.alarm, 'read back exactly as written');
+        assert.deepEqual(await s.alarms.openAlarm(T1, 'r1', 'd1' as DeviceId), created.alarm);
+        assert.deepEqual(await s.alarms.history(T1, a.id), [created.entry]);
+        assert.equal(await s.alarms.openAlarm(T1, 'r1', 'd2' as DeviceId), undefined);
+        assert.equal(await s.alarms.openAlarm(T2, 'r1', 'd1' as DeviceId), undefined);
+        assert.equal(await s.alarms.getAlarm(T2, a.id), undefined);
+        assert.deepEqual(await s.alarms.history(T2, a.id), []);
+        // A closed alarm is not the open one.
+        const b = alarm(T1, 'b', 'r2', 'd1', 2_000, { open: false, state: { isa: 'normal' } });
+        await s.alarms.createAlarm(b, entry(b, 'expire', 2_000, { isaState: 'normal' }));
+        assert.equal(await s.alarms.openAlarm(T1, 'r2', 'd1' as DeviceId), undefined);
+        assert.deepEqual(await s.alarms.getAlarm(T1, 'b'), { ...b, version: 1 });
+      }));
+
+      it('refuses a second open alarm for one (rule, device) and a taken id with IIP_ERR_CONFLICT, writing nothing; a closed one makes room', withStore(async (s) => {
+        const a = alarm(T1, 'a1', 'r1', 'd1', 1_000);
+        await s.alarms.createAlarm(a, entry(a, 'activate', 1_000));
+        const dup = alarm(T1, 'a2', 'r1', 'd1', 2_000);
+        await assert.rejects(() => s.alarms.createAlarm(dup, entry(dup, 'activate', 2_000)), code('IIP_ERR_CONFLICT', { tenant: T1, rule: 'r1', device: 'd1' }));
+        const taken = alarm(T1, 'a1', 'r9', 'd9', 2_000);
+        await assert.rejects(() => s.alarms.createAlarm(taken, entry(taken, 'activate', 2_000)), code('IIP_ERR_CONFLICT', { tenant: T1, alarm: 'a1' }));
+        assert.equal(await s.alarms.getAlarm(T1, 'a2'), undefined);
+        assert.deepEqual((await s.alarms.getAlarm(T1, 'a1'))?.rule, 'r1');
+        assert.deepEqual((await s.alarms.listHistory(T1, { limit: 10 })).map((e) => [e.alarm, e.seq]), [['a1', 1]], 'a refused create writes no history');
+        // Another device, another rule, another tenant: each may have its own open alarm.
+        for (const x of [alarm(T1, 'a3', 'r1', 'd2', 3_000), alarm(T1, 'a4', 'r2', 'd1', 3_000), alarm(T2, 'a1', 'r1', 'd1', 3_000)]) {
+          await s.alarms.createAlarm(x, entry(x, 'activate', 3_000));
+        }
+        assert.deepEqual((await s.alarms.listHistory(T1, { limit: 10 })).map((e) => [e.alarm, e.seq]), [['a1', 1], ['a3', 2], ['a4', 3]], 'a refused create used no seq');
+        assert.deepEqual((await s.alarms.listHistory(T2, { limit: 10 })).map((e) => [e.alarm, e.seq]), [['a1', 1]], 'seqs are per tenant');
+        // Once the open alarm is closed, the (rule, device) may raise a new one.
+        const closed = await s.alarms.updateAlarm({ ...a, open: false, state: { isa: 'normal' }, updatedAt: 4_000 }, 1, entry(a, 'ack', 4_000, { user: 'alice', isaState: 'normal' }));
+        assert.equal(closed.alarm.open, false);
+        assert.equal(await s.alarms.openAlarm(T1, 'r1', 'd1' as DeviceId), undefined);
+        const again = await s.alarms.createAlarm(dup, entry(dup, 'activate', 5_000));
+        assert.equal(again.alarm.version, 1);
+        assert.equal((await s.alarms.openAlarm(T1, 'r1', 'd1' as DeviceId))?.id, 'a2');
+        // Reopening the closed one while a2 is open is refused too.
+        await assert.rejects(() => s.alarms.updateAlarm({ ...a, open: true, updatedAt: 6_000 }, 2, entry(a, 'activate', 6_000)), code('IIP_ERR_CONFLICT', { rule: 'r1', device: 'd1' }));
+        assert.deepEqual(await s.alarms.getAlarm(T1, 'a1'), closed.alarm);
+        // The entry must be the alarm's; state must be JSON.
+        const c = alarm(T1, 'c', 'r3', 'd1', 7_000);
+        await assert.rejects(() => s.alarms.createAlarm(c, entry({ tenant: T2, id: 'c' }, 'activate', 7_000)), code('IIP_ERR_VALIDATION'));
+        await assert.rejects(() => s.alarms.createAlarm(c, entry({ tenant: T1, id: 'other' }, 'activate', 7_000)), code('IIP_ERR_VALIDATION'));
+        await assert.rejects(() => s.alarms.createAlarm({ ...c, state: { n: 1n } }, entry(c, 'activate', 7_000)));
+        assert.equal(await s.alarms.getAlarm(T1, 'c'), undefined);
+      }));
+
+      it('of concurrent creates of an open alarm for one (rule, device), exactly one wins', withStore(async (s) => {
+        const tries = Array.from({ length: 10 }, (_, i) => alarm(T1, `race-${i}`, 'r1', 'd1', 1_000 + i));
+        const results = await Promise.allSettled(tries.map((a) => s.alarms.createAlarm(a, entry(a, 'activate', a.raisedAt))));
+        const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        assert.equal(won.length, 1, 'exactly one');
+        for (const r of results) if (r.status === 'rejected') code('IIP_ERR_CONFLICT', { tenant: T1, rule: 'r1', device: 'd1' })(r.reason);
+        assert.deepEqual(await s.alarms.openAlarm(T1, 'r1', 'd1' as DeviceId), won[0]?.alarm);
+        assert.deepEqual(ids(await s.alarms.listAlarms(T1, { limit: 100 })), [won[0]?.alarm.id]);
+        assert.deepEqual(await s.alarms.listHistory(T1, { limit: 100 }), [won[0]?.entry]);
+        assert.equal(won[0]?.entry.seq, 1);
+      }));
+
+      it('updates an alarm over its stored version only, appending the history entry in the same transaction', withStore(async (s) => {
+        const a = alarm(T1, 'a1', 'r1', 'd1', 1_000);
+        await s.alarms.createAlarm(a, entry(a, 'activate', 1_000));
+        const ackState = { isa: 'acked', active: true, ack: { by: 'alice', at: 2_000, comment: '已确认 "ok"' } };
+        const acked = await s.alarms.updateAlarm({ ...a, state: ackState, updatedAt: 2_000 }, 1, entry(a, 'ack', 2_000, { user: 'alice', comment: '已确认 "ok"', isaState: 'acked' }));
+        assert.deepEqual(acked, {
+          alarm: { ...a, state: ackState, updatedAt: 2_000, version: 2 },
+          entry: { tenant: T1, alarm: 'a1', seq: 2, ts: 2_000, type: 'ack', user: 'alice', comment: '已确认 "ok"', isaState: 'acked' },
+        });
+        assert.deepEqual(await s.alarms.getAlarm(T1, 'a1'), acked.alarm);
+        await assert.rejects(
+          () => s.alarms.updateAlarm({ ...a, severity: 'low', updatedAt: 3_000 }, 1, entry(a, 'shelve', 3_000, { user: 'bob' })),
+          code('IIP_ERR_CONFLICT', { tenant: T1, alarm: 'a1', expectedVersion: 1, version: 2 }),
+        );
+        await assert.rejects(() => s.alarms.updateAlarm({ ...a, id: 'ghost' }, 1, entry({ tenant: T1, id: 'ghost' }, 'ack', 3_000)), code('IIP_ERR_NOT_FOUND', { tenant: T1, alarm: 'ghost' }));
+        await assert.rejects(() => s.alarms.updateAlarm({ ...a, tenant: T2 }, 2, entry({ tenant: T2, id: 'a1' }, 'ack', 3_000)), code('IIP_ERR_NOT_FOUND'), 'not in the other tenant');
+        await assert.rejects(() => s.alarms.updateAlarm({ ...a, updatedAt: 3_000 }, 2, entry({ tenant: T1, id: 'other' }, 'ack', 3_000)), code('IIP_ERR_VALIDATION'));
+        await assert.rejects(() => s.alarms.updateAlarm({ ...a, state: { n: 1n }, updatedAt: 3_000 }, 2, entry(a, 'ack', 3_000)));
+        assert.deepEqual(await s.alarms.getAlarm(T1, 'a1'), acked.alarm, 'refused updates change nothing');
+        assert.deepEqual((await s.alarms.history(T1, 'a1')).map((e) => [e.seq, e.type]), [[1, 'activate'], [2, 'ack']], 'and write no history');
+        // Of concurrent updates from one version, exactly one wins.
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => s.alarms.updateAlarm({ ...a, state: { i }, updatedAt: 4_000 + i }, 2, entry(a, 'shelve', 4_000 + i, { user: `u${i}` }))),
+        );
+        const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        assert.equal(won.length, 1);
+        for (const r of results) if (r.status === 'rejected') code('IIP_ERR_CONFLICT', { expectedVersion: 2, version: 3 })(r.reason);
+        assert.deepEqual(await s.alarms.getAlarm(T1, 'a1'), won[0]?.alarm);
+        assert.equal(won[0]?.alarm.version, 3);
+        assert.deepEqual(await s.alarms.history(T1, 'a1'), [
+          { ...entry(a, 'activate', 1_000), seq: 1 },
+          acked.entry,
+          won[0]?.entry,
+        ], 'oldest first');
+        assert.equal(won[0]?.entry.seq, 3);
+      }));
+
+      it('lists alarms newest first by (raisedAt, id), filtered by open, device, rule, severity, from and to, paged with before and limit', withStore(async (s) => {
+        const all = [
+          alarm(T1, 'a', 'r1', 'd1', 1_000),
+          alarm(T1, 'b', 'r1', 'd2', 2_000, { severity: 'low' }),
+          alarm(T1, 'c', 'r2', 'd1', 2_000, { open: false }),
+          alarm(T1, 'd', 'r2', 'd2', 3_000, { severity: 'low', open: false }),
+          alarm(T1, 'e', 'r1', 'd3', 2_000),
+          alarm(T2, 'f', 'r1', 'd1', 2_500),
+        ];
+        for (const a of all) await s.alarms.createAlarm(a, entry(a, 'activate', a.raisedAt));
+        const list = (f: Partial<AlarmFilter> = {}) => s.alarms.listAlarms(T1, { limit: 100, ...f }).then(ids);
+        assert.deepEqual(await list(), ['d', 'e', 'c', 'b', 'a'], 'raisedAt desc, then id desc');
+        assert.deepEqual(await s.alarms.listAlarms(T1, { limit: 1 }), [{ ...all[3], version: 1 }]);
+        assert.deepEqual(await list({ open: true }), ['e', 'b', 'a']);
+        assert.deepEqual(await list({ open: false }), ['d', 'c']);
+        assert.deepEqual(await list({ device: 'd1' }), ['c', 'a']);
+        assert.deepEqual(await list({ rule: 'r2' }), ['d', 'c']);
+        assert.deepEqual(await list({ severity: 'low' }), ['d', 'b']);
+        assert.deepEqual(await list({ severity: 'low', open: true, rule: 'r1', device: 'd2' }), ['b']);
+        assert.deepEqual(await list({ from: 2_000, to: 3_000 }), ['e', 'c', 'b'], 'from inclusive, to exclusive');
+        assert.deepEqual(await list({ to: 2_000 }), ['a']);
+        assert.deepEqual(await list({ device: 'd9' }), []);
+        // Paging: each page starts after the last (raisedAt, id) of the one before, also inside one raisedAt.
+        const pages: string[][] = [];
+        let before: AlarmFilter['before'];
+        for (;;) {
+          const page = await s.alarms.listAlarms(T1, { limit: 2, ...(before ? { before } : {}) });
+          if (page.length === 0) break;
+          pages.push(ids(page));
+          const last = page[page.length - 1] as Alarm;
+          before = { raisedAt: last.raisedAt, id: last.id };
+        }
+        assert.deepEqual(pages, [['d', 'e'], ['c', 'b'], ['a']]);
+        assert.deepEqual(await list({ before: { raisedAt: 2_000, id: 'd' } }), ['c', 'b', 'a'], 'before within one raisedAt compares ids');
+        assert.deepEqual(await list({ before: { raisedAt: 2_000, id: 'c' }, open: true }), ['b', 'a']);
+        assert.deepEqual(ids(await s.alarms.listAlarms(T2, { limit: 100 })), ['f']);
+        assert.deepEqual(await s.alarms.listAlarms('nobody' as TenantId, { limit: 100 }), []);
+      }));
+
+      it("lists a tenant's history by seq, filtered by ts from/to and afterSeq, at most limit", withStore(async (s) => {
+        const a = alarm(T1, 'a', 'r1', 'd1', 1_000);
+        const b = alarm(T1, 'b', 'r1', 'd2', 1_500);
+        await s.alarms.createAlarm(a, entry(a, 'activate', 1_000)); // 1
+        await s.alarms.createAlarm(b, entry(b, 'activate', 1_500)); // 2
+        await s.alarms.updateAlarm({ ...a, updatedAt: 3_000 }, 1, entry(a, 'ack', 3_000, { user: 'alice', isaState: 'acked' })); // 3
+        await s.alarms.updateAlarm({ ...b, updatedAt: 2_000 }, 1, entry(b, 'clear', 2_000, { isaState: 'rtn-unacked' })); // 4: ts goes back
+        await s.alarms.updateAlarm({ ...a, open: false, updatedAt: 4_000 }, 2, entry(a, 'clear', 4_000, { isaState: 'normal' })); // 5
+        const c = alarm(T2, 'a', 'r1', 'd1', 1_000);
+        await s.alarms.createAlarm(c, entry(c, 'activate', 1_000));
+        const seqs = (f: Partial<Parameters<Storage['alarms']['listHistory']>[1]> = {}) => s.alarms.listHistory(T1, { limit: 100, ...f }).then((es) => es.map((e) => e.seq));
+        assert.deepEqual(await seqs(), [1, 2, 3, 4, 5], 'by seq, not by ts');
+        assert.deepEqual(await seqs({ from: 1_500, to: 3_000 }), [2, 4], 'from inclusive, to exclusive');
+        assert.deepEqual(await seqs({ from: 3_000 }), [3, 5]);
+        assert.deepEqual(await seqs({ afterSeq: 2 }), [3, 4, 5]);
+        assert.deepEqual(await seqs({ afterSeq: 2, limit: 2 }), [3, 4]);
+        assert.deepEqual(await seqs({ afterSeq: 5 }), []);
+        assert.deepEqual((await s.alarms.history(T1, 'a')).map((e) => [e.seq, e.type, e.user, e.isaState]), [[1, 'activate', null, 'unacked'], [3, 'ack', 'alice', 'acked'], [5, 'clear', null, 'normal']]);
+        assert.deepEqual((await s.alarms.history(T1, 'b')).map((e) => e.seq), [2, 4]);
+        assert.deepEqual((await s.alarms.listHistory(T2, { limit: 100 })).map((e) => [e.tenant, e.alarm, e.seq]), [[T2, 'a', 1]]);
+        assert.deepEqual((await s.alarms.history(T2, 'a')).length, 1, 'same alarm id in two tenants never mixes');
+      }));
+    });
+
     describe('audit', () => {
       const base = { tenant: T1, actor: 'admin', action: 'write', property: 'setpoint', error: null } as const;
 
@@ -1449,6 +1806,10 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         const sid = await s.telemetry.seriesId(key(T1, 'd1', 'temp'), 'n');
         const rows = [1, 2, 3].map((i) => ({ series: sid, ts: i * 1_000, num: i / 3, str: null }));
         await s.telemetry.write(rows);
+        const storedRule = await s.rules.putRule({ tenant: T1, id: 'r1', doc: { when: { gt: [{ p: 'temp' }, 80.5] } }, enabled: true, updatedAt: 4, updatedBy: 'admin' });
+        await s.rules.saveStates(T1, [{ rule: 'r1', device: 'd1' as DeviceId, state: { phase: 'pending', since: 3 } }]);
+        const newAlarm = { tenant: T1, id: 'a1', rule: 'r1', device: 'd1' as DeviceId, severity: 'high', message: 'hot', state: { isa: 'unacked' }, open: true, raisedAt: 5, updatedAt: 5 };
+        const raised = await s.alarms.createAlarm(newAlarm, { tenant: T1, alarm: 'a1', ts: 5, type: 'activate', user: null, comment: null, isaState: 'unacked' });
         const s2 = await fx.reopen();
         assert.deepEqual(await s2.registry.getTenant(T1), { id: T1, name: 'Acme', createdAt: 1, status: 'suspended', suspendedReason: 'audit' });
         assert.deepEqual(await s2.registry.getProduct(T1, P1), product(T1));
@@ -1470,6 +1831,13 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.deepEqual(await s2.telemetry.raw(sid, 0, 1e12, 10), rows);
         assert.deepEqual(await s2.telemetry.latest([sid]), [rows[2]]);
         assert.deepEqual(await s2.telemetry.rollups(60_000, sid, 0, 1e12), expectedRollups(rows, 60_000));
+        assert.deepEqual(await s2.rules.getRule(T1, 'r1'), storedRule);
+        assert.deepEqual(await s2.rules.loadStates(T1, 'r1'), [{ rule: 'r1', device: 'd1', state: { phase: 'pending', since: 3 } }]);
+        assert.deepEqual(await s2.alarms.openAlarm(T1, 'r1', 'd1' as DeviceId), raised.alarm);
+        assert.deepEqual(await s2.alarms.history(T1, 'a1'), [raised.entry]);
+        // One open alarm per (rule, device) holds on the reopened store too, and the history seq goes on.
+        await assert.rejects(() => s2.alarms.createAlarm({ ...newAlarm, id: 'a2' }, { ...raised.entry, alarm: 'a2' }), code('IIP_ERR_CONFLICT'));
+        assert.equal((await s2.alarms.updateAlarm({ ...newAlarm, open: false }, 1, { ...raised.entry, type: 'clear', isaState: 'normal' })).entry.seq, 2);
       } finally {
         await fx.cleanup();
       }

@@ -7,6 +7,8 @@
 import type { Storage } from '../ports.js';
 import { PgEventLog } from './pg-event-log.js';
 import { PgDeviceEvents } from './pg-device-events.js';
+import { PgRuleStore } from './pg-rule-store.js';
+import { PgAlarmStore } from './pg-alarm-store.js';
 import { PgAccessStore } from './pg-access-store.js';
 import { PgDb, translate } from './pg-db.js';
 import { PgAuditStore, PgGatewayStore } from './pg-gateway-store.js';
@@ -78,6 +80,8 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       access: new PgAccessStore(db),
       events: new PgEventLog(db),
       deviceEvents: new PgDeviceEvents(db),
+      rules: new PgRuleStore(db),
+      alarms: new PgAlarmStore(db),
       close: () => db.close(),
       ensurePartitionsAhead: () => partitions.ensureAhead(now(), ahead),
       maintain: () => partitions.ensureAhead(now(), ahead),

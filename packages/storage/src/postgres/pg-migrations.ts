@@ -292,6 +292,65 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'rules and alarms: rule documents, their evaluation state per device, alarms and their history',
+    // JSON as text, so documents and states round-trip exactly. alarms_one_open makes "at most one open alarm
+    // per (tenant, rule, device)" the schema's rule: of two processes opening one, the second gets a unique
+    // violation once the first commits. alarm_history_seqs works as device_event_seqs (pg-alarm-store.ts).
+    sql: `
+      CREATE TABLE rules (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        version integer NOT NULL,
+        doc text NOT NULL,
+        enabled boolean NOT NULL,
+        updated_at bigint NOT NULL,
+        updated_by text NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE TABLE rule_states (
+        tenant text COLLATE "C" NOT NULL,
+        rule text COLLATE "C" NOT NULL,
+        device text COLLATE "C" NOT NULL,
+        state text NOT NULL,
+        PRIMARY KEY (tenant, rule, device)
+      );
+      CREATE TABLE alarms (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        rule text COLLATE "C" NOT NULL,
+        device text COLLATE "C" NOT NULL,
+        severity text NOT NULL,
+        message text NOT NULL,
+        state text NOT NULL,
+        open boolean NOT NULL,
+        raised_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        version integer NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE UNIQUE INDEX alarms_one_open ON alarms (tenant, rule, device) WHERE open;
+      CREATE INDEX alarms_newest ON alarms (tenant, raised_at, id);
+      CREATE TABLE alarm_history (
+        tenant text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        alarm text COLLATE "C" NOT NULL,
+        ts bigint NOT NULL,
+        type text NOT NULL,
+        user_name text,
+        comment text,
+        isa_state text NOT NULL,
+        PRIMARY KEY (tenant, seq)
+      );
+      CREATE INDEX alarm_history_by_alarm ON alarm_history (tenant, alarm, seq);
+      CREATE INDEX alarm_history_by_ts ON alarm_history (tenant, ts);
+      CREATE TABLE alarm_history_seqs (
+        tenant text COLLATE "C" PRIMARY KEY,
+        seq bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

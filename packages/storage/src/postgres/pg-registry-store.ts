@@ -83,8 +83,8 @@ export class PgRegistryStore implements RegistryStore {
       await lockTenantAccess(c, id);
       const { rowCount } = await c.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [id]);
       if ((rowCount ?? 0) === 0) return false;
-      // Children before what they reference. Telemetry and the audit log stay (and the device-event seq
-      // counter, so a seq is never reused).
+      // Children before what they reference. Telemetry and the audit log stay (and the device-event and
+      // alarm-history seq counters, so a seq is never reused).
       for (const sql of [
         'DELETE FROM grants WHERE tenant = $1',
         'DELETE FROM roles WHERE tenant = $1',
@@ -98,6 +98,10 @@ export class PgRegistryStore implements RegistryStore {
         'DELETE FROM gateway_states WHERE tenant = $1',
         'DELETE FROM tenant_policies WHERE tenant = $1',
         'DELETE FROM device_events WHERE tenant = $1',
+        'DELETE FROM rule_states WHERE tenant = $1',
+        'DELETE FROM rules WHERE tenant = $1',
+        'DELETE FROM alarm_history WHERE tenant = $1',
+        'DELETE FROM alarms WHERE tenant = $1',
       ]) {
         await c.query(sql, [id]);
       }

@@ -290,6 +290,65 @@ const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 10,
+    name: 'rules and alarms: rule documents, their evaluation state per device, alarms and their history',
+    // alarms_one_open makes "at most one open alarm per (tenant, rule, device)" the schema's rule, so two
+    // processes on one file cannot both open one. alarm_history_seqs keeps each tenant's last history seq
+    // (as device_event_seqs does), so a seq is never handed out twice.
+    sql: `
+      CREATE TABLE rules (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE rule_states (
+        tenant TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        device TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (tenant, rule, device)
+      ) WITHOUT ROWID;
+      CREATE TABLE alarms (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        device TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        state TEXT NOT NULL,
+        open INTEGER NOT NULL CHECK (open IN (0, 1)),
+        raised_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX alarms_one_open ON alarms (tenant, rule, device) WHERE open = 1;
+      CREATE INDEX alarms_newest ON alarms (tenant, raised_at, id);
+      CREATE TABLE alarm_history (
+        tenant TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        alarm TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        user_name TEXT,
+        comment TEXT,
+        isa_state TEXT NOT NULL,
+        PRIMARY KEY (tenant, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX alarm_history_by_alarm ON alarm_history (tenant, alarm, seq);
+      CREATE INDEX alarm_history_by_ts ON alarm_history (tenant, ts);
+      CREATE TABLE alarm_history_seqs (
+        tenant TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -7,6 +7,8 @@ import type { Storage } from '../ports.js';
 import { migrate } from './migrations.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteDeviceEvents } from './sqlite-device-events.js';
+import { SqliteRuleStore } from './sqlite-rule-store.js';
+import { SqliteAlarmStore } from './sqlite-alarm-store.js';
 import { SqliteAccessStore } from './sqlite-access-store.js';
 import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
@@ -52,6 +54,8 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
       access: new SqliteAccessStore(db),
       events: new SqliteEventLog(db),
       deviceEvents: new SqliteDeviceEvents(db),
+      rules: new SqliteRuleStore(db),
+      alarms: new SqliteAlarmStore(db),
       // The stores share one connection, so closing the telemetry store closes the file.
       close: async () => {
         await telemetry.close();

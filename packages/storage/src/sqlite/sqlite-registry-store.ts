@@ -20,7 +20,7 @@ export class SqliteRegistryStore implements RegistryStore {
       createTenant: db.prepare('INSERT INTO tenants (id, name, created_at, status, suspended_reason) VALUES (?, ?, ?, ?, ?)'),
       updateTenant: db.prepare('UPDATE tenants SET name = ?, status = ?, suspended_reason = ? WHERE id = ? RETURNING *'),
       // Every row of one tenant, children before what they reference. Telemetry and the audit log stay (and the
-      // tenant's device-event seq counter, so a seq is never reused).
+      // tenant's device-event and alarm-history seq counters, so a seq is never reused).
       deleteTenantRows: [
         'DELETE FROM grants WHERE tenant = @t',
         'DELETE FROM roles WHERE tenant = @t',
@@ -34,6 +34,10 @@ export class SqliteRegistryStore implements RegistryStore {
         'DELETE FROM gateway_states WHERE tenant = @t',
         'DELETE FROM tenant_policies WHERE tenant = @t',
         'DELETE FROM device_events WHERE tenant = @t',
+        'DELETE FROM rule_states WHERE tenant = @t',
+        'DELETE FROM rules WHERE tenant = @t',
+        'DELETE FROM alarm_history WHERE tenant = @t',
+        'DELETE FROM alarms WHERE tenant = @t',
       ].map((sql) => db.prepare(sql)),
       deleteTenant: db.prepare('DELETE FROM tenants WHERE id = ?'),
       getTenant: db.prepare('SELECT * FROM tenants WHERE id = ?'),
