@@ -5,3 +5,4 @@ export * from './rule.js';
 export * from './condition.js';
 export * from './alarm-state.js';
 export * from './engine.js';
+export * from './alarm-service.js';

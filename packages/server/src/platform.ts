@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
 import { connectNatsSessionStore } from '@iip/bus';
 import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
+import { AlarmService } from '@iip/rules';
 import { Historian } from '@iip/historian';
 import { UserService } from '@iip/security';
 import type { FastifyInstance } from 'fastify';
@@ -29,6 +30,7 @@ import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
 
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
+import { RULES_CHANGED, startRulesRuntime } from './rules-runtime.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 
 /**
@@ -315,6 +317,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     });
     forgetAccess = (t) => accessControl.forget(t);
     const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
+    // Rules run where telemetry is consumed (embedded: here; scaled out: the worker); alarms are acted on anywhere.
+    const rules = workerRole ? await startRulesRuntime({ storage, registry, accessControl, bus, log }) : undefined;
+    if (rules) cleanups.push(() => rules.close());
+    const alarmService = rules?.alarms ?? new AlarmService(storage.alarms);
     const auditTrail = new AuditTrail(storage.events, DEFAULT_TENANT, log);
     const oidc = opts.oidc
       ? new OidcSignIn(opts.oidc, { users, userStore: storage.users, access: storage.access, accessControl, accessAdmin, findTenant: (t) => registry.findTenant(t) })
@@ -355,6 +361,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         identifiers,
         ingest: new HttpIngest(directory, admission, DEFAULT_TENANT, events),
         deviceEvents: storage.deviceEvents,
+        rules: {
+          store: storage.rules,
+          ...(rules ? { engine: rules.engine } : {}),
+          // Scaled out, the worker's engine reads the tenant's rules again when they change through a front door.
+          ...(topology.scaledOut && {
+            onChange: (t: string) => {
+              bus.publish('registry.changed', { tenant: t, device: RULES_CHANGED }).catch((e: unknown) => log(`rules: change not announced to other processes: ${(e as Error).message}`));
+            },
+          }),
+        },
+        alarms: { service: alarmService, store: storage.alarms },
         live,
         formats: modelFormats,
         maxPayloadBytes: limits.maxPayloadBytes,
@@ -370,6 +387,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           liveSockets: live.size,
           audit: auditTrail.stats(),
           retention: tenants.retentionStatus(),
+          ...(rules ? { rules: rules.stats() } : {}),
+          events: events.stats(),
         }),
         tenants,
         ...(oidc ? { oidc } : {}),

@@ -20,7 +20,7 @@ const MARK = 'Zq7-B-SECRET';
 const PASSWORD = 'harbour-lamp-kettle-7';
 
 let tp: TestPlatform;
-const b = { userId: '', grantId: '', token: '', secret: '', serviceId: '', apiTokenId: '' };
+const b = { userId: '', grantId: '', token: '', secret: '', serviceId: '', apiTokenId: '', alarmId: '' };
 
 type Caller = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>;
 
@@ -33,7 +33,7 @@ async function signIn(username: string): Promise<{ call: Caller; token: string }
 
 /** B's state as B's administrator sees it, to compare before and after the walk. */
 async function snapshotOfB(asB: Caller): Promise<string> {
-  const paths = ['/api/v1/products', '/api/v1/devices', '/api/v1/assets', '/api/v1/roles', '/api/v1/users', `/api/v1/users/${b.serviceId}/api-tokens`];
+  const paths = ['/api/v1/products', '/api/v1/devices', '/api/v1/assets', '/api/v1/roles', '/api/v1/users', `/api/v1/users/${b.serviceId}/api-tokens`, '/api/v1/rules', '/api/v1/alarms'];
   const parts = await Promise.all(paths.map((p) => asB('GET', p)));
   return JSON.stringify(parts.map((p) => p.body));
 }
@@ -65,8 +65,13 @@ before(async () => {
   const apiToken = await asB('POST', `/api/v1/users/${b.serviceId}/api-tokens`, { name: `Token ${MARK}`, scopes: ['devices:read'], expiresInDays: 30 });
   assert.equal(apiToken.status, 201, JSON.stringify(apiToken.body));
   b.apiTokenId = (apiToken.body as { id: string }).id;
+  // A rule of B that the reading below trips: B has a rule and an alarm for the walk to aim at.
+  const rule = await asB('POST', '/api/v1/rules', { id: 'rb-rule', name: `Rule ${MARK}`, scope: { product: 'pb' }, when: { threshold: { property: 'temperature', op: '>', value: 20 } }, alarm: { message: `Alarm ${MARK}` } });
+  assert.equal(rule.status, 201, JSON.stringify(rule.body));
   const basic = `Basic ${Buffer.from(`tenant-b/db:${b.secret}`).toString('base64')}`;
   assert.equal((await tp.anon('POST', '/api/v1/ingest', '{"temperature": 21.5}', { authorization: basic })).status, 202);
+  await waitFor(async () => ((await asB('GET', '/api/v1/alarms')).body as { items: unknown[] }).items.length === 1, "B's alarm");
+  b.alarmId = ((await asB('GET', '/api/v1/alarms')).body as { items: Array<{ id: string }> }).items[0]?.id as string;
 
   // Tenant A: one user per built-in role (platform-admin is the fixture's admin) and one with a custom role.
   assert.equal((await tp.api('POST', '/api/v1/roles', { id: 'ra', name: 'A custom', permissions: ['devices:read', 'devices:write', 'assets:write', 'users:manage', 'audit:read'] })).status, 201);
@@ -90,6 +95,8 @@ function ids(path: string): Record<string, string> {
     tenants: 'tenant-b',
     runs: 'run-of-b',
     frameworks: 'no-such-framework',
+    rules: 'rb-rule',
+    alarms: b.alarmId,
   };
   return { id: id[resource as string] ?? id[path.split('/')[4] as string] ?? '', prop: 'temperature', service: 'reset', grant: b.grantId, token: b.apiTokenId };
 }

@@ -1,0 +1,164 @@
+/**
+ * Alarms (issue 13; docs/reference/alarms.md): /api/v1/alarms… Reading needs alarms:read and acting (acknowledge,
+ * shelve, unshelve, remove from / return to service) alarms:ack — both on the alarm's device (its asset). An alarm
+ * of a device the principal may not read is a 404, like the device.
+ */
+import { IipError, type TenantId } from '@iip/core';
+import { type AlarmService, type AlarmState, isaState, type OperatorEvent } from '@iip/rules';
+import type { Alarm, AlarmStore } from '@iip/storage';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RegistryService } from '../registry-service.js';
+import { errorResponses } from '../schemas.js';
+import { authorize, permitted, principal } from './access.js';
+
+const alarmOut = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, isaState: { type: 'string' } } } as const;
+
+export function publicAlarm(a: Alarm): Record<string, unknown> {
+  const s = a.state as AlarmState;
+  return {
+    id: a.id,
+    rule: a.rule,
+    device: a.device,
+    severity: a.severity,
+    message: a.message,
+    open: a.open,
+    isaState: isaState(s),
+    active: s.active,
+    acked: s.acked,
+    latched: s.latched,
+    shelving: s.shelving,
+    suppressed: s.suppressed,
+    outOfService: s.outOfService,
+    activeSince: s.activeSince,
+    activations: s.activations,
+    lastAction: s.lastAction,
+    raisedAt: a.raisedAt,
+    updatedAt: a.updatedAt,
+    version: a.version,
+  };
+}
+
+export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmService; store: AlarmStore; registry: RegistryService }): Promise<void> {
+  const { store, registry } = opts;
+
+  /** The device's asset, or undefined when the device is gone (its alarms stay readable to tenant-wide readers). */
+  async function assetOf(tenant: TenantId, device: string): Promise<string | null | undefined> {
+    try {
+      return (await registry.getDevice(tenant, device)).asset ?? null;
+    } catch (e) {
+      if (e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  async function target(req: FastifyRequest, id: string, permission: 'alarms:read' | 'alarms:ack', what: string): Promise<Alarm> {
+    const p = principal(req);
+    const a = await store.getAlarm(p.tenant, id);
+    const asset = a ? await assetOf(p.tenant, a.device) : null;
+    if (!a || !(await permitted(req, 'alarms:read', asset ?? null))) throw new IipError('IIP_ERR_NOT_FOUND', `alarm "${id}" not found`, { resource: 'alarm', id });
+    if (permission === 'alarms:ack') await authorize(req, 'alarms:ack', asset ?? null, what);
+    return a;
+  }
+
+  app.get<{ Querystring: { open?: boolean; severity?: string; device?: string; rule?: string; from?: number; to?: number; before?: string; limit: number } }>(
+    '/api/v1/alarms',
+    {
+      schema: {
+        tags: ['alarms'],
+        description: 'Alarms newest first, filtered; `next` (for `before=`) when a page is full. Only alarms of devices the principal may read alarms of.',
+        querystring: {
+          type: 'object',
+          properties: {
+            open: { type: 'boolean' },
+            severity: { type: 'string', enum: ['critical', 'high', 'medium', 'low'] },
+            device: { type: 'string' },
+            rule: { type: 'string' },
+            from: { type: 'integer' },
+            to: { type: 'integer' },
+            before: { type: 'string', pattern: '^[0-9]{1,16}:[A-Za-z0-9-]{1,64}$' },
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const p = principal(req);
+      const q = req.query;
+      const wide = await permitted(req, 'alarms:read');
+      if (!wide && !p.subject.anywhere('alarms:read', p.tenant)) throw new IipError('IIP_ERR_AUTH_FORBIDDEN', 'not permitted to read alarms: needs "alarms:read"', { permission: 'alarms:read', tenant: p.tenant });
+      const [beforeTs, beforeId] = q.before ? q.before.split(':') : [];
+      const page = await store.listAlarms(p.tenant, {
+        limit: q.limit,
+        ...(q.open !== undefined && { open: q.open }),
+        ...(q.severity !== undefined && { severity: q.severity }),
+        ...(q.device !== undefined && { device: q.device }),
+        ...(q.rule !== undefined && { rule: q.rule }),
+        ...(q.from !== undefined && { from: q.from }),
+        ...(q.to !== undefined && { to: q.to }),
+        ...(beforeTs !== undefined && beforeId !== undefined && { before: { raisedAt: Number(beforeTs), id: beforeId } }),
+      });
+      const visible: Alarm[] = [];
+      const seen = new Map<string, boolean>();
+      for (const a of page) {
+        let ok = wide || seen.get(a.device);
+        if (ok === undefined) {
+          ok = await permitted(req, 'alarms:read', (await assetOf(p.tenant, a.device)) ?? null);
+          seen.set(a.device, ok);
+        }
+        if (ok) visible.push(a);
+      }
+      const last = page[page.length - 1];
+      return { items: visible.map(publicAlarm), ...(page.length === q.limit && last && { next: `${last.raisedAt}:${last.id}` }) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/v1/alarms/:id', { schema: { tags: ['alarms'], description: 'One alarm with its history (oldest first).', response: { 200: alarmOut, ...errorResponses } } }, async (req) => {
+    const a = await target(req, req.params.id, 'alarms:read', 'read an alarm');
+    const history = await store.history(a.tenant, a.id);
+    return { ...publicAlarm(a), history: history.map((h) => ({ seq: h.seq, ts: h.ts, type: h.type, user: h.user, comment: h.comment, isaState: h.isaState })) };
+  });
+
+  const comment = { type: 'string', maxLength: 1000 } as const;
+  const actions: Array<{ path: string; description: string; body: Record<string, unknown>; event: (b: Record<string, unknown>, user: string) => OperatorEvent }> = [
+    { path: 'ack', description: 'Acknowledges the alarm (with an optional comment).', body: { comment }, event: (b, user) => ({ type: 'ack', user, ...(b.comment !== undefined && { comment: b.comment as string }) }) },
+    {
+      path: 'shelve',
+      description: 'Shelves the alarm: `timed` for `durationMs` (at most 24 h), or `one-shot` until it returns to normal.',
+      body: { kind: { type: 'string', enum: ['timed', 'one-shot'] }, durationMs: { type: 'integer', minimum: 1 }, comment },
+      event: (b, user) => {
+        const c = b.comment !== undefined ? { comment: b.comment as string } : {};
+        if (b.kind === 'timed') {
+          if (typeof b.durationMs !== 'number') throw new IipError('IIP_ERR_VALIDATION', 'durationMs: required for timed shelving', { field: 'durationMs' });
+          return { type: 'shelve', kind: 'timed', durationMs: b.durationMs, user, ...c };
+        }
+        if (b.kind !== 'one-shot') throw new IipError('IIP_ERR_VALIDATION', 'kind: "timed" or "one-shot"', { field: 'kind' });
+        return { type: 'shelve', kind: 'one-shot', user, ...c };
+      },
+    },
+    { path: 'unshelve', description: 'Ends shelving.', body: { comment }, event: (b, user) => ({ type: 'unshelve', user, ...(b.comment !== undefined && { comment: b.comment as string }) }) },
+    {
+      path: 'out-of-service',
+      description: 'Removes the alarm from service (maintenance): it is tracked but never annunciated.',
+      body: { comment },
+      event: (b, user) => ({ type: 'remove-from-service', user, ...(b.comment !== undefined && { comment: b.comment as string }) }),
+    },
+    {
+      path: 'return-to-service',
+      description: 'Returns the alarm to service.',
+      body: { comment },
+      event: (b, user) => ({ type: 'return-to-service', user, ...(b.comment !== undefined && { comment: b.comment as string }) }),
+    },
+  ];
+  for (const act of actions) {
+    app.post<{ Params: { id: string }; Body: Record<string, unknown> | undefined }>(
+      `/api/v1/alarms/:id/${act.path}`,
+      { schema: { tags: ['alarms'], description: act.description, body: { type: 'object', properties: act.body, additionalProperties: false }, response: { 200: alarmOut, ...errorResponses } } },
+      async (req) => {
+        const a = await target(req, req.params.id, 'alarms:ack', `${act.path} an alarm`);
+        const p = principal(req);
+        const done = await opts.alarms.act(p.tenant, a.id, act.event(req.body ?? {}, p.username));
+        return publicAlarm(done);
+      },
+    );
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The tenant's rules (issue 13; docs/reference/rules.md): /api/v1/rules… Reading needs rules:read, saving and
+ * deleting rules:edit — on the rule's asset when it names one, else on the tenant. A rule is validated against its
+ * product's thing model before anything is stored; a saved rule is (re)installed in the rule engine at once.
+ */
+import { IipError, type TenantId } from '@iip/core';
+import { type CompiledRule, compileRule, type RuleEngine } from '@iip/rules';
+import type { RuleStore, StoredRule } from '@iip/storage';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RegistryService } from '../registry-service.js';
+import { errorResponses } from '../schemas.js';
+import { authorize, principal, type RequestPrincipal } from './access.js';
+
+const ruleOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: { id: { type: 'string' }, version: { type: 'integer' }, updatedAt: { type: 'integer' }, updatedBy: { type: 'string' } },
+} as const;
+
+export interface RuleRoutesOptions {
+  readonly rules: RuleStore;
+  readonly registry: RegistryService;
+  /** The rule engine of this process, if it runs one (workers); saved rules are installed there. */
+  readonly engine?: RuleEngine;
+  /** Tells the other processes that a tenant's rules changed. */
+  readonly onChange?: (tenant: string) => void;
+}
+
+/** Compiles a rule document against its product's model and checks its asset exists in the tenant. */
+export async function compileForTenant(registry: RegistryService, assetExists: (id: string) => Promise<boolean>, tenant: TenantId, doc: unknown): Promise<CompiledRule> {
+  const productId = (doc as { scope?: { product?: unknown } } | null)?.scope?.product;
+  if (typeof productId !== 'string') return compileRule(doc, { properties: [], events: [], services: [] }); // refused with the field named
+  const product = await registry.getProduct(tenant, productId).catch((e: unknown) => {
+    if (e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND') {
+      throw new IipError('IIP_ERR_RULE_INVALID', `rule: scope.product: product "${productId}" does not exist`, { rule: String((doc as { id?: unknown }).id ?? '?'), field: 'scope.product' });
+    }
+    throw e;
+  });
+  const compiled = compileRule(doc, product.model);
+  const asset = compiled.rule.scope.asset;
+  if (asset !== null && !(await assetExists(asset))) {
+    throw new IipError('IIP_ERR_RULE_INVALID', `rule "${compiled.rule.id}": scope.asset: asset "${asset}" is not in the tenant's asset tree`, { rule: compiled.rule.id, field: 'scope.asset' });
+  }
+  return compiled;
+}
+
+function publicRule(r: StoredRule): Record<string, unknown> {
+  return { ...(r.doc as Record<string, unknown>), version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy };
+}
+
+export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions): Promise<void> {
+  const { rules, registry } = opts;
+  const assetExists = (req: FastifyRequest) => async (id: string) => (await req.server.accessControl.tree(principal(req).tenant)).has(id);
+
+  /** rules:edit where the rule sits (its asset, else the tenant). */
+  async function mayEdit(req: FastifyRequest, asset: string | null, what: string): Promise<RequestPrincipal> {
+    return authorize(req, 'rules:edit', asset, what);
+  }
+
+  app.get('/api/v1/rules', { schema: { tags: ['rules'], description: "The tenant's rules (those on assets the principal may read rules of)." } }, async (req) => {
+    const p = principal(req);
+    const all = await rules.listRules(p.tenant);
+    const ac = req.server.accessControl;
+    const items = [];
+    for (const r of all) {
+      const asset = (r.doc as { scope?: { asset?: string | null } }).scope?.asset ?? null;
+      if (await ac.allows(p.subject, 'rules:read', { tenant: p.tenant, asset })) items.push(publicRule(r));
+    }
+    return { items };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/rules/:id', { schema: { tags: ['rules'], response: { 200: ruleOut, ...errorResponses } } }, async (req) => {
+    const p = principal(req);
+    const r = await rules.getRule(p.tenant, req.params.id);
+    const asset = (r?.doc as { scope?: { asset?: string | null } } | undefined)?.scope?.asset ?? null;
+    if (!r || !(await req.server.accessControl.allows(p.subject, 'rules:read', { tenant: p.tenant, asset }))) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `rule "${req.params.id}" not found`, { resource: 'rule', id: req.params.id });
+    }
+    return publicRule(r);
+  });
+
+  app.post<{ Body: unknown }>(
+    '/api/v1/rules/validate',
+    {
+      schema: {
+        tags: ['rules'],
+        description: 'Checks a rule document against its product without saving it: the rule with its defaults, or the refusal naming the field.',
+        body: { type: 'object', additionalProperties: true },
+        response: { 200: ruleOut, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = await authorize(req, 'rules:read', null, 'check a rule');
+      const c = await compileForTenant(registry, assetExists(req), p.tenant, req.body);
+      return { ...c.rule, properties: c.properties };
+    },
+  );
+
+  async function save(req: FastifyRequest, doc: unknown, expectedVersion: number | undefined): Promise<StoredRule> {
+    const p = principal(req);
+    const c = await compileForTenant(registry, assetExists(req), p.tenant, doc);
+    await mayEdit(req, c.rule.scope.asset, 'save a rule');
+    // Changing a rule in place also needs rules:edit where it was (moving it out of an asset one may edit).
+    const before = await rules.getRule(p.tenant, c.rule.id);
+    if (before) await mayEdit(req, (before.doc as { scope?: { asset?: string | null } }).scope?.asset ?? null, 'change a rule');
+    const stored = await rules.putRule({ tenant: p.tenant, id: c.rule.id, doc: c.rule, enabled: c.rule.enabled, updatedAt: Date.now(), updatedBy: p.username }, expectedVersion);
+    // A changed condition starts over (its stored runs mean something else now).
+    const sameCondition = before !== undefined && JSON.stringify((before.doc as { when?: unknown }).when) === JSON.stringify(c.rule.when);
+    if (!sameCondition) await rules.clearStates(p.tenant, c.rule.id);
+    await opts.engine?.install(p.tenant, c, !sameCondition);
+    opts.onChange?.(p.tenant);
+    return stored;
+  }
+
+  app.post<{ Body: unknown }>(
+    '/api/v1/rules',
+    { schema: { tags: ['rules'], description: 'Creates a rule (IIP_ERR_CONFLICT when the id exists).', body: { type: 'object', additionalProperties: true }, response: { 201: ruleOut, ...errorResponses } } },
+    async (req, reply) => reply.status(201).send(publicRule(await save(req, req.body, 0))),
+  );
+
+  app.put<{ Params: { id: string }; Body: Record<string, unknown> }>(
+    '/api/v1/rules/:id',
+    {
+      schema: {
+        tags: ['rules'],
+        description: 'Replaces a rule. With `version` (the one read), refused with IIP_ERR_CONFLICT when someone saved it meanwhile.',
+        body: { type: 'object', additionalProperties: true },
+        response: { 200: ruleOut, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { version, ...doc } = req.body ?? {};
+      if (doc.id !== undefined && doc.id !== req.params.id) {
+        throw new IipError('IIP_ERR_RULE_INVALID', `rule "${req.params.id}": id: the body names "${String(doc.id)}"`, { rule: req.params.id, field: 'id' });
+      }
+      if (version !== undefined && (typeof version !== 'number' || !Number.isInteger(version) || version < 1)) {
+        throw new IipError('IIP_ERR_RULE_INVALID', `rule "${req.params.id}": version: the version read (a whole number ≥ 1)`, { rule: req.params.id, field: 'version' });
+      }
+      return publicRule(await save(req, { ...doc, id: req.params.id }, version as number | undefined));
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>('/api/v1/rules/:id', { schema: { tags: ['rules'], response: errorResponses } }, async (req, reply) => {
+    const p = principal(req);
+    const r = await rules.getRule(p.tenant, req.params.id);
+    if (!r) throw new IipError('IIP_ERR_NOT_FOUND', `rule "${req.params.id}" not found`, { resource: 'rule', id: req.params.id });
+    await mayEdit(req, (r.doc as { scope?: { asset?: string | null } }).scope?.asset ?? null, 'delete a rule');
+    await rules.deleteRule(p.tenant, req.params.id);
+    opts.engine?.remove(p.tenant, req.params.id);
+    opts.onChange?.(p.tenant);
+    return reply.status(204).send();
+  });
+}

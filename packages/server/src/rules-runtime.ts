@@ -1,0 +1,131 @@
+/**
+ * Rules and alarms in the platform (issue 13): the rule engine (@iip/rules) over the stored telemetry, its raises
+ * and clears kept as alarms (AlarmService over the AlarmStore), evaluation states flushed every few seconds, timed
+ * shelving expired on a timer. It runs where the historian's data is consumed: the embedded process, or scaled out
+ * the worker (one worker: a device's batches are evaluated in order; several workers would each see some of a
+ * device's batches — partitioning by device comes with the scale-out of rules).
+ *
+ * Telemetry reaches it through the bus's `rules` group: durable with NATS (a batch published while no worker runs
+ * waits), and a batch whose alarm could not be stored is re-delivered.
+ */
+import type { Bus, Subscription } from '@iip/bus';
+import { type DeviceId, IipError, type TenantId } from '@iip/core';
+import { AlarmService, compileRule, RuleEngine } from '@iip/rules';
+import type { Storage } from '@iip/storage';
+import type { AccessControl } from './access-control.js';
+import type { RegistryService } from './registry-service.js';
+
+export const RULES_GROUP = 'rules';
+/** Evaluation states are stored this often (and at close). */
+const FLUSH_EVERY_MS = 5_000;
+/** Timed shelving is checked this often. */
+const SHELVE_TICK_MS = 30_000;
+/** A bus announcement (registry.changed) that a tenant's rules changed in another process. */
+export const RULES_CHANGED = '#rules';
+
+export interface RulesRuntime {
+  readonly engine: RuleEngine;
+  readonly alarms: AlarmService;
+  /** Reads the tenant's rules again (after a change in another process). */
+  reloadTenant(tenant: string): Promise<void>;
+  stats(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export async function startRulesRuntime(o: {
+  storage: Pick<Storage, 'rules' | 'alarms'>;
+  registry: RegistryService;
+  accessControl: AccessControl;
+  bus: Bus;
+  log: (line: string) => void;
+}): Promise<RulesRuntime> {
+  const { storage, registry, accessControl, bus, log } = o;
+  const devices = new Map<string, { product: string; asset: string | null } | null>();
+  registry.onChange((t, d) => {
+    if (d === undefined) {
+      for (const k of devices.keys()) if (k.startsWith(`${t}\u0000`)) devices.delete(k);
+    } else devices.delete(`${t}\u0000${d}`);
+  });
+  const alarms = new AlarmService(storage.alarms, { log: (msg, f) => log(`${msg} ${JSON.stringify(f)}`) });
+  const engine = new RuleEngine(
+    {
+      deviceInfo: async (tenant, device) => {
+        const key = `${tenant}\u0000${device}`;
+        if (devices.has(key)) return devices.get(key) ?? undefined;
+        try {
+          const d = await registry.getDevice(tenant as TenantId, device);
+          const info = { product: d.product, asset: d.asset ?? null };
+          devices.set(key, info);
+          return info;
+        } catch (e) {
+          if (e instanceof IipError && e.code === 'IIP_ERR_NOT_FOUND') {
+            devices.set(key, null);
+            return undefined;
+          }
+          throw e;
+        }
+      },
+      inSubtree: async (tenant, ancestor, asset) => (await accessControl.tree(tenant)).path(asset).includes(ancestor),
+      onTransition: (t) => alarms.onTransition(t),
+      saveStates: (tenant, rows) => storage.rules.saveStates(tenant as TenantId, rows.map((r) => ({ rule: r.rule, device: r.device as DeviceId, state: r.state }))),
+      loadStates: (tenant, rule) => storage.rules.loadStates(tenant as TenantId, rule),
+    },
+    (msg, f) => log(`${msg} ${JSON.stringify(f)}`),
+  );
+
+  const installed = new Map<string, Set<string>>();
+  async function reloadTenant(tenant: string): Promise<void> {
+    const now = new Set<string>();
+    for (const r of await storage.rules.listRules(tenant as TenantId)) {
+      now.add(r.id);
+      try {
+        const product = await registry.getProduct(tenant as TenantId, (r.doc as { scope: { product: string } }).scope.product);
+        await engine.install(tenant, compileRule(r.doc, product.model));
+      } catch (e) {
+        // A rule its product no longer fits (the thing model changed): not evaluated, and said so.
+        engine.remove(tenant, r.id);
+        log(`rules: rule "${r.id}" of tenant "${tenant}" is not evaluated: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    for (const id of installed.get(tenant) ?? []) if (!now.has(id)) engine.remove(tenant, id);
+    installed.set(tenant, now);
+  }
+  for (const tenant of new Set((await storage.rules.listEnabledRules()).map((r) => r.tenant))) await reloadTenant(tenant);
+
+  const subs: Subscription[] = [bus.subscribe('telemetry', (batch) => engine.evaluate(batch), { group: RULES_GROUP })];
+  subs.push(
+    bus.subscribe('registry.changed', (m) => {
+      if (m.device === RULES_CHANGED) void reloadTenant(m.tenant).catch((e: unknown) => log(`rules: reloading tenant "${m.tenant}" failed: ${String(e)}`));
+    }),
+  );
+  await Promise.all(subs.map((s) => s.ready));
+
+  const flush = setInterval(() => void engine.flush(), FLUSH_EVERY_MS);
+  flush.unref();
+  let ticking = false;
+  const tick = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    void (async () => {
+      for (const t of await registry.listTenants()) await alarms.expireShelving(t.id as TenantId);
+    })()
+      .catch((e: unknown) => log(`alarms: shelving expiry failed: ${String(e)}`))
+      .finally(() => {
+        ticking = false;
+      });
+  }, SHELVE_TICK_MS);
+  tick.unref();
+
+  return {
+    engine,
+    alarms,
+    reloadTenant,
+    stats: () => ({ ...engine.stats(), rules: engine.size }),
+    async close() {
+      clearInterval(flush);
+      clearInterval(tick);
+      await Promise.all(subs.map((s) => s.unsubscribe()));
+      await engine.flush();
+    },
+  };
+}
