@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   'mqtt-front-door': async () => (await import('./mqtt-front-door.js')).main(),
   'scale-out': async () => (await import('./scale-out.js')).main(),
   authz: async () => (await import('./authz.js')).main(),
+  rules: async () => (await import('./rules.js')).main(),
 };
 
 const name = process.argv[2];

@@ -55,12 +55,22 @@ interface Installed {
   readonly states: Map<string, ConditionState>;
 }
 
+/** A product's rules: those for all its devices (or an asset's), and those naming devices, indexed by device. */
+interface ProductRules {
+  readonly wide: Map<string, Installed>;
+  readonly byDevice: Map<string, Map<string, Installed>>;
+}
+
+const EMPTY = new Map<string, Installed>();
+
 const isState = (v: unknown): v is ConditionState =>
   v !== null && typeof v === 'object' && typeof (v as ConditionState).active === 'boolean' && typeof (v as ConditionState).streak === 'number';
 
 export class RuleEngine {
-  /** tenant → product → rule id → installed rule. */
-  private readonly rules = new Map<string, Map<string, Map<string, Installed>>>();
+  /** tenant → product → its rules. */
+  private readonly rules = new Map<string, Map<string, ProductRules>>();
+  /** tenant → rule id → where it is installed (to remove it). */
+  private readonly where = new Map<string, Map<string, { product: string; devices: readonly string[] | null }>>();
   /** tenant/device → latest value of every property. */
   private readonly latest = new Map<string, Record<string, PointValue>>();
   /** tenant/device → the tail of its evaluation chain (one batch at a time, in arrival order). */
@@ -85,24 +95,54 @@ export class RuleEngine {
       byProduct = new Map();
       this.rules.set(tenant, byProduct);
     }
-    let byId = byProduct.get(compiled.rule.scope.product);
-    if (!byId) {
-      byId = new Map();
-      byProduct.set(compiled.rule.scope.product, byId);
+    const { product, devices } = compiled.rule.scope;
+    let pr = byProduct.get(product);
+    if (!pr) {
+      pr = { wide: new Map(), byDevice: new Map() };
+      byProduct.set(product, pr);
     }
-    byId.set(compiled.rule.id, { compiled, states });
+    const inst = { compiled, states };
+    if (devices === null) pr.wide.set(compiled.rule.id, inst);
+    else {
+      for (const d of devices) {
+        let m = pr.byDevice.get(d);
+        if (!m) {
+          m = new Map();
+          pr.byDevice.set(d, m);
+        }
+        m.set(compiled.rule.id, inst);
+      }
+    }
+    let where = this.where.get(tenant);
+    if (!where) {
+      where = new Map();
+      this.where.set(tenant, where);
+    }
+    where.set(compiled.rule.id, { product, devices });
   }
 
   /** Stops evaluating a rule (its stored states are the caller's to delete). */
   remove(tenant: string, ruleId: string): void {
-    for (const byId of this.rules.get(tenant)?.values() ?? []) byId.delete(ruleId);
+    const w = this.where.get(tenant)?.get(ruleId);
+    if (w) {
+      const pr = this.rules.get(tenant)?.get(w.product);
+      if (pr) {
+        pr.wide.delete(ruleId);
+        for (const d of w.devices ?? []) {
+          const m = pr.byDevice.get(d);
+          m?.delete(ruleId);
+          if (m?.size === 0) pr.byDevice.delete(d);
+        }
+      }
+      this.where.get(tenant)?.delete(ruleId);
+    }
     this.dirty.get(tenant)?.delete(ruleId);
   }
 
   /** The number of installed rules. */
   get size(): number {
     let n = 0;
-    for (const byProduct of this.rules.values()) for (const byId of byProduct.values()) n += byId.size;
+    for (const w of this.where.values()) n += w.size;
     return n;
   }
 
@@ -134,8 +174,10 @@ export class RuleEngine {
     if (!byProduct || batch.points.length === 0) return;
     const info = await this.ports.deviceInfo(batch.tenant, batch.device);
     if (!info) return;
-    const byId = byProduct.get(info.product);
-    if (!byId || byId.size === 0) return;
+    const pr = byProduct.get(info.product);
+    if (!pr) return;
+    const own = pr.byDevice.get(batch.device) ?? EMPTY;
+    if (pr.wide.size === 0 && own.size === 0) return;
     // The device's values after this batch, and one sample per timestamp in it, in time order.
     const key = `${batch.tenant}\u0000${batch.device}`;
     const values = this.latest.get(key) ?? {};
@@ -144,9 +186,8 @@ export class RuleEngine {
     for (const ts of times) {
       for (const p of batch.points) if (p.ts === ts) values[p.property] = p.value;
       const sample = { ts, values: { ...values } };
-      for (const inst of byId.values()) {
+      for (const inst of own.size === 0 ? pr.wide.values() : pr.wide.size === 0 ? own.values() : [...pr.wide.values(), ...own.values()]) {
         const r = inst.compiled.rule;
-        if (r.scope.devices && !r.scope.devices.includes(batch.device)) continue;
         if (r.scope.asset && (info.asset === null || !(await this.ports.inSubtree(batch.tenant, r.scope.asset, info.asset)))) continue;
         if (!inst.compiled.properties.some((prop) => batch.points.some((p) => p.ts === ts && p.property === prop))) continue;
         this.counters.evaluations++;
