@@ -6,3 +6,4 @@ export * from './condition.js';
 export * from './alarm-state.js';
 export * from './engine.js';
 export * from './alarm-service.js';
+export * from './kpis.js';

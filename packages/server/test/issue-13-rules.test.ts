@@ -161,6 +161,19 @@ describe('alarms', () => {
     assert.equal(ack.body.details.permission, 'alarms:ack');
   });
 
+  test('KPIs count the activations of the range, their sources and priorities', async () => {
+    const k = await tp.api<{ activations: number; topBadActors: Array<{ device: string; count: number }>; priorities: Record<string, { count: number }>; per10Min: { max: number } }>(
+      'GET',
+      `/api/v1/alarms/kpis?from=${Date.now() - 3_600_000}`,
+    );
+    assert.equal(k.status, 200, JSON.stringify(k.body));
+    assert.equal(k.body.activations, 3, 'm1 once, m3 twice');
+    assert.deepEqual(k.body.topBadActors.map((b) => [b.device, b.count]), [['m3', 2], ['m1', 1]]);
+    assert.deepEqual(k.body.priorities.high?.count, 3);
+    assert.equal(k.body.per10Min.max, 3);
+    assert.equal((await tp.api<{ code: string }>('GET', `/api/v1/alarms/kpis?from=${Date.now()}&to=${Date.now() - 1}`)).body.code, 'IIP_ERR_VALIDATION');
+  });
+
   test('a deleted rule raises nothing more', async () => {
     assert.equal((await tp.api('DELETE', '/api/v1/rules/hot')).status, 204);
     const before = (await alarmsOf('device=m1')).length;

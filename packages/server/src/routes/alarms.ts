@@ -4,7 +4,7 @@
  * of a device the principal may not read is a 404, like the device.
  */
 import { IipError, type TenantId } from '@iip/core';
-import { type AlarmService, type AlarmState, isaState, type OperatorEvent } from '@iip/rules';
+import { type Activation, type AlarmService, type AlarmState, alarmKpis, isaState, type OpenAlarm, type OperatorEvent } from '@iip/rules';
 import type { Alarm, AlarmStore } from '@iip/storage';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RegistryService } from '../registry-service.js';
@@ -109,6 +109,51 @@ export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmSer
       }
       const last = page[page.length - 1];
       return { items: visible.map(publicAlarm), ...(page.length === q.limit && last && { next: `${last.raisedAt}:${last.id}` }) };
+    },
+  );
+
+  app.get<{ Querystring: { from?: number; to?: number } }>(
+    '/api/v1/alarms/kpis',
+    {
+      schema: {
+        tags: ['alarms'],
+        description:
+          'Alarm-management KPIs (ISA-18.2 / EEMUA 191) of the tenant for `from` ≤ t < `to` (default: the last 24 h): alarms per 10 min and per day, flood share, top-10 bad actors, chattering and stale alarms, priorities. Needs alarms:read on the whole tenant.',
+        querystring: { type: 'object', properties: { from: { type: 'integer' }, to: { type: 'integer' } } },
+      },
+    },
+    async (req) => {
+      const p = await authorize(req, 'alarms:read', null, 'read the alarm KPIs');
+      const now = Date.now();
+      const to = req.query.to ?? now;
+      const from = req.query.from ?? to - 86_400_000;
+      if (!(from < to) || to - from > 366 * 86_400_000) throw new IipError('IIP_ERR_VALIDATION', 'from/to: from before to, at most 366 days apart', { field: 'from' });
+      // Activations in the range, with their alarm's source and severity (each alarm read once).
+      const alarms = new Map<string, Alarm | undefined>();
+      const activations: Activation[] = [];
+      let afterSeq: number | undefined;
+      for (let pages = 0; pages < 200; pages++) {
+        const page = await store.listHistory(p.tenant, { from, to, limit: 1_000, ...(afterSeq !== undefined && { afterSeq }) });
+        for (const h of page) {
+          if (h.type !== 'activate') continue;
+          if (!alarms.has(h.alarm)) alarms.set(h.alarm, await store.getAlarm(p.tenant, h.alarm));
+          const a = alarms.get(h.alarm);
+          if (a) activations.push({ ts: h.ts, rule: a.rule, device: a.device, severity: a.severity });
+        }
+        const last = page[page.length - 1];
+        if (page.length < 1_000 || !last) break;
+        afterSeq = last.seq;
+      }
+      const open: OpenAlarm[] = [];
+      let before: { raisedAt: number; id: string } | undefined;
+      for (let pages = 0; pages < 100; pages++) {
+        const page = await store.listAlarms(p.tenant, { open: true, limit: 500, ...(before && { before }) });
+        for (const a of page) open.push({ id: a.id, rule: a.rule, device: a.device, severity: a.severity, activeSince: (a.state as AlarmState).activeSince });
+        const last = page[page.length - 1];
+        if (page.length < 500 || !last) break;
+        before = { raisedAt: last.raisedAt, id: last.id };
+      }
+      return alarmKpis(activations, open, from, to, now);
     },
   );
 
