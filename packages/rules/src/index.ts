@@ -7,3 +7,4 @@ export * from './alarm-state.js';
 export * from './engine.js';
 export * from './alarm-service.js';
 export * from './kpis.js';
+export * from './backtest.js';

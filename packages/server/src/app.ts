@@ -133,7 +133,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   await app.register(productRoutes, { registry: s.registry, formats: s.formats });
   await app.register(deviceRoutes, { registry: s.registry, historian: s.historian, gateways: s.gateways, deviceEvents: s.deviceEvents });
   await app.register(deviceEventRoutes, { registry: s.registry, events: s.deviceEvents });
-  await app.register(ruleRoutes, { rules: s.rules.store, registry: s.registry, ...(s.rules.engine && { engine: s.rules.engine }), ...(s.rules.onChange && { onChange: s.rules.onChange }) });
+  await app.register(ruleRoutes, { rules: s.rules.store, registry: s.registry, historian: s.historian, ...(s.rules.engine && { engine: s.rules.engine }), ...(s.rules.onChange && { onChange: s.rules.onChange }) });
   await app.register(alarmRoutes, { alarms: s.alarms.service, store: s.alarms.store, registry: s.registry });
   await app.register(gatewayRoutes, { registry: s.registry, gateways: s.gateways, audit: s.audit });
   if (s.identifiers) await app.register(identifierRoutes, { registry: s.registry, identifiers: s.identifiers });

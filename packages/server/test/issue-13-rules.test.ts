@@ -161,6 +161,24 @@ describe('alarms', () => {
     assert.equal(ack.body.details.permission, 'alarms:ack');
   });
 
+  test('backtest: a draft over the stored history says when it would have raised and cleared', async () => {
+    const draft = { id: 'draft', scope: { product: 'press', asset: 'hall-1' }, when: { threshold: { property: 't', op: '>', value: 80, deadband: 2 } } };
+    const r = await tp.api<{ devices: number; alarms: number; results: Array<{ device: string; alarms: number; transitions: Array<{ kind: string; ts: number }>; activeAtEnd: boolean }> }>(
+      'POST',
+      '/api/v1/rules/backtest',
+      { rule: draft, from: t0 - 1, to: t0 + 10_000 },
+    );
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.devices, 2, 'm1 and m3 are in hall-1; m2 is not');
+    const by = Object.fromEntries(r.body.results.map((x) => [x.device, x]));
+    assert.deepEqual(by.m1?.transitions.map((x) => `${x.kind}@${x.ts - t0}`), ['raise@0', 'clear@2000'], '79 is inside the deadband');
+    assert.deepEqual(by.m3?.transitions.map((x) => `${x.kind}@${x.ts - t0}`), ['raise@5000', 'clear@6000', 'raise@7000']);
+    assert.equal(by.m3?.activeAtEnd, true);
+    assert.equal(r.body.alarms, 3);
+    const bad = await tp.api<{ code: string }>('POST', '/api/v1/rules/backtest', { rule: { ...draft, when: { expression: 'pressure > 1.0' } } });
+    assert.equal(bad.body.code, 'IIP_ERR_RULE_UNKNOWN_PROPERTY');
+  });
+
   test('KPIs count the activations of the range, their sources and priorities', async () => {
     const k = await tp.api<{ activations: number; topBadActors: Array<{ device: string; count: number }>; priorities: Record<string, { count: number }>; per10Min: { max: number } }>(
       'GET',
