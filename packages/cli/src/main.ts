@@ -7,12 +7,14 @@ import { pathToFileURL } from 'node:url';
 import { IipError, allErrorCodes } from '@iip/core';
 import { ApiError } from './api-client.js';
 import { UsageError } from './args.js';
+import { alarm } from './commands/alarm.js';
 import { asset } from './commands/asset.js';
 import { audit } from './commands/audit.js';
 import { device } from './commands/device.js';
 import { id } from './commands/id.js';
 import { evaluation } from './commands/eval.js';
 import { role } from './commands/role.js';
+import { rule } from './commands/rule.js';
 import { tenant } from './commands/tenant.js';
 import { user } from './commands/user.js';
 import './errors.js';
@@ -27,6 +29,8 @@ Usage: iip [--url <url>] [--tenant <id>] <command> [options]
   user        users and their role grants / 用户与角色授权
   role        roles and the permission catalogue / 角色与权限目录
   tenant      tenants, usage, retention and quotas / 租户、用量、数据保留与配额
+  rule        rules that raise alarms: list, apply, check / 告警规则：列出、应用、校验
+  alarm       alarms: list, acknowledge, shelve / 告警：列出、确认、搁置
   edge        run an edge gateway (Modbus, OPC UA) / 运行边缘网关
   id          identifier node and identifiers (Handle) / 标识解析节点与标识
   eval        development-effectiveness evaluation and report / 发展成效评价与报告
@@ -91,6 +95,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
         return 0;
       case 'tenant':
         await tenant(rest, out);
+        return 0;
+      case 'rule':
+        await rule(rest, out);
+        return 0;
+      case 'alarm':
+        await alarm(rest, out);
         return 0;
       case 'edge':
         await (await import('./commands/edge.js')).edge(rest, out);

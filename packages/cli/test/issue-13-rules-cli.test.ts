@@ -1,0 +1,223 @@
+/**
+ * Issue 13 from the command line, against a real running platform: `iip rule check|apply|list|show|delete` with
+ * JSON and YAML files, telemetry through HTTP ingest raising an alarm, and `iip alarm list|ack|show|shelve`.
+ * Commands run through `main` as bin/iip.mjs runs them (and once as a real process, for a rule on stdin).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { main } from '@iip/cli';
+import { type Platform, startPlatform } from '@iip/server';
+import { tempDir, waitFor } from '@iip/testkit';
+
+let platform: Platform;
+let dir: { path: string; cleanup(): Promise<void> };
+let secret = '';
+const ADMIN_PASSWORD = 'cobalt-river-lantern-42';
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+before(async () => {
+  dir = await tempDir('iip-cli-rules-');
+  platform = await startPlatform({ dataDir: `${dir.path}/data`, httpPort: 0, mqttPort: 0, adminPassword: ADMIN_PASSWORD, consoleDir: '/nonexistent' });
+  await platform.registry.createProduct('default' as never, {
+    id: 'oven',
+    model: { properties: [{ id: 't', dataType: { type: 'float' }, access: 'r' }], events: [], services: [] },
+  });
+  secret = (await platform.registry.createDevice('default' as never, { id: 'oven-1', product: 'oven' })).secret;
+  process.env.IIP_URL = platform.httpUrl;
+  process.env.IIP_PASSWORD = ADMIN_PASSWORD;
+  delete process.env.IIP_USERNAME;
+  delete process.env.IIP_TENANT;
+  delete process.env.IIP_TOKEN;
+});
+after(async () => {
+  await platform?.close();
+  await dir?.cleanup();
+});
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function iip(...argv: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(
+    argv,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+function ok(r: Run): Run {
+  assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`);
+  return r;
+}
+
+function json<T>(r: Run): T {
+  return JSON.parse(ok(r).out) as T;
+}
+
+/** A refusal: exit 1 and the code first on stderr. */
+function refused(r: Run, code: string): void {
+  assert.equal(r.code, 1, `expected a refusal, got exit ${r.code}: ${r.out}${r.err}`);
+  assert.match(r.err, new RegExp(`^${code}: `), r.err);
+}
+
+/** The real `iip` process with `input` on its standard input (asynchronous: the platform runs in this process). */
+function iipProcess(argv: string[], input: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', ...argv], { cwd: ROOT, env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+interface RuleOut {
+  id: string;
+  version: number;
+  name: string;
+  when: { threshold?: { property: string; op: string; value: number; deadband: number }; forMs: number; count: number };
+  alarm: { severity: string; message: string; latching: boolean };
+}
+interface AlarmOut {
+  id: string;
+  rule: string;
+  device: string;
+  severity: string;
+  isaState: string;
+  open: boolean;
+  history?: Array<{ type: string; user: string | null; comment: string | null; isaState: string }>;
+}
+
+test('iip rule check refuses an unknown property with its code and field (exit 1), and shows the defaults of a good rule', async () => {
+  const bad = `${dir.path}/bad.json`;
+  await writeFile(bad, JSON.stringify({ id: 'hot', scope: { product: 'oven' }, when: { threshold: { property: 'pressure', op: '>', value: 1 } } }));
+  const r = await iip('rule', 'check', '-f', bad);
+  refused(r, 'IIP_ERR_RULE_UNKNOWN_PROPERTY');
+  assert.match(r.err, /field \/ 字段: when\.threshold\.property/);
+  assert.match(r.err, /pressure/);
+
+  // An expression that does not parse: the position, with a caret under the expression.
+  const expr = `${dir.path}/expr.yaml`;
+  await writeFile(expr, 'id: hot\nscope: { product: oven }\nwhen:\n  expression: "t > 80 &&"\n');
+  const e = await iip('rule', 'check', '-f', expr);
+  refused(e, 'IIP_ERR_RULE_EXPRESSION');
+  assert.match(e.err, /field \/ 字段: when\.expression/);
+
+  const good = `${dir.path}/good.yaml`;
+  await writeFile(good, 'id: hot\nscope:\n  product: oven\nwhen:\n  threshold: { property: t, op: ">", value: 80 }\n');
+  const c = json<RuleOut & { properties: string[] }>(await iip('rule', 'check', '-f', good, '--json'));
+  assert.deepEqual([c.name, c.alarm.severity, c.when.forMs, c.when.count, c.properties], ['hot', 'medium', 0, 1, ['t']]);
+  assert.equal(json<{ items: unknown[] }>(await iip('rule', 'list', '--json')).items.length, 0, 'check saves nothing');
+
+  // A file that is not a rule file at all: a usage error, nothing sent.
+  await writeFile(`${dir.path}/broken.json`, '{"id": ');
+  assert.equal((await iip('rule', 'check', '-f', `${dir.path}/broken.json`)).code, 2);
+  assert.equal((await iip('rule', 'check')).code, 2, '-f is required');
+});
+
+test('rules applied from JSON then YAML, telemetry raises an alarm, the operator acknowledges it; shelving over 24 h is refused', async () => {
+  const first = `${dir.path}/hot.json`;
+  await writeFile(
+    first,
+    JSON.stringify({ id: 'oven-hot', name: 'Oven hot / 烤箱过热', scope: { product: 'oven' }, when: { threshold: { property: 't', op: '>', value: 80 } }, alarm: { severity: 'medium', message: 'above 80' } }),
+  );
+  const created = ok(await iip('rule', 'apply', '-f', first));
+  assert.match(created.out, /Created rule \/ 已创建规则 oven-hot \(version \/ 版本 1\)/);
+
+  // The YAML file changes it (a list of one): replaced with the version read, so version 2.
+  const second = `${dir.path}/hot.yaml`;
+  await writeFile(
+    second,
+    ['- id: oven-hot', '  name: Oven hot / 烤箱过热', '  scope:', '    product: oven', '  when:', '    threshold: { property: t, op: ">", value: 90, deadband: 2 }', '  alarm:', '    severity: high', '    message: Oven above 90 °C', ''].join('\n'),
+  );
+  const replaced = json<Array<RuleOut & { created: boolean }>>(await iip('rule', 'apply', '-f', second, '--json'));
+  assert.equal(replaced.length, 1);
+  assert.deepEqual([replaced[0]?.version, replaced[0]?.created, replaced[0]?.when.threshold?.value, replaced[0]?.alarm.severity], [2, false, 90, 'high']);
+
+  const list = ok(await iip('rule', 'list'));
+  assert.match(list.out, /^ID\s+PRODUCT\s+ASSET\s+CONDITION/);
+  assert.match(list.out, /oven-hot\s+oven\s+-\s+t > 90 \(deadband 2\)\s+high\s+yes\s+2/);
+  assert.match(list.out, /1 rules/);
+  const shown = json<RuleOut>(await iip('rule', 'show', 'oven-hot', '--json'));
+  assert.equal(shown.version, 2);
+
+  // What `rule show --json` prints can be applied again (version 3).
+  await writeFile(`${dir.path}/shown.json`, JSON.stringify(shown));
+  assert.match(ok(await iip('rule', 'apply', '-f', `${dir.path}/shown.json`)).out, /Replaced rule \/ 已替换规则 oven-hot \(version \/ 版本 3\)/);
+
+  const ingest = await fetch(`${platform.httpUrl}/api/v1/ingest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`default/oven-1:${secret}`).toString('base64')}` },
+    body: JSON.stringify({ ts: Date.now(), values: { t: 95 } }),
+  });
+  assert.equal(ingest.status, 202, await ingest.text());
+
+  let alarms: AlarmOut[] = [];
+  await waitFor(async () => {
+    alarms = json<{ items: AlarmOut[] }>(await iip('alarm', 'list', '--open', '--json')).items;
+    return alarms.length > 0;
+  }, 'the alarm of oven-1');
+  assert.equal(alarms.length, 1);
+  const a = alarms[0] as AlarmOut;
+  assert.deepEqual([a.rule, a.device, a.severity, a.isaState, a.open], ['oven-hot', 'oven-1', 'high', 'unacked', true]);
+  const table = ok(await iip('alarm', 'list', '--severity', 'high', '--device', 'oven-1', '--rule', 'oven-hot'));
+  assert.match(table.out, /^ID\s+RAISED\s+SEVERITY\s+STATE\s+DEVICE\s+RULE\s+MESSAGE/);
+  assert.match(table.out, new RegExp(`${a.id}\\s+\\S+Z\\s+high\\s+unacked\\s+oven-1\\s+oven-hot\\s+Oven above 90 °C`));
+  assert.equal(json<{ items: AlarmOut[] }>(await iip('alarm', 'list', '--severity', 'low', '--json')).items.length, 0);
+
+  const acked = ok(await iip('alarm', 'ack', a.id, '--comment', 'door was open'));
+  assert.match(acked.out, new RegExp(`Acknowledged / 已确认 ${a.id}: acked`));
+  refused(await iip('alarm', 'ack', a.id), 'IIP_ERR_ALARM_NOT_ACKABLE');
+
+  const shown2 = ok(await iip('alarm', 'show', a.id));
+  assert.match(shown2.out, /history \/ 历史:/);
+  assert.match(shown2.out, /\s+ack\s+admin\s+acked\s+door was open/);
+  const detail = json<AlarmOut>(await iip('alarm', 'show', a.id, '--json'));
+  assert.deepEqual(
+    detail.history?.map((h) => [h.type, h.user, h.comment, h.isaState]),
+    [
+      ['activate', null, null, 'unacked'],
+      ['ack', 'admin', 'door was open', 'acked'],
+    ],
+  );
+
+  const tooLong = await iip('alarm', 'shelve', a.id, '--for', '48h');
+  refused(tooLong, 'IIP_ERR_ALARM_SHELVE_DURATION');
+  assert.equal((await iip('alarm', 'shelve', a.id)).code, 2, 'neither --for nor --one-shot');
+  assert.equal((await iip('alarm', 'shelve', a.id, '--for', 'soon')).code, 2);
+  const shelved = json<AlarmOut>(await iip('alarm', 'shelve', a.id, '--for', '15m', '--comment', 'maintenance', '--json'));
+  assert.equal(shelved.isaState, 'shelved');
+  assert.match(ok(await iip('alarm', 'unshelve', a.id)).out, /: acked/);
+  assert.match(ok(await iip('alarm', 'out-of-service', a.id)).out, /: out-of-service/);
+  refused(await iip('alarm', 'out-of-service', a.id), 'IIP_ERR_ALARM_OUT_OF_SERVICE');
+  assert.match(ok(await iip('alarm', 'return-to-service', a.id)).out, /: acked/);
+
+  assert.match(ok(await iip('rule', 'delete', 'oven-hot')).out, /Deleted rule \/ 已删除规则 oven-hot/);
+  refused(await iip('rule', 'show', 'oven-hot'), 'IIP_ERR_NOT_FOUND');
+  assert.equal(json<{ items: AlarmOut[] }>(await iip('alarm', 'list', '--json')).items.length, 1, 'its alarm stays');
+});
+
+test('a rule on standard input (-f -) in a real process: YAML with several documents', async () => {
+  const yaml = ['id: cold', 'scope: { product: oven }', 'when: { threshold: { property: t, op: "<", value: 5 } }', '---', 'id: warm', 'scope: { product: oven }', 'when: { expression: "t > 40" }', ''].join('\n');
+  const r = await iipProcess(['rule', 'apply', '-f', '-'], yaml);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Created rule \/ 已创建规则 cold \(version \/ 版本 1\)\nCreated rule \/ 已创建规则 warm \(version \/ 版本 1\)/);
+  const ids = json<{ items: Array<{ id: string }> }>(await iip('rule', 'list', '--json')).items.map((x) => x.id);
+  assert.deepEqual(ids.sort(), ['cold', 'warm']);
+});
