@@ -97,9 +97,11 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
 
   const when = doc.when;
   if (!isObject(when)) throw invalid(id, 'when', 'an object with a threshold or an expression');
-  onlyKeys(when, ['threshold', 'expression', 'for', 'count'], id, 'when');
+  onlyKeys(when, ['threshold', 'expression', 'for', 'forMs', 'count'], id, 'when');
   if ((when.threshold === undefined) === (when.expression === undefined)) throw invalid(id, 'when', 'exactly one of threshold and expression');
-  const forMs = when.for === undefined ? 0 : parseDuration(when.for, id, 'when.for');
+  if (when.for !== undefined && when.forMs !== undefined) throw invalid(id, 'when.forMs', 'give the duration once: "for" or "forMs"');
+  // `forMs` (milliseconds) is how a stored rule reads back, so a rule read from the API can be saved again.
+  const forMs = when.for !== undefined ? parseDuration(when.for, id, 'when.for') : when.forMs !== undefined ? parseDuration(when.forMs, id, 'when.forMs') : 0;
   const count = when.count === undefined ? 1 : when.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw invalid(id, 'when.count', `a whole number from 1 to ${MAX_COUNT}`);
 

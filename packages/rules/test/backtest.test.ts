@@ -1,17 +1,8 @@
 /** Issue 13, point 7: a rule over stored history gives the raises and clears live evaluation would have. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ThingModel } from '@iip/core';
 import { backtest, compileRule, type HistoryPoint } from '@iip/rules';
-
-const MODEL: ThingModel = {
-  properties: [
-    { id: 't', dataType: { type: 'float' }, access: 'r' },
-    { id: 'running', dataType: { type: 'bool' }, access: 'r' },
-  ],
-  events: [],
-  services: [],
-};
+import { MODEL } from './model.js';
 
 test('raises, clears, alarm count, time active — properties merged in time order', () => {
   const rule = compileRule({ id: 'r', scope: { product: 'p' }, when: { expression: 'running && t > 80.0' } }, MODEL);

@@ -5,18 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ThingModel } from '@iip/core';
 import { type CompiledRule, type ConditionState, compileRule, INITIAL_CONDITION_STATE, type Sample, stepCondition } from '@iip/rules';
 import fc from 'fast-check';
-
-const MODEL: ThingModel = {
-  properties: [
-    { id: 't', dataType: { type: 'float' }, access: 'r' },
-    { id: 'running', dataType: { type: 'bool' }, access: 'r' },
-  ],
-  events: [],
-  services: [],
-};
+import { MODEL } from './model.js';
 
 function run(c: CompiledRule, samples: readonly Sample[], start: ConditionState = INITIAL_CONDITION_STATE): { transitions: string[]; state: ConditionState } {
   let state = start;

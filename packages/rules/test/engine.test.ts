@@ -5,17 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { DeviceId, TelemetryBatch, TenantId, ThingModel } from '@iip/core';
+import type { DeviceId, TelemetryBatch, TenantId } from '@iip/core';
 import { type ConditionState, compileRule, RuleEngine, type RuleEnginePorts, type Transition } from '@iip/rules';
+import { MODEL } from './model.js';
 
-const MODEL: ThingModel = {
-  properties: [
-    { id: 't', dataType: { type: 'float' }, access: 'r' },
-    { id: 'running', dataType: { type: 'bool' }, access: 'r' },
-  ],
-  events: [],
-  services: [],
-};
 const T = 'acme';
 
 function world(devices: Record<string, { product: string; asset: string | null }> = {}) {

@@ -83,6 +83,11 @@ describe('rules through the API', () => {
     assert.equal((await tp.api<ApiError>('POST', '/api/v1/rules', { id: 'hot', scope: { product: 'press' }, when: { expression: 'running' } })).body.code, 'IIP_ERR_CONFLICT', 'the id exists');
     const stale = await tp.api<ApiError>('PUT', '/api/v1/rules/hot', { version: 7, scope: { product: 'press', asset: 'hall-1' }, when: { threshold: { property: 't', op: '>', value: 80 } } });
     assert.equal(stale.body.code, 'IIP_ERR_CONFLICT');
+    // What GET answers can be sent back as it is (the stored form has forMs, version, updatedAt, updatedBy).
+    const read = await tp.api<Record<string, unknown>>('GET', '/api/v1/rules/hot');
+    const back = await tp.api<{ version: number }>('PUT', '/api/v1/rules/hot', read.body);
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    assert.equal(back.body.version, 2);
     const check = await tp.api<{ properties: string[] }>('POST', '/api/v1/rules/validate', { id: 'draft', scope: { product: 'press' }, when: { expression: 'running && t > 90.0' } });
     assert.deepEqual(check.body.properties, ['running', 't']);
     assert.equal((await tp.api<{ items: unknown[] }>('GET', '/api/v1/rules')).body.items.length, 1, 'validate saves nothing');

@@ -47,6 +47,13 @@ export async function compileForTenant(registry: RegistryService, assetExists: (
   return compiled;
 }
 
+/** What the API adds to a rule when it answers (and ignores when it is sent back): who saved it, when. */
+function withoutReadOnly(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const { updatedAt: _a, updatedBy: _b, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
 function publicRule(r: StoredRule): Record<string, unknown> {
   return { ...(r.doc as Record<string, unknown>), version: r.version, updatedAt: r.updatedAt, updatedBy: r.updatedBy };
 }
@@ -175,7 +182,7 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
   app.post<{ Body: unknown }>(
     '/api/v1/rules',
     { schema: { tags: ['rules'], description: 'Creates a rule (IIP_ERR_CONFLICT when the id exists).', body: { type: 'object', additionalProperties: true }, response: { 201: ruleOut, ...errorResponses } } },
-    async (req, reply) => reply.status(201).send(publicRule(await save(req, req.body, 0))),
+    async (req, reply) => reply.status(201).send(publicRule(await save(req, withoutReadOnly(req.body), 0))),
   );
 
   app.put<{ Params: { id: string }; Body: Record<string, unknown> }>(
@@ -189,7 +196,7 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
       },
     },
     async (req) => {
-      const { version, ...doc } = req.body ?? {};
+      const { version, ...doc } = withoutReadOnly(req.body ?? {}) as Record<string, unknown>;
       if (doc.id !== undefined && doc.id !== req.params.id) {
         throw new IipError('IIP_ERR_RULE_INVALID', `rule "${req.params.id}": id: the body names "${String(doc.id)}"`, { rule: req.params.id, field: 'id' });
       }
