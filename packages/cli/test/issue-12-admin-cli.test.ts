@@ -4,19 +4,16 @@
  * Commands run through `main` as bin/iip.mjs runs them (and once as a real process, for a password on stdin).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { main } from '@iip/cli';
 import { type Platform, startPlatform } from '@iip/server';
 import { authenticator, tempDir, waitFor } from '@iip/testkit';
+import { iip, iipProcess, json, ok, refused, type Run } from './harness.js';
 
 let platform: Platform;
 let dir: { path: string; cleanup(): Promise<void> };
 const ADMIN_PASSWORD = 'cobalt-river-lantern-42';
 /** Users here share one password that passes the policy (not containing any of their names). */
 const PASSWORD = 'harbour-lamp-kettle-7';
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 before(async () => {
   dir = await tempDir('iip-cli-admin-');
@@ -37,23 +34,6 @@ after(async () => {
   await dir?.cleanup();
 });
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function iip(...argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(
-    argv,
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
 /** Runs `iip` with some environment variables set (a signed-in user other than admin, say), then restores them. */
 async function iipWith(env: Record<string, string | undefined>, ...argv: string[]): Promise<Run> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -71,43 +51,7 @@ async function iipWith(env: Record<string, string | undefined>, ...argv: string[
   }
 }
 
-/**
- * The real `iip` process with `input` on its standard input. Asynchronous: the platform under test runs in this
- * process and must go on answering.
- */
-function iipProcess(argv: string[], input: string, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', ...argv], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
 const asUser = (username: string, password: string, ...argv: string[]) => iipWith({ IIP_USERNAME: username, IIP_PASSWORD: password }, ...argv);
-
-function ok(r: Run): Run {
-  assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`);
-  return r;
-}
-
-function json<T>(r: Run): T {
-  return JSON.parse(ok(r).out) as T;
-}
-
-/** A refusal: exit 1 and the code first on stderr. */
-function refused(r: Run, code: string): void {
-  assert.equal(r.code, 1, `expected a refusal, got exit ${r.code}: ${r.out}${r.err}`);
-  assert.match(r.err, new RegExp(`^${code}: `), r.err);
-}
 
 interface TreeNode {
   id: string;
