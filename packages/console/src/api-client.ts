@@ -25,6 +25,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly status: number,
+    /** The refusal's `details` (which field, which position…), when the platform sent some. */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -97,7 +99,7 @@ export class ApiClient {
       // The login call answers 401 for a wrong password; that is not an expired session.
       if (sessionEnded(res.status, doc) && this.opts.token) this.opts.onUnauthorized?.();
       if (res.status === 403 && isErrorBody(doc) && doc.code === ENROLL_REQUIRED) this.opts.onEnrollRequired?.();
-      if (isErrorBody(doc)) throw new ApiError(doc.code, doc.message, res.status);
+      if (isErrorBody(doc)) throw new ApiError(doc.code, doc.message, res.status, doc.details);
       throw new ApiError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
     }
     return doc as T;

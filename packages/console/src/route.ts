@@ -1,5 +1,5 @@
 /**
- * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, and the administration
+ * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, #/alarms, #/rules, and the administration
  * pages #/tenants, #/assets, #/users, #/roles, #/audit, and the signed-in user's own #/account). Hash routing needs no server
  * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
@@ -13,6 +13,8 @@ export type Route =
   | { readonly kind: 'evaluation' }
   | { readonly kind: 'usage' }
   | { readonly kind: 'account' }
+  | { readonly kind: 'alarms' }
+  | { readonly kind: 'rules' }
   | { readonly kind: AdminRouteKind };
 
 /** The administration pages (admin/): one route each, no ids. */
@@ -31,6 +33,8 @@ export function parseRoute(hash: string): Route {
   if (/^#\/evaluation(?:[/?#]|$)/.test(hash)) return { kind: 'evaluation' };
   if (/^#\/usage(?:[/?#]|$)/.test(hash)) return { kind: 'usage' };
   if (/^#\/account(?:[/?#]|$)/.test(hash)) return { kind: 'account' };
+  if (/^#\/alarms(?:[/?#]|$)/.test(hash)) return { kind: 'alarms' };
+  if (/^#\/rules(?:[/?#]|$)/.test(hash)) return { kind: 'rules' };
   const admin = /^#\/(tenants|assets|users|roles|audit)(?:[/?#]|$)/.exec(hash);
   if (admin) return { kind: admin[1] as AdminRouteKind };
   const m = /^#\/(devices|gateways)(?:\/([^/?#]+))?/.exec(hash);
@@ -57,6 +61,10 @@ export function routeHref(r: Route): string {
       return '#/usage';
     case 'account':
       return '#/account';
+    case 'alarms':
+      return '#/alarms';
+    case 'rules':
+      return '#/rules';
     case 'tenants':
     case 'assets':
     case 'users':

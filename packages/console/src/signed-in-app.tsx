@@ -8,7 +8,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { AccountPage } from './account/account-page';
 import { secText } from './account/security-i18n';
 import './account/account.css';
-import { visibleSections } from './admin/admin-access';
+import { hasAnywhere, visibleSections } from './admin/admin-access';
 import { type Tenant, tenantsApi } from './admin/admin-api';
 import { adminText } from './admin/admin-i18n';
 import { AssetsPage } from './admin/assets-page';
@@ -18,6 +18,10 @@ import { TenantSwitch } from './admin/tenant-switch';
 import { TenantsPage } from './admin/tenants-page';
 import { UsersPage } from './admin/users-page';
 import './admin/admin.css';
+import { AlarmBanner } from './alarms/alarm-banner';
+import { alarmsText } from './alarms/alarms-i18n';
+import { AlarmsPage } from './alarms/alarms-page';
+import { RulesPage } from './alarms/rules-page';
 import { ApiClient } from './api-client';
 import type { AccessSummary, SecurityState } from './api-types';
 import { ConnStatus } from './components/conn-status';
@@ -100,6 +104,8 @@ export function SignedInApp({
     if (switched && tenants && !tenants.some((t) => t.id === switched)) switchTenant(undefined);
   }, [switched, tenants, switchTenant]);
   const sections = visibleSections(access);
+  const canReadAlarms = hasAnywhere(access, 'alarms:read');
+  const canReadRules = hasAnywhere(access, 'rules:read');
   const [conn, setConn] = useState<StreamState>({ kind: 'connecting' });
   const [stream, setStream] = useState<LiveStream | undefined>();
   const [productFilter, setProductFilter] = useState('');
@@ -160,6 +166,16 @@ export function SignedInApp({
           <a href={routeHref({ kind: 'usage' })} data-testid="nav-usage" className={section(route) === 'usage' ? 'on' : ''}>
             {t('nav.usage')}
           </a>
+          {canReadAlarms && (
+            <a href={routeHref({ kind: 'alarms' })} data-testid="nav-alarms" className={route.kind === 'alarms' ? 'on' : ''}>
+              {alarmsText(lang, 'nav.alarms')}
+            </a>
+          )}
+          {canReadRules && (
+            <a href={routeHref({ kind: 'rules' })} data-testid="nav-rules" className={route.kind === 'rules' ? 'on' : ''}>
+              {alarmsText(lang, 'nav.rules')}
+            </a>
+          )}
           {sections.map((s) => (
             <a key={s} href={routeHref({ kind: s })} data-testid={`nav-${s}`} className={route.kind === s ? 'on' : ''}>
               {adminText(lang, `nav.${s}`)}
@@ -167,6 +183,7 @@ export function SignedInApp({
           ))}
         </nav>
         <span className="spacer" />
+        {canReadAlarms && <AlarmBanner key={acting} api={api} active={route.kind === 'alarms'} />}
         <ConnStatus state={conn} />
         <TenantSwitch homeTenant={home} acting={acting} tenants={session.access?.platformAdmin ? (tenants ?? []) : undefined} onSwitch={switchTenant} />
         <a
@@ -222,6 +239,10 @@ export function SignedInApp({
         return <RolesPage key={acting} api={api} access={access} />;
       case 'audit':
         return <AuditPage key={acting} api={api} />;
+      case 'alarms':
+        return <AlarmsPage key={acting} api={api} access={access} />;
+      case 'rules':
+        return <RulesPage key={acting} api={api} access={access} />;
       default: {
         const never: never = route;
         return never;
