@@ -30,6 +30,7 @@ export async function loadAllErrorTables(): Promise<ReadonlyMap<string, ErrorSpe
 export const CONSOLE_ERRORS: Record<string, ErrorSpec> = {
   IIP_ERR_CONSOLE_NETWORK: { status: 0, meaning: 'The console could not reach the platform API (network error).', fix: 'Check that the platform is running and reachable from the browser.' },
   IIP_ERR_CONSOLE_LOAD: { status: 0, meaning: 'The console failed to load data and the API gave no error code.', fix: 'Reload the page; if it persists, look at the platform log.' },
+  IIP_ERR_CONSOLE_JSON: { status: 0, meaning: 'Text typed into a JSON editor of the console (a rule) is not valid JSON; nothing was sent.', fix: 'Correct the JSON where the message says (a missing comma or quote is usual).' },
 };
 
 export function renderErrorsDoc(codes: ReadonlyMap<string, ErrorSpec>): string {

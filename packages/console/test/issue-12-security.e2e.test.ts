@@ -227,7 +227,7 @@ test('tenant policy: a tenant requiring a second factor sends its administrator 
     assert.equal((await page.getByTestId('retention-audit').textContent())?.trim(), '400 days');
     const r = await call<unknown>('GET', '/tenant/policy', { tenant: 'acme' });
     assert.deepEqual(r.body, {
-      retention: { rawDays: null, rollups: {}, auditDays: 400 },
+      retention: { rawDays: null, rollups: {}, auditDays: 400, eventDays: null },
       quotas: { devices: null, pointsPerDay: null, storedBytes: null },
       security: { totpRequiredForAdmins: true },
     });
