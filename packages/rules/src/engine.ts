@@ -139,6 +139,11 @@ export class RuleEngine {
     this.dirty.get(tenant)?.delete(ruleId);
   }
 
+  /** Whether any rule is installed for the tenant (a batch of a tenant without rules costs nothing). */
+  hasRules(tenant: string): boolean {
+    return (this.where.get(tenant)?.size ?? 0) > 0;
+  }
+
   /** The number of installed rules. */
   get size(): number {
     let n = 0;
@@ -154,6 +159,8 @@ export class RuleEngine {
    * device's later batches go on either way.
    */
   evaluate(batch: TelemetryBatch): Promise<void> {
+    // Nothing to do, and nothing to order after, for a tenant without rules (a rule installed later starts fresh).
+    if (!this.hasRules(batch.tenant) && this.chains.size === 0) return Promise.resolve();
     const key = `${batch.tenant}\u0000${batch.device}`;
     const before = this.chains.get(key) ?? Promise.resolve();
     const run = before.then(() => this.evaluateNow(batch));

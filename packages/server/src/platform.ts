@@ -30,7 +30,7 @@ import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
 
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
-import { RULES_CHANGED, startRulesRuntime } from './rules-runtime.js';
+import { RULES_CHANGED, type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 
 /**
@@ -216,6 +216,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     // Device events are few: whichever process takes them stores them at once (PostgreSQL is shared when scaled out).
     const events = new EventAdmission(directory, storage.deviceEvents, limits);
     let worker: ReturnType<typeof startHistorianWorker> | undefined;
+    // Scaled out, the worker's historian consumer hands each committed batch to the rule engine (started below,
+    // once access control exists); it waits for it, so no batch passes before the rules are loaded.
+    let rulesStarted: (r: RulesRuntime | undefined) => void = () => {};
+    const rulesReady = new Promise<RulesRuntime | undefined>((resolve) => {
+      rulesStarted = resolve;
+    });
     if (topology.scaledOut && workerRole) {
       // Write shards: more historians over the same store, so that WORKER_WRITE_SHARDS transactions run at once.
       const shards = [historian];
@@ -224,7 +230,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         cleanups.push(() => h.close());
         shards.push(h);
       }
-      const w = startHistorianWorker(bus, shards, log);
+      const w = startHistorianWorker(bus, shards, log, async (b) => (await rulesReady)?.engine.evaluate(b));
       await w.subscription.ready;
       // Registered after the historian's close, so it runs before it: stop taking messages, then flush.
       cleanups.push(() => w.subscription.unsubscribe());
@@ -318,7 +324,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     forgetAccess = (t) => accessControl.forget(t);
     const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
     // Rules run where telemetry is consumed (embedded: here; scaled out: the worker); alarms are acted on anywhere.
-    const rules = workerRole ? await startRulesRuntime({ storage, registry, accessControl, bus, log }) : undefined;
+    // Embedded, the runtime takes the stored batches from the in-process bus; scaled out, the worker hands them over.
+    const rules = workerRole ? await startRulesRuntime({ storage, registry, accessControl, bus, log, subscribe: !topology.scaledOut }) : undefined;
+    rulesStarted(rules);
     if (rules) cleanups.push(() => rules.close());
     const alarmService = rules?.alarms ?? new AlarmService(storage.alarms);
     const auditTrail = new AuditTrail(storage.events, DEFAULT_TENANT, log);

@@ -5,8 +5,10 @@
  * the worker (one worker: a device's batches are evaluated in order; several workers would each see some of a
  * device's batches — partitioning by device comes with the scale-out of rules).
  *
- * Telemetry reaches it through the bus's `rules` group: durable with NATS (a batch published while no worker runs
- * waits), and a batch whose alarm could not be stored is re-delivered.
+ * Telemetry reaches it embedded through the in-process bus's `rules` group (a batch whose alarm could not be stored
+ * is delivered again); scaled out, the worker's historian consumer hands it each committed batch (one consumer of
+ * the NATS stream for both, so a message is taken from NATS once; a failed evaluation has the message re-delivered,
+ * and the historian stores nothing twice).
  */
 import type { Bus, Subscription } from '@iip/bus';
 import { type DeviceId, IipError, type TenantId } from '@iip/core';
@@ -38,6 +40,8 @@ export async function startRulesRuntime(o: {
   accessControl: AccessControl;
   bus: Bus;
   log: (line: string) => void;
+  /** Take telemetry from the bus's `rules` group (embedded); false when the worker hands batches over. */
+  subscribe?: boolean;
 }): Promise<RulesRuntime> {
   const { storage, registry, accessControl, bus, log } = o;
   const devices = new Map<string, { product: string; asset: string | null } | null>();
@@ -92,7 +96,7 @@ export async function startRulesRuntime(o: {
   }
   for (const tenant of new Set((await storage.rules.listEnabledRules()).map((r) => r.tenant))) await reloadTenant(tenant);
 
-  const subs: Subscription[] = [bus.subscribe('telemetry', (batch) => engine.evaluate(batch), { group: RULES_GROUP })];
+  const subs: Subscription[] = o.subscribe === false ? [] : [bus.subscribe('telemetry', (batch) => engine.evaluate(batch), { group: RULES_GROUP })];
   subs.push(
     bus.subscribe('registry.changed', (m) => {
       if (m.device === RULES_CHANGED) void reloadTenant(m.tenant).catch((e: unknown) => log(`rules: reloading tenant "${m.tenant}" failed: ${String(e)}`));
