@@ -187,6 +187,20 @@ describe('issue 11: a platform of several processes on PostgreSQL and NATS, unde
     assert.deepEqual([status.body.roles, status.body.bus, status.body.storage], [['front-door'], 'nats', 'postgres']);
   });
 
+  it('issue 13: a rule saved through a front door runs in the workers; two workers open one alarm per device', async () => {
+    const [a, b] = doors as [PlatformProcess, PlatformProcess];
+    // Every reading of every device is above the threshold: each device has exactly one open alarm, although the
+    // two workers each evaluate some of its batches and race to open it.
+    const rule = await api(a, token, 'POST', '/api/v1/rules', { id: 'v-positive', scope: { product: 'meter' }, when: { threshold: { property: 'v', op: '>', value: 0 } }, alarm: { severity: 'low' } });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    type Page = { items: Array<{ device: string; rule: string }> };
+    await waitFor(async () => (await api<Page>(b, token, 'GET', '/api/v1/alarms?open=true')).body.items.length >= devices.length, 'an alarm for every device', 60_000, 250);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const open = (await api<Page>(b, token, 'GET', '/api/v1/alarms?open=true')).body.items;
+    assert.deepEqual(open.map((x) => x.device).sort(), devices.map((d) => d.id).sort(), 'one open alarm per device, none twice');
+    assert.equal((await api(a, token, 'DELETE', '/api/v1/rules/v-positive')).status, 204);
+  });
+
   it('issue 12: a grant revoked through one front door takes effect at once in the other (its cached permissions are dropped over the bus)', async () => {
     const [a, b] = doors as [PlatformProcess, PlatformProcess];
     const created = await api<{ id: string; grants: Array<{ id: string }> }>(a, token, 'POST', '/api/v1/users', { username: 'xproc-viewer', password: 'harbour-lamp-kettle-7', grants: [{ role: 'viewer' }] });
