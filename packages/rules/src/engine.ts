@@ -159,8 +159,8 @@ export class RuleEngine {
    * device's later batches go on either way.
    */
   evaluate(batch: TelemetryBatch): Promise<void> {
-    // Nothing to do, and nothing to order after, for a tenant without rules (a rule installed later starts fresh).
-    if (!this.hasRules(batch.tenant) && this.chains.size === 0) return Promise.resolve();
+    // Nothing to evaluate for a tenant without rules (a rule installed later starts fresh).
+    if (!this.hasRules(batch.tenant)) return Promise.resolve();
     const key = `${batch.tenant}\u0000${batch.device}`;
     const before = this.chains.get(key) ?? Promise.resolve();
     const run = before.then(() => this.evaluateNow(batch));
@@ -228,8 +228,10 @@ export class RuleEngine {
     byDevice.set(device, state);
   }
 
-  /** Waits for every device's evaluation in progress, then stores the states changed since the last flush. */
-  // (The chains never reject: a failed batch is counted and logged, and its caller was told.)
+  /**
+   * Waits for every device's evaluation in progress (the chains never reject: a failed batch is counted, logged
+   * and reported to its caller), then stores the states changed since the last flush.
+   */
   async flush(): Promise<void> {
     await Promise.all([...this.chains.values()]);
     const dirty = [...this.dirty];
