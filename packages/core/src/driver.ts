@@ -47,11 +47,50 @@ export interface DeviceHealth {
   readonly pointFailures?: readonly PointFailure[];
 }
 
+/** One period the channel's link was down: from the first failure to the moment it was back (null: still down). */
+export interface ChannelOutage {
+  readonly start: number;
+  readonly end: number | null;
+  /** Why it started: the IIP_ERR_* code and message of the first failure. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A certificate as an operator needs to recognise it before trusting it. */
+export interface CertificateInfo {
+  /** SHA-1 of the DER, upper-case hex without separators (what OPC UA tools call the thumbprint). */
+  readonly thumbprint: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** The application URI in the certificate's subjectAltName, when present. */
+  readonly applicationUri: string | null;
+  /** The certificate itself, PEM, so it can be copied to the other side. */
+  readonly pem: string;
+}
+
+/**
+ * Why a secure link does not come up when the cause is trust: 'server-untrusted' — this side rejected the
+ * peer's certificate (`certificate` is the peer's; the platform can trust it with one command); 'client-untrusted'
+ * — the peer rejected ours (`certificate` is ours, to be trusted on the peer). `fix` says what to do, step by step.
+ */
+export interface TrustProblem {
+  readonly kind: 'server-untrusted' | 'client-untrusted';
+  readonly certificate: CertificateInfo;
+  readonly fix: string;
+  readonly since: number;
+}
+
 export interface DriverHealth {
   readonly channel: string;
   readonly protocol: string;
   readonly connected: boolean;
   readonly devices: readonly DeviceHealth[];
+  /** Periods the link was down, oldest first, the last ones kept (absent: the driver keeps no history). */
+  readonly outages?: readonly ChannelOutage[];
+  /** Set while the link is refused over certificate trust. */
+  readonly trust?: TrustProblem | null;
 }
 
 /** One protocol request the driver will issue each cycle (for Modbus: one coalesced read). */
@@ -79,6 +118,11 @@ export interface Driver {
   /** Writes one writable point; rejects with a typed IipError (e.g. a Modbus exception) on failure. */
   write(device: string, property: string, value: PointValue): Promise<void>;
   health(): DriverHealth;
+  /**
+   * Trusts the peer certificate this driver rejected (reported in `health().trust`, kind 'server-untrusted'),
+   * named by thumbprint so a stale request cannot trust another certificate. Drivers without certificates omit it.
+   */
+  trustServerCertificate?(thumbprint: string): Promise<CertificateInfo>;
   /** Stops polling/monitoring and closes the link; safe to call twice. */
   close(): Promise<void>;
 }

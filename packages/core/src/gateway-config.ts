@@ -64,6 +64,17 @@ export interface OpcUaPointConfig {
   readonly nodeId: string;
   readonly samplingIntervalMs?: number;
   readonly deadband?: { readonly type: 'absolute' | 'percent'; readonly value: number };
+  /**
+   * How a 64-bit integer node (Int64/UInt64) is delivered: 'number' (default) as a number, refusing values beyond
+   * ±(2^53 − 1) that a double cannot hold exactly (a point failure in health, never a rounded value); 'string' as
+   * the exact decimal string (bind it to a string property).
+   */
+  readonly valueAs?: 'number' | 'string';
+  /**
+   * For a node holding a structure (ExtensionObject, e.g. a Range): the field to deliver, a dot path such as
+   * "low" or "limits.high". A structure without `field` is refused per point with the fields it has.
+   */
+  readonly field?: string;
 }
 
 export interface OpcUaDeviceConfig {
@@ -71,15 +82,31 @@ export interface OpcUaDeviceConfig {
   readonly points: readonly OpcUaPointConfig[];
 }
 
+export type OpcUaSecurityMode = 'None' | 'Sign' | 'SignAndEncrypt';
+
+/**
+ * Who the channel's session acts as. A username's password is write-only on the platform: the configuration
+ * read back by the API carries `passwordSet: true` instead, and a configuration stored without `password`
+ * keeps the one of the same channel in the previous version. A certificate identity names files on the
+ * gateway (X.509 user certificate and its private key, PEM or DER), so no secret travels in the configuration.
+ */
+export type OpcUaUserIdentity =
+  | { readonly type: 'anonymous' }
+  | { readonly type: 'username'; readonly username: string; readonly password?: string; readonly passwordSet?: boolean }
+  | { readonly type: 'certificate'; readonly certificateFile: string; readonly privateKeyFile: string };
+
 export interface OpcUaChannelConfig {
   readonly id: string;
   readonly protocol: 'opcua';
   readonly endpointUrl: string;
-  readonly securityMode: 'None' | 'SignAndEncrypt';
+  /** Sign: messages signed, not encrypted; SignAndEncrypt: both. Honoured as given, never upgraded. */
+  readonly securityMode: OpcUaSecurityMode;
   readonly securityPolicy?: 'None' | 'Basic256Sha256' | 'Aes128_Sha256_RsaOaep';
   /** Where the client keeps its own certificate and trusted server certificates (PKI folder). */
   readonly pkiDir?: string;
   readonly publishingIntervalMs?: number;
+  /** The session's user identity (default anonymous). */
+  readonly identity?: OpcUaUserIdentity;
   readonly devices: readonly OpcUaDeviceConfig[];
 }
 
