@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import {
+  type CertificateInfo,
   type ChannelConfig,
   type Driver,
   type DriverFailure,
@@ -107,9 +108,24 @@ export interface WritesCommand {
   readonly expiresAt: number;
 }
 
-export type GatewayCommand = WriteCommand | WritesCommand;
+/**
+ * Trusts the server certificate a channel's driver rejected (its state reports `trust.kind: 'server-untrusted'`),
+ * named by thumbprint so a stale request cannot trust another certificate; then the channel retries at once.
+ */
+export interface TrustServerCertificateCommand {
+  readonly type: 'trust-server-certificate';
+  readonly channel: string;
+  /** SHA-1 of the certificate's DER, 40 hex digits (upper-cased on arrival). */
+  readonly thumbprint: string;
+  readonly expiresAt: number;
+}
 
-export type CommandResult = { readonly ok: true } | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly details: Readonly<Record<string, unknown>> } };
+export type GatewayCommand = WriteCommand | WritesCommand | TrustServerCertificateCommand;
+
+/** A command's answer; a trusted certificate is sent back so the platform can say (and audit) which one it was. */
+export type CommandResult =
+  | { readonly ok: true; readonly certificate?: CertificateInfo }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly details: Readonly<Record<string, unknown>> } };
 
 interface RunningChannel {
   readonly config: ChannelConfig;
@@ -117,6 +133,10 @@ interface RunningChannel {
   cancelled: boolean;
   state: ChannelRunState;
   error: { code: string; message: string } | null;
+  /** Ends the retry loop's current wait (set while it waits). */
+  wake: (() => void) | null;
+  /** Set when something changed that may let the link come up (a certificate trusted): the next wait is skipped. */
+  retryNow: boolean;
 }
 
 const CONFIG_META_KEY = 'applied-config';
@@ -280,7 +300,7 @@ export class EdgeGateway {
         failed.push({ channel: config.id, protocol: config.protocol, connected: false, devices: [], state: 'failed', error });
         continue;
       }
-      const ch: RunningChannel = { config, driver, cancelled: false, state: 'starting', error: null };
+      const ch: RunningChannel = { config, driver, cancelled: false, state: 'starting', error: null, wake: null, retryNow: false };
       channels.push(ch);
       for (const d of config.devices) owners.set(d.id, ch);
     }
@@ -293,10 +313,14 @@ export class EdgeGateway {
     return true;
   }
 
-  /** Connects and subscribes a channel's driver, retrying with backoff until it succeeds or the channel stops. */
+  /**
+   * Connects and subscribes a channel's driver, retrying with backoff until it succeeds or the channel stops.
+   * `retryChannelNow` ends a wait early (a certificate was trusted: the next attempt may succeed).
+   */
   private async runChannel(ch: RunningChannel): Promise<void> {
     let delay = 500;
     while (!ch.cancelled) {
+      ch.retryNow = false;
       try {
         await ch.driver.connect();
         if (ch.cancelled) return;
@@ -310,6 +334,7 @@ export class EdgeGateway {
         return;
       } catch (e) {
         if (ch.cancelled) return;
+        const before = ch.error;
         ch.error = errorOf(e);
         if (ch.error.code === 'IIP_ERR_DRIVER_CONFIG') {
           // Retrying cannot help: the driver refuses this configuration. Reported until a new version comes.
@@ -318,12 +343,31 @@ export class EdgeGateway {
           this.publishState();
           return;
         }
+        // A new reason (e.g. the first certificate refusal) is reported at once, not at the next state interval.
+        if (before?.code !== ch.error.code || before.message !== ch.error.message) this.publishState();
+        if (ch.retryNow) {
+          delay = 500;
+          continue;
+        }
         this.log('warn', 'driver cannot start; retrying', { channel: ch.config.id, err: errText(e), retryInMs: delay });
-        // Unref'd: a gateway being stopped must not wait for a channel's next retry.
-        await new Promise((r) => setTimeout(r, delay).unref());
-        delay = Math.min(delay * 2, 30_000);
+        const woken = await new Promise<boolean>((resolve) => {
+          // Unref'd: a gateway being stopped must not wait for a channel's next retry.
+          const timer = setTimeout(() => resolve(false), delay).unref();
+          ch.wake = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        ch.wake = null;
+        delay = woken ? 500 : Math.min(delay * 2, 30_000);
       }
     }
+  }
+
+  /** Makes a starting channel try again now instead of at the end of its backoff (or right after a try in progress). */
+  private retryChannelNow(ch: RunningChannel): void {
+    ch.retryNow = true;
+    ch.wake?.();
   }
 
   private async closeChannels(): Promise<void> {
@@ -331,7 +375,10 @@ export class EdgeGateway {
     this.channels = [];
     this.failedChannels = [];
     this.owners = new Map();
-    for (const ch of old) ch.cancelled = true;
+    for (const ch of old) {
+      ch.cancelled = true;
+      ch.wake?.();
+    }
     await Promise.all(
       old.map((ch) =>
         ch.driver.close().catch((e: unknown) => this.log('warn', 'driver did not close cleanly', { channel: ch.config.id, err: errText(e) })),
@@ -462,8 +509,10 @@ export class EdgeGateway {
     }
     this.commandResults.set(requestId, 'running');
     let result: CommandResult;
+    let type: string | undefined;
     try {
       const cmd = parseCommand(payload);
+      type = cmd.type;
       // Checked before the device is touched: a command queued while the gateway was offline, or delayed past
       // the time the platform waits for it, must not run — the platform may have told its caller it did not.
       if (Date.now() >= cmd.expiresAt) {
@@ -472,35 +521,10 @@ export class EdgeGateway {
           receivedAt: Date.now(),
         });
       }
-      const ch = this.owners.get(cmd.device);
-      if (!ch) {
-        throw new IipError('IIP_ERR_EDGE_DEVICE_UNKNOWN', `device "${cmd.device}" is not on any channel of this gateway`, { device: cmd.device });
-      }
-      if (cmd.type === 'write') {
-        await ch.driver.write(cmd.device, cmd.property, cmd.value);
-        this.log('info', 'write command carried out', { requestId, device: cmd.device, property: cmd.property, value: cmd.value });
-      } else {
-        // In order, stopping at the first failure; the error says which step failed and how many were done.
-        for (const [step, w] of cmd.writes.entries()) {
-          try {
-            await ch.driver.write(cmd.device, w.property, w.value);
-          } catch (e) {
-            const err = isIipError(e) ? e.toJSON() : { code: 'IIP_ERR_INTERNAL', message: errText(e), details: {} };
-            throw new IipError(err.code, `step ${step + 1} of ${cmd.writes.length} (${w.property} ← ${JSON.stringify(w.value)}) failed: ${err.message}`, {
-              ...err.details,
-              service: cmd.service ?? null,
-              step,
-              property: w.property,
-              done: step,
-            });
-          }
-        }
-        this.log('info', 'service carried out', { requestId, device: cmd.device, service: cmd.service, writes: cmd.writes.length });
-      }
-      result = { ok: true };
+      result = cmd.type === 'trust-server-certificate' ? await this.trustServerCertificate(requestId, cmd) : await this.runWrites(requestId, cmd);
     } catch (e) {
       const err = isIipError(e) ? e.toJSON() : { code: 'IIP_ERR_INTERNAL', message: errText(e), details: {} };
-      this.log('warn', 'write command failed', { requestId, code: err.code, message: err.message });
+      this.log('warn', 'command failed', { requestId, type: type ?? null, code: err.code, message: err.message });
       result = { ok: false, error: err };
     }
     this.commandResults.set(requestId, result);
@@ -509,6 +533,75 @@ export class EdgeGateway {
       if (oldest !== undefined) this.commandResults.delete(oldest);
     }
     this.sendResult(requestId, result);
+  }
+
+  /** A write or a service's writes, in order, stopping at the first failure (which names its step). */
+  private async runWrites(requestId: string, cmd: WriteCommand | WritesCommand): Promise<CommandResult> {
+    const ch = this.owners.get(cmd.device);
+    if (!ch) {
+      throw new IipError('IIP_ERR_EDGE_DEVICE_UNKNOWN', `device "${cmd.device}" is not on any channel of this gateway`, { device: cmd.device });
+    }
+    if (cmd.type === 'write') {
+      await ch.driver.write(cmd.device, cmd.property, cmd.value);
+      this.log('info', 'write command carried out', { requestId, device: cmd.device, property: cmd.property, value: cmd.value });
+      return { ok: true };
+    }
+    for (const [step, w] of cmd.writes.entries()) {
+      try {
+        await ch.driver.write(cmd.device, w.property, w.value);
+      } catch (e) {
+        const err = isIipError(e) ? e.toJSON() : { code: 'IIP_ERR_INTERNAL', message: errText(e), details: {} };
+        throw new IipError(err.code, `step ${step + 1} of ${cmd.writes.length} (${w.property} ← ${JSON.stringify(w.value)}) failed: ${err.message}`, {
+          ...err.details,
+          service: cmd.service ?? null,
+          step,
+          property: w.property,
+          done: step,
+        });
+      }
+    }
+    this.log('info', 'service carried out', { requestId, device: cmd.device, service: cmd.service, writes: cmd.writes.length });
+    return { ok: true };
+  }
+
+  /**
+   * Has the channel's driver trust the server certificate it rejected (the driver checks the thumbprint against
+   * the certificate it holds and refuses another with its own code), then lets the channel try again at once.
+   */
+  private async trustServerCertificate(requestId: string, cmd: TrustServerCertificateCommand): Promise<CommandResult> {
+    const ch = this.channels.find((c) => c.config.id === cmd.channel);
+    if (!ch) {
+      const failed = this.failedChannels.find((c) => c.channel === cmd.channel);
+      if (failed) {
+        throw new IipError(
+          'IIP_ERR_EDGE_TRUST_UNSUPPORTED',
+          `channel "${cmd.channel}" has no driver to trust a certificate with: it failed to start (${failed.error?.code ?? 'IIP_ERR_INTERNAL'}: ${failed.error?.message ?? ''})`,
+          { channel: cmd.channel, protocol: failed.protocol },
+        );
+      }
+      throw new IipError('IIP_ERR_EDGE_CHANNEL_UNKNOWN', `channel "${cmd.channel}" is not in the configuration this gateway runs (version ${this.applied?.version ?? 'none'})`, {
+        channel: cmd.channel,
+        appliedVersion: this.applied?.version ?? null,
+        channels: this.channels.map((c) => c.config.id),
+      });
+    }
+    if (typeof ch.driver.trustServerCertificate !== 'function') {
+      throw new IipError('IIP_ERR_EDGE_TRUST_UNSUPPORTED', `channel "${cmd.channel}" (${ch.config.protocol}) has no server certificates to trust`, {
+        channel: cmd.channel,
+        protocol: ch.config.protocol,
+      });
+    }
+    const certificate = await ch.driver.trustServerCertificate(cmd.thumbprint);
+    this.log('info', 'server certificate trusted; the channel connects again now', {
+      requestId,
+      channel: cmd.channel,
+      thumbprint: certificate.thumbprint,
+      subject: certificate.subject,
+      notAfter: certificate.notAfter,
+    });
+    if (!ch.cancelled && ch.state === 'starting') this.retryChannelNow(ch);
+    this.publishState();
+    return { ok: true, certificate };
   }
 
   private sendResult(requestId: string, result: CommandResult): void {
@@ -553,6 +646,15 @@ function parseCommand(payload: Buffer): GatewayCommand {
   } catch {
     throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command is not JSON', {});
   }
+  const tr = c as Partial<TrustServerCertificateCommand> | null;
+  if (tr && typeof tr === 'object' && tr.type === 'trust-server-certificate') {
+    if (typeof tr.channel !== 'string' || tr.channel.length === 0) throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "channel" must be a non-empty string', { field: 'channel' });
+    if (typeof tr.thumbprint !== 'string' || !/^[0-9A-Fa-f]{40}$/.test(tr.thumbprint)) {
+      throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "thumbprint" must be the certificate\'s SHA-1 thumbprint: 40 hex digits', { field: 'thumbprint' });
+    }
+    checkExpiry(tr);
+    return { type: tr.type, channel: tr.channel, thumbprint: tr.thumbprint.toUpperCase(), expiresAt: tr.expiresAt as number };
+  }
   const w = c as Partial<WritesCommand> | null;
   if (w && typeof w === 'object' && w.type === 'writes') {
     if (typeof w.device !== 'string' || w.device.length === 0) throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "device" must be a non-empty string', { field: 'device' });
@@ -567,7 +669,7 @@ function parseCommand(payload: Buffer): GatewayCommand {
   }
   const o = c as Partial<WriteCommand> | null;
   if (!o || typeof o !== 'object' || o.type !== 'write') {
-    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "type" must be "write" or "writes"', { field: 'type' });
+    throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', 'command "type" must be "write", "writes" or "trust-server-certificate"', { field: 'type' });
   }
   for (const f of ['device', 'property'] as const) {
     if (typeof o[f] !== 'string' || o[f].length === 0) throw new IipError('IIP_ERR_EDGE_COMMAND_INVALID', `command "${f}" must be a non-empty string`, { field: f });

@@ -23,7 +23,7 @@ export const EDGE_ERRORS = defineErrors({
   IIP_ERR_EDGE_COMMAND_INVALID: {
     status: 400,
     meaning: 'A command sent to the gateway is not valid JSON or not of a known shape.',
-    fix: 'Send {"type": "write", "device", "property", "value", "expiresAt"} or {"type": "writes", "device", "writes": [{"property", "value"}], "expiresAt"} to iip/{tenant}/{gateway}/commands/{requestId}; expiresAt is ms since the epoch.',
+    fix: 'Send {"type": "write", "device", "property", "value", "expiresAt"}, {"type": "writes", "device", "writes": [{"property", "value"}], "expiresAt"} or {"type": "trust-server-certificate", "channel", "thumbprint" (40 hex digits), "expiresAt"} to iip/{tenant}/{gateway}/commands/{requestId}; expiresAt is ms since the epoch.',
   },
   IIP_ERR_EDGE_COMMAND_EXPIRED: {
     status: 504,
@@ -34,5 +34,15 @@ export const EDGE_ERRORS = defineErrors({
     status: 404,
     meaning: "A command names a device that no channel of the gateway's applied configuration owns.",
     fix: 'Add the device to a channel of the gateway configuration, or wait until the gateway reports the new version.',
+  },
+  IIP_ERR_EDGE_CHANNEL_UNKNOWN: {
+    status: 404,
+    meaning: "A command names a channel that is not in the gateway's applied configuration; details.channels lists the ones it runs.",
+    fix: 'Use a channel id of the configuration the gateway reports (GET /api/v1/gateways/{id}, reported.state.channels), or wait until it applies the new version.',
+  },
+  IIP_ERR_EDGE_TRUST_UNSUPPORTED: {
+    status: 409,
+    meaning: "A certificate was to be trusted on a channel whose driver has no certificates (e.g. Modbus) or that has no driver because it failed to start.",
+    fix: 'Trust server certificates only on OPC UA channels that report trust.kind "server-untrusted"; fix a failed channel\'s configuration first.',
   },
 });
