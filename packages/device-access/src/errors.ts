@@ -66,6 +66,22 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
     meaning: 'An OPC UA operation returned a bad status code; details.statusCode names it.',
     fix: 'Check the node id, access rights and security settings on the OPC UA server.',
   },
+  IIP_ERR_OPCUA_VALUE_UNSUPPORTED: {
+    status: 502,
+    meaning:
+      'An OPC UA node holds a value with no stored kind: a structure (ExtensionObject) without a "field" on its point, a structure of a type the server does not describe, a nested Variant or DataValue, a DiagnosticInfo, or nothing (Null). The point yields no value and is listed in the device health (pointFailures) with the reason; the other points are stored.',
+    fix: 'Bind one field of a structure per point with "field" (details.fields lists them), or bind another node; docs/reference/opcua.md lists how every built-in type is stored.',
+  },
+  IIP_ERR_OPCUA_UNSAFE_INTEGER: {
+    status: 502,
+    meaning: 'An Int64/UInt64 node holds a value beyond ±(2^53 − 1), which a number cannot hold exactly; it is not stored rounded. The point is listed in the device health (pointFailures) with the value.',
+    fix: 'Set "valueAs": "string" on the point and bind it to a string property: every digit is kept.',
+  },
+  IIP_ERR_OPCUA_TRUST_MISMATCH: {
+    status: 409,
+    meaning: 'A request to trust a server certificate named a thumbprint this channel has not rejected (or it has rejected none); nothing was trusted.',
+    fix: 'Read the rejected certificate from the gateway state (channels[].trust.certificate.thumbprint) and send that thumbprint.',
+  },
   IIP_ERR_GATEWAY_CONFIG_INVALID: {
     status: 400,
     meaning: 'A gateway configuration is malformed or names a device that does not exist or belongs to another gateway.',

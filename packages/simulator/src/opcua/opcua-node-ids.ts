@@ -31,6 +31,8 @@ export function opcUaDataTypeOf(dt: ModelDataType): OpcUaSimDataType {
     case 'string':
     case 'enum':
       return 'String';
+    case 'array':
+      throw new Error('the OPC UA simulator exposes array properties of devices only as type samples (typeSamples: true)');
     default: {
       const never: never = dt;
       throw new Error(`no OPC UA type for ${String((never as { type?: unknown }).type)}`);

@@ -21,13 +21,15 @@ import {
   SecurityPolicy,
   type UAVariable,
   Variant,
+  type VariantOptions,
 } from 'node-opcua';
+import { addTypeSamples, TYPE_SAMPLES_FOLDER } from './opcua-type-samples.js';
 import { DeviceSimulation } from '../device-simulation.js';
 import { findProduct } from '../products/factory-products.js';
 import { seedFor } from '../signals/random.js';
 import { OPCUA_SIM_NAMESPACE_URI, type OpcUaSimDataType, opcUaDataTypeOf, opcUaDeviceNodeId, opcUaPropertyNodeId } from './opcua-node-ids.js';
 
-export type OpcUaSimSecurityMode = 'None' | 'SignAndEncrypt';
+export type OpcUaSimSecurityMode = 'None' | 'Sign' | 'SignAndEncrypt';
 
 export interface OpcUaServerOptions {
   /** TCP port; 0 picks a free one (node-opcua needs a concrete port, so we ask the kernel first). */
@@ -43,6 +45,15 @@ export interface OpcUaServerOptions {
   readonly host?: string;
   /** Starts with the signals frozen: values change only through set() and client writes. */
   readonly paused?: boolean;
+  /** Users a session may activate as (UserName tokens); none: only anonymous (and certificate) sessions. */
+  readonly users?: ReadonlyArray<{ readonly username: string; readonly password: string }>;
+  /** Whether anonymous sessions are allowed (default true). */
+  readonly allowAnonymous?: boolean;
+  /**
+   * Adds a folder "types" with one variable of every kind a driver must handle — 64-bit integers, arrays, a
+   * matrix, a structure, the string-like built-in types — at `ns=1;s=types.<Name>` (see opcua-type-samples.ts).
+   */
+  readonly typeSamples?: boolean;
 }
 
 export interface OpcUaSimulatorServer {
@@ -63,6 +74,14 @@ export interface OpcUaSimulatorServer {
   serverCertificate(): Buffer;
   /** Adds a client application certificate (DER) to the server's trusted list. */
   trustClientCertificate(certificate: Buffer): Promise<void>;
+  /** Adds an X.509 user certificate (DER) to the certificates sessions may be activated with. */
+  trustUserCertificate(certificate: Buffer): Promise<void>;
+  /** The value a node holds now, as node-opcua's variant (for checking what a write put on the server). */
+  readNode(nodeId: string): Variant;
+  /** Sets a node's value from the source side (a type sample or a device variable). */
+  writeNode(nodeId: string, value: VariantOptions): void;
+  /** Usernames of the sessions open now ('anonymous' for anonymous, the certificate subject for X.509). */
+  sessionUsers(): string[];
   /** Stops the server (clients lose their sessions and subscriptions) and starts it again on the same port. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -131,6 +150,8 @@ function initialValue(spec: PropertySpec): PointValue {
       return '';
     case 'enum':
       return spec.dataType.values[0]?.value ?? '';
+    case 'array':
+      return [];
     default: {
       const never: never = spec.dataType;
       throw new Error(`unknown data type ${String(never)}`);
@@ -144,6 +165,7 @@ export async function startOpcUaServer(opts: OpcUaServerOptions): Promise<OpcUaS
   const modes = opts.securityModes ?? ['None'];
   const ownPki = opts.pkiDir === undefined;
   const pkiDir = opts.pkiDir ?? (await mkdtemp(join(tmpdir(), 'iip-opcua-server-pki-')));
+  const users = new Map((opts.users ?? []).map((u) => [u.username, u.password]));
   const advertisedHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const endpointUrl = `opc.tcp://${advertisedHost}:${port}`;
   let paused = opts.paused ?? false;
@@ -177,18 +199,29 @@ export async function startOpcUaServer(opts: OpcUaServerOptions): Promise<OpcUaS
   }
 
   let server: OPCUAServer | null = null;
+  /** Type-sample values by node id, kept across restarts (client writes included). */
+  const samples = new Map<string, VariantOptions>();
+
+  function variableAt(nodeId: string): UAVariable {
+    const node = server?.engine.addressSpace?.findNode(nodeId);
+    if (node?.nodeClass !== 2) throw new IipError('IIP_ERR_SIM_UNKNOWN_DEVICE', `the OPC UA simulator has no variable ${nodeId}`, { nodeId });
+    return node as UAVariable;
+  }
 
   async function startServer(): Promise<void> {
     const certificateManager = new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: false });
+    const userCertificateManager = new OPCUACertificateManager({ rootFolder: join(pkiDir, 'user'), automaticallyAcceptUnknownCertificate: false });
     const s = new OPCUAServer({
       port,
       host,
       hostname: advertisedHost,
       nodeset_filename: [nodesets.standard],
       serverCertificateManager: certificateManager,
-      securityModes: modes.map((m) => (m === 'None' ? MessageSecurityMode.None : MessageSecurityMode.SignAndEncrypt)),
-      securityPolicies: modes.map((m) => (m === 'None' ? SecurityPolicy.None : SecurityPolicy.Basic256Sha256)),
-      allowAnonymous: true,
+      userCertificateManager,
+      securityModes: [...new Set(modes.map((m) => MessageSecurityMode[m]))],
+      securityPolicies: [...new Set(modes.map((m) => (m === 'None' ? SecurityPolicy.None : SecurityPolicy.Basic256Sha256)))],
+      allowAnonymous: opts.allowAnonymous ?? true,
+      userManager: { isValidUser: (username: string, password: string) => users.has(username) && users.get(username) === password },
       serverInfo: { applicationUri: OPCUA_SIM_NAMESPACE_URI, applicationName: { text: 'iip OPC UA simulator' } },
       // clients read these limits right after connecting; publishing them keeps their logs quiet
       serverCapabilities: { maxBrowseContinuationPoints: 10, operationLimits: { maxNodesPerRead: 1000, maxNodesPerWrite: 1000, maxNodesPerBrowse: 1000, maxMonitoredItemsPerCall: 1000 } },
@@ -229,6 +262,7 @@ export async function startOpcUaServer(opts: OpcUaServerOptions): Promise<OpcUaS
         p.variable = variable;
       }
     }
+    if (opts.typeSamples) addTypeSamples(addressSpace, objects, samples);
     await s.start();
     server = s;
   }
@@ -310,6 +344,30 @@ export async function startOpcUaServer(opts: OpcUaServerOptions): Promise<OpcUaS
       // a running server caches its trust list; reload it so the next handshake sees the new entry
       const live = server?.serverCertificateManager;
       if (live && 'reloadCertificates' in live && typeof live.reloadCertificates === 'function') await (live as OPCUACertificateManager).reloadCertificates();
+    },
+    async trustUserCertificate(certificate) {
+      const cm = new OPCUACertificateManager({ rootFolder: join(pkiDir, 'user'), automaticallyAcceptUnknownCertificate: false });
+      await cm.initialize();
+      await cm.trustCertificate(certificate);
+      await cm.dispose();
+      const live = server?.userCertificateManager;
+      if (live && 'reloadCertificates' in live && typeof live.reloadCertificates === 'function') await (live as OPCUACertificateManager).reloadCertificates();
+    },
+    readNode(nodeId) {
+      return variableAt(nodeId).readValue().value;
+    },
+    writeNode(nodeId, value) {
+      variableAt(nodeId).setValueFromSource(new Variant(value));
+      if (nodeId.startsWith(`ns=1;s=${TYPE_SAMPLES_FOLDER}.`)) samples.set(nodeId, value);
+    },
+    sessionUsers() {
+      const sessions = server?.engine ? Object.values((server.engine as unknown as { _sessions?: Record<string, { userIdentityToken?: unknown }> })._sessions ?? {}) : [];
+      return sessions.map((x) => {
+        const t = x.userIdentityToken as { userName?: string; certificateData?: Buffer } | undefined;
+        if (t?.userName) return t.userName;
+        if (t?.certificateData && t.certificateData.length > 0) return 'x509';
+        return 'anonymous';
+      });
     },
     async restart() {
       if (closed) throw new Error('the OPC UA simulator is closed');

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { makeSubject, OPCUACertificateManager } from 'node-opcua';
+import type { CertificateInfo, OpcUaChannelConfig } from '@iip/core';
+import { MessageSecurityMode, makeSubject, OPCUACertificateManager, OPCUAClient, SecurityPolicy } from 'node-opcua';
 
 /** The application URI this client presents; it must match the URI inside its certificate. */
 export function opcUaClientApplicationUri(applicationName: string): string {
@@ -60,5 +61,79 @@ export async function trustOpcUaServerCertificate(pkiDir: string, certificate: B
     await cm.trustCertificate(certificate);
   } finally {
     await cm.dispose();
+  }
+}
+
+/** What an operator needs to recognise a certificate (DER, or a DER chain: the first one is the leaf). */
+export function certificateInfo(der: Buffer): CertificateInfo {
+  const x = new X509Certificate(firstOfChain(der));
+  const uri = /URI:([^,\s]+)/.exec(x.subjectAltName ?? '')?.[1] ?? null;
+  return {
+    thumbprint: x.fingerprint.replace(/:/g, '').toUpperCase(),
+    subject: x.subject.split('\n').join(', '),
+    issuer: x.issuer.split('\n').join(', '),
+    notBefore: new Date(x.validFrom).toISOString(),
+    notAfter: new Date(x.validTo).toISOString(),
+    applicationUri: uri,
+    pem: x.toString(),
+  };
+}
+
+/** The leaf certificate of a DER chain (OPC UA servers may send theirs followed by the issuers'). */
+export function firstOfChain(der: Buffer): Buffer {
+  // DER SEQUENCE: 0x30, then the length in short or long form
+  if (der.length < 4 || der[0] !== 0x30) return der;
+  const b1 = der[1] ?? 0;
+  let len: number;
+  let head: number;
+  if (b1 < 0x80) {
+    len = b1;
+    head = 2;
+  } else {
+    const n = b1 & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (der[2 + i] ?? 0);
+    head = 2 + n;
+  }
+  return head + len < der.length ? der.subarray(0, head + len) : der;
+}
+
+const POLICY_URIS: Readonly<Record<string, string>> = {
+  None: SecurityPolicy.None,
+  Basic256Sha256: SecurityPolicy.Basic256Sha256,
+  Aes128_Sha256_RsaOaep: SecurityPolicy.Aes128_Sha256_RsaOaep,
+};
+
+/**
+ * The server's application certificate as its endpoints announce it (GetEndpoints over a None channel, which
+ * every server allows for discovery): the one matching the channel's security mode and policy, else any.
+ */
+export async function fetchServerCertificate(
+  endpointUrl: string,
+  pkiDir: string,
+  mode: OpcUaChannelConfig['securityMode'],
+  policy: OpcUaChannelConfig['securityPolicy'],
+  applicationName: string,
+): Promise<Buffer | null> {
+  const cm = await openOpcUaPki(pkiDir, true);
+  const client = OPCUAClient.create({
+    applicationName,
+    applicationUri: opcUaClientApplicationUri(applicationName),
+    clientCertificateManager: cm,
+    endpointMustExist: false,
+    connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
+  });
+  try {
+    await client.connect(endpointUrl);
+    const endpoints = await client.getEndpoints();
+    const wantedMode = mode === 'None' ? MessageSecurityMode.None : mode === 'Sign' ? MessageSecurityMode.Sign : MessageSecurityMode.SignAndEncrypt;
+    const wantedPolicy = POLICY_URIS[policy ?? (mode === 'None' ? 'None' : 'Basic256Sha256')];
+    const best =
+      endpoints.find((e) => e.securityMode === wantedMode && e.securityPolicyUri === wantedPolicy && e.serverCertificate?.length) ??
+      endpoints.find((e) => e.serverCertificate && e.serverCertificate.length > 0);
+    return best?.serverCertificate ? Buffer.from(best.serverCertificate) : null;
+  } finally {
+    await client.disconnect().catch(() => undefined);
+    await cm.dispose().catch(() => undefined);
   }
 }

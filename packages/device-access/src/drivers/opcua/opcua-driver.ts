@@ -6,9 +6,13 @@
  * the old session and subscription are gone, so the driver rebuilds the subscription and every monitored
  * item on the new session itself rather than trusting the server to still know them.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
+  CertificateInfo,
+  ChannelOutage,
   DeviceHealth,
   DeviceLinkState,
   Driver,
@@ -17,9 +21,11 @@ import type {
   DriverReading,
   FailureSink,
   OpcUaChannelConfig,
+  PointFailure,
   PointValue,
   ReadingSink,
   ReadPlanEntry,
+  TrustProblem,
 } from '@iip/core';
 import { IipError } from '@iip/core';
 import {
@@ -29,7 +35,6 @@ import {
   type ClientSubscription,
   DataChangeFilter,
   DataChangeTrigger,
-  DataType,
   type DataValue,
   DeadbandType,
   MessageSecurityMode,
@@ -40,13 +45,23 @@ import {
   SecurityPolicy,
   type StatusCode,
   TimestampsToReturn,
+  type UserIdentityInfo,
+  UserTokenType,
   Variant,
 } from 'node-opcua';
 import { DEVICE_ACCESS_ERRORS } from '../../errors.js';
-import { ensureOpcUaClientCertificate, opcUaClientApplicationUri, opcUaClientCertificateFile, openOpcUaPki } from './opcua-client-pki.js';
+import {
+  certificateInfo,
+  ensureOpcUaClientCertificate,
+  fetchServerCertificate,
+  opcUaClientApplicationUri,
+  opcUaClientCertificateFile,
+  openOpcUaPki,
+  trustOpcUaServerCertificate,
+} from './opcua-client-pki.js';
 import { connectError, statusError } from './opcua-errors.js';
 import { type BoundOpcUaPoint, bindOpcUaPoints, type OpcUaPointMap } from './opcua-point-map.js';
-import { pointValueOf, variantValueFor } from './opcua-values.js';
+import { type NodeShape, readValue, shapeOf, variantFor } from './opcua-values.js';
 
 // The codes used here are defined in device-access's error table; referencing it keeps the registration
 // (and with it the HTTP status of each code) loaded wherever the driver is.
@@ -79,7 +94,11 @@ interface DeviceStats {
   errors: number;
   consecutiveFailures: number;
   lastError: DriverFailure | null;
+  readonly pointFailures: Map<string, PointFailure>;
 }
+
+/** Outages kept per channel (the oldest are forgotten beyond this). */
+const MAX_OUTAGES = 50;
 
 const NODE_CLASS_NAMES: Readonly<Record<number, OpcUaNodeClassName>> = {
   [NodeClass.Object]: 'Object',
@@ -90,6 +109,12 @@ const NODE_CLASS_NAMES: Readonly<Record<number, OpcUaNodeClassName>> = {
   [NodeClass.ReferenceType]: 'ReferenceType',
   [NodeClass.DataType]: 'DataType',
   [NodeClass.View]: 'View',
+};
+
+const MODES: Readonly<Record<OpcUaChannelConfig['securityMode'], MessageSecurityMode>> = {
+  None: MessageSecurityMode.None,
+  Sign: MessageSecurityMode.Sign,
+  SignAndEncrypt: MessageSecurityMode.SignAndEncrypt,
 };
 
 const POLICIES: Readonly<Record<NonNullable<OpcUaChannelConfig['securityPolicy']>, SecurityPolicy>> = {
@@ -123,7 +148,11 @@ export class OpcUaDriver implements Driver {
   private readonly connectAttempts: number;
   private readonly pkiDir: string;
   private readonly stats = new Map<string, DeviceStats>();
-  private readonly dataTypes = new Map<string, DataType>();
+  private readonly shapes = new Map<string, NodeShape>();
+  private readonly outages: ChannelOutage[] = [];
+  private trust: TrustProblem | null = null;
+  /** The DER of the server certificate this client rejected, kept to trust it on request. */
+  private rejectedServerCertificate: Buffer | null = null;
   private client: OPCUAClient | null = null;
   private certificateManager: OPCUACertificateManager | null = null;
   private session: ClientSession | null = null;
@@ -150,7 +179,7 @@ export class OpcUaDriver implements Driver {
     }
     this.pkiDir = channel.pkiDir ?? DEFAULT_NONE_PKI;
     for (const device of this.points.keys()) {
-      this.stats.set(device, { state: 'unknown', lastLatencyMs: null, polls: 0, errors: 0, consecutiveFailures: 0, lastError: null });
+      this.stats.set(device, { state: 'unknown', lastLatencyMs: null, polls: 0, errors: 0, consecutiveFailures: 0, lastError: null, pointFailures: new Map() });
     }
   }
 
@@ -172,8 +201,16 @@ export class OpcUaDriver implements Driver {
     await ensureOpcUaClientCertificate(this.pkiDir, this.applicationName);
     // With security None nothing is signed, so there is nothing to gain from rejecting an unknown server.
     const cm = await openOpcUaPki(this.pkiDir, this.config.securityMode === 'None');
-    const securityMode = this.config.securityMode === 'None' ? MessageSecurityMode.None : MessageSecurityMode.SignAndEncrypt;
+    // Honoured as configured: Sign stays Sign (signed, not encrypted), never upgraded to SignAndEncrypt.
+    const securityMode = MODES[this.config.securityMode];
     const policy = this.config.securityPolicy ?? (this.config.securityMode === 'None' ? 'None' : 'Basic256Sha256');
+    let identity: UserIdentityInfo;
+    try {
+      identity = await this.userIdentity();
+    } catch (e) {
+      await cm.dispose().catch(() => undefined);
+      throw e;
+    }
     const client = OPCUAClient.create({
       applicationName: this.applicationName,
       applicationUri: opcUaClientApplicationUri(this.applicationName),
@@ -189,13 +226,17 @@ export class OpcUaDriver implements Driver {
     client.on('connection_lost', () => this.onConnectionLost());
     client.on('after_reconnection', () => this.log('info', 'OPC UA secure channel re-established', { channel: this.channel }));
     client.on('connection_reestablished', () => {
-      if (!this.closed) this.connected = true;
+      if (this.closed) return;
+      this.connected = true;
+      this.endOutage();
     });
+    let stage: 'channel' | 'session' = 'channel';
     try {
       await client.connect(this.config.endpointUrl);
       this.client = client;
       this.certificateManager = cm;
-      const session = await client.createSession();
+      stage = 'session';
+      const session = await client.createSession(identity);
       this.session = session;
       session.on('session_restored', () => this.onReconnected());
     } catch (e) {
@@ -203,10 +244,146 @@ export class OpcUaDriver implements Driver {
       this.certificateManager = null;
       await withTimeout(client.disconnect(), 3_000).catch(() => undefined);
       await cm.dispose().catch(() => undefined);
-      throw connectError(e, ctx);
+      const err = stage === 'session' ? this.sessionError(e, ctx) : connectError(e, ctx);
+      await this.noteTrustProblem(err);
+      this.beginOutage(err);
+      throw err;
     }
     this.connected = true;
-    this.log('info', 'OPC UA session open', { channel: this.channel, endpointUrl: this.config.endpointUrl, securityMode: this.config.securityMode });
+    this.trust = null;
+    this.rejectedServerCertificate = null;
+    this.endOutage();
+    this.log('info', 'OPC UA session open', {
+      channel: this.channel,
+      endpointUrl: this.config.endpointUrl,
+      securityMode: this.config.securityMode,
+      securityPolicy: policy,
+      identity: this.config.identity?.type ?? 'anonymous',
+    });
+  }
+
+  /**
+   * Trusts the server certificate this client rejected on its last connect (health().trust, 'server-untrusted'),
+   * if `thumbprint` names it; the next connect attempt then succeeds. Refuses any other thumbprint.
+   */
+  async trustServerCertificate(thumbprint: string): Promise<CertificateInfo> {
+    const wanted = thumbprint.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
+    const rejected = this.rejectedServerCertificate;
+    const problem = this.trust;
+    if (!rejected || problem?.kind !== 'server-untrusted') {
+      throw new IipError('IIP_ERR_OPCUA_TRUST_MISMATCH', `channel ${this.channel} has not rejected any server certificate; nothing to trust`, { channel: this.channel, thumbprint: wanted });
+    }
+    if (problem.certificate.thumbprint !== wanted) {
+      throw new IipError(
+        'IIP_ERR_OPCUA_TRUST_MISMATCH',
+        `channel ${this.channel} rejected the certificate ${problem.certificate.thumbprint} (${problem.certificate.subject}), not ${wanted}; nothing was trusted`,
+        { channel: this.channel, thumbprint: wanted, rejected: problem.certificate.thumbprint },
+      );
+    }
+    await trustOpcUaServerCertificate(this.pkiDir, rejected);
+    this.trust = null;
+    this.rejectedServerCertificate = null;
+    this.log('info', 'OPC UA server certificate trusted', { channel: this.channel, thumbprint: wanted, subject: problem.certificate.subject });
+    return problem.certificate;
+  }
+
+  /** The session's user identity; reads a certificate identity's files (their contents are never logged). */
+  private async userIdentity(): Promise<UserIdentityInfo> {
+    const id = this.config.identity;
+    if (!id || id.type === 'anonymous') return { type: UserTokenType.Anonymous };
+    if (id.type === 'username') return { type: UserTokenType.UserName, userName: id.username, password: id.password ?? '' };
+    const read = async (file: string, field: string): Promise<Buffer> => {
+      try {
+        return await readFile(file);
+      } catch (e) {
+        throw new IipError('IIP_ERR_DRIVER_CONFIG', `channels[${this.channel}].identity.${field}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+          path: `channels[${this.channel}].identity.${field}`,
+          file,
+        });
+      }
+    };
+    const cert = await read(id.certificateFile, 'certificateFile');
+    const key = await read(id.privateKeyFile, 'privateKeyFile');
+    const der = cert.includes('-----BEGIN') ? Buffer.from(new X509Certificate(cert).raw) : cert;
+    let privateKey: string;
+    try {
+      // node-opcua signs with a PEM key; parsing it here also turns a bad file into a clear error now
+      privateKey = createPrivateKey(key.includes('-----BEGIN') ? { key } : { key, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    } catch (e) {
+      throw new IipError('IIP_ERR_DRIVER_CONFIG', `channels[${this.channel}].identity.privateKeyFile: ${id.privateKeyFile} is not a private key (PEM or PKCS#8 DER)`, {
+        path: `channels[${this.channel}].identity.privateKeyFile`,
+        cause: String(e),
+      });
+    }
+    return { type: UserTokenType.Certificate, certificateData: der, privateKey };
+  }
+
+  /** A session the server refused: usually the user identity (wrong password, unknown or untrusted user certificate). */
+  private sessionError(e: unknown, ctx: { endpointUrl: string }): IipError {
+    const message = e instanceof Error ? e.message : String(e);
+    const status = /\b(Bad[A-Za-z]+)\b/.exec(message)?.[1] ?? 'BadIdentityTokenRejected';
+    const id = this.config.identity;
+    const who = !id || id.type === 'anonymous' ? 'anonymous access' : id.type === 'username' ? `user "${id.username}"` : `the user certificate ${id.certificateFile}`;
+    const hint = /Identity|User|Access/.test(status)
+      ? !id || id.type === 'anonymous'
+        ? '; the server may not allow anonymous sessions: configure "identity"'
+        : id.type === 'username'
+          ? '; check the username and password'
+          : "; the server must trust the user certificate (add it to the server's trusted user certificates)"
+      : '';
+    return new IipError('IIP_ERR_OPCUA_STATUS', `${ctx.endpointUrl} refused a session for ${who} (${status})${hint}`, {
+      channel: this.channel,
+      endpointUrl: ctx.endpointUrl,
+      statusCode: status,
+      identity: id?.type ?? 'anonymous',
+      ...(id?.type === 'username' ? { username: id.username } : {}),
+    });
+  }
+
+  /** Remembers a certificate-trust failure with the certificate concerned, so the platform can show and fix it. */
+  private async noteTrustProblem(err: IipError): Promise<void> {
+    const since = this.trust?.since ?? Date.now();
+    if (err.details.trust === 'server-untrusted') {
+      const der = await fetchServerCertificate(this.config.endpointUrl, this.pkiDir, this.config.securityMode, this.config.securityPolicy, this.applicationName).catch(() => null);
+      if (!der) return;
+      const certificate = certificateInfo(der);
+      this.rejectedServerCertificate = der;
+      this.trust = {
+        kind: 'server-untrusted',
+        certificate,
+        since,
+        fix:
+          `This gateway does not trust the certificate of ${this.config.endpointUrl} (${String(err.details.statusCode)}). ` +
+          `Check that thumbprint ${certificate.thumbprint} is the server's (compare it on the server), then trust it: ` +
+          `from the console's gateway page ("Trust this server certificate"), with POST /api/v1/gateways/{id}/channels/${this.channel}/trust-server-certificate, ` +
+          `or by copying it into ${this.pkiDir}/trusted/certs on the gateway.`,
+      };
+    } else if (err.details.trust === 'client-untrusted') {
+      const { certificate } = await ensureOpcUaClientCertificate(this.pkiDir, this.applicationName);
+      const info = certificateInfo(certificate);
+      this.trust = {
+        kind: 'client-untrusted',
+        certificate: info,
+        since,
+        fix:
+          `${this.config.endpointUrl} refused this gateway's certificate (${String(err.details.statusCode)}). ` +
+          `Add the client certificate (thumbprint ${info.thumbprint}, file ${opcUaClientCertificateFile(this.pkiDir)} on the gateway) to the server's trusted certificates — ` +
+          'in most servers: move it from the rejected to the trusted folder of the server PKI, or accept it in the server\'s certificate settings; the gateway retries by itself.',
+      };
+    }
+  }
+
+  private beginOutage(err: IipError): void {
+    const last = this.outages[this.outages.length - 1];
+    if (last && last.end === null) return;
+    this.outages.push({ start: Date.now(), end: null, code: err.code, message: err.message });
+    if (this.outages.length > MAX_OUTAGES) this.outages.shift();
+  }
+
+  private endOutage(): void {
+    const i = this.outages.length - 1;
+    const last = this.outages[i];
+    if (last && last.end === null) this.outages[i] = { ...last, end: Date.now() };
   }
 
   readPlan(): readonly ReadPlanEntry[] {
@@ -259,9 +436,13 @@ export class OpcUaDriver implements Driver {
         this.recordFailure(device, err);
         return;
       }
-      this.rememberType(p, dv);
-      const value = pointValueOf(dv.value);
-      if (value !== null) readings.push({ device, property: p.property, ts, value });
+      const value = this.convert(p, dv, ts);
+      if (value === null) {
+        const pf = this.stats.get(device)?.pointFailures.get(p.property);
+        firstBad ??= pf ? new IipError(pf.code, pf.message, pf.details ?? {}) : null;
+        return;
+      }
+      readings.push({ device, property: p.property, ts, value });
     });
     if (readings.length === 0 && firstBad) throw firstBad;
     this.recordSuccess(device, ts - started);
@@ -273,10 +454,13 @@ export class OpcUaDriver implements Driver {
     if (!p) {
       throw new IipError('IIP_ERR_DRIVER_UNKNOWN_POINT', `device ${device} has no OPC UA point bound to "${property}"`, { channel: this.channel, device, property });
     }
-    const session = this.requireSession();
     const where = { channel: this.channel, device, property, nodeId: p.config.nodeId };
-    const dataType = await this.dataTypeOf(session, p);
-    const variant = new Variant(variantValueFor(dataType, value, where));
+    if (p.config.field !== undefined) {
+      throw new IipError('IIP_ERR_DRIVER_NOT_WRITABLE', `${device}.${property} is the field "${p.config.field}" of a structure; writing one field of a structure is not supported`, where);
+    }
+    const session = this.requireSession();
+    const shape = await this.shapeOf(session, p);
+    const variant = new Variant(variantFor(shape, value, where));
     let status: StatusCode;
     try {
       status = await session.write({ nodeId: p.nodeId, attributeId: AttributeIds.Value, value: { value: variant } });
@@ -325,8 +509,11 @@ export class OpcUaDriver implements Driver {
   }
 
   health(): DriverHealth {
-    const devices: DeviceHealth[] = [...this.stats.entries()].map(([device, s]) => ({ device, ...s }));
-    return { channel: this.channel, protocol: this.protocol, connected: this.connected, devices };
+    const devices: DeviceHealth[] = [...this.stats.entries()].map(([device, s]) => {
+      const { pointFailures, ...rest } = s;
+      return { device, ...rest, ...(pointFailures.size > 0 ? { pointFailures: [...pointFailures.values()] } : {}) };
+    });
+    return { channel: this.channel, protocol: this.protocol, connected: this.connected, devices, outages: [...this.outages], trust: this.trust };
   }
 
   async close(): Promise<void> {
@@ -380,14 +567,39 @@ export class OpcUaDriver implements Driver {
     return new IipError('IIP_ERR_DRIVER_CONNECT', `OPC UA ${operation} on ${this.channel} failed: ${message}`, { channel: this.channel, ...where, operation, cause: message });
   }
 
-  private rememberType(p: BoundOpcUaPoint, dv: DataValue): void {
-    if (dv.value.dataType !== DataType.Null) this.dataTypes.set(`${p.device}\u0000${p.property}`, dv.value.dataType);
+  private rememberShape(p: BoundOpcUaPoint, dv: DataValue): void {
+    if (dv.value.dataType !== 0) this.shapes.set(`${p.device}\u0000${p.property}`, shapeOf(dv.value));
   }
 
-  /** The node's built-in type, learnt from a read of its value (servers reject writes of another type). */
-  private async dataTypeOf(session: ClientSession, p: BoundOpcUaPoint): Promise<DataType> {
+  /**
+   * A good data value as the value to store; null (and a point failure in health, with the reason) when it holds
+   * nothing a thing model can carry. A point that reads again clears its failure.
+   */
+  private convert(p: BoundOpcUaPoint, dv: DataValue, ts: number): PointValue | null {
+    this.rememberShape(p, dv);
+    const out = readValue(dv.value, p.config, { channel: this.channel, device: p.device, property: p.property, nodeId: p.config.nodeId });
+    const s = this.stats.get(p.device);
+    if (out.ok) {
+      s?.pointFailures.delete(p.property);
+      return out.value;
+    }
+    if (s) {
+      const prev = s.pointFailures.get(p.property);
+      const count = prev && prev.code === out.error.code ? prev.count + 1 : 1;
+      s.pointFailures.set(p.property, { property: p.property, code: out.error.code, message: `${p.device}.${p.property} (${p.config.nodeId}): ${out.error.message}`, ts, details: out.error.details, count });
+      s.errors += 1;
+      if (count === 1) {
+        this.log('warn', `${p.device}.${p.property} (${p.config.nodeId}): ${out.error.message}`, { channel: this.channel, device: p.device, property: p.property, code: out.error.code });
+        this.onFailure?.(p.device, { code: out.error.code, message: out.error.message, ts, details: out.error.details });
+      }
+    }
+    return null;
+  }
+
+  /** The node's built-in type and array shape, learnt from a read of its value (servers reject writes of another). */
+  private async shapeOf(session: ClientSession, p: BoundOpcUaPoint): Promise<NodeShape> {
     const key = `${p.device}\u0000${p.property}`;
-    const known = this.dataTypes.get(key);
+    const known = this.shapes.get(key);
     if (known !== undefined) return known;
     const where = { channel: this.channel, device: p.device, property: p.property, nodeId: p.config.nodeId };
     let dv: DataValue;
@@ -397,8 +609,8 @@ export class OpcUaDriver implements Driver {
       throw this.asError(e, 'read', where);
     }
     if (dv.statusCode.isNotGood()) throw statusError(dv.statusCode, 'read', where);
-    this.rememberType(p, dv);
-    const found = this.dataTypes.get(key);
+    this.rememberShape(p, dv);
+    const found = this.shapes.get(key);
     if (found === undefined) throw new IipError('IIP_ERR_OPCUA_STATUS', `node ${p.config.nodeId} holds no value, so its data type is unknown`, { ...where, statusCode: 'BadWaitingForInitialData' });
     return found;
   }
@@ -460,8 +672,8 @@ export class OpcUaDriver implements Driver {
       this.recordFailure(p.device, statusError(dv.statusCode, 'monitor', { channel: this.channel, device: p.device, property: p.property, nodeId: p.config.nodeId }));
       return;
     }
-    this.rememberType(p, dv);
-    const value = pointValueOf(dv.value);
+    const now = Date.now();
+    const value = this.convert(p, dv, now);
     if (value === null) return;
     const s = this.stats.get(p.device);
     if (s && s.state !== 'ok') {
@@ -469,7 +681,7 @@ export class OpcUaDriver implements Driver {
       s.consecutiveFailures = 0;
     }
     // stamped on arrival, like a Modbus poll: server clocks drift and an unchanged value keeps an old source time
-    this.pending.push({ device: p.device, property: p.property, ts: Date.now(), value });
+    this.pending.push({ device: p.device, property: p.property, ts: now, value });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -488,6 +700,7 @@ export class OpcUaDriver implements Driver {
     this.connected = false;
     this.log('warn', 'OPC UA connection lost; reconnecting', { channel: this.channel, endpointUrl: this.config.endpointUrl });
     const failure = new IipError('IIP_ERR_DRIVER_CONNECT', `lost the connection to ${this.config.endpointUrl}`, { channel: this.channel });
+    this.beginOutage(failure);
     for (const device of this.stats.keys()) this.recordFailure(device, failure);
   }
 
@@ -499,6 +712,7 @@ export class OpcUaDriver implements Driver {
   private onReconnected(): void {
     if (this.closed || !this.client) return;
     this.connected = true;
+    this.endOutage();
     this.log('info', 'OPC UA session restored', { channel: this.channel });
     if (!this.onReadings || this.rebuilding) return;
     this.rebuilding = this.rebuildIfLost()

@@ -34,8 +34,8 @@ export function connectError(err: unknown, ctx: { endpointUrl: string; securityM
     return new IipError(
       'IIP_ERR_OPCUA_STATUS',
       `this client does not trust the certificate of ${ctx.endpointUrl} (${status ?? 'BadCertificateUntrusted'}); ` +
-        `copy the server certificate into ${ctx.pkiDir}/trusted/certs`,
-      { ...ctx, statusCode: status ?? 'BadCertificateUntrusted', cause: message },
+        `trust it from the platform (gateway page, or POST …/channels/{channel}/trust-server-certificate) or copy the server certificate into ${ctx.pkiDir}/trusted/certs`,
+      { ...ctx, statusCode: status ?? 'BadCertificateUntrusted', cause: message, trust: 'server-untrusted' },
     );
   }
   if (ctx.securityMode !== 'None' && (status === undefined || /Security|Certificate/.test(status) || /closed|disconnected|ECONNRESET/i.test(message))) {
@@ -44,7 +44,7 @@ export function connectError(err: unknown, ctx: { endpointUrl: string; securityM
       'IIP_ERR_OPCUA_STATUS',
       `${ctx.endpointUrl} rejected the secure channel (${status ?? 'BadSecurityChecksFailed'}); ` +
         `the server probably does not trust this client: add ${ctx.certificateFile} to the server's trusted certificates`,
-      { ...ctx, statusCode: status ?? 'BadSecurityChecksFailed', cause: message },
+      { ...ctx, statusCode: status ?? 'BadSecurityChecksFailed', cause: message, trust: 'client-untrusted' },
     );
   }
   if (status !== undefined) {
