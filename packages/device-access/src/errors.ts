@@ -72,10 +72,10 @@ export const DEVICE_ACCESS_ERRORS = defineErrors({
       'An OPC UA node holds a value with no stored kind: a structure (ExtensionObject) without a "field" on its point, a structure of a type the server does not describe, a nested Variant or DataValue, a DiagnosticInfo, or nothing (Null). The point yields no value and is listed in the device health (pointFailures) with the reason; the other points are stored.',
     fix: 'Bind one field of a structure per point with "field" (details.fields lists them), or bind another node; docs/reference/opcua.md lists how every built-in type is stored.',
   },
-  IIP_ERR_OPCUA_UNSAFE_INTEGER: {
+  IIP_ERR_DRIVER_UNSAFE_INTEGER: {
     status: 502,
-    meaning: 'An Int64/UInt64 node holds a value beyond ±(2^53 − 1), which a number cannot hold exactly; it is not stored rounded. The point is listed in the device health (pointFailures) with the value.',
-    fix: 'Set "valueAs": "string" on the point and bind it to a string property: every digit is kept.',
+    meaning: 'A 64-bit integer point (an OPC UA Int64/UInt64 node, an unscaled Modbus int64/uint64) holds a value beyond ±(2^53 − 1), which a number cannot hold exactly; it is not stored rounded. The point is listed in the device health (pointFailures) with the exact value in details.value.',
+    fix: 'OPC UA: set "valueAs": "string" on the point and bind it to a string property, so every digit is kept. Modbus: give the point a scale (an engineering value) or check the counter on the device.',
   },
   IIP_ERR_OPCUA_TRUST_MISMATCH: {
     status: 409,

@@ -2,7 +2,8 @@
  * Issue 10 point 6: 64-bit integer points (int64/uint64, four registers — energy meters' counters), with the
  * same byte and word orders as the other types. Round trips by property test, and against Debian's pymodbus
  * as an independent peer: the test lays out the registers itself with BigInt arithmetic, not with our codec.
- * Values beyond ±(2^53 − 1) read as the nearest double (reported by `losesPrecision`) and are refused on write.
+ * Values beyond ±(2^53 − 1) decode as the nearest double (reported by `losesPrecision`); the driver refuses such a read of
+ * an unscaled point with IIP_ERR_DRIVER_UNSAFE_INTEGER (issue 19) and refuses such a write.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -122,7 +123,15 @@ describe('int64/uint64 against pymodbus', () => {
     const got = Object.fromEntries((await driver.readOnce('meter-1')).map((r) => [r.property, r.value]));
     assert.ok(Math.abs((got.energy as number) - 9_876_543_210.123) < 1e-5, `energy ${got.energy}`);
     assert.equal(got.balance, -4_000_000_000_001);
-    assert.equal(got.counter, Number(0x0123_4567_89ab_cdefn));
+    // 0x0123456789abcdef is beyond 2^53 − 1 and the point is unscaled: refused with its exact value, not rounded (issue 19)
+    assert.equal(got.counter, undefined);
+    const failure = driver.health().devices[0]?.pointFailures?.find((f) => f.property === 'counter');
+    assert.equal(failure?.code, 'IIP_ERR_DRIVER_UNSAFE_INTEGER');
+    assert.equal(failure?.details?.value, 0x0123_4567_89ab_cdefn.toString());
+    await peer.set(1, 'input', 0, wordsOf(0x0012_3456_789a_bcden, false, 'LE', 'LE'));
+    const again = Object.fromEntries((await driver.readOnce('meter-1')).map((r) => [r.property, r.value]));
+    assert.equal(again.counter, Number(0x0012_3456_789a_bcden));
+    assert.equal(driver.health().devices[0]?.pointFailures, undefined, 'the failure clears once the counter reads exactly');
   });
 
   test('writes reach the meter as the same four registers, and read back', async () => {

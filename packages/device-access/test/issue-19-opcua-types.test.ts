@@ -81,7 +81,7 @@ describe('64-bit integers', () => {
     assert.equal(readings.find((r) => r.property === 'UInt64Exact')?.value, '9007199254741207');
     const health = driver.health().devices[0];
     const failure = health?.pointFailures?.find((f) => f.property === 'UInt64');
-    assert.equal(failure?.code, 'IIP_ERR_OPCUA_UNSAFE_INTEGER');
+    assert.equal(failure?.code, 'IIP_ERR_DRIVER_UNSAFE_INTEGER');
     assert.equal(failure?.details?.value, '9007199254741207');
     assert.match(failure?.message ?? '', /valueAs/);
     assert.ok((health?.errors ?? 0) > 0, 'the refused point counts as an error in health');

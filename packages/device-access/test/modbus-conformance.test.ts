@@ -16,8 +16,14 @@ const device: ModbusDeviceConfig = {
     { property: 'pressure_setpoint', area: 'holding', address: 4, type: 'int16', scale: 0.1 },
     { property: 'pump_on', area: 'coil', address: 0, type: 'bool' },
     { property: 'door_open', area: 'discrete', address: 3, type: 'bool' },
+    { property: 'energy_total', area: 'holding', address: 8, type: 'uint64' },
   ],
 };
+
+/** A uint64 as four registers, high word first (the Modbus default), computed with BigInt apart from the codec. */
+function uint64Words(v: bigint): number[] {
+  return [48n, 32n, 16n, 0n].map((s) => Number((v >> s) & 0xffffn));
+}
 
 // The test encodes on the device side with Buffer directly, independent of the driver's codec.
 function float32Words(v: number): number[] {
@@ -29,11 +35,17 @@ function float32Words(v: number): number[] {
 function peerFor(current: () => PymodbusPeer, restart: () => Promise<void>): DriverPeer {
   return {
     async set(_device: string, property: string, value: PointValue): Promise<void> {
-      if (property !== 'temperature') throw new Error(`the fixture steers only temperature, not ${property}`);
+      if (property === 'energy_total') return current().set(UNIT, 'holding', 8, uint64Words(BigInt(value as number | string)));
+      if (property !== 'temperature') throw new Error(`the fixture steers only temperature and energy_total, not ${property}`);
       await current().set(UNIT, 'input', 0, float32Words(Number(value)));
     },
     async get(_device: string, property: string): Promise<PointValue> {
-      if (property !== 'pressure_setpoint') throw new Error(`the fixture reads back only pressure_setpoint, not ${property}`);
+      if (property === 'energy_total') {
+        const words = await current().get(UNIT, 'holding', 8, 4);
+        const v = words.reduce((acc, w) => (acc << 16n) | BigInt(w), 0n);
+        return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+      }
+      if (property !== 'pressure_setpoint') throw new Error(`the fixture reads back only pressure_setpoint and energy_total, not ${property}`);
       const [w] = await current().get(UNIT, 'holding', 4, 1);
       const raw = w! >= 0x8000 ? w! - 0x10000 : w!;
       return raw * 0.1;
@@ -50,6 +62,8 @@ function fixture(driver: ModbusDriver, peer: DriverPeer, cleanup: () => Promise<
     readable: { property: 'temperature', values: [21.5, 37.25] },
     writable: { property: 'pressure_setpoint', value: -12.3 },
     readOnly: 'temperature',
+    int64: { property: 'energy_total', safe: Number.MAX_SAFE_INTEGER, beyond: '18446744073709551615', writable: true },
+    skips: { array: 'a Modbus point is one scalar over a register range; the point map has no array type' },
     tolerance: 1e-3,
     cleanup,
   };

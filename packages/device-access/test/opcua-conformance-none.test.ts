@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DriverFailure, DriverReading } from '@iip/core';
 import { OpcUaDriver } from '@iip/device-access';
-import { type OpcUaSimulatorServer, startOpcUaServer } from '@iip/simulator';
+import { type OpcUaSimulatorServer, sampleValue, sampleVariant, startOpcUaServer, typeSampleNodeId } from '@iip/simulator';
 import { freePort, runDriverConformance, tempDir, waitFor } from '@iip/testkit';
 
 let server: OpcUaSimulatorServer;
@@ -15,26 +15,47 @@ before(async () => {
   const pki = await tempDir('iip-opcua-none-');
   pkiDir = `${pki.path}/client`;
   removePki = pki.cleanup;
-  server = await startOpcUaServer({ port: 0, devices: [{ id: 'em-1', product: 'energy-meter' }, { id: 'ac-1', product: 'air-compressor' }], paused: true });
+  server = await startOpcUaServer({ port: 0, devices: [{ id: 'em-1', product: 'energy-meter' }, { id: 'ac-1', product: 'air-compressor' }], paused: true, typeSamples: true });
 });
 after(async () => {
   await server?.close();
   await removePki?.();
 });
 
-runDriverConformance('OPC UA (security None)', async () => ({
-  driver: new OpcUaDriver(server.channelConfig('None', { pkiDir })),
+/** The conformance device em-1 also carries two of the server's type samples: a UInt64 counter and a Double[5]. */
+const SAMPLE_POINTS: Readonly<Record<string, string>> = { counter64: 'UInt64', spectrum: 'DoubleArray' };
+
+runDriverConformance('OPC UA (security None)', async () => {
+  const base = server.channelConfig('None', { pkiDir });
+  const config = {
+    ...base,
+    devices: base.devices.map((d) =>
+      d.id === 'em-1' ? { ...d, points: [...d.points, ...Object.entries(SAMPLE_POINTS).map(([property, name]) => ({ property, nodeId: typeSampleNodeId(name), samplingIntervalMs: 250 }))] } : d,
+    ),
+  };
+  return {
+  driver: new OpcUaDriver(config),
   peer: {
-    set: async (device, property, value) => server.set(device, property, value),
-    get: async (device, property) => server.get(device, property),
+    set: async (device, property, value) => {
+      const name = SAMPLE_POINTS[property];
+      if (name) server.writeNode(typeSampleNodeId(name), sampleVariant(name, value));
+      else server.set(device, property, value);
+    },
+    get: async (device, property) => {
+      const name = SAMPLE_POINTS[property];
+      return name ? (sampleValue(server.readNode(typeSampleNodeId(name))) as never) : server.get(device, property);
+    },
     restart: () => server.restart(),
   },
   device: 'em-1',
+  int64: { property: 'counter64', safe: Number.MAX_SAFE_INTEGER, beyond: '18446744073709551615', writable: true },
+  array: { property: 'spectrum', values: [[0.5, 1, 1.5, 2, 2.5], [3, 2, 1, 0, -1]], writable: true },
   readable: { property: 'voltage', values: [231.5, 229.25] },
   writable: { property: 'demand_limit', value: 420 },
   readOnly: 'current',
   cleanup: async () => {},
-}));
+  };
+});
 
 describe('OPC UA driver on the simulator', () => {
   let driver: OpcUaDriver;

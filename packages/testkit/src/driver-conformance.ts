@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Driver, DriverReading, PointValue } from '@iip/core';
+import type { Driver, DriverReading, PointValue, ScalarValue } from '@iip/core';
 import { waitFor } from './index.js';
 
 /** The real device/server behind the driver, steered by the test. */
@@ -27,13 +27,21 @@ export interface DriverFixture {
   readonly writable: { readonly property: string; readonly value: PointValue };
   /** A point that must refuse writes. */
   readonly readOnly: string;
+  /**
+   * A 64-bit integer point. `safe` is an integer near ±(2^53 − 1) the point's type holds, `beyond` a decimal
+   * string beyond it; the peer's set() takes both (a string for the exact value). Such a value must be delivered
+   * exactly (as that string) or not at all with a point failure IIP_ERR_DRIVER_UNSAFE_INTEGER — never rounded.
+   */
+  readonly int64?: { readonly property: string; readonly safe: number; readonly beyond: string; readonly writable: boolean };
+  /** An array point and two different arrays the peer can hold; delivered and (when writable) written whole. */
+  readonly array?: { readonly property: string; readonly values: readonly [readonly ScalarValue[], readonly ScalarValue[]]; readonly writable: boolean };
   /** Numeric tolerance when comparing values (float32 storage, scale). Default 1e-6. */
   readonly tolerance?: number;
   readonly skips?: Partial<Record<DriverCase, string>>;
   cleanup(): Promise<void>;
 }
 
-export type DriverCase = 'readOnce' | 'readPlan' | 'subscribe' | 'write' | 'readOnlyWrite' | 'unknownPoint' | 'health' | 'reconnect' | 'close';
+export type DriverCase = 'readOnce' | 'readPlan' | 'subscribe' | 'write' | 'readOnlyWrite' | 'unknownPoint' | 'health' | 'int64' | 'array' | 'reconnect' | 'close';
 
 function close(a: PointValue | undefined, b: PointValue, tol: number): boolean {
   return typeof a === 'number' && typeof b === 'number' ? Math.abs(a - b) <= tol : a === b;
@@ -114,6 +122,47 @@ export function runDriverConformance(name: string, open: () => Promise<DriverFix
       }, 'a healthy device with a latency', 15_000);
       assert.equal(h.channel, f.driver.channel);
       assert.equal(h.protocol, f.driver.protocol);
+    });
+
+    test('64-bit integers are exact: a safe value reads and writes as itself, one beyond 2^53 is never rounded', async (t) => {
+      if (skip('int64')) return t.skip(skip('int64') as string);
+      const p = f.int64;
+      assert.ok(p, 'the fixture names no 64-bit point (give one, or skip the case with a reason)');
+      await f.peer.set(f.device, p.property, p.safe);
+      let got = (await f.driver.readOnce(f.device)).find((r) => r.property === p.property);
+      assert.equal(got?.value, p.safe, `read ${String(got?.value)}, the device holds ${p.safe}`);
+      await f.peer.set(f.device, p.property, p.beyond);
+      got = (await f.driver.readOnce(f.device)).find((r) => r.property === p.property);
+      if (got !== undefined) {
+        assert.equal(got.value, p.beyond, `a 64-bit value beyond 2^53 was delivered as ${JSON.stringify(got.value)}, not exactly`);
+      } else {
+        const failure = f.driver.health().devices.find((d) => d.device === f.device)?.pointFailures?.find((x) => x.property === p.property);
+        assert.equal(failure?.code, 'IIP_ERR_DRIVER_UNSAFE_INTEGER', 'the value was dropped without a point failure saying why');
+        assert.equal(failure?.details?.value, p.beyond, 'the point failure names the exact value');
+      }
+      if (p.writable) {
+        const v = p.safe > 0 ? p.safe - 2 : p.safe + 2;
+        await f.driver.write(f.device, p.property, v);
+        assert.equal(await f.peer.get(f.device, p.property), v);
+      }
+    });
+
+    test('arrays are delivered whole, by readOnce and by the subscription, and written whole', async (t) => {
+      if (skip('array')) return t.skip(skip('array') as string);
+      const p = f.array;
+      assert.ok(p, 'the fixture names no array point (give one, or skip the case with a reason)');
+      const [a, b] = p.values;
+      await f.peer.set(f.device, p.property, a);
+      const got = (await f.driver.readOnce(f.device)).find((r) => r.property === p.property);
+      assert.deepEqual(got?.value, a);
+      if (!skip('subscribe')) {
+        await f.peer.set(f.device, p.property, b);
+        await waitFor(() => readings.some((r) => r.property === p.property && JSON.stringify(r.value) === JSON.stringify(b)), `the array ${JSON.stringify(b)} from the subscription`, 15_000);
+      }
+      if (p.writable) {
+        await f.driver.write(f.device, p.property, a);
+        assert.deepEqual(await f.peer.get(f.device, p.property), a);
+      }
     });
 
     test('after the peer restarts, the driver reconnects and readings resume', async (t) => {

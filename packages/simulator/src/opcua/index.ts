@@ -4,4 +4,4 @@
  */
 export { OPCUA_SIM_NAMESPACE_URI, opcUaDeviceNodeId, opcUaPropertyNodeId } from './opcua-node-ids.js';
 export { type OpcUaServerOptions, type OpcUaSimSecurityMode, type OpcUaSimulatorServer, startOpcUaServer } from './opcua-simulator-server.js';
-export { BEYOND_SAFE_UINT64, TYPE_SAMPLES, TYPE_SAMPLES_FOLDER, typeSampleNodeId } from './opcua-type-samples.js';
+export { BEYOND_SAFE_UINT64, sampleValue, sampleVariant, TYPE_SAMPLES, TYPE_SAMPLES_FOLDER, typeSampleNodeId } from './opcua-type-samples.js';

@@ -99,3 +99,44 @@ export function addTypeSamples(addressSpace: AddressSpace, objects: UAObject, va
     });
   }
 }
+
+const NUMERIC: Readonly<Record<string, DataType>> = {
+  Int64: DataType.Int64,
+  UInt64: DataType.UInt64,
+  Double: DataType.Double,
+  Float: DataType.Float,
+  Int32: DataType.Int32,
+  Byte: DataType.Byte,
+  SByte: DataType.SByte,
+  UInt32: DataType.UInt32,
+  Boolean: DataType.Boolean,
+  String: DataType.String,
+};
+
+/**
+ * The variant a test puts into a sample to make it hold `value` (64-bit integers as numbers or exact decimal
+ * strings; arrays for array and matrix samples, a matrix flat and row-major). For numeric, boolean and string samples.
+ */
+export function sampleVariant(name: string, value: unknown): VariantOptions {
+  const sample = TYPE_SAMPLES.find((s) => s.name === name);
+  const dataType = sample ? NUMERIC[sample.dataType] : undefined;
+  if (!sample || dataType === undefined) throw new Error(`no settable type sample "${name}"`);
+  const one = (v: unknown): unknown => (dataType === DataType.Int64 || dataType === DataType.UInt64 ? int64Words(BigInt(v as string | number)) : v);
+  if (sample.valueRank === -1) return { dataType, arrayType: VariantArrayType.Scalar, value: one(value) };
+  const list = (value as unknown[]).map(one);
+  if (sample.valueRank === 2) return { dataType, arrayType: VariantArrayType.Matrix, dimensions: sample.arrayDimensions ?? [list.length], value: list };
+  return { dataType, arrayType: VariantArrayType.Array, value: list };
+}
+
+/** What a sample holds, as a test compares it: 64-bit integers as numbers when safe, else as decimal strings. */
+export function sampleValue(variant: Variant): unknown {
+  const one = (v: unknown): unknown => {
+    if (variant.dataType !== DataType.Int64 && variant.dataType !== DataType.UInt64) return v;
+    const [hi, lo] = v as [number, number];
+    let big = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    if (variant.dataType === DataType.Int64 && hi >>> 0 >= 0x80000000) big -= 1n << 64n;
+    return big >= -BigInt(Number.MAX_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big.toString();
+  };
+  if (variant.arrayType === VariantArrayType.Scalar) return one(variant.value);
+  return Array.from(variant.value as ArrayLike<unknown>, one);
+}

@@ -31,7 +31,7 @@ import { IipError } from '@iip/core';
 import { validateModbusChannel } from './config-validation.js';
 import { frameError, isLinkFailure } from './modbus-errors.js';
 import { ModbusLink } from './modbus-link.js';
-import { decodeBit, decodeRegisters, encodeBit, encodeRegisters, passesDeadband, pointWidth } from './point-codec.js';
+import { decodeBit, decodeRegisters, encodeBit, encodeRegisters, losesPrecision, passesDeadband, pointWidth, wordsToBigInt } from './point-codec.js';
 import { DEMOTE_AFTER_FAILURES, linkState, nextDue, reconnectDelayMs } from './poll-schedule.js';
 import { describeRequest, type ModbusReadRequest, planReads, type ReadLimits, readFunctionOf, splitOnIllegalAddress } from './read-plan.js';
 
@@ -311,7 +311,19 @@ export class ModbusDriver implements Driver {
             }), ts);
             continue;
           }
-          if (d.pointFailures.get(p.property)?.code === 'IIP_ERR_DRIVER_BAD_VALUE') d.pointFailures.delete(p.property);
+          // An unscaled 64-bit counter beyond ±(2^53 − 1) would be stored rounded: refused with its exact value instead.
+          if (p.scale === undefined && p.offset === undefined && losesPrecision(p, words)) {
+            const exact = (p.type === 'int64' ? wordsToBigInt(p, words, true) : wordsToBigInt(p, words, false)).toString();
+            this.notePointFailure(d, p.property, new IipError('IIP_ERR_DRIVER_UNSAFE_INTEGER', `${device}.${p.property}: ${describeRequest(d.cfg.unitId, { area: r.area, start: p.address, count: pointWidth(p) })} holds the ${p.type} ${exact}, beyond ±(2^53 − 1); it is not stored rounded`, {
+              device,
+              property: p.property,
+              value: exact,
+              registers: words,
+            }), ts);
+            continue;
+          }
+          const stale = d.pointFailures.get(p.property)?.code;
+          if (stale === 'IIP_ERR_DRIVER_BAD_VALUE' || stale === 'IIP_ERR_DRIVER_UNSAFE_INTEGER') d.pointFailures.delete(p.property);
           out.push({ device, property: p.property, ts, value });
         }
         return out;

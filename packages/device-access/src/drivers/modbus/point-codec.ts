@@ -135,6 +135,12 @@ const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
   uint64: [0, Number.MAX_SAFE_INTEGER],
 };
 
+/** A 64-bit point's raw integer, exact. */
+export function wordsToBigInt(p: ModbusPointConfig, words: readonly number[], signed: boolean): bigint {
+  const b = wordsToBytes(p, words);
+  return signed ? b.readBigInt64BE(0) : b.readBigUInt64BE(0);
+}
+
 /** True when a 64-bit point's words hold an integer beyond ±(2^53 − 1), so its decoded number is rounded. */
 export function losesPrecision(p: ModbusPointConfig, words: readonly number[]): boolean {
   if (p.type !== 'int64' && p.type !== 'uint64') return false;

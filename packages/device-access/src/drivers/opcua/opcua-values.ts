@@ -108,7 +108,7 @@ function scalarOf(dataType: DataType, v: unknown, opts: PointOptions, details: R
       if (opts.valueAs === 'string') return big.toString();
       if (big > MAX_SAFE || big < -MAX_SAFE) {
         throw new IipError(
-          'IIP_ERR_OPCUA_UNSAFE_INTEGER',
+          'IIP_ERR_DRIVER_UNSAFE_INTEGER',
           `the ${DataType[dataType]} value ${big.toString()} is beyond ±(2^53 − 1) and would be stored rounded; bind the point with "valueAs": "string" to a string property to keep every digit`,
           { ...details, value: big.toString(), dataType: DataType[dataType] },
         );
