@@ -130,8 +130,8 @@ export const CORE_ERRORS = defineErrors({
   },
   IIP_ERR_TELEMETRY_TYPE: {
     status: 422,
-    meaning: "A value does not have the property's data type (int, float, bool, string, enum).",
-    fix: 'Send a value of the declared type; the error details name the property and the expected type.',
+    meaning: "A value does not have the property's data type (int, float, bool, string, enum, array of one of them).",
+    fix: 'Send a value of the declared type; the error details name the property (and details.index the array element) and the expected type.',
   },
   IIP_ERR_TELEMETRY_OUT_OF_RANGE: {
     status: 422,
@@ -147,6 +147,11 @@ export const CORE_ERRORS = defineErrors({
     status: 422,
     meaning: "A string value is longer than the property's maxLength.",
     fix: 'Shorten the value or raise maxLength in the thing model.',
+  },
+  IIP_ERR_TELEMETRY_ARRAY_LENGTH: {
+    status: 422,
+    meaning: "An array value has fewer or more elements than the property allows (minItems/maxItems, or exactly the product of its dimensions).",
+    fix: 'Send as many elements as details.minItems to details.maxItems allow, or change the array type in the thing model.',
   },
   IIP_ERR_TELEMETRY_TS_INVALID: {
     status: 422,

@@ -12,9 +12,13 @@
 import { IipError } from './errors.js';
 import type { DeviceId, TenantId } from './ids.js';
 import type { DeviceClock } from './telemetry-clock.js';
-import type { DataType, ThingModel } from './thing-model.js';
+import { arrayLengthBounds } from './thing-model.js';
+import type { ArrayDataType, DataType, ScalarDataType, ThingModel } from './thing-model.js';
 
-export type PointValue = number | string | boolean;
+/** One value of an array property (a waveform sample, one element of an OPC UA array or matrix). */
+export type ScalarValue = number | string | boolean;
+/** A property value: a scalar, or an array of scalars (array properties; a matrix is stored flat, row-major). */
+export type PointValue = ScalarValue | readonly ScalarValue[];
 
 export interface TelemetryPoint {
   readonly property: string;
@@ -60,21 +64,40 @@ export const MIN_TIMESTAMP = 946_684_800_000;
 /** A compiled check of one value against its data type: the value as stored, or an IipError naming `property`. */
 export type Check = (v: unknown, property: string) => PointValue;
 
-function typeError(property: string, expected: string, v: unknown): never {
+/** A check of one scalar; `index` is set for an element of an array property and named in the error. */
+type ScalarCheck = (v: unknown, property: string, index?: number) => ScalarValue;
+
+/** `property "p"`, or `property "p"[3]` for an element of an array property. */
+function label(property: string, index: number | undefined): string {
+  return index === undefined ? `property "${property}"` : `property "${property}"[${index}]`;
+}
+
+/** The details every value error carries: the property, and the element's index for an array property. */
+function at(property: string, index: number | undefined): Record<string, unknown> {
+  return index === undefined ? { property } : { property, index };
+}
+
+function typeError(property: string, expected: string, v: unknown, index?: number): never {
   throw new IipError(
     'IIP_ERR_TELEMETRY_TYPE',
-    `property "${property}": expected ${expected}, got ${v === null ? 'null' : typeof v} ${JSON.stringify(v)}`,
-    { property, rule: 'type', expected, value: v as never },
+    `${label(property, index)}: expected ${expected}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v} ${preview(v)}`,
+    { ...at(property, index), rule: 'type', expected, value: (Array.isArray(v) ? `array of ${v.length}` : v) as never },
   );
 }
 
-function rangeCheck(property: string, n: number, min: number | undefined, max: number | undefined, unit?: string): void {
+/** The offending value in a message, cut short: a wrong value may be a whole waveform. */
+function preview(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function rangeCheck(property: string, n: number, min: number | undefined, max: number | undefined, unit?: string, index?: number): void {
   if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
     const u = unit ? ` ${unit}` : '';
     throw new IipError(
       'IIP_ERR_TELEMETRY_OUT_OF_RANGE',
-      `property "${property}": ${n}${u} is outside [${min ?? '-∞'}, ${max ?? '+∞'}]${u}`,
-      { property, rule: 'range', value: n, min: min ?? null, max: max ?? null },
+      `${label(property, index)}: ${n}${u} is outside [${min ?? '-∞'}, ${max ?? '+∞'}]${u}`,
+      { ...at(property, index), rule: 'range', value: n, min: min ?? null, max: max ?? null },
     );
   }
 }
@@ -85,29 +108,29 @@ function codePointLength(s: string): number {
   return n;
 }
 
-export function compileCheck(dt: DataType): Check {
+function compileScalarCheck(dt: ScalarDataType): ScalarCheck {
   switch (dt.type) {
     case 'int':
-      return (v, p) => {
-        if (typeof v !== 'number' || !Number.isInteger(v)) typeError(p, 'an integer', v);
-        rangeCheck(p, v, dt.min, dt.max, dt.unit);
+      return (v, p, i) => {
+        if (typeof v !== 'number' || !Number.isInteger(v)) typeError(p, 'an integer', v, i);
+        rangeCheck(p, v, dt.min, dt.max, dt.unit, i);
         return v;
       };
     case 'float':
-      return (v, p) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) typeError(p, 'a finite number', v);
-        rangeCheck(p, v, dt.min, dt.max, dt.unit);
+      return (v, p, i) => {
+        if (typeof v !== 'number' || !Number.isFinite(v)) typeError(p, 'a finite number', v, i);
+        rangeCheck(p, v, dt.min, dt.max, dt.unit, i);
         return v;
       };
     case 'bool':
-      return (v, p) => {
+      return (v, p, i) => {
         if (typeof v === 'boolean') return v;
         if (v === 0 || v === 1) return v === 1;
-        return typeError(p, 'a boolean (true/false or 0/1)', v);
+        return typeError(p, 'a boolean (true/false or 0/1)', v, i);
       };
     case 'string':
-      return (v, p) => {
-        if (typeof v !== 'string') typeError(p, 'a string', v);
+      return (v, p, i) => {
+        if (typeof v !== 'string') typeError(p, 'a string', v, i);
         // maxLength counts code points, as JSON Schema (and so a WoT TD) does; the UTF-16 length is an upper
         // bound, so the slower count runs only for strings that might be too long.
         if (dt.maxLength !== undefined && v.length > dt.maxLength) {
@@ -115,8 +138,8 @@ export function compileCheck(dt: DataType): Check {
           if (length > dt.maxLength) {
             throw new IipError(
               'IIP_ERR_TELEMETRY_STRING_TOO_LONG',
-              `property "${p}": string of length ${length} exceeds maxLength ${dt.maxLength}`,
-              { property: p, rule: 'maxLength', length, maxLength: dt.maxLength },
+              `${label(p, i)}: string of length ${length} exceeds maxLength ${dt.maxLength}`,
+              { ...at(p, i), rule: 'maxLength', length, maxLength: dt.maxLength },
             );
           }
         }
@@ -125,11 +148,11 @@ export function compileCheck(dt: DataType): Check {
     case 'enum': {
       const allowed = new Set(dt.values.map((e) => e.value));
       const list = dt.values.map((e) => e.value);
-      return (v, p) => {
-        if (typeof v !== 'string') typeError(p, `one of ${list.join('|')}`, v);
+      return (v, p, i) => {
+        if (typeof v !== 'string') typeError(p, `one of ${list.join('|')}`, v, i);
         if (!allowed.has(v)) {
-          throw new IipError('IIP_ERR_TELEMETRY_ENUM', `property "${p}": "${v}" is not one of ${list.join(', ')}`, {
-            property: p,
+          throw new IipError('IIP_ERR_TELEMETRY_ENUM', `${label(p, i)}: "${v}" is not one of ${list.join(', ')}`, {
+            ...at(p, i),
             rule: 'enum',
             value: v,
             allowed: list,
@@ -143,6 +166,37 @@ export function compileCheck(dt: DataType): Check {
       throw new Error(`unknown data type ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * An array property's value is a JSON array whose length lies within the type's bounds and whose every element
+ * passes the item check. The value stored is a new array (booleans sent as 0/1 become true/false).
+ */
+function compileArrayCheck(dt: ArrayDataType): Check {
+  const item = compileScalarCheck(dt.items);
+  const { min, max } = arrayLengthBounds(dt);
+  const expected = `an array of ${dt.items.type}`;
+  return (v, p) => {
+    if (!Array.isArray(v)) typeError(p, expected, v);
+    if (v.length < min || v.length > max) {
+      const wanted = min === max ? `exactly ${min}` : `${min} to ${max}`;
+      throw new IipError('IIP_ERR_TELEMETRY_ARRAY_LENGTH', `property "${p}": array of ${v.length} elements, expected ${wanted}`, {
+        property: p,
+        rule: 'length',
+        length: v.length,
+        minItems: min,
+        maxItems: max,
+        ...(dt.dimensions ? { dimensions: [...dt.dimensions] } : {}),
+      });
+    }
+    const out = new Array<ScalarValue>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = item(v[i], p, i);
+    return out;
+  };
+}
+
+export function compileCheck(dt: DataType): Check {
+  return dt.type === 'array' ? compileArrayCheck(dt) : compileScalarCheck(dt);
 }
 
 /** A thing model compiled for fast validation on the hot path. Build once per product version. */

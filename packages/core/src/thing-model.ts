@@ -4,12 +4,37 @@
  */
 import { IipError } from './errors.js';
 
-export type DataType =
+/** The data type of one value: a number, a boolean, a text or one of a list of texts. */
+export type ScalarDataType =
   | { readonly type: 'int'; readonly min?: number; readonly max?: number; readonly unit?: string }
   | { readonly type: 'float'; readonly min?: number; readonly max?: number; readonly unit?: string }
   | { readonly type: 'bool'; readonly trueText?: string; readonly falseText?: string }
   | { readonly type: 'string'; readonly maxLength?: number }
   | { readonly type: 'enum'; readonly values: readonly EnumValue[] };
+
+/**
+ * A list of scalars reported as one value: a waveform, an OPC UA array, or a matrix (stored flat, row-major,
+ * its shape in `dimensions`). Every element is checked against `items` (whose unit and range are the
+ * elements'); the length against minItems/maxItems, or, with dimensions (then without minItems/maxItems),
+ * against their product. Without maxItems and dimensions at most DEFAULT_MAX_ARRAY_ITEMS elements are accepted.
+ */
+export type ArrayDataType = {
+  readonly type: 'array';
+  readonly items: ScalarDataType;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  /** Matrix shape, outermost first (e.g. [rows, columns]); the value's length must equal the product. */
+  readonly dimensions?: readonly number[];
+};
+
+export type DataType = ScalarDataType | ArrayDataType;
+
+/** The most elements an array property may declare (maxItems, or the product of its dimensions). */
+export const MAX_ARRAY_ITEMS = 65_536;
+/** The most elements an array property without maxItems or dimensions accepts. */
+export const DEFAULT_MAX_ARRAY_ITEMS = 4_096;
+/** The most dimensions a matrix may have. */
+export const MAX_ARRAY_DIMENSIONS = 8;
 
 export interface EnumValue {
   readonly value: string;
@@ -106,11 +131,56 @@ function checkDataType(dt: DataType, path: string): void {
       }
       return;
     }
+    case 'array':
+      checkArrayType(dt, path);
+      return;
     default: {
       const never: never = dt;
       bad(path, `unknown data type ${JSON.stringify((never as { type?: unknown }).type)}`);
     }
   }
+}
+
+function checkCount(v: unknown, path: string): void {
+  if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_ARRAY_ITEMS)) {
+    bad(path, `must be an integer from 0 to ${MAX_ARRAY_ITEMS}`);
+  }
+}
+
+function checkArrayType(dt: ArrayDataType, path: string): void {
+  if (!isObject(dt.items)) bad(`${path}.items`, 'an array needs "items", the data type of its elements');
+  // Nested arrays are a matrix: one flat array with dimensions keeps every element addressable as [i].
+  if ((dt.items as { type?: unknown }).type === 'array') bad(`${path}.items`, 'an array of arrays is not supported; declare a matrix with "dimensions"');
+  checkDataType(dt.items, `${path}.items`);
+  checkCount(dt.minItems, `${path}.minItems`);
+  checkCount(dt.maxItems, `${path}.maxItems`);
+  if (dt.minItems !== undefined && dt.maxItems !== undefined && dt.minItems > dt.maxItems) {
+    bad(path, `minItems ${dt.minItems} > maxItems ${dt.maxItems}`);
+  }
+  if (dt.dimensions === undefined) return;
+  // The dimensions fix the length; a second statement of it could only disagree.
+  if (dt.minItems !== undefined || dt.maxItems !== undefined) bad(path, 'give either dimensions or minItems/maxItems, not both');
+  if (!Array.isArray(dt.dimensions) || dt.dimensions.length === 0 || dt.dimensions.length > MAX_ARRAY_DIMENSIONS) {
+    bad(`${path}.dimensions`, `must be a list of 1 to ${MAX_ARRAY_DIMENSIONS} lengths`);
+  }
+  let product = 1;
+  for (const [i, d] of dt.dimensions.entries()) {
+    if (!Number.isInteger(d) || d < 1) bad(`${path}.dimensions[${i}]`, 'must be a positive integer');
+    product *= d;
+    if (product > MAX_ARRAY_ITEMS) bad(`${path}.dimensions`, `describe more than ${MAX_ARRAY_ITEMS} elements`);
+  }
+}
+
+/**
+ * How many elements a value of an array type may have: exactly the product of the dimensions when they are
+ * given, else minItems (default 0) to maxItems (default DEFAULT_MAX_ARRAY_ITEMS).
+ */
+export function arrayLengthBounds(dt: ArrayDataType): { readonly min: number; readonly max: number } {
+  if (dt.dimensions !== undefined) {
+    const n = dt.dimensions.reduce((a, b) => a * b, 1);
+    return { min: n, max: n };
+  }
+  return { min: dt.minItems ?? 0, max: dt.maxItems ?? DEFAULT_MAX_ARRAY_ITEMS };
 }
 
 function checkMembers(list: readonly { id: string }[], path: string): void {
@@ -162,7 +232,7 @@ export function assertThingModel(m: ThingModel): ThingModel {
   return m;
 }
 
-/** True when a value of this type is stored as a number (and rolled up). */
+/** True when a value of this type is stored as a number (and rolled up); never for arrays. */
 export function isNumericType(dt: DataType): boolean {
   return dt.type === 'int' || dt.type === 'float' || dt.type === 'bool';
 }

@@ -2,12 +2,12 @@
  * JetLinks-style TSL (device metadata JSON) import and export. Many Chinese IoT platforms exchange thing
  * models in this shape — `properties`, `events`, `functions`, each member with a `valueType` — so a product
  * defined elsewhere can be brought into iip and taken back out. Import refuses, with IIP_ERR_MODEL_FORMAT
- * naming the path, anything our thing model cannot hold (object properties, arrays, dates, files, unusual
- * boolean encodings) instead of silently weakening validation; the mapping and what it loses are listed in
+ * naming the path, anything our thing model cannot hold (object properties, arrays of objects or of arrays,
+ * dates, files, unusual boolean encodings) instead of silently weakening validation; the mapping and what it loses are listed in
  * docs/reference/thing-models.md.
  */
 import { IipError } from './errors.js';
-import type { DataType, EventSpec, ParamSpec, PropertySpec, ServiceSpec, ThingModel } from './thing-model.js';
+import type { DataType, EventSpec, ParamSpec, PropertySpec, ScalarDataType, ServiceSpec, ThingModel } from './thing-model.js';
 import { assertThingModel } from './thing-model.js';
 
 export interface TslEnumElement {
@@ -29,6 +29,8 @@ export interface TslValueType {
   readonly trueText?: string;
   readonly falseText?: string;
   readonly properties?: readonly TslParam[];
+  /** For `array`: the type of its elements (JetLinks also accepts just the type's name). */
+  readonly elementType?: TslValueType;
   readonly expands?: Readonly<Record<string, unknown>>;
 }
 
@@ -165,9 +167,36 @@ function importType(raw: unknown, path: string): DataType {
       });
       return { type: 'enum', values };
     }
+    case 'array':
+      return importArray(vt, path);
     default:
-      return fail(`${path}.type`, `type ${JSON.stringify(type)} cannot be mapped (supported: int, long, float, double, boolean, string, enum)`);
+      return fail(`${path}.type`, `type ${JSON.stringify(type)} cannot be mapped (supported: int, long, float, double, boolean, string, enum, array)`);
   }
+}
+
+/**
+ * A JetLinks array: `elementType` (an object, or just a type name) gives the elements' type; the length bounds
+ * and a matrix shape, which JetLinks has no field for, travel in `expands` (minItems, maxItems, dimensions).
+ */
+function importArray(vt: Json, path: string): DataType {
+  const raw = vt.elementType;
+  if (raw === undefined || raw === null) fail(`${path}.elementType`, 'an array needs an elementType');
+  const elementPath = `${path}.elementType`;
+  const element = typeof raw === 'string' ? { type: raw } : object(raw, elementPath);
+  if (element.type === 'array') fail(`${elementPath}.type`, 'arrays of arrays are not supported (declare a matrix with expands.dimensions)');
+  const items = importType(element, elementPath) as ScalarDataType;
+  const expands = vt.expands === undefined || vt.expands === null ? {} : object(vt.expands, `${path}.expands`);
+  const dims = expands.dimensions === undefined || expands.dimensions === null
+    ? undefined
+    : list(expands.dimensions, `${path}.expands.dimensions`).map((d, i) => optNumber(d, `${path}.expands.dimensions[${i}]`) as number);
+  return withOptional<DataType>(
+    { type: 'array', items },
+    {
+      minItems: optNumber(expands.minItems, `${path}.expands.minItems`),
+      maxItems: optNumber(expands.maxItems, `${path}.expands.maxItems`),
+      dimensions: dims,
+    },
+  );
 }
 
 function importAccess(raw: unknown, path: string): PropertySpec['access'] {
@@ -279,6 +308,13 @@ function exportType(dt: DataType): TslValueType {
       return dt.maxLength === undefined ? { type: 'string' } : { type: 'string', expands: { maxLength: dt.maxLength } };
     case 'enum':
       return { type: 'enum', elements: dt.values.map((v) => withOptional<TslEnumElement>({ value: v.value }, { text: v.text })) };
+    case 'array': {
+      const expands = withOptional<Record<string, unknown>>({}, { minItems: dt.minItems, maxItems: dt.maxItems, dimensions: dt.dimensions });
+      return withOptional<TslValueType>(
+        { type: 'array', elementType: exportType(dt.items) },
+        { expands: Object.keys(expands).length > 0 ? expands : undefined },
+      );
+    }
     default: {
       const never: never = dt;
       throw new Error(`unknown data type ${JSON.stringify(never)}`);

@@ -4,11 +4,11 @@
  * devices and lets TDs written elsewhere become iip products. Properties map to TD properties, events to TD
  * events with a `data` object schema, services to TD actions with `input`/`output` object schemas. What the
  * TD vocabulary lacks (boolean texts, event levels) travels in `iip:` terms declared in `@context`, so the
- * round trip is lossless. Import refuses, with IIP_ERR_MODEL_FORMAT naming the path, schema constraints we
+ * round trip is lossless (a matrix's shape travels as `iip:dimensions`). Import refuses, with IIP_ERR_MODEL_FORMAT naming the path, schema constraints we
  * could not enforce (patterns, exclusive bounds, nested objects…), rather than silently accepting more.
  */
 import { IipError } from './errors.js';
-import type { DataType, EnumValue, EventSpec, ParamSpec, PropertySpec, ServiceSpec, ThingModel } from './thing-model.js';
+import type { DataType, EnumValue, EventSpec, ParamSpec, PropertySpec, ScalarDataType, ServiceSpec, ThingModel } from './thing-model.js';
 import { assertThingModel } from './thing-model.js';
 
 export const WOT_TD_CONTEXT = 'https://www.w3.org/2022/wot/td/v1.1';
@@ -26,7 +26,7 @@ export interface WotMeta {
 
 /** A JSON Schema subset as used by TD DataSchema. */
 export interface WotDataSchema {
-  readonly type?: 'integer' | 'number' | 'boolean' | 'string' | 'object';
+  readonly type?: 'integer' | 'number' | 'boolean' | 'string' | 'object' | 'array';
   readonly title?: string;
   readonly description?: string;
   readonly minimum?: number;
@@ -37,6 +37,11 @@ export interface WotDataSchema {
   readonly oneOf?: readonly { readonly const: string; readonly title?: string }[];
   readonly properties?: Readonly<Record<string, WotDataSchema>>;
   readonly required?: readonly string[];
+  readonly items?: WotDataSchema;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  /** A matrix's shape (the TD has no term for it); minItems = maxItems = their product beside it. */
+  readonly 'iip:dimensions'?: readonly number[];
   readonly readOnly?: boolean;
   readonly observable?: boolean;
   readonly 'iip:trueText'?: string;
@@ -132,7 +137,7 @@ function keyed<V>(entries: readonly (readonly [string, V])[]): Record<string, V>
 
 // Constraints that would make the platform's validation stricter than we can express. Dropping them would
 // let through values the TD's author meant to refuse, so import stops instead.
-const UNSUPPORTED = ['const', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'pattern'];
+const UNSUPPORTED = ['const', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'pattern', 'uniqueItems', 'contains', 'prefixItems'];
 
 function importEnum(s: Json, path: string): EnumValue[] {
   const texts = new Map<string, string>();
@@ -181,9 +186,31 @@ function importSchema(raw: unknown, path: string): DataType {
       );
     case 'string':
       return withOptional<DataType>({ type: 'string' }, { maxLength: optNumber(s.maxLength, `${path}.maxLength`) });
+    case 'array':
+      return importArray(s, path);
     default:
-      return fail(`${path}.type`, `type ${JSON.stringify(s.type)} cannot be mapped (supported: integer, number, boolean, string, string enum)`);
+      return fail(`${path}.type`, `type ${JSON.stringify(s.type)} cannot be mapped (supported: integer, number, boolean, string, string enum, array of one of them)`);
   }
+}
+
+/** `{type: 'array', items: {…}, minItems, maxItems}`; a matrix's shape in `iip:dimensions`. */
+function importArray(s: Json, path: string): DataType {
+  if (Array.isArray(s.items)) fail(`${path}.items`, 'tuple arrays (a list of item schemas) are not supported');
+  const items = object(s.items, `${path}.items`);
+  if (items.type === 'array') fail(`${path}.items.type`, 'arrays of arrays are not supported (declare a matrix with iip:dimensions)');
+  const itemType = importSchema(items, `${path}.items`) as ScalarDataType;
+  const minItems = optNumber(s.minItems, `${path}.minItems`);
+  const maxItems = optNumber(s.maxItems, `${path}.maxItems`);
+  const rawDims = s['iip:dimensions'];
+  if (rawDims === undefined) return withOptional<DataType>({ type: 'array', items: itemType }, { minItems, maxItems });
+  if (!Array.isArray(rawDims)) fail(`${path}.iip:dimensions`, 'must be an array of lengths');
+  const dimensions = rawDims.map((d, i) => optNumber(d, `${path}.iip:dimensions[${i}]`) as number);
+  // Exported beside the dimensions so that plain TD consumers know the length; they must agree with them.
+  const product = dimensions.reduce((a, b) => a * b, 1);
+  for (const [k, v] of [['minItems', minItems], ['maxItems', maxItems]] as const) {
+    if (v !== undefined && v !== product) fail(`${path}.${k}`, `${v} disagrees with iip:dimensions ${dimensions.join('×')} (${product} elements)`);
+  }
+  return { type: 'array', items: itemType, dimensions };
 }
 
 function importParams(raw: unknown, path: string, scalarId: string): ParamSpec[] {
@@ -271,6 +298,13 @@ function exportSchema(dt: DataType): WotDataSchema {
         { type: 'string', enum: dt.values.map((v) => v.value) },
         { oneOf: labelled ? dt.values.map((v) => withOptional({ const: v.value }, { title: v.text })) : undefined },
       );
+    }
+    case 'array': {
+      if (dt.dimensions !== undefined) {
+        const n = dt.dimensions.reduce((a, b) => a * b, 1);
+        return { type: 'array', items: exportSchema(dt.items), minItems: n, maxItems: n, 'iip:dimensions': dt.dimensions };
+      }
+      return withOptional<WotDataSchema>({ type: 'array', items: exportSchema(dt.items) }, { minItems: dt.minItems, maxItems: dt.maxItems });
     }
     default: {
       const never: never = dt;

@@ -2,7 +2,7 @@
  * fast-check generators for valid thing models (they obey every assertThingModel rule), shared by the
  * property tests of the exchange formats and of telemetry validation.
  */
-import type { DataType, EventSpec, ParamSpec, PropertySpec, ServiceSpec, ThingModel } from '@iip/core';
+import type { ArrayDataType, DataType, EventSpec, ParamSpec, PropertySpec, ScalarDataType, ServiceSpec, ThingModel } from '@iip/core';
 import fc from 'fast-check';
 
 export const memberId = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/);
@@ -27,9 +27,9 @@ function bounds(arb: fc.Arbitrary<number>): fc.Arbitrary<{ min?: number; max?: n
 
 const unit = fc.record({ unit: fc.string({ maxLength: 8 }) }, { requiredKeys: [], noNullPrototype: true });
 
-export const dataType: fc.Arbitrary<DataType> = fc.oneof(
-  fc.tuple(bounds(safeInt), unit).map(([b, u]): DataType => ({ type: 'int', ...b, ...u })),
-  fc.tuple(bounds(finite), unit).map(([b, u]): DataType => ({ type: 'float', ...b, ...u })),
+export const scalarDataType: fc.Arbitrary<ScalarDataType> = fc.oneof(
+  fc.tuple(bounds(safeInt), unit).map(([b, u]): ScalarDataType => ({ type: 'int', ...b, ...u })),
+  fc.tuple(bounds(finite), unit).map(([b, u]): ScalarDataType => ({ type: 'float', ...b, ...u })),
   fc.record({ type: fc.constant('bool' as const), trueText: fc.string(), falseText: fc.string() }, { requiredKeys: ['type'], noNullPrototype: true }),
   fc.record({ type: fc.constant('string' as const), maxLength: fc.nat({ max: 1000 }) }, { requiredKeys: ['type'], noNullPrototype: true }),
   fc
@@ -38,7 +38,27 @@ export const dataType: fc.Arbitrary<DataType> = fc.oneof(
       maxLength: 5,
       selector: (v) => v.value,
     })
-    .map((values): DataType => ({ type: 'enum', values })),
+    .map((values): ScalarDataType => ({ type: 'enum', values })),
+);
+
+/** Array types kept small (at most 16 elements) so that values for them can be generated cheaply. */
+export const arrayDataType: fc.Arbitrary<ArrayDataType> = fc.oneof(
+  fc
+    .tuple(scalarDataType, fc.option(fc.nat({ max: 8 }), { nil: undefined }), fc.option(fc.nat({ max: 8 }), { nil: undefined }))
+    .map(([items, a, b]): ArrayDataType => {
+      const out: { type: 'array'; items: ScalarDataType; minItems?: number; maxItems?: number } = { type: 'array', items };
+      if (a !== undefined) out.minItems = a;
+      if (b !== undefined) out.maxItems = a === undefined ? b : a + b;
+      return out;
+    }),
+  fc
+    .tuple(scalarDataType, fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }))
+    .map(([items, dimensions]): ArrayDataType => ({ type: 'array', items, dimensions })),
+);
+
+export const dataType: fc.Arbitrary<DataType> = fc.oneof(
+  { weight: 5, arbitrary: scalarDataType as fc.Arbitrary<DataType> },
+  { weight: 1, arbitrary: arrayDataType as fc.Arbitrary<DataType> },
 );
 
 const named = { name: fc.string({ maxLength: 20 }), description: fc.string({ maxLength: 40 }) };

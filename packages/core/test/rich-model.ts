@@ -16,6 +16,14 @@ export const richModel: ThingModel = {
       access: 'rw',
       dataType: { type: 'enum', values: [{ value: 'auto', text: '自动' }, { value: 'manual', text: 'Manual' }, { value: 'off' }] },
     },
+    {
+      id: 'waveform',
+      name: '振动波形',
+      access: 'r',
+      dataType: { type: 'array', items: { type: 'float', min: -50, max: 50, unit: 'mm/s' }, minItems: 1, maxItems: 8192 },
+    },
+    { id: 'flags', access: 'rw', dataType: { type: 'array', items: { type: 'bool' } } },
+    { id: 'gains', access: 'r', dataType: { type: 'array', items: { type: 'int', min: 0 }, dimensions: [2, 3] } },
   ],
   events: [
     {

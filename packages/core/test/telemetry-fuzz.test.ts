@@ -4,6 +4,7 @@ import {
   CORE_ERRORS,
   type DataType,
   DEFAULT_INGEST_LIMITS,
+  DEFAULT_MAX_ARRAY_ITEMS,
   IipError,
   type IngestLimits,
   MIN_TIMESTAMP,
@@ -32,6 +33,13 @@ function conforms(dt: DataType, value: unknown): boolean {
       return typeof value === 'string' && (dt.maxLength === undefined || [...value].length <= dt.maxLength);
     case 'enum':
       return typeof value === 'string' && dt.values.some((e) => e.value === value);
+    case 'array': {
+      if (!Array.isArray(value)) return false;
+      const fixed = dt.dimensions?.reduce((a, b) => a * b, 1);
+      const min = fixed ?? dt.minItems ?? 0;
+      const max = fixed ?? dt.maxItems ?? DEFAULT_MAX_ARRAY_ITEMS;
+      return value.length >= min && value.length <= max && value.every((v) => conforms(dt.items, v));
+    }
   }
 }
 
@@ -91,6 +99,15 @@ function valueFor(dt: DataType): fc.Arbitrary<unknown> {
       break;
     case 'bool':
       break;
+    case 'array': {
+      const fixed = dt.dimensions?.reduce((a, b) => a * b, 1);
+      const min = fixed ?? dt.minItems ?? 0;
+      const max = fixed ?? dt.maxItems ?? 12;
+      // Lengths at and just past the bounds, elements near what the item type accepts.
+      near.push(fc.array(valueFor(dt.items), { minLength: Math.max(0, min - 1), maxLength: Math.min(max + 1, 20) }));
+      near.push(fc.array(goodValue(dt.items), { minLength: min, maxLength: Math.min(max, 20) }));
+      break;
+    }
   }
   return fc.oneof(...near);
 }
@@ -142,21 +159,28 @@ test('telemetry-shaped messages for arbitrary models: only IipErrors, never a ba
   assert.ok(accepted > 0, 'no message was accepted');
 });
 
-test('messages built only from conforming values are always accepted with every point', () => {
-  const goodValue = (dt: DataType): fc.Arbitrary<unknown> => {
-    switch (dt.type) {
-      case 'int':
-        return fc.integer({ min: dt.min ?? (dt.max ?? 0) - 1e9, max: dt.max ?? (dt.min ?? 0) + 1e9 });
-      case 'float':
-        return fc.double({ min: dt.min ?? (dt.max ?? 0) - 1e9, max: dt.max ?? (dt.min ?? 0) + 1e9, noNaN: true });
-      case 'bool':
-        return fc.boolean();
-      case 'string':
-        return fc.string({ maxLength: dt.maxLength ?? 20 });
-      case 'enum':
-        return fc.constantFrom(...dt.values.map((e) => e.value));
+/** Values the data type accepts (for arrays at most 20 elements). */
+function goodValue(dt: DataType): fc.Arbitrary<unknown> {
+  switch (dt.type) {
+    case 'int':
+      return fc.integer({ min: dt.min ?? (dt.max ?? 0) - 1e9, max: dt.max ?? (dt.min ?? 0) + 1e9 });
+    case 'float':
+      return fc.double({ min: dt.min ?? (dt.max ?? 0) - 1e9, max: dt.max ?? (dt.min ?? 0) + 1e9, noNaN: true });
+    case 'bool':
+      return fc.boolean();
+    case 'string':
+      return fc.string({ maxLength: dt.maxLength ?? 20 });
+    case 'enum':
+      return fc.constantFrom(...dt.values.map((e) => e.value));
+    case 'array': {
+      const fixed = dt.dimensions?.reduce((a, b) => a * b, 1);
+      const min = fixed ?? dt.minItems ?? 0;
+      return fc.array(goodValue(dt.items), { minLength: min, maxLength: Math.max(min, Math.min(fixed ?? dt.maxItems ?? 20, 20)) });
     }
-  };
+  }
+}
+
+test('messages built only from conforming values are always accepted with every point', () => {
   const arb = thingModel
     .filter((m) => m.properties.some((p) => p.id !== 'ts' && p.id !== 'values'))
     .chain((m) => {

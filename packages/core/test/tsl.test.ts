@@ -151,7 +151,12 @@ test('what cannot be mapped is refused with IIP_ERR_MODEL_FORMAT naming the path
   formatError({ properties: [42] }, 'properties[0]');
   formatError({ properties: [{ id: 'p' }] }, 'properties[0].valueType');
   formatError(prop({ type: 'object', properties: [] }), 'properties[0].valueType.type');
-  formatError(prop({ type: 'array', elementType: { type: 'int' } }), 'properties[0].valueType.type');
+  formatError(prop({ type: 'array' }), 'properties[0].valueType.elementType');
+  formatError(prop({ type: 'array', elementType: { type: 'object', properties: [] } }), 'properties[0].valueType.elementType.type');
+  formatError(prop({ type: 'array', elementType: { type: 'array', elementType: 'int' } }), 'properties[0].valueType.elementType.type');
+  formatError(prop({ type: 'array', elementType: 'date' }), 'properties[0].valueType.elementType.type');
+  formatError(prop({ type: 'array', elementType: 'int', expands: { maxItems: 'many' } }), 'properties[0].valueType.expands.maxItems');
+  formatError(prop({ type: 'array', elementType: 'int', expands: { dimensions: 3 } }), 'properties[0].valueType.expands.dimensions');
   formatError(prop({ type: 'date' }), 'properties[0].valueType.type');
   formatError(prop({ type: 'geoPoint' }), 'properties[0].valueType.type');
   formatError(prop({ type: 'int', max: 'lots' }), 'properties[0].valueType.max');
@@ -170,7 +175,7 @@ test('what cannot be mapped is refused with IIP_ERR_MODEL_FORMAT naming the path
     'events[0].valueType.properties[0].valueType.type',
   );
   formatError({ functions: [{ id: 'f', inputs: [{ id: 'i', valueType: { type: 'password' } }] }] }, 'functions[0].inputs[0].valueType.type');
-  formatError({ functions: [{ id: 'f', inputs: [], output: { type: 'array' } }] }, 'functions[0].output.type');
+  formatError({ functions: [{ id: 'f', inputs: [], output: { type: 'array' } }] }, 'functions[0].output.elementType');
 });
 
 test('a convertible document that breaks a thing-model rule fails with IIP_ERR_MODEL_INVALID', () => {
@@ -181,4 +186,39 @@ test('a convertible document that breaks a thing-model rule fails with IIP_ERR_M
   assert.throws(() => tslToModel(prop({ type: 'int', min: 10, max: 1 })), { code: 'IIP_ERR_MODEL_INVALID' });
   assert.throws(() => tslToModel(prop({ type: 'int', min: 0.5 })), { code: 'IIP_ERR_MODEL_INVALID', details: { path: 'properties[0].dataType.min' } });
   assert.throws(() => tslToModel({ properties: [{ id: 'bad-id', valueType: { type: 'int' } }] }), { code: 'IIP_ERR_MODEL_INVALID' });
+});
+
+test('arrays (issue 19): JetLinks array with elementType (an object or a type name); bounds and matrix shape in expands', () => {
+  const doc = {
+    properties: [
+      { id: 'waveform', valueType: { type: 'array', elementType: { type: 'double', unit: 'mm/s', min: -50, max: 50 }, expands: { maxItems: 8192, minItems: '1' } } },
+      { id: 'codes', valueType: { type: 'array', elementType: 'int' } },
+      { id: 'gains', valueType: { type: 'array', elementType: { type: 'float' }, expands: { dimensions: [2, '3'] } } },
+      { id: 'states', valueType: { type: 'array', elementType: { type: 'enum', elements: [{ value: 'run' }] }, expands: null } },
+    ],
+  };
+  const m = tslToModel(doc);
+  assert.deepEqual(
+    m.properties.map((p) => p.dataType),
+    [
+      { type: 'array', items: { type: 'float', unit: 'mm/s', min: -50, max: 50 }, minItems: 1, maxItems: 8192 },
+      { type: 'array', items: { type: 'int' } },
+      { type: 'array', items: { type: 'float' }, dimensions: [2, 3] },
+      { type: 'array', items: { type: 'enum', values: [{ value: 'run' }] } },
+    ],
+  );
+  const out = modelToTsl(m);
+  assert.deepEqual(out.properties[0]?.valueType, {
+    type: 'array',
+    elementType: { type: 'double', min: -50, max: 50, unit: 'mm/s' },
+    expands: { minItems: 1, maxItems: 8192 },
+  });
+  assert.deepEqual(out.properties[1]?.valueType, { type: 'array', elementType: { type: 'int' } });
+  assert.deepEqual(out.properties[2]?.valueType, { type: 'array', elementType: { type: 'double' }, expands: { dimensions: [2, 3] } });
+  assert.deepEqual(tslToModel(JSON.parse(JSON.stringify(out))), m);
+  // What the thing model refuses is refused on import too, naming the model's path.
+  assert.throws(() => tslToModel(prop({ type: 'array', elementType: 'int', expands: { maxItems: 1e6 } })), {
+    code: 'IIP_ERR_MODEL_INVALID',
+    details: { path: 'properties[0].dataType.maxItems' },
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IipError, modelToWot, WOT_TD_CONTEXT, wotToModel } from '@iip/core';
+import { IipError, modelToWot, type ThingModel, WOT_TD_CONTEXT, wotToModel } from '@iip/core';
 import { richModel } from './rich-model.js';
 
 test('exported TD carries what TD 1.1 requires: @context, title, securityDefinitions, security, forms', () => {
@@ -140,7 +140,14 @@ test('what cannot be mapped is refused with IIP_ERR_MODEL_FORMAT naming the path
   formatError({ properties: [] }, 'properties');
   formatError({ properties: { p: null } }, 'properties.p');
   formatError(prop({ type: 'object', properties: {} }), 'properties.p.type');
-  formatError(prop({ type: 'array', items: { type: 'integer' } }), 'properties.p.type');
+  formatError(prop({ type: 'array' }), 'properties.p.items');
+  formatError(prop({ type: 'array', items: [{ type: 'integer' }] }), 'properties.p.items');
+  formatError(prop({ type: 'array', items: { type: 'object', properties: {} } }), 'properties.p.items.type');
+  formatError(prop({ type: 'array', items: { type: 'array', items: { type: 'number' } } }), 'properties.p.items.type');
+  formatError(prop({ type: 'array', items: { type: 'number' }, uniqueItems: true }), 'properties.p.uniqueItems');
+  formatError(prop({ type: 'array', items: { type: 'number' }, maxItems: 'many' }), 'properties.p.maxItems');
+  formatError(prop({ type: 'array', items: { type: 'number' }, 'iip:dimensions': [2, 2], maxItems: 5 }), 'properties.p.maxItems');
+  formatError(prop({ type: 'array', items: { type: 'number' }, 'iip:dimensions': 4 }), 'properties.p.iip:dimensions');
   formatError(prop({ type: 'null' }), 'properties.p.type');
   formatError(prop({}), 'properties.p.type');
   formatError(prop({ type: 'integer', enum: [1, 2] }), 'properties.p.type');
@@ -158,7 +165,7 @@ test('what cannot be mapped is refused with IIP_ERR_MODEL_FORMAT naming the path
   formatError({ events: { e: { data: { type: 'object', properties: { f: { type: 'object' } } }, forms: [] } } }, 'events.e.data.properties.f.type');
   formatError({ events: { e: { 'iip:level': 'fatal', forms: [] } } }, 'events.e.iip:level');
   formatError({ actions: { a: { input: { type: 'object', required: 'x' }, forms: [] } } }, 'actions.a.input.required');
-  formatError({ actions: { a: { output: { type: 'array' }, forms: [] } } }, 'actions.a.output.type');
+  formatError({ actions: { a: { output: { type: 'array' }, forms: [] } } }, 'actions.a.output.items');
 });
 
 test('a convertible TD that breaks a thing-model rule fails with IIP_ERR_MODEL_INVALID', () => {
@@ -168,4 +175,33 @@ test('a convertible TD that breaks a thing-model rule fails with IIP_ERR_MODEL_I
     details: { path: 'properties[0].id' },
   });
   assert.throws(() => wotToModel(prop({ enum: [] })), { code: 'IIP_ERR_MODEL_INVALID' });
+});
+
+test('arrays (issue 19): TD array with items, minItems, maxItems; a matrix adds iip:dimensions and a fixed length', () => {
+  const m: ThingModel = {
+    properties: [
+      { id: 'waveform', access: 'r', dataType: { type: 'array', items: { type: 'float', unit: 'mm/s', min: -50, max: 50 }, minItems: 1, maxItems: 8192 } },
+      { id: 'flags', access: 'rw', dataType: { type: 'array', items: { type: 'bool', trueText: 'on' } } },
+      { id: 'gains', access: 'r', dataType: { type: 'array', items: { type: 'int' }, dimensions: [2, 3] } },
+      { id: 'modes', access: 'r', dataType: { type: 'array', items: { type: 'enum', values: [{ value: 'a', text: 'A' }, { value: 'b' }] } } },
+    ],
+    events: [],
+    services: [{ id: 'load', inputs: [{ id: 'table', dataType: { type: 'array', items: { type: 'float' }, maxItems: 16 } }], outputs: [] }],
+  };
+  const td = modelToWot(m, { title: 't' });
+  const { waveform, flags, gains } = td.properties;
+  assert.equal(waveform?.type, 'array');
+  assert.deepEqual(waveform?.items, { type: 'number', minimum: -50, maximum: 50, unit: 'mm/s' });
+  assert.deepEqual([waveform?.minItems, waveform?.maxItems], [1, 8192]);
+  assert.deepEqual(flags?.items, { type: 'boolean', 'iip:trueText': 'on' });
+  assert.equal(flags?.minItems, undefined);
+  assert.deepEqual([gains?.minItems, gains?.maxItems, gains?.['iip:dimensions']], [6, 6, [2, 3]]);
+  assert.deepEqual(td.actions.load?.input?.properties?.table, { type: 'array', items: { type: 'number' }, maxItems: 16 });
+  assert.deepEqual(wotToModel(JSON.parse(JSON.stringify(td))), m);
+  // A TD written elsewhere: a plain JSON Schema array.
+  const imported = wotToModel({ properties: { samples: { type: 'array', items: { type: 'integer', minimum: 0 }, maxItems: 1024, readOnly: true, forms: [] } } });
+  assert.deepEqual(imported.properties[0]?.dataType, { type: 'array', items: { type: 'int', min: 0 }, maxItems: 1024 });
+  assert.throws(() => wotToModel({ properties: { s: { type: 'array', items: { type: 'number' }, maxItems: 1e6, forms: [] } } }), {
+    code: 'IIP_ERR_MODEL_INVALID',
+  });
 });
