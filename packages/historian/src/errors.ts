@@ -7,13 +7,13 @@ import { defineErrors } from '@iip/core';
 export const HISTORIAN_ERRORS = defineErrors({
   IIP_ERR_HISTORIAN_VALUE: {
     status: 422,
-    meaning: 'A telemetry value is not a finite number, a boolean or a string.',
-    fix: 'Send finite numbers (no NaN or Infinity), booleans or strings; details name the property.',
+    meaning: 'A telemetry value is not a finite number, a boolean, a string or an array of them.',
+    fix: 'Send finite numbers (no NaN or Infinity), booleans, strings or arrays of them; details name the property.',
   },
   IIP_ERR_HISTORIAN_NOT_NUMERIC: {
     status: 422,
-    meaning: 'A trend (min/max/avg) was asked of a string or enum property.',
-    fix: 'Ask for the history of string properties instead; trends exist for numeric and boolean ones.',
+    meaning: 'A trend (min/max/avg) was asked of a string, enum or array property.',
+    fix: 'Ask for the history (raw points) of string and array properties instead; trends exist for numeric and boolean ones.',
   },
   IIP_ERR_HISTORIAN_WRITE_FAILED: {
     status: 503,

@@ -585,7 +585,7 @@ export class Historian {
 
   /**
    * Exactly `buckets` buckets covering [from, to) with min/max/avg/count of a numeric or boolean property
-   * (booleans count as 1/0). Bucket edges are integer ms: bucket i starts at from + floor(i·(to−from)/buckets).
+   * (booleans count as 1/0); string and array properties have none (IIP_ERR_HISTORIAN_NOT_NUMERIC). Bucket edges are integer ms: bucket i starts at from + floor(i·(to−from)/buckets).
    */
   async trend(tenant: TenantId, device: DeviceId, property: string, q: TrendQuery): Promise<TrendBucket[]> {
     checkRange(q.from, q.to);
@@ -594,10 +594,12 @@ export class Historian {
     }
     await this.settle();
     const s = await this.findSeries(tenant, device, property);
-    if (s?.kind === 's') {
-      throw new IipError('IIP_ERR_HISTORIAN_NOT_NUMERIC', `property "${property}" holds strings; a trend needs numbers or booleans`, {
+    if (s?.kind === 's' || s?.kind === 'a') {
+      const holds = s.kind === 's' ? 'strings' : 'arrays (they are not rolled up)';
+      throw new IipError('IIP_ERR_HISTORIAN_NOT_NUMERIC', `property "${property}" holds ${holds}; a trend needs numbers or booleans`, {
         device,
         property,
+        kind: s.kind === 's' ? 'string' : 'array',
       });
     }
     // A property without data yet still yields its empty buckets, so charts need no special case.

@@ -18,7 +18,7 @@ export const STORAGE_ERRORS = defineErrors({
   },
   IIP_ERR_STORAGE_SERIES_KIND: {
     status: 409,
-    meaning: 'A telemetry series already exists with another value kind (number, boolean or string).',
+    meaning: 'A telemetry series already exists with another value kind (number, boolean, string or array).',
     fix: "Keep a property's data type stable, or delete the device's telemetry before changing the type.",
   },
 });

@@ -242,8 +242,11 @@ export interface UserStore {
   touchApiToken(id: string, now: number): Promise<void>;
 }
 
-/** How a series' values are stored: number, boolean (stored as 0/1), or string/enum. */
-export type SeriesKind = 'n' | 'b' | 's';
+/**
+ * How a series' values are stored: number, boolean (stored as 0/1), string/enum, or array (JSON text in the
+ * string column). Only kinds n and b have a number, so only they are rolled up.
+ */
+export type SeriesKind = 'n' | 'b' | 's' | 'a';
 
 export interface SeriesKey {
   readonly tenant: TenantId;
@@ -251,7 +254,7 @@ export interface SeriesKey {
   readonly property: string;
 }
 
-/** One stored point. `num` is set for kinds n and b, `str` for kind s. */
+/** One stored point. `num` is set for kinds n and b, `str` for kinds s and a. */
 export interface RawRow {
   readonly series: number;
   readonly ts: number;

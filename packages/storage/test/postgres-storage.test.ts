@@ -70,7 +70,7 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
       const stores = await Promise.all(Array.from({ length: 6 }, () => openPostgresStorage({ url })));
       try {
         const rows = await sql<{ version: number; n: string }>(url, 'SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version');
-        assert.deepEqual(rows.map((r) => [r.version, Number(r.n)]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1]]);
+        assert.deepEqual(rows.map((r) => [r.version, Number(r.n)]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1]]);
         // All of them work on the one schema.
         await stores[0]!.registry.createTenant({ id: T, name: 'Acme', createdAt: 1 });
         for (const s of stores) assert.equal((await s.registry.getTenant(T))?.name, 'Acme');
@@ -79,6 +79,26 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
         assert.equal(new Set(ids).size, 1);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
+      }
+    }));
+
+  it('migration 9 (issue 19, array series) lets series hold kind a and keeps existing series and their ids', () =>
+    withDb(async (url) => {
+      await (await openPostgresStorage({ url })).close();
+      // Back to what version 8 left: the old CHECK, and a series stored under it.
+      await sql(url, `DELETE FROM schema_migrations WHERE version = 9;
+        ALTER TABLE series DROP CONSTRAINT series_kind_check;
+        ALTER TABLE series ADD CONSTRAINT series_kind_check CHECK (kind IN ('n', 'b', 's'))`);
+      const [{ id }] = (await sql<{ id: string }>(url, "INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd1', 'temp', 'n') RETURNING id")) as [{ id: string }];
+      await assert.rejects(() => sql(url, "INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd1', 'w', 'a')"), /series_kind_check/);
+      const s = await openPostgresStorage({ url });
+      try {
+        assert.deepEqual(await s.telemetry.listSeries(T, 'd1' as DeviceId), [{ id: Number(id), property: 'temp', kind: 'n' }]);
+        const wave = await s.telemetry.seriesId(key('d1', 'waveform'), 'a');
+        assert.ok(wave > Number(id));
+        await assert.rejects(() => sql(url, "INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd1', 'z', 'q')"), /series_kind_check/);
+      } finally {
+        await s.close();
       }
     }));
 

@@ -8,6 +8,7 @@ import { it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '@iip/storage';
 import type { Storage } from '@iip/storage';
+import type { DeviceId, TenantId } from '@iip/core';
 import { runStorageConformance, tempDir } from '@iip/testkit';
 
 runStorageConformance('sqlite', async () => {
@@ -39,7 +40,7 @@ it('sqlite: opens in WAL mode with foreign keys and records its schema version',
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     db.close();
   } finally {
     await dir.cleanup();
@@ -55,6 +56,66 @@ it('sqlite: refuses a file migrated by a newer version', async () => {
     db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)").run();
     db.close();
     assert.throws(() => openSqliteStorage({ file }), (e: unknown) => (e as { code?: string }).code === 'IIP_ERR_STORAGE_SCHEMA_TOO_NEW');
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, kinds and the AUTOINCREMENT counter', async () => {
+  const dir = await tempDir('iip-storage-');
+  try {
+    const file = join(dir.path, 'iip.db');
+    await openSqliteStorage({ file }).close();
+    // Turn the file back into what version 10 left: series with the old CHECK, three series of which the
+    // newest two were deleted (so the counter stands above the largest id), a raw point and a latest value.
+    const old = new Database(file);
+    old.exec(`
+      DELETE FROM schema_migrations WHERE version = 11;
+      DROP TABLE series;
+      CREATE TABLE series (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        device TEXT NOT NULL,
+        property TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('n', 'b', 's')),
+        UNIQUE (tenant, device, property)
+      );
+      INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd1', 'temp', 'n'), ('acme', 'd1', 'mode', 's');
+      INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd2', 'x', 'n'), ('acme', 'd3', 'y', 'b');
+      DELETE FROM series WHERE id IN (3, 4);
+      INSERT INTO raw (series, ts, num, str) VALUES (1, 1000, 21.5, NULL);
+      INSERT INTO latest (series, ts, num, str) VALUES (1, 1000, 21.5, NULL);
+    `);
+    assert.throws(() => old.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'w', 'a')").run(), /CHECK/);
+    assert.equal((old.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'series'").get() as { seq: number }).seq, 4);
+    old.close();
+
+    const storage = openSqliteStorage({ file });
+    try {
+      const t = storage.telemetry;
+      const acme = 'acme' as TenantId;
+      assert.deepEqual(await t.listSeries(acme, 'd1' as DeviceId), [
+        { id: 2, property: 'mode', kind: 's' },
+        { id: 1, property: 'temp', kind: 'n' },
+      ]);
+      assert.deepEqual(await t.raw(1, 0, 2000, 10), [{ series: 1, ts: 1000, num: 21.5, str: null }]);
+      // The ids of the deleted series (3, 4) are not handed out again, and kind a is allowed now.
+      const wave = await t.seriesId({ tenant: acme, device: 'd9' as DeviceId, property: 'waveform' }, 'a');
+      assert.equal(wave, 5);
+      await t.write([{ series: wave, ts: 1000, num: null, str: '[0.1,0.4,-0.2]' }]);
+      assert.deepEqual(await t.latest([wave]), [{ series: wave, ts: 1000, num: null, str: '[0.1,0.4,-0.2]' }]);
+      // Another kind is still refused by the schema itself.
+      const db = new Database(file);
+      try {
+        assert.throws(() => db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'z', 'q')").run(), /CHECK/);
+        const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
+        assert.equal(versions.at(-1)?.version, 11);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await storage.close();
+    }
   } finally {
     await dir.cleanup();
   }

@@ -1,6 +1,6 @@
 /**
- * The one conformance suite every storage adapter must pass (registry, users, telemetry, gateways, audit,
- * access: asset tree, placements, roles, grants; device events; rules and alarms).
+ * The one conformance suite every storage adapter must pass (registry, users, telemetry of every series kind,
+ * gateways, audit, access: asset tree, placements, roles, grants; device events; rules and alarms).
  * An adapter's test file calls `runStorageConformance(name, open)`; `open` returns a fresh, empty store. A
  * fixture that can close and reopen the same database provides `reopen`; without it the durability case is
  * skipped and the skip says why. Every port method returns a promise, and a refusal must be a rejected
@@ -667,6 +667,39 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.deepEqual(await t.rollups(60_000, on, 0, 1e12), [{ series: on, bucket: 60_000, min: 0, max: 1, sum: 1, count: 2 }]);
         assert.deepEqual(await t.rollups(60_000, mode, 0, 1e12), []);
         await assert.rejects(() => t.rollups(12_345, on, 0, 1e12), code('IIP_ERR_VALIDATION'));
+      }));
+
+      it('stores array series (kind a, issue 19) as JSON text: raw and latest read back exactly, no rollups, kind kept', withStore(async (s) => {
+        const t = s.telemetry;
+        const wave = await t.seriesId(key(T1, 'd1', 'waveform'), 'a');
+        assert.equal(await t.seriesId(key(T1, 'd1', 'waveform'), 'a'), wave);
+        await assert.rejects(() => t.seriesId(key(T1, 'd1', 'waveform'), 's'), code('IIP_ERR_STORAGE_SERIES_KIND', { stored: 'a', requested: 's' }));
+        const temp = await t.seriesId(key(T1, 'd1', 'temp'), 'n');
+        await assert.rejects(() => t.seriesId(key(T1, 'd1', 'temp'), 'a'), code('IIP_ERR_STORAGE_SERIES_KIND', { stored: 'n', requested: 'a' }));
+        // A long waveform, a matrix of mixed signs, an empty array, strings with quotes and non-ASCII text.
+        const long = JSON.stringify(Array.from({ length: 4_096 }, (_, i) => Math.sin(i / 10) * 12.5));
+        const rows: RawRow[] = [
+          { series: wave, ts: 60_000, num: null, str: '[0.1,0.4,-0.2]' },
+          { series: wave, ts: 61_000, num: null, str: long },
+          { series: wave, ts: 62_000, num: null, str: '[]' },
+          { series: wave, ts: 63_000, num: null, str: '["a\\"b","振动",""]' },
+          { series: wave, ts: 64_000, num: null, str: '[true,false,1e-300,-5e+300]' },
+        ];
+        assert.deepEqual(await t.write([...rows, { series: temp, ts: 60_000, num: 20, str: null }]), { inserted: 6, duplicates: 0 });
+        assert.deepEqual(await t.raw(wave, 0, 1e12, 100), rows);
+        assert.deepEqual((await t.raw(wave, 61_000, 62_000, 100))[0]?.str, long);
+        assert.deepEqual(await t.latest([wave]), [rows[4]]);
+        for (const level of t.rollupLevels) assert.deepEqual(await t.rollups(level, wave, 0, 1e12), [], `level ${level}`);
+        assert.equal((await t.rollups(60_000, temp, 0, 1e12)).length, 1);
+        // Re-delivery is a duplicate as for any series; an older point does not move latest back.
+        assert.deepEqual(await t.write([rows[0]!, { series: wave, ts: 59_000, num: null, str: '[9]' }]), { inserted: 1, duplicates: 1 });
+        assert.deepEqual(await t.latest([wave]), [rows[4]]);
+        assert.deepEqual(await t.listSeries(T1, 'd1' as DeviceId), [
+          { id: temp, property: 'temp', kind: 'n' },
+          { id: wave, property: 'waveform', kind: 'a' },
+        ]);
+        await t.deleteDevice(T1, 'd1' as DeviceId);
+        assert.deepEqual(await t.raw(wave, 0, 1e12, 100), []);
       }));
 
       it('moves latest values forward only, per series', withStore(async (s) => {

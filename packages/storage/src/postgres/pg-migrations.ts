@@ -351,6 +351,15 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'array series: kind a (JSON text in the str column, never rolled up)',
+    // The CHECK was declared inline in version 1, so PostgreSQL named it series_kind_check.
+    sql: `
+      ALTER TABLE series DROP CONSTRAINT series_kind_check;
+      ALTER TABLE series ADD CONSTRAINT series_kind_check CHECK (kind IN ('n', 'b', 's', 'a'));
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

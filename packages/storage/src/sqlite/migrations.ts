@@ -349,6 +349,31 @@ const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 11,
+    name: 'array series: kind a (JSON text in the str column, never rolled up)',
+    // SQLite cannot change a CHECK constraint, so series is rebuilt (the documented create-copy-drop-rename
+    // procedure). Ids are copied as they are, and the AUTOINCREMENT counter is carried over by hand: dropping
+    // the old table drops its sqlite_sequence row, and ids of deleted series must never be handed out again.
+    // Nothing refers to series by foreign key, so the drop needs no foreign-key dance.
+    sql: `
+      CREATE TABLE series_v11 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant TEXT NOT NULL,
+        device TEXT NOT NULL,
+        property TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('n', 'b', 's', 'a')),
+        UNIQUE (tenant, device, property)
+      );
+      INSERT INTO series_v11 (id, tenant, device, property, kind) SELECT id, tenant, device, property, kind FROM series;
+      DELETE FROM sqlite_sequence WHERE name = 'series_v11';
+      INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'series_v11', coalesce(max(seq), 0)
+          FROM (SELECT seq FROM sqlite_sequence WHERE name = 'series' UNION ALL SELECT max(id) FROM series_v11);
+      DROP TABLE series;
+      ALTER TABLE series_v11 RENAME TO series;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
