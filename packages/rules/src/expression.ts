@@ -2,10 +2,10 @@
  * Rule expressions in CEL (the Common Expression Language: non-Turing-complete, side-effect free, type-checked;
  * ADR 0011), with @marcbachmann/cel-js — an interpreter over a parsed tree, never `eval`. A thing model becomes
  * a typed environment: each property is a variable (float and int → double, bool → bool, string and enum →
- * string), so an expression naming an unknown property or mixing types is refused when the rule is saved, with
+ * string, an array → a list of those), so an expression naming an unknown property or mixing types is refused when the rule is saved, with
  * the position, not when it first runs.
  */
-import { IipError, type PointValue, type ThingModel } from '@iip/core';
+import { type DataType, IipError, type PointValue, type ThingModel } from '@iip/core';
 import { Environment } from '@marcbachmann/cel-js';
 
 /** Bounds on one expression, checked when it is parsed: a rule stays small and quick whatever is typed. */
@@ -29,9 +29,8 @@ export interface ExpressionSite {
 
 type Ast = { op: string; args: unknown; pos?: number };
 
-function celType(model: ThingModel, id: string): string {
-  const p = model.properties.find((x) => x.id === id);
-  switch (p?.dataType.type) {
+function scalarCelType(type: DataType['type'] | undefined): string {
+  switch (type) {
     case 'bool':
       return 'bool';
     case 'string':
@@ -40,6 +39,16 @@ function celType(model: ThingModel, id: string): string {
     default:
       return 'double';
   }
+}
+
+/**
+ * An array property is a CEL list of its elements' type (a matrix is the flat, row-major list), so that
+ * `size(waveform) > 0`, `waveform[0] > 3.0` and `waveform.exists(x, x > 3.0)` type-check; the values arrive as
+ * JS arrays, which CEL reads as lists (numbers as doubles, as for scalars).
+ */
+function celType(model: ThingModel, id: string): string {
+  const dt = model.properties.find((x) => x.id === id)?.dataType;
+  return dt?.type === 'array' ? `list<${scalarCelType(dt.items.type)}>` : scalarCelType(dt?.type);
 }
 
 /** One environment per thing model (a product version): every property a typed variable. */

@@ -121,7 +121,9 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
       });
     }
     if (!isNumericType(prop.dataType)) {
-      throw new IipError('IIP_ERR_RULE_TYPE', `rule "${id}": when.threshold.property: "${t.property}" is a ${prop.dataType.type}, a threshold needs a number (use an expression)`, {
+      const what = prop.dataType.type === 'array' ? `an array of ${prop.dataType.items.type}` : `a ${prop.dataType.type}`;
+      const hint = prop.dataType.type === 'array' ? `, e.g. "${t.property}.exists(x, x > 3.0)"` : '';
+      throw new IipError('IIP_ERR_RULE_TYPE', `rule "${id}": when.threshold.property: "${t.property}" is ${what}, a threshold needs a number (use an expression${hint})`, {
         rule: id,
         field: 'when.threshold.property',
         property: t.property,
