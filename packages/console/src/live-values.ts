@@ -4,6 +4,7 @@
  * table keeps its identity so React skips the re-render.
  */
 import type { LatestValues, TelemetryFrame } from './api-types';
+import { isPointValue } from './value-format';
 
 export function mergeLatest(current: LatestValues | undefined, points: TelemetryFrame['points']): LatestValues {
   const base = current ?? {};
@@ -54,7 +55,7 @@ export function parseFrame(text: string): TelemetryFrame | undefined {
     const q = p as { property?: unknown; ts?: unknown; value?: unknown };
     const v = q.value;
     if (typeof q.property !== 'string' || typeof q.ts !== 'number') continue;
-    if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') continue;
+    if (!isPointValue(v)) continue;
     points.push({ property: q.property, ts: q.ts, value: v });
   }
   return { type: 'telemetry', device: f.device, points };

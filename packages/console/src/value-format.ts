@@ -1,8 +1,9 @@
 /**
  * Formatting of telemetry values for people: numbers with a sensible number of decimals and their unit,
- * booleans and enums with their thing-model texts. Pure (no DOM), so it is unit-tested in Node.
+ * booleans and enums with their thing-model texts, arrays (waveforms, matrices) compactly with their length
+ * and first elements. Pure (no DOM), so it is unit-tested in Node.
  */
-import type { DataType, PointValue } from '@iip/core';
+import type { ArrayDataType, DataType, PointValue, ScalarDataType, ScalarValue } from '@iip/core';
 import type { Lang } from './i18n-dictionary';
 
 /** Shown where a value is missing, so an empty cell is never mistaken for zero. */
@@ -39,9 +40,20 @@ export function withUnit(text: string, unit: string | undefined): string {
   return GLUED_UNITS.has(unit) ? `${text}${unit}` : `${text} ${unit}`;
 }
 
+/** The unit of a number, or of the numbers an array holds. */
 export function unitOf(dt: DataType | undefined): string | undefined {
   if (!dt) return undefined;
-  return dt.type === 'int' || dt.type === 'float' ? dt.unit : undefined;
+  const scalar = dt.type === 'array' ? dt.items : dt;
+  return scalar.type === 'int' || scalar.type === 'float' ? scalar.unit : undefined;
+}
+
+function isScalar(v: unknown): v is ScalarValue {
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+}
+
+/** A value as the API returns it: a scalar, or an array of scalars (an array property). */
+export function isPointValue(v: unknown): v is PointValue {
+  return isScalar(v) || (Array.isArray(v) && v.every(isScalar));
 }
 
 const BOOL_TEXT: Record<Lang, readonly [string, string]> = { en: ['true', 'false'], zh: ['是', '否'] };
@@ -52,6 +64,11 @@ const BOOL_TEXT: Record<Lang, readonly [string, string]> = { en: ['true', 'false
  */
 export function formatValue(value: PointValue | null | undefined, dt: DataType | undefined, lang: Lang): string {
   if (value === null || value === undefined) return NO_VALUE;
+  if (Array.isArray(value)) return formatArray(value, dt?.type === 'array' ? dt : undefined, lang);
+  return formatScalar(value as ScalarValue, dt, lang);
+}
+
+function formatScalar(value: ScalarValue, dt: DataType | undefined, lang: Lang): string {
   if (!dt) return typeof value === 'number' ? formatNumber(value, lang) : String(value);
   switch (dt.type) {
     case 'int':
@@ -69,11 +86,55 @@ export function formatValue(value: PointValue | null | undefined, dt: DataType |
     }
     case 'string':
       return String(value);
+    case 'array':
+      // A scalar where the model says array (an older series): shown as it came.
+      return typeof value === 'number' ? formatNumber(value, lang) : String(value);
     default: {
       const never: never = dt;
       return String(never);
     }
   }
+}
+
+/** Elements an array shows inline; the whole list is in formatArrayFull (a title). */
+export const ARRAY_PREVIEW = 3;
+/** Elements formatArrayFull lists at most: a 65,536-element matrix would make a tooltip no one can read. */
+export const ARRAY_FULL_MAX = 1_000;
+
+/** One element without its unit (the unit column, or the property's, names it once for all). */
+function formatElement(v: ScalarValue, items: ScalarDataType | undefined, lang: Lang): string {
+  if (items?.type === 'int' && typeof v === 'number') return formatNumber(v, lang, 0);
+  if ((items?.type === 'float' || items === undefined) && typeof v === 'number') return formatNumber(v, lang);
+  return formatScalar(v, items, lang);
+}
+
+/** "[5] 1.2, 3.4, 5.6 …": the length (a matrix's shape, "[2×3]") and the first elements. */
+export function formatArray(values: readonly ScalarValue[], dt: ArrayDataType | undefined, lang: Lang): string {
+  const shape = dt?.dimensions && shapeMatches(values, dt.dimensions) ? dt.dimensions.join('×') : String(values.length);
+  const shown = values.slice(0, ARRAY_PREVIEW).map((v) => formatElement(v, dt?.items, lang));
+  const more = values.length > ARRAY_PREVIEW ? ' …' : '';
+  return shown.length === 0 ? `[${shape}]` : `[${shape}] ${shown.join(', ')}${more}`;
+}
+
+/**
+ * Every element (up to ARRAY_FULL_MAX, then how many more), for a tooltip; a two-dimensional matrix one row
+ * per line.
+ */
+export function formatArrayFull(values: readonly ScalarValue[], dt: ArrayDataType | undefined, lang: Lang): string {
+  const head = values.slice(0, ARRAY_FULL_MAX).map((v) => formatElement(v, dt?.items, lang));
+  const rest = values.length > ARRAY_FULL_MAX ? ` … (+${values.length - ARRAY_FULL_MAX})` : '';
+  const dims = dt?.dimensions;
+  if (dims?.length === 2 && shapeMatches(values, dims) && rest === '') {
+    const cols = dims[1] as number;
+    const rows: string[] = [];
+    for (let r = 0; r < head.length; r += cols) rows.push(head.slice(r, r + cols).join(', '));
+    return rows.join('\n');
+  }
+  return `${head.join(', ')}${rest}`;
+}
+
+function shapeMatches(values: readonly ScalarValue[], dims: readonly number[]): boolean {
+  return dims.reduce((a, b) => a * b, 1) === values.length;
 }
 
 /** A short "x s ago" for the freshness of a value; absolute time is shown beside it where space allows. */

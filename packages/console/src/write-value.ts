@@ -12,7 +12,9 @@ export type WriteProblem =
   | { readonly kind: 'belowMin'; readonly min: number }
   | { readonly kind: 'aboveMax'; readonly max: number }
   | { readonly kind: 'notInEnum' }
-  | { readonly kind: 'tooLong'; readonly maxLength: number };
+  | { readonly kind: 'tooLong'; readonly maxLength: number }
+  /** An array (a waveform, a matrix): the console has no input for one; the API takes it. */
+  | { readonly kind: 'array' };
 
 export type ParsedWrite = { readonly ok: true; readonly value: PointValue } | { readonly ok: false; readonly problem: WriteProblem };
 
@@ -44,6 +46,8 @@ export function parseWriteValue(dt: DataType, raw: string | boolean): ParsedWrit
       }
       return { ok: true, value: v };
     }
+    case 'array':
+      return { ok: false, problem: { kind: 'array' } };
     default: {
       const never: never = dt;
       return never;
@@ -62,6 +66,8 @@ export function initialInput(dt: DataType, current: PointValue | undefined): str
     case 'float':
     case 'string':
       return current === undefined ? '' : String(current);
+    case 'array':
+      return '';
     default: {
       const never: never = dt;
       return never;

@@ -2,20 +2,16 @@
  * The last entries of the audit log for one device: who wrote what, from which value to which, and whether
  * the gateway carried it out. Refreshed with the page's other polled data and at once after a write.
  */
-import type { AuditEntry, PointValue, PropertySpec } from '../api-types';
+import type { AuditEntry, PropertySpec } from '../api-types';
 import { useI18n } from '../i18n-context';
 import type { MessageKey } from '../i18n-dictionary';
-import { formatTimestamp, formatValue } from '../value-format';
+import { formatTimestamp, formatValue, isPointValue } from '../value-format';
 
 const ACTION_KEYS: Readonly<Record<string, MessageKey>> = {
   write: 'audit.action.write',
   service: 'audit.action.service',
   'gateway.config': 'audit.action.gateway.config',
 };
-
-function isPointValue(v: unknown): v is PointValue {
-  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
-}
 
 interface Props {
   readonly entries: readonly AuditEntry[] | undefined;

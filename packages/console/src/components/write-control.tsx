@@ -1,6 +1,6 @@
 /**
  * Writes one rw property: an input that fits the data type (number, checkbox, select, text), a button, and
- * the outcome — the old → new value, a local validation problem, or the platform's error code. The write
+ * the outcome (an array property gets a note instead: the console does not write arrays) — the old → new value, a local validation problem, or the platform's error code. The write
  * goes to the device through its edge gateway, so it can take seconds; the button stays busy meanwhile.
  */
 import { type FormEvent, useState } from 'react';
@@ -10,7 +10,7 @@ import { useI18n } from '../i18n-context';
 import { errorKey } from '../i18n-dictionary';
 import { formatValue } from '../value-format';
 import { initialInput, parseWriteValue, type WriteProblem } from '../write-value';
-import { ValueInput } from './value-input';
+import { ArrayNote, ValueInput } from './value-input';
 
 /** What the platform (or the network) answered to a write or a service call that failed. */
 export interface ErrorOutcome {
@@ -70,6 +70,8 @@ export function WriteControl({ api, device, spec, current, onWritten }: Props) {
   }
 
   const common = { 'data-testid': 'write-input', 'data-property': spec.id, disabled: busy, 'aria-label': spec.name ?? spec.id };
+  // No form for an array property: an input that cannot hold a waveform would only invite a broken write.
+  if (dt.type === 'array') return <ArrayNote attrs={common} />;
   const field = <ValueInput dt={dt} value={input} onChange={setInput} attrs={common} />;
 
   return (

@@ -14,8 +14,8 @@
  *   stored after the last read is missed, whatever its ts).
  * - "Load older": the window before the oldest one read, moved back 24 h a click (narrower when it is busy).
  */
-import type { DataType, EventSpec, PointValue } from '@iip/core';
-import { formatValue } from '../value-format';
+import type { DataType, EventSpec } from '@iip/core';
+import { formatValue, isPointValue } from '../value-format';
 import type { Lang } from '../i18n-dictionary';
 
 export type EventLevel = 'info' | 'warn' | 'alert';
@@ -180,10 +180,6 @@ export function localName(name: string | undefined, id: string, lang: Lang): str
   const zh = han(a) ? a : b;
   const other = han(a) ? b : a;
   return lang === 'zh' ? zh : other;
-}
-
-function isPointValue(v: unknown): v is PointValue {
-  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
 }
 
 export interface OutputText {

@@ -51,6 +51,8 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
   const props = product?.model.properties ?? [];
   const state = stateProperty(product?.model);
   const trendable = props.filter(isTrendable);
+  // Arrays are never rolled up, so they have no trend; the page says so rather than leaving them unclickable.
+  const hasArrays = props.some((p) => p.dataType.type === 'array');
   const [picked, setPicked] = useState<string | undefined>();
   const selected = trendable.find((p) => p.id === picked) ?? keyProperties(product?.model, 1)[0] ?? trendable[0];
   const [win, setWin] = useState<TrendWindow>('15m');
@@ -157,6 +159,11 @@ export function DeviceDetailPage({ api, store, fleet, deviceId }: Props) {
             </tbody>
           </table>
           {trendable.length > 1 && <p className="muted small">{t('device.pickHint')}</p>}
+          {hasArrays && (
+            <p className="muted small" data-testid="array-no-trend">
+              {t('trend.arrayNone')}
+            </p>
+          )}
         </section>
         <section className="panel trend-panel">
           {selected ? (
