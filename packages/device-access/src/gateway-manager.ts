@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  type CertificateInfo,
   type ChannelConfig,
   type DeviceId,
   type GatewayConfig,
@@ -19,6 +20,7 @@ import {
 } from '@iip/core';
 import type { AuditEntry, AuditStore, GatewayConfigRecord, GatewayStateRecord, GatewayStore } from '@iip/storage';
 import { validateChannelConfig } from './drivers/validate-channel.js';
+import { keepGatewayPasswords, redactGatewayConfig } from './gateway-secrets.js';
 
 export interface GatewayLink {
   publishToDevice(tenant: string, device: string, subtopic: string, payload: string, opts: { retain: boolean; qos: 0 | 1 }): Promise<void>;
@@ -51,7 +53,7 @@ type GatewayError = { code: string; message: string; details?: Record<string, un
  * expiry, so it may or may not have been carried out (a later answer is still audited).
  */
 export type CommandOutcome =
-  | { readonly outcome: 'done' }
+  | { readonly outcome: 'done'; readonly answer?: Readonly<Record<string, unknown>> }
   | { readonly outcome: 'failed'; readonly error: GatewayError }
   | { readonly outcome: 'expired'; readonly error: GatewayError }
   | { readonly outcome: 'unknown'; readonly reason: string; readonly sent: boolean };
@@ -298,8 +300,11 @@ export class GatewayManager {
         if (owner && owner !== gateway) bad(`device ${d.id}`, `already belongs to gateway "${owner}"`);
       }
     }
-    const version = ((await this.store.latestConfig(tenant, gateway))?.version ?? 0) + 1;
-    const rec: GatewayConfigRecord = { tenant, gateway, version, config: cfg, createdAt: this.now(), createdBy: actor };
+    const previous = await this.store.latestConfig(tenant, gateway);
+    const version = (previous?.version ?? 0) + 1;
+    // Passwords are write-only: one not sent again is the previous version's (the API never shows it).
+    const stored = keepGatewayPasswords(cfg, previous?.config);
+    const rec: GatewayConfigRecord = { tenant, gateway, version, config: stored, createdAt: this.now(), createdBy: actor };
     await this.store.saveConfig(rec);
     this.index(rec);
     await this.audit.append({ tenant, ts: rec.createdAt, actor, action: 'gateway.config', device: gateway, property: null, oldValue: version - 1, newValue: version, result: 'ok', error: null });
@@ -344,8 +349,10 @@ export class GatewayManager {
     await this.store.saveState({ tenant: tenant as TenantId, gateway: gateway as DeviceId, appliedVersion: applied, state: doc, updatedAt: this.now() });
   }
 
+  /** What the API shows of a gateway; the desired configuration without its passwords (`passwordSet: true`). */
   async status(tenant: TenantId, gateway: DeviceId): Promise<GatewayStatus> {
-    const desired = (await this.store.latestConfig(tenant, gateway)) ?? null;
+    const stored = await this.store.latestConfig(tenant, gateway);
+    const desired = stored ? { ...stored, config: redactGatewayConfig(stored.config) } : null;
     const reported = (await this.store.getState(tenant, gateway)) ?? null;
     if (!desired && !reported) throw new IipError('IIP_ERR_NOT_FOUND', `gateway "${gateway}" has no configuration or state`, { resource: 'gateway', id: gateway });
     const applied = !!desired && reported?.appliedVersion === desired.version;
@@ -515,6 +522,49 @@ export class GatewayManager {
   }
 
   /**
+   * Has a gateway trust the server certificate one of its channels rejected (reported in its state as
+   * `channels[].trust`, kind 'server-untrusted'), named by thumbprint: the gateway's driver refuses any other
+   * certificate, so a stale page cannot trust a certificate nobody looked at. Audited as 'gateway.trust-certificate'
+   * with the thumbprint and subject; outcomes as for a write (IIP_ERR_COMMAND_FAILED keeps the gateway's code).
+   */
+  async trustServerCertificate(req: {
+    tenant: TenantId;
+    gateway: DeviceId;
+    channel: string;
+    thumbprint: string;
+    actor: string;
+    timeoutMs?: number;
+  }): Promise<CommandReport & { certificate: CertificateInfo | null }> {
+    const thumbprint = normalizeThumbprint(req.thumbprint);
+    const stored = await this.store.latestConfig(req.tenant, req.gateway);
+    const reported = (await this.store.getState(req.tenant, req.gateway))?.state;
+    const reportedChannel = reportedChannels(reported).find((c) => c.channel === req.channel);
+    if (!stored?.config.channels.some((c) => c.id === req.channel) && !reportedChannel) {
+      throw new IipError('IIP_ERR_NOT_FOUND', `gateway "${req.gateway}" has no channel "${req.channel}" in its configuration or its state`, {
+        resource: 'gateway channel',
+        id: req.channel,
+        gateway: req.gateway,
+      });
+    }
+    // The subject the operator saw, when the state names this certificate; the gateway's answer confirms it.
+    const seen = trustedCertificateOf(reportedChannel?.trust);
+    const entry: AuditBase = {
+      tenant: req.tenant,
+      ts: this.now(),
+      actor: req.actor,
+      action: 'gateway.trust-certificate',
+      device: req.gateway,
+      property: req.channel,
+      oldValue: null,
+      newValue: { thumbprint, subject: seen?.thumbprint === thumbprint ? seen.subject : null },
+    };
+    const sent = await this.command(req.gateway, req.tenant, { type: 'trust-server-certificate', channel: req.channel, thumbprint }, entry, this.timeoutFor(req.timeoutMs));
+    const certificate = sent.result.outcome === 'done' ? certificateOf(sent.result.answer?.certificate) : null;
+    const audit = certificate ? { ...entry, newValue: { thumbprint, subject: certificate.subject } } : entry;
+    return { ...(await this.settle(req.gateway, sent, audit)), certificate };
+  }
+
+  /**
    * `iip/{tenant}/{gateway}/command-results/{id}`: resolves once a late answer is in the audit log (an
    * answer to a waiting command is audited by the waiting call).
    */
@@ -570,7 +620,10 @@ function parseResult(payload: Buffer): CommandOutcome {
   } catch {
     return { outcome: 'failed', error: { code: 'IIP_ERR_PAYLOAD_NOT_JSON', message: 'command result is not JSON' } };
   }
-  if (doc?.ok === true) return { outcome: 'done' };
+  if (doc?.ok === true) {
+    const { ok: _ok, ...answer } = doc as Record<string, unknown>;
+    return Object.keys(answer).length > 0 ? { outcome: 'done', answer } : { outcome: 'done' };
+  }
   const error = { code: doc?.error?.code ?? 'IIP_ERR_INTERNAL', message: doc?.error?.message ?? 'no message', details: doc?.error?.details ?? {} };
   return error.code === EDGE_EXPIRED ? { outcome: 'expired', error } : { outcome: 'failed', error };
 }
@@ -586,4 +639,41 @@ function failedChannelsOf(state: unknown): FailedChannel[] {
     out.push({ channel: String(c.channel), code: typeof err.code === 'string' ? err.code : 'IIP_ERR_INTERNAL', message: typeof err.message === 'string' ? err.message : '' });
   }
   return out;
+}
+
+/** A thumbprint as typed or copied (any case, with or without ':' or spaces) → 40 upper-case hex digits. */
+function normalizeThumbprint(raw: unknown): string {
+  const t = typeof raw === 'string' ? raw.replace(/[\s:]/g, '').toUpperCase() : '';
+  if (!/^[0-9A-F]{40}$/.test(t)) {
+    throw new IipError('IIP_ERR_VALIDATION', "thumbprint must be the certificate's SHA-1 thumbprint: 40 hex digits (':' and spaces are ignored)", { field: 'thumbprint' });
+  }
+  return t;
+}
+
+/** The channels of a gateway's state document (any shape tolerated). */
+function reportedChannels(state: unknown): Array<{ channel: string; trust?: unknown }> {
+  const channels = (state as { channels?: unknown } | null | undefined)?.channels;
+  if (!Array.isArray(channels)) return [];
+  return (channels as unknown[]).flatMap((c) => (c && typeof c === 'object' && typeof (c as { channel?: unknown }).channel === 'string' ? [c as { channel: string; trust?: unknown }] : []));
+}
+
+function trustedCertificateOf(trust: unknown): { thumbprint: string; subject: string } | null {
+  return certificateOf((trust as { certificate?: unknown } | null | undefined)?.certificate);
+}
+
+/** A certificate as a gateway reports it, or null when it is not one. */
+function certificateOf(v: unknown): CertificateInfo | null {
+  if (!v || typeof v !== 'object') return null;
+  const c = v as Record<string, unknown>;
+  const text = (k: string) => (typeof c[k] === 'string' ? (c[k] as string) : '');
+  if (typeof c.thumbprint !== 'string' || typeof c.subject !== 'string') return null;
+  return {
+    thumbprint: c.thumbprint,
+    subject: c.subject,
+    issuer: text('issuer'),
+    notBefore: text('notBefore'),
+    notAfter: text('notAfter'),
+    applicationUri: typeof c.applicationUri === 'string' ? c.applicationUri : null,
+    pem: text('pem'),
+  };
 }

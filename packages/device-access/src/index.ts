@@ -20,3 +20,4 @@ export * from './drivers/create-driver.js';
 export * from './drivers/validate-channel.js';
 export * from './drivers/modbus/index.js';
 export * from './drivers/opcua/index.js';
+export * from './gateway-secrets.js';

@@ -1,6 +1,7 @@
 /**
- * Edge gateways: /api/v1/gateways… (gateways:read, gateways:write on the gateway's asset) and the device audit
- * trail of writes and config pushes: /api/v1/audit (devices:read on the device named, or audit:read for all).
+ * Edge gateways: /api/v1/gateways… (gateways:read, gateways:write on the gateway's asset: configuration, trusting a
+ * channel's server certificate) and the device audit trail of writes, config pushes and certificate trusts:
+ * /api/v1/audit (devices:read on the device named, or audit:read for all).
  */
 import type { DeviceId } from '@iip/core';
 import type { GatewayManager } from '@iip/device-access';
@@ -30,7 +31,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { registry: Regi
       schema: {
         tags: ['gateways'],
         description:
-          'Desired config, reported state (applied version, buffer, per-channel state and per-device poll health) and whether they agree: inSync is false while the desired version is not applied (sync "pending") or a channel of it failed to start (sync "applied-with-failures", failedChannels).',
+          'Desired config, reported state (applied version, buffer, per-channel state, error, outage history and certificate-trust problem, per-device poll health) and whether they agree: inSync is false while the desired version is not applied (sync "pending") or a channel of it failed to start (sync "applied-with-failures", failedChannels). Passwords are never shown: a username identity carries passwordSet: true instead.',
       },
     },
     async (req) => {
@@ -40,7 +41,14 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { registry: Regi
   );
   app.put<{ Params: { id: string }; Body: unknown }>(
     '/api/v1/gateways/:id/config',
-    { schema: { tags: ['gateways'], description: 'Stores a new version of the gateway configuration and pushes it to the gateway (gateways:write).', body: { type: 'object', additionalProperties: true } } },
+    {
+      schema: {
+        tags: ['gateways'],
+        description:
+          'Stores a new version of the gateway configuration and pushes it to the gateway (gateways:write). An OPC UA username identity without "password" keeps the password of the same channel in the previous version (none → 400 IIP_ERR_GATEWAY_CONFIG_INVALID naming channels[i].identity.password); "passwordSet" is ignored.',
+        body: { type: 'object', additionalProperties: true },
+      },
+    },
     async (req) => {
       const { p, d: gw } = await deviceTarget(req, registry, req.params.id, 'gateways:write', 'configure a gateway');
       // Only "not found" means absent; any other failure (storage down) fails the request.
@@ -51,6 +59,62 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { registry: Regi
       };
       const rec = await gateways.setConfig(p.tenant, gw.id, req.body, p.username, exists, modelOf);
       return { gateway: rec.gateway, version: rec.version, createdAt: rec.createdAt };
+    },
+  );
+  app.post<{ Params: { id: string; channel: string }; Body: { thumbprint: string; timeoutMs?: number } }>(
+    '/api/v1/gateways/:id/channels/:channel/trust-server-certificate',
+    {
+      schema: {
+        tags: ['gateways'],
+        description:
+          "Has the gateway trust the server certificate a channel rejected (GET /api/v1/gateways/{id}: reported.state.channels[].trust, kind \"server-untrusted\"), named by its SHA-1 thumbprint — the gateway refuses any other certificate (502 IIP_ERR_COMMAND_FAILED with details.error.code IIP_ERR_OPCUA_TRUST_MISMATCH). The channel then connects again at once. Needs gateways:write on the gateway's asset; audited as gateway.trust-certificate. 200 outcome \"done\" with the certificate trusted; 404 IIP_ERR_NOT_FOUND for a channel the gateway has not; other outcomes as for a property write (504 IIP_ERR_COMMAND_EXPIRED / IIP_ERR_COMMAND_TIMEOUT).",
+        params: { type: 'object', properties: { id: { type: 'string' }, channel: { type: 'string' } }, required: ['id', 'channel'] },
+        body: {
+          type: 'object',
+          properties: {
+            thumbprint: { type: 'string', minLength: 1, maxLength: 200, description: "SHA-1 of the certificate's DER: 40 hex digits, any case; ':' and spaces are ignored" },
+            timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, description: 'ms until the command expires (capped at the platform command timeout)' },
+          },
+          required: ['thumbprint'],
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ok: { type: 'boolean' },
+              outcome: { type: 'string', enum: ['done'] },
+              requestId: { type: 'string' },
+              gateway: { type: 'string' },
+              channel: { type: 'string' },
+              certificate: {
+                type: ['object', 'null'],
+                properties: {
+                  thumbprint: { type: 'string' },
+                  subject: { type: 'string' },
+                  issuer: { type: 'string' },
+                  notBefore: { type: 'string' },
+                  notAfter: { type: 'string' },
+                  applicationUri: { type: ['string', 'null'] },
+                  pem: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { p, d: gw } = await deviceTarget(req, registry, req.params.id, 'gateways:write', 'trust a server certificate on a gateway');
+      const r = await gateways.trustServerCertificate({
+        tenant: p.tenant,
+        gateway: gw.id as DeviceId,
+        channel: req.params.channel,
+        thumbprint: req.body.thumbprint,
+        actor: p.username,
+        ...(req.body.timeoutMs !== undefined && { timeoutMs: req.body.timeoutMs }),
+      });
+      return { ok: true, outcome: r.outcome, requestId: r.requestId, gateway: gw.id, channel: req.params.channel, certificate: r.certificate };
     },
   );
   app.get<{ Querystring: { device?: string; limit: number } }>(
