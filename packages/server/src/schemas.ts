@@ -20,17 +20,34 @@ export const errorResponses = {
   422: errorSchema,
 } as const;
 
+const scalarDataTypeProperties = {
+  unit: { type: 'string' },
+  min: { type: 'number' },
+  max: { type: 'number' },
+  maxLength: { type: 'integer' },
+  trueText: { type: 'string' },
+  falseText: { type: 'string' },
+  values: { type: 'array', items: { type: 'object', properties: { value: { type: 'string' }, text: { type: 'string' } }, required: ['value'] } },
+} as const;
+
+/** The data type of an array's elements (a scalar type). */
+const itemDataTypeSchema = {
+  type: 'object',
+  properties: { type: { type: 'string', enum: ['int', 'float', 'bool', 'string', 'enum'] }, ...scalarDataTypeProperties },
+  required: ['type'],
+} as const;
+
+// Every field of every data type is listed: responses are serialised by these schemas, and a field left out
+// here would silently vanish from the thing model a client reads back.
 export const dataTypeSchema = {
   type: 'object',
   properties: {
-    type: { type: 'string', enum: ['int', 'float', 'bool', 'string', 'enum'] },
-    unit: { type: 'string' },
-    min: { type: 'number' },
-    max: { type: 'number' },
-    maxLength: { type: 'integer' },
-    trueText: { type: 'string' },
-    falseText: { type: 'string' },
-    values: { type: 'array', items: { type: 'object', properties: { value: { type: 'string' }, text: { type: 'string' } }, required: ['value'] } },
+    type: { type: 'string', enum: ['int', 'float', 'bool', 'string', 'enum', 'array'] },
+    ...scalarDataTypeProperties,
+    items: itemDataTypeSchema,
+    minItems: { type: 'integer' },
+    maxItems: { type: 'integer' },
+    dimensions: { type: 'array', items: { type: 'integer' }, description: 'Matrix shape, outermost first; values are sent flat, row-major' },
   },
   required: ['type'],
 } as const;
@@ -114,4 +131,6 @@ export const issuedDeviceSchema = {
   properties: { device: deviceSchema, secret: { type: 'string', description: 'Shown once; only its hash is stored' } },
 } as const;
 
-export const pointValueSchema = { anyOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] } as const;
+const scalarValueSchema = { anyOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] } as const;
+/** A property value: a scalar, or an array of scalars (array properties, issue 19). */
+export const pointValueSchema = { anyOf: [...scalarValueSchema.anyOf, { type: 'array', items: scalarValueSchema }] } as const;

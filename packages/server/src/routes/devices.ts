@@ -9,7 +9,7 @@ import type { Historian } from '@iip/historian';
 import type { DeviceEventStore } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';
 import { publicDevice, type RegistryService } from '../registry-service.js';
-import { deviceSchema, errorResponses, issuedDeviceSchema } from '../schemas.js';
+import { deviceSchema, errorResponses, issuedDeviceSchema, pointValueSchema } from '../schemas.js';
 import { authorize, permitted, principal } from './access.js';
 import { deviceTarget } from './targets.js';
 
@@ -161,7 +161,7 @@ export async function deviceRoutes(
           'Writes a writable (rw) property through the edge gateway that owns the device; validated against the thing model and audited. Needs devices:write-property on the device\'s asset. The command expires after timeoutMs (default and maximum: the platform\'s command timeout): 200 outcome "done"; 502 IIP_ERR_COMMAND_FAILED (the device refused); 504 IIP_ERR_COMMAND_EXPIRED (not carried out); 504 IIP_ERR_COMMAND_TIMEOUT (outcome unknown).',
         body: {
           type: 'object',
-          properties: { value: { anyOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] }, timeoutMs: COMMAND_TIMEOUT_SCHEMA },
+          properties: { value: pointValueSchema, timeoutMs: COMMAND_TIMEOUT_SCHEMA },
           required: ['value'],
         },
       },
