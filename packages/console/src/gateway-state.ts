@@ -4,6 +4,7 @@
  * missing one becomes `undefined` instead of breaking the page. Pure (no DOM), unit-tested in Node.
  */
 import type { DeviceLinkState, GatewayConfig } from '@iip/core';
+import { type OutageView, readOutages, readTrust, type TrustView } from './gateway-trust/trust-model';
 
 export interface BufferView {
   readonly points: number | undefined;
@@ -31,6 +32,10 @@ export interface ChannelView {
   /** The gateway's run state of the channel; `failed` means it cannot run with this configuration. */
   readonly state?: 'starting' | 'running' | 'failed' | undefined;
   readonly error?: { readonly code: string; readonly message: string } | undefined;
+  /** Set while the link is refused over certificate trust (OPC UA). */
+  readonly trust?: TrustView | undefined;
+  /** Periods the link was down, newest first (undefined when the driver keeps no history). */
+  readonly outages?: readonly OutageView[] | undefined;
   readonly devices: readonly DeviceHealthView[];
 }
 
@@ -97,6 +102,8 @@ function readChannel(v: unknown): ChannelView | undefined {
     connected: bool(c.connected),
     state: c.state === 'starting' || c.state === 'running' || c.state === 'failed' ? c.state : undefined,
     error: code ? { code, message: str(e.message) ?? '' } : undefined,
+    trust: readTrust(c.trust),
+    outages: readOutages(c.outages),
     devices: arr(c.devices).flatMap((d) => readDevice(d) ?? []),
   };
 }
@@ -133,7 +140,16 @@ export function mergeChannels(config: GatewayConfig | undefined, reported: reado
       health.delete(d.id);
       return h ?? silentDevice(d.id);
     });
-    out.push({ channel: ch.id, protocol: rep?.protocol ?? ch.protocol, connected: rep?.connected, state: rep?.state, error: rep?.error, devices: [...devices, ...health.values()] });
+    out.push({
+      channel: ch.id,
+      protocol: rep?.protocol ?? ch.protocol,
+      connected: rep?.connected,
+      state: rep?.state,
+      error: rep?.error,
+      trust: rep?.trust,
+      outages: rep?.outages,
+      devices: [...devices, ...health.values()],
+    });
   }
   return [...out, ...byId.values()];
 }

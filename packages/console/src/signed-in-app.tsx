@@ -212,7 +212,7 @@ export function SignedInApp({
       case 'devices':
         return <DeviceListPage store={store} fleet={fleet} productFilter={productFilter} onProductFilter={setProductFilter} />;
       case 'gateway':
-        return <GatewayDetailPage api={api} fleet={fleet} gatewayId={route.id} />;
+        return <GatewayDetailPage api={api} fleet={fleet} gatewayId={route.id} access={access} />;
       case 'gateways':
         return <GatewayListPage api={api} fleet={fleet} />;
       case 'evaluation':

@@ -11,6 +11,7 @@ const ACTION_KEYS: Readonly<Record<string, MessageKey>> = {
   write: 'audit.action.write',
   service: 'audit.action.service',
   'gateway.config': 'audit.action.gateway.config',
+  'gateway.trust-certificate': 'audit.action.gateway.trust-certificate',
 };
 
 interface Props {

@@ -1,12 +1,19 @@
 /**
  * One edge gateway: desired vs applied configuration, local buffer and uplink, and per channel the link
- * state and each device's poll health (state, last latency, polls, errors, last error). Polled every 5 s.
- * Devices in the desired configuration that the gateway has not reported are listed too, as "not reported".
+ * state, run state and error, a certificate-trust problem with its fix (and the one-click trust of a rejected
+ * server certificate), the outage history, and each device's poll health (state, last latency, polls, errors,
+ * last error). Polled every 5 s. Devices in the desired configuration that the gateway has not reported are
+ * listed too, as "not reported".
  */
 import { useCallback, useMemo } from 'react';
+import { hasAnywhere } from '../admin/admin-access';
 import type { ApiClient } from '../api-client';
+import type { AccessSummary } from '../api-types';
 import { OnlineBadge, SyncBadge } from '../components/sync-badge';
 import { type ChannelView, type DeviceHealthView, linkStateTone, mergeChannels, readGatewayState } from '../gateway-state';
+import { ChannelTrust } from '../gateway-trust/channel-trust';
+import { OutageHistory } from '../gateway-trust/outage-history';
+import { trustText } from '../gateway-trust/trust-i18n';
 import { useI18n } from '../i18n-context';
 import { routeHref } from '../route';
 import type { Fleet } from '../use-fleet';
@@ -15,7 +22,7 @@ import { usePoll } from '../use-poll';
 import { formatAge, formatBytes, formatNumber, formatTimestamp } from '../value-format';
 import { GATEWAY_REFRESH_MS } from './gateway-list-page';
 
-export function GatewayDetailPage({ api, fleet, gatewayId }: { api: ApiClient; fleet: Fleet; gatewayId: string }) {
+export function GatewayDetailPage({ api, fleet, gatewayId, access }: { api: ApiClient; fleet: Fleet; gatewayId: string; access?: AccessSummary | undefined }) {
   const { t, lang } = useI18n();
   const load = useCallback(() => api.gateway(gatewayId), [api, gatewayId]);
   const poll = usePoll(load, GATEWAY_REFRESH_MS);
@@ -129,14 +136,33 @@ export function GatewayDetailPage({ api, fleet, gatewayId }: { api: ApiClient; f
       <h3 className="section-title">{t('gateway.channels')}</h3>
       {channels.length === 0 && <p className="empty">{t('gateway.noChannels')}</p>}
       {channels.map((ch) => (
-        <ChannelPanel key={ch.channel} channel={ch} fleet={fleet} />
+        <ChannelPanel
+          key={ch.channel}
+          channel={ch}
+          fleet={fleet}
+          api={api}
+          gatewayId={st.gateway}
+          canTrust={hasAnywhere(access, 'gateways:write')}
+          onTrusted={poll.reload}
+        />
       ))}
     </main>
   );
 }
 
-function ChannelPanel({ channel: ch, fleet }: { channel: ChannelView; fleet: Fleet }) {
-  const { t } = useI18n();
+interface ChannelPanelProps {
+  readonly channel: ChannelView;
+  readonly fleet: Fleet;
+  readonly api: ApiClient;
+  readonly gatewayId: string;
+  readonly canTrust: boolean;
+  readonly onTrusted: () => void;
+}
+
+const RUN_STATE_BADGE = { starting: 'badge-warn', running: 'badge-ok', failed: 'badge-bad' } as const;
+
+function ChannelPanel({ channel: ch, fleet, api, gatewayId, canTrust, onTrusted }: ChannelPanelProps) {
+  const { t, lang } = useI18n();
   const link = ch.connected === undefined ? 'unknown' : ch.connected ? 'ok' : 'bad';
   return (
     <section className="panel channel" data-testid="gateway-channel" data-channel={ch.channel} data-connected={ch.connected ?? ''}>
@@ -146,10 +172,16 @@ function ChannelPanel({ channel: ch, fleet }: { channel: ChannelView; fleet: Fle
         <span className={`badge badge-${link}`}>
           {ch.connected === undefined ? t('gateway.channel.unreported') : ch.connected ? t('gateway.channel.up') : t('gateway.channel.down')}
         </span>
-        {ch.state === 'failed' && (
+        {ch.state === 'failed' ? (
           <span className="badge badge-bad" data-testid="gateway-channel-failed">
             {t('gateway.channel.failed')}
           </span>
+        ) : (
+          ch.state && (
+            <span className={`badge ${RUN_STATE_BADGE[ch.state]}`} data-testid="gateway-channel-state" data-state={ch.state}>
+              {trustText(lang, `state.${ch.state}`)}
+            </span>
+          )
         )}
       </div>
       {ch.error && (
@@ -157,6 +189,7 @@ function ChannelPanel({ channel: ch, fleet }: { channel: ChannelView; fleet: Fle
           <span className="mono">{ch.error.code}</span> {ch.error.message}
         </p>
       )}
+      <ChannelTrust api={api} gatewayId={gatewayId} channel={ch.channel} trust={ch.trust} canTrust={canTrust} onTrusted={onTrusted} />
       {ch.devices.length === 0 ? (
         <p className="muted small">{t('gateway.noDevices')}</p>
       ) : (
@@ -179,6 +212,7 @@ function ChannelPanel({ channel: ch, fleet }: { channel: ChannelView; fleet: Fle
           </tbody>
         </table>
       )}
+      {ch.outages && <OutageHistory outages={ch.outages} />}
     </section>
   );
 }
