@@ -98,7 +98,7 @@ function ids(path: string): Record<string, string> {
     rules: 'rb-rule',
     alarms: b.alarmId,
   };
-  return { id: id[resource as string] ?? id[path.split('/')[4] as string] ?? '', prop: 'temperature', service: 'reset', grant: b.grantId, token: b.apiTokenId };
+  return { id: id[resource as string] ?? id[path.split('/')[4] as string] ?? '', prop: 'temperature', service: 'reset', grant: b.grantId, token: b.apiTokenId, channel: 'line-b' };
 }
 
 /** A body naming B's things wherever a field can name one. */
@@ -124,6 +124,7 @@ const BODY = {
   suspendedReason: 'probe',
   scopes: ['devices:read'],
   expiresInDays: 30,
+  thumbprint: 'A1'.repeat(20),
 };
 
 describe('tenant isolation (generated from the OpenAPI document)', () => {

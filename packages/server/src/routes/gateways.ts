@@ -76,7 +76,6 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { registry: Regi
             timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, description: 'ms until the command expires (capped at the platform command timeout)' },
           },
           required: ['thumbprint'],
-          additionalProperties: false,
         },
         response: {
           200: {
