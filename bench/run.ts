@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   'scale-out': async () => (await import('./scale-out.js')).main(),
   authz: async () => (await import('./authz.js')).main(),
   rules: async () => (await import('./rules.js')).main(),
+  fleet: async () => (await import('./fleet.js')).main(),
 };
 
 const name = process.argv[2];
