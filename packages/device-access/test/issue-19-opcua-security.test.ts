@@ -202,17 +202,21 @@ describe('certificate trust in health', () => {
     }
   });
 
-  test('a client certificate the server refuses is reported with our certificate to hand to the server', async () => {
+  test('a client certificate the server refuses is reported with our certificate to hand to the server; the report ends once the channel is trusted', async () => {
     const clientPki = `${dir}/stranger-client`;
     const { certificate } = await ensureOpcUaClientCertificate(clientPki);
     await trustOpcUaServerCertificate(clientPki, server.serverCertificate());
-    const driver = new OpcUaDriver(server.channelConfig('SignAndEncrypt', { pkiDir: clientPki }), { connectAttempts: 1 });
+    // A user the server does not know: once the certificates are trusted, the session is what fails.
+    const driver = new OpcUaDriver({ ...server.channelConfig('SignAndEncrypt', { pkiDir: clientPki }), identity: { type: 'username', username: 'nobody', password: 'x' } }, { connectAttempts: 1 });
     try {
       await assert.rejects(driver.connect());
       const trust = driver.health().trust;
       assert.equal(trust?.kind, 'client-untrusted');
       assert.equal(trust?.certificate.thumbprint, thumbprintOf(certificate));
       assert.match(trust?.fix ?? '', /trusted certificates/);
+      await server.trustClientCertificate(certificate);
+      await assert.rejects(driver.connect(), (e: Error & { code?: string }) => e.code === 'IIP_ERR_OPCUA_STATUS' && /user "nobody"/.test(e.message));
+      assert.equal(driver.health().trust, null, 'a stale certificate problem is still reported after the secure channel came up');
     } finally {
       await driver.close();
     }

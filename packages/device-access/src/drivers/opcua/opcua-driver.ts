@@ -245,6 +245,11 @@ export class OpcUaDriver implements Driver {
       await withTimeout(client.disconnect(), 3_000).catch(() => undefined);
       await cm.dispose().catch(() => undefined);
       const err = stage === 'session' ? this.sessionError(e, ctx) : connectError(e, ctx);
+      if (stage === 'session') {
+        // the secure channel came up, so both certificates are trusted now: an earlier trust problem is over
+        this.trust = null;
+        this.rejectedServerCertificate = null;
+      }
       await this.noteTrustProblem(err);
       this.beginOutage(err);
       throw err;
