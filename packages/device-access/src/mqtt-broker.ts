@@ -19,7 +19,7 @@ import { type DeviceDirectory, type DeviceEntry, parseDeviceUsername } from './d
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
 import { MQTT_311_LEVELS } from './mqtt-conformance.js';
 import { guardConnection } from './mqtt-frame-guard.js';
-import { type AuthResult, type FrontDoorPolicy, type FrontDoorStats, MqttFrontDoor, type PublishOutcome, Reason, type SharedSessions } from './mqtt/front-door.js';
+import { type AuthResult, type FrontDoorPolicy, type FrontDoorQueueDepths, type FrontDoorStats, MqttFrontDoor, type PublishOutcome, Reason, type SharedSessions } from './mqtt/front-door.js';
 
 interface DeviceIdentity {
   readonly tenant: string;
@@ -63,6 +63,11 @@ export interface MqttAccessOptions {
    * them (@iip/bus connectNatsSessionStore; ADR 0008). `iip` server only.
    */
   readonly sharedSessions?: SharedSessions;
+  /**
+   * Called per QoS 1 PUBLISH acknowledged, with the milliseconds from the PUBLISH being read to its PUBACK being
+   * written (`iip`), or to the acknowledgement being handed to aedes (`aedes`, which writes it right after).
+   */
+  readonly onPuback?: (latencyMs: number) => void;
 }
 
 export interface MqttAccessStats {
@@ -75,6 +80,8 @@ export interface MqttAccessStats {
   readonly protocolViolations: number;
   /** Telemetry that was valid but could not be committed: not acknowledged (QoS 1: the connection was closed). */
   readonly notCommitted: number;
+  /** PUBLISHes of authenticated clients handed to the device rules (any QoS, accepted or not). */
+  readonly publishesReceived: number;
   /** The front door's own counters (sessions, queued/expired/too-large messages dropped); absent under aedes. */
   readonly frontDoor?: FrontDoorStats;
 }
@@ -106,6 +113,7 @@ export class MqttAccess {
   private clientIdRefusals = 0;
   private protocolViolations = 0;
   private notCommitted = 0;
+  private publishesReceived = 0;
   /** Under aedes, the answers to one client's PUBLISHes, chained so that its PUBACKs keep their order. */
   private readonly publishChains = new WeakMap<Client, Promise<void>>();
   private boundPort = 0;
@@ -187,6 +195,7 @@ export class MqttAccess {
       port: this.opts.port,
       ...(this.opts.log && { log: this.opts.log }),
       ...(this.opts.sharedSessions && { sharedSessions: this.opts.sharedSessions }),
+      ...(this.opts.onPuback && { onPuback: this.opts.onPuback }),
       wrap: (socket: Socket) => {
         const remote = `${socket.remoteAddress}:${socket.remotePort}`;
         return guardConnection(socket, { levels: { ...MQTT_311_LEVELS, MQTT: [4, 5] } }, (v) => {
@@ -211,7 +220,10 @@ export class MqttAccess {
   private policy(): FrontDoorPolicy {
     return {
       authenticate: (username, password, clientId) => this.authenticateDevice(username, password, clientId),
-      publish: (who, topic, payload, qos) => this.decide(this.identityOf(who), topic, payload, qos),
+      publish: (who, topic, payload, qos) => {
+        this.publishesReceived++;
+        return this.decide(this.identityOf(who), topic, payload, qos);
+      },
       mayPublishWill: (who, topic) => topic.startsWith(this.identityOf(who).prefix),
       maySubscribe: (who, filter) => this.maySubscribe(this.identityOf(who), filter),
       connected: (who) => this.opts.gateways?.onConnected(who.tenant, who.device),
@@ -288,6 +300,11 @@ export class MqttAccess {
     return this.door?.connectedOf(tenant) ?? 0;
   }
 
+  /** What waits in our own front door now (undefined under aedes, whose queues are its own). */
+  queueDepths(): FrontDoorQueueDepths | undefined {
+    return this.door?.queueDepths();
+  }
+
   stats(): MqttAccessStats {
     return {
       connectedDevices: this.door?.stats().connections ?? this.broker?.connectedClients ?? 0,
@@ -296,6 +313,7 @@ export class MqttAccess {
       clientIdRefusals: this.clientIdRefusals,
       protocolViolations: this.protocolViolations,
       notCommitted: this.notCommitted,
+      publishesReceived: this.publishesReceived,
       ...(this.door && { frontDoor: this.door.stats() }),
     };
   }
@@ -387,16 +405,23 @@ export class MqttAccess {
       cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
       return;
     }
+    this.publishesReceived++;
+    const onPuback = this.opts.onPuback;
+    const arrivedAt = packet.qos === 1 && onPuback ? performance.now() : 0;
     const answer = (outcome: PublishOutcome): void => {
       if (outcome.accepted) {
         cb(null);
+        if (arrivedAt !== 0) onPuback?.(performance.now() - arrivedAt);
         return;
       }
       // Refused payloads are not forwarded to any subscriber either (authorizeForward).
       if (Buffer.isBuffer(packet.payload)) this.rejected.add(packet.payload);
       if ('dropConnection' in outcome) cb(new IipError('IIP_ERR_TELEMETRY_NOT_COMMITTED', outcome.message));
       else if (outcome.closeV4) cb(new Error(`IIP_ERR_ACL_DENIED: ${packet.topic}`));
-      else cb(null);
+      else {
+        cb(null);
+        if (arrivedAt !== 0) onPuback?.(performance.now() - arrivedAt);
+      }
     };
     const outcome = this.decide(id, packet.topic, packet.payload as Buffer, packet.qos);
     const before = this.publishChains.get(client);

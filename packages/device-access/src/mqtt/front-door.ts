@@ -119,6 +119,23 @@ export interface FrontDoorOptions {
   readonly sharedSessions?: SharedSessions;
   /** Bytes of queued and in-flight messages a shared session's saved state may hold (default 512 KiB); the oldest beyond are left out of it, counted. */
   readonly maxSharedSessionBytes?: number;
+  /**
+   * Called as each QoS 1 PUBACK is written, with the milliseconds since its PUBLISH was read (the platform's
+   * load metrics). Without it no clock is read per message.
+   */
+  readonly onPuback?: (latencyMs: number) => void;
+}
+
+/** What waits in the front door now (load metrics); counted when asked, not kept up per message. */
+export interface FrontDoorQueueDepths {
+  /** Inbound PUBLISHes read and not yet answered, over all connections. */
+  readonly inboundPending: number;
+  /** Connections whose reading is paused because too many of their PUBLISHes wait for an answer. */
+  readonly pausedConnections: number;
+  /** Outbound messages waiting in session queues (offline clients, or a full inflight window). */
+  readonly outboundQueued: number;
+  /** Outbound QoS 1 messages sent and not yet acknowledged by their clients. */
+  readonly outboundInflight: number;
 }
 
 /** A message as a saved session holds it (payload in base64). */
@@ -336,6 +353,23 @@ export class MqttFrontDoor {
 
   stats(): FrontDoorStats {
     return { connections: this.connections.size, sessions: this.sessions.size, ...this.counters, ...(this.opts.sharedSessions && this.sharedCounters) };
+  }
+
+  /** What waits now, over all connections and sessions: O(connections + sessions), for a scrape, not per message. */
+  queueDepths(): FrontDoorQueueDepths {
+    let inboundPending = 0;
+    let pausedConnections = 0;
+    for (const c of this.connections) {
+      inboundPending += c.pendingInbound;
+      if (c.readPaused) pausedConnections++;
+    }
+    let outboundQueued = 0;
+    let outboundInflight = 0;
+    for (const s of this.sessions.values()) {
+      outboundQueued += s.queue.length;
+      outboundInflight += s.inflight.size;
+    }
+    return { inboundPending, pausedConnections, outboundQueued, outboundInflight };
   }
 
   countProtocolError(): void {
@@ -654,6 +688,8 @@ interface InboundPublish {
   readonly topic: string;
   readonly payload: Buffer;
   readonly expiresAt: number | undefined;
+  /** performance.now() when it was read, for a QoS 1 PUBACK's latency (0: not measured). */
+  readonly arrivedAt: number;
   outcome: PublishOutcome | undefined;
 }
 
@@ -721,6 +757,16 @@ class Connection {
     });
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.onClose());
+  }
+
+  /** PUBLISHes read and not yet answered (load metrics). */
+  get pendingInbound(): number {
+    return this.inbound.length;
+  }
+
+  /** Whether reading is paused for back-pressure (load metrics). */
+  get readPaused(): boolean {
+    return this.paused;
   }
 
   private write(p: Packet): void {
@@ -1011,7 +1057,8 @@ class Connection {
     }
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
     const expiry = p.properties?.messageExpiryInterval;
-    const entry: InboundPublish = { p, session: s, topic, payload, expiresAt: expiry === undefined ? undefined : this.door.now() + expiry * 1000, outcome: undefined };
+    const arrivedAt = p.qos === 1 && this.door.opts.onPuback ? performance.now() : 0;
+    const entry: InboundPublish = { p, session: s, topic, payload, expiresAt: expiry === undefined ? undefined : this.door.now() + expiry * 1000, arrivedAt, outcome: undefined };
     let answer: PublishOutcome | Promise<PublishOutcome>;
     try {
       answer = this.door.opts.policy.publish(who, topic, payload, p.qos);
@@ -1088,6 +1135,7 @@ class Connection {
       const reason = outcome.accepted ? Reason.SUCCESS : outcome.reason;
       const props = !outcome.accepted && this.v5 ? { properties: { reasonString: outcome.message } } : {};
       this.write({ cmd: 'puback', messageId: p.messageId, ...(this.v5 && { reasonCode: reason, ...props }) } as Packet);
+      if (e.arrivedAt !== 0) this.door.opts.onPuback?.(performance.now() - e.arrivedAt);
     } else if (p.qos === 2) {
       if (p.messageId !== undefined && e.session.incomingQos2.size < this.door.receiveMaximum) e.session.incomingQos2.add(p.messageId);
       this.write({ cmd: 'pubrec', messageId: p.messageId });
