@@ -135,4 +135,29 @@ test('issue 19: arrays, a matrix, an exact 64-bit counter and a structure field 
   }, 'an ended outage after the server restart, in the gateway state', 40_000);
   assert.equal(outage.code, 'IIP_ERR_DRIVER_CONNECT');
   assert.ok((outage.end ?? 0) >= outage.start);
+
+  // The history belongs to the channel, not to one driver: a new configuration version and a gateway restart
+  // (both build new drivers) keep it.
+  const v2 = await tp.api('PUT', '/api/v1/gateways/gw-1/config', { channels: [{ ...channel, publishingIntervalMs: 300 }] });
+  assert.equal(v2.status, 200, JSON.stringify(v2.body));
+  const kept = (o: { start: number }) => o.start === outage.start;
+  await waitFor(async () => {
+    const s = (await view()).reported?.state;
+    return (s as { appliedVersion?: number } | undefined)?.appliedVersion === 2 && s?.channels?.[0]?.outages?.some(kept) ? true : undefined;
+  }, 'the outage still listed after configuration v2', 20_000);
+  await gw.stop();
+  const again = new EdgeGateway({
+    platform: { mqttUrl: `mqtt://127.0.0.1:${tp.platform.mqttPort}`, tenant: 'default', gatewayId: 'gw-1', secret: g.body.secret },
+    dataDir: join(dir.path, 'edge'),
+    driverFactory: (c) => createDriver(c),
+    stateIntervalMs: 200,
+    reconnectPeriodMs: 200,
+  });
+  t.after(() => again.stop());
+  const restartedAt = Date.now();
+  await again.start();
+  await waitFor(async () => {
+    const r = (await view()).reported;
+    return r && (r.state as { ts?: number }).ts !== undefined && ((r.state as { ts: number }).ts ?? 0) >= restartedAt && r.state.channels?.[0]?.outages?.some(kept) ? true : undefined;
+  }, 'the outage still listed after the gateway restarted', 20_000);
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   type CertificateInfo,
   type ChannelConfig,
+  type ChannelOutage,
   type Driver,
   type DriverFailure,
   type DriverHealth,
@@ -140,6 +141,10 @@ interface RunningChannel {
 }
 
 const CONFIG_META_KEY = 'applied-config';
+/** Outages of earlier drivers of each channel (a new configuration or a restart builds new drivers), by channel id. */
+const OUTAGES_META_KEY = 'channel-outages';
+/** Outages kept per channel across drivers. */
+const MAX_OUTAGES = 50;
 /** Answers to recent commands, by request id: a redelivered command (QoS 1) is answered again, not run again. */
 const REMEMBERED_COMMANDS = 1000;
 
@@ -155,6 +160,7 @@ export class EdgeGateway {
   private failedChannels: ChannelReport[] = [];
   private readonly commandResults = new Map<string, CommandResult | 'running'>();
   private owners = new Map<string, RunningChannel>();
+  private pastOutages = new Map<string, ChannelOutage[]>();
   private rules = new EdgeRules();
   private firedBefore = 0;
   private pendingReadings: (readonly DriverReading[])[] = [];
@@ -203,6 +209,12 @@ export class EdgeGateway {
       },
       this.log,
     );
+    try {
+      const kept = JSON.parse(buffer.getMeta(OUTAGES_META_KEY) ?? '{}') as Record<string, ChannelOutage[]>;
+      this.pastOutages = new Map(Object.entries(kept).filter(([, v]) => Array.isArray(v)));
+    } catch {
+      this.pastOutages = new Map();
+    }
     const stored = buffer.getMeta(CONFIG_META_KEY);
     const persisted = stored ? (JSON.parse(stored) as VersionedGatewayConfig) : null;
     const initial = this.opts.initialConfig;
@@ -372,6 +384,13 @@ export class EdgeGateway {
 
   private async closeChannels(): Promise<void> {
     const old = this.channels;
+    // The history outlives the driver: what the old drivers recorded is kept, an outage still open ends now.
+    const now = Date.now();
+    for (const ch of old) {
+      const list = this.history(ch).map((o) => (o.end === null ? { ...o, end: now } : o));
+      if (list.length > 0) this.pastOutages.set(ch.config.id, list);
+    }
+    this.savePastOutages();
     this.channels = [];
     this.failedChannels = [];
     this.owners = new Map();
@@ -617,7 +636,27 @@ export class EdgeGateway {
     } catch {
       health = { channel: ch.config.id, protocol: ch.config.protocol, connected: false, devices: [] };
     }
-    return { ...health, state: ch.state, error: ch.error };
+    const outages = this.history(ch, health);
+    return { ...health, ...(outages.length > 0 || health.outages ? { outages } : {}), state: ch.state, error: ch.error };
+  }
+
+  /** A channel's outages: those of its earlier drivers (kept across configurations and restarts), then its driver's. */
+  private history(ch: RunningChannel, health?: DriverHealth): ChannelOutage[] {
+    let own: readonly ChannelOutage[] = [];
+    try {
+      own = (health ?? ch.driver.health()).outages ?? [];
+    } catch {}
+    const past = this.pastOutages.get(ch.config.id) ?? [];
+    const all = past.length === 0 ? [...own] : [...past, ...own];
+    return all.length > MAX_OUTAGES ? all.slice(all.length - MAX_OUTAGES) : all;
+  }
+
+  private savePastOutages(): void {
+    try {
+      this.buffer?.setMeta(OUTAGES_META_KEY, JSON.stringify(Object.fromEntries(this.pastOutages)));
+    } catch (e) {
+      this.log('warn', 'could not keep the channel outage history', { err: errText(e) });
+    }
   }
 
   /** State is not buffered: while offline only the latest matters, and it is sent again on connect. */
