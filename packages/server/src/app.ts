@@ -4,6 +4,7 @@
  * under routes/, and every one of them asks the policy decision point (routes/access.ts, ADR 0009). Every
  * /api/v1 route except health, login, ingest and the stream (which authenticates in its first frame) requires a
  * signed-in user, and acts on that user's tenant (a platform administrator's: the one in X-IIP-Tenant).
+ * GET /metrics (Prometheus, outside /api/v1 where scrapers look) asks for the same token as GET /api/v1/status.
  */
 import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
@@ -23,6 +24,7 @@ import type { AuditTrail } from './audit-trail.js';
 import { evaluationRoutes } from './evaluation-routes.js';
 import { errorHandler } from './http-errors.js';
 import type { LiveStream } from './live-stream.js';
+import type { PlatformLoad } from './load-metrics.js';
 import type { ModelFormats } from './model-formats.js';
 import type { OidcSignIn } from './oidc-sign-in.js';
 import type { PlatformIdentifiers } from './platform-identifiers.js';
@@ -37,6 +39,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { gatewayRoutes } from './routes/gateways.js';
 import { identifierRoutes } from './routes/identifiers.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { productRoutes } from './routes/products.js';
 import { roleRoutes } from './routes/roles.js';
@@ -70,6 +73,8 @@ export interface AppServices {
   readonly maxPayloadBytes: number;
   readonly consoleDir?: string;
   readonly status: () => Record<string, unknown>;
+  /** The platform's own load: GET /metrics (routes/metrics.ts); `load` of the status comes from it too. */
+  readonly load: PlatformLoad;
   /** Retention and quotas per tenant (routes/tenant-policy.ts); without it those routes are absent. */
   readonly tenants?: TenantPolicyApi;
   /** Sign-in through an OpenID Connect provider (routes/oidc.ts); without it /auth/oidc/config says it is off. */
@@ -138,6 +143,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   await app.register(gatewayRoutes, { registry: s.registry, gateways: s.gateways, audit: s.audit });
   if (s.identifiers) await app.register(identifierRoutes, { registry: s.registry, identifiers: s.identifiers });
   await app.register(ingestRoutes, { ingest: s.ingest });
+  await app.register(metricsRoutes, { load: s.load, resolve });
   await app.register(streamRoutes, { live: s.live, access: s.access, resolve });
   await app.register(assetRoutes, { admin: s.accessAdmin, registry: s.registry });
   await app.register(roleRoutes, { admin: s.accessAdmin });

@@ -23,6 +23,7 @@ import { buildApp } from './app.js';
 import { startDemoFactory } from './demo-factory.js';
 import { RegistryDeviceDirectory } from './device-directory.js';
 import { LiveStream } from './live-stream.js';
+import { PlatformLoad } from './load-metrics.js';
 import { modelFormats } from './model-formats.js';
 import { type OidcOptions, OidcSignIn } from './oidc-sign-in.js';
 import { type PlatformIdentifierOptions, PlatformIdentifiers } from './platform-identifiers.js';
@@ -257,6 +258,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     );
     await gateways.loadTenant(tenant);
     cleanups.push(() => gateways.close());
+    // The platform's own load (status `load`, GET /metrics); the MQTT server reports each PUBACK's latency to it.
+    const load = new PlatformLoad();
+    cleanups.push(() => load.close());
+    const mqttServer = opts.mqttServer ?? (process.env.IIP_MQTT_SERVER === 'aedes' ? 'aedes' : 'iip');
     const mqtt = new MqttAccess({
       directory,
       gateways: router ? router.hooks(gateways) : gateways,
@@ -269,7 +274,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       log: (level, msg, fields) => {
         if (level === 'warn') log(`mqtt: ${msg} ${fields ? JSON.stringify(fields) : ''}`);
       },
-      server: opts.mqttServer ?? (process.env.IIP_MQTT_SERVER === 'aedes' ? 'aedes' : 'iip'),
+      server: mqttServer,
+      onPuback: load.onPuback,
     });
     mqttRef = mqtt;
     const mqttPort = frontDoor ? await mqtt.listen() : 0;
@@ -303,6 +309,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const live = new LiveStream(bus);
     cleanups.push(() => live.close());
+    load.bind({
+      mqttServer,
+      mqtt: () => mqtt.stats(),
+      mqttQueues: () => mqtt.queueDepths(),
+      historian: () => historian.stats(),
+      ingest: () => admission.stats(),
+      liveSubscribers: () => live.size,
+    });
     const accessControl = new AccessControl(storage.access, {
       platformTenant: DEFAULT_TENANT,
       // Scaled out, the other processes drop their cached view of the tenant at once (not after the 30 s max age).
@@ -397,7 +411,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           retention: tenants.retentionStatus(),
           ...(rules ? { rules: rules.stats() } : {}),
           events: events.stats(),
+          load: load.snapshot(),
         }),
+        load,
         tenants,
         ...(oidc ? { oidc } : {}),
       },
