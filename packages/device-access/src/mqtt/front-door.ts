@@ -8,8 +8,14 @@
  * §4.6), and an MQTT 5 PUBACK carries a refusal's reason code and `IIP_ERR_*` code. While too many answers
  * of one connection are outstanding, reading from it pauses (back-pressure on the client, QoS 0 included).
  *
- * Bounds: sessions per server, queued messages per session (oldest dropped and counted), inflight window
- * (the client's receive maximum, at most ours), inbound QoS 2 packet ids, topic aliases, packet size.
+ * Bounds (docs/reference/mqtt.md "Limits"; issue 20): sessions per server; per session, messages queued and in
+ * flight, by count and by bytes (the oldest queued dropped and counted); the outbound inflight window (the
+ * client's receive maximum, at most ours); per connection, the bytes waiting in its socket's write buffer (past
+ * them QoS 0 is dropped and counted, QoS 1 waits in the session queue, and a client that stays past them for a
+ * grace period is disconnected); inbound, PUBLISHes and bytes awaiting an answer (reading pauses), the receive
+ * maximum (MQTT 5: exceeding it ends the connection, 0x93), the packet size (checked on the fixed header, before
+ * the body is buffered), the time to CONNECT and the time a begun packet may take to complete (a slowloris
+ * client is cut); inbound QoS 2 packet ids and topic aliases.
  */
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
@@ -96,6 +102,30 @@ export interface FrontDoorOptions {
   readonly maxSessions?: number;
   /** Messages queued per session for an offline or busy client; default 1,000 (oldest dropped, counted). */
   readonly maxQueuedPerSession?: number;
+  /**
+   * Payload and topic bytes a session may hold in its queue and in flight; default 1 MiB. A message that does not
+   * fit makes room by dropping the oldest queued ones (counted); one that cannot fit at all is dropped (counted).
+   */
+  readonly maxQueuedBytesPerSession?: number;
+  /** QoS 1 messages in flight to one client (sent, not yet acknowledged), at most its receive maximum; default 100. */
+  readonly maxInflightPerSession?: number;
+  /**
+   * Bytes waiting in a connection's socket write buffer (not yet taken by the kernel) past which nothing more is
+   * written to it: QoS 0 messages to it are dropped and counted, QoS 1 wait in its session queue, and reading
+   * from it pauses until it drains; default 128 KiB.
+   */
+  readonly maxWriteBufferBytes?: number;
+  /** How long a connection's write buffer may stay past `maxWriteBufferBytes` before it is disconnected; default 30 s. */
+  readonly slowConsumerGraceMs?: number;
+  /** How long a new connection may take to send its CONNECT; default 10 s. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * How long a packet may take to arrive once its first byte has (time while the server itself has paused reading
+   * does not count); default 60 s. Keep-alive bounds idle connections; this bounds a packet trickling in.
+   */
+  readonly packetTimeoutMs?: number;
+  /** Payload bytes of inbound PUBLISHes awaiting an answer past which reading from a connection pauses; default 1 MiB. */
+  readonly maxPendingBytesPerConnection?: number;
   /** Our receive maximum (QoS 1/2 in flight from a client); default 1,000. */
   readonly receiveMaximum?: number;
   /** Longest session a 3.1.1 client with clean session off, or an MQTT 5 client, may keep; default 7 days. */
@@ -202,6 +232,39 @@ export interface FrontDoorStats {
   readonly sharedStateLeftOut?: number;
   /** Saves of shared session state that the store took. */
   readonly sharedSaves?: number;
+  /** QoS 0 messages not sent because their client's write buffer was past its cap (a slow consumer). */
+  readonly qos0Dropped: number;
+  /** Connections ended because their write buffer stayed past its cap for longer than the grace period. */
+  readonly slowConsumerDisconnects: number;
+  /** MQTT 5 connections ended for sending more unacknowledged QoS 1 PUBLISHes than our receive maximum (0x93). */
+  readonly receiveMaximumExceeded: number;
+  /** Connections ended for a packet larger than our maximum packet size (MQTT 5: 0x95), refused from its header. */
+  readonly packetsTooLarge: number;
+  /** Connections ended because a packet, once begun, did not arrive whole within the packet timeout. */
+  readonly packetTimeouts: number;
+}
+
+/** What the front door holds for clients now (gauges; computed when asked, O(connections + sessions)). */
+export interface FrontDoorBacklog {
+  /** Bytes waiting in the socket write buffers of all connections. */
+  readonly writeBufferedBytes: number;
+  /** Connections whose write buffer is past its cap now (the slow-consumer grace period runs for them). */
+  readonly slowConnections: number;
+  /** Payload and topic bytes held in session queues and in flight, over all sessions. */
+  readonly sessionBytes: number;
+}
+
+/** One session's bounds as the front door counts them (for a test, or an operator looking at one client). */
+export interface FrontDoorSessionStats {
+  readonly connected: boolean;
+  /** Bytes waiting in its connection's socket write buffer (0 when offline). */
+  readonly writeBufferedBytes: number;
+  readonly queuedMessages: number;
+  readonly inflightMessages: number;
+  /** Payload and topic bytes of its queued and in-flight messages. */
+  readonly queuedBytes: number;
+  readonly qos0Dropped: number;
+  readonly queuedDropped: number;
 }
 
 interface Sub {
@@ -218,14 +281,27 @@ interface Pending {
   readonly retain: boolean;
 }
 
+/** What a message costs a session's byte budget: its payload and topic (the rest is small and fixed). */
+function sizeOf(p: Pending): number {
+  return p.msg.payload.length + p.msg.topic.length;
+}
+
 class Session {
   readonly subs = new Map<string, Sub>();
+  /** Change only through enqueue/dequeue, and `inflight` through fly/land, so that `bytes` stays true. */
   readonly queue: Pending[] = [];
   readonly inflight = new Map<number, Pending>();
   readonly incomingQos2 = new Set<number>();
   connection: Connection | undefined;
   expirySeconds: number;
   disconnectedAt = 0;
+  /** Payload and topic bytes of `queue`, and of `inflight`. */
+  queueBytes = 0;
+  inflightBytes = 0;
+  qos0Dropped = 0;
+  queuedDropped = 0;
+  /** A drop was logged and the queue has not emptied since (one log line per episode, not per message). */
+  dropLogged = false;
   private nextId = 1;
 
   constructor(
@@ -243,6 +319,36 @@ class Session {
       if (!this.inflight.has(id)) return id;
     }
     throw new Error('no free packet id');
+  }
+
+  get bytes(): number {
+    return this.queueBytes + this.inflightBytes;
+  }
+
+  enqueue(p: Pending): void {
+    this.queue.push(p);
+    this.queueBytes += sizeOf(p);
+  }
+
+  dequeue(): Pending | undefined {
+    const p = this.queue.shift();
+    if (p) this.queueBytes -= sizeOf(p);
+    if (this.queue.length === 0) this.dropLogged = false;
+    return p;
+  }
+
+  fly(id: number, p: Pending): void {
+    const before = this.inflight.get(id);
+    if (before) this.inflightBytes -= sizeOf(before);
+    this.inflight.set(id, p);
+    this.inflightBytes += sizeOf(p);
+  }
+
+  land(id: number): void {
+    const p = this.inflight.get(id);
+    if (!p) return;
+    this.inflight.delete(id);
+    this.inflightBytes -= sizeOf(p);
   }
 }
 
@@ -273,7 +379,18 @@ export class MqttFrontDoor {
   private readonly connections = new Set<Connection>();
   private readonly sharedCursor = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
-  private readonly counters = { queuedDropped: 0, sessionsEvicted: 0, tooLargeDropped: 0, expiredDropped: 0, protocolErrors: 0 };
+  private readonly counters = {
+    queuedDropped: 0,
+    sessionsEvicted: 0,
+    tooLargeDropped: 0,
+    expiredDropped: 0,
+    protocolErrors: 0,
+    qos0Dropped: 0,
+    slowConsumerDisconnects: 0,
+    receiveMaximumExceeded: 0,
+    packetsTooLarge: 0,
+    packetTimeouts: 0,
+  };
   private readonly sharedCounters = { sessionsTakenOver: 0, sessionsHandedOver: 0, sharedStateLeftOut: 0, sharedSaves: 0 };
   /** Shared sessions: what another front door handed over, by client id, until the CONNECT opens it here. */
   private readonly restoring = new Map<string, { snapshot: SessionSnapshot | undefined; arrived: OutboundMessage[]; dropped: number }>();
@@ -287,10 +404,24 @@ export class MqttFrontDoor {
   readonly maxSessionExpiry: number;
   readonly maximumPacketSize: number;
   readonly topicAliasMaximum: number;
+  readonly maxQueuedBytes: number;
+  readonly maxInflight: number;
+  readonly maxWriteBuffer: number;
+  readonly slowConsumerGraceMs: number;
+  readonly connectTimeoutMs: number;
+  readonly packetTimeoutMs: number;
+  readonly maxPendingBytes: number;
 
   constructor(readonly opts: FrontDoorOptions) {
     this.now = opts.now ?? Date.now;
     this.maxQueued = opts.maxQueuedPerSession ?? 1000;
+    this.maxQueuedBytes = opts.maxQueuedBytesPerSession ?? 1024 * 1024;
+    this.maxInflight = Math.max(1, opts.maxInflightPerSession ?? 100);
+    this.maxWriteBuffer = opts.maxWriteBufferBytes ?? 128 * 1024;
+    this.slowConsumerGraceMs = opts.slowConsumerGraceMs ?? 30_000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.packetTimeoutMs = opts.packetTimeoutMs ?? 60_000;
+    this.maxPendingBytes = opts.maxPendingBytesPerConnection ?? 1024 * 1024;
     this.receiveMaximum = opts.receiveMaximum ?? 1000;
     this.maxSessionExpiry = opts.maxSessionExpirySeconds ?? 7 * 24 * 3600;
     this.maximumPacketSize = opts.maximumPacketSize ?? 1024 * 1024;
@@ -307,7 +438,7 @@ export class MqttFrontDoor {
       // Acknowledgements are small and leave in batches (corked); Nagle would hold them for the peer's ACK.
       socket.setNoDelay(true);
       const stream = this.opts.wrap ? this.opts.wrap(socket) : socket;
-      const c = new Connection(this, stream);
+      const c = new Connection(this, stream, socket);
       this.connections.add(c);
       stream.once('close', () => this.connections.delete(c));
     });
@@ -372,8 +503,41 @@ export class MqttFrontDoor {
     return { inboundPending, pausedConnections, outboundQueued, outboundInflight };
   }
 
+  /** What is held for clients now: write buffers, slow connections, session bytes (gauges, for a scrape). */
+  backlog(): FrontDoorBacklog {
+    let writeBufferedBytes = 0;
+    let slowConnections = 0;
+    for (const c of this.connections) {
+      writeBufferedBytes += c.writeBuffered;
+      if (c.slow) slowConnections++;
+    }
+    let sessionBytes = 0;
+    for (const s of this.sessions.values()) sessionBytes += s.bytes;
+    return { writeBufferedBytes, slowConnections, sessionBytes };
+  }
+
+  /** One session's bounds, by the key it is kept under (the client id, scoped to its device by the platform). */
+  sessionStats(clientId: string): FrontDoorSessionStats | undefined {
+    const s = this.sessions.get(clientId);
+    if (!s) return undefined;
+    return {
+      connected: s.connection !== undefined,
+      writeBufferedBytes: s.connection?.writeBuffered ?? 0,
+      queuedMessages: s.queue.length,
+      inflightMessages: s.inflight.size,
+      queuedBytes: s.bytes,
+      qos0Dropped: s.qos0Dropped,
+      queuedDropped: s.queuedDropped,
+    };
+  }
+
   countProtocolError(): void {
     this.counters.protocolErrors++;
+  }
+
+  /** A limit a connection broke (counted; the connection says which and ends itself). */
+  countLimit(which: 'receiveMaximumExceeded' | 'packetsTooLarge' | 'packetTimeouts' | 'slowConsumerDisconnects'): void {
+    this.counters[which]++;
   }
 
   log(level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void {
@@ -516,13 +680,13 @@ export class MqttFrontDoor {
       retain: m.retain,
     });
     for (const { key, ...sub } of snap.subs) s.subs.set(key, sub);
-    for (const { id, msg } of snap.inflight) s.inflight.set(id, dec(msg));
+    for (const { id, msg } of snap.inflight) s.fly(id, dec(msg));
     const over = snap.queue.length - this.maxQueued;
     if (over > 0) {
       this.counters.queuedDropped += over;
       this.log('warn', 'MQTT session handed over with more queued than this front door keeps; oldest dropped', { clientId: snap.clientId, dropped: over });
     }
-    for (const m of snap.queue.slice(-this.maxQueued)) s.queue.push(dec(m));
+    for (const m of snap.queue.slice(-this.maxQueued)) this.enqueue(s, dec(m));
     return s;
   }
 
@@ -579,6 +743,8 @@ export class MqttFrontDoor {
 
   private sweep(): void {
     for (const s of this.sessions.values()) if (this.expired(s)) this.forget(s);
+    const now = Date.now();
+    for (const c of this.connections) c.tick(now);
   }
 
   /** A message into the server (from the platform, a client, or a will): retained, then routed. */
@@ -640,28 +806,78 @@ export class MqttFrontDoor {
       return;
     }
     const c = s.connection;
-    if (c && (p.qos === 0 || s.inflight.size < c.clientReceiveMaximum)) {
-      c.send(s, p);
-      if (p.qos === 1 && s.expirySeconds > 0) this.changed(s);
+    if (c && p.qos === 0) {
+      // QoS 0 may be lost (MQTT §4.3.1): a client this far behind does not get more of it.
+      if (c.behind()) this.dropQos0(s, c);
+      else c.send(s, p);
       return;
     }
-    if (p.qos === 0 && !c) return; // QoS 0 is not kept for an offline client (MQTT §4.1)
-    if (s.queue.length >= this.maxQueued) {
-      s.queue.shift();
-      this.counters.queuedDropped++;
-      this.log('warn', 'MQTT session queue full; oldest message dropped', { clientId: s.clientId, device: s.identity.device });
+    if (c && s.queue.length === 0 && this.mayFly(s, c, p)) {
+      c.send(s, p);
+      if (s.expirySeconds > 0) this.changed(s);
+      return;
     }
-    s.queue.push(p);
+    if (p.qos === 0) return; // QoS 0 is not kept for an offline client (MQTT §4.1)
+    this.enqueue(s, p);
     if (s.expirySeconds > 0) this.changed(s);
   }
 
-  /** Sends what waits in the session's queue while its client's window allows. */
+  /**
+   * Queues a QoS 1 message within the session's bounds (count and bytes, in flight included). A full queue drops its
+   * oldest messages to make room, as EMQX does (mosquitto and HiveMQ refuse the newest instead): what a device is
+   * sent is commands, which expire, and configuration, whose newest version supersedes the older ones. Each drop is
+   * counted; the first of an episode is logged.
+   */
+  private enqueue(s: Session, p: Pending): void {
+    const size = sizeOf(p);
+    // What is in flight stays (its packet ids are the client's to acknowledge): a message that would not fit
+    // beside it even in an empty queue is the one dropped, and the queue is left as it is.
+    const fits = this.maxQueued > 0 && s.inflightBytes + size <= this.maxQueuedBytes;
+    let dropped = fits ? 0 : 1;
+    while (fits && s.queue.length > 0 && (s.queue.length >= this.maxQueued || s.bytes + size > this.maxQueuedBytes)) {
+      s.dequeue();
+      dropped++;
+    }
+    if (dropped > 0) {
+      s.queuedDropped += dropped;
+      this.counters.queuedDropped += dropped;
+      if (!s.dropLogged) {
+        s.dropLogged = true;
+        this.log('warn', fits ? 'MQTT session queue full; oldest messages dropped' : 'MQTT session queue full; a message larger than its room dropped', {
+          clientId: s.clientId,
+          device: s.identity.device,
+          queued: s.queue.length,
+          bytes: s.bytes,
+        });
+      }
+    }
+    if (fits) s.enqueue(p);
+  }
+
+  /**
+   * Whether a QoS 1 message may be sent now: within the client's window, within half the session's byte budget (what
+   * is in flight is held until acknowledged; one message always may fly — the other half is the queue's, for the
+   * newest messages), and while the client keeps up with reading.
+   */
+  private mayFly(s: Session, c: Connection, p: Pending): boolean {
+    if (s.inflight.size >= c.window) return false;
+    if (s.inflight.size > 0 && s.inflightBytes + sizeOf(p) > this.maxQueuedBytes / 2) return false;
+    return !c.behind();
+  }
+
+  private dropQos0(s: Session, c: Connection): void {
+    s.qos0Dropped++;
+    this.counters.qos0Dropped++;
+    if (c.noteQos0Drop()) this.log('warn', 'MQTT client behind on reading; QoS 0 messages to it dropped', { clientId: s.clientId, device: s.identity.device, writeBuffered: c.writeBuffered });
+  }
+
+  /** Sends what waits in the session's queue while its client's window allows and its write buffer has room. */
   drain(s: Session): void {
     const c = s.connection;
     if (!c) return;
     if (s.expirySeconds > 0) this.changed(s);
-    while (s.queue.length > 0 && s.inflight.size < c.clientReceiveMaximum) {
-      const p = s.queue.shift() as Pending;
+    while (s.queue.length > 0 && this.mayFly(s, c, s.queue[0] as Pending)) {
+      const p = s.dequeue() as Pending;
       if (p.msg.expiresAt !== undefined && this.now() > p.msg.expiresAt) {
         this.counters.expiredDropped++;
         continue;
@@ -719,17 +935,42 @@ class Connection {
   private early: Packet[] | undefined;
   /** Shared sessions: the client id whose session this CONNECT took from the other front doors. */
   private takenKey: string | undefined;
+  /** QoS 1/2 PUBLISHes read and not yet answered: what counts against our receive maximum (MQTT 5 §3.3.4). */
+  private unansweredQos = 0;
+  /** Payload bytes of the PUBLISHes in `inbound`. */
+  private pendingBytes = 0;
+  /** When bytes came after the last whole packet (Date.now()), 0 when none: a packet is on its way. */
+  private partialSince = 0;
+  /** When the write buffer went past its cap (Date.now()), 0 while it is within it. */
+  private behindSince = 0;
+  /** Reading paused because the write buffer is past its cap (besides `paused`, for unanswered PUBLISHes). */
+  private writePaused = false;
+  /** A QoS 0 drop was logged since the write buffer last went past its cap. */
+  private qos0DropLogged = false;
 
   constructor(
     private readonly door: MqttFrontDoor,
     private readonly socket: Duplex,
+    /** The TCP socket under `socket` (the same, or what a `wrap` layer sits on): its write buffer is what is measured. */
+    private readonly raw: Socket,
   ) {
     this.maxPending = Math.max(1, door.opts.maxPendingPerConnection ?? door.receiveMaximum);
     (socket as Partial<Socket>).setNoDelay?.(true);
-    const connectTimer = setTimeout(() => this.destroy(), 10_000);
+    const connectTimer = setTimeout(() => {
+      if (!this.session) this.door.log('warn', 'MQTT connection closed: no CONNECT within the connect timeout', { remote: raw.remoteAddress, timeoutMs: door.connectTimeoutMs });
+      this.destroy();
+    }, door.connectTimeoutMs);
     connectTimer.unref();
+    // First of the socket's listeners (before a wrap layer's): bytes came, so a packet is on its way until one is whole.
+    raw.prependListener('data', () => {
+      if (this.partialSince === 0) this.partialSince = Date.now();
+    });
+    raw.on('drain', () => this.caughtUp());
     this.parser.on('packet', (p: Packet) => {
       clearTimeout(connectTimer);
+      this.partialSince = 0;
+      if (this.closed) return;
+      if (p.length !== undefined && this.tooLarge(p.length)) return;
       try {
         this.onPacket(p);
       } catch (e) {
@@ -754,6 +995,9 @@ class Connection {
       socket.cork();
       this.parser.parse(d);
       process.nextTick(() => socket.uncork());
+      // A packet begun in this chunk is refused by its length, before its body is buffered.
+      const begun = (this.parser as unknown as { packet: { length: number } }).packet.length;
+      if (begun > 0 && !this.closed) this.tooLarge(begun);
     });
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.onClose());
@@ -772,6 +1016,118 @@ class Connection {
   private write(p: Packet): void {
     if (this.closed) return;
     this.socket.write(mqttPacket.generate(p, { protocolVersion: this.version }));
+    if (this.behindSince === 0 && this.raw.writableLength > this.door.maxWriteBuffer) this.fallBehind();
+  }
+
+  /** Bytes waiting in this connection's socket write buffer. */
+  get writeBuffered(): number {
+    return this.raw.writableLength;
+  }
+
+  /** Whether the write buffer is past its cap now (the slow-consumer grace period runs). */
+  get slow(): boolean {
+    return this.behindSince !== 0;
+  }
+
+  /** The outbound inflight window: the client's receive maximum, at most ours. */
+  get window(): number {
+    return Math.min(this.clientReceiveMaximum, this.door.maxInflight);
+  }
+
+  /** Whether the client is too far behind on reading for more to be written to it; starts the grace period if so. */
+  behind(): boolean {
+    if (this.raw.writableLength <= this.door.maxWriteBuffer) return false;
+    if (this.behindSince === 0) this.fallBehind();
+    return true;
+  }
+
+  /**
+   * The write buffer went past its cap: the grace period starts, and reading pauses — a client that does not read
+   * what it is sent (PUBACKs included) is not read from either, so it cannot pile up our answers to it.
+   */
+  private fallBehind(): void {
+    this.behindSince = Date.now();
+    this.qos0DropLogged = false;
+    if (!this.writePaused && !this.closed) {
+      this.writePaused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** The socket's write buffer drained: reading resumes (unless unanswered PUBLISHes hold it) and the queue flows. */
+  private caughtUp(): void {
+    this.behindSince = 0;
+    if (this.closed) return;
+    if (this.writePaused) {
+      this.writePaused = false;
+      if (!this.paused) this.socket.resume();
+    }
+    const s = this.session;
+    if (s && s.connection === this && s.queue.length > 0) this.door.drain(s);
+  }
+
+  /** A QoS 0 message to this client was dropped: whether it is the first since it fell behind (to be logged). */
+  noteQos0Drop(): boolean {
+    if (this.qos0DropLogged) return false;
+    this.qos0DropLogged = true;
+    return true;
+  }
+
+  /** Once a second (the door's sweep): the packet timeout, and the slow-consumer grace period. */
+  tick(now: number): void {
+    if (this.closed) return;
+    if (this.partialSince !== 0) {
+      // Time while we hold reading back is ours, not the client's.
+      if (this.paused || this.writePaused) this.partialSince = now;
+      else if (now - this.partialSince > this.door.packetTimeoutMs) {
+        this.door.countLimit('packetTimeouts');
+        this.door.log('warn', 'MQTT connection closed: a packet did not arrive whole within the packet timeout', { clientId: this.session?.clientId, remote: this.raw.remoteAddress, timeoutMs: this.door.packetTimeoutMs });
+        this.destroy();
+        return;
+      }
+    }
+    if (this.behindSince !== 0) {
+      if (this.raw.writableLength <= this.door.maxWriteBuffer) this.caughtUp();
+      else if (now - this.behindSince >= this.door.slowConsumerGraceMs) this.tooSlow();
+    } else {
+      // Safety net: a queue that waits although nothing holds it back (e.g. a cap below the socket's high-water mark, so no 'drain').
+      const s = this.session;
+      if (s && s.connection === this && s.queue.length > 0 && s.inflight.size < this.window) this.door.drain(s);
+    }
+  }
+
+  /** The write buffer stayed past its cap for the whole grace period: the client is disconnected (MQTT 5: 0x97). */
+  private tooSlow(): void {
+    this.door.countLimit('slowConsumerDisconnects');
+    this.door.log('warn', 'MQTT client too slow: disconnected (its write buffer stayed past the cap for the grace period)', {
+      clientId: this.session?.clientId,
+      device: this.identity?.device,
+      writeBuffered: this.raw.writableLength,
+      capBytes: this.door.maxWriteBuffer,
+      graceMs: this.door.slowConsumerGraceMs,
+    });
+    this.refuse(Reason.QUOTA_EXCEEDED);
+  }
+
+  /** Whether a packet of `remaining` bytes after its fixed header is over our maximum packet size; if so the connection is refused. */
+  private tooLarge(remaining: number): boolean {
+    const header = 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4);
+    if (remaining + header <= this.door.maximumPacketSize) return false;
+    this.door.countLimit('packetsTooLarge');
+    this.door.log('warn', 'MQTT connection closed: a packet larger than the maximum packet size', { clientId: this.session?.clientId, remote: this.raw.remoteAddress, bytes: remaining + header, maximum: this.door.maximumPacketSize });
+    this.refuse(Reason.PACKET_TOO_LARGE);
+    return true;
+  }
+
+  /**
+   * Ends the connection for a broken limit: MQTT 5 DISCONNECT with `reason`, flushed (ending uncorks), nothing more
+   * read; destroyed a second later if the client has not closed by then. The will is sent (not a clean disconnect).
+   */
+  private refuse(reason: number): void {
+    if (this.closed) return;
+    if (this.v5 && this.session) this.write({ cmd: 'disconnect', reasonCode: reason });
+    this.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   private get v5(): boolean {
@@ -812,7 +1168,7 @@ class Connection {
         return;
       case 'puback': {
         const s = this.session;
-        if (p.messageId !== undefined) s.inflight.delete(p.messageId);
+        if (p.messageId !== undefined) s.land(p.messageId);
         this.door.drain(s);
         return;
       }
@@ -1055,6 +1411,13 @@ class Connection {
       this.write({ cmd: 'pubrec', messageId: p.messageId });
       return;
     }
+    if (p.qos > 0 && ++this.unansweredQos > this.door.receiveMaximum && this.v5) {
+      // MQTT 5 §3.3.4: a client may not have more QoS 1/2 PUBLISHes unanswered than our receive maximum.
+      this.door.countLimit('receiveMaximumExceeded');
+      this.door.log('warn', 'MQTT connection closed: receive maximum exceeded', { clientId: s.clientId, receiveMaximum: this.door.receiveMaximum });
+      this.refuse(Reason.RECEIVE_MAXIMUM_EXCEEDED);
+      return;
+    }
     const payload = Buffer.isBuffer(p.payload) ? p.payload : Buffer.from(p.payload);
     const expiry = p.properties?.messageExpiryInterval;
     const arrivedAt = p.qos === 1 && this.door.opts.onPuback ? performance.now() : 0;
@@ -1073,6 +1436,7 @@ class Connection {
       }
     }
     this.inbound.push(entry);
+    this.pendingBytes += payload.length;
     if (answer instanceof Promise) {
       answer.then(
         (o) => {
@@ -1087,7 +1451,7 @@ class Connection {
         },
       );
     }
-    if (this.inbound.length >= this.maxPending && !this.paused) {
+    if ((this.inbound.length >= this.maxPending || this.pendingBytes >= this.door.maxPendingBytes) && !this.paused) {
       this.paused = true;
       this.socket.pause();
     }
@@ -1096,12 +1460,14 @@ class Connection {
   /** Answers the PUBLISHes at the head of the line whose outcome is known, in arrival order. */
   private answerReady(): void {
     while (!this.closed && this.inbound.length > 0 && this.inbound[0]?.outcome !== undefined) {
-      this.answer(this.inbound.shift() as InboundPublish);
+      const e = this.inbound.shift() as InboundPublish;
+      this.pendingBytes -= e.payload.length;
+      this.answer(e);
     }
     if (this.closed) this.inbound.length = 0;
-    if (this.paused && !this.closed && this.inbound.length <= this.maxPending / 2) {
+    if (this.paused && !this.closed && this.inbound.length <= this.maxPending / 2 && this.pendingBytes <= this.door.maxPendingBytes / 2) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.writePaused) this.socket.resume();
     }
   }
 
@@ -1123,6 +1489,7 @@ class Connection {
   private answer(e: InboundPublish): void {
     this.corkForTick();
     const { p, topic, payload } = e;
+    if (p.qos > 0) this.unansweredQos--;
     const outcome = e.outcome as PublishOutcome;
     if (!outcome.accepted && ('dropConnection' in outcome || (outcome.closeV4 && !this.v5))) {
       this.destroy();
@@ -1188,7 +1555,7 @@ class Connection {
       return;
     }
     const id = s.packetId();
-    s.inflight.set(id, p);
+    s.fly(id, p);
     this.writePublish(p, id, false);
   }
 
