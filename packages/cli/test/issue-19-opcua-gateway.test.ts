@@ -158,6 +158,7 @@ test('issue 19: arrays, a matrix, an exact 64-bit counter and a structure field 
   await again.start();
   await waitFor(async () => {
     const r = (await view()).reported;
-    return r && (r.state as { ts?: number }).ts !== undefined && ((r.state as { ts: number }).ts ?? 0) >= restartedAt && r.state.channels?.[0]?.outages?.some(kept) ? true : undefined;
+    const ts = (r?.state as { ts?: number } | undefined)?.ts ?? 0;
+    return r && ts >= restartedAt && r.state.channels?.[0]?.outages?.some(kept) ? true : undefined;
   }, 'the outage still listed after the gateway restarted', 20_000);
 });

@@ -22,6 +22,7 @@ import { type AddressInfo, type Server, type Socket, createServer } from 'node:n
 import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import { matches, sharedSubscription, validFilter } from './topic-filter.js';
+import { SubscriptionIndex } from './subscription-index.js';
 
 /** MQTT 5 reason codes used here (MQTT 5 §2.4). */
 export const Reason = {
@@ -286,8 +287,40 @@ function sizeOf(p: Pending): number {
   return p.msg.payload.length + p.msg.topic.length;
 }
 
+/** A session's subscriptions (key: the filter as subscribed, "$share/…" included), mirrored into the door's index. */
+class IndexedSubs extends Map<string, Sub> {
+  private owner: Session | undefined;
+  private index: SubscriptionIndex<Session> | undefined;
+
+  bind(owner: Session, index: SubscriptionIndex<Session>): this {
+    this.owner = owner;
+    this.index = index;
+    return this;
+  }
+
+  override set(key: string, sub: Sub): this {
+    const old = super.get(key);
+    if (this.owner && this.index) {
+      if (old) this.index.remove(this.owner, key, old.filter);
+      this.index.add(this.owner, key, sub.filter);
+    }
+    return super.set(key, sub);
+  }
+
+  override delete(key: string): boolean {
+    const old = super.get(key);
+    if (old && this.owner && this.index) this.index.remove(this.owner, key, old.filter);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    if (this.owner && this.index) this.index.removeOwner(this.owner);
+    super.clear();
+  }
+}
+
 class Session {
-  readonly subs = new Map<string, Sub>();
+  readonly subs: IndexedSubs;
   /** Change only through enqueue/dequeue, and `inflight` through fly/land, so that `bytes` stays true. */
   readonly queue: Pending[] = [];
   readonly inflight = new Map<number, Pending>();
@@ -308,8 +341,10 @@ class Session {
     readonly clientId: string,
     readonly identity: FrontDoorIdentity,
     expirySeconds: number,
+    index: SubscriptionIndex<Session>,
   ) {
     this.expirySeconds = expirySeconds;
+    this.subs = new IndexedSubs().bind(this, index);
   }
 
   packetId(): number {
@@ -375,6 +410,8 @@ function sameIdentity(a: FrontDoorIdentity, b: FrontDoorIdentity): boolean {
 export class MqttFrontDoor {
   private server: Server | undefined;
   private readonly sessions = new Map<string, Session>();
+  /** Every held session's subscriptions by topic level, for routing (see subscription-index.ts). */
+  private readonly subIndex = new SubscriptionIndex<Session>();
   readonly retained = new Map<string, OutboundMessage>();
   private readonly connections = new Set<Connection>();
   private readonly sharedCursor = new Map<string, number>();
@@ -557,7 +594,10 @@ export class MqttFrontDoor {
       this.changed(existing);
       return { session: existing, present: true };
     }
-    if (existing) this.sessions.delete(clientId);
+    if (existing) {
+      this.sessions.delete(clientId);
+      this.subIndex.removeOwner(existing);
+    }
     const snap = restoring?.snapshot;
     if (!existing && snap && !cleanStart && snap.expirySeconds > 0 && !(snap.disconnectedAt > 0 && this.now() - snap.disconnectedAt > snap.expirySeconds * 1000)) {
       // Another front door held this session: resume it here with what that one kept, and what came meanwhile.
@@ -582,7 +622,7 @@ export class MqttFrontDoor {
       this.counters.sessionsEvicted++;
       this.log('warn', 'MQTT session limit reached; an offline session ended early', { clientId: victim.clientId, device: victim.identity.device, queued: victim.queue.length + victim.inflight.size });
     }
-    const session = new Session(clientId, identity, expirySeconds);
+    const session = new Session(clientId, identity, expirySeconds, this.subIndex);
     this.sessions.set(clientId, session);
     this.changed(session);
     return { session, present: false };
@@ -628,6 +668,7 @@ export class MqttFrontDoor {
     if (c) c.takenOver();
     if (!s.disconnectedAt) s.disconnectedAt = this.now();
     this.sessions.delete(clientId);
+    this.subIndex.removeOwner(s);
     this.dirty.delete(s);
     this.sharedCounters.sessionsHandedOver++;
     return this.snapshot(s, Number.POSITIVE_INFINITY);
@@ -673,7 +714,7 @@ export class MqttFrontDoor {
   }
 
   private fromSnapshot(snap: SessionSnapshot, expirySeconds: number): Session {
-    const s = new Session(snap.clientId, snap.identity, expirySeconds);
+    const s = new Session(snap.clientId, snap.identity, expirySeconds, this.subIndex);
     const dec = (m: SessionMessage): Pending => ({
       msg: { topic: m.topic, payload: Buffer.from(m.payload, 'base64'), qos: m.qos, retain: m.retain, ...(m.expiresAt !== undefined && { expiresAt: m.expiresAt }) },
       qos: m.qos,
@@ -736,7 +777,8 @@ export class MqttFrontDoor {
 
   /** The session ends here for good; its shared record goes too. */
   private forget(s: Session): void {
-    this.sessions.delete(s.clientId);
+    if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    this.subIndex.removeOwner(s);
     this.dirty.delete(s);
     this.opts.sharedSessions?.drop(s.clientId).catch((e: unknown) => this.log('warn', 'MQTT shared session record not removed', { clientId: s.clientId, err: String(e) }));
   }
@@ -765,24 +807,35 @@ export class MqttFrontDoor {
     this.route(msg, from);
   }
 
-  /** Delivers a message to the sessions whose subscriptions match (`only`: to that session alone). */
+  /**
+   * Delivers a message to the sessions whose subscriptions match (`only`: to that session alone). The index gives
+   * the matching subscriptions directly: no walk over every session per message.
+   */
   private route(msg: OutboundMessage, from: Session | undefined, only?: Session): void {
-    const groups = new Map<string, Array<{ session: Session; sub: Sub }>>();
-    for (const s of only ? [only] : this.sessions.values()) {
-      if (this.expired(s)) continue;
-      for (const sub of s.subs.values()) {
-        if (!matches(sub.filter, msg.topic)) continue;
-        if (sub.group !== undefined) {
-          const key = `${sub.group}\u0000${sub.filter}`;
-          const members = groups.get(key) ?? [];
-          members.push({ session: s, sub });
-          groups.set(key, members);
-          continue;
-        }
-        if (sub.noLocal && s === from) continue;
-        this.deliver(s, { msg, qos: Math.min(msg.qos, sub.qos) as 0 | 1, retain: sub.retainAsPublished && msg.retain });
+    let groups: Map<string, Array<{ session: Session; sub: Sub }>> | undefined;
+    const offer = (s: Session, sub: Sub): void => {
+      if (sub.group !== undefined) {
+        const key = `${sub.group}\u0000${sub.filter}`;
+        groups ??= new Map();
+        const members = groups.get(key) ?? [];
+        members.push({ session: s, sub });
+        groups.set(key, members);
+        return;
       }
+      if (sub.noLocal && s === from) return;
+      this.deliver(s, { msg, qos: Math.min(msg.qos, sub.qos) as 0 | 1, retain: sub.retainAsPublished && msg.retain });
+    };
+    if (only) {
+      if (!this.expired(only)) for (const sub of only.subs.values()) if (matches(sub.filter, msg.topic)) offer(only, sub);
+    } else {
+      this.subIndex.match(msg.topic, (s, key) => {
+        // only sessions this door holds now (an entry of one that left is removed with it; this is the safety net)
+        if (this.sessions.get(s.clientId) !== s || this.expired(s)) return;
+        const sub = s.subs.get(key);
+        if (sub) offer(s, sub);
+      });
     }
+    if (!groups) return;
     for (const [key, members] of groups) {
       const online = members.filter((m) => m.session.connection);
       const pool = online.length > 0 ? online : members;
