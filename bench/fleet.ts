@@ -8,7 +8,8 @@
  * Then the same with 20,000 devices if this process's file limit allows it.
  *
  * Env: BENCH_FLEET_DEVICES (10000), BENCH_FLEET_SECONDS (60), BENCH_FLEET_GENERATORS (4), BENCH_FLEET_CONNECT_RATE
- * (500/s), BENCH_FLEET_LARGE (20000; 0 skips it).
+ * (500/s), BENCH_FLEET_LARGE (20000; 0 skips it), BENCH_FLEET_PROFILE (a directory: the platform writes a CPU profile there),
+ * BENCH_FLEET_BASELINE (1; 0 skips the ack-only baseline).
  * Last line: `fleet: <N> devices, <P> points/s stored of <S> sent, PUBACK p99 <L> ms, peak RSS <R> MB, <K> KB per device`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -43,9 +44,9 @@ interface GeneratorResult {
 }
 
 /** Starts a bench script in its own process; resolves with the first JSON line it prints (it keeps running). */
-function startChild(script: string, job: unknown, onStderr?: (line: string) => void): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+function startChild(script: string, job: unknown, onStderr?: (line: string) => void, nodeFlags: readonly string[] = []): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
   const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', path, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr?.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n')) if (line.trim()) (onStderr ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   });
@@ -176,7 +177,9 @@ async function api<T>(httpUrl: string, token: string | null, method: string, pat
 
 async function fleetRun(count: number, seconds: number, generators: number, connectPerSec: number): Promise<string> {
   const dir = await tempDir('iip-bench-fleet-');
-  const { child: platform, info } = await startChild('fleet-platform.ts', { dataDir: dir.path, adminPassword: ADMIN_PASSWORD });
+  // BENCH_FLEET_PROFILE=<dir>: the platform writes a V8 CPU profile there (node --cpu-prof) when it stops.
+  const profile = process.env.BENCH_FLEET_PROFILE;
+  const { child: platform, info } = await startChild('fleet-platform.ts', { dataDir: dir.path, adminPassword: ADMIN_PASSWORD }, undefined, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
   const httpUrl = info.httpUrl as string;
   const pid = info.pid as number;
   try {
@@ -260,7 +263,7 @@ export async function main(): Promise<void> {
   const generators = env('BENCH_FLEET_GENERATORS', 4);
   const rate = env('BENCH_FLEET_CONNECT_RATE', 500);
   const large = env('BENCH_FLEET_LARGE', 20_000);
-  await baselineRun(count, Math.min(seconds, 20), generators, Math.max(rate, 2000));
+  if (env('BENCH_FLEET_BASELINE', 1) !== 0) await baselineRun(count, Math.min(seconds, 20), generators, Math.max(rate, 2000));
   const lines = [await fleetRun(count, seconds, generators, rate)];
   const limit = fileLimit();
   if (large > 0) {
