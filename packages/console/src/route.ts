@@ -1,5 +1,5 @@
 /**
- * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, #/alarms, #/rules, and the administration
+ * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, #/health, #/alarms, #/rules, and the administration
  * pages #/tenants, #/assets, #/users, #/roles, #/audit, and the signed-in user's own #/account). Hash routing needs no server
  * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
@@ -12,6 +12,7 @@ export type Route =
   | { readonly kind: 'gateway'; readonly id: string }
   | { readonly kind: 'evaluation' }
   | { readonly kind: 'usage' }
+  | { readonly kind: 'health' }
   | { readonly kind: 'account' }
   | { readonly kind: 'alarms' }
   | { readonly kind: 'rules' }
@@ -32,6 +33,7 @@ function decode(s: string): string | undefined {
 export function parseRoute(hash: string): Route {
   if (/^#\/evaluation(?:[/?#]|$)/.test(hash)) return { kind: 'evaluation' };
   if (/^#\/usage(?:[/?#]|$)/.test(hash)) return { kind: 'usage' };
+  if (/^#\/health(?:[/?#]|$)/.test(hash)) return { kind: 'health' };
   if (/^#\/account(?:[/?#]|$)/.test(hash)) return { kind: 'account' };
   if (/^#\/alarms(?:[/?#]|$)/.test(hash)) return { kind: 'alarms' };
   if (/^#\/rules(?:[/?#]|$)/.test(hash)) return { kind: 'rules' };
@@ -59,6 +61,8 @@ export function routeHref(r: Route): string {
       return '#/evaluation';
     case 'usage':
       return '#/usage';
+    case 'health':
+      return '#/health';
     case 'account':
       return '#/account';
     case 'alarms':

@@ -1,6 +1,6 @@
 /**
  * Everything behind sign-in: the header with its navigation (and, for a platform administrator, the tenant
- * switcher), the live-data stream and the pages (devices, gateways, evaluation, usage, and the administration
+ * switcher), the live-data stream and the pages (devices, gateways, evaluation, usage, health, and the administration
  * pages the user's access allows). Owns the API client, the live store and the WebSocket for the lifetime of
  * one session and acting tenant.
  */
@@ -36,6 +36,8 @@ import { EvaluationPage } from './pages/evaluation-page';
 import { GatewayDetailPage } from './pages/gateway-detail-page';
 import { GatewayListPage } from './pages/gateway-list-page';
 import { UsagePage } from './usage/usage-page';
+import { healthText } from './health/health-i18n';
+import { HealthPage } from './health/health-page';
 import { type Route, routeHref, useRoute } from './route';
 import { type Session, loadActingTenant, saveActingTenant } from './session-store';
 import { useFleet } from './use-fleet';
@@ -166,6 +168,9 @@ export function SignedInApp({
           <a href={routeHref({ kind: 'usage' })} data-testid="nav-usage" className={section(route) === 'usage' ? 'on' : ''}>
             {t('nav.usage')}
           </a>
+          <a href={routeHref({ kind: 'health' })} data-testid="nav-health" className={route.kind === 'health' ? 'on' : ''}>
+            {healthText(lang, 'nav.health')}
+          </a>
           {canReadAlarms && (
             <a href={routeHref({ kind: 'alarms' })} data-testid="nav-alarms" className={route.kind === 'alarms' ? 'on' : ''}>
               {alarmsText(lang, 'nav.alarms')}
@@ -229,6 +234,8 @@ export function SignedInApp({
         );
       case 'usage':
         return <UsagePage api={api} isAdmin={access?.tenantWide.includes('tenant-policy:write') ?? false} />;
+      case 'health':
+        return <HealthPage api={api} />;
       case 'tenants':
         return <TenantsPage api={homeApi} homeTenant={home} actingTenant={acting} onSwitch={switchTenant} onChanged={reloadTenants} />;
       case 'assets':
