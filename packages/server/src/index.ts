@@ -15,3 +15,5 @@ export { TenantQuotas, startTenantGovernance } from './tenant-governance.js';
 export type { TenantGovernance, TenantGovernanceOptions, TenantPolicyApi, TenantQuotaOptions, TenantUsage } from './tenant-governance.js';
 export { verifyAuditLog } from './routes/audit-events.js';
 export { type OidcOptions, oidcOptionsFromEnv } from './oidc-sign-in.js';
+export { METRICS_CONTENT_TYPE, PUBACK_BUCKETS_SECONDS, PlatformLoad, WINDOW_SECONDS } from './load-metrics.js';
+export type { LoadSnapshot, LoadSources, WindowPercentiles } from './load-metrics.js';

@@ -220,16 +220,19 @@ export class PlatformLoad {
   private readonly timer: NodeJS.Timeout;
   private sources: LoadSources | undefined;
   private readonly registry = new Registry();
+  private readonly windowSeconds: number;
   /** The snapshot a scrape reads (taken once per scrape, for all families). */
   private scraped: LoadSnapshot | undefined;
 
   /** Give to the MQTT server: called per PUBACK with its latency in ms. */
   readonly onPuback = (latencyMs: number): void => this.latency.record(latencyMs);
 
-  constructor() {
+  /** `stepMs`: the length of a window step (default 10 s; tests shorten it). */
+  constructor(opts: { readonly stepMs?: number } = {}) {
     const start = performance.eventLoopUtilization();
     this.marks = Array.from({ length: WINDOW_STEPS }, () => start);
-    this.timer = setInterval(() => this.step(), STEP_MS);
+    this.windowSeconds = (WINDOW_STEPS * (opts.stepMs ?? STEP_MS)) / 1000;
+    this.timer = setInterval(() => this.step(), opts.stepMs ?? STEP_MS);
     this.timer.unref();
     this.define();
   }
@@ -255,7 +258,7 @@ export class PlatformLoad {
     const since = this.marks[(this.steps + 1) % WINDOW_STEPS] as ReturnType<typeof performance.eventLoopUtilization>;
     return {
       measuredAt: Date.now(),
-      windowSeconds: WINDOW_SECONDS,
+      windowSeconds: this.windowSeconds,
       eventLoop: { delayMs: this.delay.window(), utilization: Math.round(performance.eventLoopUtilization(since).utilization * 10_000) / 10_000 },
       memory: {
         rssBytes: mem.rss,
@@ -301,6 +304,7 @@ export class PlatformLoad {
 
   /** Every iip_* family; docs/reference/monitoring.md lists them. */
   private define(): void {
+    const win = this.windowSeconds;
     const now = (): LoadSnapshot => this.scraped ?? this.snapshot();
     const family = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram' | 'summary', samples: (l: LoadSnapshot) => Sample[]): void => {
       this.registry.registerMetric(computedFamily(name, help, type, () => samples(now())));
@@ -315,15 +319,15 @@ export class PlatformLoad {
     const counter = (name: string, help: string, read: (l: LoadSnapshot) => number): void => family(name, help, 'counter', (l) => [{ value: read(l) }]);
     const seconds = (ms: number | null) => (ms === null ? null : Math.round(ms * 1000) / 1e6);
 
-    family('iip_event_loop_delay_seconds', `How late the event loop ran a timer due every ${EVENT_LOOP_RESOLUTION_MS} ms: quantiles over the last ${WINDOW_SECONDS} s, sum and count since start.`, 'summary', (l) => {
+    family('iip_event_loop_delay_seconds', `How late the event loop ran a timer due every ${EVENT_LOOP_RESOLUTION_MS} ms: quantiles over the last ${win} s, sum and count since start.`, 'summary', (l) => {
       const w = l.eventLoop.delayMs;
       const t = this.delay.totals();
       const q: Sample[] = [];
       if (w.samples > 0) for (const [quantile, v] of [[0.5, w.p50], [0.9, w.p90], [0.99, w.p99]] as const) q.push({ labels: { quantile }, value: seconds(v) ?? 0 });
       return [...q, { metricName: 'iip_event_loop_delay_seconds_sum', value: t.sumSeconds }, { metricName: 'iip_event_loop_delay_seconds_count', value: t.count }];
     });
-    gauge('iip_event_loop_delay_max_seconds', `Longest event-loop delay over the last ${WINDOW_SECONDS} s.`, (l) => seconds(l.eventLoop.delayMs.max));
-    gauge('iip_event_loop_utilization_ratio', `Share of the last ${WINDOW_SECONDS} s the event loop was busy (0 to 1).`, (l) => l.eventLoop.utilization);
+    gauge('iip_event_loop_delay_max_seconds', `Longest event-loop delay over the last ${win} s.`, (l) => seconds(l.eventLoop.delayMs.max));
+    gauge('iip_event_loop_utilization_ratio', `Share of the last ${win} s the event loop was busy (0 to 1).`, (l) => l.eventLoop.utilization);
 
     gauge('iip_memory_rss_bytes', 'Resident set size of the process.', (l) => l.memory.rssBytes);
     gauge('iip_memory_rss_peak_bytes', 'Largest resident set size since the process started.', (l) => l.memory.rssPeakBytes);
@@ -353,9 +357,9 @@ export class PlatformLoad {
     // The window's percentiles as gauges of their own (a `quantile` label belongs to summaries only), absent while
     // no PUBACK was written in the window.
     for (const p of ['p50', 'p90', 'p99'] as const) {
-      gauge(`iip_mqtt_puback_latency_window_${p}_seconds`, `PUBACK latency, ${p.slice(1)}th percentile over the last ${WINDOW_SECONDS} s.`, (l) => seconds(l.mqtt.pubackLatencyMs[p]));
+      gauge(`iip_mqtt_puback_latency_window_${p}_seconds`, `PUBACK latency, ${p.slice(1)}th percentile over the last ${win} s.`, (l) => seconds(l.mqtt.pubackLatencyMs[p]));
     }
-    gauge('iip_mqtt_puback_latency_window_max_seconds', `Longest PUBACK latency over the last ${WINDOW_SECONDS} s.`, (l) => seconds(l.mqtt.pubackLatencyMs.max));
+    gauge('iip_mqtt_puback_latency_window_max_seconds', `Longest PUBACK latency over the last ${win} s.`, (l) => seconds(l.mqtt.pubackLatencyMs.max));
     gauge('iip_mqtt_inbound_pending_publishes', 'PUBLISHes read and not yet answered, over all MQTT connections.', (l) => l.queues.mqttInboundPending);
     gauge('iip_mqtt_paused_connections', 'MQTT connections whose reading is paused because too many of their PUBLISHes wait for an answer.', (l) => l.queues.mqttPausedConnections);
     gauge('iip_mqtt_outbound_queued_messages', 'Messages to devices waiting in MQTT session queues.', (l) => l.queues.mqttOutboundQueued);
