@@ -11,6 +11,7 @@ export * from './mqtt-broker.js';
 export * from './mqtt-client-id.js';
 export * from './mqtt-conformance.js';
 export * from './mqtt-frame-guard.js';
+export * from './mqtt-limits.js';
 export * from './mqtt/front-door.js';
 export * from './mqtt/topic-filter.js';
 export * from './http-ingest.js';

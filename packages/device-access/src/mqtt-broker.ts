@@ -19,7 +19,19 @@ import { type DeviceDirectory, type DeviceEntry, parseDeviceUsername } from './d
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
 import { MQTT_311_LEVELS } from './mqtt-conformance.js';
 import { guardConnection } from './mqtt-frame-guard.js';
-import { type AuthResult, type FrontDoorPolicy, type FrontDoorQueueDepths, type FrontDoorStats, MqttFrontDoor, type PublishOutcome, Reason, type SharedSessions } from './mqtt/front-door.js';
+import type { MqttLimits } from './mqtt-limits.js';
+import {
+  type AuthResult,
+  type FrontDoorBacklog,
+  type FrontDoorPolicy,
+  type FrontDoorQueueDepths,
+  type FrontDoorSessionStats,
+  type FrontDoorStats,
+  MqttFrontDoor,
+  type PublishOutcome,
+  Reason,
+  type SharedSessions,
+} from './mqtt/front-door.js';
 
 interface DeviceIdentity {
   readonly tenant: string;
@@ -63,6 +75,13 @@ export interface MqttAccessOptions {
    * them (@iip/bus connectNatsSessionStore; ADR 0008). `iip` server only.
    */
   readonly sharedSessions?: SharedSessions;
+  /**
+   * The `iip` server's limits (queues, write buffers, the slow-consumer grace period, packet size, timeouts…;
+   * mqtt-limits.ts). aedes keeps its own, which these do not change: a client that does not drain its socket
+   * within 60 s is disconnected (drainTimeout), 42 packets may wait for a CONNECT's authentication (queueLimit),
+   * and a session's QoS 1 messages not yet acknowledged (online or offline) are kept in memory without a limit.
+   */
+  readonly limits?: MqttLimits;
   /**
    * Called per QoS 1 PUBLISH acknowledged, with the milliseconds from the PUBLISH being read to its PUBACK being
    * written (`iip`), or to the acknowledgement being handed to aedes (`aedes`, which writes it right after).
@@ -195,6 +214,7 @@ export class MqttAccess {
       port: this.opts.port,
       ...(this.opts.log && { log: this.opts.log }),
       ...(this.opts.sharedSessions && { sharedSessions: this.opts.sharedSessions }),
+      ...this.opts.limits,
       ...(this.opts.onPuback && { onPuback: this.opts.onPuback }),
       wrap: (socket: Socket) => {
         const remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -298,6 +318,16 @@ export class MqttAccess {
   /** Devices of `tenant` connected to this process now (our own front door; 0 under aedes). */
   connectedOf(tenant: string): number {
     return this.door?.connectedOf(tenant) ?? 0;
+  }
+
+  /** Bytes held for clients now: write buffers, slow connections, session queues (undefined under aedes). */
+  backlog(): FrontDoorBacklog | undefined {
+    return this.door?.backlog();
+  }
+
+  /** One MQTT session's queue and write-buffer figures, by its session key (e.g. `default/gw-1`); undefined under aedes. */
+  sessionStats(clientId: string): FrontDoorSessionStats | undefined {
+    return this.door?.sessionStats(clientId);
   }
 
   /** What waits in our own front door now (undefined under aedes, whose queues are its own). */

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
 import { connectNatsSessionStore } from '@iip/bus';
-import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
+import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type MqttLimits, mqttLimitsFromEnv, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
 import { AlarmService } from '@iip/rules';
 import { Historian } from '@iip/historian';
 import { UserService } from '@iip/security';
@@ -58,6 +58,11 @@ export interface PlatformOptions {
    * (3.1.1 only, kept for one release as a fallback). Default: IIP_MQTT_SERVER, else iip.
    */
   readonly mqttServer?: 'aedes' | 'iip';
+  /**
+   * The MQTT front door's limits (docs/reference/mqtt.md "Limits"); each one not given here is read from its
+   * IIP_MQTT_* environment variable, else the default.
+   */
+  readonly mqttLimits?: MqttLimits;
   /** Interface to listen on; 127.0.0.1 by default (safe), 0.0.0.0 to accept devices on the network. */
   readonly host?: string;
   /** Password of the first admin; generated and reported once when absent. */
@@ -131,6 +136,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     });
   }
   const topology = resolveTopology({ dataDir: opts.dataDir, storage: opts.storage, bus: opts.bus, roles: opts.roles });
+  // Read before anything opens: a bad IIP_MQTT_* value stops the start with its name.
+  const mqttLimits: MqttLimits = { ...mqttLimitsFromEnv(process.env), ...opts.mqttLimits };
   const frontDoor = topology.roles.has('front-door');
   const workerRole = topology.roles.has('worker');
   const storage = await openPlatformStorage(topology);
@@ -275,6 +282,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         if (level === 'warn') log(`mqtt: ${msg} ${fields ? JSON.stringify(fields) : ''}`);
       },
       server: mqttServer,
+      limits: mqttLimits,
       onPuback: load.onPuback,
     });
     mqttRef = mqtt;
