@@ -22,7 +22,7 @@ import { AuditTrail } from './audit-trail.js';
 import { buildApp } from './app.js';
 import { startDemoFactory } from './demo-factory.js';
 import { RegistryDeviceDirectory } from './device-directory.js';
-import { LiveStream } from './live-stream.js';
+import { LiveStream, type LiveStreamOptions } from './live-stream.js';
 import { PlatformLoad } from './load-metrics.js';
 import { modelFormats } from './model-formats.js';
 import { type OidcOptions, OidcSignIn } from './oidc-sign-in.js';
@@ -63,6 +63,8 @@ export interface PlatformOptions {
    * IIP_MQTT_* environment variable, else the default.
    */
   readonly mqttLimits?: MqttLimits;
+  /** The WebSocket live stream's bounds per socket (unsent bytes, how long it may lag; live-stream.ts). */
+  readonly liveStream?: LiveStreamOptions;
   /** Interface to listen on; 127.0.0.1 by default (safe), 0.0.0.0 to accept devices on the network. */
   readonly host?: string;
   /** Password of the first admin; generated and reported once when absent. */
@@ -315,7 +317,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       cleanups.push(() => router.close());
     }
 
-    const live = new LiveStream(bus);
+    const live = new LiveStream(bus, opts.liveStream);
     cleanups.push(() => live.close());
     load.bind({
       mqttServer,
@@ -415,6 +417,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           ...(worker ? { worker: worker.stats() } : {}),
           mqtt: mqtt.stats(),
           liveSockets: live.size,
+          liveStream: live.stats(),
           audit: auditTrail.stats(),
           retention: tenants.retentionStatus(),
           ...(rules ? { rules: rules.stats() } : {}),

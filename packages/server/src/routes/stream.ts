@@ -28,7 +28,7 @@ export async function streamRoutes(app: FastifyInstance, opts: { live: LiveStrea
       schema: {
         tags: ['telemetry'],
         description:
-          'WebSocket. First frame from the client: {"type":"auth","token":"<bearer token>","tenant":"<optional, platform administrators>"}; then {"type":"subscribe","devices":[…]|null} at any time. Server frames: {type:"hello", tenant}, {type:"telemetry", device, points}, {type:"error", code, message}.',
+          'WebSocket. First frame from the client: {"type":"auth","token":"<bearer token>","tenant":"<optional, platform administrators>"}; then {"type":"subscribe","devices":[…]|null} at any time. Server frames: {type:"hello", tenant}, {type:"telemetry", device, points}, {type:"lagged", dropped, ms} (the client fell more than 4 MiB behind for ms milliseconds and missed `dropped` values replaced by newer ones; sent once it catches up), {type:"error", code, message}. A client that stays behind for 30 s is closed with 4408 (IIP_ERR_STREAM_LAGGED).',
       },
     },
     (socket, req) => {
