@@ -65,7 +65,7 @@ export interface Bus {
 }
 
 export { InProcessBus } from './in-process.js';
-export type { InProcessBusOptions } from './in-process.js';
+export type { InProcessBusOptions, InProcessBusStats } from './in-process.js';
 export { connectNatsBus, decodeSubjectToken, encodeSubjectToken } from './nats.js';
 export type { NatsBusOptions } from './nats.js';
 export { connectNatsSessionStore } from './nats-sessions.js';

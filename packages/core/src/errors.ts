@@ -233,6 +233,11 @@ export const CORE_ERRORS = defineErrors({
     meaning: 'The message bus (NATS JetStream) cannot take the message now: it is unreachable, it did not confirm in time, or the stream refused it; nothing was acknowledged.',
     fix: 'Send it again later (a device resends unacknowledged readings by itself); check that nats-server runs with -js and is reachable at the bus URL (--bus / IIP_BUS_URL).',
   },
+  IIP_ERR_BUS_OVERLOADED: {
+    status: 503,
+    meaning: 'A subscriber group of the in-process bus (the embedded platform) holds as many messages as it may — its handlers are slower than what is published, or keep failing — so new messages are not given to it until it catches up; each is counted in the bus statistics.',
+    fix: 'Find what slows the group (the log names it; for rules, the alarm store), or raise maxPendingPerGroup; the stored telemetry is not affected, only what that group does with it.',
+  },
   IIP_ERR_STORAGE_TRANSACTION_MISUSE: {
     status: 500,
     meaning: 'Code running inside a storage transaction wrote through the store instead of the transaction, or used a transaction after it had ended.',
