@@ -20,6 +20,8 @@ export type MqttLimits = Pick<
   | 'slowConsumerGraceMs'
   | 'connectTimeoutMs'
   | 'packetTimeoutMs'
+  | 'maxRetainedPerDevice'
+  | 'maxRetainedBytesPerDevice'
 >;
 
 /** Each limit's environment variable and the range it accepts (MQTT's own ranges where it has one). */
@@ -36,6 +38,8 @@ export const MQTT_LIMIT_ENV: { readonly [K in keyof Required<MqttLimits>]: { rea
   slowConsumerGraceMs: { env: 'IIP_MQTT_SLOW_CONSUMER_GRACE_MS', min: 0, max: 24 * 3600 * 1000 },
   connectTimeoutMs: { env: 'IIP_MQTT_CONNECT_TIMEOUT_MS', min: 100, max: 3600 * 1000 },
   packetTimeoutMs: { env: 'IIP_MQTT_PACKET_TIMEOUT_MS', min: 100, max: 24 * 3600 * 1000 },
+  maxRetainedPerDevice: { env: 'IIP_MQTT_MAX_RETAINED_PER_DEVICE', min: 0, max: 1_000_000 },
+  maxRetainedBytesPerDevice: { env: 'IIP_MQTT_MAX_RETAINED_BYTES_PER_DEVICE', min: 0, max: 2 ** 31 },
 };
 
 /** The limits set in `env`; a value that is not an integer in its range is refused (IIP_ERR_VALIDATION) rather than ignored. */

@@ -204,6 +204,33 @@ describe('MQTT front door: a slow consumer is bounded (issue 20)', () => {
   });
 });
 
+describe('MQTT front door: retained messages a device may set (issue 20)', () => {
+  it('a device keeps at most its limit of retained topics; past it a retained PUBLISH is delivered but not kept, counted and logged once', async () => {
+    await withDoor({ maxRetainedPerDevice: 5, maxRetainedBytesPerDevice: 64 * 1024 }, async (door, port, logged) => {
+      const c = await raw(port, 'ret');
+      for (let i = 0; i < 40; i++) c.send({ cmd: 'publish', topic: `iip/t1/ret/state/${i}`, payload: Buffer.from(`s${i}`), qos: 1, messageId: i + 1, retain: true, dup: false } as Packet);
+      await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === 40, 'the PUBACKs');
+      assert.equal(door.retained.size, 5);
+      assert.equal(door.stats().retainedRefused, 35);
+      assert.equal(logged.filter((l) => l.msg.includes('retained message not kept')).length, 1);
+      // Bytes count too: one large retained message fills the byte budget.
+      c.send({ cmd: 'publish', topic: 'iip/t1/ret/state/0', payload: Buffer.alloc(0), qos: 1, messageId: 41, retain: true, dup: false } as Packet);
+      c.send({ cmd: 'publish', topic: 'iip/t1/ret/big', payload: Buffer.alloc(70 * 1024), qos: 1, messageId: 42, retain: true, dup: false } as Packet);
+      await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === 42, 'the PUBACKs');
+      assert.equal(door.retained.has('iip/t1/ret/state/0'), false, 'cleared');
+      assert.equal(door.retained.has('iip/t1/ret/big'), false, 'over the byte budget');
+      assert.equal(door.retained.size, 4);
+      // Clearing one makes room again; the platform's own retained messages are not the device's.
+      c.send({ cmd: 'publish', topic: 'iip/t1/ret/state/39', payload: Buffer.from('late'), qos: 1, messageId: 43, retain: true, dup: false } as Packet);
+      await waitFor(() => c.packets.filter((p) => p.cmd === 'puback').length === 43, 'the PUBACK');
+      assert.equal(door.retained.get('iip/t1/ret/state/39')?.payload.toString(), 'late');
+      for (let i = 0; i < 10; i++) door.publish({ topic: `iip/t1/ret/config/${i}`, payload: Buffer.from('{}'), qos: 1, retain: true });
+      assert.equal(door.retained.size, 15);
+      c.sock.destroy();
+    });
+  });
+});
+
 describe('MQTT front door: inbound limits (issue 20)', () => {
   it('MQTT 5: the receive maximum is announced in CONNACK; a client with more QoS 1 PUBLISHes unanswered gets DISCONNECT 0x93', async () => {
     const pending: Array<() => void> = [];

@@ -127,6 +127,13 @@ export interface FrontDoorOptions {
   readonly packetTimeoutMs?: number;
   /** Payload bytes of inbound PUBLISHes awaiting an answer past which reading from a connection pauses; default 1 MiB. */
   readonly maxPendingBytesPerConnection?: number;
+  /**
+   * Retained messages one device's clients may keep set (topics), and their payload and topic bytes; default 32 and
+   * 1 MiB. A retained PUBLISH to a new topic past either is delivered but not retained (counted). The platform's
+   * own retained messages (a gateway's configuration) are not counted against the device.
+   */
+  readonly maxRetainedPerDevice?: number;
+  readonly maxRetainedBytesPerDevice?: number;
   /** Our receive maximum (QoS 1/2 in flight from a client); default 1,000. */
   readonly receiveMaximum?: number;
   /** Longest session a 3.1.1 client with clean session off, or an MQTT 5 client, may keep; default 7 days. */
@@ -243,6 +250,8 @@ export interface FrontDoorStats {
   readonly packetsTooLarge: number;
   /** Connections ended because a packet, once begun, did not arrive whole within the packet timeout. */
   readonly packetTimeouts: number;
+  /** Retained PUBLISHes of devices not retained because the device had its limit of retained messages set. */
+  readonly retainedRefused: number;
 }
 
 /** What the front door holds for clients now (gauges; computed when asked, O(connections + sessions)). */
@@ -413,6 +422,9 @@ export class MqttFrontDoor {
   /** Every held session's subscriptions by topic level, for routing (see subscription-index.ts). */
   private readonly subIndex = new SubscriptionIndex<Session>();
   readonly retained = new Map<string, OutboundMessage>();
+  /** Retained topics set by a device's clients (key tenant/device), and who set each: the per-device bound. */
+  private readonly retainedBy = new Map<string, { topics: Set<string>; bytes: number; logged: boolean }>();
+  private readonly retainedOwner = new Map<string, string>();
   private readonly connections = new Set<Connection>();
   private readonly sharedCursor = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -427,6 +439,7 @@ export class MqttFrontDoor {
     receiveMaximumExceeded: 0,
     packetsTooLarge: 0,
     packetTimeouts: 0,
+    retainedRefused: 0,
   };
   private readonly sharedCounters = { sessionsTakenOver: 0, sessionsHandedOver: 0, sharedStateLeftOut: 0, sharedSaves: 0 };
   /** Shared sessions: what another front door handed over, by client id, until the CONNECT opens it here. */
@@ -448,6 +461,8 @@ export class MqttFrontDoor {
   readonly connectTimeoutMs: number;
   readonly packetTimeoutMs: number;
   readonly maxPendingBytes: number;
+  readonly maxRetainedPerDevice: number;
+  readonly maxRetainedBytesPerDevice: number;
 
   constructor(readonly opts: FrontDoorOptions) {
     this.now = opts.now ?? Date.now;
@@ -459,6 +474,8 @@ export class MqttFrontDoor {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.packetTimeoutMs = opts.packetTimeoutMs ?? 60_000;
     this.maxPendingBytes = opts.maxPendingBytesPerConnection ?? 1024 * 1024;
+    this.maxRetainedPerDevice = opts.maxRetainedPerDevice ?? 32;
+    this.maxRetainedBytesPerDevice = opts.maxRetainedBytesPerDevice ?? 1024 * 1024;
     this.receiveMaximum = opts.receiveMaximum ?? 1000;
     this.maxSessionExpiry = opts.maxSessionExpirySeconds ?? 7 * 24 * 3600;
     this.maximumPacketSize = opts.maximumPacketSize ?? 1024 * 1024;
@@ -791,10 +808,7 @@ export class MqttFrontDoor {
 
   /** A message into the server (from the platform, a client, or a will): retained, then routed. */
   publish(msg: OutboundMessage, from?: Session): void {
-    if (msg.retain) {
-      if (msg.payload.length === 0) this.retained.delete(msg.topic);
-      else this.retained.set(msg.topic, msg);
-    }
+    if (msg.retain) this.retain(msg, from);
     for (const [clientId, r] of this.restoring) {
       if (r.arrived.length < this.maxQueued) r.arrived.push(msg);
       else {
@@ -844,6 +858,52 @@ export class MqttFrontDoor {
       const pick = pool[i];
       if (pick) this.deliver(pick.session, { msg, qos: Math.min(msg.qos, pick.sub.qos) as 0 | 1, retain: false });
     }
+  }
+
+  /**
+   * Sets (or, with an empty payload, clears) the retained message of a topic. A device's clients keep at most
+   * maxRetainedPerDevice topics and maxRetainedBytesPerDevice bytes retained: past them a new one is not kept
+   * (still delivered), counted and logged once until the device has room again.
+   */
+  private retain(msg: OutboundMessage, from: Session | undefined): void {
+    const topic = msg.topic;
+    const owner = this.retainedOwner.get(topic);
+    const size = msg.payload.length + topic.length;
+    if (owner !== undefined) {
+      const before = this.retainedBy.get(owner);
+      const old = this.retained.get(topic);
+      if (before) {
+        before.topics.delete(topic);
+        before.bytes -= old ? old.payload.length + topic.length : 0;
+        before.logged = false;
+        if (before.topics.size === 0) this.retainedBy.delete(owner);
+      }
+      this.retainedOwner.delete(topic);
+    }
+    if (msg.payload.length === 0) {
+      this.retained.delete(topic);
+      return;
+    }
+    if (from) {
+      const key = `${from.identity.tenant}/${from.identity.device}`;
+      const mine = this.retainedBy.get(key) ?? { topics: new Set<string>(), bytes: 0, logged: false };
+      if (mine.topics.size >= this.maxRetainedPerDevice || mine.bytes + size > this.maxRetainedBytesPerDevice) {
+        // What the topic held before is gone too: the device asked to replace it.
+        this.retained.delete(topic);
+        this.counters.retainedRefused++;
+        if (!mine.logged) {
+          mine.logged = true;
+          this.log('warn', 'MQTT retained message not kept: the device has its limit of retained messages set', { device: from.identity.device, topic, retained: mine.topics.size, bytes: mine.bytes });
+        }
+        if (mine.topics.size > 0) this.retainedBy.set(key, mine);
+        return;
+      }
+      mine.topics.add(topic);
+      mine.bytes += size;
+      this.retainedBy.set(key, mine);
+      this.retainedOwner.set(topic, key);
+    }
+    this.retained.set(topic, msg);
   }
 
   /** Retained messages for a new subscription. */
