@@ -16,8 +16,9 @@
  * window exactly. Everything else is counted when read.
  */
 import { type IntervalHistogram, type RecordableHistogram, createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { AdmissionStats, FrontDoorQueueDepths, MqttAccessStats } from '@iip/device-access';
+import type { AdmissionStats, FrontDoorBacklog, FrontDoorQueueDepths, MqttAccessStats } from '@iip/device-access';
 import { type Metric, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LiveStreamStats } from './live-stream.js';
 
 /** Steps of the sliding window, and their length. */
 export const WINDOW_STEPS = 6;
@@ -78,7 +79,16 @@ export interface LoadSnapshot {
     readonly mqttPausedConnections: number | null;
     readonly mqttOutboundQueued: number | null;
     readonly mqttOutboundInflight: number | null;
+    /** Payload and topic bytes held in MQTT session queues and in flight. */
+    readonly mqttSessionBytes: number | null;
+    /** Bytes waiting in the MQTT connections' socket write buffers. */
+    readonly mqttWriteBufferedBytes: number | null;
+    /** MQTT clients whose write buffer is past its cap now (slow consumers in their grace period). */
+    readonly mqttSlowConnections: number | null;
     readonly liveSubscribers: number;
+    /** Live-stream sockets past their buffer cap now, and the bytes the live sockets have not sent yet. */
+    readonly liveLagging: number;
+    readonly liveBufferedBytes: number;
   };
   /** Telemetry points since start (as `ingest` of the status counts them). */
   readonly points: { readonly stored: number; readonly duplicates: number; readonly rejectedMessages: number };
@@ -89,9 +99,10 @@ export interface LoadSources {
   readonly mqttServer: 'iip' | 'aedes';
   mqtt(): MqttAccessStats;
   mqttQueues(): FrontDoorQueueDepths | undefined;
+  mqttBacklog(): FrontDoorBacklog | undefined;
   historian(): { readonly queued: number; readonly written: number };
   ingest(): AdmissionStats;
-  liveSubscribers(): number;
+  live(): LiveStreamStats;
 }
 
 /** The PUBACK latencies: a ring of HDR histograms (µs) for the window, and cumulative bucket counters. */
@@ -254,6 +265,8 @@ export class PlatformLoad {
     const mem = process.memoryUsage();
     const mqtt = s?.mqtt();
     const queues = s?.mqttQueues();
+    const backlog = s?.mqttBacklog();
+    const live = s?.live();
     const ingest = s?.ingest();
     const since = this.marks[(this.steps + 1) % WINDOW_STEPS] as ReturnType<typeof performance.eventLoopUtilization>;
     return {
@@ -281,7 +294,12 @@ export class PlatformLoad {
         mqttPausedConnections: queues?.pausedConnections ?? null,
         mqttOutboundQueued: queues?.outboundQueued ?? null,
         mqttOutboundInflight: queues?.outboundInflight ?? null,
-        liveSubscribers: s?.liveSubscribers() ?? 0,
+        mqttSessionBytes: backlog?.sessionBytes ?? null,
+        mqttWriteBufferedBytes: backlog?.writeBufferedBytes ?? null,
+        mqttSlowConnections: backlog?.slowConnections ?? null,
+        liveSubscribers: live?.sockets ?? 0,
+        liveLagging: live?.lagging ?? 0,
+        liveBufferedBytes: live?.bufferedBytes ?? 0,
       },
       points: { stored: ingest?.acceptedPoints ?? 0, duplicates: ingest?.duplicatePoints ?? 0, rejectedMessages: ingest?.rejectedMessages ?? 0 },
     };
@@ -365,6 +383,11 @@ export class PlatformLoad {
     gauge('iip_mqtt_outbound_queued_messages', 'Messages to devices waiting in MQTT session queues.', (l) => l.queues.mqttOutboundQueued);
     gauge('iip_mqtt_outbound_inflight_messages', 'QoS 1 messages sent to devices and not yet acknowledged by them.', (l) => l.queues.mqttOutboundInflight);
     counter('iip_mqtt_outbound_dropped_messages_total', 'Messages to devices dropped because their session queue was full.', () => this.sources?.mqtt().frontDoor?.queuedDropped ?? 0);
+    gauge('iip_mqtt_session_bytes', 'Payload and topic bytes held in MQTT session queues and in flight.', (l) => l.queues.mqttSessionBytes);
+    gauge('iip_mqtt_write_buffered_bytes', 'Bytes waiting in the MQTT connections’ socket write buffers.', (l) => l.queues.mqttWriteBufferedBytes);
+    gauge('iip_mqtt_slow_connections', 'MQTT clients whose write buffer is past its cap now (slow consumers in their grace period).', (l) => l.queues.mqttSlowConnections);
+    counter('iip_mqtt_slow_consumer_disconnects_total', 'MQTT connections ended because their write buffer stayed past its cap beyond the grace period.', () => this.sources?.mqtt().frontDoor?.slowConsumerDisconnects ?? 0);
+    counter('iip_mqtt_qos0_dropped_messages_total', 'QoS 0 messages not sent to a client whose write buffer was past its cap.', () => this.sources?.mqtt().frontDoor?.qos0Dropped ?? 0);
 
     gauge('iip_historian_queued_points', 'Telemetry points waiting to be committed by the historian.', (l) => l.queues.historianPoints);
     counter('iip_historian_written_points_total', 'Telemetry points the historian committed.', () => this.sources?.historian().written ?? 0);
@@ -374,6 +397,9 @@ export class PlatformLoad {
       Object.entries(this.sources?.ingest().rejectedByCode ?? {}).map(([code, n]) => ({ labels: { code }, value: n })),
     );
     gauge('iip_live_subscribers', 'Live-stream (WebSocket) subscribers now.', (l) => l.queues.liveSubscribers);
+    gauge('iip_live_lagging_subscribers', 'Live-stream sockets past their buffer cap now.', (l) => l.queues.liveLagging);
+    gauge('iip_live_buffered_bytes', 'Bytes sent to live-stream sockets and not yet taken by the network.', (l) => l.queues.liveBufferedBytes);
+    counter('iip_live_closed_lagging_total', 'Live-stream sockets closed for staying behind too long.', () => this.sources?.live().closedLagging ?? 0);
   }
 }
 

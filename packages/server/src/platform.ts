@@ -323,9 +323,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       mqttServer,
       mqtt: () => mqtt.stats(),
       mqttQueues: () => mqtt.queueDepths(),
+      mqttBacklog: () => mqtt.backlog(),
       historian: () => historian.stats(),
       ingest: () => admission.stats(),
-      liveSubscribers: () => live.size,
+      live: () => live.stats(),
     });
     const accessControl = new AccessControl(storage.access, {
       platformTenant: DEFAULT_TENANT,

@@ -30,7 +30,8 @@ interface LoadStatus {
       pubacksSent: number;
       pubackLatencyMs: { samples: number; p50: number | null; p90: number | null; p99: number | null; max: number | null };
     };
-    queues: Record<'historianPoints' | 'liveSubscribers', number> & Record<'mqttInboundPending' | 'mqttPausedConnections' | 'mqttOutboundQueued' | 'mqttOutboundInflight', number | null>;
+    queues: Record<'historianPoints' | 'liveSubscribers' | 'liveLagging' | 'liveBufferedBytes', number> &
+      Record<'mqttInboundPending' | 'mqttPausedConnections' | 'mqttOutboundQueued' | 'mqttOutboundInflight' | 'mqttSessionBytes' | 'mqttWriteBufferedBytes' | 'mqttSlowConnections', number | null>;
     points: { stored: number; duplicates: number; rejectedMessages: number };
   };
 }
@@ -123,12 +124,20 @@ describe('GET /metrics on the iip MQTT front door', () => {
       iip_mqtt_outbound_queued_messages: 'GAUGE',
       iip_mqtt_outbound_inflight_messages: 'GAUGE',
       iip_mqtt_outbound_dropped_messages_total: 'COUNTER',
+      iip_mqtt_session_bytes: 'GAUGE',
+      iip_mqtt_write_buffered_bytes: 'GAUGE',
+      iip_mqtt_slow_connections: 'GAUGE',
+      iip_mqtt_slow_consumer_disconnects_total: 'COUNTER',
+      iip_mqtt_qos0_dropped_messages_total: 'COUNTER',
       iip_historian_queued_points: 'GAUGE',
       iip_historian_written_points_total: 'COUNTER',
       iip_ingest_stored_points_total: 'COUNTER',
       iip_ingest_duplicate_points_total: 'COUNTER',
       iip_ingest_rejected_messages_total: 'COUNTER',
       iip_live_subscribers: 'GAUGE',
+      iip_live_lagging_subscribers: 'GAUGE',
+      iip_live_buffered_bytes: 'GAUGE',
+      iip_live_closed_lagging_total: 'COUNTER',
       process_cpu_seconds_total: 'COUNTER',
       process_resident_memory_bytes: 'GAUGE',
       nodejs_heap_size_used_bytes: 'GAUGE',
@@ -171,6 +180,8 @@ describe('GET /metrics on the iip MQTT front door', () => {
     assert.equal(value(families, 'iip_mqtt_connections'), 1);
     assert.equal(value(families, 'iip_mqtt_inbound_pending_publishes'), 0);
     assert.equal(value(families, 'iip_mqtt_paused_connections'), 0);
+    assert.equal(value(families, 'iip_mqtt_slow_connections'), 0);
+    assert.ok(value(families, 'iip_mqtt_write_buffered_bytes') >= 0);
     assert.ok(value(families, 'iip_ingest_stored_points_total') >= QOS1_MESSAGES * 2, 'the QoS 1 messages’ points are stored');
     const loop = family(families, 'iip_event_loop_delay_seconds').metrics[0];
     assert.ok(loop?.quantiles && Number(loop.count) > 0, 'the event-loop summary has samples');
@@ -195,8 +206,16 @@ describe('GET /metrics on the iip MQTT front door', () => {
     assert.ok(l.eventLoop.delayMs.samples > 0 && l.eventLoop.delayMs.p50 !== null, JSON.stringify(l.eventLoop));
     for (const [k, v] of Object.entries(l.memory)) assert.ok(v > 0, `memory.${k} > 0`);
     assert.deepEqual(
-      { inbound: l.queues.mqttInboundPending, paused: l.queues.mqttPausedConnections, historian: typeof l.queues.historianPoints, live: l.queues.liveSubscribers },
-      { inbound: 0, paused: 0, historian: 'number', live: 0 },
+      {
+        inbound: l.queues.mqttInboundPending,
+        paused: l.queues.mqttPausedConnections,
+        slow: l.queues.mqttSlowConnections,
+        sessionBytes: typeof l.queues.mqttSessionBytes,
+        historian: typeof l.queues.historianPoints,
+        live: l.queues.liveSubscribers,
+        lagging: l.queues.liveLagging,
+      },
+      { inbound: 0, paused: 0, slow: 0, sessionBytes: 'number', historian: 'number', live: 0, lagging: 0 },
     );
     assert.equal(l.points.stored, value(families, 'iip_ingest_stored_points_total'));
   });
@@ -258,5 +277,6 @@ describe('GET /metrics on the aedes fallback', () => {
     assert.equal(status.body.load.mqtt.server, 'aedes');
     assert.equal(status.body.load.mqtt.pubacksSent, QOS1_MESSAGES);
     assert.equal(status.body.load.queues.mqttInboundPending, null);
+    assert.equal(status.body.load.queues.mqttSessionBytes, null);
   });
 });

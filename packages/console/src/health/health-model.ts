@@ -41,7 +41,13 @@ export interface PlatformLoadReply {
     readonly mqttPausedConnections: number | null;
     readonly mqttOutboundQueued: number | null;
     readonly mqttOutboundInflight: number | null;
+    /** Absent from a platform older than the MQTT memory bounds. */
+    readonly mqttSessionBytes?: number | null;
+    readonly mqttWriteBufferedBytes?: number | null;
+    readonly mqttSlowConnections?: number | null;
     readonly liveSubscribers: number;
+    readonly liveLagging?: number;
+    readonly liveBufferedBytes?: number;
   };
   readonly points: { readonly stored: number; readonly duplicates: number; readonly rejectedMessages: number };
 }
@@ -76,6 +82,11 @@ export function formatRatio(r: number, lang: Lang): string {
 /** A count, or "—" where the figure does not apply (the MQTT queues under aedes). */
 export function formatCount(n: number | null | undefined, lang: Lang): string {
   return n === null || n === undefined ? '—' : formatNumber(n, lang, 0);
+}
+
+/** A size in bytes, or "—" where the figure does not apply. */
+export function formatSize(n: number | null | undefined, lang: Lang): string {
+  return n === null || n === undefined ? '—' : formatBytes(n, lang);
 }
 
 export { formatBytes };

@@ -22,6 +22,7 @@ import {
   formatCount,
   formatMs,
   formatRatio,
+  formatSize,
   isUnreachable,
   latencyLevel,
   readLoad,
@@ -149,7 +150,11 @@ function QueuesPanel({ l }: { l: PlatformLoadReply }) {
       <Figure id="queue-paused" label={h('queues.paused')} value={formatCount(q.mqttPausedConnections, lang)} />
       <Figure id="queue-outbound" label={h('queues.outbound')} value={formatCount(q.mqttOutboundQueued, lang)} />
       <Figure id="queue-inflight" label={h('queues.inflight')} value={formatCount(q.mqttOutboundInflight, lang)} />
+      <Figure id="queue-session-bytes" label={h('queues.sessionBytes')} value={formatSize(q.mqttSessionBytes, lang)} />
+      <Figure id="queue-write-buffered" label={h('queues.writeBuffered')} value={formatSize(q.mqttWriteBufferedBytes, lang)} />
+      <Figure id="queue-slow" label={h('queues.slow')} value={formatCount(q.mqttSlowConnections, lang)} level={q.mqttSlowConnections ? 'warn' : 'none'} />
       <Figure id="queue-live" label={h('queues.live')} value={formatCount(q.liveSubscribers, lang)} />
+      <Figure id="queue-live-lagging" label={h('queues.liveLagging')} value={formatCount(q.liveLagging, lang)} level={q.liveLagging ? 'warn' : 'none'} />
       {q.mqttInboundPending === null && <p className="muted small">{h('queues.notApplicable')}</p>}
     </Panel>
   );
