@@ -52,12 +52,16 @@ function startChild(script: string, job: unknown, onStderr?: (line: string) => v
   });
   return new Promise((resolve, reject) => {
     let out = '';
+    // The first line that is a JSON object (libraries may print warnings to stdout before it).
     const onData = (d: Buffer) => {
       out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
+      for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
         child.stdout?.off('data', onData);
-        resolve({ child, info: JSON.parse(out.slice(0, nl)) as Record<string, unknown> });
+        resolve({ child, info: JSON.parse(line) as Record<string, unknown> });
+        return;
       }
     };
     child.stdout?.on('data', onData);
@@ -179,7 +183,8 @@ async function fleetRun(count: number, seconds: number, generators: number, conn
   const dir = await tempDir('iip-bench-fleet-');
   // BENCH_FLEET_PROFILE=<dir>: the platform writes a V8 CPU profile there (node --cpu-prof) when it stops.
   const profile = process.env.BENCH_FLEET_PROFILE;
-  const { child: platform, info } = await startChild('fleet-platform.ts', { dataDir: dir.path, adminPassword: ADMIN_PASSWORD }, undefined, profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []);
+  const flags = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ...(process.env.BENCH_FLEET_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+  const { child: platform, info } = await startChild('fleet-platform.ts', { dataDir: dir.path, adminPassword: ADMIN_PASSWORD }, undefined, flags);
   const httpUrl = info.httpUrl as string;
   const pid = info.pid as number;
   try {

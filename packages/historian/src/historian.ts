@@ -157,6 +157,10 @@ export class Historian {
   /** Batches with points older than their series' newest are checked one at a time (see keepNew). */
   private slowPath: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** close() was called: new batches are refused; those handed over before are still admitted and stored. */
+  private closing = false;
+  /** Batches handed to ingest() and not yet queued (or refused). */
+  private readonly admitting = new Set<Promise<void>>();
   private written = 0;
   private duplicates = 0;
   private flushes = 0;
@@ -188,7 +192,33 @@ export class Historian {
    * nothing of the batch, on an unstorable value, a kind change or a store that fails while series are
    * resolved; rejects with IIP_ERR_HISTORIAN_WRITE_FAILED when the transaction holding the batch fails.
    */
-  async ingest(batch: TelemetryBatch): Promise<TelemetryWriteResult> {
+  ingest(batch: TelemetryBatch): Promise<TelemetryWriteResult> {
+    if (this.closing) {
+      return Promise.reject(
+        new IipError('IIP_ERR_HISTORIAN_CLOSED', 'the historian is closed; telemetry can no longer be stored', { tenant: batch.tenant, device: batch.device }),
+      );
+    }
+    // Until the batch is queued (its series may be resolved by the store, asynchronously), reads and close() wait
+    // for it: a read sees every point ingested before it, and close() loses nothing that was handed over before it.
+    let admitted!: () => void;
+    const admission = new Promise<void>((r) => (admitted = r));
+    this.admitting.add(admission);
+    const done = () => {
+      this.admitting.delete(admission);
+      admitted();
+    };
+    return this.admit(batch, done);
+  }
+
+  private async admit(batch: TelemetryBatch, admitted: () => void): Promise<TelemetryWriteResult> {
+    try {
+      return await this.admitNow(batch, admitted);
+    } finally {
+      admitted();
+    }
+  }
+
+  private async admitNow(batch: TelemetryBatch, admitted: () => void): Promise<TelemetryWriteResult> {
     this.refuseIfClosed(batch);
     const points = batch.points;
     // Series resolved per (property, kind): a cache miss asks the store (which creates the series, or rejects a
@@ -235,6 +265,7 @@ export class Historian {
         rows,
         new Waiter(() => resolve(result), reject),
       );
+      admitted();
     });
   }
 
@@ -349,7 +380,7 @@ export class Historian {
    * it commits the queue first, so that the store alone says what is stored, and looks each point up.
    */
   private async keepNew(points: readonly TelemetryPoint[], rows: RawRow[], older: ReadonlyArray<{ index: number; series: number }>): Promise<Set<number>> {
-    await this.flush();
+    await this.commitQueued();
     const key = (series: number, ts: number) => `${series}:${ts}`;
     const taken = new Set<string>();
     for (const r of rows) taken.add(key(r.series, r.ts));
@@ -515,10 +546,17 @@ export class Historian {
   }
 
   /**
-   * Commits everything queued so far; resolves when it is, rejects with IIP_ERR_HISTORIAN_WRITE_FAILED if a
-   * transaction of it failed (those points are dropped; their senders were rejected too).
+   * Commits everything handed to ingest() so far (a batch whose series are still being resolved is waited for);
+   * resolves when it is, rejects with IIP_ERR_HISTORIAN_WRITE_FAILED if a transaction of it failed (those points
+   * are dropped; their senders were rejected too).
    */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    if (this.admitting.size > 0) await Promise.allSettled([...this.admitting]);
+    return this.commitQueued();
+  }
+
+  /** Commits what is queued now (not batches still being admitted: one of them may be the caller). */
+  private commitQueued(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter = new Waiter(resolve, reject);
       if (!this.waitForAll(waiter)) {
@@ -531,12 +569,15 @@ export class Historian {
 
   /** Commits what is queued, ignoring a failure (already reported to its senders and onError): for reads. */
   private async settle(): Promise<void> {
+    if (this.admitting.size > 0) await Promise.allSettled([...this.admitting]);
     if (this.queued === 0) return;
-    await this.flush().catch(() => undefined);
+    await this.commitQueued().catch(() => undefined);
   }
 
   /** Refuses new points, then commits everything queued. Does not close the store, which it does not own. */
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.admitting.size > 0) await Promise.allSettled([...this.admitting]);
     this.closed = true;
     await this.settle();
     await this.running;

@@ -14,29 +14,16 @@ import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js'
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteTelemetryStore } from './sqlite-telemetry-store.js';
 import { SqliteUserStore } from './sqlite-user-store.js';
+import { configureConnection } from './sqlite-connection.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file; `:memory:` works for throw-away use. */
   readonly file: string;
-}
-
-/**
- * Connection settings of the embedded file. WAL lets readers run beside the
- * writer; synchronous=NORMAL is safe in WAL mode (a power cut may lose the last transactions, never corrupt
- * the file; a killed process loses nothing committed). A checkpoint every ~40 MiB of WAL instead of SQLite's
- * 4 MiB: a checkpoint copies pages into the file and fsyncs, and fewer, larger ones copy a hot page once
- * instead of many times; afterwards the WAL file is cut back to 64 MiB.
- */
-function configureConnection(db: Database.Database): void {
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  // 64 MiB page cache: keeps the hot B-tree pages of raw and rollup in memory during ingest.
-  db.pragma('cache_size = -65536');
-  db.pragma('temp_store = MEMORY');
-  db.pragma('wal_autocheckpoint = 10000');
-  db.pragma('journal_size_limit = 67108864');
+  /**
+   * Telemetry writes in a worker thread with its own connection (default: true for a file; `:memory:` cannot be
+   * shared, so it always writes inline). IIP_SQLITE_WRITER_THREAD=0 turns it off.
+   */
+  readonly writerThread?: boolean;
 }
 
 export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
@@ -44,7 +31,8 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
   try {
     configureConnection(db);
     migrate(db, opts.file);
-    const telemetry = new SqliteTelemetryStore(db);
+    const thread = opts.writerThread ?? process.env.IIP_SQLITE_WRITER_THREAD !== '0';
+    const telemetry = new SqliteTelemetryStore(db, thread && opts.file !== ':memory:' && !opts.file.startsWith('file::memory:') ? { writerThreadFile: opts.file } : {});
     return {
       registry: new SqliteRegistryStore(db),
       users: new SqliteUserStore(db),

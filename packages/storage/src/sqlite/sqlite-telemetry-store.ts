@@ -5,14 +5,16 @@
  * once. The port is asynchronous; better-sqlite3 is synchronous underneath, so every method does its work
  * when called and returns a settled promise (a failure is a rejection, never a throw).
  *
- * A writer thread with its own connection was measured (docs/benchmarks.md): on the 2-core reference machine,
- * with the load generator on it too, it lowered the ingest figure by 10-15 %, the CPU being already busy.
+ * Writes run in a writer thread with its own connection when the store is opened on a file (telemetry-write-
+ * thread.ts, issue 20): a transaction no longer blocks the event loop that serves devices. Series creation, reads,
+ * retention and deletes stay on this connection; WAL lets both connections work on the one file.
  */
 import type Database from 'better-sqlite3';
 import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
 import { DEFAULT_RETENTION_BATCH, DEFAULT_ROLLUP_LEVELS, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
+import { ThreadedTelemetryWriter } from './telemetry-write-thread.js';
 import { TelemetryWriter } from './telemetry-writer.js';
 import type { WriteResult } from './telemetry-writer.js';
 
@@ -38,9 +40,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly cache = new Map<string, Map<string, SeriesEntry>>();
   private readonly s;
   private readonly writer: TelemetryWriter;
+  private readonly threaded: ThreadedTelemetryWriter | null;
   private readonly deleteTx: (tenant: TenantId, device: DeviceId) => void;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    opts: { readonly writerThreadFile?: string } = {},
+  ) {
     this.s = {
       findSeries: db.prepare('SELECT id, kind FROM series WHERE tenant = ? AND device = ? AND property = ?'),
       createSeries: db.prepare('INSERT INTO series (tenant, device, property, kind) VALUES (?, ?, ?, ?)'),
@@ -75,11 +81,36 @@ export class SqliteTelemetryStore implements TelemetryStore {
       rollupUsage: db.prepare('SELECT count(*) AS n FROM rollup WHERE level = ? AND series IN (SELECT id FROM series WHERE tenant = ?)'),
     };
     this.writer = new TelemetryWriter(db, this.rollupLevels);
+    this.threaded = opts.writerThreadFile ? new ThreadedTelemetryWriter(opts.writerThreadFile, this.rollupLevels) : null;
     this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device)).immediate;
   }
 
   async seriesId(key: SeriesKey, kind: SeriesKind): Promise<number> {
-    return this.seriesIdSync(key, kind);
+    if (!this.threaded) return this.seriesIdSync(key, kind);
+    const dk = key.tenant + SEP + key.device;
+    let e = this.cache.get(dk)?.get(key.property);
+    if (!e) {
+      // Created by the writer thread: an INSERT here would wait for its write lock on the event loop.
+      e = await this.threaded.series(key, kind);
+      let props = this.cache.get(dk);
+      if (!props) {
+        props = new Map();
+        this.cache.set(dk, props);
+      }
+      props.set(key.property, e);
+    }
+    return this.checkKind(key, e, kind);
+  }
+
+  private checkKind(key: SeriesKey, e: SeriesEntry, kind: SeriesKind): number {
+    if (e.kind !== kind) {
+      throw new IipError(
+        'IIP_ERR_STORAGE_SERIES_KIND',
+        `series ${key.device}.${key.property} holds kind "${e.kind}", cannot store kind "${kind}"`,
+        { tenant: key.tenant, device: key.device, property: key.property, stored: e.kind, requested: kind },
+      );
+    }
+    return e.id;
   }
 
   private seriesIdSync(key: SeriesKey, kind: SeriesKind): number {
@@ -94,14 +125,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       props.set(key.property, e);
     }
-    if (e.kind !== kind) {
-      throw new IipError(
-        'IIP_ERR_STORAGE_SERIES_KIND',
-        `series ${key.device}.${key.property} holds kind "${e.kind}", cannot store kind "${kind}"`,
-        { tenant: key.tenant, device: key.device, property: key.property, stored: e.kind, requested: kind },
-      );
-    }
-    return e.id;
+    return this.checkKind(key, e, kind);
   }
 
   private loadOrCreateSeries(key: SeriesKey, kind: SeriesKind): SeriesEntry {
@@ -121,6 +145,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async write(rows: readonly RawRow[]): Promise<WriteResult> {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
+    if (this.threaded) return this.threaded.write(rows);
     return this.writer.write([...rows]);
   }
 
@@ -221,6 +246,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   /** The stores share one connection, so closing any of them closes the file. */
   async close(): Promise<void> {
+    await this.threaded?.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -1,0 +1,183 @@
+/**
+ * Telemetry writes of the embedded engine off the event loop that serves devices (issue 20): a worker thread with
+ * its own connection to the same SQLite file runs each write transaction (raw points, rollups, latest values) while
+ * the main thread goes on parsing, validating and acknowledging. WAL lets the main connection read (latest, history,
+ * trends) beside it; the two connections' writes take turns on SQLite's write lock (busy_timeout).
+ *
+ * A write resolves when its transaction is committed, so a PUBACK that waits for it still means "stored". Batches
+ * are handed over packed — three numbers per row in one transferred buffer, the strings beside — not as objects.
+ * If the thread dies, the writes in flight are rejected (their senders are not acknowledged and send again) and the
+ * next write starts a new thread.
+ */
+import { Worker } from 'node:worker_threads';
+import { IipError } from '@iip/core';
+import type { RawRow, SeriesKey, SeriesKind } from '../ports.js';
+import type { WriteResult } from './telemetry-writer.js';
+import type { SeriesRequest, WriteReply, WriteRequest } from './telemetry-write-worker.js';
+
+interface Waiting {
+  resolve(r: WriteResult | ReadonlyArray<{ id: number; kind: SeriesKind }>): void;
+  reject(e: unknown): void;
+}
+
+interface SeriesWanted {
+  readonly key: SeriesKey;
+  readonly kind: SeriesKind;
+  resolve(e: { id: number; kind: SeriesKind }): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * Where the worker starts. The platform runs from its TypeScript source through tsx, whose loader a worker thread
+ * does not inherit (nor take from execArgv on Node 20), so the worker starts from a two-line module that registers
+ * tsx's loader (resolved from this package: any working directory will do) and then imports the worker's source.
+ * Compiled to JavaScript, the worker's own file is the entry.
+ */
+function workerEntry(): URL {
+  const ts = import.meta.url.endsWith('.ts');
+  const target = new URL(`./telemetry-write-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+  if (!ts) return target;
+  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};\nregister();\nawait import(${JSON.stringify(target.href)});\n`;
+  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+}
+
+export class ThreadedTelemetryWriter {
+  private worker: Worker | null = null;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 1;
+  private closed = false;
+  private drained: (() => void) | null = null;
+  /** Series asked for in this turn of the event loop: found or created together, in one transaction. */
+  private seriesBatch: SeriesWanted[] | null = null;
+  /** Duration of the last transaction in the writer thread, ms. */
+  lastWriteMs = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly rollupLevels: readonly number[],
+    private readonly cacheMiB = 64,
+  ) {}
+
+  write(rows: readonly RawRow[]): Promise<WriteResult> {
+    if (rows.length === 0) return Promise.resolve({ inserted: 0, duplicates: 0 });
+    if (this.closed) return Promise.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', 'the telemetry store is closed; nothing was written', {}));
+    const worker = this.ensureWorker();
+    const n = rows.length;
+    const nums = new Float64Array(n * 3);
+    let strs: Array<string | null> | null = null;
+    for (let i = 0; i < n; i++) {
+      const r = rows[i] as RawRow;
+      nums[i * 3] = r.series;
+      nums[i * 3 + 1] = r.ts;
+      nums[i * 3 + 2] = r.num ?? Number.NaN;
+      if (r.str !== null) {
+        strs ??= new Array<string | null>(n).fill(null);
+        strs[i] = r.str;
+      }
+    }
+    const id = this.nextId++;
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as Waiting['resolve'], reject });
+      const req: WriteRequest = { type: 'write', id, n, nums, strs };
+      worker.postMessage(req, [nums.buffer]);
+    });
+  }
+
+  /** Finds or creates a series in the writer thread (the ones asked for in one turn of the event loop go together). */
+  series(key: SeriesKey, kind: SeriesKind): Promise<{ id: number; kind: SeriesKind }> {
+    if (this.closed) return Promise.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', 'the telemetry store is closed; nothing was written', {}));
+    return new Promise((resolve, reject) => {
+      if (!this.seriesBatch) {
+        this.seriesBatch = [];
+        setImmediate(() => this.sendSeries());
+      }
+      this.seriesBatch.push({ key, kind, resolve, reject });
+    });
+  }
+
+  private sendSeries(): void {
+    const batch = this.seriesBatch ?? [];
+    this.seriesBatch = null;
+    if (batch.length === 0) return;
+    let worker: Worker;
+    try {
+      worker = this.ensureWorker();
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+      return;
+    }
+    const id = this.nextId++;
+    this.waiting.set(id, {
+      resolve: (r) => {
+        const list = r as ReadonlyArray<{ id: number; kind: SeriesKind }>;
+        batch.forEach((b, i) => {
+          const e = list[i];
+          if (e) b.resolve(e);
+          else b.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', 'the writer thread answered fewer series than asked', {}));
+        });
+      },
+      reject: (e) => {
+        for (const b of batch) b.reject(e);
+      },
+    });
+    const req: SeriesRequest = { type: 'series', id, keys: batch.map((b) => ({ tenant: b.key.tenant, device: b.key.device, property: b.key.property, kind: b.kind })) };
+    worker.postMessage(req);
+  }
+
+  /** Lets the writes in flight finish, then stops the thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const w = this.worker;
+    if (!w) return;
+    if (this.waiting.size > 0) await new Promise<void>((r) => (this.drained = r));
+    await new Promise<void>((resolve) => {
+      w.once('exit', () => resolve());
+      w.postMessage({ close: true });
+      setTimeout(() => void w.terminate(), 5_000).unref();
+    });
+    this.worker = null;
+  }
+
+  private settled(): void {
+    if (this.waiting.size === 0 && this.drained) {
+      const d = this.drained;
+      this.drained = null;
+      d();
+    }
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(workerEntry(), {
+      workerData: { file: this.file, rollupLevels: [...this.rollupLevels], cacheMiB: this.cacheMiB },
+    });
+    w.on('message', (m: WriteReply) => {
+      const x = this.waiting.get(m.id);
+      if (!x) return;
+      this.waiting.delete(m.id);
+      if ('error' in m) {
+        x.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', `telemetry write failed in the writer thread: ${m.error.message}`, { ...(m.error.code ? { sqlite: m.error.code } : {}) }));
+      } else if ('series' in m) {
+        x.resolve(m.series);
+      } else {
+        this.lastWriteMs = m.ms;
+        x.resolve({ inserted: m.inserted, duplicates: m.duplicates });
+      }
+      this.settled();
+    });
+    const fail = (why: string) => {
+      if (this.worker === w) this.worker = null;
+      const err = new IipError('IIP_ERR_STORAGE_UNAVAILABLE', `the telemetry writer thread stopped (${why}); the writes in flight were not confirmed`, {});
+      for (const [id, x] of this.waiting) {
+        this.waiting.delete(id);
+        x.reject(err);
+      }
+      this.settled();
+    };
+    w.on('error', (e) => fail(e.message));
+    w.on('exit', (code) => fail(`exit code ${code}`));
+    this.worker = w;
+    return w;
+  }
+}
