@@ -151,6 +151,9 @@ export class ThreadedTelemetryWriter {
     if (this.worker) return this.worker;
     const w = new Worker(workerEntry(), {
       workerData: { file: this.file, rollupLevels: [...this.rollupLevels], cacheMiB: this.cacheMiB },
+      // Not the parent's flags: its `--import tsx` would be resolved from the working directory, which need not be
+      // the project's (the entry registers tsx itself, from this package).
+      execArgv: [],
     });
     w.on('message', (m: WriteReply) => {
       const x = this.waiting.get(m.id);
