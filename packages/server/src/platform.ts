@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
+import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type DeviceId, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
 import { connectNatsSessionStore } from '@iip/bus';
 import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type MqttLimits, mqttLimitsFromEnv, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
 import { AlarmService } from '@iip/rules';
@@ -198,6 +198,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const registry = new RegistryService(storage.registry);
     const directory = new RegistryDeviceDirectory(storage.registry);
     registry.onChange((t, d) => directory.invalidate(t, d));
+    // A new device's telemetry series are created now, in the background, not on its first message: ten thousand
+    // devices connecting together otherwise queue 60,000 series creations in front of their first points (issue 20).
+    // The thing model fixes each property's kind; a failure here is harmless (the first message creates them).
+    registry.onCreated((t, devices) => {
+      void prepareSeries(storage.telemetry, registry, t, devices).catch((e: unknown) => log(`historian: series not prepared ahead: ${(e as Error).message}`));
+    });
     /** Set once the decision point exists: what another process changed of a tenant's access is dropped here too. */
     let forgetAccess: ((tenant: string) => void) | undefined;
     if (topology.scaledOut) {
@@ -484,4 +490,35 @@ async function createdOnce(create: () => Promise<void>): Promise<void> {
   } catch (e) {
     if (!(e instanceof IipError && e.code === 'IIP_ERR_CONFLICT')) throw e;
   }
+}
+
+/** The series kind each property of a thing model is stored under (as the historian derives it from a value). */
+function seriesKindOf(dt: { readonly type: string }): 'n' | 'b' | 's' | 'a' {
+  switch (dt.type) {
+    case 'int':
+    case 'float':
+      return 'n';
+    case 'bool':
+      return 'b';
+    case 'array':
+      return 'a';
+    default:
+      return 's';
+  }
+}
+
+/** Creates the telemetry series of new devices (their product's properties), all asked for at once. */
+async function prepareSeries(
+  telemetry: { seriesId(key: { tenant: TenantId; device: DeviceId; property: string }, kind: 'n' | 'b' | 's' | 'a'): Promise<number> },
+  registry: RegistryService,
+  tenant: TenantId,
+  devices: ReadonlyArray<{ readonly id: string; readonly product: string }>,
+): Promise<void> {
+  const models = new Map<string, Array<{ id: string; dataType: { type: string } }> | undefined>();
+  const asks: Promise<number>[] = [];
+  for (const d of devices) {
+    if (!models.has(d.product)) models.set(d.product, (await registry.findProduct(tenant, d.product))?.model.properties as never);
+    for (const p of models.get(d.product) ?? []) asks.push(telemetry.seriesId({ tenant, device: d.id as DeviceId, property: p.id }, seriesKindOf(p.dataType)));
+  }
+  await Promise.all(asks);
 }

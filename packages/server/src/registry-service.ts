@@ -55,6 +55,7 @@ function checkId(kind: string, id: unknown): string {
 
 export class RegistryService {
   private readonly listeners = new Set<(tenant: TenantId, device?: DeviceId) => void>();
+  private readonly createdListeners = new Set<(tenant: TenantId, devices: readonly Device[]) => void>();
   private deviceQuota: ((tenant: TenantId, adding: number) => Promise<void>) | undefined;
   /** Per tenant, the last quota-checked creation: the next one's check waits for it (see withinDeviceQuota). */
   private readonly creating = new Map<TenantId, Promise<unknown>>();
@@ -67,6 +68,15 @@ export class RegistryService {
   /** Called when a device or a product model changes, so caches (device directory) drop stale entries. */
   onChange(fn: (tenant: TenantId, device?: DeviceId) => void): void {
     this.listeners.add(fn);
+  }
+
+  /** Called after devices were created (one call for a bulk import), e.g. to prepare their telemetry series. */
+  onCreated(fn: (tenant: TenantId, devices: readonly Device[]) => void): void {
+    this.createdListeners.add(fn);
+  }
+
+  private created(tenant: TenantId, devices: readonly Device[]): void {
+    for (const fn of this.createdListeners) fn(tenant, devices);
   }
 
   /** Checked before devices are created: rejects (IIP_ERR_QUOTA_DEVICES) when `adding` more would pass the tenant's quota. */
@@ -172,6 +182,7 @@ export class RegistryService {
     const device = this.build(tenant, d, secret);
     await this.withinDeviceQuota(tenant, 1, () => this.store.createDevice(device));
     this.changed(tenant, device.id);
+    this.created(tenant, [device]);
     return { device: publicDevice(device), secret };
   }
 
@@ -191,6 +202,7 @@ export class RegistryService {
     // process): caches drop the tenant's entries and read them again as devices connect.
     if (issued.length > BULK_CHANGE_PER_DEVICE) this.changed(tenant);
     else for (const x of issued) this.changed(tenant, x.device.id);
+    this.created(tenant, issued.map((x) => x.device));
     return issued.map((x) => ({ device: publicDevice(x.device), secret: x.secret }));
   }
 
