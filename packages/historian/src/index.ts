@@ -4,6 +4,7 @@
  * back as latest values, raw history and bucketed trends read from the rollups.
  */
 export { Historian } from './historian.js';
+export { kindOfDataType } from './value-codec.js';
 export type { HistorianOptions, HistorianStats, HistoryQuery, TimedValue, TrendQuery } from './historian.js';
 export type { TrendBucket } from './trend.js';
 export { HISTORIAN_ERRORS } from './errors.js';

@@ -5,7 +5,7 @@
  * string column, so that, like strings, they are never rolled up.
  */
 import { IipError } from '@iip/core';
-import type { PointValue, ScalarValue } from '@iip/core';
+import type { DataType, PointValue, ScalarValue } from '@iip/core';
 import type { RawRow, SeriesKind } from '@iip/storage';
 
 function unstorable(property: string, value: unknown, what: string): never {
@@ -18,6 +18,21 @@ function unstorable(property: string, value: unknown, what: string): never {
 /** A scalar that survives JSON text unchanged: a finite number, a boolean or a string. */
 function storableScalar(v: unknown): v is ScalarValue {
   return typeof v === 'number' ? Number.isFinite(v) : typeof v === 'boolean' || typeof v === 'string';
+}
+
+/** The kind a property of this data type is stored under: what kindOf() makes of every value the model admits. */
+export function kindOfDataType(dt: DataType): SeriesKind {
+  switch (dt.type) {
+    case 'int':
+    case 'float':
+      return 'n';
+    case 'bool':
+      return 'b';
+    case 'array':
+      return 'a';
+    default:
+      return 's';
+  }
 }
 
 export function kindOf(value: PointValue, property: string): SeriesKind {

@@ -9,11 +9,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type DeviceId, type IngestLimits, type ProductId, type TenantId } from '@iip/core';
+import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type DeviceId, type IngestLimits, type ProductId, type PropertySpec, type TenantId } from '@iip/core';
 import { connectNatsSessionStore } from '@iip/bus';
 import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type MqttLimits, mqttLimitsFromEnv, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
 import { AlarmService } from '@iip/rules';
-import { Historian } from '@iip/historian';
+import { Historian, kindOfDataType } from '@iip/historian';
 import { UserService } from '@iip/security';
 import type { FastifyInstance } from 'fastify';
 import { AccessAdmin } from './access-admin.js';
@@ -31,6 +31,7 @@ import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
 
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
+import type { TelemetryStore } from '@iip/storage';
 import { RULES_CHANGED, type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 
@@ -492,33 +493,18 @@ async function createdOnce(create: () => Promise<void>): Promise<void> {
   }
 }
 
-/** The series kind each property of a thing model is stored under (as the historian derives it from a value). */
-function seriesKindOf(dt: { readonly type: string }): 'n' | 'b' | 's' | 'a' {
-  switch (dt.type) {
-    case 'int':
-    case 'float':
-      return 'n';
-    case 'bool':
-      return 'b';
-    case 'array':
-      return 'a';
-    default:
-      return 's';
-  }
-}
-
 /** Creates the telemetry series of new devices (their product's properties), all asked for at once. */
 async function prepareSeries(
-  telemetry: { seriesId(key: { tenant: TenantId; device: DeviceId; property: string }, kind: 'n' | 'b' | 's' | 'a'): Promise<number> },
+  telemetry: TelemetryStore,
   registry: RegistryService,
   tenant: TenantId,
   devices: ReadonlyArray<{ readonly id: string; readonly product: string }>,
 ): Promise<void> {
-  const models = new Map<string, Array<{ id: string; dataType: { type: string } }> | undefined>();
+  const models = new Map<string, readonly PropertySpec[] | undefined>();
   const asks: Promise<number>[] = [];
   for (const d of devices) {
-    if (!models.has(d.product)) models.set(d.product, (await registry.findProduct(tenant, d.product))?.model.properties as never);
-    for (const p of models.get(d.product) ?? []) asks.push(telemetry.seriesId({ tenant, device: d.id as DeviceId, property: p.id }, seriesKindOf(p.dataType)));
+    if (!models.has(d.product)) models.set(d.product, (await registry.findProduct(tenant, d.product))?.model.properties);
+    for (const p of models.get(d.product) ?? []) asks.push(telemetry.seriesId({ tenant, device: d.id as DeviceId, property: p.id }, kindOfDataType(p.dataType)));
   }
   await Promise.all(asks);
 }
