@@ -49,8 +49,6 @@ export class ThreadedTelemetryWriter {
   private drained: (() => void) | null = null;
   /** Series asked for in this turn of the event loop: found or created together, in one transaction. */
   private seriesBatch: SeriesWanted[] | null = null;
-  /** Duration of the last transaction in the writer thread, ms. */
-  lastWriteMs = 0;
 
   constructor(
     private readonly file: string,
@@ -164,7 +162,6 @@ export class ThreadedTelemetryWriter {
       } else if ('series' in m) {
         x.resolve(m.series);
       } else {
-        this.lastWriteMs = m.ms;
         x.resolve({ inserted: m.inserted, duplicates: m.duplicates });
       }
       this.settled();
