@@ -4,7 +4,8 @@
  * (epoch ms, the same for every generator) each publishes one message of six numbers without a timestamp (server
  * time, as most small devices do) once a second for `durationMs`, its phase spread over the second by its index,
  * and the PUBACK latency of every message is measured. After the last message it waits up to `drainMs` for the
- * outstanding PUBACKs, then prints one JSON line: connected, sent, acked, errors, latencies (ms, sorted) and PUBACKs per second of the run (to show bursts).
+ * outstanding PUBACKs, then prints one JSON line: connected, sent, acked, errors, latencies (ms, sorted), PUBACKs per second of the run (to show bursts) and, per second of sending, the messages
+ * whose PUBACK took over 100 ms (to show when the slow ones were sent).
  * latencies: a uniform sample of up to 50,000.
  *
  * Only to 127.0.0.1; bounded by count and time; it stops by itself.
@@ -72,6 +73,8 @@ process.stderr.write(`fleet-generator: connected ${connected}/${job.devices.leng
 // --- publish one message per device per second ---
 const latencies: number[] = [];
 const ackPerSecond: number[] = [];
+/** Per second of sending: how many of that second's messages waited over 100 ms for their PUBACK (when the slow ones were sent). */
+const slowPerSecond: number[] = [];
 let sent = 0;
 let acked = 0;
 let value = 0;
@@ -120,6 +123,10 @@ await new Promise<void>((resolve) => {
           acked++;
           const slot = Math.floor((t - tStart) / 1000);
           ackPerSecond[slot] = (ackPerSecond[slot] ?? 0) + 1;
+          if (t - at > 100) {
+            const sentIn = Math.floor((at - tStart) / 1000);
+            slowPerSecond[sentIn] = (slowPerSecond[sentIn] ?? 0) + 1;
+          }
           if (latencies.length < 50_000) latencies.push(t - at);
           else if (Math.random() < 50_000 / acked) latencies[Math.floor(Math.random() * latencies.length)] = t - at;
         });
@@ -137,4 +144,4 @@ while (acked + 0 < sent && Date.now() < drainEnd) await new Promise((r) => setTi
 latencies.sort((a, b) => a - b);
 for (const c of conns) if (c) await c.end().catch(() => undefined);
 // A pipe is written asynchronously: exit only once the line is out, or the reader gets half of it.
-process.stdout.write(`${JSON.stringify({ connected, sent, acked, errors, firstError, latencies: latencies.map((x) => Math.round(x * 10) / 10), ackPerSecond: Array.from(ackPerSecond, (x) => x ?? 0) })}\n`, () => process.exit(0));
+process.stdout.write(`${JSON.stringify({ connected, sent, acked, errors, firstError, latencies: latencies.map((x) => Math.round(x * 10) / 10), ackPerSecond: Array.from(ackPerSecond, (x) => x ?? 0), slowPerSecond: Array.from(slowPerSecond, (x) => x ?? 0) })}\n`, () => process.exit(0));

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '@iip/testkit';
 import Database from 'better-sqlite3';
+import { PLATFORM_NODE_FLAGS } from '../packages/cli/bin/node-flags.mjs';
 import { stopChild } from './child-process.js';
 
 const ADMIN_PASSWORD = 'bench-password-123';
@@ -41,6 +42,7 @@ interface GeneratorResult {
   firstError: string | null;
   latencies: number[];
   ackPerSecond: number[];
+  slowPerSecond: number[];
 }
 
 /** Starts a bench script in its own process; resolves with the first JSON line it prints (it keeps running). */
@@ -114,6 +116,7 @@ interface LoadResult {
   readonly errors: number;
   readonly firstError: string | null;
   readonly ackPerSecond: number[];
+  readonly slowPerSecond: number[];
   readonly connectedAt: number;
 }
 
@@ -157,9 +160,12 @@ async function runLoad(l: Load, onConnected?: () => void): Promise<LoadResult> {
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const seconds = Math.max(...results.map((r) => r.ackPerSecond.length));
   const ackPerSecond = Array.from({ length: seconds }, (_, s) => results.reduce((a, r) => a + (r.ackPerSecond[s] ?? 0), 0));
+  const slowSeconds = Math.max(0, ...results.map((r) => r.slowPerSecond.length));
+  const slowPerSecond = Array.from({ length: slowSeconds }, (_, s) => results.reduce((a, r) => a + (r.slowPerSecond[s] ?? 0), 0));
   return {
     results,
     latencies,
+    slowPerSecond,
     sent: results.reduce((a, r) => a + r.sent, 0),
     acked: results.reduce((a, r) => a + r.acked, 0),
     errors: results.reduce((a, r) => a + r.errors, 0),
@@ -183,7 +189,8 @@ async function fleetRun(count: number, seconds: number, generators: number, conn
   const dir = await tempDir('iip-bench-fleet-');
   // BENCH_FLEET_PROFILE=<dir>: the platform writes a V8 CPU profile there (node --cpu-prof) when it stops.
   const profile = process.env.BENCH_FLEET_PROFILE;
-  const flags = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ...(process.env.BENCH_FLEET_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+  // The platform runs with the flags `npm start` and `iip` give it (packages/cli/bin/node-flags.mjs), then any added.
+  const flags = [...PLATFORM_NODE_FLAGS, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ...(process.env.BENCH_FLEET_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
   const { child: platform, info } = await startChild('fleet-platform.ts', { dataDir: dir.path, adminPassword: ADMIN_PASSWORD }, undefined, flags);
   const httpUrl = info.httpUrl as string;
   const pid = info.pid as number;
@@ -233,6 +240,11 @@ async function fleetRun(count: number, seconds: number, generators: number, conn
       `fleet: ${load.sent.toLocaleString('en-US')} messages sent, ${load.acked.toLocaleString('en-US')} acknowledged, ${load.errors} errors${load.firstError ? ` (first: ${load.firstError})` : ''}; ` +
         `PUBACK p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(0)} ms; PUBACKs per second min ${Math.min(...bursts)} max ${Math.max(...bursts)}`,
     );
+    if (load.slowPerSecond.some((x) => x > 0)) {
+      // When the slow acknowledgements happened: second of sending → messages whose PUBACK took over 100 ms.
+      const when = load.slowPerSecond.flatMap((x, s) => (x > 0 ? [`${s}s:${x}`] : []));
+      console.log(`fleet: PUBACKs over 100 ms by second sent: ${when.join(' ')}`);
+    }
     console.log(`fleet: ${stored.toLocaleString('en-US')} points stored of ${sentPoints.toLocaleString('en-US')} sent${stored === sentPoints ? '' : ` — ${(sentPoints - stored).toLocaleString('en-US')} MISSING`}`);
     const perDevice = rssConnected > 0 ? (rssConnected - rssBefore) / count / 1024 : Number.NaN;
     return `fleet: ${count} devices, ${Math.round(stored / seconds)} points/s stored of ${Math.round(sentPoints / seconds)} sent, PUBACK p99 ${p99.toFixed(0)} ms, peak RSS ${(peak / 2 ** 20).toFixed(0)} MB, ${perDevice.toFixed(1)} KB per device`;

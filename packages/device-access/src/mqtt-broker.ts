@@ -87,6 +87,11 @@ export interface MqttAccessOptions {
    * written (`iip`), or to the acknowledgement being handed to aedes (`aedes`, which writes it right after).
    */
   readonly onPuback?: (latencyMs: number) => void;
+  /**
+   * Called when a device's connection is accepted (the platform loads its telemetry series into the historian's
+   * cache then, ahead of its first message). Must not throw; nothing waits for it.
+   */
+  readonly onDeviceConnected?: (tenant: string, device: string) => void;
 }
 
 export interface MqttAccessStats {
@@ -166,7 +171,7 @@ export class MqttAccess {
     this.broker = broker;
     broker.on('clientReady', (client) => {
       const id = this.identities.get(client);
-      if (id) this.opts.gateways?.onConnected(id.tenant, id.device);
+      if (id) this.connected(id.tenant, id.device);
     });
     broker.on('clientDisconnect', (client) => {
       const id = this.identities.get(client);
@@ -246,9 +251,14 @@ export class MqttAccess {
       },
       mayPublishWill: (who, topic) => topic.startsWith(this.identityOf(who).prefix),
       maySubscribe: (who, filter) => this.maySubscribe(this.identityOf(who), filter),
-      connected: (who) => this.opts.gateways?.onConnected(who.tenant, who.device),
+      connected: (who) => this.connected(who.tenant, who.device),
       disconnected: (who) => this.opts.gateways?.onDisconnected(who.tenant, who.device),
     };
+  }
+
+  private connected(tenant: string, device: string): void {
+    this.opts.onDeviceConnected?.(tenant, device);
+    this.opts.gateways?.onConnected(tenant, device);
   }
 
   private identityOf(who: { tenant: string; device: string }): DeviceIdentity {

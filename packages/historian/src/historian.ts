@@ -126,11 +126,60 @@ class Waiter {
   }
 }
 
+interface GateSlot {
+  n: number;
+  waiters: Array<() => void>;
+}
+
+/**
+ * Batches being admitted (handed to ingest() and not yet queued), counted, so that reads, flush() and close() can
+ * wait for those handed over before them. A count, not a set of promises: a set that grows and shrinks with every
+ * batch reallocates its table again and again, and under ten thousand devices those tables and promises outlived
+ * young-generation collections and piled up in the old generation (issue 20). A wait closes the current count and
+ * starts a new one, so batches that come after it are not waited for.
+ */
+class AdmissionGate {
+  private current: GateSlot = { n: 0, waiters: [] };
+  /** Counts closed by a wait and not yet down to zero. */
+  private older: GateSlot[] = [];
+
+  enter(): GateSlot {
+    this.current.n++;
+    return this.current;
+  }
+
+  leave(slot: GateSlot): void {
+    if (--slot.n === 0 && slot.waiters.length > 0) {
+      const waiters = slot.waiters;
+      slot.waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves once every batch that entered before this call has left (undefined: none is in). */
+  drained(): Promise<void> | undefined {
+    this.older = this.older.filter((s) => s.n > 0);
+    if (this.current.n > 0) {
+      this.older.push(this.current);
+      this.current = { n: 0, waiters: [] };
+    }
+    if (this.older.length === 0) return undefined;
+    return Promise.all(this.older.map((s) => new Promise<void>((r) => s.waiters.push(r)))).then(() => undefined);
+  }
+}
+
 /** Rows written in one transaction, and the batches waiting for it. */
 interface Chunk {
   readonly rows: RawRow[];
   readonly waiters: Waiter[];
 }
+
+/** prepare(): devices asked for within this many ms are loaded in one pass. */
+const PREPARE_GATHER_MS = 20;
+/** prepare(): listSeries calls in flight at once. */
+const PREPARE_PARALLEL = 16;
+/** prepare(): series ids per latest() call. */
+const PREPARE_LATEST_CHUNK = 2_000;
 
 /** Separator that cannot occur in ids (they are restricted to [A-Za-z0-9_.-]). */
 const SEP = '\u0000';
@@ -160,7 +209,7 @@ export class Historian {
   /** close() was called: new batches are refused; those handed over before are still admitted and stored. */
   private closing = false;
   /** Batches handed to ingest() and not yet queued (or refused). */
-  private readonly admitting = new Set<Promise<void>>();
+  private readonly admitting = new AdmissionGate();
   private written = 0;
   private duplicates = 0;
   private flushes = 0;
@@ -174,6 +223,15 @@ export class Historian {
    * new for certain (the hot path: live data arrives in time order); only an older one is looked up.
    */
   private readonly newestTs = new Map<number, number>();
+  /** Devices whose series prepare() is to load (tenant SEP device), gathered for one pass. */
+  private toPrepare = new Set<string>();
+  private prepareTimer: NodeJS.Timeout | undefined;
+  /** The running prepare pass; one at a time. */
+  private preparing: Promise<void> | undefined;
+  /** Bumped by deleteDevice when it ends; with `deleting`, a prepare pass that overlapped a delete caches nothing. */
+  private deletions = 0;
+  /** deleteDevice calls running now. */
+  private deleting = 0;
 
   constructor(
     private readonly store: TelemetryStore,
@@ -200,12 +258,12 @@ export class Historian {
     }
     // Until the batch is queued (its series may be resolved by the store, asynchronously), reads and close() wait
     // for it: a read sees every point ingested before it, and close() loses nothing that was handed over before it.
-    let admitted!: () => void;
-    const admission = new Promise<void>((r) => (admitted = r));
-    this.admitting.add(admission);
+    const slot = this.admitting.enter();
+    let left = false;
     const done = () => {
-      this.admitting.delete(admission);
-      admitted();
+      if (left) return;
+      left = true;
+      this.admitting.leave(slot);
     };
     return this.admit(batch, done);
   }
@@ -551,7 +609,7 @@ export class Historian {
    * are dropped; their senders were rejected too).
    */
   async flush(): Promise<void> {
-    if (this.admitting.size > 0) await Promise.allSettled([...this.admitting]);
+    await this.admitting.drained();
     return this.commitQueued();
   }
 
@@ -569,7 +627,7 @@ export class Historian {
 
   /** Commits what is queued, ignoring a failure (already reported to its senders and onError): for reads. */
   private async settle(): Promise<void> {
-    if (this.admitting.size > 0) await Promise.allSettled([...this.admitting]);
+    await this.admitting.drained();
     if (this.queued === 0) return;
     await this.commitQueued().catch(() => undefined);
   }
@@ -577,7 +635,10 @@ export class Historian {
   /** Refuses new points, then commits everything queued. Does not close the store, which it does not own. */
   async close(): Promise<void> {
     this.closing = true;
-    if (this.admitting.size > 0) await Promise.allSettled([...this.admitting]);
+    if (this.prepareTimer) clearTimeout(this.prepareTimer);
+    this.prepareTimer = undefined;
+    await this.preparing;
+    await this.admitting.drained();
     this.closed = true;
     await this.settle();
     await this.running;
@@ -647,8 +708,80 @@ export class Historian {
     return computeTrend(this.store, s ? s.id : -1, q.from, q.to, q.buckets);
   }
 
+  /**
+   * Loads a device's series (ids, kinds and newest timestamps) into the cache ahead of its first message — called
+   * when a device connects, so that ten thousand devices connecting and then publishing together do not each ask
+   * the store on their first message, in the same second (issue 20). Devices asked for within PREPARE_GATHER_MS
+   * are loaded in one pass (one `latest` call for all their series). Only a cache: a failure is reported to
+   * onError and the first message asks the store as before; a device already cached costs a map lookup.
+   */
+  prepare(tenant: string, device: string): void {
+    if (this.closing) return;
+    const dk = tenant + SEP + device;
+    if (this.series.has(dk)) return;
+    this.toPrepare.add(dk);
+    this.prepareTimer ??= setTimeout(() => {
+      this.prepareTimer = undefined;
+      this.preparing = (this.preparing ?? Promise.resolve()).then(() => this.preparePass()).catch((e: unknown) => this.onError(e));
+    }, PREPARE_GATHER_MS);
+    this.prepareTimer.unref?.();
+  }
+
+  private async preparePass(): Promise<void> {
+    const keys = [...this.toPrepare].filter((dk) => !this.series.has(dk));
+    this.toPrepare = new Set();
+    const generation = this.deletions;
+    const found = new Map<string, Array<{ id: number; property: string; kind: SeriesKind }>>();
+    // A few devices at a time: on PostgreSQL each listSeries is a round trip of the pool.
+    for (let i = 0; i < keys.length && !this.closing; i += PREPARE_PARALLEL) {
+      const part = keys.slice(i, i + PREPARE_PARALLEL);
+      const lists = await Promise.all(
+        part.map((dk) => {
+          const [tenant, device] = dk.split(SEP) as [string, string];
+          return this.store.listSeries(tenant as TenantId, device as DeviceId);
+        }),
+      );
+      part.forEach((dk, j) => {
+        found.set(dk, lists[j] as Array<{ id: number; property: string; kind: SeriesKind }>);
+      });
+    }
+    const unknown = [...found.values()].flat().map((s) => s.id).filter((id) => !this.newestTs.has(id));
+    const newest = new Map<number, number>();
+    for (let i = 0; i < unknown.length; i += PREPARE_LATEST_CHUNK) {
+      for (const r of await this.store.latest(unknown.slice(i, i + PREPARE_LATEST_CHUNK))) newest.set(r.series, r.ts);
+    }
+    // A device deleted meanwhile may have had its series removed: cache nothing of this pass then (the first
+    // message of each device resolves its series as it would have without a pass).
+    if (this.deletions !== generation || this.deleting > 0 || this.closing) return;
+    for (const [dk, list] of found) {
+      if (list.length === 0) continue;
+      let props = this.series.get(dk);
+      if (!props) {
+        props = new Map();
+        this.series.set(dk, props);
+      }
+      for (const s of list) {
+        // What a message resolved meanwhile stays: it asked the store after this pass did.
+        if (!props.has(s.property)) props.set(s.property, { id: s.id, kind: s.kind });
+        // Another ingest may have queued a newer point meanwhile: keep the larger.
+        const known = this.newestTs.get(s.id) ?? Number.NEGATIVE_INFINITY;
+        this.newestTs.set(s.id, Math.max(known, newest.get(s.id) ?? Number.NEGATIVE_INFINITY));
+      }
+    }
+  }
+
   /** Removes all stored and queued telemetry of a device. */
   async deleteDevice(tenant: TenantId, device: DeviceId): Promise<void> {
+    this.deleting++;
+    try {
+      await this.deleteDeviceNow(tenant, device);
+    } finally {
+      this.deleting--;
+      this.deletions++;
+    }
+  }
+
+  private async deleteDeviceNow(tenant: TenantId, device: DeviceId): Promise<void> {
     const ids = new Set((await this.store.listSeries(tenant, device)).map((s) => s.id));
     this.series.delete(tenant + SEP + device);
     for (const id of ids) this.newestTs.delete(id);

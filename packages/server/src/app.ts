@@ -12,7 +12,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import fastifyWebsocket from '@fastify/websocket';
 import { IipError } from '@iip/core';
-import type { GatewayManager, HttpIngest } from '@iip/device-access';
+import type { GatewayManager, HttpIngest } from '@iip/device-access/platform';
 import type { Historian } from '@iip/historian';
 import type { UserService } from '@iip/security';
 import type { AlarmService, RuleEngine } from '@iip/rules';

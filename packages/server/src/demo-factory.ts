@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TenantId } from '@iip/core';
-import { VirtualFactory, factoryDevicePlan, factoryProducts } from '@iip/simulator';
+import type { VirtualFactory } from '@iip/simulator';
 import type { RegistryService } from './registry-service.js';
 
 type Credentials = Record<string, { product: string; secret: string }>;
@@ -21,6 +21,9 @@ export async function startDemoFactory(opts: {
   intervalMs?: number;
   log: (line: string) => void;
 }): Promise<VirtualFactory> {
+  // Loaded only when the demo runs: the simulator package carries OPC UA and Modbus servers (node-opcua alone is
+  // ~90 MB of memory), which a platform without the demo does not need (issue 20).
+  const { VirtualFactory, factoryDevicePlan, factoryProducts } = await import('@iip/simulator');
   const dir = join(opts.dataDir, 'simulator');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'credentials.json');

@@ -9,7 +9,7 @@
  * have read the registry before the change), so a stale entry never outlives the invalidation.
  */
 import { TelemetryValidator, type DeviceId, type TenantId } from '@iip/core';
-import type { DeviceDirectory, DeviceEntry } from '@iip/device-access';
+import type { DeviceDirectory, DeviceEntry } from '@iip/device-access/platform';
 import { verifyDeviceSecret } from '@iip/security';
 import type { RegistryStore } from '@iip/storage';
 

@@ -16,7 +16,7 @@
  * window exactly. Everything else is counted when read.
  */
 import { type IntervalHistogram, type RecordableHistogram, createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { AdmissionStats, FrontDoorBacklog, FrontDoorQueueDepths, MqttAccessStats } from '@iip/device-access';
+import type { AdmissionStats, FrontDoorBacklog, FrontDoorQueueDepths, MqttAccessStats } from '@iip/device-access/platform';
 import { type Metric, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LiveStreamStats } from './live-stream.js';
 

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type DeviceId, type IngestLimits, type ProductId, type PropertySpec, type TenantId } from '@iip/core';
 import { connectNatsSessionStore } from '@iip/bus';
-import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type MqttLimits, mqttLimitsFromEnv, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access';
+import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type MqttLimits, mqttLimitsFromEnv, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access/platform';
 import { AlarmService } from '@iip/rules';
 import { Historian, kindOfDataType } from '@iip/historian';
 import { UserService } from '@iip/security';
@@ -293,6 +293,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       server: mqttServer,
       limits: mqttLimits,
       onPuback: load.onPuback,
+      // Embedded, this process's historian stores the device's telemetry: its series are loaded when it connects,
+      // not in front of its first message (issue 20).
+      ...(topology.scaledOut ? {} : { onDeviceConnected: (t: string, d: string) => historian.prepare(t, d) }),
     });
     mqttRef = mqtt;
     const mqttPort = frontDoor ? await mqtt.listen() : 0;

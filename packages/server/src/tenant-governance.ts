@@ -11,7 +11,7 @@
  * - the retention service (historian), started with its interval.
  */
 import { IipError, type TenantId } from '@iip/core';
-import type { AdmissionQuota, TelemetryAdmission } from '@iip/device-access';
+import type { AdmissionQuota, TelemetryAdmission } from '@iip/device-access/platform';
 import { RetentionService, type RetentionOptions, type RetentionStatus } from '@iip/historian';
 import { RAW_ROW_BYTES, type RegistryStore, type Storage, type TelemetryStore, type TenantPolicy, normalizeTenantPolicy, utcDay } from '@iip/storage';
 import type { RegistryService } from './registry-service.js';

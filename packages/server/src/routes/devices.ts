@@ -4,7 +4,7 @@
  * service calls devices:invoke. A list shows only the devices the principal may read.
  */
 import { type DeviceId, IipError, type PointValue, TelemetryValidator, type TenantId } from '@iip/core';
-import type { GatewayManager } from '@iip/device-access';
+import type { GatewayManager } from '@iip/device-access/platform';
 import type { Historian } from '@iip/historian';
 import type { DeviceEventStore } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';

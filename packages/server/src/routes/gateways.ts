@@ -4,7 +4,7 @@
  * /api/v1/audit (devices:read on the device named, or audit:read for all).
  */
 import type { DeviceId } from '@iip/core';
-import type { GatewayManager } from '@iip/device-access';
+import type { GatewayManager } from '@iip/device-access/platform';
 import type { AuditStore } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';
 import type { RegistryService } from '../registry-service.js';

@@ -3,7 +3,7 @@
  * Its own scope with a raw-body parser: the admission gate sees the exact bytes, so size limits and JSON errors
  * are the same IIP_ERR_* codes as over MQTT, whatever Content-Type the device sends.
  */
-import type { HttpIngest } from '@iip/device-access';
+import type { HttpIngest } from '@iip/device-access/platform';
 import type { FastifyInstance } from 'fastify';
 import { errorResponses } from '../schemas.js';
 

@@ -374,6 +374,18 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE series_v11 RENAME TO series;
     `,
   },
+  {
+    version: 12,
+    name: 'rollup fold marks (issue 20): raw points before a series\' mark are in the rollups, later ones are folded later',
+    // Every point stored so far was rolled up when it was written: each series' mark is just past its newest point.
+    sql: `
+      CREATE TABLE rollup_fold (
+        series INTEGER PRIMARY KEY,
+        folded_to INTEGER NOT NULL
+      );
+      INSERT INTO rollup_fold (series, folded_to) SELECT series, ts + 1 FROM latest;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,7 +1,8 @@
 /**
  * TelemetryStore on SQLite, built for the ingest hot path: raw points live in a WITHOUT ROWID table keyed
- * (series, ts) so a point is one B-tree entry and re-delivery is a cheap `INSERT OR IGNORE`; rollups and
- * latest values are kept at write time (telemetry-writer.ts). Series ids are cached and statements prepared
+ * (series, ts) so a point is one B-tree entry and re-delivery is a cheap `INSERT OR IGNORE`; latest values are
+ * kept at write time and rollups folded in soon after (telemetry-writer.ts: rollups() adds what is not folded yet,
+ * so reads are exact). Series ids are cached and statements prepared
  * once. The port is asynchronous; better-sqlite3 is synchronous underneath, so every method does its work
  * when called and returns a settled promise (a failure is a rejection, never a throw).
  *
@@ -15,7 +16,7 @@ import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
 import { DEFAULT_RETENTION_BATCH, DEFAULT_ROLLUP_LEVELS, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
 import { ThreadedTelemetryWriter } from './telemetry-write-thread.js';
-import { TelemetryWriter } from './telemetry-writer.js';
+import { FOLD_IDLE_EVERY_MS, TelemetryWriter } from './telemetry-writer.js';
 import type { WriteResult } from './telemetry-writer.js';
 
 interface SeriesEntry {
@@ -42,6 +43,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly writer: TelemetryWriter;
   private readonly threaded: ThreadedTelemetryWriter | null;
   private readonly deleteTx: (tenant: TenantId, device: DeviceId) => void;
+  /** rollups() in one read transaction: the stored cells and the points not yet folded, from one snapshot. */
+  private readonly readRollups: (level: number, series: number, from: number, to: number) => RollupRow[];
+  private foldTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -59,11 +63,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
         `SELECT series, bucket, vmin, vmax, vsum, n FROM rollup
          WHERE level = ? AND series = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
       ),
+      mark: db.prepare('SELECT folded_to FROM rollup_fold WHERE series = ?').pluck(),
+      // The points of a series not yet folded into its rollups (at or after its mark), within a range.
+      unfolded: db.prepare('SELECT ts, num FROM raw WHERE series = ? AND ts >= ? AND ts < ? AND num IS NOT NULL ORDER BY ts').raw(),
+      deleteMark: db.prepare('DELETE FROM rollup_fold WHERE series = ?'),
       deleteRaw: db.prepare('DELETE FROM raw WHERE series = ?'),
       deleteRollups: db.prepare('DELETE FROM rollup WHERE level = ? AND series = ?'),
       deleteLatest: db.prepare('DELETE FROM latest WHERE series = ?'),
       deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
-      tenantSeries: db.prepare('SELECT id FROM series WHERE tenant = ? ORDER BY id'),
+      tenantSeries: db.prepare('SELECT id, kind FROM series WHERE tenant = ? ORDER BY id'),
       // One batch: the oldest `limit` points of one series before the cutoff, by primary key (series, ts).
       deleteRawBatch: db.prepare(
         'DELETE FROM raw WHERE series = ? AND ts IN (SELECT ts FROM raw WHERE series = ? AND ts < ? ORDER BY ts LIMIT ?)',
@@ -82,6 +90,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
     };
     this.writer = new TelemetryWriter(db, this.rollupLevels);
     this.threaded = opts.writerThreadFile ? new ThreadedTelemetryWriter(opts.writerThreadFile, this.rollupLevels) : null;
+    this.readRollups = db.transaction((level: number, series: number, from: number, to: number) => this.rollupsNow(level, series, from, to));
+    if (!this.threaded) {
+      // Inline, this connection folds: a previous run's unfolded points once idle, and folds due when writes pause.
+      this.writer.loadPending();
+      this.foldTimer = setInterval(() => {
+        if (this.db.open) this.writer.foldIdle();
+      }, FOLD_IDLE_EVERY_MS);
+      this.foldTimer.unref();
+    }
     this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device)).immediate;
   }
 
@@ -166,8 +183,49 @@ export class SqliteTelemetryStore implements TelemetryStore {
         levels: [...this.rollupLevels],
       });
     }
-    const rows = this.s.rollups.all(level, series, from, to) as RollupDbRow[];
-    return rows.map((r) => ({ series: r.series, bucket: r.bucket, min: r.vmin, max: r.vmax, sum: r.vsum, count: r.n }));
+    return this.readRollups(level, series, from, to);
+  }
+
+  /**
+   * The stored cells of buckets starting in [from, to), with the series' points not yet folded (at or after its
+   * mark, telemetry-writer.ts) added to the cells of their buckets: exact at every moment.
+   */
+  private rollupsNow(level: number, series: number, from: number, to: number): RollupRow[] {
+    const rows = (this.s.rollups.all(level, series, from, to) as RollupDbRow[]).map(
+      (r): RollupRow => ({ series: r.series, bucket: r.bucket, min: r.vmin, max: r.vmax, sum: r.vsum, count: r.n }),
+    );
+    const mark = (this.s.mark.get(series) as number | undefined) ?? Number.MIN_SAFE_INTEGER;
+    // A point is in a bucket starting in [from, to) when its ts is in [from rounded up, to rounded up) to the level.
+    const lo = Math.max(mark, Math.ceil(from / level) * level);
+    const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.ceil(to / level) * level);
+    if (lo >= hi) return rows;
+    const tail = this.s.unfolded.all(series, lo, hi) as Array<[number, number]>;
+    if (tail.length === 0) return rows;
+    const byBucket = new Map(rows.map((r) => [r.bucket, { ...r }]));
+    for (const [ts, v] of tail) {
+      const bucket = Math.floor(ts / level) * level;
+      const c = byBucket.get(bucket);
+      if (!c) byBucket.set(bucket, { series, bucket, min: v, max: v, sum: v, count: 1 });
+      else {
+        if (v < c.min) c.min = v;
+        if (v > c.max) c.max = v;
+        c.sum += v;
+        c.count++;
+      }
+    }
+    return [...byBucket.values()].sort((a, b) => a.bucket - b.bucket);
+  }
+
+  /** Folds the points before `cutoff` not yet in the rollups (retention), where the writes are made. */
+  private async foldBefore(cutoff: number, tenant: TenantId): Promise<void> {
+    if (this.threaded) await this.threaded.fold({ before: cutoff, tenant });
+    else this.writer.foldBefore(cutoff, tenant);
+  }
+
+  /** Folds every point not yet in the rollups (usage counts cells). */
+  private async foldAll(tenant: TenantId): Promise<void> {
+    if (this.threaded) await this.threaded.fold({ tenant });
+    else this.writer.foldAll(tenant);
   }
 
   async deleteDevice(tenant: TenantId, device: DeviceId): Promise<void> {
@@ -179,6 +237,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     for (const { id } of this.listSeriesSync(tenant, device)) {
       this.s.deleteRaw.run(id);
       for (const level of this.rollupLevels) this.s.deleteRollups.run(level, id);
+      this.s.deleteMark.run(id);
       this.s.deleteLatest.run(id);
       this.s.deleteSeries.run(id);
     }
@@ -190,11 +249,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
    */
   async deleteRawBefore(tenant: TenantId, cutoff: number, opts: RetentionBatchOptions = {}): Promise<number> {
     const batch = Math.max(1, opts.batchSize ?? DEFAULT_RETENTION_BATCH);
+    // Points go into the rollups before they go: rollups outlive raw points.
+    await this.foldBefore(cutoff, tenant);
     let deleted = 0;
-    for (const { id } of this.s.tenantSeries.all(tenant) as Array<{ id: number }>) {
+    for (const { id, kind } of this.s.tenantSeries.all(tenant) as Array<{ id: number; kind: SeriesKind }>) {
+      // Never a numeric point that is not folded (one written behind a mark meanwhile is rolled up as it is written).
+      const numeric = kind === 'n' || kind === 'b';
+      const upTo = numeric ? Math.min(cutoff, (this.s.mark.get(id) as number | undefined) ?? Number.MIN_SAFE_INTEGER) : cutoff;
       for (;;) {
         if (!this.db.open) return deleted;
-        const n = this.s.deleteRawBatch.run(id, id, cutoff, batch).changes;
+        const n = this.s.deleteRawBatch.run(id, id, upTo, batch).changes;
         deleted += n;
         if (n > 0) await yieldToOthers();
         if (n < batch) break;
@@ -206,6 +270,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async deleteRollupsBefore(tenant: TenantId, level: number, cutoff: number, opts: RetentionBatchOptions = {}): Promise<number> {
     this.checkLevel(level);
     const batch = Math.max(1, opts.batchSize ?? DEFAULT_RETENTION_BATCH);
+    // Points before the cutoff are folded first, or they would come back as cells the reader adds.
+    await this.foldBefore(cutoff, tenant);
     let deleted = 0;
     for (const { id } of this.s.tenantSeries.all(tenant) as Array<{ id: number }>) {
       for (;;) {
@@ -220,6 +286,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async usage(tenant: TenantId, now: number): Promise<TelemetryUsage> {
+    // Every point folded, so that every rollup cell is a stored row to count.
+    await this.foldAll(tenant);
     const series = (this.s.countSeries.get(tenant) as { n: number }).n;
     const day = utcDay(now);
     const raw = this.s.rawUsage.get(day.from, day.to, tenant) as { n: number; b: number; today: number };
@@ -246,6 +314,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   /** The stores share one connection, so closing any of them closes the file. */
   async close(): Promise<void> {
+    if (this.foldTimer) clearInterval(this.foldTimer);
     await this.threaded?.close();
     if (this.db.open) this.db.close();
   }

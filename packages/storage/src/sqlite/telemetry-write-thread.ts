@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { IipError } from '@iip/core';
 import type { RawRow, SeriesKey, SeriesKind } from '../ports.js';
 import type { WriteResult } from './telemetry-writer.js';
-import type { SeriesRequest, WriteReply, WriteRequest } from './telemetry-write-worker.js';
+import type { FoldRequest, SeriesRequest, WriteReply, WriteRequest } from './telemetry-write-worker.js';
 
 interface Waiting {
   resolve(r: WriteResult | ReadonlyArray<{ id: number; kind: SeriesKind }>): void;
@@ -122,6 +122,18 @@ export class ThreadedTelemetryWriter {
     worker.postMessage(req);
   }
 
+  /** Folds points into the rollups in the writer thread (retention: those before `before`; usage: all). */
+  fold(opts: { readonly tenant: string; readonly before?: number }): Promise<void> {
+    if (this.closed) return Promise.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', 'the telemetry store is closed', {}));
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve: () => resolve(), reject });
+      const req: FoldRequest = { type: 'fold', id, tenant: opts.tenant, ...(opts.before !== undefined ? { before: opts.before } : {}) };
+      worker.postMessage(req);
+    });
+  }
+
   /** Lets the writes in flight finish, then stops the thread. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -129,11 +141,7 @@ export class ThreadedTelemetryWriter {
     const w = this.worker;
     if (!w) return;
     if (this.waiting.size > 0) await new Promise<void>((r) => (this.drained = r));
-    await new Promise<void>((resolve) => {
-      w.once('exit', () => resolve());
-      w.postMessage({ close: true });
-      setTimeout(() => void w.terminate(), 5_000).unref();
-    });
+    await stopThread(w);
     this.worker = null;
   }
 
@@ -149,6 +157,9 @@ export class ThreadedTelemetryWriter {
     if (this.worker) return this.worker;
     const w = new Worker(workerEntry(), {
       workerData: { file: this.file, rollupLevels: [...this.rollupLevels], cacheMiB: this.cacheMiB },
+      // Its own young generation, not the platform's (PLATFORM_NODE_FLAGS raise the process-wide one to 64 MiB per
+      // semi-space): what it allocates per write is short-lived and small, and every MiB here is resident.
+      resourceLimits: { maxYoungGenerationSizeMb: 16 },
       // Not the parent's flags: its `--import tsx` would be resolved from the working directory, which need not be
       // the project's (the entry registers tsx itself, from this package).
       execArgv: [],
@@ -161,6 +172,8 @@ export class ThreadedTelemetryWriter {
         x.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', `telemetry write failed in the writer thread: ${m.error.message}`, { ...(m.error.code ? { sqlite: m.error.code } : {}) }));
       } else if ('series' in m) {
         x.resolve(m.series);
+      } else if ('folded' in m) {
+        x.resolve({ inserted: 0, duplicates: 0 });
       } else {
         x.resolve({ inserted: m.inserted, duplicates: m.duplicates });
       }
@@ -180,4 +193,13 @@ export class ThreadedTelemetryWriter {
     this.worker = w;
     return w;
   }
+}
+
+/** Asks a thread to close its connection and end; terminates it if it has not within 5 s. */
+function stopThread(t: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    t.once('exit', () => resolve());
+    t.postMessage({ close: true });
+    setTimeout(() => void t.terminate(), 5_000).unref();
+  });
 }

@@ -1,14 +1,15 @@
 /**
  * The telemetry writer thread's body (see telemetry-write-thread.ts): its own connection to the platform's SQLite
- * file and a TelemetryWriter, one transaction per request, answered when it is committed. Requests arrive packed
- * (three numbers per row in a transferred Float64Array, strings beside it), so handing a batch over costs no
- * object copies on the thread that serves devices.
+ * file and a TelemetryWriter, one transaction per request, answered when it is committed. It also folds rollups
+ * (telemetry-writer.ts): with the writes, every FOLD_IDLE_EVERY_MS when they pause, and on request (retention,
+ * usage). Requests arrive packed (three numbers per row in a transferred Float64Array, strings beside it), so
+ * handing a batch over costs no object copies on the thread that serves devices.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RawRow, SeriesKind } from '../ports.js';
 import { configureConnection } from './sqlite-connection.js';
-import { TelemetryWriter } from './telemetry-writer.js';
+import { FOLD_IDLE_EVERY_MS, TelemetryWriter } from './telemetry-writer.js';
 
 export interface WriteRequest {
   readonly type: 'write';
@@ -18,6 +19,14 @@ export interface WriteRequest {
   readonly nums: Float64Array;
   /** The string (or JSON array) of each row, null where it has a number; absent when no row has one. */
   readonly strs: ReadonlyArray<string | null> | null;
+}
+
+/** Folds points into the rollups (telemetry-writer.ts): those before `before`, or all, of one tenant. */
+export interface FoldRequest {
+  readonly type: 'fold';
+  readonly id: number;
+  readonly tenant: string;
+  readonly before?: number;
 }
 
 /** Series to find or create (one transaction for all): creating them here keeps those writes off the main thread too. */
@@ -30,53 +39,79 @@ export interface SeriesRequest {
 export type WriteReply =
   | { readonly id: number; readonly inserted: number; readonly duplicates: number; readonly ms: number }
   | { readonly id: number; readonly series: ReadonlyArray<{ readonly id: number; readonly kind: SeriesKind }> }
+  | { readonly id: number; readonly folded: true }
   | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
 
 const { file, rollupLevels, cacheMiB } = workerData as { file: string; rollupLevels: number[]; cacheMiB: number };
 const port = parentPort;
 if (!port) throw new Error('telemetry-write-worker runs as a worker thread');
 
-const db = new Database(file);
-configureConnection(db, cacheMiB);
-const writer = new TelemetryWriter(db, rollupLevels);
-const findSeries = db.prepare('SELECT id, kind FROM series WHERE tenant = ? AND device = ? AND property = ?');
-const createSeries = db.prepare('INSERT INTO series (tenant, device, property, kind) VALUES (?, ?, ?, ?)');
-const resolveSeries = db
-  .transaction((keys: SeriesRequest['keys']) =>
-    keys.map((k) => {
-      const found = findSeries.get(k.tenant, k.device, k.property) as { id: number; kind: SeriesKind } | undefined;
-      return found ? { id: found.id, kind: found.kind } : { id: Number(createSeries.run(k.tenant, k.device, k.property, k.kind).lastInsertRowid), kind: k.kind };
-    }),
-  )
-  .immediate;
+runWrites(port);
 
-port.on('message', (m: WriteRequest | SeriesRequest | { readonly close: true }) => {
-  if ('close' in m) {
-    db.close();
-    port.close();
-    return;
-  }
-  if (m.type === 'series') {
+function runWrites(port: NonNullable<typeof parentPort>): void {
+  const db = new Database(file);
+  configureConnection(db, cacheMiB);
+  const writer = new TelemetryWriter(db, rollupLevels);
+  // A previous run's points not folded yet are folded once idle; folds due are made when writes pause too.
+  writer.loadPending();
+  const foldTimer = setInterval(() => {
     try {
-      port.postMessage({ id: m.id, series: resolveSeries(m.keys) } satisfies WriteReply);
+      writer.foldIdle();
+    } catch {
+      // SQLITE_BUSY beyond busy_timeout or the like: the next turn folds them (reads are exact meanwhile).
+    }
+  }, FOLD_IDLE_EVERY_MS);
+  const findSeries = db.prepare('SELECT id, kind FROM series WHERE tenant = ? AND device = ? AND property = ?');
+  const createSeries = db.prepare('INSERT INTO series (tenant, device, property, kind) VALUES (?, ?, ?, ?)');
+  const resolveSeries = db
+    .transaction((keys: SeriesRequest['keys']) =>
+      keys.map((k) => {
+        const found = findSeries.get(k.tenant, k.device, k.property) as { id: number; kind: SeriesKind } | undefined;
+        return found ? { id: found.id, kind: found.kind } : { id: Number(createSeries.run(k.tenant, k.device, k.property, k.kind).lastInsertRowid), kind: k.kind };
+      }),
+    )
+    .immediate;
+
+  port.on('message', (m: WriteRequest | SeriesRequest | FoldRequest | { readonly close: true }) => {
+    if ('close' in m) {
+      clearInterval(foldTimer);
+      db.close();
+      port.close();
+      return;
+    }
+    if (m.type === 'fold') {
+      try {
+        if (m.before === undefined) writer.foldAll(m.tenant);
+        else writer.foldBefore(m.before, m.tenant);
+        port.postMessage({ id: m.id, folded: true } satisfies WriteReply);
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
+      }
+      return;
+    }
+    if (m.type === 'series') {
+      try {
+        port.postMessage({ id: m.id, series: resolveSeries(m.keys) } satisfies WriteReply);
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
+      }
+      return;
+    }
+    const t0 = performance.now();
+    try {
+      const rows: RawRow[] = new Array(m.n);
+      const nums = m.nums;
+      for (let i = 0; i < m.n; i++) {
+        const num = nums[i * 3 + 2] as number;
+        rows[i] = { series: nums[i * 3] as number, ts: nums[i * 3 + 1] as number, num: Number.isNaN(num) ? null : num, str: m.strs ? (m.strs[i] ?? null) : null };
+      }
+      const r = writer.write(rows);
+      port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates, ms: performance.now() - t0 } satisfies WriteReply);
     } catch (e) {
       const err = e as Error & { code?: string };
       port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
     }
-    return;
-  }
-  const t0 = performance.now();
-  try {
-    const rows: RawRow[] = new Array(m.n);
-    const nums = m.nums;
-    for (let i = 0; i < m.n; i++) {
-      const num = nums[i * 3 + 2] as number;
-      rows[i] = { series: nums[i * 3] as number, ts: nums[i * 3 + 1] as number, num: Number.isNaN(num) ? null : num, str: m.strs ? (m.strs[i] ?? null) : null };
-    }
-    const r = writer.write(rows);
-    port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates, ms: performance.now() - t0 } satisfies WriteReply);
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
-  }
-});
+  });
+}

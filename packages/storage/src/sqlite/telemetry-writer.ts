@@ -1,10 +1,24 @@
 /**
- * The SQLite telemetry write path. One write() is one
- * BEGIN IMMEDIATE transaction: raw points sorted by (series, ts) and inserted 100 rows per statement
- * (INSERT OR IGNORE, so a re-delivered (series, ts) is stored once), then the rollups of the new points
- * (aggregated in memory, one upsert per (level, series, bucket)) and the latest value per series (only
- * when newer). IMMEDIATE takes the write lock at BEGIN, so another connection writing the same file (the
- * CLI, a second process) waits for it (busy_timeout) instead of failing on a stale snapshot.
+ * The SQLite telemetry write path. One write() is one BEGIN IMMEDIATE transaction: raw points sorted by (series,
+ * ts) and inserted 100 rows per statement (INSERT OR IGNORE, so a re-delivered (series, ts) is stored once), the
+ * latest value per series (only when newer), and rollups. IMMEDIATE takes the write lock at BEGIN, so another
+ * connection writing the same file (the CLI, a second process) waits for it (busy_timeout) instead of failing on
+ * a stale snapshot.
+ *
+ * Rollups are folded, not kept per point (issue 20). Upserting three rollup cells for every point was three
+ * quarters of a write's cost: with thousands of series each sending a point a second, every point dirtied pages
+ * of its own in three places. Instead each numeric series has a fold mark (table rollup_fold): its raw points
+ * before the mark are in the rollups, those at or after it are not yet. When a series' newest point enters a new
+ * minute (a minute past the mark, plus an offset of its own so that series sending in step are not all due in the
+ * same second), the points of the completed minutes are folded — read back from raw (pages just written) and added
+ * to every level in one upsert per cell — and the mark moves; at most FOLD_PER_WRITE series per transaction. A
+ * point that arrives behind the mark (backfill, a late re-send) is added to the rollups at once, as before. A
+ * series written to no more for IDLE_FOLD_MS is folded whole (foldIdle). Every fold adds exactly the points in
+ * [mark, new mark), so a mark need not sit on a minute edge.
+ *
+ * Readers see exact rollups at every moment: SqliteTelemetryStore.rollups() adds the points at or after the mark
+ * to the stored cells, in one read transaction. Retention and usage fold the series first (foldBefore, foldAll).
+ * The marks in memory are the ones in the file: they are loaded from it and changed only with it, after a commit.
  */
 import type Database from 'better-sqlite3';
 import type { RawRow } from '../ports.js';
@@ -12,6 +26,26 @@ import { RollupAccumulator } from '../rollup-accumulator.js';
 
 /** Rows per multi-row INSERT (4 parameters each, well under SQLite's limit of 32,766). */
 const INSERT_CHUNK = 100;
+/** Series folded at most per write transaction (the rest wait for the next ones). */
+export const FOLD_PER_WRITE = 200;
+/** How often whoever writes calls foldIdle() (the writer thread; the store, writing inline). */
+export const FOLD_IDLE_EVERY_MS = 5_000;
+/** A series not written to for this long is folded whole (foldIdle). */
+export const IDLE_FOLD_MS = 60_000;
+/** foldIdle() folds in a transaction of its own only when no write came for this long (writes fold otherwise). */
+const WRITE_PAUSE_MS = 1_000;
+/** The fold mark of a series that has never been folded: everything it holds is before no mark. */
+const NO_MARK = Number.MIN_SAFE_INTEGER;
+
+/** One numeric series' fold state, as in the file (mark) plus what this writer saw of it. */
+interface FoldState {
+  /** Raw points with ts < mark are in the rollups. */
+  mark: number;
+  /** Newest ts written by this writer (or found pending at start). */
+  newest: number;
+  /** Date.now() of its last write here (0: found pending at start). */
+  lastWrite: number;
+}
 
 function bySeriesThenTs(a: RawRow, b: RawRow): number {
   return a.series - b.series || a.ts - b.ts;
@@ -25,12 +59,26 @@ export interface WriteResult {
 export class TelemetryWriter {
   private readonly s;
   private readonly params: Array<number | string | null> = new Array(INSERT_CHUNK * 4);
-  private readonly tx: (rows: readonly RawRow[]) => WriteResult;
+  private readonly tx: (rows: readonly RawRow[]) => { result: WriteResult; marks: Map<number, number> };
+  private readonly foldTx: (jobs: ReadonlyArray<readonly [number, number]>) => Map<number, number>;
+  /** The finest rollup level: a series is folded when its newest point enters a new bucket of it. */
+  private readonly finest: number;
+  /** Fold states of the numeric series this writer has written or found pending, by series id. */
+  private readonly states = new Map<number, FoldState>();
+  /**
+   * Series waiting to be folded, in the order they became due: false, their completed minutes; true, everything
+   * (idle, see foldIdle).
+   */
+  private readonly due = new Map<number, boolean>();
+  /** Date.now() of the last write. */
+  private lastWriteAt = 0;
 
   constructor(
     db: Database.Database,
     private readonly rollupLevels: readonly number[],
+    private readonly now: () => number = Date.now,
   ) {
+    this.finest = rollupLevels.length > 0 ? Math.min(...rollupLevels) : 0;
     this.s = {
       insertRaw: db.prepare('INSERT OR IGNORE INTO raw (series, ts, num, str) VALUES (?, ?, ?, ?)'),
       insertChunk: db.prepare(`INSERT OR IGNORE INTO raw (series, ts, num, str) VALUES ${Array(INSERT_CHUNK).fill('(?, ?, ?, ?)').join(', ')}`),
@@ -43,6 +91,15 @@ export class TelemetryWriter {
            vmin = min(vmin, excluded.vmin), vmax = max(vmax, excluded.vmax),
            vsum = vsum + excluded.vsum, n = n + excluded.n`,
       ),
+      mark: db.prepare('SELECT folded_to FROM rollup_fold WHERE series = ?').pluck(),
+      // Numeric series (of one tenant, or all when both parameters are null) with a newest point at or after their mark.
+      pending: db.prepare(
+        `SELECT l.series AS id, l.ts AS newest, coalesce(f.folded_to, ${NO_MARK}) AS mark
+           FROM latest l JOIN series s ON s.id = l.series LEFT JOIN rollup_fold f ON f.series = l.series
+          WHERE (? IS NULL OR s.tenant = ?) AND s.kind IN ('n', 'b') AND l.ts >= coalesce(f.folded_to, ${NO_MARK})`,
+      ),
+      setMark: db.prepare('INSERT INTO rollup_fold (series, folded_to) VALUES (?, ?) ON CONFLICT (series) DO UPDATE SET folded_to = excluded.folded_to'),
+      foldRange: db.prepare('SELECT ts, num FROM raw WHERE series = ? AND ts >= ? AND ts < ? AND num IS NOT NULL ORDER BY ts').raw(),
       upsertLatest: db.prepare(
         `INSERT INTO latest (series, ts, num, str) VALUES (?, ?, ?, ?)
          ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str
@@ -50,22 +107,151 @@ export class TelemetryWriter {
       ),
     };
     this.tx = db.transaction((rows: readonly RawRow[]) => this.writeRows(rows)).immediate;
+    this.foldTx = db
+      .transaction((jobs: ReadonlyArray<readonly [number, number]>) => {
+        const acc = new RollupAccumulator(this.rollupLevels);
+        const marks = new Map<number, number>();
+        for (const [series, upTo] of jobs) this.foldInto(acc, marks, series, upTo);
+        this.upsertRollups(acc);
+        return marks;
+      })
+      .immediate;
   }
 
   /** One transaction; `rows` may be reordered. */
   write(rows: RawRow[]): WriteResult {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
-    return this.tx(rows.sort(bySeriesThenTs));
+    const { result, marks } = this.tx(rows.sort(bySeriesThenTs));
+    this.committed(marks);
+    const at = this.now();
+    this.lastWriteAt = at;
+    // What was stored moves each series' newest; a series whose newest entered a new minute is due for a fold.
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i] as RawRow;
+      if (r.num === null || this.finest === 0) continue;
+      const st = this.states.get(r.series);
+      if (!st) continue;
+      if (r.ts > st.newest) st.newest = r.ts;
+      st.lastWrite = at;
+      if (!this.due.has(r.series) && this.isDue(r.series, st)) this.due.set(r.series, false);
+    }
+    return result;
   }
 
-  private writeRows(rows: readonly RawRow[]): WriteResult {
+  /**
+   * Due for a fold once the newest point is a minute past the mark plus the series' own offset within the minute:
+   * series sending in step all enter a new minute in the same second, and would all be folded in the next few
+   * transactions; staggered, about 1/60 of them are folded in each second.
+   */
+  private isDue(series: number, st: FoldState): boolean {
+    if (st.mark === NO_MARK) return true;
+    return st.newest - st.mark >= this.finest + ((series * 7_919) % this.finest);
+  }
+
+  /**
+   * Folds the points before `cutoff` not yet folded of every numeric series (of `tenant`, or all): retention calls
+   * it before deleting raw points or rollup cells older than the cutoff.
+   */
+  foldBefore(cutoff: number, tenant?: string): void {
+    if (this.finest === 0) return;
+    const jobs: Array<readonly [number, number]> = [];
+    for (const p of this.pending(tenant)) if (p.mark < cutoff) jobs.push([p.id, Math.min(cutoff, p.newest + 1)]);
+    this.foldJobs(jobs);
+  }
+
+  /** Folds every point not yet folded (of `tenant`, or all): usage then counts every rollup cell. */
+  foldAll(tenant?: string): void {
+    if (this.finest === 0) return;
+    this.foldJobs(this.pending(tenant).map((p) => [p.id, p.newest + 1] as const));
+  }
+
+  /**
+   * Called every few seconds by whoever writes (the writer thread, or the store inline): series not written to for
+   * IDLE_FOLD_MS become due to be folded whole, and when no write came for WRITE_PAUSE_MS (nobody else would fold
+   * them), up to FOLD_PER_WRITE due series are folded in a transaction of their own. Returns how many it folded.
+   */
+  foldIdle(): number {
+    if (this.finest === 0) return 0;
+    const at = this.now();
+    for (const [id, st] of this.states) {
+      if (st.newest >= st.mark && at - st.lastWrite >= IDLE_FOLD_MS) this.due.set(id, true);
+    }
+    if (this.due.size === 0 || at - this.lastWriteAt < WRITE_PAUSE_MS) return 0;
+    const jobs: Array<readonly [number, number]> = [];
+    for (const [id, whole] of this.due) {
+      if (jobs.length >= FOLD_PER_WRITE) break;
+      const upTo = this.dueUpTo(id, whole);
+      if (upTo === undefined) this.due.delete(id);
+      else jobs.push([id, upTo]);
+    }
+    this.foldJobs(jobs);
+    return jobs.length;
+  }
+
+  /** Where a due series is folded up to; undefined when it is folded that far already (or unknown). */
+  private dueUpTo(id: number, whole: boolean): number | undefined {
+    const st = this.states.get(id);
+    if (!st) return undefined;
+    const upTo = whole ? st.newest + 1 : Math.floor(st.newest / this.finest) * this.finest;
+    return upTo > st.mark ? upTo : undefined;
+  }
+
+  /** Takes the series found with points not yet folded (a previous run's) as idle: the next foldIdle() folds them. */
+  loadPending(): void {
+    if (this.finest === 0) return;
+    for (const p of this.pending()) if (!this.states.has(p.id)) this.states.set(p.id, { mark: p.mark, newest: p.newest, lastWrite: 0 });
+  }
+
+  private foldJobs(jobs: ReadonlyArray<readonly [number, number]>): void {
+    for (let i = 0; i < jobs.length; i += FOLD_PER_WRITE * 4) this.committed(this.foldTx(jobs.slice(i, i + FOLD_PER_WRITE * 4)));
+  }
+
+  /** Numeric series (of `tenant`, or all) with a newest point at or after their mark: the file's newest and mark. */
+  private pending(tenant?: string): Array<{ id: number; newest: number; mark: number }> {
+    const t = tenant ?? null;
+    return this.s.pending.all(t, t) as Array<{ id: number; newest: number; mark: number }>;
+  }
+
+  /** After a commit: the marks it moved, in memory too. A series folded up to its newest point is forgotten. */
+  private committed(marks: Map<number, number>): void {
+    for (const [id, mark] of marks) {
+      const st = this.states.get(id);
+      if (!st) continue;
+      st.mark = mark;
+      const whole = this.due.get(id);
+      if (whole !== undefined && this.dueUpTo(id, whole) === undefined) this.due.delete(id);
+      if (st.newest < mark) {
+        this.states.delete(id);
+        this.due.delete(id);
+      }
+    }
+  }
+
+  /** Folds one series' raw points in [mark, upTo) into `acc` and records its new mark (not before its mark). */
+  private foldInto(acc: RollupAccumulator, marks: Map<number, number>, series: number, upTo: number): void {
+    const mark = marks.get(series) ?? this.markOf(series);
+    if (upTo <= mark) return;
+    for (const [ts, num] of this.s.foldRange.iterate(series, mark, upTo) as Iterable<[number, number]>) acc.add(series, ts, num);
+    this.s.setMark.run(series, upTo);
+    marks.set(series, upTo);
+  }
+
+  /** The series' mark: from memory, else from the file (loaded into memory by the caller after commit). */
+  private markOf(series: number): number {
+    const st = this.states.get(series);
+    if (st) return st.mark;
+    const m = this.s.mark.get(series) as number | undefined;
+    return m ?? NO_MARK;
+  }
+
+  private writeRows(rows: readonly RawRow[]): { result: WriteResult; marks: Map<number, number> } {
     // Fast path: every row new. If any was already stored (a re-delivery), the batch is rolled back to the
     // savepoint and written row by row, so that exactly the new rows feed the rollups and latest values.
     this.s.savepoint.run();
     if (this.insertChunked(rows) === rows.length) {
       this.s.release.run();
-      this.aggregate(rows);
-      return { inserted: rows.length, duplicates: 0 };
+      const marks = this.aggregate(rows);
+      return { result: { inserted: rows.length, duplicates: 0 }, marks };
     }
     this.s.rollbackTo.run();
     this.s.release.run();
@@ -75,8 +261,8 @@ export class TelemetryWriter {
       // `changes` is 0 when the (series, ts) key already existed: a duplicate, kept out of rollups.
       if (insertRaw.run(r.series, r.ts, r.num, r.str).changes !== 0) stored.push(r);
     }
-    this.aggregate(stored);
-    return { inserted: stored.length, duplicates: rows.length - stored.length };
+    const marks = this.aggregate(stored);
+    return { result: { inserted: stored.length, duplicates: rows.length - stored.length }, marks };
   }
 
   /** Inserts rows, INSERT_CHUNK per statement; returns how many were new. */
@@ -102,20 +288,59 @@ export class TelemetryWriter {
     return inserted;
   }
 
-  /** Rollups (one upsert per touched cell) and latest values (one upsert per series) of newly stored rows. */
-  private aggregate(rows: readonly RawRow[]): void {
+  /**
+   * Latest values (one upsert per series) of newly stored rows, and rollups: a numeric point behind its series'
+   * mark goes into the rollups now; the others wait for their fold, which runs here for up to FOLD_PER_WRITE due
+   * series. One upsert per touched cell. Returns the marks moved (applied in memory after the commit).
+   */
+  private aggregate(rows: readonly RawRow[]): Map<number, number> {
     const acc = new RollupAccumulator(this.rollupLevels);
     const newest = new Map<number, RawRow>();
+    const folding = this.finest > 0;
+    let lastSeries = Number.NaN;
+    let mark = NO_MARK;
     for (const r of rows) {
-      if (r.num !== null) acc.add(r.series, r.ts, r.num);
+      if (r.num !== null && folding) {
+        if (r.series !== lastSeries) {
+          lastSeries = r.series;
+          let st = this.states.get(r.series);
+          if (!st) {
+            // First write of this series here: its mark from the file; kept in memory from now on (the state is
+            // only read until the commit, so a rolled-back write leaves it as the file has it).
+            st = { mark: this.markOf(r.series), newest: NO_MARK, lastWrite: 0 };
+            this.states.set(r.series, st);
+          }
+          mark = st.mark;
+        }
+        if (r.ts < mark) acc.add(r.series, r.ts, r.num);
+      }
       const prev = newest.get(r.series);
       if (!prev || r.ts > prev.ts) newest.set(r.series, r);
     }
+    const marks = new Map<number, number>();
+    if (folding) {
+      let n = 0;
+      for (const [id, whole] of this.due) {
+        if (n >= FOLD_PER_WRITE) break;
+        const upTo = this.dueUpTo(id, whole);
+        if (upTo === undefined) {
+          this.due.delete(id);
+          continue;
+        }
+        this.foldInto(acc, marks, id, upTo);
+        n++;
+      }
+    }
+    this.upsertRollups(acc);
+    const upsertLatest = this.s.upsertLatest;
+    for (const r of newest.values()) upsertLatest.run(r.series, r.ts, r.num, r.str);
+    return marks;
+  }
+
+  private upsertRollups(acc: RollupAccumulator): void {
     const upsertRollup = this.s.upsertRollup;
     acc.forEach((level, series, bucket, c) => {
       upsertRollup.run(level, series, bucket, c.min, c.max, c.sum, c.count);
     });
-    const upsertLatest = this.s.upsertLatest;
-    for (const r of newest.values()) upsertLatest.run(r.series, r.ts, r.num, r.str);
   }
 }

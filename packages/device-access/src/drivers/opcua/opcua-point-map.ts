@@ -5,7 +5,8 @@
  */
 import type { OpcUaChannelConfig, OpcUaPointConfig } from '@iip/core';
 import { IipError } from '@iip/core';
-import { type NodeId, resolveNodeId } from 'node-opcua';
+// node-opcua's NodeId package alone: the platform validates channels without loading the whole client.
+import { type NodeId, resolveNodeId } from 'node-opcua-nodeid';
 
 export interface BoundOpcUaPoint {
   readonly device: string;
