@@ -59,6 +59,15 @@ function files(dir, out = []) {
 
 const problems = [];
 const IMPORT_RE = /(?:^|\n)\s*(import|export)\s+(type\s+)?(?:[^'"]*?\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+/** The subpaths a package's exports map names ('.', './platform', …). */
+function exportsOf(pkg) {
+  try {
+    return new Set(Object.keys(JSON.parse(readFileSync(join('packages', pkg, 'package.json'), 'utf8')).exports ?? {}));
+  } catch {
+    return new Set();
+  }
+}
+
 for (const pkg of readdirSync('packages')) {
   if (!(pkg in LAYER)) {
     problems.push(`packages/${pkg}: not in the layer table of scripts/check-layers.mjs (add it, and to docs/architecture.md)`);
@@ -89,7 +98,8 @@ for (const pkg of readdirSync('packages')) {
       if (!spec) continue;
       if (spec.startsWith('@iip/')) {
         const [, name, ...deep] = spec.split('/');
-        if (deep.length > 0) problems.push(`${f}: deep import "${spec}" — import "@iip/${name}" (its exports map) instead`);
+        // A subpath is fine when the package exports it (e.g. @iip/device-access/platform); anything else is a deep import.
+        if (deep.length > 0 && !exportsOf(name).has(`./${deep.join('/')}`)) problems.push(`${f}: deep import "${spec}" — import "@iip/${name}" (its exports map) instead`);
         if (!mayImport(pkg, name)) problems.push(`${f}: ${pkg} may not import @iip/${name} (layer rule)`);
         else if (name !== pkg && !declared.has(`@iip/${name}`)) problems.push(`${f}: imports @iip/${name} but packages/${pkg}/package.json does not declare it`);
         if (pkg === 'console' && !typeOnly) problems.push(`${f}: the console may import only types from @iip/core (use "import type")`);

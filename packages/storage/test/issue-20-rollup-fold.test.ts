@@ -192,20 +192,20 @@ describe('rollup folding: the writer itself (issue 20)', () => {
       let now = T0;
       const w = new TelemetryWriter(db, [MIN, HOUR, DAY], () => now);
       const marked = (atLeast: number) => (db.prepare('SELECT count(*) AS n FROM rollup_fold WHERE folded_to >= ?').get(atLeast) as { n: number }).n;
-      // New series are due at once (for their first mark); the next write folds FOLD_PER_WRITE of them, foldIdle() the rest.
+      // New series are not due before their first minute is a minute old (plus their offset): no empty folds.
       w.write(Array.from({ length: n }, (_, i) => ({ series: i + 1, ts: T0 + 1_000, num: 1, str: null })));
       w.write([{ series: 1, ts: T0 + 1_001, num: 3, str: null }]);
-      assert.equal(marked(T0), FOLD_PER_WRITE);
-      assert.equal(w.foldIdle(), 0, 'writes just came: they fold the rest');
       now += 2_000;
-      assert.equal(w.foldIdle(), FOLD_PER_WRITE, 'writes paused: one transaction of FOLD_PER_WRITE');
-      while (w.foldIdle() > 0);
-      assert.equal(marked(T0), n);
-      // Two minutes on, every series is due (a minute past its mark plus its offset, under a minute); the same again.
+      assert.equal(w.foldIdle(), 0);
+      assert.equal(marked(Number.MIN_SAFE_INTEGER), 0);
+      // Two minutes on, every series is due (a minute past its first minute plus its offset, under a minute); the
+      // next write folds FOLD_PER_WRITE of them, foldIdle() the rest once writes pause.
       w.write(Array.from({ length: n }, (_, i) => ({ series: i + 1, ts: T0 + 2 * MIN + 1_000, num: 2, str: null })));
       w.write([{ series: 1, ts: T0 + 2 * MIN + 1_001, num: 5, str: null }]);
       assert.equal(marked(T0 + 2 * MIN), FOLD_PER_WRITE);
+      assert.equal(w.foldIdle(), 0, 'writes just came: they fold the rest');
       now += 2_000;
+      assert.equal(w.foldIdle(), FOLD_PER_WRITE, 'writes paused: one transaction of FOLD_PER_WRITE');
       while (w.foldIdle() > 0);
       assert.equal(marked(T0 + 2 * MIN), n);
       // Idle for a minute: folded whole (past the newest point).

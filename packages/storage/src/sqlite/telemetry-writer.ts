@@ -28,6 +28,8 @@ import { RollupAccumulator } from '../rollup-accumulator.js';
 const INSERT_CHUNK = 100;
 /** Series folded at most per write transaction (the rest wait for the next ones). */
 export const FOLD_PER_WRITE = 200;
+/** loadPending() reads the marks of all series at once when there are at most this many. */
+const PRELOAD_MARKS = 250_000;
 /** How often whoever writes calls foldIdle() (the writer thread; the store, writing inline). */
 export const FOLD_IDLE_EVERY_MS = 5_000;
 /** A series not written to for this long is folded whole (foldIdle). */
@@ -45,6 +47,8 @@ interface FoldState {
   newest: number;
   /** Date.now() of its last write here (0: found pending at start). */
   lastWrite: number;
+  /** For a series never folded (mark NO_MARK): the minute of its first point here, from which its first fold is due. */
+  base: number;
 }
 
 function bySeriesThenTs(a: RawRow, b: RawRow): number {
@@ -65,6 +69,8 @@ export class TelemetryWriter {
   private readonly finest: number;
   /** Fold states of the numeric series this writer has written or found pending, by series id. */
   private readonly states = new Map<number, FoldState>();
+  /** Marks read from the file when it was opened (see loadPending), so that a series' first write here needs no look-up. */
+  private readonly knownMarks = new Map<number, number>();
   /**
    * Series waiting to be folded, in the order they became due: false, their completed minutes; true, everything
    * (idle, see foldIdle).
@@ -92,6 +98,8 @@ export class TelemetryWriter {
            vsum = vsum + excluded.vsum, n = n + excluded.n`,
       ),
       mark: db.prepare('SELECT folded_to FROM rollup_fold WHERE series = ?').pluck(),
+      countMarks: db.prepare('SELECT count(*) FROM rollup_fold').pluck(),
+      allMarks: db.prepare('SELECT series, folded_to FROM rollup_fold').raw(),
       // Numeric series (of one tenant, or all when both parameters are null) with a newest point at or after their mark.
       pending: db.prepare(
         `SELECT l.series AS id, l.ts AS newest, coalesce(f.folded_to, ${NO_MARK}) AS mark
@@ -132,6 +140,7 @@ export class TelemetryWriter {
       const st = this.states.get(r.series);
       if (!st) continue;
       if (r.ts > st.newest) st.newest = r.ts;
+      if (st.mark === NO_MARK && st.base === NO_MARK) st.base = Math.floor(r.ts / this.finest) * this.finest;
       st.lastWrite = at;
       if (!this.due.has(r.series) && this.isDue(r.series, st)) this.due.set(r.series, false);
     }
@@ -144,8 +153,9 @@ export class TelemetryWriter {
    * transactions; staggered, about 1/60 of them are folded in each second.
    */
   private isDue(series: number, st: FoldState): boolean {
-    if (st.mark === NO_MARK) return true;
-    return st.newest - st.mark >= this.finest + ((series * 7_919) % this.finest);
+    const from = st.mark === NO_MARK ? st.base : st.mark;
+    if (from === NO_MARK) return false;
+    return st.newest - from >= this.finest + ((series * 7_919) % this.finest);
   }
 
   /**
@@ -196,10 +206,17 @@ export class TelemetryWriter {
     return upTo > st.mark ? upTo : undefined;
   }
 
-  /** Takes the series found with points not yet folded (a previous run's) as idle: the next foldIdle() folds them. */
+  /**
+   * Called once by whoever writes, when the file is opened: the series with points not yet folded (a previous run's)
+   * are taken as idle (the next foldIdle() folds them), and the marks of up to PRELOAD_MARKS series are read in one
+   * query — ten thousand devices sending their first messages together otherwise cost one look-up per series there.
+   */
   loadPending(): void {
     if (this.finest === 0) return;
-    for (const p of this.pending()) if (!this.states.has(p.id)) this.states.set(p.id, { mark: p.mark, newest: p.newest, lastWrite: 0 });
+    for (const p of this.pending()) if (!this.states.has(p.id)) this.states.set(p.id, { mark: p.mark, newest: p.newest, lastWrite: 0, base: NO_MARK });
+    if ((this.s.countMarks.get() as number) <= PRELOAD_MARKS) {
+      for (const [id, mark] of this.s.allMarks.iterate() as Iterable<[number, number]>) if (!this.states.has(id)) this.knownMarks.set(id, mark);
+    }
   }
 
   private foldJobs(jobs: ReadonlyArray<readonly [number, number]>): void {
@@ -240,6 +257,8 @@ export class TelemetryWriter {
   private markOf(series: number): number {
     const st = this.states.get(series);
     if (st) return st.mark;
+    const known = this.knownMarks.get(series);
+    if (known !== undefined) return known;
     const m = this.s.mark.get(series) as number | undefined;
     return m ?? NO_MARK;
   }
@@ -307,8 +326,9 @@ export class TelemetryWriter {
           if (!st) {
             // First write of this series here: its mark from the file; kept in memory from now on (the state is
             // only read until the commit, so a rolled-back write leaves it as the file has it).
-            st = { mark: this.markOf(r.series), newest: NO_MARK, lastWrite: 0 };
+            st = { mark: this.markOf(r.series), newest: NO_MARK, lastWrite: 0, base: NO_MARK };
             this.states.set(r.series, st);
+            this.knownMarks.delete(r.series);
           }
           mark = st.mark;
         }
