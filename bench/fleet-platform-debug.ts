@@ -29,7 +29,7 @@ if (process.env.BENCH_FLEET_HEAPPROF_AT) {
   setTimeout(() => {
     void (async () => {
       await session.post('HeapProfiler.enable');
-      await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+      await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.BENCH_FLEET_HEAPPROF_ALL === '1' });
       process.stderr.write('heap sampling started\n');
       setTimeout(() => {
         void (async () => {

@@ -284,9 +284,11 @@ export class TelemetryValidator {
     }
     if (n === 0) shapeError('a record carries no property values', path);
     if (stamped) {
-      const own = out.slice(first);
-      const at = clock.stamp(own.map((p) => p.property), now);
-      for (let i = 0; i < own.length; i++) out[first + i] = { ...(own[i] as TelemetryPoint), ts: at };
+      const properties: string[] = new Array(out.length - first);
+      for (let i = first; i < out.length; i++) properties[i - first] = (out[i] as TelemetryPoint).property;
+      const at = clock.stamp(properties, now);
+      // The points were made just above: stamped in place, not copied (ten thousand messages a second, issue 20).
+      for (let i = first; i < out.length; i++) (out[i] as { ts: number }).ts = at;
     }
   }
 }

@@ -95,7 +95,10 @@ export class TelemetryAdmission {
    */
   async admitRaw(tenant: string, device: string, raw: Uint8Array | string): Promise<Admitted> {
     try {
-      const entry = await this.directory.lookup(tenant, device);
+      // The directory answers from its cache without a promise: awaited only on a miss (one promise and one
+      // microtask less per message on the hot path).
+      const found = this.directory.lookup(tenant, device);
+      const entry = found instanceof Promise ? await found : found;
       if (!entry) throw new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${device}" does not exist in tenant "${tenant}"`, { tenant, device });
       if (entry.suspended !== undefined) throw new IipError('IIP_ERR_TENANT_SUSPENDED', `tenant "${tenant}" is suspended (${entry.suspended}); nothing is stored`, { tenant, reason: entry.suspended });
       const now = this.now();

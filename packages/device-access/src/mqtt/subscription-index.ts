@@ -92,6 +92,8 @@ export class SubscriptionIndex<S> {
 
   /** Calls `visit(owner, key)` for every subscription whose filter matches `topic` (a topic name). */
   match(topic: string, visit: (owner: S, key: string) => void): void {
+    // Nobody subscribed to anything: nothing to split or walk (telemetry of a fleet whose devices do not subscribe).
+    if (this.root.children.size === 0) return;
     const levels = topic.split('/');
     const dollar = topic.startsWith('$');
     const emit = (n: Node<S>) => {
