@@ -224,6 +224,41 @@ describe('rollup folding: the writer itself (issue 20)', () => {
     }
   });
 
+  it('a long fold (retention, usage) is made FOLD_PER_WRITE series per transaction, and a write between two changes nothing', async () => {
+    const dir = await tempDir('iip-fold-');
+    try {
+      const db = new Database(join(dir.path, 'w.db'));
+      configureConnection(db);
+      migrate(db, join(dir.path, 'w.db'));
+      const ins = db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('t', ?, 'p', 'n')");
+      const n = FOLD_PER_WRITE * 2 + 7;
+      for (let i = 0; i < n; i++) ins.run(`d${i}`);
+      const w = new TelemetryWriter(db, [MIN, HOUR, DAY], () => T0);
+      w.write(Array.from({ length: n }, (_, i) => ({ series: i + 1, ts: T0 + 1_000, num: i, str: null })));
+      const jobs = w.planFoldAll('t');
+      assert.equal(jobs.length, n);
+      assert.equal(w.foldSome(jobs, 0), FOLD_PER_WRITE);
+      // A write between two transactions of the plan: a later point of a series already folded, and of one not yet.
+      w.write([
+        { series: 1, ts: T0 + 2_000, num: 100, str: null },
+        { series: n, ts: T0 + 2_000, num: 200, str: null },
+      ]);
+      let i = FOLD_PER_WRITE;
+      while (i < jobs.length) i = w.foldSome(jobs, i);
+      w.foldAll('t');
+      const cells = db.prepare('SELECT level, sum(n) AS n, sum(vsum) AS s FROM rollup GROUP BY level ORDER BY level').all();
+      const sum = (n * (n - 1)) / 2 + 300;
+      assert.deepEqual(cells, [
+        { level: MIN, n: n + 2, s: sum },
+        { level: HOUR, n: n + 2, s: sum },
+        { level: DAY, n: n + 2, s: sum },
+      ]);
+      db.close();
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
   it('a file of the previous version keeps its rollups: each series is marked past its newest point, nothing counted twice', async () => {
     const dir = await tempDir('iip-fold-');
     try {

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RawRow, SeriesKind } from '../ports.js';
 import { configureConnection } from './sqlite-connection.js';
-import { FOLD_IDLE_EVERY_MS, TelemetryWriter } from './telemetry-writer.js';
+import { FOLD_IDLE_EVERY_MS, type FoldJob, TelemetryWriter } from './telemetry-writer.js';
 
 export interface WriteRequest {
   readonly type: 'write';
@@ -80,14 +80,28 @@ function runWrites(port: NonNullable<typeof parentPort>): void {
       return;
     }
     if (m.type === 'fold') {
-      try {
-        if (m.before === undefined) writer.foldAll(m.tenant);
-        else writer.foldBefore(m.before, m.tenant);
-        port.postMessage({ id: m.id, folded: true } satisfies WriteReply);
-      } catch (e) {
+      // A transaction of FOLD_PER_WRITE series at a time, writes between them (see TelemetryWriter.foldSome).
+      const fail = (e: unknown) => {
         const err = e as Error & { code?: string };
         port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
+      };
+      let jobs: FoldJob[];
+      try {
+        jobs = m.before === undefined ? writer.planFoldAll(m.tenant) : writer.planFoldBefore(m.before, m.tenant);
+      } catch (e) {
+        fail(e);
+        return;
       }
+      const step = (from: number): void => {
+        try {
+          const next = writer.foldSome(jobs, from);
+          if (next < jobs.length) setImmediate(() => step(next));
+          else port.postMessage({ id: m.id, folded: true } satisfies WriteReply);
+        } catch (e) {
+          fail(e);
+        }
+      };
+      step(0);
       return;
     }
     if (m.type === 'series') {

@@ -39,6 +39,9 @@ const WRITE_PAUSE_MS = 1_000;
 /** The fold mark of a series that has never been folded: everything it holds is before no mark. */
 const NO_MARK = Number.MIN_SAFE_INTEGER;
 
+/** A fold to make: [series id, fold its points before this ts]. */
+export type FoldJob = readonly [number, number];
+
 /** One numeric series' fold state, as in the file (mark) plus what this writer saw of it. */
 interface FoldState {
   /** Raw points with ts < mark are in the rollups. */
@@ -163,16 +166,38 @@ export class TelemetryWriter {
    * it before deleting raw points or rollup cells older than the cutoff.
    */
   foldBefore(cutoff: number, tenant?: string): void {
-    if (this.finest === 0) return;
-    const jobs: Array<readonly [number, number]> = [];
-    for (const p of this.pending(tenant)) if (p.mark < cutoff) jobs.push([p.id, Math.min(cutoff, p.newest + 1)]);
-    this.foldJobs(jobs);
+    this.foldJobs(this.planFoldBefore(cutoff, tenant));
   }
 
   /** Folds every point not yet folded (of `tenant`, or all): usage then counts every rollup cell. */
   foldAll(tenant?: string): void {
-    if (this.finest === 0) return;
-    this.foldJobs(this.pending(tenant).map((p) => [p.id, p.newest + 1] as const));
+    this.foldJobs(this.planFoldAll(tenant));
+  }
+
+  /** The folds foldBefore() makes, to be made a transaction at a time with foldSome(). */
+  planFoldBefore(cutoff: number, tenant?: string): FoldJob[] {
+    if (this.finest === 0) return [];
+    const jobs: FoldJob[] = [];
+    for (const p of this.pending(tenant)) if (p.mark < cutoff) jobs.push([p.id, Math.min(cutoff, p.newest + 1)]);
+    return jobs;
+  }
+
+  /** The folds foldAll() makes, to be made a transaction at a time with foldSome(). */
+  planFoldAll(tenant?: string): FoldJob[] {
+    if (this.finest === 0) return [];
+    return this.pending(tenant).map((p): FoldJob => [p.id, p.newest + 1]);
+  }
+
+  /**
+   * Makes FOLD_PER_WRITE of `jobs` from index `from` in one transaction; returns the index to go on from. The
+   * writer thread makes a long plan this way, a transaction at a time with writes between them, so that a
+   * retention pass or a usage reading over many series never holds up ingest for more than one of them.
+   * A job whose series was folded that far meanwhile is nothing to do.
+   */
+  foldSome(jobs: readonly FoldJob[], from: number): number {
+    const to = Math.min(jobs.length, from + FOLD_PER_WRITE);
+    if (to > from) this.committed(this.foldTx(jobs.slice(from, to)));
+    return to;
   }
 
   /**
@@ -219,8 +244,8 @@ export class TelemetryWriter {
     }
   }
 
-  private foldJobs(jobs: ReadonlyArray<readonly [number, number]>): void {
-    for (let i = 0; i < jobs.length; i += FOLD_PER_WRITE * 4) this.committed(this.foldTx(jobs.slice(i, i + FOLD_PER_WRITE * 4)));
+  private foldJobs(jobs: readonly FoldJob[]): void {
+    for (let i = 0; i < jobs.length; ) i = this.foldSome(jobs, i);
   }
 
   /** Numeric series (of `tenant`, or all) with a newest point at or after their mark: the file's newest and mark. */
