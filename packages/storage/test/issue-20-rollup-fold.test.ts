@@ -60,62 +60,62 @@ for (const writerThread of [true, false]) {
       }
     }
 
-    it('reads are exact before and after a fold; a point of a later minute folds the minutes before it', () =>
-      withFile(async (file, open) => {
+    /** A store on a new file with one numeric series (d1.temp), closed afterwards. */
+    function withSeries(body: (s: Storage, a: number, file: string) => Promise<void>): Promise<void> {
+      return withFile(async (file, open) => {
         const s = open();
         try {
-          const t = s.telemetry;
-          const a = await t.seriesId({ tenant: T, device: 'd1' as DeviceId, property: 'temp' }, 'n');
-          const rows: RawRow[] = [];
-          // Three minutes of one point every 10 s, written a few points at a time.
-          for (let i = 0; i < 18; i++) {
-            const r = { series: a, ts: T0 + i * 10_000, num: 20 + (i % 7), str: null };
-            rows.push(r);
-            await t.write([r]);
-            if (i % 5 === 0) await assertExact(s, rows, a, `after point ${i}`);
-          }
-          await assertExact(s, rows, a, 'after all points');
-          // Two minutes later (past the series' own offset in the minute) its completed minutes are due; the next
-          // write folds them: three minute cells, one hour cell, one day cell are stored rows now.
-          await t.write([{ series: a, ts: T0 + 5 * MIN + 1, num: 1, str: null }]);
-          rows.push({ series: a, ts: T0 + 5 * MIN + 1, num: 1, str: null });
-          await t.write([{ series: a, ts: T0 + 5 * MIN + 2, num: 2, str: null }]);
-          rows.push({ series: a, ts: T0 + 5 * MIN + 2, num: 2, str: null });
-          await assertExact(s, rows, a, 'after the fold');
-          assert.equal(storedCells(file, a), 3 + 1 + 1, 'the completed minutes are stored cells');
+          await body(s, await s.telemetry.seriesId({ tenant: T, device: 'd1' as DeviceId, property: 'temp' }, 'n'), file);
         } finally {
           await s.close();
         }
+      });
+    }
+
+    it('reads are exact before and after a fold; a point of a later minute folds the minutes before it', () =>
+      withSeries(async (s, a, file) => {
+        const t = s.telemetry;
+        const rows: RawRow[] = [];
+        // Three minutes of one point every 10 s, written a few points at a time.
+        for (let i = 0; i < 18; i++) {
+          const r = { series: a, ts: T0 + i * 10_000, num: 20 + (i % 7), str: null };
+          rows.push(r);
+          await t.write([r]);
+          if (i % 5 === 0) await assertExact(s, rows, a, `after point ${i}`);
+        }
+        await assertExact(s, rows, a, 'after all points');
+        // Two minutes later (past the series' own offset in the minute) its completed minutes are due; the next
+        // write folds them: three minute cells, one hour cell, one day cell are stored rows now.
+        await t.write([{ series: a, ts: T0 + 5 * MIN + 1, num: 1, str: null }]);
+        rows.push({ series: a, ts: T0 + 5 * MIN + 1, num: 1, str: null });
+        await t.write([{ series: a, ts: T0 + 5 * MIN + 2, num: 2, str: null }]);
+        rows.push({ series: a, ts: T0 + 5 * MIN + 2, num: 2, str: null });
+        await assertExact(s, rows, a, 'after the fold');
+        assert.equal(storedCells(file, a), 3 + 1 + 1, 'the completed minutes are stored cells');
       }));
 
     it('a late point (behind the fold mark) is rolled up at once, a re-delivered one is counted once', () =>
-      withFile(async (_file, open) => {
-        const s = open();
-        try {
-          const t = s.telemetry;
-          const a = await t.seriesId({ tenant: T, device: 'd1' as DeviceId, property: 'temp' }, 'n');
-          const rows: RawRow[] = [];
-          for (let m = 0; m < 5; m++) {
-            const r = { series: a, ts: T0 + m * MIN, num: m, str: null };
-            rows.push(r);
-            await t.write([r]);
-          }
-          await t.write([{ series: a, ts: T0 + 5 * MIN, num: 5, str: null }]);
-          rows.push({ series: a, ts: T0 + 5 * MIN, num: 5, str: null });
-          // Backfill into folded minutes, and the same points again.
-          const late = [
-            { series: a, ts: T0 + 30_000, num: 100, str: null },
-            { series: a, ts: T0 + 2 * MIN + 5, num: -3, str: null },
-          ];
-          const r1 = await t.write(late);
-          assert.equal(r1.inserted, 2);
-          rows.push(...late);
-          const r2 = await t.write([...late, { series: a, ts: T0 + 4 * MIN, num: 4, str: null }]);
-          assert.deepEqual(r2, { inserted: 0, duplicates: 3 });
-          await assertExact(s, rows, a, 'after late points and re-deliveries');
-        } finally {
-          await s.close();
+      withSeries(async (s, a) => {
+        const t = s.telemetry;
+        const rows: RawRow[] = [];
+        for (let m = 0; m < 5; m++) {
+          const r = { series: a, ts: T0 + m * MIN, num: m, str: null };
+          rows.push(r);
+          await t.write([r]);
         }
+        await t.write([{ series: a, ts: T0 + 5 * MIN, num: 5, str: null }]);
+        rows.push({ series: a, ts: T0 + 5 * MIN, num: 5, str: null });
+        // Backfill into folded minutes, and the same points again.
+        const late = [
+          { series: a, ts: T0 + 30_000, num: 100, str: null },
+          { series: a, ts: T0 + 2 * MIN + 5, num: -3, str: null },
+        ];
+        const r1 = await t.write(late);
+        assert.equal(r1.inserted, 2);
+        rows.push(...late);
+        const r2 = await t.write([...late, { series: a, ts: T0 + 4 * MIN, num: 4, str: null }]);
+        assert.deepEqual(r2, { inserted: 0, duplicates: 3 });
+        await assertExact(s, rows, a, 'after late points and re-deliveries');
       }));
 
     it('what is not folded at close is exact after reopening and is folded by retention before raw points go', () =>
@@ -179,18 +179,28 @@ for (const writerThread of [true, false]) {
   });
 }
 
+/** A migrated file with `n` numeric series (ids 1..n of tenant t) and a writer over it; closed afterwards. */
+async function withWriter(n: number, now: () => number, body: (db: Database.Database, w: TelemetryWriter) => Promise<void> | void): Promise<void> {
+  const dir = await tempDir('iip-fold-');
+  const file = join(dir.path, 'w.db');
+  const db = new Database(file);
+  try {
+    configureConnection(db);
+    migrate(db, file);
+    const ins = db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('t', ?, 'p', 'n')");
+    for (let i = 0; i < n; i++) ins.run(`d${i}`);
+    await body(db, new TelemetryWriter(db, [MIN, HOUR, DAY], now));
+  } finally {
+    db.close();
+    await dir.cleanup();
+  }
+}
+
 describe('rollup folding: the writer itself (issue 20)', () => {
   it('folds at most FOLD_PER_WRITE series per write transaction; foldIdle() folds the rest once writes pause, and idle series whole', async () => {
-    const dir = await tempDir('iip-fold-');
-    try {
-      const db = new Database(join(dir.path, 'w.db'));
-      configureConnection(db);
-      migrate(db, join(dir.path, 'w.db'));
-      const ins = db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('t', ?, 'p', 'n')");
-      const n = FOLD_PER_WRITE * 3;
-      for (let i = 0; i < n; i++) ins.run(`d${i}`);
-      let now = T0;
-      const w = new TelemetryWriter(db, [MIN, HOUR, DAY], () => now);
+    const n = FOLD_PER_WRITE * 3;
+    let now = T0;
+    await withWriter(n, () => now, (db, w) => {
       const marked = (atLeast: number) => (db.prepare('SELECT count(*) AS n FROM rollup_fold WHERE folded_to >= ?').get(atLeast) as { n: number }).n;
       // New series are not due before their first minute is a minute old (plus their offset): no empty folds.
       w.write(Array.from({ length: n }, (_, i) => ({ series: i + 1, ts: T0 + 1_000, num: 1, str: null })));
@@ -218,22 +228,12 @@ describe('rollup folding: the writer itself (issue 20)', () => {
         { level: HOUR, n: 2 * n + 2 },
         { level: DAY, n: 2 * n + 2 },
       ]);
-      db.close();
-    } finally {
-      await dir.cleanup();
-    }
+    });
   });
 
   it('a long fold (retention, usage) is made FOLD_PER_WRITE series per transaction, and a write between two changes nothing', async () => {
-    const dir = await tempDir('iip-fold-');
-    try {
-      const db = new Database(join(dir.path, 'w.db'));
-      configureConnection(db);
-      migrate(db, join(dir.path, 'w.db'));
-      const ins = db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('t', ?, 'p', 'n')");
-      const n = FOLD_PER_WRITE * 2 + 7;
-      for (let i = 0; i < n; i++) ins.run(`d${i}`);
-      const w = new TelemetryWriter(db, [MIN, HOUR, DAY], () => T0);
+    const n = FOLD_PER_WRITE * 2 + 7;
+    await withWriter(n, () => T0, (db, w) => {
       w.write(Array.from({ length: n }, (_, i) => ({ series: i + 1, ts: T0 + 1_000, num: i, str: null })));
       const jobs = w.planFoldAll('t');
       assert.equal(jobs.length, n);
@@ -253,10 +253,7 @@ describe('rollup folding: the writer itself (issue 20)', () => {
         { level: HOUR, n: n + 2, s: sum },
         { level: DAY, n: n + 2, s: sum },
       ]);
-      db.close();
-    } finally {
-      await dir.cleanup();
-    }
+    });
   });
 
   it('a file of the previous version keeps its rollups: each series is marked past its newest point, nothing counted twice', async () => {
