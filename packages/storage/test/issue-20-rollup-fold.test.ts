@@ -231,6 +231,26 @@ describe('rollup folding: the writer itself (issue 20)', () => {
     });
   });
 
+  it('a series folded whole in the same transaction as its new points keeps them: they are folded once it is idle again', () => {
+    let now = T0;
+    return withWriter(2, () => now, (db, w) => {
+      const mark = () => db.prepare('SELECT folded_to FROM rollup_fold WHERE series = 1').pluck().get() as number | undefined;
+      w.write([{ series: 1, ts: T0 + 1_000, num: 1, str: null }]);
+      // Idle for a minute: series 1 is due to be folded whole, but another series' write just came, so foldIdle()
+      // leaves it to the next write — which is series 1's own.
+      now += 61_000;
+      w.write([{ series: 2, ts: T0 + 61_000, num: 2, str: null }]);
+      assert.equal(w.foldIdle(), 0);
+      w.write([{ series: 1, ts: T0 + 5 * MIN, num: 3, str: null }]);
+      assert.equal(mark(), T0 + 1_001, 'folded whole up to the points before this write');
+      // Idle again: the point of that write is folded too.
+      now += 61_000;
+      while (w.foldIdle() > 0);
+      assert.equal(mark(), T0 + 5 * MIN + 1);
+      assert.deepEqual(db.prepare('SELECT sum(n) AS n, sum(vsum) AS s FROM rollup WHERE level = ? AND series = 1').get(MIN), { n: 2, s: 4 });
+    });
+  });
+
   it('a long fold (retention, usage) is made FOLD_PER_WRITE series per transaction, and a write between two changes nothing', async () => {
     const n = FOLD_PER_WRITE * 2 + 7;
     await withWriter(n, () => T0, (db, w) => {

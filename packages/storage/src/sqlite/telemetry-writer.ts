@@ -67,7 +67,7 @@ export class TelemetryWriter {
   private readonly s;
   private readonly params: Array<number | string | null> = new Array(INSERT_CHUNK * 4);
   private readonly tx: (rows: readonly RawRow[]) => { result: WriteResult; marks: Map<number, number> };
-  private readonly foldTx: (jobs: ReadonlyArray<readonly [number, number]>) => Map<number, number>;
+  private readonly foldTx: (jobs: readonly FoldJob[]) => Map<number, number>;
   /** The finest rollup level: a series is folded when its newest point enters a new bucket of it. */
   private readonly finest: number;
   /** Fold states of the numeric series this writer has written or found pending, by series id. */
@@ -119,7 +119,7 @@ export class TelemetryWriter {
     };
     this.tx = db.transaction((rows: readonly RawRow[]) => this.writeRows(rows)).immediate;
     this.foldTx = db
-      .transaction((jobs: ReadonlyArray<readonly [number, number]>) => {
+      .transaction((jobs: readonly FoldJob[]) => {
         const acc = new RollupAccumulator(this.rollupLevels);
         const marks = new Map<number, number>();
         for (const [series, upTo] of jobs) this.foldInto(acc, marks, series, upTo);
@@ -133,19 +133,23 @@ export class TelemetryWriter {
   write(rows: RawRow[]): WriteResult {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
     const { result, marks } = this.tx(rows.sort(bySeriesThenTs));
-    this.committed(marks);
     const at = this.now();
     this.lastWriteAt = at;
-    // What was stored moves each series' newest; a series whose newest entered a new minute is due for a fold.
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as RawRow;
-      if (r.num === null || this.finest === 0) continue;
-      const st = this.states.get(r.series);
+    if (this.finest === 0) return result;
+    // What was stored moves each series' newest — before the marks this transaction moved are applied, which
+    // forget a series folded past its newest point (one folded whole here must keep the points just written).
+    for (const r of rows) {
+      const st = r.num === null ? undefined : this.states.get(r.series);
       if (!st) continue;
       if (r.ts > st.newest) st.newest = r.ts;
       if (st.mark === NO_MARK && st.base === NO_MARK) st.base = Math.floor(r.ts / this.finest) * this.finest;
       st.lastWrite = at;
-      if (!this.due.has(r.series) && this.isDue(r.series, st)) this.due.set(r.series, false);
+    }
+    this.committed(marks);
+    // A series whose newest entered a new minute is due for a fold.
+    for (const r of rows) {
+      const st = r.num === null || this.due.has(r.series) ? undefined : this.states.get(r.series);
+      if (st && this.isDue(r.series, st)) this.due.set(r.series, false);
     }
     return result;
   }
@@ -212,7 +216,7 @@ export class TelemetryWriter {
       if (st.newest >= st.mark && at - st.lastWrite >= IDLE_FOLD_MS) this.due.set(id, true);
     }
     if (this.due.size === 0 || at - this.lastWriteAt < WRITE_PAUSE_MS) return 0;
-    const jobs: Array<readonly [number, number]> = [];
+    const jobs: FoldJob[] = [];
     for (const [id, whole] of this.due) {
       if (jobs.length >= FOLD_PER_WRITE) break;
       const upTo = this.dueUpTo(id, whole);
