@@ -15,6 +15,7 @@ import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess
 import { AlarmService } from '@iip/rules';
 import { Historian, kindOfDataType } from '@iip/historian';
 import { UserService } from '@iip/security';
+import type { TelemetryStore } from '@iip/storage';
 import type { FastifyInstance } from 'fastify';
 import { AccessAdmin } from './access-admin.js';
 import { AccessControl } from './access-control.js';
@@ -31,7 +32,6 @@ import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
 
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
-import type { TelemetryStore } from '@iip/storage';
 import { RULES_CHANGED, type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 

@@ -32,6 +32,9 @@ interface RollupDbRow {
   n: number;
 }
 
+/** A rollup row being summed up: rollups() adds the points not folded yet to it. */
+type RollupCell = { -readonly [K in keyof RollupRow]: RollupRow[K] };
+
 /** Separator that cannot occur in ids (they are restricted to [A-Za-z0-9_.-]). */
 const SEP = '\u0000';
 
@@ -40,8 +43,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** tenant SEP device → property → series. Nested so deleteDevice can drop one device's entries. */
   private readonly cache = new Map<string, Map<string, SeriesEntry>>();
   private readonly s;
-  private readonly writer: TelemetryWriter;
-  private readonly threaded: ThreadedTelemetryWriter | null;
+  /** Where writes and folds are made: the writer thread (a file), or this connection (`:memory:`, or turned off). */
+  private readonly writer: { readonly threaded: ThreadedTelemetryWriter } | { readonly inline: TelemetryWriter };
   private readonly deleteTx: (tenant: TenantId, device: DeviceId) => void;
   /** rollups() in one read transaction: the stored cells and the points not yet folded, from one snapshot. */
   private readonly readRollups: (level: number, series: number, from: number, to: number) => RollupRow[];
@@ -88,27 +91,29 @@ export class SqliteTelemetryStore implements TelemetryStore {
       ),
       rollupUsage: db.prepare('SELECT count(*) AS n FROM rollup WHERE level = ? AND series IN (SELECT id FROM series WHERE tenant = ?)'),
     };
-    this.writer = new TelemetryWriter(db, this.rollupLevels);
-    this.threaded = opts.writerThreadFile ? new ThreadedTelemetryWriter(opts.writerThreadFile, this.rollupLevels) : null;
     this.readRollups = db.transaction((level: number, series: number, from: number, to: number) => this.rollupsNow(level, series, from, to));
-    if (!this.threaded) {
+    if (opts.writerThreadFile) {
+      this.writer = { threaded: new ThreadedTelemetryWriter(opts.writerThreadFile, this.rollupLevels) };
+    } else {
       // Inline, this connection folds: a previous run's unfolded points once idle, and folds due when writes pause.
-      this.writer.loadPending();
+      const inline = new TelemetryWriter(db, this.rollupLevels);
+      inline.loadPending();
       this.foldTimer = setInterval(() => {
-        if (this.db.open) this.writer.foldIdle();
+        if (this.db.open) inline.foldIdle();
       }, FOLD_IDLE_EVERY_MS);
       this.foldTimer.unref();
+      this.writer = { inline };
     }
     this.deleteTx = db.transaction((tenant: TenantId, device: DeviceId) => this.deleteRows(tenant, device)).immediate;
   }
 
   async seriesId(key: SeriesKey, kind: SeriesKind): Promise<number> {
-    if (!this.threaded) return this.seriesIdSync(key, kind);
+    if (!('threaded' in this.writer)) return this.seriesIdSync(key, kind);
     const dk = key.tenant + SEP + key.device;
     let e = this.cache.get(dk)?.get(key.property);
     if (!e) {
       // Created by the writer thread: an INSERT here would wait for its write lock on the event loop.
-      e = await this.threaded.series(key, kind);
+      e = await this.writer.threaded.series(key, kind);
       let props = this.cache.get(dk);
       if (!props) {
         props = new Map();
@@ -162,8 +167,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async write(rows: readonly RawRow[]): Promise<WriteResult> {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
-    if (this.threaded) return this.threaded.write(rows);
-    return this.writer.write([...rows]);
+    if ('threaded' in this.writer) return this.writer.threaded.write(rows);
+    return this.writer.inline.write([...rows]);
   }
 
   async latest(series: readonly number[]): Promise<RawRow[]> {
@@ -192,7 +197,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
    */
   private rollupsNow(level: number, series: number, from: number, to: number): RollupRow[] {
     const rows = (this.s.rollups.all(level, series, from, to) as RollupDbRow[]).map(
-      (r): RollupRow => ({ series: r.series, bucket: r.bucket, min: r.vmin, max: r.vmax, sum: r.vsum, count: r.n }),
+      (r): RollupCell => ({ series: r.series, bucket: r.bucket, min: r.vmin, max: r.vmax, sum: r.vsum, count: r.n }),
     );
     const mark = (this.s.mark.get(series) as number | undefined) ?? Number.MIN_SAFE_INTEGER;
     // A point is in a bucket starting in [from, to) when its ts is in [from rounded up, to rounded up) to the level.
@@ -201,7 +206,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (lo >= hi) return rows;
     const tail = this.s.unfolded.all(series, lo, hi) as Array<[number, number]>;
     if (tail.length === 0) return rows;
-    const byBucket = new Map(rows.map((r) => [r.bucket, { ...r }]));
+    // The rows were made just above: the tail is added to them in place.
+    const byBucket = new Map(rows.map((r) => [r.bucket, r]));
     for (const [ts, v] of tail) {
       const bucket = Math.floor(ts / level) * level;
       const c = byBucket.get(bucket);
@@ -218,14 +224,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   /** Folds the points before `cutoff` not yet in the rollups (retention), where the writes are made. */
   private async foldBefore(cutoff: number, tenant: TenantId): Promise<void> {
-    if (this.threaded) await this.threaded.fold({ before: cutoff, tenant });
-    else this.writer.foldBefore(cutoff, tenant);
+    if ('threaded' in this.writer) await this.writer.threaded.fold({ before: cutoff, tenant });
+    else this.writer.inline.foldBefore(cutoff, tenant);
   }
 
   /** Folds every point not yet in the rollups (usage counts cells). */
   private async foldAll(tenant: TenantId): Promise<void> {
-    if (this.threaded) await this.threaded.fold({ tenant });
-    else this.writer.foldAll(tenant);
+    if ('threaded' in this.writer) await this.writer.threaded.fold({ tenant });
+    else this.writer.inline.foldAll(tenant);
   }
 
   async deleteDevice(tenant: TenantId, device: DeviceId): Promise<void> {
@@ -315,7 +321,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** The stores share one connection, so closing any of them closes the file. */
   async close(): Promise<void> {
     if (this.foldTimer) clearInterval(this.foldTimer);
-    await this.threaded?.close();
+    if ('threaded' in this.writer) await this.writer.threaded.close();
     if (this.db.open) this.db.close();
   }
 }

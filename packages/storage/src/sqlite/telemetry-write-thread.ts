@@ -16,7 +16,8 @@ import type { WriteResult } from './telemetry-writer.js';
 import type { FoldRequest, SeriesRequest, WriteReply, WriteRequest } from './telemetry-write-worker.js';
 
 interface Waiting {
-  resolve(r: WriteResult | ReadonlyArray<{ id: number; kind: SeriesKind }>): void;
+  /** The write's counts, the series found or created, or nothing (a fold). */
+  resolve(r: WriteResult | ReadonlyArray<{ id: number; kind: SeriesKind }> | undefined): void;
   reject(e: unknown): void;
 }
 
@@ -173,7 +174,7 @@ export class ThreadedTelemetryWriter {
       } else if ('series' in m) {
         x.resolve(m.series);
       } else if ('folded' in m) {
-        x.resolve({ inserted: 0, duplicates: 0 });
+        x.resolve(undefined);
       } else {
         x.resolve({ inserted: m.inserted, duplicates: m.duplicates });
       }

@@ -5,7 +5,7 @@
  * usage). Requests arrive packed (three numbers per row in a transferred Float64Array, strings beside it), so
  * handing a batch over costs no object copies on the thread that serves devices.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RawRow, SeriesKind } from '../ports.js';
 import { configureConnection } from './sqlite-connection.js';
@@ -37,84 +37,76 @@ export interface SeriesRequest {
 }
 
 export type WriteReply =
-  | { readonly id: number; readonly inserted: number; readonly duplicates: number; readonly ms: number }
+  | { readonly id: number; readonly inserted: number; readonly duplicates: number }
   | { readonly id: number; readonly series: ReadonlyArray<{ readonly id: number; readonly kind: SeriesKind }> }
   | { readonly id: number; readonly folded: true }
   | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
 
 const { file, rollupLevels, cacheMiB } = workerData as { file: string; rollupLevels: number[]; cacheMiB: number };
-const port = parentPort;
-if (!port) throw new Error('telemetry-write-worker runs as a worker thread');
+if (!parentPort) throw new Error('telemetry-write-worker runs as a worker thread');
+const port: MessagePort = parentPort;
 
-runWrites(port);
+const db = new Database(file);
+configureConnection(db, cacheMiB);
+const writer = new TelemetryWriter(db, rollupLevels);
+// A previous run's points not folded yet are folded once idle; folds due are made when writes pause too.
+writer.loadPending();
+const foldTimer = setInterval(() => {
+  try {
+    writer.foldIdle();
+  } catch {
+    // SQLITE_BUSY beyond busy_timeout or the like: the next turn folds them (reads are exact meanwhile).
+  }
+}, FOLD_IDLE_EVERY_MS);
+const findSeries = db.prepare('SELECT id, kind FROM series WHERE tenant = ? AND device = ? AND property = ?');
+const createSeries = db.prepare('INSERT INTO series (tenant, device, property, kind) VALUES (?, ?, ?, ?)');
+const resolveSeries = db
+  .transaction((keys: SeriesRequest['keys']) =>
+    keys.map((k) => {
+      const found = findSeries.get(k.tenant, k.device, k.property) as { id: number; kind: SeriesKind } | undefined;
+      return found ? { id: found.id, kind: found.kind } : { id: Number(createSeries.run(k.tenant, k.device, k.property, k.kind).lastInsertRowid), kind: k.kind };
+    }),
+  )
+  .immediate;
 
-function runWrites(port: NonNullable<typeof parentPort>): void {
-  const db = new Database(file);
-  configureConnection(db, cacheMiB);
-  const writer = new TelemetryWriter(db, rollupLevels);
-  // A previous run's points not folded yet are folded once idle; folds due are made when writes pause too.
-  writer.loadPending();
-  const foldTimer = setInterval(() => {
+/** Answers request `id` with the failure (its message, and SQLite's code when it has one). */
+function replyError(id: number, e: unknown): void {
+  const err = e as Error & { code?: string };
+  port.postMessage({ id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
+}
+
+/** Makes a fold plan a transaction of FOLD_PER_WRITE series at a time, writes between them (TelemetryWriter.foldSome). */
+function fold(m: FoldRequest): void {
+  let jobs: FoldJob[];
+  try {
+    jobs = m.before === undefined ? writer.planFoldAll(m.tenant) : writer.planFoldBefore(m.before, m.tenant);
+  } catch (e) {
+    replyError(m.id, e);
+    return;
+  }
+  const step = (from: number): void => {
     try {
-      writer.foldIdle();
-    } catch {
-      // SQLITE_BUSY beyond busy_timeout or the like: the next turn folds them (reads are exact meanwhile).
+      const next = writer.foldSome(jobs, from);
+      if (next < jobs.length) setImmediate(() => step(next));
+      else port.postMessage({ id: m.id, folded: true } satisfies WriteReply);
+    } catch (e) {
+      replyError(m.id, e);
     }
-  }, FOLD_IDLE_EVERY_MS);
-  const findSeries = db.prepare('SELECT id, kind FROM series WHERE tenant = ? AND device = ? AND property = ?');
-  const createSeries = db.prepare('INSERT INTO series (tenant, device, property, kind) VALUES (?, ?, ?, ?)');
-  const resolveSeries = db
-    .transaction((keys: SeriesRequest['keys']) =>
-      keys.map((k) => {
-        const found = findSeries.get(k.tenant, k.device, k.property) as { id: number; kind: SeriesKind } | undefined;
-        return found ? { id: found.id, kind: found.kind } : { id: Number(createSeries.run(k.tenant, k.device, k.property, k.kind).lastInsertRowid), kind: k.kind };
-      }),
-    )
-    .immediate;
+  };
+  step(0);
+}
 
-  port.on('message', (m: WriteRequest | SeriesRequest | FoldRequest | { readonly close: true }) => {
-    if ('close' in m) {
-      clearInterval(foldTimer);
-      db.close();
-      port.close();
-      return;
-    }
-    if (m.type === 'fold') {
-      // A transaction of FOLD_PER_WRITE series at a time, writes between them (see TelemetryWriter.foldSome).
-      const fail = (e: unknown) => {
-        const err = e as Error & { code?: string };
-        port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
-      };
-      let jobs: FoldJob[];
-      try {
-        jobs = m.before === undefined ? writer.planFoldAll(m.tenant) : writer.planFoldBefore(m.before, m.tenant);
-      } catch (e) {
-        fail(e);
-        return;
-      }
-      const step = (from: number): void => {
-        try {
-          const next = writer.foldSome(jobs, from);
-          if (next < jobs.length) setImmediate(() => step(next));
-          else port.postMessage({ id: m.id, folded: true } satisfies WriteReply);
-        } catch (e) {
-          fail(e);
-        }
-      };
-      step(0);
-      return;
-    }
-    if (m.type === 'series') {
-      try {
-        port.postMessage({ id: m.id, series: resolveSeries(m.keys) } satisfies WriteReply);
-      } catch (e) {
-        const err = e as Error & { code?: string };
-        port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
-      }
-      return;
-    }
-    const t0 = performance.now();
-    try {
+port.on('message', (m: WriteRequest | SeriesRequest | FoldRequest | { readonly close: true }) => {
+  if ('close' in m) {
+    clearInterval(foldTimer);
+    db.close();
+    port.close();
+    return;
+  }
+  try {
+    if (m.type === 'fold') fold(m);
+    else if (m.type === 'series') port.postMessage({ id: m.id, series: resolveSeries(m.keys) } satisfies WriteReply);
+    else {
       const rows: RawRow[] = new Array(m.n);
       const nums = m.nums;
       for (let i = 0; i < m.n; i++) {
@@ -122,10 +114,9 @@ function runWrites(port: NonNullable<typeof parentPort>): void {
         rows[i] = { series: nums[i * 3] as number, ts: nums[i * 3 + 1] as number, num: Number.isNaN(num) ? null : num, str: m.strs ? (m.strs[i] ?? null) : null };
       }
       const r = writer.write(rows);
-      port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates, ms: performance.now() - t0 } satisfies WriteReply);
-    } catch (e) {
-      const err = e as Error & { code?: string };
-      port.postMessage({ id: m.id, error: { message: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } } satisfies WriteReply);
+      port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates } satisfies WriteReply);
     }
-  });
-}
+  } catch (e) {
+    replyError(m.id, e);
+  }
+});
