@@ -162,6 +162,13 @@ export class OpcUaDriver implements Driver {
   private connected = false;
   private closed = false;
   private rebuilding: Promise<void> | null = null;
+  /**
+   * A CreateSubscription in flight. close() lets it settle before it disconnects: node-opcua asserts, from a
+   * setImmediate, that the session is still there between the server's answer and its 'started' event, and that
+   * assertion ended the process when a new configuration closed the driver while it re-created its subscription
+   * after a server restart.
+   */
+  private creatingSubscription: Promise<unknown> | null = null;
   private pending: DriverReading[] = [];
   private flushScheduled = false;
 
@@ -533,6 +540,9 @@ export class OpcUaDriver implements Driver {
     this.session = null;
     this.subscription = null;
     this.certificateManager = null;
+    // A subscription being created settles first (see creatingSubscription); a dead server answers within 5 s or not.
+    const creating = this.creatingSubscription;
+    if (creating) await withTimeout(creating, 5_000).catch(() => undefined);
     // disconnect() closes the session and cancels a reconnection in progress; a dead server must not hang close()
     if (client) await withTimeout(client.disconnect(), 5_000).catch(() => undefined);
     if (cm) await cm.dispose().catch(() => undefined);
@@ -622,7 +632,7 @@ export class OpcUaDriver implements Driver {
 
   private async buildSubscription(): Promise<void> {
     const session = this.requireSession();
-    const subscription = await session.createSubscription2({
+    const creating = session.createSubscription2({
       requestedPublishingInterval: this.publishingInterval(),
       requestedLifetimeCount: 120,
       requestedMaxKeepAliveCount: 10,
@@ -630,6 +640,13 @@ export class OpcUaDriver implements Driver {
       publishingEnabled: true,
       priority: 10,
     });
+    this.creatingSubscription = creating;
+    let subscription: ClientSubscription;
+    try {
+      subscription = await creating;
+    } finally {
+      if (this.creatingSubscription === creating) this.creatingSubscription = null;
+    }
     this.subscription = subscription;
     // One CreateMonitoredItems request per distinct (sampling, deadband) instead of one per point.
     const groups = new Map<string, BoundOpcUaPoint[]>();
