@@ -3,13 +3,27 @@
  * total, external, array buffers) and the event loop's delay (p99, max) to stderr; BENCH_FLEET_SNAPSHOT_AT=<ms>
  * writes one heap snapshot that long after start (/tmp/fleet.heapsnapshot).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 const h = monitorEventLoopDelay({ resolution: 10 }); h.enable();
+let last = process.resourceUsage();
+// Collections of the main thread's heap that paused it 20 ms or more (kind: 1 minor, 2 major, 4 incremental, 8 weak callbacks).
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.duration >= 20) process.stderr.write(`gc kind ${((e as unknown as { detail?: { kind?: number } }).detail)?.kind} ${e.duration.toFixed(0)} ms\n`);
+  }
+}).observe({ entryTypes: ['gc'] });
 setInterval(() => {
+  // Minor page faults and CPU (user+system, ms) of the last 2 s: on a VM where a page fault is slow, memory the process
+  // gives back and takes again costs time on the event loop.
+  const ru = process.resourceUsage();
+  const faults = ru.minorPageFault - last.minorPageFault;
+  const cpu = (ru.userCPUTime - last.userCPUTime + ru.systemCPUTime - last.systemCPUTime) / 1000;
+  const sys = (ru.systemCPUTime - last.systemCPUTime) / 1000;
+  last = ru;
   const m = process.memoryUsage();
   const young = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
-  process.stderr.write(`mem young ${(young / 2 ** 20).toFixed(0)} rss ${(m.rss/2**20).toFixed(0)} heap ${(m.heapUsed/2**20).toFixed(0)}/${(m.heapTotal/2**20).toFixed(0)} ext ${(m.external/2**20).toFixed(0)} ab ${(m.arrayBuffers/2**20).toFixed(0)} eld p99 ${(h.percentile(99)/1e6).toFixed(0)} max ${(h.max/1e6).toFixed(0)}\n`);
+  process.stderr.write(`mem young ${(young / 2 ** 20).toFixed(0)} rss ${(m.rss/2**20).toFixed(0)} heap ${(m.heapUsed/2**20).toFixed(0)}/${(m.heapTotal/2**20).toFixed(0)} ext ${(m.external/2**20).toFixed(0)} ab ${(m.arrayBuffers/2**20).toFixed(0)} eld p99 ${(h.percentile(99)/1e6).toFixed(0)} max ${(h.max/1e6).toFixed(0)} faults ${faults} cpu ${cpu.toFixed(0)} sys ${sys.toFixed(0)}\n`);
   h.reset();
 }, 2000).unref();
 if (process.env.BENCH_FLEET_SNAPSHOT_AT) {
@@ -40,4 +54,35 @@ if (process.env.BENCH_FLEET_HEAPPROF_AT) {
       }, span).unref();
     })();
   }, at).unref();
+}
+{
+  // Statements on this thread's SQLite connections that held the event loop 50 ms or more (a write waiting for the
+  // writer thread's lock, say), with their SQL.
+  const { default: Database } = await import('better-sqlite3');
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, unknown>;
+  probe.close();
+  for (const name of ['run', 'get', 'all', 'iterate']) {
+    const orig = proto[name] as (...a: unknown[]) => unknown;
+    proto[name] = function (this: { source: string }, ...a: unknown[]) {
+      const t0 = performance.now();
+      try {
+        return orig.apply(this, a);
+      } finally {
+        const dt = performance.now() - t0;
+        if (dt >= 50) process.stderr.write(`sqlite ${name} ${dt.toFixed(0)} ms: ${this.source.slice(0, 120)}\n`);
+      }
+    };
+  }
+  const dbProto = Database.prototype as unknown as Record<string, unknown>;
+  const exec = dbProto.exec as (sql: string) => unknown;
+  dbProto.exec = function (this: unknown, sql: string) {
+    const t0 = performance.now();
+    try {
+      return exec.call(this, sql);
+    } finally {
+      const dt = performance.now() - t0;
+      if (dt >= 50) process.stderr.write(`sqlite exec ${dt.toFixed(0)} ms: ${sql.slice(0, 120)}\n`);
+    }
+  };
 }

@@ -16,6 +16,8 @@ export type MqttLimits = Pick<
   | 'maximumPacketSize'
   | 'maxPendingPerConnection'
   | 'maxPendingBytesPerConnection'
+  | 'maxPendingTotal'
+  | 'maxPendingBytesTotal'
   | 'maxWriteBufferBytes'
   | 'slowConsumerGraceMs'
   | 'connectTimeoutMs'
@@ -34,6 +36,8 @@ export const MQTT_LIMIT_ENV: { readonly [K in keyof Required<MqttLimits>]: { rea
   maximumPacketSize: { env: 'IIP_MQTT_MAX_PACKET_BYTES', min: 64, max: 268_435_460 },
   maxPendingPerConnection: { env: 'IIP_MQTT_MAX_PENDING_MESSAGES', min: 1, max: 65_535 },
   maxPendingBytesPerConnection: { env: 'IIP_MQTT_MAX_PENDING_BYTES', min: 1, max: 2 ** 31 },
+  maxPendingTotal: { env: 'IIP_MQTT_MAX_PENDING_TOTAL_MESSAGES', min: 1, max: 10_000_000 },
+  maxPendingBytesTotal: { env: 'IIP_MQTT_MAX_PENDING_TOTAL_BYTES', min: 1, max: 2 ** 40 },
   maxWriteBufferBytes: { env: 'IIP_MQTT_MAX_WRITE_BUFFER_BYTES', min: 0, max: 2 ** 31 },
   slowConsumerGraceMs: { env: 'IIP_MQTT_SLOW_CONSUMER_GRACE_MS', min: 0, max: 24 * 3600 * 1000 },
   connectTimeoutMs: { env: 'IIP_MQTT_CONNECT_TIMEOUT_MS', min: 100, max: 3600 * 1000 },

@@ -295,6 +295,69 @@ describe('MQTT front door: acknowledgement once the policy has answered (after t
     }
   });
 
+  it('a fleet sending faster than answers come is held to the fleet-wide budget, and every message gets through once they flow (issue 20)', async () => {
+    let asked = 0;
+    const release: Array<() => void> = [];
+    const budget = 100;
+    const d = new MqttFrontDoor({
+      host: '127.0.0.1',
+      port: 0,
+      // Each connection alone stays far under its own bounds (receive maximum 1,000, 1 MiB): only the fleet's counts.
+      maxPendingTotal: budget,
+      policy: {
+        ...policy,
+        publish: () => {
+          asked++;
+          return new Promise((resolve) => release.push(() => resolve({ accepted: true, forward: false })));
+        },
+      },
+    });
+    const u = `mqtt://127.0.0.1:${await d.listen()}`;
+    const fleet: mqtt.MqttClient[] = [];
+    try {
+      const devices = 40;
+      const each = 50;
+      for (let i = 0; i < devices; i++) {
+        fleet.push(await mqtt.connectAsync(u, { protocolVersion: 4, clientId: `t1/f${i}`, username: `t1/f${i}`, password: `secret-f${i}`, reconnectPeriod: 0 }));
+      }
+      let acked = 0;
+      // Every device sends one QoS 1 reading every 5 ms: 2,000 in all, none answered yet.
+      const sent: Array<Promise<unknown>> = [];
+      for (let k = 0; k < each; k++) {
+        for (const [i, c] of fleet.entries()) sent.push(c.publishAsync(`iip/t1/f${i}/telemetry`, `{"k":${k}}`, { qos: 1 }).then(() => void acked++));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await waitFor(() => (d.stats().fleetBudgetPauses ?? 0) > 0, 'the fleet-wide budget to pause reading');
+      await new Promise((r) => setTimeout(r, 300));
+      const held = d.queueDepths();
+      // At the budget each connection stops at the PUBLISH that found it full; what one read had already brought
+      // in is handled too (at most a few of these small packets per connection).
+      assert.ok(held.inboundPending <= budget + devices * 5, `PUBLISHes read and not answered: ${JSON.stringify(held)}`);
+      assert.ok(asked < (devices * each) / 2, `the front door read ${asked} of ${devices * each} while none was answered`);
+      assert.ok(held.pausedConnections > devices / 2, `connections paused: ${held.pausedConnections} of ${devices}`);
+      // Time passes, nothing is answered: what the devices keep trying to send stays on their side.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(d.queueDepths().inboundPending, held.inboundPending, 'nothing more is read while the budget is full');
+      assert.equal(acked, 0);
+      // Answers flow again: everything is read and acknowledged, and the budget is empty.
+      const drain = setInterval(() => {
+        for (const r of release.splice(0)) r();
+      }, 5);
+      try {
+        await Promise.all(sent);
+      } finally {
+        clearInterval(drain);
+      }
+      assert.equal(acked, devices * each);
+      assert.equal(asked, devices * each);
+      await waitFor(() => d.queueDepths().inboundPending === 0 && d.queueDepths().pausedConnections === 0, 'the budget to be empty and reading resumed');
+    } finally {
+      for (const r of release.splice(0)) r();
+      for (const c of fleet) c.end(true);
+      await d.close();
+    }
+  });
+
   it('a policy that answers authentication later: the packets after CONNECT wait for it, in order', async () => {
     const got: string[] = [];
     const d = new MqttFrontDoor({

@@ -379,7 +379,8 @@ export class PlatformLoad {
     }
     gauge('iip_mqtt_puback_latency_window_max_seconds', `Longest PUBACK latency over the last ${win} s.`, (l) => seconds(l.mqtt.pubackLatencyMs.max));
     gauge('iip_mqtt_inbound_pending_publishes', 'PUBLISHes read and not yet answered, over all MQTT connections.', (l) => l.queues.mqttInboundPending);
-    gauge('iip_mqtt_paused_connections', 'MQTT connections whose reading is paused because too many of their PUBLISHes wait for an answer.', (l) => l.queues.mqttPausedConnections);
+    gauge('iip_mqtt_paused_connections', 'MQTT connections whose reading is paused because too many of their PUBLISHes, or of the whole fleet, wait for an answer.', (l) => l.queues.mqttPausedConnections);
+    counter('iip_mqtt_fleet_budget_pauses_total', 'Times reading from an MQTT connection paused because the PUBLISHes awaiting an answer over all connections reached the fleet-wide budget.', () => this.sources?.mqtt().frontDoor?.fleetBudgetPauses ?? 0);
     gauge('iip_mqtt_outbound_queued_messages', 'Messages to devices waiting in MQTT session queues.', (l) => l.queues.mqttOutboundQueued);
     gauge('iip_mqtt_outbound_inflight_messages', 'QoS 1 messages sent to devices and not yet acknowledged by them.', (l) => l.queues.mqttOutboundInflight);
     counter('iip_mqtt_outbound_dropped_messages_total', 'Messages to devices dropped because their session queue was full.', () => this.sources?.mqtt().frontDoor?.queuedDropped ?? 0);

@@ -121,6 +121,7 @@ describe('GET /metrics on the iip MQTT front door', () => {
       iip_mqtt_puback_latency_window_max_seconds: 'GAUGE',
       iip_mqtt_inbound_pending_publishes: 'GAUGE',
       iip_mqtt_paused_connections: 'GAUGE',
+      iip_mqtt_fleet_budget_pauses_total: 'COUNTER',
       iip_mqtt_outbound_queued_messages: 'GAUGE',
       iip_mqtt_outbound_inflight_messages: 'GAUGE',
       iip_mqtt_outbound_dropped_messages_total: 'COUNTER',
@@ -180,6 +181,7 @@ describe('GET /metrics on the iip MQTT front door', () => {
     assert.equal(value(families, 'iip_mqtt_connections'), 1);
     assert.equal(value(families, 'iip_mqtt_inbound_pending_publishes'), 0);
     assert.equal(value(families, 'iip_mqtt_paused_connections'), 0);
+    assert.equal(value(families, 'iip_mqtt_fleet_budget_pauses_total'), 0);
     assert.equal(value(families, 'iip_mqtt_slow_connections'), 0);
     assert.ok(value(families, 'iip_mqtt_write_buffered_bytes') >= 0);
     assert.ok(value(families, 'iip_ingest_stored_points_total') >= QOS1_MESSAGES * 2, 'the QoS 1 messages’ points are stored');

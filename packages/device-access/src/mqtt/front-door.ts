@@ -128,6 +128,14 @@ export interface FrontDoorOptions {
   /** Payload bytes of inbound PUBLISHes awaiting an answer past which reading from a connection pauses; default 1 MiB. */
   readonly maxPendingBytesPerConnection?: number;
   /**
+   * Inbound PUBLISHes awaiting an answer over all connections, and their payload bytes, past which the front door
+   * stops reading from every connection that adds one (resumed together at half); default 20,000 and 64 MiB. The
+   * per-connection bounds keep one device from growing memory; this keeps a whole fleet sending faster than
+   * storage commits from growing it (what waits stays in the clients and the sockets' kernel buffers).
+   */
+  readonly maxPendingTotal?: number;
+  readonly maxPendingBytesTotal?: number;
+  /**
    * Retained messages one device's clients may keep set (topics), and their payload and topic bytes; default 32 and
    * 1 MiB. A retained PUBLISH to a new topic past either is delivered but not retained (counted). The platform's
    * own retained messages (a gateway's configuration) are not counted against the device.
@@ -168,7 +176,7 @@ export interface FrontDoorOptions {
 export interface FrontDoorQueueDepths {
   /** Inbound PUBLISHes read and not yet answered, over all connections. */
   readonly inboundPending: number;
-  /** Connections whose reading is paused because too many of their PUBLISHes wait for an answer. */
+  /** Connections whose reading is paused because too many of their PUBLISHes (or of all) wait for an answer. */
   readonly pausedConnections: number;
   /** Outbound messages waiting in session queues (offline clients, or a full inflight window). */
   readonly outboundQueued: number;
@@ -252,6 +260,8 @@ export interface FrontDoorStats {
   readonly packetTimeouts: number;
   /** Retained PUBLISHes of devices not retained because the device had its limit of retained messages set. */
   readonly retainedRefused: number;
+  /** Times reading from a connection paused because PUBLISHes awaiting an answer over all connections reached maxPendingTotal (or its bytes). */
+  readonly fleetBudgetPauses: number;
 }
 
 /** What the front door holds for clients now (gauges; computed when asked, O(connections + sessions)). */
@@ -440,6 +450,7 @@ export class MqttFrontDoor {
     packetsTooLarge: 0,
     packetTimeouts: 0,
     retainedRefused: 0,
+    fleetBudgetPauses: 0,
   };
   private readonly sharedCounters = { sessionsTakenOver: 0, sessionsHandedOver: 0, sharedStateLeftOut: 0, sharedSaves: 0 };
   /** Shared sessions: what another front door handed over, by client id, until the CONNECT opens it here. */
@@ -461,6 +472,13 @@ export class MqttFrontDoor {
   readonly connectTimeoutMs: number;
   readonly packetTimeoutMs: number;
   readonly maxPendingBytes: number;
+  readonly maxPendingTotal: number;
+  readonly maxPendingBytesTotal: number;
+  /** Inbound PUBLISHes awaiting an answer over all connections, and their payload bytes. */
+  private pendingTotal = 0;
+  private pendingBytesTotal = 0;
+  /** Connections whose reading paused for the fleet-wide budget, resumed together once it is down to half. */
+  private readonly budgetPaused = new Set<Connection>();
   readonly maxRetainedPerDevice: number;
   readonly maxRetainedBytesPerDevice: number;
 
@@ -474,6 +492,8 @@ export class MqttFrontDoor {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.packetTimeoutMs = opts.packetTimeoutMs ?? 60_000;
     this.maxPendingBytes = opts.maxPendingBytesPerConnection ?? 1024 * 1024;
+    this.maxPendingTotal = Math.max(1, opts.maxPendingTotal ?? 20_000);
+    this.maxPendingBytesTotal = Math.max(1, opts.maxPendingBytesTotal ?? 64 * 1024 * 1024);
     this.maxRetainedPerDevice = opts.maxRetainedPerDevice ?? 32;
     this.maxRetainedBytesPerDevice = opts.maxRetainedBytesPerDevice ?? 1024 * 1024;
     this.receiveMaximum = opts.receiveMaximum ?? 1000;
@@ -583,6 +603,34 @@ export class MqttFrontDoor {
       qos0Dropped: s.qos0Dropped,
       queuedDropped: s.queuedDropped,
     };
+  }
+
+  /** A PUBLISH of `bytes` now awaits its answer; true when the fleet-wide budget is full (the caller pauses itself). */
+  pendingAdded(bytes: number): boolean {
+    this.pendingTotal++;
+    this.pendingBytesTotal += bytes;
+    return this.pendingTotal >= this.maxPendingTotal || this.pendingBytesTotal >= this.maxPendingBytesTotal;
+  }
+
+  /** PUBLISHes (n, of `bytes` in all) no longer await an answer; at half the budget, paused connections read again. */
+  pendingRemoved(n: number, bytes: number): void {
+    this.pendingTotal -= n;
+    this.pendingBytesTotal -= bytes;
+    if (this.budgetPaused.size > 0 && this.pendingTotal <= this.maxPendingTotal / 2 && this.pendingBytesTotal <= this.maxPendingBytesTotal / 2) {
+      const paused = [...this.budgetPaused];
+      this.budgetPaused.clear();
+      for (const c of paused) c.budgetResumed();
+    }
+  }
+
+  /** A connection paused for the fleet-wide budget (counted), or gone (forgotten). */
+  budgetPause(c: Connection): void {
+    this.budgetPaused.add(c);
+    this.counters.fleetBudgetPauses++;
+  }
+
+  budgetForget(c: Connection): void {
+    this.budgetPaused.delete(c);
   }
 
   countProtocolError(): void {
@@ -1043,6 +1091,8 @@ class Connection {
   private readonly inbound: InboundPublish[] = [];
   private readonly maxPending: number;
   private paused = false;
+  /** Reading paused because the front door's fleet-wide budget of unanswered PUBLISHes is full. */
+  private fleetPaused = false;
   private corked = false;
   /** Packets that came after a CONNECT whose authentication is still outstanding. */
   private early: Packet[] | undefined;
@@ -1123,7 +1173,14 @@ class Connection {
 
   /** Whether reading is paused for back-pressure (load metrics). */
   get readPaused(): boolean {
-    return this.paused;
+    return this.paused || this.fleetPaused;
+  }
+
+  /** The fleet-wide budget is down to half: reading resumes unless this connection's own bounds hold it. */
+  budgetResumed(): void {
+    if (!this.fleetPaused) return;
+    this.fleetPaused = false;
+    if (!this.closed && !this.paused && !this.writePaused) this.socket.resume();
   }
 
   private write(p: Packet): void {
@@ -1173,7 +1230,7 @@ class Connection {
     if (this.closed) return;
     if (this.writePaused) {
       this.writePaused = false;
-      if (!this.paused) this.socket.resume();
+      if (!this.paused && !this.fleetPaused) this.socket.resume();
     }
     const s = this.session;
     if (s && s.connection === this && s.queue.length > 0) this.door.drain(s);
@@ -1191,7 +1248,7 @@ class Connection {
     if (this.closed) return;
     if (this.partialSince !== 0) {
       // Time while we hold reading back is ours, not the client's.
-      if (this.paused || this.writePaused) this.partialSince = now;
+      if (this.paused || this.writePaused || this.fleetPaused) this.partialSince = now;
       else if (now - this.partialSince > this.door.packetTimeoutMs) {
         this.door.countLimit('packetTimeouts');
         this.door.log('warn', 'MQTT connection closed: a packet did not arrive whole within the packet timeout', { clientId: this.session?.clientId, remote: this.raw.remoteAddress, timeoutMs: this.door.packetTimeoutMs });
@@ -1550,6 +1607,7 @@ class Connection {
     }
     this.inbound.push(entry);
     this.pendingBytes += payload.length;
+    const budgetFull = this.door.pendingAdded(payload.length);
     if (answer instanceof Promise) {
       answer.then(
         (o) => {
@@ -1568,19 +1626,35 @@ class Connection {
       this.paused = true;
       this.socket.pause();
     }
+    if (budgetFull && !this.fleetPaused && !this.closed) {
+      this.fleetPaused = true;
+      this.socket.pause();
+      this.door.budgetPause(this);
+    }
   }
 
   /** Answers the PUBLISHes at the head of the line whose outcome is known, in arrival order. */
   private answerReady(): void {
+    let n = 0;
+    let bytes = 0;
     while (!this.closed && this.inbound.length > 0 && this.inbound[0]?.outcome !== undefined) {
       const e = this.inbound.shift() as InboundPublish;
       this.pendingBytes -= e.payload.length;
+      n++;
+      bytes += e.payload.length;
       this.answer(e);
     }
-    if (this.closed) this.inbound.length = 0;
+    if (this.closed && this.inbound.length > 0) {
+      // Answers of a closed connection are not sent: its unanswered PUBLISHes leave the budgets now.
+      n += this.inbound.length;
+      bytes += this.pendingBytes;
+      this.pendingBytes = 0;
+      this.inbound.length = 0;
+    }
+    if (n > 0) this.door.pendingRemoved(n, bytes);
     if (this.paused && !this.closed && this.inbound.length <= this.maxPending / 2 && this.pendingBytes <= this.door.maxPendingBytes / 2) {
       this.paused = false;
-      if (!this.writePaused) this.socket.resume();
+      if (!this.writePaused && !this.fleetPaused) this.socket.resume();
     }
   }
 
@@ -1716,6 +1790,7 @@ class Connection {
 
   private onClose(): void {
     this.closed = true;
+    this.door.budgetForget(this);
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
     const s = this.session;
     const who = this.identity;
