@@ -10,6 +10,7 @@ export type * from './event-log.js';
 export { eventHash, GENESIS_HASH, verifyEventChain } from './event-log.js';
 export type * from './device-events.js';
 export type * from './rule-ports.js';
+export type * from './action-ports.js';
 export { STORAGE_ERRORS } from './errors.js';
 export { openSqliteStorage } from './sqlite/open-sqlite-storage.js';
 export type { SqliteStorageOptions } from './sqlite/open-sqlite-storage.js';

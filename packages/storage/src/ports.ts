@@ -9,6 +9,7 @@ import type { AccessStore } from './access-ports.js';
 import type { EventLogStore } from './event-log.js';
 import type { DeviceEventStore } from './device-events.js';
 import type { AlarmStore, RuleStore } from './rule-ports.js';
+import type { ActionOutbox } from './action-ports.js';
 
 export type TenantStatus = 'active' | 'suspended';
 
@@ -59,8 +60,9 @@ export interface RegistryStore {
   /** Renames, suspends (with a reason) or re-activates a tenant; IIP_ERR_NOT_FOUND when absent. */
   updateTenant(id: TenantId, patch: { readonly name?: string; readonly status?: TenantStatus; readonly suspendedReason?: string | null }): Promise<Tenant>;
   /**
-   * Deletes the tenant and every row of it this store and the AccessStore and UserStore keep (products, devices,
-   * policy, assets, roles, grants, users and their tokens, gateway configs and states), in one transaction.
+   * Deletes the tenant and every row of it this store and the other stores keep (products, devices, policy,
+   * assets, roles, grants, users and their tokens, gateway configs and states, device events, rules and their
+   * states, alarms and their history, rule-action jobs and the webhook signing secret), in one transaction.
    * Telemetry and the audit log are not touched (the caller deletes telemetry device by device first; the audit
    * log outlives the tenant). False when absent.
    */
@@ -374,6 +376,8 @@ export interface Storage {
   readonly rules: RuleStore;
   /** Alarms and their history (rule-ports.ts). */
   readonly alarms: AlarmStore;
+  /** Rule actions to carry out (action-ports.ts). */
+  readonly actions: ActionOutbox;
   /**
    * Upkeep the adapter needs while it runs, if any; the platform calls it every few hours where the historian
    * writes (PostgreSQL: creates the raw partitions of the days ahead). Idempotent.

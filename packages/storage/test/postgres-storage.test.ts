@@ -70,7 +70,7 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
       const stores = await Promise.all(Array.from({ length: 6 }, () => openPostgresStorage({ url })));
       try {
         const rows = await sql<{ version: number; n: string }>(url, 'SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version');
-        assert.deepEqual(rows.map((r) => [r.version, Number(r.n)]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1]]);
+        assert.deepEqual(rows.map((r) => [r.version, Number(r.n)]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1]]);
         // All of them work on the one schema.
         await stores[0]!.registry.createTenant({ id: T, name: 'Acme', createdAt: 1 });
         for (const s of stores) assert.equal((await s.registry.getTenant(T))?.name, 'Acme');
@@ -85,8 +85,9 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
   it('migration 9 (issue 19, array series) lets series hold kind a and keeps existing series and their ids', () =>
     withDb(async (url) => {
       await (await openPostgresStorage({ url })).close();
-      // Back to what version 8 left: the old CHECK, and a series stored under it.
-      await sql(url, `DELETE FROM schema_migrations WHERE version = 9;
+      // Back to what version 8 left: the old CHECK (and none of the later tables), and a series stored under it.
+      await sql(url, `DELETE FROM schema_migrations WHERE version >= 9;
+        DROP TABLE action_jobs, action_signing_secrets;
         ALTER TABLE series DROP CONSTRAINT series_kind_check;
         ALTER TABLE series ADD CONSTRAINT series_kind_check CHECK (kind IN ('n', 'b', 's'))`);
       const [{ id }] = (await sql<{ id: string }>(url, "INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd1', 'temp', 'n') RETURNING id")) as [{ id: string }];
@@ -217,6 +218,37 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
         assert.deepEqual(await s.telemetry.latest([a, b]), [rows[19_999], rows[24_999]]);
       } finally {
         await s.close();
+      }
+    }));
+
+  it('rule-action jobs claimed by two processes (two pools, three claimants each) go each to exactly one', () =>
+    withDb(async (url) => {
+      const [a, b] = await Promise.all([openPostgresStorage({ url }), openPostgresStorage({ url })]);
+      try {
+        const jobs = Array.from({ length: 300 }, (_, i) => ({
+          tenant: (i % 3 ? 'acme' : 'globex') as TenantId,
+          id: `job-${String(i).padStart(3, '0')}`,
+          rule: 'r1',
+          device: 'd1' as DeviceId,
+          kind: 'webhook',
+          payload: { i },
+          dueAt: i % 7,
+        }));
+        assert.equal(await a.actions.enqueue(jobs, 1), 300);
+        const claimant = async (s: Storage): Promise<string[]> => {
+          const got: string[] = [];
+          for (;;) {
+            const claimed = await s.actions.claimDue(['webhook'], 1_000, 60_000, 4);
+            if (claimed.length === 0) return got;
+            got.push(...claimed.map((j) => `${j.tenant}/${j.id}`));
+          }
+        };
+        const taken = (await Promise.all([a, a, a, b, b, b].map(claimant))).flat();
+        assert.equal(new Set(taken).size, taken.length, 'no job claimed twice');
+        assert.deepEqual(taken.sort(), jobs.map((j) => `${j.tenant}/${j.id}`).sort());
+        assert.deepEqual(await b.actions.counts('acme' as TenantId), { pending: 200, done: 0, dead: 0 });
+      } finally {
+        await Promise.all([a.close(), b.close()]);
       }
     }));
 

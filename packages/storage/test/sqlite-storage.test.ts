@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '@iip/storage';
 import type { Storage } from '@iip/storage';
@@ -40,7 +41,7 @@ it('sqlite: opens in WAL mode with foreign keys and records its schema version',
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     db.close();
   } finally {
     await dir.cleanup();
@@ -72,6 +73,8 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
     old.exec(`
       DELETE FROM schema_migrations WHERE version >= 11;
       DROP TABLE rollup_fold;
+      DROP TABLE action_jobs;
+      DROP TABLE action_signing_secrets;
       DROP TABLE series;
       CREATE TABLE series (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -110,13 +113,73 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
       try {
         assert.throws(() => db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'z', 'q')").run(), /CHECK/);
         const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-        assert.equal(versions.at(-1)?.version, 12);
+        assert.equal(versions.at(-1)?.version, 13);
       } finally {
         db.close();
       }
     } finally {
       await storage.close();
     }
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+/**
+ * Claims from two threads, each with its own connection to one file — what two platform processes do. The worker
+ * starts from a module that registers tsx's loader first (as telemetry-write-thread.ts does: a worker thread does
+ * not inherit it), and both wait for each other before claiming, so their claims overlap.
+ */
+const CLAIMANT = `
+import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};
+register();
+const { parentPort, workerData } = await import('node:worker_threads');
+const { openSqliteStorage } = await import(${JSON.stringify(import.meta.resolve('@iip/storage'))});
+const s = openSqliteStorage({ file: workerData.file, writerThread: false });
+const ready = new Int32Array(workerData.ready);
+Atomics.add(ready, 0, 1);
+while (Atomics.load(ready, 0) < 2) Atomics.wait(ready, 0, 1, 5);
+const got = [];
+for (;;) {
+  const claimed = await s.actions.claimDue(['webhook'], 1000, 60000, 3);
+  if (claimed.length === 0) break;
+  got.push(...claimed.map((j) => j.tenant + '/' + j.id));
+  // Carrying the jobs out takes a while, and meanwhile the other claims.
+  await new Promise((r) => setTimeout(r, 1));
+}
+await s.close();
+parentPort.postMessage(got);
+`;
+
+it('sqlite: rule-action jobs claimed by two connections to one file (two threads) go each to exactly one', async () => {
+  const dir = await tempDir('iip-storage-');
+  try {
+    const file = join(dir.path, 'iip.db');
+    const s = openSqliteStorage({ file, writerThread: false });
+    const jobs = Array.from({ length: 300 }, (_, i) => ({
+      tenant: (i % 3 ? 'acme' : 'globex') as TenantId,
+      id: `job-${String(i).padStart(3, '0')}`,
+      rule: 'r1',
+      device: 'd1' as DeviceId,
+      kind: 'webhook',
+      payload: { i },
+      dueAt: i % 7,
+    }));
+    assert.equal(await s.actions.enqueue(jobs, 1), 300);
+    await s.close();
+    const ready = new SharedArrayBuffer(4);
+    const run = () =>
+      new Promise<string[]>((resolve, reject) => {
+        const w = new Worker(CLAIMANT, { eval: true, workerData: { file, ready } });
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`claimant exited with ${code}`))));
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    const taken = [...a, ...b];
+    assert.equal(new Set(taken).size, taken.length, 'no job claimed twice');
+    assert.deepEqual(taken.sort(), jobs.map((j) => `${j.tenant}/${j.id}`).sort());
+    assert.ok(a.length > 0 && b.length > 0, `both claimed some (${a.length} / ${b.length})`);
   } finally {
     await dir.cleanup();
   }

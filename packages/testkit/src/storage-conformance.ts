@@ -1,6 +1,7 @@
 /**
  * The one conformance suite every storage adapter must pass (registry, users, telemetry of every series kind,
- * gateways, audit, access: asset tree, placements, roles, grants; device events; rules and alarms).
+ * gateways, audit, access: asset tree, placements, roles, grants; device events; rules and alarms; the rule-action
+ * outbox).
  * An adapter's test file calls `runStorageConformance(name, open)`; `open` returns a fresh, empty store. A
  * fixture that can close and reopen the same database provides `reopen`; without it the durability case is
  * skipped and the skip says why. Every port method returns a promise, and a refusal must be a rejected
@@ -10,6 +11,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceId, GatewayConfig, ProductId, TenantId, ThingModel, UserId } from '@iip/core';
 import type {
+  ActionJob,
+  ActionJobFilter,
   Alarm,
   AlarmFilter,
   Asset,
@@ -19,6 +22,7 @@ import type {
   Device,
   DeviceEventLevel,
   Grant,
+  NewActionJob,
   NewAlarmHistoryEntry,
   NewDeviceEvent,
   Product,
@@ -362,7 +366,9 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
           const e = { tenant: t, alarm: 'a1', ts: 7, type: 'activate', user: null, comment: null, isaState: 'unacked' };
           await s.alarms.createAlarm(a, e);
           await s.alarms.updateAlarm({ ...a, updatedAt: 8 }, 1, { ...e, ts: 8, type: 'ack', user: 'admin', isaState: 'acked' });
+          await s.actions.enqueue([{ tenant: t, id: 'j1', rule: 'r1', device: 'd1' as DeviceId, kind: 'webhook', payload: { t }, dueAt: 9 }], 9);
         }
+        const secrets = { [T1]: await s.actions.signingSecret(T1), [T2]: await s.actions.signingSecret(T2) };
         const sid = await s.telemetry.seriesId(key(T1, 'd1', 'temp'), 'n');
         await s.telemetry.write([{ series: sid, ts: 1_000, num: 1, str: null }]);
 
@@ -394,6 +400,8 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.deepEqual(await s.alarms.listAlarms(T1, { limit: 10 }), []);
         assert.deepEqual(await s.alarms.history(T1, 'a1'), []);
         assert.deepEqual(await s.alarms.listHistory(T1, { limit: 10 }), []);
+        assert.equal(await s.actions.get(T1, 'j1'), undefined);
+        assert.deepEqual(await s.actions.counts(T1), { pending: 0, done: 0, dead: 0 });
         // The audit log outlives the tenant; telemetry is the caller's to delete.
         assert.equal((await s.audit.list(T1, { limit: 10 })).length, 1);
         assert.deepEqual(await s.telemetry.raw(sid, 0, 1e12, 10), [{ series: sid, ts: 1_000, num: 1, str: null }]);
@@ -415,6 +423,8 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.deepEqual((await s.rules.loadStates(T2, 'r1')).map((r) => r.state), [{ phase: 'raised' }]);
         assert.equal((await s.alarms.openAlarm(T2, 'r1', 'd1' as DeviceId))?.version, 2);
         assert.deepEqual((await s.alarms.history(T2, 'a1')).map((e) => [e.seq, e.type]), [[1, 'activate'], [2, 'ack']]);
+        assert.deepEqual((await s.actions.get(T2, 'j1'))?.payload, { t: T2 });
+        assert.equal(await s.actions.signingSecret(T2), secrets[T2]);
 
         assert.equal(await s.registry.deleteTenant(T1), false);
         assert.equal(await s.registry.deleteTenant('ghost' as TenantId), false);
@@ -430,6 +440,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         const a1 = { tenant: T1, id: 'a1', rule: 'r1', device: 'd1' as DeviceId, severity: 'high', message: 'm', state: {}, open: true, raisedAt: 9, updatedAt: 9 };
         const { entry } = await s.alarms.createAlarm(a1, { tenant: T1, alarm: 'a1', ts: 9, type: 'activate', user: null, comment: null, isaState: 'unacked' });
         assert.equal(entry.seq, 3, "a deleted tenant's alarm history seqs are not handed out again");
+        assert.notEqual(await s.actions.signingSecret(T1), secrets[T1], "a deleted tenant's webhook signing secret is not handed to a new one");
       }));
     });
 
@@ -1781,6 +1792,289 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
       }));
     });
 
+    describe('action outbox', () => {
+      const PAYLOAD = {
+        url: 'https://hooks.example.com/iip?x=1&y=2',
+        headers: { 'X-Line': 'A' },
+        body: { temp: 98.625, note: '过热 "hot" \\ too high\n第二行 🚀 e\u0301', values: [1, null, true, { deep: { deeper: [] } }], empty: '' },
+      };
+      const job = (tenant: TenantId, id: string, extra: Partial<NewActionJob> = {}): NewActionJob => ({
+        tenant,
+        id,
+        rule: 'r1',
+        device: 'd1' as DeviceId,
+        kind: 'webhook',
+        payload: PAYLOAD,
+        dueAt: 1_000,
+        ...extra,
+      });
+      /** A job as enqueue stores it at `now`. */
+      const stored = (j: NewActionJob, now: number, extra: Partial<ActionJob> = {}): ActionJob => ({
+        ...j,
+        state: 'pending',
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+        lastError: null,
+        leaseUntil: 0,
+        ...extra,
+      });
+      const keys = (jobs: readonly ActionJob[]) => jobs.map((j) => `${j.tenant}/${j.id}`);
+      const ids = (jobs: readonly ActionJob[]) => jobs.map((j) => j.id);
+      const SECRET = /^[A-Za-z0-9_-]{43}$/;
+
+      it('enqueues pending jobs and counts the new ones; a stored id is left as it is; a payload that is not JSON writes nothing', withStore(async (s) => {
+        const a = job(T1, 'a');
+        const b = job(T1, 'b', { rule: 'r2', device: 'd2' as DeviceId, kind: 'email', payload: { to: ['ops@example.com'] }, dueAt: 5_000 });
+        assert.equal(await s.actions.enqueue([a, b], 100), 2);
+        assert.deepEqual(await s.actions.get(T1, 'a'), stored(a, 100));
+        assert.deepEqual(await s.actions.get(T1, 'b'), stored(b, 100));
+        // A re-delivery: the stored job is left as it is (not its payload, due time nor times), only the new one counts,
+        // and an id given twice in one batch is one job (the first).
+        const c = job(T1, 'c', { payload: { first: true } });
+        assert.equal(await s.actions.enqueue([job(T1, 'a', { payload: { changed: true }, dueAt: 9 }), c, job(T1, 'c', { payload: { first: false } })], 200), 1);
+        assert.deepEqual(await s.actions.get(T1, 'a'), stored(a, 100));
+        assert.deepEqual(await s.actions.get(T1, 'c'), stored(c, 200));
+        assert.equal(await s.actions.enqueue([a, b, c], 300), 0);
+        assert.equal(await s.actions.enqueue([], 300), 0);
+        // The same id in another tenant is another job.
+        assert.equal(await s.actions.enqueue([job(T2, 'a', { payload: 'other' })], 300), 1);
+        assert.deepEqual(await s.actions.counts(T1), { pending: 3, done: 0, dead: 0 });
+        assert.deepEqual(await s.actions.counts(T2), { pending: 1, done: 0, dead: 0 });
+        assert.deepEqual(await s.actions.counts('nobody' as TenantId), { pending: 0, done: 0, dead: 0 });
+        assert.equal(await s.actions.get(T1, 'ghost'), undefined);
+        // All or nothing: one payload JSON cannot hold refuses the batch before anything is written.
+        await assert.rejects(() => s.actions.enqueue([job(T1, 'd'), job(T1, 'e', { payload: { n: 1n } })], 400), code('IIP_ERR_VALIDATION', { field: 'payload' }));
+        await assert.rejects(() => s.actions.enqueue([job(T1, 'f'), job(T1, 'g', { payload: undefined })], 400), code('IIP_ERR_VALIDATION'));
+        assert.equal(await s.actions.get(T1, 'd'), undefined);
+        assert.equal(await s.actions.get(T1, 'f'), undefined);
+        assert.deepEqual(await s.actions.counts(T1), { pending: 3, done: 0, dead: 0 });
+      }));
+
+      it('claims due jobs of the given kinds only, due first then created, tenant and id, at most `limit`, and leases them', withStore(async (s) => {
+        await s.actions.enqueue(
+          [
+            job(T1, 'late', { dueAt: 50_000 }),
+            job(T2, 'a', { dueAt: 500 }),
+            job(T1, 'b', { dueAt: 500 }),
+            job(T1, 'mail', { kind: 'email', dueAt: 0 }),
+            job(T1, 'a', { dueAt: 500 }),
+          ],
+          100,
+        );
+        await s.actions.enqueue([job(T2, 'c', { dueAt: 500 }), job(T1, 'first', { dueAt: 400 })], 90);
+        assert.deepEqual(await s.actions.claimDue(['webhook'], 399, 30_000, 10), [], 'nothing due yet');
+        const first = await s.actions.claimDue(['webhook'], 1_000, 30_000, 3);
+        assert.deepEqual(keys(first), [`${T1}/first`, `${T2}/c`, `${T1}/a`]);
+        assert.deepEqual(first[0], stored(job(T1, 'first', { dueAt: 400 }), 90, { leaseUntil: 31_000 }), 'returned with its lease, nothing else changed');
+        assert.deepEqual(await s.actions.get(T1, 'first'), first[0], 'the lease is stored');
+        // A claimed job is not claimed again while its lease lasts.
+        assert.deepEqual(keys(await s.actions.claimDue(['webhook'], 1_000, 30_000, 10)), [`${T1}/b`, `${T2}/a`]);
+        assert.deepEqual(await s.actions.claimDue(['webhook'], 1_000, 30_000, 10), []);
+        assert.deepEqual(await s.actions.claimDue(['webhook'], 30_999, 30_000, 10), [], 'leases until 31,000');
+        // Kinds: only those asked for; none asked, none claimed.
+        assert.deepEqual(await s.actions.claimDue([], 1_000, 30_000, 10), []);
+        assert.deepEqual(await s.actions.claimDue(['sms'], 1_000, 30_000, 10), []);
+        assert.deepEqual(await s.actions.claimDue(['webhook'], 1_000, 30_000, 0), [], 'limit 0');
+        assert.deepEqual(keys(await s.actions.claimDue(['sms', 'email'], 1_000, 500, 10)), [`${T1}/mail`]);
+        assert.equal((await s.actions.get(T1, 'mail'))?.leaseUntil, 1_500);
+        // Once a lease has run out (a claimant that died), the job is claimed again, in the same order.
+        const again = await s.actions.claimDue(['email', 'webhook'], 31_000, 30_000, 10);
+        assert.deepEqual(keys(again), [`${T1}/mail`, `${T1}/first`, `${T2}/c`, `${T1}/a`, `${T1}/b`, `${T2}/a`]);
+        assert.ok(again.every((j) => j.leaseUntil === 61_000 && j.state === 'pending' && j.attempts === 0));
+        assert.deepEqual(keys(await s.actions.claimDue(['webhook'], 50_000, 30_000, 10)), [`${T1}/late`], 'the others are leased until 61,000');
+        assert.deepEqual(await s.actions.counts(T1), { pending: 5, done: 0, dead: 0 }, 'a claim changes no state');
+      }));
+
+      it('completes an attempt: done, pending again later, or dead; a job that is not pending is left as it is', withStore(async (s) => {
+        await s.actions.enqueue([job(T1, 'a', { dueAt: 100 }), job(T1, 'b', { dueAt: 100 }), job(T1, 'c', { dueAt: 100 })], 50);
+        assert.deepEqual(ids(await s.actions.claimDue(['webhook'], 200, 1_000, 10)), ['a', 'b', 'c']);
+
+        assert.equal(await s.actions.complete(T1, 'a', { state: 'done' }, 300), true);
+        assert.deepEqual(await s.actions.get(T1, 'a'), stored(job(T1, 'a', { dueAt: 100 }), 50, { state: 'done', attempts: 1, updatedAt: 300 }));
+
+        assert.equal(await s.actions.complete(T1, 'c', { state: 'dead', error: 'IIP_ERR_ACTION_HTTP_STATUS: 410 Gone' }, 300), true);
+        const dead = stored(job(T1, 'c', { dueAt: 100 }), 50, { state: 'dead', attempts: 1, updatedAt: 300, lastError: 'IIP_ERR_ACTION_HTTP_STATUS: 410 Gone' });
+        assert.deepEqual(await s.actions.get(T1, 'c'), dead);
+
+        const failed = 'IIP_ERR_ACTION_HTTP_STATUS: 503 Service Unavailable';
+        assert.equal(await s.actions.complete(T1, 'b', { state: 'pending', dueAt: 5_000, error: failed }, 300), true);
+        assert.deepEqual(await s.actions.get(T1, 'b'), stored(job(T1, 'b'), 50, { dueAt: 5_000, attempts: 1, updatedAt: 300, lastError: failed }));
+        assert.deepEqual(await s.actions.claimDue(['webhook'], 4_999, 1_000, 10), [], 'its lease is cleared, but it is due later');
+        assert.deepEqual(ids(await s.actions.claimDue(['webhook'], 5_000, 1_000, 10)), ['b']);
+        // Done keeps the last error as it was.
+        assert.equal(await s.actions.complete(T1, 'b', { state: 'done' }, 5_100), true);
+        assert.deepEqual(await s.actions.get(T1, 'b'), stored(job(T1, 'b'), 50, { state: 'done', dueAt: 5_000, attempts: 2, updatedAt: 5_100, lastError: failed }));
+
+
+        // Not pending (done, dead, gone, or of another tenant): false, and nothing changes.
+        assert.equal(await s.actions.complete(T1, 'a', { state: 'dead', error: 'late' }, 400), false);
+        assert.equal(await s.actions.complete(T1, 'c', { state: 'pending', dueAt: 0, error: 'late' }, 400), false);
+        assert.equal(await s.actions.complete(T1, 'c', { state: 'done' }, 400), false);
+        assert.equal(await s.actions.complete(T1, 'ghost', { state: 'done' }, 400), false);
+        assert.equal(await s.actions.complete(T2, 'a', { state: 'done' }, 400), false);
+        assert.equal((await s.actions.get(T1, 'a'))?.state, 'done');
+        assert.equal((await s.actions.get(T1, 'a'))?.attempts, 1);
+        assert.deepEqual(await s.actions.get(T1, 'c'), dead);
+        assert.equal(await s.actions.get(T2, 'a'), undefined);
+        assert.deepEqual(await s.actions.claimDue(['webhook'], 1e12, 1_000, 10), [], 'done and dead jobs are never claimed');
+        assert.deepEqual(await s.actions.counts(T1), { pending: 0, done: 2, dead: 1 });
+      }));
+
+      it('lists newest first by (createdAt, id), filtered by state, rule and device, paged with `before`', withStore(async (s) => {
+        const d1 = 'd1' as DeviceId;
+        const d2 = 'd2' as DeviceId;
+        await s.actions.enqueue([job(T1, 'j-1', { device: d1 }), job(T1, 'j-2', { device: d2 })], 100);
+        await s.actions.enqueue([job(T1, 'j-3', { rule: 'r2', device: d1 }), job(T1, 'j-4', { rule: 'r2', device: d2 }), job(T1, 'j-0', { device: d1 })], 200);
+        await s.actions.enqueue([job(T1, 'j-5', { device: d2 })], 300);
+        await s.actions.enqueue([job(T2, 'j-1', { device: d1 })], 400);
+        const list = (f: Partial<ActionJobFilter> = {}) => s.actions.list(T1, { limit: 100, ...f }).then(ids);
+        assert.deepEqual(await list(), ['j-5', 'j-4', 'j-3', 'j-0', 'j-2', 'j-1']);
+        assert.deepEqual(await list({ limit: 2 }), ['j-5', 'j-4']);
+        assert.deepEqual(await list({ limit: 2, before: { createdAt: 200, id: 'j-4' } }), ['j-3', 'j-0'], 'the same createdAt: by id');
+        assert.deepEqual(await list({ before: { createdAt: 200, id: 'j-0' } }), ['j-2', 'j-1']);
+        assert.deepEqual(await list({ before: { createdAt: 100, id: 'j-1' } }), []);
+        assert.deepEqual(await list({ rule: 'r1' }), ['j-5', 'j-0', 'j-2', 'j-1']);
+        assert.deepEqual(await list({ device: 'd1' }), ['j-3', 'j-0', 'j-1']);
+        assert.deepEqual(await list({ rule: 'r1', device: 'd2' }), ['j-5', 'j-2']);
+        assert.deepEqual(await list({ rule: 'r1', device: 'd2', before: { createdAt: 300, id: 'j-5' } }), ['j-2']);
+        await s.actions.claimDue(['webhook'], 2_000, 1_000, 100);
+        await s.actions.complete(T1, 'j-3', { state: 'done' }, 2_100);
+        await s.actions.complete(T1, 'j-2', { state: 'dead', error: 'gone' }, 2_100);
+        assert.deepEqual(await list({ state: 'done' }), ['j-3']);
+        assert.deepEqual(await list({ state: 'dead' }), ['j-2']);
+        assert.deepEqual(await list({ state: 'pending' }), ['j-5', 'j-4', 'j-0', 'j-1']);
+        assert.deepEqual(await list({ state: 'dead', rule: 'r2' }), []);
+        assert.deepEqual(await list({ state: 'pending', device: 'd2', rule: 'r2' }), ['j-4']);
+        // Whole jobs, as get returns them; the other tenant's list holds only its own.
+        assert.deepEqual(await s.actions.list(T1, { state: 'dead', limit: 10 }), [await s.actions.get(T1, 'j-2')]);
+        assert.deepEqual(await s.actions.list(T2, { limit: 10 }), [stored(job(T2, 'j-1', { device: d1 }), 400, { leaseUntil: 3_000 })]);
+        assert.deepEqual(await s.actions.list('nobody' as TenantId, { limit: 10 }), []);
+      }));
+
+      it('retries only a dead job (pending, due now, attempts 0, its last error kept); purges only done and dead jobs older than the cutoff', withStore(async (s) => {
+        await s.actions.enqueue([job(T1, 'ok'), job(T1, 'failed'), job(T1, 'waiting', { dueAt: 1e9 }), job(T1, 'recent'), job(T2, 'ok')], 100);
+        await s.actions.claimDue(['webhook'], 1_000, 10_000, 10);
+        await s.actions.complete(T1, 'ok', { state: 'done' }, 300);
+        await s.actions.complete(T2, 'ok', { state: 'done' }, 300);
+        await s.actions.complete(T1, 'failed', { state: 'dead', error: 'IIP_ERR_ACTION_TIMEOUT' }, 300);
+        await s.actions.complete(T1, 'recent', { state: 'done' }, 600);
+        assert.deepEqual(await s.actions.counts(T1), { pending: 1, done: 2, dead: 1 });
+
+        assert.equal(await s.actions.retry(T1, 'ok', 400), false, 'done');
+        assert.equal(await s.actions.retry(T1, 'waiting', 400), false, 'pending');
+        assert.equal(await s.actions.retry(T1, 'ghost', 400), false);
+        assert.equal(await s.actions.retry(T2, 'failed', 400), false, 'another tenant');
+        assert.equal((await s.actions.get(T1, 'ok'))?.state, 'done');
+        assert.equal(await s.actions.retry(T1, 'failed', 400), true);
+        assert.deepEqual(await s.actions.get(T1, 'failed'), stored(job(T1, 'failed'), 100, { dueAt: 400, updatedAt: 400, lastError: 'IIP_ERR_ACTION_TIMEOUT' }));
+        assert.equal(await s.actions.retry(T1, 'failed', 500), false, 'pending again');
+        assert.deepEqual(ids(await s.actions.claimDue(['webhook'], 400, 1_000, 10)), ['failed'], 'due now');
+        await s.actions.complete(T1, 'failed', { state: 'dead', error: 'IIP_ERR_ACTION_TIMEOUT' }, 300);
+        assert.deepEqual(await s.actions.counts(T1), { pending: 1, done: 2, dead: 1 });
+
+        // Done and dead jobs updated before the cutoff, of every tenant; pending ones stay however old.
+        assert.equal(await s.actions.purge(300), 0, 'the cutoff is exclusive');
+        assert.equal(await s.actions.purge(301), 3);
+        assert.deepEqual(await s.actions.counts(T1), { pending: 1, done: 1, dead: 0 });
+        assert.deepEqual(await s.actions.counts(T2), { pending: 0, done: 0, dead: 0 });
+        assert.equal(await s.actions.get(T1, 'failed'), undefined);
+        assert.equal(await s.actions.purge(301), 0, 'a second run finds nothing');
+        assert.equal(await s.actions.purge(1e12), 1);
+        assert.deepEqual(ids(await s.actions.list(T1, { limit: 10 })), ['waiting']);
+      }));
+
+      it('keeps tenants apart; deleteTenant deletes only that tenant\'s jobs', withStore(async (s) => {
+        await s.actions.enqueue([job(T1, 'x', { payload: { tenant: 1 } }), job(T2, 'x', { payload: { tenant: 2 } }), job(T1, 'y'), job(T2, 'z')], 100);
+        assert.deepEqual((await s.actions.get(T1, 'x'))?.payload, { tenant: 1 });
+        assert.deepEqual((await s.actions.get(T2, 'x'))?.payload, { tenant: 2 });
+        assert.equal(await s.actions.get(T1, 'z'), undefined);
+        assert.equal(await s.actions.get(T2, 'y'), undefined);
+        assert.deepEqual(ids(await s.actions.list(T1, { limit: 10 })), ['y', 'x']);
+        assert.deepEqual(ids(await s.actions.list(T2, { limit: 10 })), ['z', 'x']);
+        await s.actions.claimDue(['webhook'], 1_000, 1_000, 10);
+        assert.equal(await s.actions.complete(T1, 'x', { state: 'dead', error: 'e' }, 200), true);
+        assert.equal((await s.actions.get(T2, 'x'))?.state, 'pending', 'the same id in the other tenant is untouched');
+        assert.deepEqual(await s.actions.counts(T1), { pending: 1, done: 0, dead: 1 });
+        assert.deepEqual(await s.actions.counts(T2), { pending: 2, done: 0, dead: 0 });
+        assert.equal(await s.actions.retry(T2, 'x', 300), false);
+
+        assert.equal(await s.actions.deleteTenant(T1), 2);
+        assert.deepEqual(await s.actions.list(T1, { limit: 10 }), []);
+        assert.deepEqual(await s.actions.counts(T1), { pending: 0, done: 0, dead: 0 });
+        assert.deepEqual(ids(await s.actions.list(T2, { limit: 10 })), ['z', 'x']);
+        assert.deepEqual((await s.actions.get(T2, 'x'))?.payload, { tenant: 2 });
+        assert.equal(await s.actions.deleteTenant(T1), 0);
+        assert.equal(await s.actions.enqueue([job(T1, 'x')], 400), 1, 'the ids are free again');
+      }));
+
+      it('round-trips payloads exactly: nested objects, arrays, unicode, escapes and bare JSON values', withStore(async (s) => {
+        const payloads: unknown[] = [
+          PAYLOAD,
+          { a: { b: { c: { d: [1, [2, [3, { e: 'f' }]]] } } }, z: 0, y: -1.5e-7, x: 12345678901234, w: false },
+          { '键 with space': '值', emoji: '👩‍🔧 🛠️', rtl: 'עברית', nul: 'a\u0000b', tab: '\t', quote: '\'"`', slash: '/\\' },
+          'plain text',
+          42.5,
+          true,
+          null,
+          [],
+          {},
+        ];
+        const jobs = payloads.map((payload, i) => job(T1, `p-${i}`, { payload, dueAt: i }));
+        assert.equal(await s.actions.enqueue(jobs, 100), payloads.length);
+        for (const [i, p] of payloads.entries()) assert.deepEqual((await s.actions.get(T1, `p-${i}`))?.payload, p, `payload ${i} (get)`);
+        assert.deepEqual((await s.actions.list(T1, { limit: 100 })).map((j) => j.payload).reverse(), payloads, 'list (newest first)');
+        assert.deepEqual((await s.actions.claimDue(['webhook'], 1_000, 1_000, 100)).map((j) => j.payload), payloads, 'claimDue');
+      }));
+
+      it('keeps one signing secret per tenant (32 random bytes, base64url) until it is rotated', withStore(async (s) => {
+        const first = await s.actions.signingSecret(T1);
+        assert.match(first, SECRET);
+        assert.equal(Buffer.from(first, 'base64url').length, 32);
+        assert.equal(await s.actions.signingSecret(T1), first, 'the same on every call');
+        const other = await s.actions.signingSecret(T2);
+        assert.match(other, SECRET);
+        assert.notEqual(other, first, 'each tenant has its own');
+        const rotated = await s.actions.rotateSigningSecret(T1);
+        assert.match(rotated, SECRET);
+        assert.notEqual(rotated, first);
+        assert.equal(await s.actions.signingSecret(T1), rotated);
+        assert.equal(await s.actions.signingSecret(T2), other, 'rotating one tenant\'s leaves the other\'s');
+        // Rotating before any first use makes one too.
+        const fresh = await s.actions.rotateSigningSecret('t3' as TenantId);
+        assert.equal(await s.actions.signingSecret('t3' as TenantId), fresh);
+        // Concurrent first uses agree on one secret.
+        const many = await Promise.all(Array.from({ length: 8 }, () => s.actions.signingSecret('t4' as TenantId)));
+        assert.equal(new Set(many).size, 1);
+        assert.equal(await s.actions.signingSecret('t4' as TenantId), many[0]);
+        // A deleted tenant's secret goes with it: a new tenant of the same id gets another.
+        await s.actions.deleteTenant(T1);
+        const after = await s.actions.signingSecret(T1);
+        assert.notEqual(after, rotated);
+        assert.equal(await s.actions.signingSecret(T2), other);
+      }));
+
+      it('of claims racing for the same due jobs, each job goes to exactly one', withStore(async (s) => {
+        for (let round = 0; round < 5; round++) {
+          const jobs = Array.from({ length: 10 }, (_, i) => job(i % 2 ? T1 : T2, `race-${round}-${i}`, { dueAt: 0 }));
+          assert.equal(await s.actions.enqueue(jobs, 10), 10);
+          const [a, b] = await Promise.all([s.actions.claimDue(['webhook'], 1_000, 60_000, 10), s.actions.claimDue(['webhook'], 1_000, 60_000, 10)]);
+          const taken = [...keys(a!), ...keys(b!)];
+          assert.equal(new Set(taken).size, taken.length, `round ${round}: no job claimed twice (${keys(a!)} / ${keys(b!)})`);
+          assert.deepEqual(taken.sort(), keys(jobs.map((j) => stored(j, 10))).sort(), `round ${round}: every job claimed`);
+        }
+        // More claimants than jobs, with small limits.
+        const jobs = Array.from({ length: 30 }, (_, i) => job(T1, `many-${String(i).padStart(2, '0')}`, { dueAt: 0 }));
+        await s.actions.enqueue(jobs, 10);
+        const claims = await Promise.all(Array.from({ length: 8 }, () => s.actions.claimDue(['webhook'], 1_000, 60_000, 5)));
+        const taken = claims.flatMap(keys);
+        assert.equal(new Set(taken).size, taken.length, 'no job claimed twice');
+        for (const c of claims) assert.deepEqual(keys(c), keys(c).slice().sort(), 'each claim in order');
+        const rest = await s.actions.claimDue(['webhook'], 1_000, 60_000, 100);
+        assert.deepEqual([...taken, ...keys(rest)].sort(), jobs.map((j) => `${j.tenant}/${j.id}`), 'what the racers left is claimed after');
+      }));
+    });
+
     describe('audit', () => {
       const base = { tenant: T1, actor: 'admin', action: 'write', property: 'setpoint', error: null } as const;
 
@@ -1843,6 +2137,12 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         await s.rules.saveStates(T1, [{ rule: 'r1', device: 'd1' as DeviceId, state: { phase: 'pending', since: 3 } }]);
         const newAlarm = { tenant: T1, id: 'a1', rule: 'r1', device: 'd1' as DeviceId, severity: 'high', message: 'hot', state: { isa: 'unacked' }, open: true, raisedAt: 5, updatedAt: 5 };
         const raised = await s.alarms.createAlarm(newAlarm, { tenant: T1, alarm: 'a1', ts: 5, type: 'activate', user: null, comment: null, isaState: 'unacked' });
+        const jobs = ['j1', 'j2', 'j3'].map((id) => ({ tenant: T1, id, rule: 'r1', device: 'd1' as DeviceId, kind: 'webhook', payload: { id, 值: [1.5, null] }, dueAt: 6 }));
+        await s.actions.enqueue(jobs, 6);
+        const [claimed] = await s.actions.claimDue(['webhook'], 7, 1_000, 1);
+        await s.actions.claimDue(['webhook'], 7, 1_000, 1);
+        await s.actions.complete(T1, 'j2', { state: 'dead', error: 'IIP_ERR_ACTION_TIMEOUT' }, 8);
+        const secret = await s.actions.signingSecret(T1);
         const s2 = await fx.reopen();
         assert.deepEqual(await s2.registry.getTenant(T1), { id: T1, name: 'Acme', createdAt: 1, status: 'suspended', suspendedReason: 'audit' });
         assert.deepEqual(await s2.registry.getProduct(T1, P1), product(T1));
@@ -1871,6 +2171,14 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         // One open alarm per (rule, device) holds on the reopened store too, and the history seq goes on.
         await assert.rejects(() => s2.alarms.createAlarm({ ...newAlarm, id: 'a2' }, { ...raised.entry, alarm: 'a2' }), code('IIP_ERR_CONFLICT'));
         assert.equal((await s2.alarms.updateAlarm({ ...newAlarm, open: false }, 1, { ...raised.entry, type: 'clear', isaState: 'normal' })).entry.seq, 2);
+        // The outbox: jobs, their states and leases, and the signing secret.
+        assert.deepEqual(await s2.actions.get(T1, 'j1'), claimed);
+        assert.equal((await s2.actions.get(T1, 'j2'))?.state, 'dead');
+        assert.deepEqual(await s2.actions.counts(T1), { pending: 2, done: 0, dead: 1 });
+        assert.deepEqual((await s2.actions.claimDue(['webhook'], 7, 1_000, 10)).map((j) => j.id), ['j3'], 'a lease holds across a reopen');
+        assert.deepEqual((await s2.actions.claimDue(['webhook'], 1_007, 1_000, 10)).map((j) => j.id), ['j1', 'j3'], 'and runs out as before');
+        assert.equal(await s2.actions.signingSecret(T1), secret);
+        assert.equal(await s2.actions.enqueue(jobs, 9), 0, 'a re-delivery after a restart stores nothing twice');
       } finally {
         await fx.cleanup();
       }

@@ -1,5 +1,5 @@
 /**
- * Opens the PostgreSQL storage: one connection pool for all six stores, the schema migrated under an
+ * Opens the PostgreSQL storage: one connection pool for every store, the schema migrated under an
  * advisory lock (N processes starting together migrate once), and the raw partitions of yesterday, today and
  * the next days created ahead. No extension is needed (no TimescaleDB): partitioning, BRIN and COPY are core
  * PostgreSQL.
@@ -9,6 +9,7 @@ import { PgEventLog } from './pg-event-log.js';
 import { PgDeviceEvents } from './pg-device-events.js';
 import { PgRuleStore } from './pg-rule-store.js';
 import { PgAlarmStore } from './pg-alarm-store.js';
+import { PgActionOutbox } from './pg-action-outbox.js';
 import { PgAccessStore } from './pg-access-store.js';
 import { PgDb, translate } from './pg-db.js';
 import { PgAuditStore, PgGatewayStore } from './pg-gateway-store.js';
@@ -82,6 +83,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
       deviceEvents: new PgDeviceEvents(db),
       rules: new PgRuleStore(db),
       alarms: new PgAlarmStore(db),
+      actions: new PgActionOutbox(db),
       close: () => db.close(),
       ensurePartitionsAhead: () => partitions.ensureAhead(now(), ahead),
       maintain: () => partitions.ensureAhead(now(), ahead),

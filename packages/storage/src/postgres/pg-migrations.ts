@@ -360,6 +360,39 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE series ADD CONSTRAINT series_kind_check CHECK (kind IN ('n', 'b', 's', 'a'));
     `,
   },
+  {
+    version: 10,
+    name: 'rule-action outbox (issue 13): jobs to carry out with their leases and retries, and each tenant\'s webhook signing secret',
+    // Payloads as JSON text, so they round-trip exactly (as rule documents do). action_jobs_due holds only pending
+    // jobs, in the order claimDue takes them, so a claim reads the first due ones and stops however many done and
+    // dead jobs wait for the purge. action_jobs_newest serves list, action_jobs_finished the purge by age.
+    sql: `
+      CREATE TABLE action_jobs (
+        tenant text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        rule text COLLATE "C" NOT NULL,
+        device text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL,
+        payload text NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+        attempts integer NOT NULL,
+        due_at bigint NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        last_error text,
+        lease_until bigint NOT NULL,
+        PRIMARY KEY (tenant, id)
+      );
+      CREATE INDEX action_jobs_due ON action_jobs (due_at, created_at, tenant, id) WHERE state = 'pending';
+      CREATE INDEX action_jobs_newest ON action_jobs (tenant, created_at, id);
+      CREATE INDEX action_jobs_finished ON action_jobs (updated_at) WHERE state IN ('done', 'dead');
+      CREATE TABLE action_signing_secrets (
+        tenant text COLLATE "C" PRIMARY KEY,
+        secret text NOT NULL,
+        created_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

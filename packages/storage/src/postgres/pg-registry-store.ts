@@ -102,6 +102,8 @@ export class PgRegistryStore implements RegistryStore {
         'DELETE FROM rules WHERE tenant = $1',
         'DELETE FROM alarm_history WHERE tenant = $1',
         'DELETE FROM alarms WHERE tenant = $1',
+        'DELETE FROM action_jobs WHERE tenant = $1',
+        'DELETE FROM action_signing_secrets WHERE tenant = $1',
       ]) {
         await c.query(sql, [id]);
       }

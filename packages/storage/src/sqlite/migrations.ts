@@ -386,6 +386,39 @@ const MIGRATIONS: readonly Migration[] = [
       INSERT INTO rollup_fold (series, folded_to) SELECT series, ts + 1 FROM latest;
     `,
   },
+  {
+    version: 13,
+    name: 'rule-action outbox (issue 13): jobs to carry out with their leases and retries, and each tenant\'s webhook signing secret',
+    // action_jobs_due holds only pending jobs, in the order claimDue takes them, so a claim reads the first due
+    // ones and stops, however many done and dead jobs wait for the purge. action_jobs_newest serves list (newest
+    // first per tenant), action_jobs_finished the purge of done and dead jobs by age.
+    sql: `
+      CREATE TABLE action_jobs (
+        tenant TEXT NOT NULL,
+        id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        device TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+        attempts INTEGER NOT NULL,
+        due_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_error TEXT,
+        lease_until INTEGER NOT NULL,
+        PRIMARY KEY (tenant, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX action_jobs_due ON action_jobs (due_at, created_at, tenant, id) WHERE state = 'pending';
+      CREATE INDEX action_jobs_newest ON action_jobs (tenant, created_at, id);
+      CREATE INDEX action_jobs_finished ON action_jobs (updated_at) WHERE state IN ('done', 'dead');
+      CREATE TABLE action_signing_secrets (
+        tenant TEXT PRIMARY KEY,
+        secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

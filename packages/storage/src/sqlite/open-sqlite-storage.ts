@@ -9,6 +9,7 @@ import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteDeviceEvents } from './sqlite-device-events.js';
 import { SqliteRuleStore } from './sqlite-rule-store.js';
 import { SqliteAlarmStore } from './sqlite-alarm-store.js';
+import { SqliteActionOutbox } from './sqlite-action-outbox.js';
 import { SqliteAccessStore } from './sqlite-access-store.js';
 import { SqliteAuditStore, SqliteGatewayStore } from './sqlite-gateway-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
@@ -44,6 +45,7 @@ export function openSqliteStorage(opts: SqliteStorageOptions): Storage {
       deviceEvents: new SqliteDeviceEvents(db),
       rules: new SqliteRuleStore(db),
       alarms: new SqliteAlarmStore(db),
+      actions: new SqliteActionOutbox(db),
       // The stores share one connection, so closing the telemetry store closes the file.
       close: async () => {
         await telemetry.close();

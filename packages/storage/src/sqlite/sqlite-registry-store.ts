@@ -38,6 +38,8 @@ export class SqliteRegistryStore implements RegistryStore {
         'DELETE FROM rules WHERE tenant = @t',
         'DELETE FROM alarm_history WHERE tenant = @t',
         'DELETE FROM alarms WHERE tenant = @t',
+        'DELETE FROM action_jobs WHERE tenant = @t',
+        'DELETE FROM action_signing_secrets WHERE tenant = @t',
       ].map((sql) => db.prepare(sql)),
       deleteTenant: db.prepare('DELETE FROM tenants WHERE id = ?'),
       getTenant: db.prepare('SELECT * FROM tenants WHERE id = ?'),
