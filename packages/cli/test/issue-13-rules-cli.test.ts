@@ -168,3 +168,49 @@ test('a rule on standard input (-f -) in a real process: YAML with several docum
   const ids = json<{ items: Array<{ id: string }> }>(await iip('rule', 'list', '--json')).items.map((x) => x.id);
   assert.deepEqual(ids.sort(), ['cold', 'warm']);
 });
+
+test('iip rule actions lists a dead-lettered webhook with its code, iip rule retry sends it again, iip rule signing-secret prints the secret', async () => {
+  const { createServer } = await import('node:http');
+  let calls = 0;
+  const hook = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      calls++;
+      res.statusCode = calls === 1 ? 410 : 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/alarms`;
+    await writeFile(`${dir.path}/hook.yaml`, `id: oven-hook\nscope: { product: oven }\nwhen: { threshold: { property: t, op: '>', value: 200 } }\nactions:\n  - { type: webhook, url: '${url}', delay: 0s }\n`);
+    ok(await iip('rule', 'apply', '-f', `${dir.path}/hook.yaml`));
+    assert.match(ok(await iip('rule', 'show', 'oven-hook')).out, /actions \/ 动作: {4}on raise: webhook http:\/\/127\.0\.0\.1:\d+\/alarms/);
+    const ingest = await fetch(`${platform.httpUrl}/api/v1/ingest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`default/oven-1:${secret}`).toString('base64')}` },
+      body: JSON.stringify({ ts: Date.now(), values: { t: 250 } }),
+    });
+    assert.equal(ingest.status, 202, await ingest.text());
+    type Delivery = { id: string; state: string; lastError: string | null; attempts: number };
+    const dead = await waitFor(async () => json<{ items: Delivery[] }>(await iip('rule', 'actions', '--state', 'dead', '--rule', 'oven-hook', '--json')).items[0], 'the dead letter');
+    assert.match(dead.lastError ?? '', /^IIP_ERR_ACTION_HTTP_STATUS: .* answered 410/);
+    const listed = ok(await iip('rule', 'actions', '--rule', 'oven-hook')).out;
+    assert.match(listed, /oven-hook +oven-1 +webhook +raise +dead +1 +IIP_ERR_ACTION_HTTP_STATUS/);
+    assert.match(listed, /dead \/ 死信 1/);
+    assert.match(ok(await iip('rule', 'retry', dead.id)).out, /Retrying \/ 正在重试 oven-hook:oven-1:raise:\d+:0 \(webhook/);
+    await waitFor(async () => json<{ items: Delivery[] }>(await iip('rule', 'actions', '--rule', 'oven-hook', '--json')).items[0]?.state === 'done', 'the retried delivery to be done');
+    assert.equal(calls, 2);
+    refused(await iip('rule', 'retry', dead.id), 'IIP_ERR_CONFLICT');
+    const usage = await iip('rule', 'actions', '--state', 'lost');
+    assert.equal(usage.code, 2);
+    assert.match(usage.err, /^IIP_ERR_CLI_USAGE: --state lost: pending, done or dead/);
+    const s1 = ok(await iip('rule', 'signing-secret')).out.trim();
+    assert.match(s1, /^[A-Za-z0-9_-]{43}$/);
+    const s2 = ok(await iip('rule', 'signing-secret', '--rotate')).out;
+    assert.match(s2, /^New signing secret \/ 新签名密钥: [A-Za-z0-9_-]{43}$/m);
+    assert.ok(!s2.includes(s1), 'rotated');
+  } finally {
+    await new Promise<void>((r) => hook.close(() => r()));
+  }
+});

@@ -9,9 +9,11 @@
  *   "alarm": { "severity": "high", "message": "Spindle above 80 °C for a minute", "latching": false } }
  * ```
  * `when` holds either a `threshold` or an `expression` (CEL over the product's properties), and optionally `for`
- * (the condition must hold this long) and `count` (in this many samples in a row).
+ * (the condition must hold this long) and `count` (in this many samples in a row). `actions` (actions.ts) say what a
+ * raise or a clear also does: webhook, e-mail, write, invoke, publish.
  */
 import { IipError, isNumericType, type ThingModel } from '@iip/core';
+import { compileActions, type RuleAction } from './actions.js';
 import { type CompiledExpression, compileCondition, modelEnvironment } from './expression.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
@@ -26,14 +28,39 @@ export interface Threshold {
   readonly deadband: number;
 }
 
+export type WindowFn = 'avg' | 'min' | 'max' | 'sum' | 'count';
+export const WINDOW_FNS: readonly WindowFn[] = ['avg', 'min', 'max', 'sum', 'count'];
+
+/** An aggregate of a property over a time window, compared with a limit (hysteresis as for a threshold). */
+export interface WindowCondition extends Threshold {
+  readonly fn: WindowFn;
+  readonly sizeMs: number;
+  /** sliding: over the last sizeMs at every sample; tumbling: over each completed, epoch-aligned window of sizeMs. */
+  readonly kind: 'sliding' | 'tumbling';
+}
+
+/** A property's rate of change between two samples, per `perMs` (default a minute), compared with a limit. */
+export interface RateCondition extends Threshold {
+  readonly perMs: number;
+}
+
 /** A rule as stored: every default filled in. */
 export interface Rule {
   readonly id: string;
   readonly name: string;
   readonly enabled: boolean;
   readonly scope: { readonly product: string; readonly asset: string | null; readonly devices: readonly string[] | null };
-  readonly when: { readonly threshold?: Threshold; readonly expression?: string; readonly forMs: number; readonly count: number };
+  readonly when: {
+    readonly threshold?: Threshold;
+    readonly expression?: string;
+    readonly window?: WindowCondition;
+    readonly rate?: RateCondition;
+    readonly forMs: number;
+    readonly count: number;
+  };
   readonly alarm: { readonly severity: Severity; readonly message: string; readonly latching: boolean };
+  /** What a raise or clear also does (actions.ts); none by default. */
+  readonly actions: readonly RuleAction[];
 }
 
 /** A rule ready to evaluate: the document and its compiled condition. */
@@ -82,7 +109,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   if (!isObject(doc)) throw invalid('?', 'rule', 'must be an object');
   const id = doc.id;
   if (typeof id !== 'string' || !ID.test(id)) throw invalid(typeof id === 'string' ? id : '?', 'id', 'letters, digits, _ and -, 1 to 64 characters');
-  onlyKeys(doc, ['id', 'name', 'enabled', 'scope', 'when', 'alarm'], id, '');
+  onlyKeys(doc, ['id', 'name', 'enabled', 'scope', 'when', 'alarm', 'actions'], id, '');
   if (doc.name !== undefined && (typeof doc.name !== 'string' || doc.name.length > 200)) throw invalid(id, 'name', 'a text of at most 200 characters');
   if (doc.enabled !== undefined && typeof doc.enabled !== 'boolean') throw invalid(id, 'enabled', 'true or false');
 
@@ -96,9 +123,9 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   }
 
   const when = doc.when;
-  if (!isObject(when)) throw invalid(id, 'when', 'an object with a threshold or an expression');
-  onlyKeys(when, ['threshold', 'expression', 'for', 'forMs', 'count'], id, 'when');
-  if ((when.threshold === undefined) === (when.expression === undefined)) throw invalid(id, 'when', 'exactly one of threshold and expression');
+  if (!isObject(when)) throw invalid(id, 'when', 'an object with a threshold, an expression, a window or a rate');
+  onlyKeys(when, ['threshold', 'expression', 'window', 'rate', 'for', 'forMs', 'count'], id, 'when');
+  if ([when.threshold, when.expression, when.window, when.rate].filter((x) => x !== undefined).length !== 1) throw invalid(id, 'when', 'exactly one of threshold, expression, window and rate');
   if (when.for !== undefined && when.forMs !== undefined) throw invalid(id, 'when.forMs', 'give the duration once: "for" or "forMs"');
   // `forMs` (milliseconds) is how a stored rule reads back, so a rule read from the API can be saved again.
   const forMs = when.for !== undefined ? parseDuration(when.for, id, 'when.for') : when.forMs !== undefined ? parseDuration(when.forMs, id, 'when.forMs') : 0;
@@ -107,33 +134,57 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
 
   let threshold: Threshold | undefined;
   let expression: CompiledExpression | undefined;
-  if (when.threshold !== undefined) {
-    const t = when.threshold;
-    if (!isObject(t)) throw invalid(id, 'when.threshold', 'an object {property, op, value, deadband?}');
-    onlyKeys(t, ['property', 'op', 'value', 'deadband'], id, 'when.threshold');
-    if (typeof t.property !== 'string') throw invalid(id, 'when.threshold.property', 'a property id');
+  let window: WindowCondition | undefined;
+  let rate: RateCondition | undefined;
+  /** A numeric property compared with a limit: the threshold, and the comparison of a window or a rate. */
+  const comparison = (t: Record<string, unknown>, field: string, extra: readonly string[], what: string): Threshold => {
+    onlyKeys(t, ['property', 'op', 'value', 'deadband', ...extra], id, field);
+    if (typeof t.property !== 'string') throw invalid(id, `${field}.property`, 'a property id');
     const prop = model.properties.find((p) => p.id === t.property);
     if (!prop) {
-      throw new IipError('IIP_ERR_RULE_UNKNOWN_PROPERTY', `rule "${id}": when.threshold.property: property "${t.property}" is not in the thing model`, {
+      throw new IipError('IIP_ERR_RULE_UNKNOWN_PROPERTY', `rule "${id}": ${field}.property: property "${t.property}" is not in the thing model`, {
         rule: id,
-        field: 'when.threshold.property',
+        field: `${field}.property`,
         property: t.property,
       });
     }
     if (!isNumericType(prop.dataType)) {
-      const what = prop.dataType.type === 'array' ? `an array of ${prop.dataType.items.type}` : `a ${prop.dataType.type}`;
+      const kind = prop.dataType.type === 'array' ? `an array of ${prop.dataType.items.type}` : `a ${prop.dataType.type}`;
       const hint = prop.dataType.type === 'array' ? `, e.g. "${t.property}.exists(x, x > 3.0)"` : '';
-      throw new IipError('IIP_ERR_RULE_TYPE', `rule "${id}": when.threshold.property: "${t.property}" is ${what}, a threshold needs a number (use an expression${hint})`, {
+      throw new IipError('IIP_ERR_RULE_TYPE', `rule "${id}": ${field}.property: "${t.property}" is ${kind}, ${what} needs a number (use an expression${hint})`, {
         rule: id,
-        field: 'when.threshold.property',
+        field: `${field}.property`,
         property: t.property,
       });
     }
-    if (!OPS.includes(t.op as ThresholdOp)) throw invalid(id, 'when.threshold.op', `one of ${OPS.join(' ')}`);
-    if (typeof t.value !== 'number' || !Number.isFinite(t.value)) throw invalid(id, 'when.threshold.value', 'a number');
+    if (!OPS.includes(t.op as ThresholdOp)) throw invalid(id, `${field}.op`, `one of ${OPS.join(' ')}`);
+    if (typeof t.value !== 'number' || !Number.isFinite(t.value)) throw invalid(id, `${field}.value`, 'a number');
     const deadband = t.deadband === undefined ? 0 : t.deadband;
-    if (typeof deadband !== 'number' || !Number.isFinite(deadband) || deadband < 0) throw invalid(id, 'when.threshold.deadband', 'a number ≥ 0');
-    threshold = { property: t.property, op: t.op as ThresholdOp, value: t.value, deadband };
+    if (typeof deadband !== 'number' || !Number.isFinite(deadband) || deadband < 0) throw invalid(id, `${field}.deadband`, 'a number ≥ 0');
+    return { property: t.property, op: t.op as ThresholdOp, value: t.value, deadband };
+  };
+  if (when.threshold !== undefined) {
+    if (!isObject(when.threshold)) throw invalid(id, 'when.threshold', 'an object {property, op, value, deadband?}');
+    threshold = comparison(when.threshold, 'when.threshold', [], 'a threshold');
+  } else if (when.window !== undefined) {
+    const w = when.window;
+    if (!isObject(w)) throw invalid(id, 'when.window', 'an object {property, fn, size, kind?, op, value, deadband?}');
+    const base = comparison(w, 'when.window', ['fn', 'size', 'sizeMs', 'kind'], 'a window');
+    if (!WINDOW_FNS.includes(w.fn as WindowFn)) throw invalid(id, 'when.window.fn', `one of ${WINDOW_FNS.join(', ')}`);
+    if (w.size !== undefined && w.sizeMs !== undefined) throw invalid(id, 'when.window.sizeMs', 'give the size once: "size" or "sizeMs"');
+    const sizeMs = parseDuration(w.size ?? w.sizeMs, id, w.size !== undefined ? 'when.window.size' : 'when.window.sizeMs');
+    if (sizeMs < 1_000) throw invalid(id, 'when.window.size', 'at least 1 s');
+    const kind = w.kind ?? 'sliding';
+    if (kind !== 'sliding' && kind !== 'tumbling') throw invalid(id, 'when.window.kind', 'sliding (default) or tumbling');
+    window = { ...base, fn: w.fn as WindowFn, sizeMs, kind };
+  } else if (when.rate !== undefined) {
+    const r = when.rate;
+    if (!isObject(r)) throw invalid(id, 'when.rate', 'an object {property, per?, op, value, deadband?}');
+    const base = comparison(r, 'when.rate', ['per', 'perMs'], 'a rate of change');
+    if (r.per !== undefined && r.perMs !== undefined) throw invalid(id, 'when.rate.perMs', 'give it once: "per" or "perMs"');
+    const perMs = r.per === undefined && r.perMs === undefined ? 60_000 : parseDuration(r.per ?? r.perMs, id, r.per !== undefined ? 'when.rate.per' : 'when.rate.perMs');
+    if (perMs < 1) throw invalid(id, 'when.rate.per', 'at least 1 ms');
+    rate = { ...base, perMs };
   } else {
     expression = compileCondition(modelEnvironment(model), when.expression as string, { rule: id, field: 'when.expression' });
     if (expression.properties.length === 0) throw invalid(id, 'when.expression', 'must read at least one property (it is evaluated when one of them changes)');
@@ -147,13 +198,17 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   if (alarm.message !== undefined && (typeof alarm.message !== 'string' || alarm.message.length > 500)) throw invalid(id, 'alarm.message', 'a text of at most 500 characters');
   if (alarm.latching !== undefined && typeof alarm.latching !== 'boolean') throw invalid(id, 'alarm.latching', 'true or false');
 
+  const actions = compileActions(doc.actions, model, id);
+
   const rule: Rule = {
     id,
     name: (doc.name as string | undefined) ?? id,
     enabled: (doc.enabled as boolean | undefined) ?? true,
     scope: { product: scope.product, asset: (scope.asset as string | null | undefined) ?? null, devices: (scope.devices as string[] | null | undefined) ?? null },
-    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), forMs, count },
+    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), ...(window && { window }), ...(rate && { rate }), forMs, count },
     alarm: { severity: severity as Severity, message: (alarm.message as string | undefined) ?? '', latching: (alarm.latching as boolean | undefined) ?? false },
+    actions,
   };
-  return { rule, ...(expression && { expression }), properties: threshold ? [threshold.property] : (expression as CompiledExpression).properties };
+  const one = threshold ?? window ?? rate;
+  return { rule, ...(expression && { expression }), properties: one ? [one.property] : (expression as CompiledExpression).properties };
 }

@@ -42,6 +42,7 @@ describe('rule documents', () => {
       scope: { product: 'cnc', asset: null, devices: null },
       when: { threshold: { property: 'spindleTemp', op: '>', value: 80, deadband: 0 }, forMs: 60_000, count: 3 },
       alarm: { severity: 'high', message: '', latching: true },
+      actions: [],
     });
     assert.deepEqual(c.properties, ['spindleTemp']);
     const e = compileRule({ id: 'r2', scope: { product: 'cnc', devices: ['m1'] }, when: { expression: 'running && spindleTemp > 80.0 && mode == "auto" && rpm > 1000' } }, CNC);

@@ -16,7 +16,7 @@ import type { GatewayManager, HttpIngest } from '@iip/device-access/platform';
 import type { Historian } from '@iip/historian';
 import type { UserService } from '@iip/security';
 import type { AlarmService, RuleEngine } from '@iip/rules';
-import type { AccessStore, AlarmStore, AuditStore, DeviceEventStore, EventLogStore, RuleStore } from '@iip/storage';
+import type { AccessStore, ActionOutbox, AlarmStore, AuditStore, DeviceEventStore, EventLogStore, RuleStore } from '@iip/storage';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AccessAdmin } from './access-admin.js';
 import type { AccessControl } from './access-control.js';
@@ -34,6 +34,7 @@ import { auditEventRoutes } from './routes/audit-events.js';
 import { authRoutes, bearer, principalResolver, requireEnrolled } from './routes/auth.js';
 import { alarmRoutes } from './routes/alarms.js';
 import { deviceEventRoutes } from './routes/device-events.js';
+import { ruleActionRoutes } from './routes/rule-actions.js';
 import { ruleRoutes } from './routes/rules.js';
 import { deviceRoutes } from './routes/devices.js';
 import { gatewayRoutes } from './routes/gateways.js';
@@ -66,7 +67,15 @@ export interface AppServices {
   readonly ingest: HttpIngest;
   readonly deviceEvents: DeviceEventStore;
   /** Rules (routes/rules.ts): the store, this process's engine if it runs one, and how other processes hear of a change. */
-  readonly rules: { readonly store: RuleStore; readonly engine?: RuleEngine; readonly onChange?: (tenant: string) => void };
+  readonly rules: {
+    readonly store: RuleStore;
+    /** The outbox of rule actions (deliveries, dead letters, the webhook signing secret). */
+    readonly actions: ActionOutbox;
+    /** Whether an SMTP server is configured (rules with e-mail actions are refused without one). */
+    readonly emailConfigured: boolean;
+    readonly engine?: RuleEngine;
+    readonly onChange?: (tenant: string) => void;
+  };
   readonly alarms: { readonly service: AlarmService; readonly store: AlarmStore };
   readonly live: LiveStream;
   readonly formats: ModelFormats;
@@ -138,7 +147,15 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
   await app.register(productRoutes, { registry: s.registry, formats: s.formats });
   await app.register(deviceRoutes, { registry: s.registry, historian: s.historian, gateways: s.gateways, deviceEvents: s.deviceEvents });
   await app.register(deviceEventRoutes, { registry: s.registry, events: s.deviceEvents });
-  await app.register(ruleRoutes, { rules: s.rules.store, registry: s.registry, historian: s.historian, ...(s.rules.engine && { engine: s.rules.engine }), ...(s.rules.onChange && { onChange: s.rules.onChange }) });
+  await app.register(ruleRoutes, {
+    rules: s.rules.store,
+    registry: s.registry,
+    historian: s.historian,
+    emailConfigured: s.rules.emailConfigured,
+    ...(s.rules.engine && { engine: s.rules.engine }),
+    ...(s.rules.onChange && { onChange: s.rules.onChange }),
+  });
+  await app.register(ruleActionRoutes, { outbox: s.rules.actions });
   await app.register(alarmRoutes, { alarms: s.alarms.service, store: s.alarms.store, registry: s.registry });
   await app.register(gatewayRoutes, { registry: s.registry, gateways: s.gateways, audit: s.audit });
   if (s.identifiers) await app.register(identifierRoutes, { registry: s.registry, identifiers: s.identifiers });

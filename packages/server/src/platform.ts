@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type DeviceId, type IngestLimits, type ProductId, type PropertySpec, type TenantId } from '@iip/core';
 import { connectNatsSessionStore } from '@iip/bus';
 import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type MqttLimits, mqttLimitsFromEnv, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access/platform';
-import { AlarmService } from '@iip/rules';
+import { type ActionDispatcherOptions, AlarmService } from '@iip/rules';
 import { Historian, kindOfDataType } from '@iip/historian';
 import { UserService } from '@iip/security';
 import type { TelemetryStore } from '@iip/storage';
@@ -32,6 +32,7 @@ import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
 
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
+import { ruleActionDeliverers } from './rule-actions.js';
 import { RULES_CHANGED, type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 
@@ -80,6 +81,14 @@ export interface PlatformOptions {
   readonly httpLog?: boolean;
   /** Sign-in through an OpenID Connect provider (docs/reference/oidc-sign-in.md); off when absent. */
   readonly oidc?: OidcOptions;
+  /**
+   * The SMTP server of rules' e-mail actions (docs/reference/rules.md "Actions"): an smtp:// or smtps:// URL with
+   * the credentials in it, and the From address. Default: IIP_SMTP_URL and IIP_SMTP_FROM; without one, rules with an
+   * e-mail action are refused when saved (IIP_ERR_RULE_ACTION_UNAVAILABLE).
+   */
+  readonly smtp?: { readonly url: string; readonly from?: string };
+  /** How rule actions are retried (defaults: looked for every second, 8 attempts, 5 s doubling up to 10 min). */
+  readonly ruleActions?: Pick<ActionDispatcherOptions, 'pollMs' | 'maxAttempts' | 'backoffMs'>;
   readonly log?: (line: string) => void;
 }
 
@@ -360,7 +369,18 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const accessAdmin = new AccessAdmin(storage.access, storage.users, accessControl);
     // Rules run where telemetry is consumed (embedded: here; scaled out: the worker); alarms are acted on anywhere.
     // Embedded, the runtime takes the stored batches from the in-process bus; scaled out, the worker hands them over.
-    const rules = workerRole ? await startRulesRuntime({ storage, registry, accessControl, bus, log, subscribe: !topology.scaledOut }) : undefined;
+    const smtp = opts.smtp ?? (process.env.IIP_SMTP_URL ? { url: process.env.IIP_SMTP_URL, ...(process.env.IIP_SMTP_FROM ? { from: process.env.IIP_SMTP_FROM } : {}) } : undefined);
+    // Rule actions are carried out where rules run; writes and service calls take the gateway manager's audited
+    // path (scaled out, its commands reach the device's front door over the bus), publishes the device's front door.
+    const deliverers = ruleActionDeliverers({
+      outbox: storage.actions,
+      commands: gateways,
+      model: async (t, d) => (await registry.getProduct(t, (await registry.getDevice(t, d)).product)).model,
+      latest: async (t, d, p) => (await historian.latest(t, d as DeviceId))[p]?.value ?? null,
+      publisher: router ?? mqtt,
+      ...(smtp ? { smtpUrl: smtp.url, ...(smtp.from ? { smtpFrom: smtp.from } : {}) } : {}),
+    });
+    const rules = workerRole ? await startRulesRuntime({ storage, registry, accessControl, bus, log, subscribe: !topology.scaledOut, deliverers, ...(opts.ruleActions ? { actionOptions: opts.ruleActions } : {}) }) : undefined;
     rulesStarted(rules);
     if (rules) cleanups.push(() => rules.close());
     const alarmService = rules?.alarms ?? new AlarmService(storage.alarms);
@@ -406,6 +426,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         deviceEvents: storage.deviceEvents,
         rules: {
           store: storage.rules,
+          actions: storage.actions,
+          emailConfigured: smtp !== undefined,
           ...(rules ? { engine: rules.engine } : {}),
           // Scaled out, the worker's engine reads the tenant's rules again when they change through a front door.
           ...(topology.scaledOut && {

@@ -12,7 +12,7 @@
  */
 import type { Bus, Subscription } from '@iip/bus';
 import { type DeviceId, IipError, type TenantId } from '@iip/core';
-import { AlarmService, compileRule, RuleEngine } from '@iip/rules';
+import { type ActionDeliverer, ActionDispatcher, type ActionDispatcherOptions, type ActionKind, actionJobs, AlarmService, compileRule, RuleEngine } from '@iip/rules';
 import type { Storage } from '@iip/storage';
 import type { AccessControl } from './access-control.js';
 import type { RegistryService } from './registry-service.js';
@@ -22,12 +22,17 @@ export const RULES_GROUP = 'rules';
 const FLUSH_EVERY_MS = 5_000;
 /** Timed shelving is checked this often. */
 const SHELVE_TICK_MS = 30_000;
+/** Done and dead rule-action deliveries are kept this long after their last attempt (docs/reference/rules.md). */
+const ACTION_KEEP_MS = 30 * 86_400_000;
+const ACTION_PURGE_EVERY_MS = 3_600_000;
 /** A bus announcement (registry.changed) that a tenant's rules changed in another process. */
 export const RULES_CHANGED = '#rules';
 
 export interface RulesRuntime {
   readonly engine: RuleEngine;
   readonly alarms: AlarmService;
+  /** Carries out the rules' actions from the outbox. */
+  readonly actions: ActionDispatcher;
   /** Reads the tenant's rules again (after a change in another process). */
   reloadTenant(tenant: string): Promise<void>;
   stats(): Record<string, unknown>;
@@ -35,13 +40,16 @@ export interface RulesRuntime {
 }
 
 export async function startRulesRuntime(o: {
-  storage: Pick<Storage, 'rules' | 'alarms'>;
+  storage: Pick<Storage, 'rules' | 'alarms' | 'actions'>;
   registry: RegistryService;
   accessControl: AccessControl;
   bus: Bus;
   log: (line: string) => void;
   /** Take telemetry from the bus's `rules` group (embedded); false when the worker hands batches over. */
   subscribe?: boolean;
+  /** Who carries out which kind of action here (rule-actions.ts). */
+  deliverers?: Partial<Record<ActionKind, ActionDeliverer>>;
+  actionOptions?: Pick<ActionDispatcherOptions, 'pollMs' | 'maxAttempts' | 'backoffMs'>;
 }): Promise<RulesRuntime> {
   const { storage, registry, accessControl, bus, log } = o;
   const devices = new Map<string, { product: string; asset: string | null } | null>();
@@ -51,6 +59,7 @@ export async function startRulesRuntime(o: {
     } else devices.delete(`${t}\u0000${d}`);
   });
   const alarms = new AlarmService(storage.alarms, { log: (msg, f) => log(`${msg} ${JSON.stringify(f)}`) });
+  const actions = new ActionDispatcher(storage.actions, o.deliverers ?? {}, { ...o.actionOptions, log: (msg, f) => log(`${msg} ${JSON.stringify(f)}`) });
   const engine = new RuleEngine(
     {
       deviceInfo: async (tenant, device) => {
@@ -70,7 +79,16 @@ export async function startRulesRuntime(o: {
         }
       },
       inSubtree: async (tenant, ancestor, asset) => (await accessControl.tree(tenant)).path(asset).includes(ancestor),
-      onTransition: (t) => alarms.onTransition(t),
+      onTransition: async (t) => {
+        await alarms.onTransition(t);
+        // Stored before the batch is acknowledged: a failure here has the batch re-delivered, and the same jobs
+        // (same ids) are stored once.
+        const jobs = actionJobs(t, Date.now());
+        if (jobs.length > 0) {
+          await storage.actions.enqueue(jobs, Date.now());
+          actions.kick();
+        }
+      },
       saveStates: (tenant, rows) => storage.rules.saveStates(tenant as TenantId, rows.map((r) => ({ rule: r.rule, device: r.device as DeviceId, state: r.state }))),
       loadStates: (tenant, rule) => storage.rules.loadStates(tenant as TenantId, rule),
     },
@@ -104,6 +122,7 @@ export async function startRulesRuntime(o: {
   );
   await Promise.all(subs.map((s) => s.ready));
 
+  actions.start();
   const flush = setInterval(() => void engine.flush(), FLUSH_EVERY_MS);
   flush.unref();
   let ticking = false;
@@ -119,17 +138,24 @@ export async function startRulesRuntime(o: {
       });
   }, SHELVE_TICK_MS);
   tick.unref();
+  const purge = setInterval(() => {
+    storage.actions.purge(Date.now() - ACTION_KEEP_MS).catch((e: unknown) => log(`rule actions: old deliveries not purged: ${String(e)}`));
+  }, ACTION_PURGE_EVERY_MS);
+  purge.unref();
 
   return {
     engine,
     alarms,
+    actions,
     reloadTenant,
-    stats: () => ({ ...engine.stats(), rules: engine.size }),
+    stats: () => ({ ...engine.stats(), rules: engine.size, actions: actions.stats() }),
     async close() {
       clearInterval(flush);
       clearInterval(tick);
+      clearInterval(purge);
       await Promise.all(subs.map((s) => s.unsubscribe()));
       await engine.flush();
+      await actions.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 /** Starts a real platform (temp data dir, free ports) for a test file and signs in as admin. */
 import type { ThingModel } from '@iip/core';
-import { type OidcOptions, startPlatform, type Platform } from '@iip/server';
+import { type OidcOptions, startPlatform, type Platform, type PlatformOptions } from '@iip/server';
 import { tempDir } from '@iip/testkit';
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
@@ -29,7 +29,9 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function startTestPlatform(opts: { limits?: { maxPayloadBytes?: number }; mqttServer?: 'aedes' | 'iip'; oidc?: OidcOptions } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  opts: { limits?: { maxPayloadBytes?: number }; mqttServer?: 'aedes' | 'iip'; oidc?: OidcOptions; platform?: Partial<Pick<PlatformOptions, 'smtp' | 'ruleActions'>> } = {},
+): Promise<TestPlatform> {
   const dir = await tempDir('iip-server-test-');
   const platform = await startPlatform({
     dataDir: dir.path,
@@ -40,6 +42,7 @@ export async function startTestPlatform(opts: { limits?: { maxPayloadBytes?: num
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.mqttServer ? { mqttServer: opts.mqttServer } : {}),
     ...(opts.oidc ? { oidc: opts.oidc } : {}),
+    ...opts.platform,
   });
   async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     const h: Record<string, string> = { ...headers };

@@ -18,11 +18,17 @@ export const ruleHelp = `iip rule — rules that raise alarms / 告警规则
   iip rule check -f <file|->                 check without saving: the rule with its defaults, or the refusal with
       its field and position (exit 1) / 仅校验不保存：显示含默认值的规则，或拒绝原因及字段、位置（退出码 1）
   iip rule delete <id>                       delete it (its alarms and their history stay) / 删除规则（告警及历史保留）
+  iip rule actions [--state pending|done|dead] [--rule <id>] [--device <id>] [--limit n] [--json]
+      the deliveries of rules' actions (webhook, e-mail, write, invoke, publish), newest first, with their
+      attempts and last error / 规则动作的投递记录（最新在前），含尝试次数与最近错误
+  iip rule retry <delivery-id>               retry a dead-lettered delivery / 重试已进入死信的投递
+  iip rule signing-secret [--rotate]         the webhook signing secret (X-IIP-Signature) / Webhook 签名密钥
 
   A file holds one rule or a list of rules (JSON, or YAML — also several YAML documents separated by ---);
   "-" reads standard input. Fields: see docs/reference/rules.md / 字段说明见 docs/reference/rules.md.
   Refusals carry their code: IIP_ERR_RULE_INVALID, IIP_ERR_RULE_UNKNOWN_PROPERTY, IIP_ERR_RULE_TYPE,
-  IIP_ERR_RULE_EXPRESSION, IIP_ERR_CONFLICT (saved by someone else meanwhile).
+  IIP_ERR_RULE_EXPRESSION, IIP_ERR_RULE_READ_ONLY, IIP_ERR_RULE_LOOP, IIP_ERR_RULE_ACTION_UNAVAILABLE,
+  IIP_ERR_CONFLICT (saved by someone else meanwhile).
 
 ${CONNECTION_HELP}`;
 
@@ -33,6 +39,7 @@ export interface Rule {
   scope: { product: string; asset: string | null; devices: string[] | null };
   when: { threshold?: { property: string; op: string; value: number; deadband: number }; expression?: string; forMs: number; count: number };
   alarm: { severity: string; message: string; latching: boolean };
+  actions?: Array<Record<string, unknown> & { type: string; on?: string[]; delayMs?: number }>;
   version?: number;
   updatedAt?: number;
   updatedBy?: string;
@@ -116,9 +123,40 @@ function describeRule(r: Rule): string[] {
     `  when / 条件:       ${condition(r)}`,
     `  alarm / 告警:      ${r.alarm.severity}${r.alarm.latching ? ', latching / 闭锁' : ''}${r.alarm.message ? `: ${r.alarm.message}` : ''}`,
   ];
+  for (const [i, a] of (r.actions ?? []).entries()) lines.push(`  ${i === 0 ? 'actions / 动作:    ' : '                   '}${actionSummary(a)}`);
   if (r.properties) lines.push(`  reads / 读取属性:  ${r.properties.join(', ')}`);
   if (r.version !== undefined) lines.push(`  version / 版本:    ${r.version}${r.updatedAt ? `, ${isoTime(r.updatedAt)}` : ''}${r.updatedBy ? ` by ${r.updatedBy}` : ''}`);
   return lines;
+}
+
+/** An action in a line: `on raise: webhook https://…`, `after 30s on raise, clear: write coolant = true`. */
+export function actionSummary(a: Record<string, unknown> & { type: string; on?: string[]; delayMs?: number }): string {
+  const what =
+    a.type === 'webhook'
+      ? `webhook ${String(a.url)}`
+      : a.type === 'email'
+        ? `email ${(a.to as string[] | undefined)?.join(', ') ?? ''}`
+        : a.type === 'write'
+          ? `write ${String(a.property)} = ${JSON.stringify(a.value)}`
+          : a.type === 'invoke'
+            ? `invoke ${String(a.service)}`
+            : a.type === 'publish'
+              ? `publish rules/${String(a.topic)}`
+              : a.type;
+  return `${a.delayMs ? `after ${duration(a.delayMs)} ` : ''}on ${(a.on ?? ['raise']).join(', ')}: ${what}`;
+}
+
+interface Delivery {
+  id: string;
+  rule: string;
+  device: string;
+  kind: string;
+  state: string;
+  attempts: number;
+  dueAt: number;
+  createdAt: number;
+  lastError: string | null;
+  notice: { transition?: string } | null;
 }
 
 /**
@@ -141,7 +179,15 @@ function located(e: unknown, doc: Record<string, unknown>): unknown {
 
 export async function rule(argv: string[], out: (s: string) => void): Promise<void> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, file: { type: 'string', short: 'f' } });
+  const { values, positionals } = parse(rest, {
+    ...CONNECTION_OPTIONS,
+    file: { type: 'string', short: 'f' },
+    state: { type: 'string' },
+    rule: { type: 'string' },
+    device: { type: 'string' },
+    limit: { type: 'string' },
+    rotate: { type: 'boolean' },
+  });
   if (values.help || wantsHelp(sub)) return out(ruleHelp);
   const api = ApiClient.fromEnv(values.url, values.tenant);
   const print = (v: unknown, text: string): void => out(values.json ? JSON.stringify(v, null, 2) : text);
@@ -214,7 +260,35 @@ export async function rule(argv: string[], out: (s: string) => void): Promise<vo
       await api.call('DELETE', path(id));
       return print({ id, deleted: true }, `Deleted rule / 已删除规则 ${id} (its alarms stay / 其告警保留)`);
     }
+    case 'actions': {
+      noMore(positionals, 0, 'iip rule actions [--state pending|done|dead] [--rule <id>] [--device <id>] [--limit n] [--json]');
+      if (values.state !== undefined && !['pending', 'done', 'dead'].includes(values.state)) throw new UsageError(`--state ${values.state}: pending, done or dead`);
+      const q = new URLSearchParams();
+      for (const k of ['state', 'rule', 'device', 'limit'] as const) if (values[k] !== undefined) q.set(k, String(values[k]));
+      const r = await api.call<{ items: Delivery[]; counts: Record<string, number> }>('GET', `/api/v1/rule-actions${q.size > 0 ? `?${q}` : ''}`);
+      if (values.json) return out(JSON.stringify(r, null, 2));
+      out(
+        table([
+          ['CREATED', 'RULE', 'DEVICE', 'ACTION', 'ON', 'STATE', 'ATTEMPTS', 'LAST ERROR', 'ID'],
+          ...r.items.map((d) => [isoTime(d.createdAt), d.rule, d.device, d.kind, d.notice?.transition ?? '-', d.state, String(d.attempts), d.lastError ? d.lastError.slice(0, 80) : '-', d.id]),
+        ]),
+      );
+      out(`pending / 待投递 ${r.counts.pending ?? 0}, done / 已完成 ${r.counts.done ?? 0}, dead / 死信 ${r.counts.dead ?? 0}`);
+      return;
+    }
+    case 'retry': {
+      const usage = 'iip rule retry <delivery-id>';
+      const id = required(positionals, 0, 'delivery-id', usage);
+      noMore(positionals, 1, usage);
+      const d = await api.call<Delivery>('POST', `/api/v1/rule-actions/${encodeURIComponent(id)}/retry`);
+      return print(d, `Retrying / 正在重试 ${d.id} (${d.kind}, due now / 立即投递)`);
+    }
+    case 'signing-secret': {
+      noMore(positionals, 0, 'iip rule signing-secret [--rotate]');
+      const r = await api.call<{ secret: string }>(values.rotate ? 'POST' : 'GET', `/api/v1/rules/signing-secret${values.rotate ? '/rotate' : ''}`);
+      return print(r, values.rotate ? `New signing secret / 新签名密钥: ${r.secret}` : r.secret);
+    }
     default:
-      throw new UsageError(`unknown subcommand "iip rule ${sub}"; use list, show, apply, check or delete`);
+      throw new UsageError(`unknown subcommand "iip rule ${sub}"; use list, show, apply, check, delete, actions, retry or signing-secret`);
   }
 }

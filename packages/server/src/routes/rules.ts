@@ -5,7 +5,7 @@
  */
 import { type DeviceId, IipError, type TenantId } from '@iip/core';
 import type { Historian } from '@iip/historian';
-import { backtest, type CompiledRule, compileRule, type HistoryPoint, type RuleEngine } from '@iip/rules';
+import { backtest, type CompiledRule, compileRule, findRuleLoop, type HistoryPoint, type RuleEngine, writtenProperties } from '@iip/rules';
 import type { RuleStore, StoredRule } from '@iip/storage';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RegistryService } from '../registry-service.js';
@@ -23,6 +23,8 @@ export interface RuleRoutesOptions {
   readonly registry: RegistryService;
   /** For the backtest: the stored history. */
   readonly historian: Pick<Historian, 'historyPage'>;
+  /** Whether e-mail actions can be carried out (an SMTP server is configured). */
+  readonly emailConfigured?: boolean;
   /** The rule engine of this process, if it runs one (workers); saved rules are installed there. */
   readonly engine?: RuleEngine;
   /** Tells the other processes that a tenant's rules changed. */
@@ -102,6 +104,7 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
     async (req) => {
       const p = await authorize(req, 'rules:read', null, 'check a rule');
       const c = await compileForTenant(registry, assetExists(req), p.tenant, req.body);
+      await checkActions(p.tenant, c);
       return { ...c.rule, properties: c.properties };
     },
   );
@@ -163,10 +166,48 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
     },
   );
 
+  /**
+   * Refuses a rule whose write actions would close a loop with the tenant's other rules of its product (each other's
+   * inputs), and e-mail actions without an SMTP server.
+   */
+  async function checkActions(tenant: TenantId, c: CompiledRule): Promise<void> {
+    const email = c.rule.actions.findIndex((a) => a.type === 'email');
+    if (email >= 0 && !opts.emailConfigured) {
+      throw new IipError('IIP_ERR_RULE_ACTION_UNAVAILABLE', `rule "${c.rule.id}": actions[${email}]: e-mail actions need an SMTP server (IIP_SMTP_URL), and none is configured`, {
+        rule: c.rule.id,
+        field: `actions[${email}]`,
+      });
+    }
+    const writes = writtenProperties(c.rule.actions);
+    if (writes.length === 0) return;
+    const model = (await registry.getProduct(tenant, c.rule.scope.product)).model;
+    const others = [];
+    for (const r of await rules.listRules(tenant)) {
+      const doc = r.doc as { id: string; enabled?: boolean; scope?: { product?: string } };
+      if (r.id === c.rule.id || doc.enabled === false || doc.scope?.product !== c.rule.scope.product) continue;
+      try {
+        const o = compileRule(r.doc, model);
+        others.push({ id: o.rule.id, product: o.rule.scope.product, reads: o.properties, writes: writtenProperties(o.rule.actions) });
+      } catch {
+        // A stored rule its product no longer fits is not evaluated (rules-runtime.ts): it cannot take part in a loop.
+      }
+    }
+    const cycle = findRuleLoop([{ id: c.rule.id, product: c.rule.scope.product, reads: c.properties, writes }, ...others]);
+    if (cycle && c.rule.enabled) {
+      const first = c.rule.actions.findIndex((a) => a.type === 'write');
+      throw new IipError('IIP_ERR_RULE_LOOP', `rule "${c.rule.id}": actions[${first}]: the rules ${cycle.join(' → ')} would write each other's inputs in a loop`, {
+        rule: c.rule.id,
+        field: `actions[${first}]`,
+        cycle,
+      });
+    }
+  }
+
   async function save(req: FastifyRequest, doc: unknown, expectedVersion: number | undefined): Promise<StoredRule> {
     const p = principal(req);
     const c = await compileForTenant(registry, assetExists(req), p.tenant, doc);
     await mayEdit(req, c.rule.scope.asset, 'save a rule');
+    await checkActions(p.tenant, c);
     // Changing a rule in place also needs rules:edit where it was (moving it out of an asset one may edit).
     const before = await rules.getRule(p.tenant, c.rule.id);
     if (before) await mayEdit(req, (before.doc as { scope?: { asset?: string | null } }).scope?.asset ?? null, 'change a rule');
