@@ -214,3 +214,14 @@ test('iip rule actions lists a dead-lettered webhook with its code, iip rule ret
     await new Promise<void>((r) => hook.close(() => r()));
   }
 });
+
+test('iip rule check shows window and rate conditions in a line', async () => {
+  await writeFile(
+    `${dir.path}/win.yaml`,
+    `id: oven-avg\nscope: { product: oven }\nwhen: { window: { property: t, fn: avg, size: 5m, op: '>', value: 180, deadband: 5 } }\n---\nid: oven-rise\nscope: { product: oven }\nwhen: { rate: { property: t, per: 1m, op: '>', value: 10 }, for: 30s }\n`,
+  );
+  const out = ok(await iip('rule', 'check', '-f', `${dir.path}/win.yaml`)).out;
+  assert.match(out, /when \/ 条件: {7}avg\(t\) over 5m > 180 \(deadband 5\)/);
+  assert.match(out, /when \/ 条件: {7}rate\(t\) per 1m > 10 for 30s/);
+  assert.match(out, /OK \/ 校验通过: 2 rules/);
+});

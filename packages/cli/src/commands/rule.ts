@@ -37,7 +37,14 @@ export interface Rule {
   name: string;
   enabled: boolean;
   scope: { product: string; asset: string | null; devices: string[] | null };
-  when: { threshold?: { property: string; op: string; value: number; deadband: number }; expression?: string; forMs: number; count: number };
+  when: {
+    threshold?: { property: string; op: string; value: number; deadband: number };
+    expression?: string;
+    window?: { property: string; fn: string; sizeMs: number; kind: string; op: string; value: number; deadband: number };
+    rate?: { property: string; perMs: number; op: string; value: number; deadband: number };
+    forMs: number;
+    count: number;
+  };
   alarm: { severity: string; message: string; latching: boolean };
   actions?: Array<Record<string, unknown> & { type: string; on?: string[]; delayMs?: number }>;
   version?: number;
@@ -107,8 +114,15 @@ const duration = (ms: number): string => {
 
 /** The condition in a line: `t > 80 (deadband 2) for 1m, 3 in a row`. */
 export function condition(r: Rule): string {
-  const t = r.when.threshold;
-  let c = t ? `${t.property} ${t.op} ${t.value}${t.deadband ? ` (deadband ${t.deadband})` : ''}` : (r.when.expression ?? '?');
+  const { threshold: t, window: w, rate } = r.when;
+  const limit = (x: { op: string; value: number; deadband: number }) => `${x.op} ${x.value}${x.deadband ? ` (deadband ${x.deadband})` : ''}`;
+  let c = t
+    ? `${t.property} ${limit(t)}`
+    : w
+      ? `${w.fn}(${w.property}) over ${duration(w.sizeMs)}${w.kind === 'tumbling' ? ' tumbling' : ''} ${limit(w)}`
+      : rate
+        ? `rate(${rate.property}) per ${duration(rate.perMs)} ${limit(rate)}`
+        : (r.when.expression ?? '?');
   if (r.when.forMs) c += ` for ${duration(r.when.forMs)}`;
   if (r.when.count > 1) c += `, ${r.when.count} in a row`;
   return c;
