@@ -2,7 +2,8 @@
  * 规则 / Rules: the tenant's rules (those the user may read) and a JSON editor to create or change one. "Check"
  * asks the platform (POST /rules/validate) and shows a refusal's code, message, field and position where the
  * rule is typed; "Save" creates (POST) or replaces with the version read (PUT), so a rule saved by someone else
- * meanwhile is refused with IIP_ERR_CONFLICT and said so; delete asks first. Write buttons need rules:edit.
+ * meanwhile is refused with IIP_ERR_CONFLICT and said so; delete asks first. Write buttons need rules:edit. Below,
+ * what the rules' actions delivered (rule-actions/rule-actions-panel.tsx).
  */
 import { useCallback, useEffect, useState } from 'react';
 import { hasAnywhere } from '../admin/admin-access';
@@ -11,6 +12,7 @@ import { ApiError, type ApiClient } from '../api-client';
 import type { AccessSummary } from '../api-types';
 import { localName } from '../events/events-model';
 import { useI18n } from '../i18n-context';
+import { RuleActionsPanel } from '../rule-actions/rule-actions-panel';
 import { conditionSummary, editableJson, parseRuleJson, ruleTemplate, rulesApi, type StoredRuleDoc } from './alarms-model';
 import { SeverityBadge, useAlarmsText } from './alarms-ui';
 
@@ -292,6 +294,7 @@ export function RulesPage({ api, access }: { api: ApiClient; access: AccessSumma
           </div>
         </section>
       )}
+      <RuleActionsPanel api={api} access={access} />
     </main>
   );
 }
