@@ -36,6 +36,11 @@ export interface BusTopics {
    * the gateway; `payload` is the MQTT payload in base64. A live topic.
    */
   'device.reply': { tenant: string; device: string; requestId: string; payload: string };
+  /**
+   * Device events as stored (issue 13): one message per admitted message of a device, published after the events are
+   * stored and before the device is acknowledged; rules take it in their group (event triggers).
+   */
+  'device.events': { tenant: string; device: string; events: ReadonlyArray<{ event: string; ts: number; level: string; data: Readonly<Record<string, unknown>>; seq: number }> };
 }
 
 export type Topic = keyof BusTopics;

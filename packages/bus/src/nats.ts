@@ -109,6 +109,7 @@ const TOPIC_KIND: Record<Topic, string> = {
   'registry.changed': 'registry',
   'device.deliver': 'deliver',
   'device.reply': 'reply',
+  'device.events': 'events',
 };
 const STREAM_SUFFIX: Record<Topic, string> = {
   telemetry: 'TELEMETRY',
@@ -116,6 +117,7 @@ const STREAM_SUFFIX: Record<Topic, string> = {
   'registry.changed': 'REGISTRY',
   'device.deliver': 'DEVICE_DELIVER',
   'device.reply': 'DEVICE_REPLY',
+  'device.events': 'DEVICE_EVENTS',
 };
 const TOPICS = Object.keys(TOPIC_KIND) as Topic[];
 

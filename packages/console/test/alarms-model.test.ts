@@ -90,6 +90,10 @@ test('CSV: the documented columns, quoted fields, formulas defused, ISO times', 
 test('a rule condition in one line; the editor shows the document without what the platform adds', () => {
   assert.equal(conditionSummary({ id: 'r', when: { threshold: { property: 't', op: '>', value: 80, deadband: 2 }, for: '1m', count: 3 } }), 't > 80 ±2 ⏱1m ×3');
   assert.equal(conditionSummary({ id: 'r', when: { expression: 'running && t > 80' } }), 'running && t > 80');
+  assert.equal(conditionSummary({ id: 'r', when: { window: { property: 't', fn: 'avg', sizeMs: 300_000, kind: 'sliding', op: '>', value: 80 } } }), 'avg(t, 5m) > 80');
+  assert.equal(conditionSummary({ id: 'r', when: { window: { property: 't', fn: 'max', size: '1h', kind: 'tumbling', op: '>=', value: 9, deadband: 1 } } }), 'max(t, 1h, tumbling) >= 9 ±1');
+  assert.equal(conditionSummary({ id: 'r', when: { rate: { property: 't', perMs: 60_000, op: '>', value: 5 }, forMs: 30_000 } }), 'Δt/1m > 5 ⏱30s');
+  assert.equal(conditionSummary({ id: 'r', when: { event: { event: 'overheat', where: 'temperature > 90.0', clearOn: 'cooled' } } }), '⚡overheat [temperature > 90.0] → cooled');
   // As the platform stores it: `forMs`, deadband 0, count 1.
   assert.equal(conditionSummary({ id: 'r', when: { threshold: { property: 't', op: '<=', value: 5, deadband: 0 }, forMs: 90_000, count: 1 } }), 't <= 5 ⏱90s');
   assert.equal(conditionSummary({ id: 'r', when: { expression: 'x', forMs: 0 } }), 'x');

@@ -6,6 +6,7 @@
  * store (5xx) must not be acknowledged.
  */
 import { type DeviceId, DEFAULT_INGEST_LIMITS, EventValidator, IipError, type IngestLimits, type TelemetryValidator, type TenantId } from '@iip/core';
+import type { Bus } from '@iip/bus';
 import type { DeviceEvent, DeviceEventStore } from '@iip/storage';
 import type { DeviceDirectory } from './directory.js';
 
@@ -26,6 +27,8 @@ export class EventAdmission {
     private readonly store: Pick<DeviceEventStore, 'append'>,
     readonly limits: IngestLimits = DEFAULT_INGEST_LIMITS,
     private readonly now: () => number = Date.now,
+    /** Stored events go onto this bus (`device.events`) for rules' event triggers, before the sender is acknowledged. */
+    private readonly bus?: Pick<Bus, 'publish'>,
   ) {}
 
   /** Validates and stores the events of one message of an already-authenticated device. */
@@ -42,6 +45,11 @@ export class EventAdmission {
       const receivedAt = this.now();
       const parsed = validator.parse(raw, receivedAt, this.limits);
       const stored = await this.store.append(parsed.map((e) => ({ tenant: tenant as TenantId, device: device as DeviceId, receivedAt, ...e })));
+      // Not acknowledged unless the bus holds them too: when it cannot take them (a 5xx), the device sends again and
+      // the events are stored a second time — a repeat in the history rather than a rule that never heard of them.
+      if (this.bus && stored.length > 0) {
+        await this.bus.publish('device.events', { tenant, device, events: stored.map((e) => ({ event: e.event, ts: e.ts, level: e.level, data: e.data, seq: e.seq })) });
+      }
       this.counters.acceptedMessages++;
       this.counters.acceptedEvents += stored.length;
       return stored;

@@ -63,6 +63,17 @@ interface ProductRules {
 
 const EMPTY = new Map<string, Installed>();
 
+/** An event rule's `where` over the event's outputs; one that cannot be evaluated (an optional output absent) does not hold. */
+function whereHolds(c: CompiledRule, values: Readonly<Record<string, unknown>>): boolean {
+  if (!c.eventWhere) return true;
+  for (const p of c.eventWhere.properties) if (!Object.hasOwn(values, p)) return false;
+  try {
+    return c.eventWhere.evaluate(values as Record<string, PointValue>) === true;
+  } catch {
+    return false;
+  }
+}
+
 const isState = (v: unknown): v is ConditionState =>
   v !== null && typeof v === 'object' && typeof (v as ConditionState).active === 'boolean' && typeof (v as ConditionState).streak === 'number';
 
@@ -161,12 +172,75 @@ export class RuleEngine {
   evaluate(batch: TelemetryBatch): Promise<void> {
     // Nothing to evaluate for a tenant without rules (a rule installed later starts fresh).
     if (!this.hasRules(batch.tenant)) return Promise.resolve();
-    const key = `${batch.tenant}\u0000${batch.device}`;
+    return this.inChain(batch.tenant, batch.device, () => this.evaluateNow(batch));
+  }
+
+  /**
+   * Evaluates a device's stored events for the rules with an event trigger, in the device's chain (after its earlier
+   * batches and events). A matching event raises the rule — and, without `clearOn`, clears it at once, so the alarm
+   * returns to normal and waits for its acknowledgement; `clearOn` clears it. Rejects like evaluate().
+   */
+  evaluateEvents(msg: { tenant: string; device: string; events: ReadonlyArray<{ event: string; ts: number; data: Readonly<Record<string, unknown>> }> }): Promise<void> {
+    if (!this.hasRules(msg.tenant) || msg.events.length === 0) return Promise.resolve();
+    return this.inChain(msg.tenant, msg.device, () => this.evaluateEventsNow(msg));
+  }
+
+  private async evaluateEventsNow(msg: { tenant: string; device: string; events: ReadonlyArray<{ event: string; ts: number; data: Readonly<Record<string, unknown>> }> }): Promise<void> {
+    const rules = await this.rulesFor(msg.tenant, msg.device);
+    if (!rules) return;
+    const { info, list } = rules;
+    for (const e of [...msg.events].sort((a, b) => a.ts - b.ts)) {
+      for (const inst of list) {
+        const trigger = inst.compiled.rule.when.event;
+        if (!trigger || (e.event !== trigger.event && e.event !== trigger.clearOn)) continue;
+        const r = inst.compiled.rule;
+        if (r.scope.asset && (info.asset === null || !(await this.ports.inSubtree(msg.tenant, r.scope.asset, info.asset)))) continue;
+        this.counters.evaluations++;
+        const prev = inst.states.get(msg.device) ?? INITIAL_CONDITION_STATE;
+        const values = e.data as Record<string, PointValue>;
+        const report = async (kind: 'raise' | 'clear') => {
+          await this.ports.onTransition({ tenant: msg.tenant, rule: inst.compiled, device: msg.device, kind, ts: e.ts, values });
+          if (kind === 'raise') this.counters.raises++;
+          else this.counters.clears++;
+        };
+        let next: ConditionState = { ...prev, lastTs: Math.max(prev.lastTs ?? e.ts, e.ts) };
+        if (e.event === trigger.event && whereHolds(inst.compiled, values)) {
+          if (!prev.active) {
+            await report('raise');
+            if (trigger.clearOn) next = { ...next, active: true, pendingSince: e.ts, streak: 1 };
+            else await report('clear');
+          }
+        } else if (e.event === trigger.clearOn && prev.active) {
+          await report('clear');
+          next = { ...next, active: false, pendingSince: null, streak: 0 };
+        }
+        inst.states.set(msg.device, next);
+        this.markDirty(msg.tenant, r.id, msg.device, next);
+      }
+    }
+  }
+
+  /** The device's product and asset and the rules that cover it (before the asset check), or undefined when none do. */
+  private async rulesFor(tenant: string, device: string): Promise<{ info: DeviceInfo; list: Installed[] } | undefined> {
+    const byProduct = this.rules.get(tenant);
+    if (!byProduct) return undefined;
+    const info = await this.ports.deviceInfo(tenant, device);
+    if (!info) return undefined;
+    const pr = byProduct.get(info.product);
+    if (!pr) return undefined;
+    const own = pr.byDevice.get(device) ?? EMPTY;
+    if (pr.wide.size === 0 && own.size === 0) return undefined;
+    return { info, list: [...pr.wide.values(), ...own.values()] };
+  }
+
+  /** Runs `fn` after the device's earlier evaluations (batches and events), one at a time, in arrival order. */
+  private inChain(tenant: string, device: string, fn: () => Promise<void>): Promise<void> {
+    const key = `${tenant}\u0000${device}`;
     const before = this.chains.get(key) ?? Promise.resolve();
-    const run = before.then(() => this.evaluateNow(batch));
+    const run = before.then(fn);
     const next = run.catch((e: unknown) => {
       this.counters.failures++;
-      this.log('rules: evaluation failed', { tenant: batch.tenant, device: batch.device, err: String(e) });
+      this.log('rules: evaluation failed', { tenant, device, err: String(e) });
     });
     this.chains.set(key, next);
     void next.then(() => {

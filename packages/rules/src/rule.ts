@@ -44,6 +44,15 @@ export interface RateCondition extends Threshold {
   readonly perMs: number;
 }
 
+/** A device event that raises the rule (optionally only when `where` holds over its outputs), and one that clears it. */
+export interface EventTrigger {
+  readonly event: string;
+  /** CEL over the event's outputs. */
+  readonly where?: string;
+  /** The event that clears it; without one, the alarm returns to normal at once (it still waits for its ack). */
+  readonly clearOn?: string;
+}
+
 /** A rule as stored: every default filled in. */
 export interface Rule {
   readonly id: string;
@@ -55,6 +64,7 @@ export interface Rule {
     readonly expression?: string;
     readonly window?: WindowCondition;
     readonly rate?: RateCondition;
+    readonly event?: EventTrigger;
     readonly forMs: number;
     readonly count: number;
   };
@@ -68,6 +78,8 @@ export interface CompiledRule {
   readonly rule: Rule;
   /** For an expression rule; a threshold needs none. */
   readonly expression?: CompiledExpression;
+  /** For an event rule with `where`: the condition over the event's outputs. */
+  readonly eventWhere?: CompiledExpression;
   /** The properties whose samples (re-)evaluate the rule. */
   readonly properties: readonly string[];
 }
@@ -124,8 +136,10 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
 
   const when = doc.when;
   if (!isObject(when)) throw invalid(id, 'when', 'an object with a threshold, an expression, a window or a rate');
-  onlyKeys(when, ['threshold', 'expression', 'window', 'rate', 'for', 'forMs', 'count'], id, 'when');
-  if ([when.threshold, when.expression, when.window, when.rate].filter((x) => x !== undefined).length !== 1) throw invalid(id, 'when', 'exactly one of threshold, expression, window and rate');
+  onlyKeys(when, ['threshold', 'expression', 'window', 'rate', 'event', 'for', 'forMs', 'count'], id, 'when');
+  if ([when.threshold, when.expression, when.window, when.rate, when.event].filter((x) => x !== undefined).length !== 1) {
+    throw invalid(id, 'when', 'exactly one of threshold, expression, window, rate and event');
+  }
   if (when.for !== undefined && when.forMs !== undefined) throw invalid(id, 'when.forMs', 'give the duration once: "for" or "forMs"');
   // `forMs` (milliseconds) is how a stored rule reads back, so a rule read from the API can be saved again.
   const forMs = when.for !== undefined ? parseDuration(when.for, id, 'when.for') : when.forMs !== undefined ? parseDuration(when.forMs, id, 'when.forMs') : 0;
@@ -136,6 +150,8 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   let expression: CompiledExpression | undefined;
   let window: WindowCondition | undefined;
   let rate: RateCondition | undefined;
+  let event: EventTrigger | undefined;
+  let eventWhere: CompiledExpression | undefined;
   /** A numeric property compared with a limit: the threshold, and the comparison of a window or a rate. */
   const comparison = (t: Record<string, unknown>, field: string, extra: readonly string[], what: string): Threshold => {
     onlyKeys(t, ['property', 'op', 'value', 'deadband', ...extra], id, field);
@@ -177,6 +193,24 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     const kind = w.kind ?? 'sliding';
     if (kind !== 'sliding' && kind !== 'tumbling') throw invalid(id, 'when.window.kind', 'sliding (default) or tumbling');
     window = { ...base, fn: w.fn as WindowFn, sizeMs, kind };
+  } else if (when.event !== undefined) {
+    const e = when.event;
+    if (!isObject(e)) throw invalid(id, 'when.event', 'an object {event, where?, clearOn?}');
+    onlyKeys(e, ['event', 'where', 'clearOn'], id, 'when.event');
+    const spec = model.events.find((x) => x.id === e.event);
+    if (typeof e.event !== 'string' || !spec) {
+      throw invalid(id, 'when.event.event', `an event of the product's thing model (${model.events.map((x) => x.id).join(', ') || 'it has none'})`);
+    }
+    if (e.clearOn !== undefined && (typeof e.clearOn !== 'string' || !model.events.some((x) => x.id === e.clearOn) || e.clearOn === e.event)) {
+      throw invalid(id, 'when.event.clearOn', 'another event of the product that clears the rule');
+    }
+    if (e.where !== undefined) {
+      // The event's outputs are the expression's variables.
+      const outputs: ThingModel = { properties: spec.outputs.map((o) => ({ id: o.id, dataType: o.dataType, access: 'r' as const })), events: [], services: [] };
+      eventWhere = compileCondition(modelEnvironment(outputs), e.where as string, { rule: id, field: 'when.event.where' });
+    }
+    if (forMs !== 0 || count !== 1) throw invalid(id, forMs !== 0 ? 'when.for' : 'when.count', 'an event trigger has no duration or count: it raises on the event');
+    event = { event: e.event, ...(eventWhere && { where: eventWhere.source }), ...(e.clearOn !== undefined && { clearOn: e.clearOn as string }) };
   } else if (when.rate !== undefined) {
     const r = when.rate;
     if (!isObject(r)) throw invalid(id, 'when.rate', 'an object {property, per?, op, value, deadband?}');
@@ -205,10 +239,12 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     name: (doc.name as string | undefined) ?? id,
     enabled: (doc.enabled as boolean | undefined) ?? true,
     scope: { product: scope.product, asset: (scope.asset as string | null | undefined) ?? null, devices: (scope.devices as string[] | null | undefined) ?? null },
-    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), ...(window && { window }), ...(rate && { rate }), forMs, count },
+    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), ...(window && { window }), ...(rate && { rate }), ...(event && { event }), forMs, count },
     alarm: { severity: severity as Severity, message: (alarm.message as string | undefined) ?? '', latching: (alarm.latching as boolean | undefined) ?? false },
     actions,
   };
   const one = threshold ?? window ?? rate;
-  return { rule, ...(expression && { expression }), properties: one ? [one.property] : (expression as CompiledExpression).properties };
+  // An event rule reads no property: telemetry does not evaluate it.
+  const properties = one ? [one.property] : expression ? expression.properties : [];
+  return { rule, ...(expression && { expression }), ...(eventWhere && { eventWhere }), properties };
 }

@@ -240,7 +240,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     // a batch the worker refuses for good (4xx) is counted by code in its status (scale-out/bus-telemetry.ts).
     const admission = new TelemetryAdmission(directory, bus, limits, Date.now, topology.scaledOut ? undefined : historian);
     // Device events are few: whichever process takes them stores them at once (PostgreSQL is shared when scaled out).
-    const events = new EventAdmission(directory, storage.deviceEvents, limits);
+    // Stored events go onto the bus for rules' event triggers (the worker's `rules` group, scaled out).
+    const events = new EventAdmission(directory, storage.deviceEvents, limits, Date.now, bus);
     let worker: ReturnType<typeof startHistorianWorker> | undefined;
     // Scaled out, the worker's historian consumer hands each committed batch to the rule engine (started below,
     // once access control exists); it waits for it, so no batch passes before the rules are loaded.

@@ -115,6 +115,8 @@ export async function startRulesRuntime(o: {
   for (const tenant of new Set((await storage.rules.listEnabledRules()).map((r) => r.tenant))) await reloadTenant(tenant);
 
   const subs: Subscription[] = o.subscribe === false ? [] : [bus.subscribe('telemetry', (batch) => engine.evaluate(batch), { group: RULES_GROUP })];
+  // Device events reach rules through the bus in every topology (their event triggers).
+  subs.push(bus.subscribe('device.events', (m) => engine.evaluateEvents(m), { group: RULES_GROUP }));
   subs.push(
     bus.subscribe('registry.changed', (m) => {
       if (m.device === RULES_CHANGED) void reloadTenant(m.tenant).catch((e: unknown) => log(`rules: reloading tenant "${m.tenant}" failed: ${String(e)}`));

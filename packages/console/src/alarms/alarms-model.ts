@@ -190,6 +190,9 @@ export interface RuleDoc {
   readonly when?: {
     readonly threshold?: { readonly property: string; readonly op: string; readonly value: number; readonly deadband?: number };
     readonly expression?: string;
+    readonly window?: { readonly property: string; readonly fn: string; readonly sizeMs?: number; readonly size?: string; readonly kind?: string; readonly op: string; readonly value: number; readonly deadband?: number };
+    readonly rate?: { readonly property: string; readonly perMs?: number; readonly per?: string; readonly op: string; readonly value: number; readonly deadband?: number };
+    readonly event?: { readonly event: string; readonly where?: string; readonly clearOn?: string };
     readonly for?: string | number;
     /** How the platform stores `for` (milliseconds). */
     readonly forMs?: number;
@@ -227,9 +230,18 @@ export function conditionSummary(r: RuleDoc): string {
   const w = r.when;
   if (!w) return '';
   let s = '';
+  const limit = (x: { op: string; value: number; deadband?: number }) => `${x.op} ${x.value}${x.deadband ? ` ±${x.deadband}` : ''}`;
   if (w.threshold) {
     const t = w.threshold;
-    s = `${t.property} ${t.op} ${t.value}${t.deadband ? ` ±${t.deadband}` : ''}`;
+    s = `${t.property} ${limit(t)}`;
+  } else if (w.window) {
+    const x = w.window;
+    s = `${x.fn}(${x.property}, ${x.sizeMs !== undefined ? durationText(x.sizeMs) : (x.size ?? '?')}${x.kind === 'tumbling' ? ', tumbling' : ''}) ${limit(x)}`;
+  } else if (w.rate) {
+    const x = w.rate;
+    s = `Δ${x.property}/${x.perMs !== undefined ? durationText(x.perMs) : (x.per ?? '1m')} ${limit(x)}`;
+  } else if (w.event) {
+    s = `⚡${w.event.event}${w.event.where ? ` [${w.event.where}]` : ''}${w.event.clearOn ? ` → ${w.event.clearOn}` : ''}`;
   } else if (w.expression !== undefined) {
     s = w.expression.length > 80 ? `${w.expression.slice(0, 79)}…` : w.expression;
   }

@@ -13,6 +13,7 @@ import { InProcessBus, connectNatsBus, type Bus } from '@iip/bus';
 import { IipError } from '@iip/core';
 import { isPostgresUrl, openStorage, type Storage } from '@iip/storage';
 import { join } from 'node:path';
+import { RULES_GROUP } from '../rules-runtime.js';
 import { HISTORIAN_GROUP } from './bus-telemetry.js';
 
 export type PlatformRole = 'front-door' | 'worker';
@@ -78,7 +79,7 @@ export async function openPlatformBus(t: Topology, log: (line: string) => void):
     url: t.bus,
     name: `iip ${[...t.roles].join('+')} ${process.pid}`,
     // Declared by every process, so a message published before any worker has subscribed waits for one.
-    groups: { telemetry: [HISTORIAN_GROUP] },
+    groups: { telemetry: [HISTORIAN_GROUP], 'device.events': [RULES_GROUP] },
     // Messages a worker may hold unacknowledged: enough for its write shards to fill COPY-sized transactions.
     // Before bundling (bench scale-out on the 2-core reference machine: 1,000 messages → ratio 0.19, 4,000 →
     // 0.26, 10,000 → 0.30–0.33, 20,000 → 0.25). A message is now a bundle of up to 32 batches of one device
