@@ -20,7 +20,7 @@ const MARK = 'Zq7-B-SECRET';
 const PASSWORD = 'harbour-lamp-kettle-7';
 
 let tp: TestPlatform;
-const b = { userId: '', grantId: '', token: '', secret: '', serviceId: '', apiTokenId: '', alarmId: '' };
+const b = { userId: '', grantId: '', token: '', secret: '', serviceId: '', apiTokenId: '', alarmId: '', deliveryId: '' };
 
 type Caller = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>;
 
@@ -66,12 +66,14 @@ before(async () => {
   assert.equal(apiToken.status, 201, JSON.stringify(apiToken.body));
   b.apiTokenId = (apiToken.body as { id: string }).id;
   // A rule of B that the reading below trips: B has a rule and an alarm for the walk to aim at.
-  const rule = await asB('POST', '/api/v1/rules', { id: 'rb-rule', name: `Rule ${MARK}`, scope: { product: 'pb' }, when: { threshold: { property: 'temperature', op: '>', value: 20 } }, alarm: { message: `Alarm ${MARK}` } });
+  const rule = await asB('POST', '/api/v1/rules', { id: 'rb-rule', name: `Rule ${MARK}`, scope: { product: 'pb' }, when: { threshold: { property: 'temperature', op: '>', value: 20 } }, alarm: { message: `Alarm ${MARK}` }, actions: [{ type: 'publish', topic: 'probe' }] });
   assert.equal(rule.status, 201, JSON.stringify(rule.body));
   const basic = `Basic ${Buffer.from(`tenant-b/db:${b.secret}`).toString('base64')}`;
   assert.equal((await tp.anon('POST', '/api/v1/ingest', '{"temperature": 21.5}', { authorization: basic })).status, 202);
   await waitFor(async () => ((await asB('GET', '/api/v1/alarms')).body as { items: unknown[] }).items.length === 1, "B's alarm");
   b.alarmId = ((await asB('GET', '/api/v1/alarms')).body as { items: Array<{ id: string }> }).items[0]?.id as string;
+  // …and its action's delivery.
+  b.deliveryId = await waitFor(async () => ((await asB('GET', '/api/v1/rule-actions')).body as { items: Array<{ id: string }> }).items[0]?.id, "B's rule-action delivery");
 
   // Tenant A: one user per built-in role (platform-admin is the fixture's admin) and one with a custom role.
   assert.equal((await tp.api('POST', '/api/v1/roles', { id: 'ra', name: 'A custom', permissions: ['devices:read', 'devices:write', 'assets:write', 'users:manage', 'audit:read'] })).status, 201);
@@ -97,6 +99,7 @@ function ids(path: string): Record<string, string> {
     frameworks: 'no-such-framework',
     rules: 'rb-rule',
     alarms: b.alarmId,
+    'rule-actions': b.deliveryId,
   };
   return { id: id[resource as string] ?? id[path.split('/')[4] as string] ?? '', prop: 'temperature', service: 'reset', grant: b.grantId, token: b.apiTokenId, channel: 'line-b' };
 }

@@ -1957,7 +1957,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         await s.actions.claimDue(['webhook'], 1_000, 10_000, 10);
         await s.actions.complete(T1, 'ok', { state: 'done' }, 300);
         await s.actions.complete(T2, 'ok', { state: 'done' }, 300);
-        await s.actions.complete(T1, 'failed', { state: 'dead', error: 'IIP_ERR_ACTION_TIMEOUT' }, 300);
+        await s.actions.complete(T1, 'failed', { state: 'dead', error: 'IIP_ERR_ACTION_NETWORK' }, 300);
         await s.actions.complete(T1, 'recent', { state: 'done' }, 600);
         assert.deepEqual(await s.actions.counts(T1), { pending: 1, done: 2, dead: 1 });
 
@@ -1967,10 +1967,10 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         assert.equal(await s.actions.retry(T2, 'failed', 400), false, 'another tenant');
         assert.equal((await s.actions.get(T1, 'ok'))?.state, 'done');
         assert.equal(await s.actions.retry(T1, 'failed', 400), true);
-        assert.deepEqual(await s.actions.get(T1, 'failed'), stored(job(T1, 'failed'), 100, { dueAt: 400, updatedAt: 400, lastError: 'IIP_ERR_ACTION_TIMEOUT' }));
+        assert.deepEqual(await s.actions.get(T1, 'failed'), stored(job(T1, 'failed'), 100, { dueAt: 400, updatedAt: 400, lastError: 'IIP_ERR_ACTION_NETWORK' }));
         assert.equal(await s.actions.retry(T1, 'failed', 500), false, 'pending again');
         assert.deepEqual(ids(await s.actions.claimDue(['webhook'], 400, 1_000, 10)), ['failed'], 'due now');
-        await s.actions.complete(T1, 'failed', { state: 'dead', error: 'IIP_ERR_ACTION_TIMEOUT' }, 300);
+        await s.actions.complete(T1, 'failed', { state: 'dead', error: 'IIP_ERR_ACTION_NETWORK' }, 300);
         assert.deepEqual(await s.actions.counts(T1), { pending: 1, done: 2, dead: 1 });
 
         // Done and dead jobs updated before the cutoff, of every tenant; pending ones stay however old.
@@ -2141,7 +2141,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         await s.actions.enqueue(jobs, 6);
         const [claimed] = await s.actions.claimDue(['webhook'], 7, 1_000, 1);
         await s.actions.claimDue(['webhook'], 7, 1_000, 1);
-        await s.actions.complete(T1, 'j2', { state: 'dead', error: 'IIP_ERR_ACTION_TIMEOUT' }, 8);
+        await s.actions.complete(T1, 'j2', { state: 'dead', error: 'IIP_ERR_ACTION_NETWORK' }, 8);
         const secret = await s.actions.signingSecret(T1);
         const s2 = await fx.reopen();
         assert.deepEqual(await s2.registry.getTenant(T1), { id: T1, name: 'Acme', createdAt: 1, status: 'suspended', suspendedReason: 'audit' });
