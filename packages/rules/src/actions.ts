@@ -218,19 +218,22 @@ export interface ActionPayload {
  * transition (rule, device, kind, sample time, index), so a re-delivered batch enqueues nothing twice.
  */
 export function actionJobs(t: Transition, now: number): NewActionJob[] {
+  // Suppression changes run no action, and neither does anything while the rule is suppressed by design.
+  if ((t.kind !== 'raise' && t.kind !== 'clear') || t.suppressed) return [];
+  const kind: ActionOn = t.kind;
   const rule = t.rule.rule;
   const notice: ActionNotice = {
     tenant: t.tenant,
     rule: { id: rule.id, name: rule.name },
     device: t.device,
-    transition: t.kind,
+    transition: kind,
     ts: t.ts,
     severity: rule.alarm.severity,
     message: rule.alarm.message || rule.name,
     values: t.values,
   };
   return rule.actions.flatMap((action, i): NewActionJob[] =>
-    action.on.includes(t.kind)
+    action.on.includes(kind)
       ? [
           {
             tenant: t.tenant as NewActionJob['tenant'],

@@ -44,19 +44,23 @@ export class AlarmService {
     this.now = opts.now ?? Date.now;
   }
 
-  /** A raise or clear of the rule engine (its `onTransition` port). */
+  /**
+   * A raise or clear of the rule engine (its `onTransition` port), or suppression by design beginning or ending. A
+   * raise while the rule is suppressed opens the alarm suppressed (kept from the display, not annunciated).
+   */
   async onTransition(t: Transition): Promise<void> {
     const tenant = t.tenant as TenantId;
     const device = t.device as DeviceId;
     const rule = t.rule.rule;
-    const event: AlarmEvent = { type: t.kind === 'raise' ? 'activate' : 'clear' };
+    const event: AlarmEvent = { type: t.kind === 'raise' ? 'activate' : t.kind };
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const open = await this.store.openAlarm(tenant, rule.id, device);
       if (!open) {
-        // A clear with no open alarm: nothing to do (it was closed, or raised before alarms were kept).
-        if (event.type === 'clear') return;
+        // A clear or a suppression change with no open alarm: nothing to do (a raise later carries the suppression).
+        if (event.type !== 'activate') return;
         const now = this.now();
-        const r = apply(initialAlarmState({ latching: rule.alarm.latching }, now), event, now, this.shelveOptions());
+        const initial = initialAlarmState({ latching: rule.alarm.latching }, now);
+        const r = apply(t.suppressed ? apply(initial, { type: 'suppress' }, now, this.shelveOptions()).state : initial, event, now, this.shelveOptions());
         const id = randomUUID();
         try {
           const made = await this.store.createAlarm(

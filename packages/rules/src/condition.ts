@@ -16,6 +16,7 @@
  *   window whole, so the window's far edge is as coarse as a slice). Tumbling: over each epoch-aligned window, told
  *   when the first sample of a later window arrives (a window without samples is not evaluated).
  * - **rate**: the change between a sample and the previous one of the property, per `per` (default a minute).
+ * - **schedule**: outside the minutes the rule's schedule matches (device time), the condition counts as false.
  * - A sample older than the last one evaluated is ignored (evaluation follows device time).
  */
 import type { PointValue } from '@iip/core';
@@ -34,6 +35,10 @@ export interface ConditionState {
   readonly slices?: ReadonlyArray<readonly [number, number, number, number, number]>;
   /** Rate rules: the previous sample [ts, value]. */
   readonly prev?: readonly [number, number];
+  /** No-data rules: when the platform last received a sample of the device (its clock, not the device's). */
+  readonly lastSeen?: number;
+  /** Rules with alarm.suppressWhen: whether it held at the last sample that told. */
+  readonly suppressed?: boolean;
 }
 
 /** Slices of a sliding window. */
@@ -153,6 +158,8 @@ export function stepCondition(c: CompiledRule, s0: ConditionState, sample: Sampl
     s = { ...s0, ...d.aux };
     truth = d.value === undefined ? undefined : crosses(derived, d.value, s.active);
   } else truth = truthOf(c, sample.values, s.active);
+  // Outside the rule's schedule the condition counts as false (an active rule clears).
+  if (truth === true && c.inSchedule && !c.inSchedule(sample.ts)) truth = false;
   if (truth === undefined) return { state: { ...s, lastTs: sample.ts }, transition: null };
   if (s.active) {
     if (truth) return { state: { ...s, lastTs: sample.ts }, transition: null };

@@ -21,9 +21,12 @@ export interface Transition {
   readonly tenant: string;
   readonly rule: CompiledRule;
   readonly device: string;
-  readonly kind: 'raise' | 'clear';
-  /** Device time of the sample that caused it. */
+  /** raise / clear: the condition; suppress / unsuppress: alarm.suppressWhen began or stopped holding. */
+  readonly kind: 'raise' | 'clear' | 'suppress' | 'unsuppress';
+  /** Device time of the sample that caused it (a no-data rule: the platform's time when it found the silence). */
   readonly ts: number;
+  /** The rule is suppressed by design for the device now (a raise then opens a suppressed alarm, and no action runs). */
+  readonly suppressed?: boolean;
   /** The device's values at that sample (for the alarm's text and history). */
   readonly values: Readonly<Record<string, PointValue>>;
 }
@@ -35,6 +38,8 @@ export interface RuleEnginePorts {
   inSubtree(tenant: string, ancestor: string, asset: string): Promise<boolean>;
   /** A raise or clear, awaited before the device's next batch is evaluated (it opens or updates the alarm). */
   onTransition(t: Transition): Promise<void>;
+  /** The devices of a product (no-data rules watch them from the moment the rule is installed). */
+  listDevices?(tenant: string, product: string): Promise<ReadonlyArray<{ readonly id: string; readonly asset: string | null }>>;
   /** Stores evaluation states (one call per tenant and flush). */
   saveStates(tenant: string, rows: ReadonlyArray<{ rule: string; device: string; state: ConditionState }>): Promise<void>;
   /** The stored states of a rule, by device. */
@@ -53,6 +58,9 @@ export interface RuleEngineStats {
 interface Installed {
   readonly compiled: CompiledRule;
   readonly states: Map<string, ConditionState>;
+  /** No-data rules: when it was installed, and whether the product's devices were given a state to watch. */
+  readonly installedAt: number;
+  seeded: boolean;
 }
 
 /** A product's rules: those for all its devices (or an asset's), and those naming devices, indexed by device. */
@@ -93,6 +101,8 @@ export class RuleEngine {
   constructor(
     private readonly ports: RuleEnginePorts,
     private readonly log: (msg: string, fields: Record<string, unknown>) => void = () => {},
+    /** The platform's clock (no-data rules). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Installs (or replaces) a rule, with its stored states unless `fresh` (its condition changed). */
@@ -112,7 +122,7 @@ export class RuleEngine {
       pr = { wide: new Map(), byDevice: new Map() };
       byProduct.set(product, pr);
     }
-    const inst = { compiled, states };
+    const inst: Installed = { compiled, states, installedAt: this.now(), seeded: false };
     if (devices === null) pr.wide.set(compiled.rule.id, inst);
     else {
       for (const d of devices) {
@@ -264,27 +274,109 @@ export class RuleEngine {
     const values = this.latest.get(key) ?? {};
     this.latest.set(key, values);
     const times = [...new Set(batch.points.map((p) => p.ts))].sort((a, b) => a - b);
+    const receivedAt = this.now();
     for (const ts of times) {
       for (const p of batch.points) if (p.ts === ts) values[p.property] = p.value;
       const sample = { ts, values: { ...values } };
+      const has = (prop: string) => batch.points.some((p) => p.ts === ts && p.property === prop);
       for (const inst of own.size === 0 ? pr.wide.values() : pr.wide.size === 0 ? own.values() : [...pr.wide.values(), ...own.values()]) {
-        const r = inst.compiled.rule;
+        const c = inst.compiled;
+        const r = c.rule;
+        const noData = r.when.noData;
+        const reads = noData ? (noData.property === null || has(noData.property)) : c.properties.some(has);
+        const tellsSuppression = c.suppress !== undefined && c.suppress.properties.some(has) && c.suppress.properties.every((p) => Object.hasOwn(sample.values, p));
+        if (!reads && !tellsSuppression) continue;
         if (r.scope.asset && (info.asset === null || !(await this.ports.inSubtree(batch.tenant, r.scope.asset, info.asset)))) continue;
-        if (!inst.compiled.properties.some((prop) => batch.points.some((p) => p.ts === ts && p.property === prop))) continue;
         this.counters.evaluations++;
         const prev = inst.states.get(batch.device) ?? INITIAL_CONDITION_STATE;
-        const step = stepCondition(inst.compiled, prev, sample);
-        if (step.transition) {
+        let state = prev;
+        const report = async (kind: Transition['kind'], suppressed: boolean) => {
           // Reported first: when it fails, the state stays as it was and the sample counts again when re-delivered.
-          await this.ports.onTransition({ tenant: batch.tenant, rule: inst.compiled, device: batch.device, kind: step.transition, ts, values: sample.values });
-          if (step.transition === 'raise') this.counters.raises++;
-          else this.counters.clears++;
+          await this.ports.onTransition({ tenant: batch.tenant, rule: c, device: batch.device, kind, ts, values: sample.values, suppressed });
+          if (kind === 'raise') this.counters.raises++;
+          else if (kind === 'clear') this.counters.clears++;
+        };
+        if (tellsSuppression) {
+          const suppressed = c.suppress?.evaluate(sample.values) === true;
+          if (suppressed !== (prev.suppressed ?? false)) {
+            await report(suppressed ? 'suppress' : 'unsuppress', suppressed);
+            state = { ...state, suppressed };
+          }
         }
-        if (step.state !== prev) {
-          inst.states.set(batch.device, step.state);
-          this.markDirty(batch.tenant, r.id, batch.device, step.state);
+        if (reads) {
+          if (noData) {
+            // Data came: a silent device is back (clear), and the silence is measured from now.
+            if (state.active) await report('clear', state.suppressed ?? false);
+            state = { ...state, active: false, pendingSince: null, streak: 0, lastTs: Math.max(state.lastTs ?? ts, ts), lastSeen: receivedAt };
+          } else {
+            const step = stepCondition(c, state, sample);
+            if (step.transition) await report(step.transition, state.suppressed ?? false);
+            state = step.state;
+          }
+        }
+        if (state !== prev) {
+          inst.states.set(batch.device, state);
+          this.markDirty(batch.tenant, r.id, batch.device, state);
         }
       }
+    }
+  }
+
+  /**
+   * No-data rules (every few seconds): a device in scope with nothing received for the rule's `after` — counted from
+   * its last sample, or from when the rule was installed for one never heard from since — raises it (within the
+   * rule's schedule). Runs in each device's chain like its batches. Resolves when every check is done.
+   */
+  async tick(): Promise<void> {
+    const now = this.now();
+    const runs: Array<Promise<void>> = [];
+    for (const [tenant, byProduct] of this.rules) {
+      for (const [product, pr] of byProduct) {
+        const all = [...pr.wide.values(), ...[...pr.byDevice.values()].flatMap((m) => [...m.values()])];
+        for (const inst of new Set(all)) {
+          const noData = inst.compiled.rule.when.noData;
+          if (!noData) continue;
+          if (!inst.seeded) await this.seed(tenant, product, inst);
+          if (inst.compiled.inSchedule && !inst.compiled.inSchedule(now)) continue;
+          for (const [device, st] of inst.states) {
+            const since = st.lastSeen ?? inst.installedAt;
+            if (st.active || now - since < noData.afterMs) continue;
+            runs.push(
+              this.inChain(tenant, device, async () => {
+                const cur = inst.states.get(device) ?? st;
+                if (cur.active || now - (cur.lastSeen ?? inst.installedAt) < noData.afterMs) return;
+                const values = { ...(this.latest.get(`${tenant}\u0000${device}`) ?? {}) };
+                await this.ports.onTransition({ tenant, rule: inst.compiled, device, kind: 'raise', ts: now, values, suppressed: cur.suppressed ?? false });
+                this.counters.raises++;
+                const next: ConditionState = { ...cur, active: true, pendingSince: now, streak: 1 };
+                inst.states.set(device, next);
+                this.markDirty(tenant, inst.compiled.rule.id, device, next);
+              }).catch(() => undefined),
+            );
+          }
+        }
+      }
+    }
+    await Promise.all(runs);
+  }
+
+  /** Gives a no-data rule's devices in scope that have no state yet one that starts their silence at install. */
+  private async seed(tenant: string, product: string, inst: Installed): Promise<void> {
+    if (!this.ports.listDevices) {
+      inst.seeded = true;
+      return;
+    }
+    try {
+      const r = inst.compiled.rule;
+      for (const d of await this.ports.listDevices(tenant, product)) {
+        if (inst.states.has(d.id)) continue;
+        if (r.scope.devices && !r.scope.devices.includes(d.id)) continue;
+        if (r.scope.asset && (d.asset === null || !(await this.ports.inSubtree(tenant, r.scope.asset, d.asset)))) continue;
+        inst.states.set(d.id, { ...INITIAL_CONDITION_STATE, lastSeen: inst.installedAt });
+      }
+      inst.seeded = true;
+    } catch (e) {
+      this.log('rules: the devices of a no-data rule could not be listed; trying again', { tenant, rule: inst.compiled.rule.id, err: String(e) });
     }
   }
 

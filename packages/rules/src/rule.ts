@@ -13,6 +13,7 @@
  * raise or a clear also does: webhook, e-mail, write, invoke, publish.
  */
 import { IipError, isNumericType, type ThingModel } from '@iip/core';
+import { Cron } from 'croner';
 import { compileActions, type RuleAction } from './actions.js';
 import { type CompiledExpression, compileCondition, modelEnvironment } from './expression.js';
 
@@ -53,6 +54,18 @@ export interface EventTrigger {
   readonly clearOn?: string;
 }
 
+/** No sample (of one property, or of any) for this long, by the platform's clock: the device went quiet. */
+export interface NoDataCondition {
+  readonly property: string | null;
+  readonly afterMs: number;
+}
+
+/** When the rule is active: minutes matched by any of the cron expressions, in the time zone (default UTC). */
+export interface Schedule {
+  readonly cron: readonly string[];
+  readonly timezone: string;
+}
+
 /** A rule as stored: every default filled in. */
 export interface Rule {
   readonly id: string;
@@ -65,10 +78,19 @@ export interface Rule {
     readonly window?: WindowCondition;
     readonly rate?: RateCondition;
     readonly event?: EventTrigger;
+    readonly noData?: NoDataCondition;
     readonly forMs: number;
     readonly count: number;
   };
-  readonly alarm: { readonly severity: Severity; readonly message: string; readonly latching: boolean };
+  readonly alarm: {
+    readonly severity: Severity;
+    readonly message: string;
+    readonly latching: boolean;
+    /** Suppressed by design while this CEL condition over the device's properties holds (e.g. the machine is stopped). */
+    readonly suppressWhen?: string;
+  };
+  /** When the rule is active (outside it the condition counts as false); always when absent. */
+  readonly schedule?: Schedule;
   /** What a raise or clear also does (actions.ts); none by default. */
   readonly actions: readonly RuleAction[];
 }
@@ -80,6 +102,10 @@ export interface CompiledRule {
   readonly expression?: CompiledExpression;
   /** For an event rule with `where`: the condition over the event's outputs. */
   readonly eventWhere?: CompiledExpression;
+  /** alarm.suppressWhen, compiled. */
+  readonly suppress?: CompiledExpression;
+  /** Whether device time `ts` is within the rule's schedule (absent: always). */
+  readonly inSchedule?: (ts: number) => boolean;
   /** The properties whose samples (re-)evaluate the rule. */
   readonly properties: readonly string[];
 }
@@ -121,7 +147,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   if (!isObject(doc)) throw invalid('?', 'rule', 'must be an object');
   const id = doc.id;
   if (typeof id !== 'string' || !ID.test(id)) throw invalid(typeof id === 'string' ? id : '?', 'id', 'letters, digits, _ and -, 1 to 64 characters');
-  onlyKeys(doc, ['id', 'name', 'enabled', 'scope', 'when', 'alarm', 'actions'], id, '');
+  onlyKeys(doc, ['id', 'name', 'enabled', 'scope', 'when', 'alarm', 'schedule', 'actions'], id, '');
   if (doc.name !== undefined && (typeof doc.name !== 'string' || doc.name.length > 200)) throw invalid(id, 'name', 'a text of at most 200 characters');
   if (doc.enabled !== undefined && typeof doc.enabled !== 'boolean') throw invalid(id, 'enabled', 'true or false');
 
@@ -136,9 +162,9 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
 
   const when = doc.when;
   if (!isObject(when)) throw invalid(id, 'when', 'an object with a threshold, an expression, a window or a rate');
-  onlyKeys(when, ['threshold', 'expression', 'window', 'rate', 'event', 'for', 'forMs', 'count'], id, 'when');
-  if ([when.threshold, when.expression, when.window, when.rate, when.event].filter((x) => x !== undefined).length !== 1) {
-    throw invalid(id, 'when', 'exactly one of threshold, expression, window, rate and event');
+  onlyKeys(when, ['threshold', 'expression', 'window', 'rate', 'event', 'noData', 'for', 'forMs', 'count'], id, 'when');
+  if ([when.threshold, when.expression, when.window, when.rate, when.event, when.noData].filter((x) => x !== undefined).length !== 1) {
+    throw invalid(id, 'when', 'exactly one of threshold, expression, window, rate, event and noData');
   }
   if (when.for !== undefined && when.forMs !== undefined) throw invalid(id, 'when.forMs', 'give the duration once: "for" or "forMs"');
   // `forMs` (milliseconds) is how a stored rule reads back, so a rule read from the API can be saved again.
@@ -151,6 +177,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   let window: WindowCondition | undefined;
   let rate: RateCondition | undefined;
   let event: EventTrigger | undefined;
+  let noData: NoDataCondition | undefined;
   let eventWhere: CompiledExpression | undefined;
   /** A numeric property compared with a limit: the threshold, and the comparison of a window or a rate. */
   const comparison = (t: Record<string, unknown>, field: string, extra: readonly string[], what: string): Threshold => {
@@ -211,6 +238,22 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     }
     if (forMs !== 0 || count !== 1) throw invalid(id, forMs !== 0 ? 'when.for' : 'when.count', 'an event trigger has no duration or count: it raises on the event');
     event = { event: e.event, ...(eventWhere && { where: eventWhere.source }), ...(e.clearOn !== undefined && { clearOn: e.clearOn as string }) };
+  } else if (when.noData !== undefined) {
+    const n = when.noData;
+    if (!isObject(n)) throw invalid(id, 'when.noData', 'an object {after, property?}');
+    onlyKeys(n, ['after', 'afterMs', 'property'], id, 'when.noData');
+    if ((n.after === undefined) === (n.afterMs === undefined)) throw invalid(id, 'when.noData.after', 'how long without data: "after" ("5m") or "afterMs"');
+    const afterMs = parseDuration(n.after ?? n.afterMs, id, n.after !== undefined ? 'when.noData.after' : 'when.noData.afterMs');
+    if (afterMs < 10_000) throw invalid(id, 'when.noData.after', 'at least 10 s');
+    if (n.property !== undefined && n.property !== null && (typeof n.property !== 'string' || !model.properties.some((p) => p.id === n.property))) {
+      throw new IipError('IIP_ERR_RULE_UNKNOWN_PROPERTY', `rule "${id}": when.noData.property: property "${String(n.property)}" is not in the thing model`, {
+        rule: id,
+        field: 'when.noData.property',
+        property: String(n.property),
+      });
+    }
+    if (forMs !== 0 || count !== 1) throw invalid(id, forMs !== 0 ? 'when.for' : 'when.count', 'a no-data rule has no duration or count of its own: its "after" is the duration');
+    noData = { property: (n.property as string | null | undefined) ?? null, afterMs };
   } else if (when.rate !== undefined) {
     const r = when.rate;
     if (!isObject(r)) throw invalid(id, 'when.rate', 'an object {property, per?, op, value, deadband?}');
@@ -225,8 +268,14 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   }
 
   const alarm = doc.alarm ?? {};
-  if (!isObject(alarm)) throw invalid(id, 'alarm', 'an object {severity, message?, latching?}');
-  onlyKeys(alarm, ['severity', 'message', 'latching'], id, 'alarm');
+  if (!isObject(alarm)) throw invalid(id, 'alarm', 'an object {severity, message?, latching?, suppressWhen?}');
+  onlyKeys(alarm, ['severity', 'message', 'latching', 'suppressWhen'], id, 'alarm');
+  let suppress: CompiledExpression | undefined;
+  if (alarm.suppressWhen !== undefined) {
+    suppress = compileCondition(modelEnvironment(model), alarm.suppressWhen as string, { rule: id, field: 'alarm.suppressWhen' });
+    if (suppress.properties.length === 0) throw invalid(id, 'alarm.suppressWhen', 'must read at least one property');
+  }
+  const schedule = compileSchedule(doc.schedule, id);
   const severity = alarm.severity ?? 'medium';
   if (!SEVERITIES.includes(severity as Severity)) throw invalid(id, 'alarm.severity', `one of ${SEVERITIES.join(', ')}`);
   if (alarm.message !== undefined && (typeof alarm.message !== 'string' || alarm.message.length > 500)) throw invalid(id, 'alarm.message', 'a text of at most 500 characters');
@@ -239,12 +288,56 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     name: (doc.name as string | undefined) ?? id,
     enabled: (doc.enabled as boolean | undefined) ?? true,
     scope: { product: scope.product, asset: (scope.asset as string | null | undefined) ?? null, devices: (scope.devices as string[] | null | undefined) ?? null },
-    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), ...(window && { window }), ...(rate && { rate }), ...(event && { event }), forMs, count },
-    alarm: { severity: severity as Severity, message: (alarm.message as string | undefined) ?? '', latching: (alarm.latching as boolean | undefined) ?? false },
+    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), ...(window && { window }), ...(rate && { rate }), ...(event && { event }), ...(noData && { noData }), forMs, count },
+    alarm: {
+      severity: severity as Severity,
+      message: (alarm.message as string | undefined) ?? '',
+      latching: (alarm.latching as boolean | undefined) ?? false,
+      ...(suppress && { suppressWhen: suppress.source }),
+    },
+    ...(schedule && { schedule: schedule.schedule }),
     actions,
   };
   const one = threshold ?? window ?? rate;
   // An event rule reads no property: telemetry does not evaluate it.
-  const properties = one ? [one.property] : expression ? expression.properties : [];
-  return { rule, ...(expression && { expression }), ...(eventWhere && { eventWhere }), properties };
+  const properties = one ? [one.property] : expression ? expression.properties : noData?.property ? [noData.property] : [];
+  return {
+    rule,
+    ...(expression && { expression }),
+    ...(eventWhere && { eventWhere }),
+    ...(suppress && { suppress }),
+    ...(schedule && { inSchedule: schedule.matches }),
+    properties,
+  };
+}
+
+/** `schedule: {cron: "* 8-16 * * 1-5" or a list, timezone?: "Asia/Shanghai"}`, checked and compiled (croner). */
+function compileSchedule(v: unknown, id: string): { schedule: Schedule; matches: (ts: number) => boolean } | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw invalid(id, 'schedule', 'an object {cron, timezone?}');
+  onlyKeys(v, ['cron', 'timezone'], id, 'schedule');
+  const list = typeof v.cron === 'string' ? [v.cron] : v.cron;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 20) throw invalid(id, 'schedule.cron', 'a cron expression ("* 8-16 * * 1-5": minute hour day month weekday) or a list of up to 20');
+  const timezone = v.timezone === undefined ? 'UTC' : v.timezone;
+  if (typeof timezone !== 'string') throw invalid(id, 'schedule.timezone', 'an IANA time zone such as "Asia/Shanghai"');
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+  } catch {
+    throw invalid(id, 'schedule.timezone', `"${timezone}" is not a time zone (an IANA name such as "Asia/Shanghai")`);
+  }
+  const crons = list.map((c, i) => {
+    const field = list.length === 1 && typeof v.cron === 'string' ? 'schedule.cron' : `schedule.cron[${i}]`;
+    if (typeof c !== 'string' || c.trim().split(/\s+/).length !== 5) throw invalid(id, field, 'five fields: minute hour day-of-month month day-of-week');
+    try {
+      return new Cron(c, { timezone, paused: true });
+    } catch (e) {
+      throw invalid(id, field, e instanceof Error ? e.message : String(e));
+    }
+  });
+  // A cron expression matches minutes; the sample's time is taken to its minute.
+  const matches = (ts: number): boolean => {
+    const minute = new Date(Math.floor(ts / 60_000) * 60_000);
+    return crons.some((c) => c.match(minute));
+  };
+  return { schedule: { cron: list as string[], timezone }, matches };
 }

@@ -50,6 +50,8 @@ export async function startRulesRuntime(o: {
   /** Who carries out which kind of action here (rule-actions.ts). */
   deliverers?: Partial<Record<ActionKind, ActionDeliverer>>;
   actionOptions?: Pick<ActionDispatcherOptions, 'pollMs' | 'maxAttempts' | 'backoffMs'>;
+  /** How often states are stored and no-data rules checked (default 5 s). */
+  tickMs?: number;
 }): Promise<RulesRuntime> {
   const { storage, registry, accessControl, bus, log } = o;
   const devices = new Map<string, { product: string; asset: string | null } | null>();
@@ -79,6 +81,14 @@ export async function startRulesRuntime(o: {
         }
       },
       inSubtree: async (tenant, ancestor, asset) => (await accessControl.tree(tenant)).path(asset).includes(ancestor),
+      listDevices: async (tenant, product) => {
+        const out: Array<{ id: string; asset: string | null }> = [];
+        for (let offset = 0; ; offset += 1_000) {
+          const page = await registry.listDevices(tenant as TenantId, { product }, { limit: 1_000, offset });
+          for (const d of page.items) out.push({ id: d.id, asset: d.asset ?? null });
+          if (page.items.length < 1_000) return out;
+        }
+      },
       onTransition: async (t) => {
         await alarms.onTransition(t);
         // Stored before the batch is acknowledged: a failure here has the batch re-delivered, and the same jobs
@@ -125,7 +135,19 @@ export async function startRulesRuntime(o: {
   await Promise.all(subs.map((s) => s.ready));
 
   actions.start();
-  const flush = setInterval(() => void engine.flush(), FLUSH_EVERY_MS);
+  // No-data rules are checked on the same beat as the states are stored.
+  let checking = false;
+  const flush = setInterval(() => {
+    void engine.flush();
+    if (checking) return;
+    checking = true;
+    engine
+      .tick()
+      .catch((e: unknown) => log(`rules: no-data check failed: ${String(e)}`))
+      .finally(() => {
+        checking = false;
+      });
+  }, o.tickMs ?? FLUSH_EVERY_MS);
   flush.unref();
   let ticking = false;
   const tick = setInterval(() => {
