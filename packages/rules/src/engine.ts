@@ -284,7 +284,8 @@ export class RuleEngine {
         const r = c.rule;
         const noData = r.when.noData;
         const reads = noData ? (noData.property === null || has(noData.property)) : c.properties.some(has);
-        const tellsSuppression = c.suppress !== undefined && c.suppress.properties.some(has) && c.suppress.properties.every((p) => Object.hasOwn(sample.values, p));
+        const suppressReads = c.suppress?.properties ?? [];
+        const tellsSuppression = suppressReads.some(has) && suppressReads.every((p) => Object.hasOwn(sample.values, p));
         if (!reads && !tellsSuppression) continue;
         if (r.scope.asset && (info.asset === null || !(await this.ports.inSubtree(batch.tenant, r.scope.asset, info.asset)))) continue;
         this.counters.evaluations++;
