@@ -17,6 +17,18 @@ export interface EventAdmissionStats {
   rejectedByCode: Record<string, number>;
 }
 
+/** `{"event": "iip.rule", …}` parsed, or undefined for any other message (a cheap look before parsing). */
+function edgeRuleBody(raw: Uint8Array | string): unknown {
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  if (!text.includes('"iip.rule"')) return undefined;
+  try {
+    const v = JSON.parse(text) as { event?: unknown } | null;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) && v.event === 'iip.rule' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class EventAdmission {
   private readonly counters: EventAdmissionStats = { acceptedMessages: 0, acceptedEvents: 0, rejectedMessages: 0, rejectedByCode: {} };
   /** One event validator per product version (the directory keeps one telemetry validator per version). */
@@ -29,11 +41,28 @@ export class EventAdmission {
     private readonly now: () => number = Date.now,
     /** Stored events go onto this bus (`device.events`) for rules' event triggers, before the sender is acknowledged. */
     private readonly bus?: Pick<Bus, 'publish'>,
+    /**
+     * An edge rule's raise or clear (`{"event": "iip.rule", …}`), sent by a gateway for its child device: applied by
+     * the platform (the alarm, the rule's actions) before the gateway is acknowledged. Without it such messages are
+     * refused like any event the thing model does not have.
+     */
+    private readonly edgeRule?: (tenant: string, device: string, gateway: string, body: unknown) => Promise<void>,
   ) {}
 
-  /** Validates and stores the events of one message of an already-authenticated device. */
-  async admitRaw(tenant: string, device: string, raw: Uint8Array | string): Promise<DeviceEvent[]> {
+  /**
+   * Validates and stores the events of one message of an already-authenticated device; `gateway` is the gateway that
+   * sent it for its child device, if one did (only a gateway reports edge rules' transitions).
+   */
+  async admitRaw(tenant: string, device: string, raw: Uint8Array | string, gateway?: string): Promise<DeviceEvent[]> {
     try {
+      if (gateway !== undefined && this.edgeRule) {
+        const body = edgeRuleBody(raw);
+        if (body !== undefined) {
+          await this.edgeRule(tenant, device, gateway, body);
+          this.counters.acceptedMessages++;
+          return [];
+        }
+      }
       const entry = await this.directory.lookup(tenant, device);
       if (!entry) throw new IipError('IIP_ERR_DEVICE_UNKNOWN', `device "${device}" does not exist in tenant "${tenant}"`, { tenant, device });
       if (entry.suspended !== undefined) throw new IipError('IIP_ERR_TENANT_SUSPENDED', `tenant "${tenant}" is suspended (${entry.suspended}); nothing is stored`, { tenant, reason: entry.suspended });

@@ -494,7 +494,7 @@ export class MqttAccess {
     }
     const rest = topic.slice(id.prefix.length);
     if (rest === 'telemetry') return this.admit(id, id.device, payload, qos);
-    if (rest === 'errors' || rest.startsWith('commands/')) {
+    if (rest === 'errors' || rest === 'rules' || rest.startsWith('commands/')) {
       // Platform-to-device topics: a device must not forge them.
       this.aclDenials++;
       return this.refuse(id, new IipError('IIP_ERR_ACL_DENIED', `topic "${topic}" is written by the platform only`, { topic }), Reason.NOT_AUTHORIZED);
@@ -571,7 +571,7 @@ export class MqttAccess {
     if (!events) {
       return this.refuse(id, new IipError('IIP_ERR_TOPIC_UNKNOWN', 'this server does not store device events', { topic: `${id.prefix}events` }), Reason.NOT_AUTHORIZED, childDevice);
     }
-    return events.admitRaw(id.tenant, device, payload).then(
+    return events.admitRaw(id.tenant, device, payload, childDevice ? id.device : undefined).then(
       (): PublishOutcome => ({ accepted: true, forward: true }),
       (e: unknown): PublishOutcome => {
         if (e instanceof IipError && e.status < 500) return this.refuse(id, e, Reason.PAYLOAD_FORMAT_INVALID, childDevice);

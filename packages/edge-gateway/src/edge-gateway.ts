@@ -23,7 +23,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { BufferDrain, DEFAULT_DRAIN } from './buffer-drain.js';
 import { type BadValueStats, BadValues } from './bad-values.js';
 import { BUFFER_FILE, type BufferStats, type DeadLetterStats, DiskBuffer, type PendingEvent } from './disk-buffer.js';
-import { EdgeRules } from './edge-rules.js';
+import { compilePushed, EdgeRules, type PushedRule } from './edge-rules.js';
 import { type GatewayTopics, gatewayTopics } from './topics.js';
 
 export type EdgeLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -60,7 +60,8 @@ export interface EdgeGatewayStats {
   /** Points taken from the drivers and committed to the buffer since start. */
   readonly collectedPoints: number;
   readonly channels: readonly ChannelReport[];
-  readonly rules: { readonly fired: number };
+  /** Rules fired (both kinds: legacy threshold events, platform rule raises); the platform's rules pushed: version and how many run. */
+  readonly rules: { readonly fired: number; readonly pushedVersion?: number; readonly pushed?: number };
   /** Rows the platform refused, kept in the buffer file's dead-letter table (`iip edge dead-letter`). */
   readonly deadLetter: DeadLetterStats;
   /** Readings left out because no thing model can hold their value (NaN, ±Infinity), from any driver. */
@@ -74,7 +75,8 @@ export interface EdgeStateMessage {
   readonly buffer: { readonly points: number; readonly bytes: number; readonly oldestTs: number | null; readonly dropped: number };
   readonly uplink: { readonly connected: boolean; readonly sentPoints: number; readonly lastConnectedAt: number | null; readonly rejected: number };
   readonly channels: readonly ChannelReport[];
-  readonly rules: { readonly fired: number };
+  /** Rules fired (both kinds: legacy threshold events, platform rule raises); the platform's rules pushed: version and how many run. */
+  readonly rules: { readonly fired: number; readonly pushedVersion?: number; readonly pushed?: number };
   readonly deadLetter: DeadLetterStats;
   readonly badValues: BadValueStats;
 }
@@ -141,6 +143,8 @@ interface RunningChannel {
 }
 
 const CONFIG_META_KEY = 'applied-config';
+/** The platform's rules last received (`{version, rules}`), kept so a restart while offline runs them. */
+const RULES_META_KEY = 'applied-rules';
 /** Outages of earlier drivers of each channel (a new configuration or a restart builds new drivers), by channel id. */
 const OUTAGES_META_KEY = 'channel-outages';
 /** Outages kept per channel across drivers. */
@@ -163,6 +167,8 @@ export class EdgeGateway {
   private pastOutages = new Map<string, ChannelOutage[]>();
   private rules = new EdgeRules();
   private firedBefore = 0;
+  /** The platform's rules as pushed (version and the compiled ones), evaluated beside the configuration's. */
+  private pushed: { version: number; compiled: ReturnType<typeof compilePushed> } = { version: 0, compiled: [] };
   private pendingReadings: (readonly DriverReading[])[] = [];
   private pendingEvents: PendingEvent[] = [];
   private flushScheduled = false;
@@ -215,6 +221,8 @@ export class EdgeGateway {
     } catch {
       this.pastOutages = new Map();
     }
+    const keptRules = buffer.getMeta(RULES_META_KEY);
+    if (keptRules) this.applyRules(JSON.parse(keptRules) as { version: number; rules: PushedRule[] }, false);
     const stored = buffer.getMeta(CONFIG_META_KEY);
     const persisted = stored ? (JSON.parse(stored) as VersionedGatewayConfig) : null;
     const initial = this.opts.initialConfig;
@@ -275,7 +283,7 @@ export class EdgeGateway {
       },
       collectedPoints: this.collected,
       channels: [...this.channels.map((c) => this.report(c)), ...this.failedChannels],
-      rules: { fired: this.firedBefore + this.rules.fired },
+      rules: { fired: this.firedBefore + this.rules.fired, pushedVersion: this.pushed.version, pushed: this.pushed.compiled.length },
       deadLetter: this.buffer?.deadLetterStats() ?? { points: 0, rows: 0, bytes: 0, total: 0, dropped: 0, last: null },
       badValues: this.badValues.stats(),
     };
@@ -296,7 +304,7 @@ export class EdgeGateway {
     // Readings the old drivers delivered belong to the old rules; commit them before switching.
     this.flush();
     this.firedBefore += this.rules.fired;
-    this.rules = new EdgeRules(v.config.rules ?? []);
+    this.rules = new EdgeRules(v.config.rules ?? [], this.pushed.compiled);
     this.buffer.setMeta(CONFIG_META_KEY, JSON.stringify(v));
     this.applied = v;
     const channels: RunningChannel[] = [];
@@ -409,6 +417,10 @@ export class EdgeGateway {
     if (ch.cancelled || !this.running || all.length === 0) return;
     const readings = this.badValues.filter(all, (bad) => this.log('warn', 'a reading holds a value no thing model can hold; left out', { channel: ch.config.id, ...bad }));
     if (readings.length === 0) return;
+    for (const t of this.rules.transitions(readings)) {
+      this.log('warn', `edge rule ${t.body.transition === 'raise' ? 'raised' : 'cleared'}`, { rule: t.body.rule, device: t.device, values: t.body.values });
+      this.pendingEvents.push({ device: t.device, ts: t.ts, body: JSON.stringify(t.body) });
+    }
     for (const ev of this.rules.evaluate(readings)) {
       this.log('warn', 'edge rule fired', { rule: ev.rule, device: ev.device, property: ev.property, value: ev.value, severity: ev.severity });
       const { device, ...message } = ev;
@@ -461,7 +473,7 @@ export class EdgeGateway {
     client.on('connect', () => {
       this.lastConnectedAt = Date.now();
       this.log('info', 'connected to the platform', { url: this.opts.platform.mqttUrl, buffered: this.buffer?.stats().points ?? 0 });
-      client.subscribe([this.topics.config, this.topics.commands, this.topics.errors], { qos: 1 }, (err) => {
+      client.subscribe([this.topics.config, this.topics.rules, this.topics.commands, this.topics.errors], { qos: 1 }, (err) => {
         if (err) this.log('warn', 'subscribe failed', { err: err.message });
       });
       this.publishState();
@@ -479,7 +491,36 @@ export class EdgeGateway {
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
+  /**
+   * The platform's rules: a newer version replaces the ones running (their states start over) and is kept in the
+   * buffer file; an equal or older one is ignored. A rule that does not compile here is logged and left out.
+   */
+  private applyRules(v: { version: number; rules: PushedRule[] }, persist: boolean): void {
+    if (typeof v?.version !== 'number' || !Array.isArray(v.rules)) {
+      this.log('warn', 'pushed rules lack "version" or "rules"; ignored', {});
+      return;
+    }
+    if (v.version <= this.pushed.version) return;
+    const compiled = compilePushed(v.rules, (rule, err) => this.log('warn', 'a pushed rule does not compile here; it does not run', { rule, err }));
+    this.flush();
+    this.firedBefore += this.rules.fired;
+    this.pushed = { version: v.version, compiled };
+    this.rules = new EdgeRules(this.applied?.config.rules ?? [], compiled);
+    if (persist) this.buffer?.setMeta(RULES_META_KEY, JSON.stringify(v));
+    this.log('info', 'edge rules applied', { version: v.version, rules: compiled.length });
+    this.publishState();
+  }
+
   private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topics.rules) {
+      if (payload.length === 0) return;
+      try {
+        this.applyRules(JSON.parse(payload.toString('utf8')) as { version: number; rules: PushedRule[] }, true);
+      } catch (e) {
+        this.log('warn', 'pushed rules are not JSON; ignored', { err: errText(e) });
+      }
+      return;
+    }
     if (topic === this.topics.config) {
       if (payload.length === 0) return;
       let v: VersionedGatewayConfig;

@@ -9,6 +9,8 @@ export interface GatewayTopics {
   events(device: string): string;
   readonly errors: string;
   readonly config: string;
+  /** The platform's rules that run here (retained; issue 13): `{version, rules: [{rule, model, devices}]}`. */
+  readonly rules: string;
   readonly state: string;
   /** Subscription filter for commands; the last level is the request id. */
   readonly commands: string;
@@ -25,6 +27,7 @@ export function gatewayTopics(tenant: string, gatewayId: string): GatewayTopics 
     events: (device) => `${prefix}devices/${device}/events`,
     errors: `${prefix}errors`,
     config: `${prefix}config`,
+    rules: `${prefix}rules`,
     state: `${prefix}state`,
     commands: `${prefix}commands/+`,
     commandResult: (id) => `${prefix}command-results/${id}`,

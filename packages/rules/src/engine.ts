@@ -110,7 +110,8 @@ export class RuleEngine {
     const states = new Map<string, ConditionState>();
     if (!fresh) for (const row of await this.ports.loadStates(tenant, compiled.rule.id)) if (isState(row.state)) states.set(row.device, row.state);
     this.remove(tenant, compiled.rule.id);
-    if (!compiled.rule.enabled) return;
+    // An edge rule is evaluated by the gateways; its transitions arrive as events (edgeTransition in the server).
+    if (!compiled.rule.enabled || compiled.rule.runAt === 'edge') return;
     let byProduct = this.rules.get(tenant);
     if (!byProduct) {
       byProduct = new Map();

@@ -61,4 +61,9 @@ export const RULE_ERRORS = defineErrors({
     meaning: 'A rule action failed on every attempt and was dead-lettered (lastError says the last failure).',
     fix: 'Fix the cause, then retry it: POST /api/v1/rule-actions/{id}/retry, or the Actions tab of the Rules page.',
   },
+  IIP_ERR_RULE_NOT_AT_EDGE: {
+    status: 422,
+    meaning: "A gateway reported a raise or clear of a rule that is not an edge rule (runAt \"edge\") covering that device (deleted, moved to the platform, or another product).",
+    fix: 'Nothing to do when the rule was just changed: the platform pushes the gateway its current edge rules. Otherwise check the rule\'s runAt and scope.',
+  },
 });

@@ -71,6 +71,8 @@ export interface Rule {
   readonly id: string;
   readonly name: string;
   readonly enabled: boolean;
+  /** Where the condition is evaluated: in the platform, or on the edge gateways of the devices it covers (offline too). */
+  readonly runAt: 'platform' | 'edge';
   readonly scope: { readonly product: string; readonly asset: string | null; readonly devices: readonly string[] | null };
   readonly when: {
     readonly threshold?: Threshold;
@@ -147,7 +149,9 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   if (!isObject(doc)) throw invalid('?', 'rule', 'must be an object');
   const id = doc.id;
   if (typeof id !== 'string' || !ID.test(id)) throw invalid(typeof id === 'string' ? id : '?', 'id', 'letters, digits, _ and -, 1 to 64 characters');
-  onlyKeys(doc, ['id', 'name', 'enabled', 'scope', 'when', 'alarm', 'schedule', 'actions'], id, '');
+  onlyKeys(doc, ['id', 'name', 'enabled', 'runAt', 'scope', 'when', 'alarm', 'schedule', 'actions'], id, '');
+  const runAt = doc.runAt ?? 'platform';
+  if (runAt !== 'platform' && runAt !== 'edge') throw invalid(id, 'runAt', '"platform" (default) or "edge" (on the edge gateways of the devices it covers)');
   if (doc.name !== undefined && (typeof doc.name !== 'string' || doc.name.length > 200)) throw invalid(id, 'name', 'a text of at most 200 characters');
   if (doc.enabled !== undefined && typeof doc.enabled !== 'boolean') throw invalid(id, 'enabled', 'true or false');
 
@@ -282,11 +286,14 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   if (alarm.latching !== undefined && typeof alarm.latching !== 'boolean') throw invalid(id, 'alarm.latching', 'true or false');
 
   const actions = compileActions(doc.actions, model, id);
+  // At the edge a rule sees the readings of the gateway's devices, not their events nor the platform's clock.
+  if (runAt === 'edge' && (event || noData)) throw invalid(id, event ? 'when.event' : 'when.noData', 'event and no-data rules run in the platform only (runAt "platform")');
 
   const rule: Rule = {
     id,
     name: (doc.name as string | undefined) ?? id,
     enabled: (doc.enabled as boolean | undefined) ?? true,
+    runAt,
     scope: { product: scope.product, asset: (scope.asset as string | null | undefined) ?? null, devices: (scope.devices as string[] | null | undefined) ?? null },
     when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), ...(window && { window }), ...(rate && { rate }), ...(event && { event }), ...(noData && { noData }), forMs, count },
     alarm: {

@@ -110,3 +110,16 @@ describe('schedules', () => {
     assert.throws(() => rule({ when: { threshold: { property: 't', op: '>', value: 1 } }, schedule: { cron: '* * * * *', timezone: 'Mars/Olympus' } }), (e: unknown) => e instanceof IipError && e.details.field === 'schedule.timezone');
   });
 });
+
+describe('edge rules', () => {
+  test('a rule with runAt "edge" is left to the gateways; event and no-data rules cannot run there', async () => {
+    const w = world();
+    const engine = new RuleEngine(w.ports);
+    await engine.install(T, rule({ runAt: 'edge', when: { threshold: { property: 't', op: '>', value: 80 } } }));
+    await engine.evaluate(batch('m1', 1, { t: 90 }));
+    assert.deepEqual(w.log(), []);
+    assert.equal(engine.size, 0);
+    assert.throws(() => rule({ runAt: 'edge', when: { noData: { after: '1m' } } }), (e: unknown) => e instanceof IipError && e.details.field === 'when.noData');
+    assert.throws(() => rule({ runAt: 'cloud', when: { threshold: { property: 't', op: '>', value: 80 } } }), (e: unknown) => e instanceof IipError && e.details.field === 'runAt');
+  });
+});

@@ -39,6 +39,7 @@ describe('rule documents', () => {
       id: 'r1',
       name: 'r1',
       enabled: true,
+      runAt: 'platform',
       scope: { product: 'cnc', asset: null, devices: null },
       when: { threshold: { property: 'spindleTemp', op: '>', value: 80, deadband: 0 }, forMs: 60_000, count: 3 },
       alarm: { severity: 'high', message: '', latching: true },

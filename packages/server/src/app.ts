@@ -75,6 +75,8 @@ export interface AppServices {
     readonly emailConfigured: boolean;
     readonly engine?: RuleEngine;
     readonly onChange?: (tenant: string) => void;
+    /** A tenant's edge rules, or its gateways' devices, may have changed: push the gateways their rules. */
+    readonly edgeChanged?: (tenant: string) => void;
   };
   readonly alarms: { readonly service: AlarmService; readonly store: AlarmStore };
   readonly live: LiveStream;
@@ -153,11 +155,16 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     historian: s.historian,
     emailConfigured: s.rules.emailConfigured,
     ...(s.rules.engine && { engine: s.rules.engine }),
-    ...(s.rules.onChange && { onChange: s.rules.onChange }),
+    ...((s.rules.onChange || s.rules.edgeChanged) && {
+      onChange: (tenant: string) => {
+        s.rules.onChange?.(tenant);
+        s.rules.edgeChanged?.(tenant);
+      },
+    }),
   });
   await app.register(ruleActionRoutes, { outbox: s.rules.actions });
   await app.register(alarmRoutes, { alarms: s.alarms.service, store: s.alarms.store, registry: s.registry });
-  await app.register(gatewayRoutes, { registry: s.registry, gateways: s.gateways, audit: s.audit });
+  await app.register(gatewayRoutes, { registry: s.registry, gateways: s.gateways, audit: s.audit, ...(s.rules.edgeChanged && { onConfig: s.rules.edgeChanged }) });
   if (s.identifiers) await app.register(identifierRoutes, { registry: s.registry, identifiers: s.identifiers });
   await app.register(ingestRoutes, { ingest: s.ingest });
   await app.register(metricsRoutes, { load: s.load, resolve });

@@ -32,6 +32,7 @@ import { GATEWAY_PRODUCT_ID, RegistryService } from './registry-service.js';
 import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetry.js';
 
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
+import { EdgeRules } from './edge-rules.js';
 import { ruleActionDeliverers } from './rule-actions.js';
 import { RULES_CHANGED, type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
@@ -241,7 +242,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const admission = new TelemetryAdmission(directory, bus, limits, Date.now, topology.scaledOut ? undefined : historian);
     // Device events are few: whichever process takes them stores them at once (PostgreSQL is shared when scaled out).
     // Stored events go onto the bus for rules' event triggers (the worker's `rules` group, scaled out).
-    const events = new EventAdmission(directory, storage.deviceEvents, limits, Date.now, bus);
+    // An edge rule's raise or clear arrives as an event of the gateway's child; the handler is bound below.
+    let edgeRef: EdgeRules | undefined;
+    const events = new EventAdmission(directory, storage.deviceEvents, limits, Date.now, bus, (t, d, g, body) =>
+      edgeRef ? edgeRef.transition(t, d, g, body) : Promise.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', 'the platform is still starting; send it again', {})),
+    );
     let worker: ReturnType<typeof startHistorianWorker> | undefined;
     // Scaled out, the worker's historian consumer hands each committed batch to the rule engine (started below,
     // once access control exists); it waits for it, so no batch passes before the rules are loaded.
@@ -385,6 +390,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     rulesStarted(rules);
     if (rules) cleanups.push(() => rules.close());
     const alarmService = rules?.alarms ?? new AlarmService(storage.alarms);
+    const edgeRules = new EdgeRules({ storage, registry, accessControl, alarms: alarmService, publisher: router ?? mqtt, actionsStored: () => rules?.actions.kick(), log });
+    edgeRef = edgeRules;
+    // Retained messages do not outlive this process's broker: the gateways get their edge rules again at start.
+    if (frontDoor) for (const t of await registry.listTenants()) edgeRules.pushSoon(t.id);
     const auditTrail = new AuditTrail(storage.events, DEFAULT_TENANT, log);
     const oidc = opts.oidc
       ? new OidcSignIn(opts.oidc, { users, userStore: storage.users, access: storage.access, accessControl, accessAdmin, findTenant: (t) => registry.findTenant(t) })
@@ -436,6 +445,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
               bus.publish('registry.changed', { tenant: t, device: RULES_CHANGED }).catch((e: unknown) => log(`rules: change not announced to other processes: ${(e as Error).message}`));
             },
           }),
+          edgeChanged: (t: string) => edgeRules.pushSoon(t),
         },
         alarms: { service: alarmService, store: storage.alarms },
         live,

@@ -11,7 +11,10 @@ import type { RegistryService } from '../registry-service.js';
 import { authorize, permitted, principal } from './access.js';
 import { deviceTarget } from './targets.js';
 
-export async function gatewayRoutes(app: FastifyInstance, opts: { registry: RegistryService; gateways: GatewayManager; audit: AuditStore }): Promise<void> {
+export async function gatewayRoutes(
+  app: FastifyInstance,
+  opts: { registry: RegistryService; gateways: GatewayManager; audit: AuditStore; /** A configuration was stored (its devices may have changed: edge rules are pushed again). */ onConfig?: (tenant: string) => void },
+): Promise<void> {
   const { registry, gateways, audit } = opts;
 
   app.get('/api/v1/gateways', { schema: { tags: ['gateways'], description: 'The gateways the principal may see (gateways:read on the tenant or on their assets).' } }, async (req) => {
@@ -58,6 +61,7 @@ export async function gatewayRoutes(app: FastifyInstance, opts: { registry: Regi
         return d && (await registry.findProduct(p.tenant, d.product))?.model;
       };
       const rec = await gateways.setConfig(p.tenant, gw.id, req.body, p.username, exists, modelOf);
+      opts.onConfig?.(p.tenant);
       return { gateway: rec.gateway, version: rec.version, createdAt: rec.createdAt };
     },
   );
