@@ -1,5 +1,5 @@
 /**
- * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, #/health, #/alarms, #/rules, and the administration
+ * Hash routes (#/devices, #/devices/<id>, #/gateways, #/gateways/<id>, #/evaluation, #/usage, #/health, #/alarms, #/alarm-kpis, #/rules, and the administration
  * pages #/tenants, #/assets, #/users, #/roles, #/audit, and the signed-in user's own #/account). Hash routing needs no server
  * rewrite rules and survives the console being mounted under any path. Pure parsing, plus a tiny hook.
  */
@@ -15,6 +15,7 @@ export type Route =
   | { readonly kind: 'health' }
   | { readonly kind: 'account' }
   | { readonly kind: 'alarms' }
+  | { readonly kind: 'alarm-kpis' }
   | { readonly kind: 'rules' }
   | { readonly kind: AdminRouteKind };
 
@@ -36,6 +37,7 @@ export function parseRoute(hash: string): Route {
   if (/^#\/health(?:[/?#]|$)/.test(hash)) return { kind: 'health' };
   if (/^#\/account(?:[/?#]|$)/.test(hash)) return { kind: 'account' };
   if (/^#\/alarms(?:[/?#]|$)/.test(hash)) return { kind: 'alarms' };
+  if (/^#\/alarm-kpis(?:[/?#]|$)/.test(hash)) return { kind: 'alarm-kpis' };
   if (/^#\/rules(?:[/?#]|$)/.test(hash)) return { kind: 'rules' };
   const admin = /^#\/(tenants|assets|users|roles|audit)(?:[/?#]|$)/.exec(hash);
   if (admin) return { kind: admin[1] as AdminRouteKind };
@@ -67,6 +69,8 @@ export function routeHref(r: Route): string {
       return '#/account';
     case 'alarms':
       return '#/alarms';
+    case 'alarm-kpis':
+      return '#/alarm-kpis';
     case 'rules':
       return '#/rules';
     case 'tenants':

@@ -1,14 +1,14 @@
 /**
  * Everything behind sign-in: the header with its navigation (and, for a platform administrator, the tenant
- * switcher), the live-data stream and the pages (devices, gateways, evaluation, usage, health, and the administration
- * pages the user's access allows). Owns the API client, the live store and the WebSocket for the lifetime of
+ * switcher), the live-data stream and the pages (devices, gateways, evaluation, usage, health, alarms, alarm KPIs,
+ * rules, and the administration pages the user's access allows). Owns the API client, the live store and the WebSocket for the lifetime of
  * one session and acting tenant.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { AccountPage } from './account/account-page';
 import { secText } from './account/security-i18n';
 import './account/account.css';
-import { hasAnywhere, visibleSections } from './admin/admin-access';
+import { hasAnywhere, hasTenantWide, visibleSections } from './admin/admin-access';
 import { type Tenant, tenantsApi } from './admin/admin-api';
 import { adminText } from './admin/admin-i18n';
 import { AssetsPage } from './admin/assets-page';
@@ -18,6 +18,8 @@ import { TenantSwitch } from './admin/tenant-switch';
 import { TenantsPage } from './admin/tenants-page';
 import { UsersPage } from './admin/users-page';
 import './admin/admin.css';
+import { kpisText } from './alarm-kpis/alarm-kpis-i18n';
+import { AlarmKpisPage } from './alarm-kpis/alarm-kpis-page';
 import { AlarmBanner } from './alarms/alarm-banner';
 import { alarmsText } from './alarms/alarms-i18n';
 import { AlarmsPage } from './alarms/alarms-page';
@@ -107,6 +109,8 @@ export function SignedInApp({
   }, [switched, tenants, switchTenant]);
   const sections = visibleSections(access);
   const canReadAlarms = hasAnywhere(access, 'alarms:read');
+  // The KPIs judge the whole tenant's alarm system, and the platform serves them only to who may read all its alarms.
+  const canReadKpis = hasTenantWide(access, 'alarms:read');
   const canReadRules = hasAnywhere(access, 'rules:read');
   const [conn, setConn] = useState<StreamState>({ kind: 'connecting' });
   const [stream, setStream] = useState<LiveStream | undefined>();
@@ -174,6 +178,11 @@ export function SignedInApp({
           {canReadAlarms && (
             <a href={routeHref({ kind: 'alarms' })} data-testid="nav-alarms" className={route.kind === 'alarms' ? 'on' : ''}>
               {alarmsText(lang, 'nav.alarms')}
+            </a>
+          )}
+          {canReadKpis && (
+            <a href={routeHref({ kind: 'alarm-kpis' })} data-testid="nav-alarm-kpis" className={route.kind === 'alarm-kpis' ? 'on' : ''}>
+              {kpisText(lang, 'nav.kpis')}
             </a>
           )}
           {canReadRules && (
@@ -248,6 +257,8 @@ export function SignedInApp({
         return <AuditPage key={acting} api={api} />;
       case 'alarms':
         return <AlarmsPage key={acting} api={api} access={access} />;
+      case 'alarm-kpis':
+        return <AlarmKpisPage key={acting} api={api} access={access} />;
       case 'rules':
         return <RulesPage key={acting} api={api} access={access} />;
       default: {

@@ -153,6 +153,28 @@ export function formatAge(ms: number, lang: Lang): string {
 }
 
 /**
+ * A span of time in its two largest whole units ("3 d 4 h", "2 h 5 min", "40 s"): how long an alarm has been or
+ * would have been active. Seconds only when under a minute, since a minute's precision is enough beyond.
+ */
+export function formatDuration(ms: number, lang: Lang): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const u = lang === 'zh' ? { d: '天', h: '小时', m: '分钟', s: '秒' } : { d: 'd', h: 'h', m: 'min', s: 's' };
+  if (s < 60) return `${s} ${u.s}`;
+  const min = Math.floor(s / 60);
+  const parts: Array<[number, string]> = [
+    [Math.floor(min / 1440), u.d],
+    [Math.floor((min % 1440) / 60), u.h],
+    [min % 60, u.m],
+  ];
+  const first = parts.findIndex(([n]) => n > 0);
+  return parts
+    .slice(first, first + 2)
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n} ${unit}`)
+    .join(' ');
+}
+
+/**
  * ISO-like local time: it reads the same in both languages and sorts as text, and engineers compare it
  * with PLC and gateway logs that use the same shape.
  */

@@ -207,6 +207,33 @@ export interface StoredRuleDoc extends RuleDoc {
   readonly updatedBy?: string;
 }
 
+/** One device's part of a backtest (packages/rules/src/backtest.ts BacktestResult, plus the device). */
+export interface BacktestDeviceResult {
+  readonly device: string;
+  /** Timestamps evaluated (one per distinct time in the history of the properties the rule reads). */
+  readonly samples: number;
+  /** Alarms the rule would have raised. */
+  readonly alarms: number;
+  /** Raises and clears in time order; the platform sends the first 1,000. */
+  readonly transitions: ReadonlyArray<{ readonly kind: 'raise' | 'clear'; readonly ts: number }>;
+  /** How long the condition would have held within the history, ms. */
+  readonly activeMs: number;
+  /** Still raised at the end of the history. */
+  readonly activeAtEnd: boolean;
+}
+
+/** The answer of POST /rules/backtest. */
+export interface BacktestReply {
+  readonly rule: string;
+  readonly from: number;
+  readonly to: number;
+  readonly devices: number;
+  readonly alarms: number;
+  /** More devices (over 200) or points (over 100,000 per property and device) existed than were run. */
+  readonly truncated: boolean;
+  readonly results: readonly BacktestDeviceResult[];
+}
+
 export const rulesApi = {
   async list(api: ApiClient): Promise<StoredRuleDoc[]> {
     return (await api.call<{ items: StoredRuleDoc[] }>('GET', '/rules')).items;
@@ -222,6 +249,10 @@ export const rulesApi = {
   },
   async remove(api: ApiClient, id: string): Promise<void> {
     await api.call('DELETE', `/rules/${encodeURIComponent(id)}`);
+  },
+  /** Runs a rule document (saved or not) over the stored history of `from` ≤ t < `to`; nothing is stored. */
+  backtest(api: ApiClient, rule: unknown, range: { from?: number; to?: number } = {}): Promise<BacktestReply> {
+    return api.call('POST', '/rules/backtest', { rule, ...(range.from !== undefined && { from: range.from }), ...(range.to !== undefined && { to: range.to }) });
   },
 };
 

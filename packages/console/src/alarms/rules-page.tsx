@@ -2,8 +2,9 @@
  * 规则 / Rules: the tenant's rules (those the user may read) and a JSON editor to create or change one. "Check"
  * asks the platform (POST /rules/validate) and shows a refusal's code, message, field and position where the
  * rule is typed; "Save" creates (POST) or replaces with the version read (PUT), so a rule saved by someone else
- * meanwhile is refused with IIP_ERR_CONFLICT and said so; delete asks first. Write buttons need rules:edit. Below,
- * what the rules' actions delivered (rule-actions/rule-actions-panel.tsx).
+ * meanwhile is refused with IIP_ERR_CONFLICT and said so; delete asks first. Write buttons need rules:edit.
+ * "Backtest" runs the rule in the editor over the stored history, refused in the same place as Check
+ * (rule-backtest/). Below, what the rules' actions delivered (rule-actions/rule-actions-panel.tsx).
  */
 import { useCallback, useEffect, useState } from 'react';
 import { hasAnywhere } from '../admin/admin-access';
@@ -13,6 +14,7 @@ import type { AccessSummary } from '../api-types';
 import { localName } from '../events/events-model';
 import { useI18n } from '../i18n-context';
 import { RuleActionsPanel } from '../rule-actions/rule-actions-panel';
+import { BacktestControls, BacktestResult, useRuleBacktest } from '../rule-backtest/rule-backtest';
 import { conditionSummary, editableJson, parseRuleJson, ruleTemplate, rulesApi, type StoredRuleDoc } from './alarms-model';
 import { SeverityBadge, useAlarmsText } from './alarms-ui';
 
@@ -48,6 +50,7 @@ export function RulesPage({ api, access }: { api: ApiClient; access: AccessSumma
   const [status, setStatus] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState<string | undefined>();
+  const backtest = useRuleBacktest(api);
 
   const reload = useCallback(async () => {
     try {
@@ -77,6 +80,7 @@ export function RulesPage({ api, access }: { api: ApiClient; access: AccessSumma
     } catch {
       // the template keeps its placeholders
     }
+    backtest.clear();
     setEditor({ id: undefined, version: undefined, text: ruleTemplate(product, property) });
   };
 
@@ -84,6 +88,7 @@ export function RulesPage({ api, access }: { api: ApiClient; access: AccessSumma
     setProblem(undefined);
     setStatus(undefined);
     setConflictVersion(undefined);
+    backtest.clear();
     setEditor({ id: r.id, version: r.version, text: editableJson(r) });
   };
 
@@ -275,6 +280,7 @@ export function RulesPage({ api, access }: { api: ApiClient; access: AccessSumma
             <button type="button" disabled={busy} data-testid="rule-check" onClick={() => void check()}>
               {t('rules.check')}
             </button>
+            <BacktestControls backtest={backtest} disabled={busy} onRun={() => void withDoc(backtest.start)} />
             {canEdit && (
               <button type="button" className="primary" disabled={busy} data-testid="rule-save" onClick={() => void save()}>
                 {t('rules.save')}
@@ -287,11 +293,13 @@ export function RulesPage({ api, access }: { api: ApiClient; access: AccessSumma
                 setEditor(undefined);
                 setProblem(undefined);
                 setStatus(undefined);
+                backtest.clear();
               }}
             >
               {t('rules.cancel')}
             </button>
           </div>
+          <BacktestResult api={api} backtest={backtest} />
         </section>
       )}
       <RuleActionsPanel api={api} access={access} />

@@ -195,7 +195,8 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
     const cycle = findRuleLoop([{ id: c.rule.id, product: c.rule.scope.product, reads: c.properties, writes }, ...others]);
     if (cycle && c.rule.enabled) {
       const first = c.rule.actions.findIndex((a) => a.type === 'write');
-      throw new IipError('IIP_ERR_RULE_LOOP', `rule "${c.rule.id}": actions[${first}]: the rules ${cycle.join(' → ')} would write each other's inputs in a loop`, {
+      const what = cycle.length === 2 ? `the rule would write a property it reads itself` : `the rules ${cycle.join(' → ')} would write each other's inputs in a loop`;
+      throw new IipError('IIP_ERR_RULE_LOOP', `rule "${c.rule.id}": actions[${first}]: ${what}`, {
         rule: c.rule.id,
         field: `actions[${first}]`,
         cycle,
