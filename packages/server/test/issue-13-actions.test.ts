@@ -150,6 +150,9 @@ describe('rule actions, carried out', () => {
       { rule: notice.rule, device: notice.device, transition: notice.transition, severity: notice.severity, message: notice.message, t: notice.values.temperature },
       { rule: { id: 'r-hook', name: 'Too hot / 过热' }, device: 's1', transition: 'raise', severity: 'high', message: 'Temperature above 80 °C', t: 91.5 },
     );
+    // The alarm names its rule (what the console and CLI show).
+    const alarm = (await tp.api<{ items: Array<{ rule: string; ruleName: string | null }> }>('GET', '/api/v1/alarms?rule=r-hook')).body.items[0];
+    assert.deepEqual([alarm?.rule, alarm?.ruleName], ['r-hook', 'Too hot / 过热']);
     const done = await waitFor(async () => (await jobsOf('r-hook')).find((j) => j.state === 'done'), 'the delivery recorded as done');
     assert.equal(done.attempts, 2);
     assert.match(done.lastError ?? '', /^IIP_ERR_ACTION_HTTP_STATUS: .* answered 503/);

@@ -5,7 +5,7 @@
  */
 import { IipError, type TenantId } from '@iip/core';
 import { type Activation, type AlarmService, type AlarmState, alarmKpis, isaState, type OpenAlarm, type OperatorEvent } from '@iip/rules';
-import type { Alarm, AlarmStore } from '@iip/storage';
+import type { Alarm, AlarmStore, RuleStore } from '@iip/storage';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RegistryService } from '../registry-service.js';
 import { errorResponses } from '../schemas.js';
@@ -13,11 +13,13 @@ import { authorize, permitted, principal } from './access.js';
 
 const alarmOut = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, isaState: { type: 'string' } } } as const;
 
-export function publicAlarm(a: Alarm): Record<string, unknown> {
+/** An alarm as the API answers it; `ruleName` is the rule's name now (null when the rule is gone). */
+export function publicAlarm(a: Alarm, ruleName: string | null = null): Record<string, unknown> {
   const s = a.state as AlarmState;
   return {
     id: a.id,
     rule: a.rule,
+    ruleName,
     device: a.device,
     severity: a.severity,
     message: a.message,
@@ -38,8 +40,13 @@ export function publicAlarm(a: Alarm): Record<string, unknown> {
   };
 }
 
-export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmService; store: AlarmStore; registry: RegistryService }): Promise<void> {
+export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmService; store: AlarmStore; registry: RegistryService; rules: Pick<RuleStore, 'listRules'> }): Promise<void> {
   const { store, registry } = opts;
+
+  /** The tenant's rule names by id (one read per answer, however many alarms it holds). */
+  async function ruleNames(tenant: TenantId): Promise<Map<string, string>> {
+    return new Map((await opts.rules.listRules(tenant)).map((r) => [r.id, String((r.doc as { name?: unknown }).name ?? r.id)]));
+  }
 
   /** The device's asset, or undefined when the device is gone (its alarms stay readable to tenant-wide readers). */
   async function assetOf(tenant: TenantId, device: string): Promise<string | null | undefined> {
@@ -108,7 +115,8 @@ export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmSer
         if (ok) visible.push(a);
       }
       const last = page[page.length - 1];
-      return { items: visible.map(publicAlarm), ...(page.length === q.limit && last && { next: `${last.raisedAt}:${last.id}` }) };
+      const names = await ruleNames(principal(req).tenant);
+      return { items: visible.map((a) => publicAlarm(a, names.get(a.rule) ?? null)), ...(page.length === q.limit && last && { next: `${last.raisedAt}:${last.id}` }) };
     },
   );
 
@@ -160,7 +168,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmSer
   app.get<{ Params: { id: string } }>('/api/v1/alarms/:id', { schema: { tags: ['alarms'], description: 'One alarm with its history (oldest first).', response: { 200: alarmOut, ...errorResponses } } }, async (req) => {
     const a = await target(req, req.params.id, 'alarms:read', 'read an alarm');
     const history = await store.history(a.tenant, a.id);
-    return { ...publicAlarm(a), history: history.map((h) => ({ seq: h.seq, ts: h.ts, type: h.type, user: h.user, comment: h.comment, isaState: h.isaState })) };
+    return { ...publicAlarm(a, (await ruleNames(a.tenant)).get(a.rule) ?? null), history: history.map((h) => ({ seq: h.seq, ts: h.ts, type: h.type, user: h.user, comment: h.comment, isaState: h.isaState })) };
   });
 
   const comment = { type: 'string', maxLength: 1000 } as const;
@@ -202,7 +210,7 @@ export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmSer
         const a = await target(req, req.params.id, 'alarms:ack', `${act.path} an alarm`);
         const p = principal(req);
         const done = await opts.alarms.act(p.tenant, a.id, act.event(req.body ?? {}, p.username));
-        return publicAlarm(done);
+        return publicAlarm(done, (await ruleNames(p.tenant)).get(done.rule) ?? null);
       },
     );
   }
