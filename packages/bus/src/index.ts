@@ -75,3 +75,5 @@ export { connectNatsBus, decodeSubjectToken, encodeSubjectToken } from './nats.j
 export type { NatsBusOptions } from './nats.js';
 export { connectNatsSessionStore } from './nats-sessions.js';
 export type { NatsSessionStore, NatsSessionStoreOptions } from './nats-sessions.js';
+export { connectNatsLease } from './nats-lease.js';
+export type { NatsLease, NatsLeaseOptions } from './nats-lease.js';

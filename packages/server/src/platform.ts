@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_INGEST_LIMITS, DEFAULT_TENANT, IipError, type DeviceId, type IngestLimits, type ProductId, type PropertySpec, type TenantId } from '@iip/core';
-import { connectNatsSessionStore } from '@iip/bus';
+import { connectNatsLease, connectNatsSessionStore } from '@iip/bus';
 import { BusDeviceRouter, GatewayManager, EventAdmission, HttpIngest, MqttAccess, type MqttLimits, mqttLimitsFromEnv, type SessionSnapshot, TelemetryAdmission } from '@iip/device-access/platform';
 import { type ActionDispatcherOptions, AlarmService } from '@iip/rules';
 import { Historian, kindOfDataType } from '@iip/historian';
@@ -34,7 +34,7 @@ import { type WorkerStats, startHistorianWorker } from './scale-out/bus-telemetr
 import { type PlatformRole, openPlatformBus, openPlatformStorage, resolveTopology } from './scale-out/topology.js';
 import { EdgeRules } from './edge-rules.js';
 import { ruleActionDeliverers } from './rule-actions.js';
-import { RULES_CHANGED, type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
+import { RULES_CHANGED, startRulesRuntime } from './rules-runtime.js';
 import { type TenantGovernance, startTenantGovernance } from './tenant-governance.js';
 
 /**
@@ -248,12 +248,6 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       edgeRef ? edgeRef.transition(t, d, g, body) : Promise.reject(new IipError('IIP_ERR_STORAGE_UNAVAILABLE', 'the platform is still starting; send it again', {})),
     );
     let worker: ReturnType<typeof startHistorianWorker> | undefined;
-    // Scaled out, the worker's historian consumer hands each committed batch to the rule engine (started below,
-    // once access control exists); it waits for it, so no batch passes before the rules are loaded.
-    let rulesStarted: (r: RulesRuntime | undefined) => void = () => {};
-    const rulesReady = new Promise<RulesRuntime | undefined>((resolve) => {
-      rulesStarted = resolve;
-    });
     if (topology.scaledOut && workerRole) {
       // Write shards: more historians over the same store, so that WORKER_WRITE_SHARDS transactions run at once.
       const shards = [historian];
@@ -262,7 +256,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         cleanups.push(() => h.close());
         shards.push(h);
       }
-      const w = startHistorianWorker(bus, shards, log, async (b) => (await rulesReady)?.engine.evaluate(b));
+      const w = startHistorianWorker(bus, shards, log);
       await w.subscription.ready;
       // Registered after the historian's close, so it runs before it: stop taking messages, then flush.
       cleanups.push(() => w.subscription.unsubscribe());
@@ -386,8 +380,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       publisher: router ?? mqtt,
       ...(smtp ? { smtpUrl: smtp.url, ...(smtp.from ? { smtpFrom: smtp.from } : {}) } : {}),
     });
-    const rules = workerRole ? await startRulesRuntime({ storage, registry, accessControl, bus, log, subscribe: !topology.scaledOut, deliverers, ...(opts.ruleActions ? { actionOptions: opts.ruleActions } : {}) }) : undefined;
-    rulesStarted(rules);
+    // Scaled out, one worker at a time evaluates the rules (a lease in NATS); the others stand by.
+    const lease = topology.scaledOut && workerRole ? await connectNatsLease({ url: topology.bus as string, key: 'rules', name: `iip rules lease ${process.pid}`, log }) : undefined;
+    if (lease) cleanups.push(() => lease.close());
+    const rules = workerRole
+      ? await startRulesRuntime({ storage, registry, accessControl, bus, log, deliverers, ...(lease ? { leader: lease } : {}), ...(opts.ruleActions ? { actionOptions: opts.ruleActions } : {}) })
+      : undefined;
     if (rules) cleanups.push(() => rules.close());
     const alarmService = rules?.alarms ?? new AlarmService(storage.alarms);
     const edgeRules = new EdgeRules({ storage, registry, accessControl, alarms: alarmService, publisher: router ?? mqtt, actionsStored: () => rules?.actions.kick(), log });

@@ -45,8 +45,12 @@ export async function startRulesRuntime(o: {
   accessControl: AccessControl;
   bus: Bus;
   log: (line: string) => void;
-  /** Take telemetry from the bus's `rules` group (embedded); false when the worker hands batches over. */
-  subscribe?: boolean;
+  /**
+   * Scaled out, several workers run this runtime but one evaluates (a NATS lease): it alone takes the `rules` group's
+   * telemetry and events, in order, so a device's rule state lives in one place; the others stand by and take over,
+   * with the states last stored, when its lease runs out. Embedded (absent), this process always evaluates.
+   */
+  leader?: { readonly held: boolean; onChange(cb: (held: boolean) => void): void };
   /** Who carries out which kind of action here (rule-actions.ts). */
   deliverers?: Partial<Record<ActionKind, ActionDeliverer>>;
   actionOptions?: Pick<ActionDispatcherOptions, 'pollMs' | 'maxAttempts' | 'backoffMs'>;
@@ -124,22 +128,49 @@ export async function startRulesRuntime(o: {
   }
   for (const tenant of new Set((await storage.rules.listEnabledRules()).map((r) => r.tenant))) await reloadTenant(tenant);
 
-  const subs: Subscription[] = o.subscribe === false ? [] : [bus.subscribe('telemetry', (batch) => engine.evaluate(batch), { group: RULES_GROUP })];
-  // Device events reach rules through the bus in every topology (their event triggers).
-  subs.push(bus.subscribe('device.events', (m) => engine.evaluateEvents(m), { group: RULES_GROUP }));
-  subs.push(
+  const subs: Subscription[] = [
     bus.subscribe('registry.changed', (m) => {
       if (m.device === RULES_CHANGED) void reloadTenant(m.tenant).catch((e: unknown) => log(`rules: reloading tenant "${m.tenant}" failed: ${String(e)}`));
     }),
-  );
+  ];
   await Promise.all(subs.map((s) => s.ready));
+
+  // Telemetry and device events (event triggers) from the bus's `rules` group, while this process evaluates.
+  let evaluating: Subscription[] = [];
+  let leading = false;
+  const startEvaluating = async () => {
+    if (evaluating.length > 0) return;
+    // The states as last stored: another process may have evaluated since this one last did.
+    for (const tenant of new Set((await storage.rules.listEnabledRules()).map((r) => r.tenant))) await reloadTenant(tenant);
+    evaluating = [bus.subscribe('telemetry', (batch) => engine.evaluate(batch), { group: RULES_GROUP }), bus.subscribe('device.events', (m) => engine.evaluateEvents(m), { group: RULES_GROUP })];
+    await Promise.all(evaluating.map((s) => s.ready));
+    leading = true;
+  };
+  const stopEvaluating = async () => {
+    leading = false;
+    const s = evaluating;
+    evaluating = [];
+    await Promise.all(s.map((x) => x.unsubscribe()));
+    await engine.flush();
+  };
+  let turn = Promise.resolve();
+  const follow = (held: boolean) => {
+    turn = turn
+      .then(() => (held ? startEvaluating() : stopEvaluating()))
+      .then(() => log(held ? 'rules: this process evaluates the rules now' : 'rules: this process stands by (another evaluates the rules)'))
+      .catch((e: unknown) => log(`rules: ${held ? 'taking over' : 'handing over'} evaluation failed: ${String(e)}`));
+  };
+  if (o.leader) {
+    o.leader.onChange(follow);
+    if (o.leader.held) await startEvaluating();
+  } else await startEvaluating();
 
   actions.start();
   // No-data rules are checked on the same beat as the states are stored.
   let checking = false;
   const flush = setInterval(() => {
     void engine.flush();
-    if (checking) return;
+    if (checking || !leading) return;
     checking = true;
     engine
       .tick()
@@ -172,12 +203,14 @@ export async function startRulesRuntime(o: {
     alarms,
     actions,
     reloadTenant,
-    stats: () => ({ ...engine.stats(), rules: engine.size, actions: actions.stats() }),
+    stats: () => ({ ...engine.stats(), rules: engine.size, evaluating: leading, actions: actions.stats() }),
     async close() {
       clearInterval(flush);
       clearInterval(tick);
       clearInterval(purge);
-      await Promise.all(subs.map((s) => s.unsubscribe()));
+      await turn;
+      await Promise.all([...subs, ...evaluating].map((s) => s.unsubscribe()));
+      evaluating = [];
       await engine.flush();
       await actions.close();
     },

@@ -125,6 +125,12 @@ async function allStored(pgUrl: string, devices: readonly Device[], what: string
   }
 }
 
+/** Whether a worker is the one evaluating the rules (GET /api/v1/status: rules.evaluating). */
+async function evaluating(w: PlatformProcess): Promise<boolean> {
+  const t = await login(w);
+  return (await api<{ rules?: { evaluating?: boolean } }>(w, t, 'GET', '/api/v1/status')).body.rules?.evaluating === true;
+}
+
 const waitAcked = (devices: readonly Device[], more: number, what: string) => {
   const base = devices.map((d) => d.acked.length);
   return waitFor(() => devices.every((d, i) => d.acked.length >= (base[i] as number) + more), what, 60_000, 50);
@@ -199,6 +205,8 @@ describe('issue 11: a platform of several processes on PostgreSQL and NATS, unde
     const open = (await api<Page>(b, token, 'GET', '/api/v1/alarms?open=true')).body.items;
     assert.deepEqual(open.map((x) => x.device).sort(), devices.map((d) => d.id).sort(), 'one open alarm per device, none twice');
     assert.equal((await api(a, token, 'DELETE', '/api/v1/rules/v-positive')).status, 204);
+    // One worker evaluates (a lease in NATS), the other stands by: a device's rule state lives in one place.
+    assert.deepEqual((await Promise.all(procs.filter((p) => p.role === 'worker').map((w) => evaluating(w)))).sort(), [false, true]);
   });
 
   it('issue 12: a grant revoked through one front door takes effect at once in the other (its cached permissions are dropped over the bus)', async () => {
@@ -224,10 +232,20 @@ describe('issue 11: a platform of several processes on PostgreSQL and NATS, unde
     await allStored(pgUrl, devices, 'after kill -9 of a front door');
   });
 
-  it('kill -9 of a worker under load: the other worker takes over, nothing is lost or stored twice', async () => {
-    const victim = procs.find((p) => p.role === 'worker') as PlatformProcess;
+  it('kill -9 of a worker under load: the other worker takes over, nothing is lost or stored twice; it evaluates the rules now', async () => {
+    // The worker that evaluates the rules dies: the other takes over storing and, once the lease runs out, rules.
+    const workers = procs.filter((p) => p.role === 'worker');
+    const victim = (await Promise.all(workers.map(async (w) => ((await evaluating(w)) ? w : undefined)))).find(Boolean) as PlatformProcess;
+    const survivor = workers.find((w) => w !== victim) as PlatformProcess;
     await victim.kill();
     procs.splice(procs.indexOf(victim), 1);
+    await waitFor(() => evaluating(survivor), 'the surviving worker to evaluate the rules', 30_000, 250);
+    const [door] = doors as [PlatformProcess];
+    const rule = await api(door, token, 'POST', '/api/v1/rules', { id: 'after-failover', scope: { product: 'meter' }, when: { threshold: { property: 'v', op: '>', value: 0 } }, alarm: { severity: 'low' } });
+    assert.equal(rule.status, 201, JSON.stringify(rule.body));
+    type Page = { items: Array<{ device: string }> };
+    await waitFor(async () => (await api<Page>(door, token, 'GET', '/api/v1/alarms?open=true&rule=after-failover')).body.items.length >= devices.length, 'alarms of a rule saved after the failover', 60_000, 250);
+    assert.equal((await api(door, token, 'DELETE', '/api/v1/rules/after-failover')).status, 204);
     await waitAcked(devices, 200, 'PUBACKs after the worker died');
     const stored = await allStored(pgUrl, devices, 'after kill -9 of a worker');
     for (const d of devices) {

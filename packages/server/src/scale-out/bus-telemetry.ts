@@ -48,16 +48,10 @@ export function shardOf(tenant: string, device: string, shards: number): number 
 }
 
 /**
- * `afterStore` (the rule engine) is given each batch once it is committed; when it fails the message is offered
- * again (the historian stores nothing twice) — one consumer of the stream does both, so the worker takes each
- * message from NATS once.
+ * The historian's group of the telemetry stream. Rules take the stream in a group of their own (rules-runtime.ts):
+ * one worker evaluates them, in order, while every worker stores.
  */
-export function startHistorianWorker(
-  bus: Bus,
-  shards: readonly HistorianLike[],
-  log: (line: string) => void,
-  afterStore?: (batch: TelemetryBatch) => Promise<void>,
-): { readonly subscription: Subscription; stats(): WorkerStats } {
+export function startHistorianWorker(bus: Bus, shards: readonly HistorianLike[], log: (line: string) => void): { readonly subscription: Subscription; stats(): WorkerStats } {
   if (shards.length === 0) throw new Error('startHistorianWorker needs at least one historian');
   const stats: WorkerStats = { stored: 0, storedPoints: 0, refusedByCode: {}, retries: 0 };
   const subscription = bus.subscribe(
@@ -68,8 +62,6 @@ export function startHistorianWorker(
         const r = await historian.ingest(batch);
         stats.stored++;
         stats.storedPoints += r.stored.points.length;
-        // The whole batch, duplicates too: a re-delivery after a failed evaluation must be evaluated again.
-        if (afterStore) await afterStore(batch);
       } catch (e) {
         // A 4xx refusal (the value, not the platform, is at fault: e.g. IIP_ERR_STORAGE_SERIES_KIND) is for good.
         if (e instanceof IipError && e.status < 500) {
