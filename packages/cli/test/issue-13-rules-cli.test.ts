@@ -132,15 +132,25 @@ test('rules applied from JSON then YAML, telemetry raises an alarm, the operator
   assert.match(acked.out, new RegExp(`Acknowledged / 已确认 ${a.id}: acked`));
   refused(await iip('alarm', 'ack', a.id), 'IIP_ERR_ALARM_NOT_ACKABLE');
 
+  // Assigned to a user of the tenant (not to a name nobody has), in the history, shown; and back to nobody.
+  assert.match(ok(await iip('alarm', 'assign', a.id, 'admin', '--comment', 'check the door seal')).out, new RegExp(`Assigned to admin / 已指派给 admin: ${a.id}: acked`));
+  const nobody = await iip('alarm', 'assign', a.id, 'no-such-user');
+  refused(nobody, 'IIP_ERR_VALIDATION');
+  assert.match(nobody.err, /no user "no-such-user" in this tenant/);
+  assert.equal((await iip('alarm', 'assign', a.id)).code, 2, 'neither a user nor --nobody');
   const shown2 = ok(await iip('alarm', 'show', a.id));
   assert.match(shown2.out, /history \/ 历史:/);
   assert.match(shown2.out, /\s+ack\s+admin\s+acked\s+door was open/);
+  assert.match(shown2.out, /assignee \/ 处理人: admin/);
+  assert.match(ok(await iip('alarm', 'assign', a.id, '--nobody')).out, /Unassigned \/ 已取消指派/);
   const detail = json<AlarmOut>(await iip('alarm', 'show', a.id, '--json'));
   assert.deepEqual(
     detail.history?.map((h) => [h.type, h.user, h.comment, h.isaState]),
     [
       ['activate', null, null, 'unacked'],
       ['ack', 'admin', 'door was open', 'acked'],
+      ['assign', 'admin', 'check the door seal', 'acked'],
+      ['assign', 'admin', null, 'acked'],
     ],
   );
 

@@ -16,7 +16,7 @@ export type Shelving =
   | { readonly kind: 'timed'; readonly until: number; readonly user: string; readonly since: number }
   | { readonly kind: 'one-shot'; readonly user: string; readonly since: number };
 
-export type OperatorActionType = 'ack' | 'shelve' | 'unshelve' | 'remove-from-service' | 'return-to-service';
+export type OperatorActionType = 'ack' | 'shelve' | 'unshelve' | 'remove-from-service' | 'return-to-service' | 'assign';
 
 export interface OperatorAction {
   readonly type: OperatorActionType;
@@ -47,6 +47,8 @@ export interface AlarmState {
   readonly activations: number;
   /** The last operator action applied (who acknowledged, shelved…), for display; the full trail is the caller's log. */
   readonly lastAction: OperatorAction | null;
+  /** Who is to deal with it (a user name), or null; absent in states stored before assignment existed. */
+  readonly assignee?: string | null;
 }
 
 export type AlarmEvent =
@@ -60,6 +62,7 @@ export type AlarmEvent =
   | { readonly type: 'unsuppress' }
   | { readonly type: 'remove-from-service'; readonly user: string; readonly comment?: string }
   | { readonly type: 'return-to-service'; readonly user: string; readonly comment?: string }
+  | { readonly type: 'assign'; readonly user: string; readonly assignee: string | null; readonly comment?: string }
   | { readonly type: 'tick' };
 
 /** The ISA-18.2 display state; the hiding states win over the process states, out of service first. */
@@ -203,6 +206,14 @@ function step(s: AlarmState, event: AlarmEvent, now: number, maxShelveMs: number
     case 'return-to-service':
       if (!s.outOfService) refuse('IIP_ERR_ALARM_IN_SERVICE', 'the alarm is in service', s, event);
       return { ...s, outOfService: false, lastAction: operator(event, now) };
+    case 'assign': {
+      // Assignment is bookkeeping beside the ISA-18.2 states: any state, any time, to a user or to nobody.
+      if (event.assignee !== null && (typeof event.assignee !== 'string' || event.assignee.length === 0 || event.assignee.length > 200)) {
+        throw new IipError('IIP_ERR_VALIDATION', 'alarm assign: assignee is a user name (1–200 characters) or null', { field: 'assignee' });
+      }
+      if ((s.assignee ?? null) === event.assignee) return s;
+      return { ...s, assignee: event.assignee, lastAction: operator(event, now) };
+    }
     default: {
       const never: never = event;
       throw new IipError('IIP_ERR_VALIDATION', `unknown alarm event ${JSON.stringify(never)}`, { field: 'type' });
@@ -229,7 +240,8 @@ function same(a: AlarmState, b: AlarmState): boolean {
     a.outOfService === b.outOfService &&
     a.activeSince === b.activeSince &&
     a.activations === b.activations &&
-    a.lastAction === b.lastAction
+    a.lastAction === b.lastAction &&
+    (a.assignee ?? null) === (b.assignee ?? null)
   );
 }
 

@@ -470,3 +470,12 @@ function processOf(s: AlarmState): P {
   if (s.acked) return 'normal';
   return s.latched ? 'latched' : 'rtn-unacked';
 }
+
+test('assignment is bookkeeping beside the states: any state, recorded as an operator action, idempotent, never annunciated', () => {
+  const raised = apply(initialAlarmState({}, 0), { type: 'activate' }, 1).state;
+  const a = apply(raised, { type: 'assign', user: 'lead', assignee: 'wang.fang', comment: 'night shift' }, 2);
+  assert.deepEqual([a.changed, a.notify, isaState(a.state), a.state.assignee, a.state.lastAction?.type, a.state.acked], [true, false, 'unacked', 'wang.fang', 'assign', false]);
+  assert.equal(apply(a.state, { type: 'assign', user: 'lead', assignee: 'wang.fang' }, 3).changed, false, 'the same assignee again changes nothing');
+  assert.equal(apply(a.state, { type: 'assign', user: 'lead', assignee: null }, 4).state.assignee, null);
+  assert.throws(() => apply(a.state, { type: 'assign', user: 'lead', assignee: '' }, 5), (e: unknown) => (e as { code?: string }).code === 'IIP_ERR_VALIDATION');
+});

@@ -163,7 +163,7 @@ export async function buildApp(s: AppServices, opts: { logger: boolean }): Promi
     }),
   });
   await app.register(ruleActionRoutes, { outbox: s.rules.actions });
-  await app.register(alarmRoutes, { alarms: s.alarms.service, store: s.alarms.store, registry: s.registry, rules: s.rules.store });
+  await app.register(alarmRoutes, { alarms: s.alarms.service, store: s.alarms.store, registry: s.registry, rules: s.rules.store, users: s.users });
   await app.register(gatewayRoutes, { registry: s.registry, gateways: s.gateways, audit: s.audit, ...(s.rules.edgeChanged && { onConfig: s.rules.edgeChanged }) });
   if (s.identifiers) await app.register(identifierRoutes, { registry: s.registry, identifiers: s.identifiers });
   await app.register(ingestRoutes, { ingest: s.ingest });

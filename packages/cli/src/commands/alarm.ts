@@ -19,6 +19,8 @@ export const alarmHelp = `iip alarm — alarms and the operator's actions / 告�
   iip alarm unshelve <id> [--comment C]             end shelving / 取消搁置
   iip alarm out-of-service <id> [--comment C]       remove from service, e.g. for sensor maintenance / 停用（如维护传感器）
   iip alarm return-to-service <id> [--comment C]    back in service / 恢复服务
+  iip alarm assign <id> (<user> | --nobody) [--comment C]
+      who is to deal with it (a user of the tenant), or nobody / 指派处理人（本租户用户），或取消指派
 
   States (ISA-18.2) / 状态: normal, unacked, acked, rtn-unacked, latched, shelved, suppressed, out-of-service.
   Refusals carry their code, e.g. IIP_ERR_ALARM_NOT_ACKABLE, IIP_ERR_ALARM_SHELVE_DURATION (more than the
@@ -44,6 +46,8 @@ export interface Alarm {
   activeSince: number | null;
   activations: number;
   lastAction: { type: string; user: string; at: number; comment?: string } | null;
+  assignee?: string | null;
+  ruleName?: string | null;
   raisedAt: number;
   updatedAt: number;
   version: number;
@@ -70,7 +74,7 @@ function shelvingLabel(a: Alarm): string {
 function describeAlarm(a: Alarm): string[] {
   const lines = [
     `alarm / 告警 ${a.id}  ${a.isaState}${a.open ? '' : ' (closed / 已关闭)'}`,
-    `  rule / 规则:       ${a.rule}`,
+    `  rule / 规则:       ${a.rule}${a.ruleName && a.ruleName !== a.rule ? `  "${a.ruleName}"` : ''}`,
     `  device / 设备:     ${a.device}`,
     `  severity / 级别:   ${a.severity}`,
     `  message / 消息:    ${a.message || '-'}`,
@@ -78,6 +82,7 @@ function describeAlarm(a: Alarm): string[] {
     `  active / 活动:     ${a.active ? `yes / 是, since / 自 ${a.activeSince === null ? '?' : isoTime(a.activeSince)}` : 'no / 否'}; acked / 已确认: ${a.acked ? 'yes / 是' : 'no / 否'}${a.latched ? '; latched / 闭锁' : ''}`,
     `  shelved / 搁置:    ${shelvingLabel(a)}`,
     `  out of service / 停用: ${a.outOfService ? 'yes / 是' : 'no / 否'}${a.suppressed ? '; suppressed by design / 设计抑制' : ''}`,
+    `  assignee / 处理人: ${a.assignee ?? '-'}`,
   ];
   return lines;
 }
@@ -95,6 +100,7 @@ export async function alarm(argv: string[], out: (s: string) => void): Promise<v
     comment: { type: 'string' },
     for: { type: 'string' },
     'one-shot': { type: 'boolean' },
+    nobody: { type: 'boolean' },
   });
   if (values.help || wantsHelp(sub)) return out(alarmHelp);
   const api = ApiClient.fromEnv(values.url, values.tenant);
@@ -150,7 +156,15 @@ export async function alarm(argv: string[], out: (s: string) => void): Promise<v
       return act(one('iip alarm out-of-service <id> [--comment C]'), 'out-of-service', comment, 'Removed from service / 已停用');
     case 'return-to-service':
       return act(one('iip alarm return-to-service <id> [--comment C]'), 'return-to-service', comment, 'Returned to service / 已恢复服务');
+    case 'assign': {
+      const usage = 'iip alarm assign <id> (<user> | --nobody) [--comment C]';
+      const id = required(positionals, 0, 'id', usage);
+      const user = positionals[1];
+      noMore(positionals, user === undefined ? 1 : 2, usage);
+      if ((user === undefined) === !values.nobody) throw new UsageError(`give either a user or --nobody: ${usage}`);
+      return act(id, 'assign', { assignee: user ?? null, ...comment }, user === undefined ? 'Unassigned / 已取消指派' : `Assigned to ${user} / 已指派给 ${user}:`);
+    }
     default:
-      throw new UsageError(`unknown subcommand "iip alarm ${sub}"; use list, show, ack, shelve, unshelve, out-of-service or return-to-service`);
+      throw new UsageError(`unknown subcommand "iip alarm ${sub}"; use list, show, ack, shelve, unshelve, out-of-service, return-to-service or assign`);
   }
 }

@@ -34,13 +34,17 @@ export function publicAlarm(a: Alarm, ruleName: string | null = null): Record<st
     activeSince: s.activeSince,
     activations: s.activations,
     lastAction: s.lastAction,
+    assignee: s.assignee ?? null,
     raisedAt: a.raisedAt,
     updatedAt: a.updatedAt,
     version: a.version,
   };
 }
 
-export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmService; store: AlarmStore; registry: RegistryService; rules: Pick<RuleStore, 'listRules'> }): Promise<void> {
+export async function alarmRoutes(
+  app: FastifyInstance,
+  opts: { alarms: AlarmService; store: AlarmStore; registry: RegistryService; rules: Pick<RuleStore, 'listRules'>; users: { tenantOf(username: string): Promise<string | undefined> } },
+): Promise<void> {
   const { store, registry } = opts;
 
   /** The tenant's rule names by id (one read per answer, however many alarms it holds). */
@@ -190,6 +194,15 @@ export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmSer
     },
     { path: 'unshelve', description: 'Ends shelving.', body: { comment }, event: (b, user) => ({ type: 'unshelve', user, ...(b.comment !== undefined && { comment: b.comment as string }) }) },
     {
+      path: 'assign',
+      description: 'Assigns the alarm to a user (who is to deal with it), or to nobody with `assignee: null`; recorded in its history. The state does not change.',
+      body: { assignee: { type: ['string', 'null'], minLength: 1, maxLength: 200 }, comment },
+      event: (b, user) => {
+        if (b.assignee === undefined) throw new IipError('IIP_ERR_VALIDATION', 'assignee: a user name, or null to unassign', { field: 'assignee' });
+        return { type: 'assign', user, assignee: b.assignee as string | null, ...(b.comment !== undefined && { comment: b.comment as string }) };
+      },
+    },
+    {
       path: 'out-of-service',
       description: 'Removes the alarm from service (maintenance): it is tracked but never annunciated.',
       body: { comment },
@@ -209,6 +222,11 @@ export async function alarmRoutes(app: FastifyInstance, opts: { alarms: AlarmSer
       async (req) => {
         const a = await target(req, req.params.id, 'alarms:ack', `${act.path} an alarm`);
         const p = principal(req);
+        const assignee = (req.body as { assignee?: unknown } | undefined)?.assignee;
+        if (act.path === 'assign' && typeof assignee === 'string') {
+          // An alarm is assigned to a user of its own tenant, not to a name that means nobody.
+          if ((await opts.users.tenantOf(assignee)) !== p.tenant) throw new IipError('IIP_ERR_VALIDATION', `assignee: no user "${assignee}" in this tenant`, { field: 'assignee', assignee });
+        }
         const done = await opts.alarms.act(p.tenant, a.id, act.event(req.body ?? {}, p.username));
         return publicAlarm(done, (await ruleNames(p.tenant)).get(done.rule) ?? null);
       },
