@@ -1,4 +1,4 @@
-// node profincl.mjs <cpuprofile> fromSec toSec [top=40]: inclusive and self time per function in a window
+// node bench/tools/cpuprofile-inclusive.mjs <file.cpuprofile> <fromSec> <toSec> [top=40]: inclusive and self time per function in a window of the run
 import { readFileSync } from 'node:fs';
 const [file, fromS, toS, topArg] = process.argv.slice(2);
 const p = JSON.parse(readFileSync(file, 'utf8'));

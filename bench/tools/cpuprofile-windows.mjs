@@ -1,4 +1,4 @@
-// node profwin.mjs <cpuprofile> [windowMs=1000] [top=8] [fromSec] [toSec]: self time per function per window
+// node bench/tools/cpuprofile-windows.mjs <file.cpuprofile> [windowMs=1000] [top=8] [fromSec] [toSec]: self time per function in each window of the run
 import { readFileSync } from 'node:fs';
 const [file, winArg, topArg, fromArg, toArg] = process.argv.slice(2);
 const p = JSON.parse(readFileSync(file, 'utf8'));
