@@ -256,7 +256,7 @@ export function SignedInApp({
       case 'audit':
         return <AuditPage key={acting} api={api} />;
       case 'alarms':
-        return <AlarmsPage key={acting} api={api} access={access} />;
+        return <AlarmsPage key={acting} api={api} access={access} username={session.user.username} />;
       case 'alarm-kpis':
         return <AlarmKpisPage key={acting} api={api} access={access} />;
       case 'rules':

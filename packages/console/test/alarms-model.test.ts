@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { ALARMS_DICTIONARY, alarmsErrorText, alarmsText } from '../src/alarms/alarms-i18n.ts';
 import {
   type AlarmItem,
+  alarmsApi,
   alarmsCsv,
+  assigneeChoices,
   annunciationKeys,
   bannerSummary,
   conditionSummary,
@@ -15,12 +17,14 @@ import {
   parseRuleJson,
   SEVERITIES,
 } from '../src/alarms/alarms-model.ts';
+import type { ApiClient } from '../src/api-client.ts';
 import { parseRoute, routeHref } from '../src/route.ts';
 
 function alarm(id: string, over: Partial<AlarmItem> = {}): AlarmItem {
   return {
     id,
     rule: 'hot',
+    ruleName: 'Too hot / 过热',
     device: 'm1',
     severity: 'medium',
     message: 'too hot',
@@ -35,6 +39,7 @@ function alarm(id: string, over: Partial<AlarmItem> = {}): AlarmItem {
     activeSince: 1_000,
     activations: 1,
     lastAction: null,
+    assignee: null,
     raisedAt: 1_000,
     updatedAt: 1_000,
     version: 1,
@@ -77,6 +82,51 @@ test('the open list filters by severity and state and sorts by time or severity'
   assert.deepEqual(ids(filterAndSort(items, { severity: 'high', state: '', sort: 'time' })), ['inactive', 'mid-high']);
   assert.deepEqual(ids(filterAndSort(items, { severity: '', state: 'acked', sort: 'time' })), ['mid-high']);
   assert.equal(items[0]?.id, 'old-crit', 'the input is not reordered');
+});
+
+test('"assigned to me" keeps the alarms assigned to that user, with the other filters and the sort', () => {
+  const items = [
+    alarm('mine-old', { assignee: 'ana', activeSince: 100 }),
+    alarm('theirs', { assignee: 'bo', activeSince: 200 }),
+    alarm('nobodys', { activeSince: 300 }),
+    alarm('mine-new', { assignee: 'ana', activeSince: 400, severity: 'low' }),
+  ];
+  const ids = (xs: AlarmItem[]) => xs.map((a) => a.id);
+  assert.deepEqual(ids(filterAndSort(items, { severity: '', state: '', sort: 'time', assignedTo: 'ana' })), ['mine-new', 'mine-old']);
+  assert.deepEqual(ids(filterAndSort(items, { severity: 'low', state: '', sort: 'time', assignedTo: 'ana' })), ['mine-new']);
+  assert.deepEqual(ids(filterAndSort(items, { severity: '', state: '', sort: 'time', assignedTo: 'cy' })), []);
+  assert.equal(filterAndSort(items, { severity: '', state: '', sort: 'time', assignedTo: '' }).length, 4, 'empty: anyone');
+});
+
+test('the Assign picker offers people who can sign in, sorted, and keeps the current assignee', () => {
+  const users = [
+    { username: 'zoe', kind: 'person', disabled: false },
+    { username: 'etl-bot', kind: 'service', disabled: false },
+    { username: 'gone', kind: 'person', disabled: true },
+    { username: 'admin', disabled: false },
+  ];
+  assert.deepEqual(assigneeChoices(users, null), ['admin', 'zoe']);
+  assert.deepEqual(assigneeChoices(users, 'gone'), ['admin', 'gone', 'zoe']);
+  assert.deepEqual(assigneeChoices(users, 'zoe'), ['admin', 'zoe']);
+  assert.deepEqual(assigneeChoices([], null), []);
+});
+
+test('an assignment is POSTed as {assignee, comment?}; null assigns to nobody', async () => {
+  const calls: Array<[string, string, unknown]> = [];
+  const api = {
+    call: async (method: string, path: string, body?: unknown) => {
+      calls.push([method, path, body]);
+      return alarm('a/1');
+    },
+  } as unknown as ApiClient;
+  await alarmsApi.act(api, 'a/1', { type: 'assign', assignee: 'ana', comment: ' on it ' });
+  await alarmsApi.act(api, 'a/1', { type: 'assign', assignee: null, comment: '  ' });
+  await alarmsApi.act(api, 'a/1', { type: 'ack' });
+  assert.deepEqual(calls, [
+    ['POST', '/alarms/a%2F1/assign', { assignee: 'ana', comment: 'on it' }],
+    ['POST', '/alarms/a%2F1/assign', { assignee: null }],
+    ['POST', '/alarms/a%2F1/ack', {}],
+  ]);
 });
 
 test('CSV: the documented columns, quoted fields, formulas defused, ISO times', () => {
@@ -126,6 +176,9 @@ test('the alarm and rule pages’ dictionary: same keys, same placeholders, noth
   for (const s of SEVERITIES) assert.ok(Object.hasOwn(ALARMS_DICTIONARY.en, `severity.${s}`), `severity.${s}`);
   assert.equal(alarmsText('zh', 'state.unacked'), '未确认');
   assert.equal(alarmsText('en', 'state.unacked'), 'Unacknowledged');
+  assert.deepEqual([alarmsText('en', 'col.assignee'), alarmsText('zh', 'col.assignee')], ['Assignee', '处理人']);
+  assert.deepEqual([alarmsText('en', 'act.assign'), alarmsText('zh', 'act.assign'), alarmsText('zh', 'assign.nobody')], ['Assign', '指派', '无人']);
+  assert.ok(Object.hasOwn(ALARMS_DICTIONARY.en, 'action.assign'), 'the history names assign entries');
   assert.equal(alarmsText('en', 'open.count', { shown: 1, total: 2 }), '1 of 2 open alarms shown.');
   assert.match(alarmsErrorText('zh', 'IIP_ERR_ALARM_NOT_ACKABLE') ?? '', /确认/);
   assert.equal(alarmsErrorText('en', 'IIP_ERR_SOMETHING'), undefined);

@@ -4,9 +4,11 @@
  * property with its code and field, then the good rule checks and saves; a save over someone else's newer version
  * says IIP_ERR_CONFLICT); telemetry is posted the way a device posts it (POST /api/v1/ingest with its own HTTP
  * Basic credential); on the Alarms page the alarm appears with the banner at 1, is acknowledged with a comment
- * (Acknowledged, banner 0, the history in the detail view), clears and shows in History as normal (CSV export of
- * the loaded rows), is raised again and shelved one-shot (Shelved, a beep with the sound on), and clears; the
- * pages' texts switch to 中文.
+ * (Acknowledged, banner 0, the history in the detail view), is assigned in the detail view to the admin (the list's
+ * Assignee column, "assigned to me", the assign entry in the history) and to nobody, clears and shows in History as
+ * normal (CSV export of the loaded rows), is raised again and shelved one-shot (Shelved, a beep with the sound on),
+ * and clears; the pages' texts switch to 中文; an operator, who may not list the users, assigns by name (a name
+ * that is no user of the tenant refused in place) and to nobody. Rules are shown by the name the platform sends.
  *
  * Run: node --import tsx --test packages/console/test/issue-13-alarms.e2e.test.ts
  */
@@ -21,6 +23,7 @@ import { apiCaller } from './e2e-api.ts';
 import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
 
 const PASSWORD = 'harbour-lamp-kettle-7';
+const OP_PASSWORD = 'lantern-quay-otter-42';
 const BOILER = {
   id: 'boiler',
   name: 'Boiler',
@@ -63,6 +66,8 @@ before(async () => {
   const dev = await call<{ secret: string }>('POST', '/devices', { body: { id: 'b1', name: 'Boiler 1', product: 'boiler' } });
   assert.equal(dev.status, 201);
   secret = dev.body.secret;
+  // alarms:ack without users:read: the Assign form falls back to a typed name.
+  assert.equal((await call('POST', '/users', { body: { username: 'op1', password: OP_PASSWORD, grants: [{ role: 'operator' }] } })).status, 201);
   browser = await launchBrowser();
 });
 
@@ -84,7 +89,7 @@ async function typeRule(page: Page, doc: unknown): Promise<void> {
   await page.getByTestId('rule-json').fill(JSON.stringify(doc, null, 2));
 }
 
-test('rules page, alarms page and banner: check, save, raise, acknowledge, clear, history, shelve; 中文', { timeout: 240_000 }, async () => {
+test('rules page, alarms page and banner: check, save, raise, acknowledge, assign, clear, history, shelve; 中文; an operator assigns by name', { timeout: 240_000 }, async () => {
   assert.ok(platform && browser, 'platform and browser started');
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(30_000);
@@ -155,8 +160,12 @@ test('rules page, alarms page and banner: check, save, raise, acknowledge, clear
     assert.equal(await row.getByTestId('alarm-severity').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(207, 34, 46)', 'high is red');
     assert.equal(await text(row.getByTestId('alarm-device')), 'b1');
     assert.equal(await row.getByTestId('alarm-device').getAttribute('href'), '#/devices/b1');
-    assert.equal(await text(row.getByTestId('alarm-rule')), 'Boiler too hot boiler-hot');
+    // The rule's name as the platform sends it (the English half of "Boiler too hot / 锅炉过热"), the id as the tooltip.
+    assert.equal(await text(row.getByTestId('alarm-rule')), 'Boiler too hot');
+    assert.equal(await row.getByTestId('alarm-rule').getAttribute('title'), 'boiler-hot');
     assert.equal(await text(row.getByTestId('alarm-message')), 'Boiler above 90 °C');
+    assert.equal(await text(row.getByTestId('alarm-assignee')), '—');
+    assert.deepEqual((await page.getByTestId('alarms-table').locator('th').allTextContents()).slice(3, 8), ['Rule', 'Message', 'Since', 'Assignee', 'Last action']);
     await bannerCount(page, 1);
     assert.equal(await page.getByTestId('alarm-banner-link').getAttribute('data-severity'), 'high');
     assert.match((await page.getByTestId('alarm-banner-count').getAttribute('class')) ?? '', /sev-high/);
@@ -182,6 +191,52 @@ test('rules page, alarms page and banner: check, save, raise, acknowledge, clear
     ]);
     assert.equal(await text(detail.getByTestId('alarm-history-entry').nth(1).getByTestId('alarm-history-comment')), 'checking the burner');
     assert.deepEqual((await detail.getByTestId('alarm-history-entry').nth(1).locator('td').allTextContents()).slice(1), ['Acknowledged', 'admin', 'checking the burner', 'Acknowledged']);
+  });
+
+  await withScreenshot(page, 'alarms-assign', async () => {
+    const row = rows(page).first();
+    const id = (await row.getAttribute('data-id')) ?? '';
+    const detail = page.getByTestId('alarm-detail');
+    assert.equal(await text(detail.getByTestId('alarm-detail-rule')), 'Boiler too hot boiler-hot', 'the name, and the id beside it');
+    assert.equal(await text(detail.getByTestId('alarm-detail-rule-id')), 'boiler-hot');
+    assert.equal(await text(detail.getByTestId('alarm-detail-assignee')), '—');
+    // The admin may list the users: a picker of the tenant's people, Nobody first, the signed-in user chosen.
+    await detail.getByTestId('alarm-assign').click();
+    await page.locator('[data-testid="alarm-assign-form"][data-mode="pick"]').waitFor();
+    const picker = detail.getByTestId('alarm-assignee-select');
+    assert.deepEqual(await picker.locator('option').allTextContents(), ['Nobody', 'admin', 'op1']);
+    assert.equal(await picker.inputValue(), 'admin');
+    await detail.getByTestId('alarm-assign-comment').fill('yours until the burner is back');
+    await detail.getByTestId('alarm-assign-submit').click();
+    await detail.locator('[data-testid="alarm-detail-assignee"][data-assignee="admin"]').waitFor();
+    assert.equal(await text(detail.getByTestId('alarm-assign-done')), 'Assign: done.');
+    assert.equal(await detail.getByTestId('alarm-assign-form').count(), 0, 'the form closes');
+    const entry = detail.locator('[data-testid="alarm-history-entry"][data-type="assign"]');
+    await entry.waitFor();
+    assert.deepEqual((await entry.locator('td').allTextContents()).slice(1), ['Assigned', 'admin', 'yours until the burner is back', 'Acknowledged'], 'the state stays as it was');
+    // The list shows it at its next refresh; "assigned to me" keeps it.
+    await page.locator(`[data-testid="alarm-row"][data-id="${id}"] [data-testid="alarm-assignee"][data-assignee="admin"]`).waitFor();
+    assert.equal(await text(row.getByTestId('alarm-assignee')), 'admin');
+    assert.match((await text(row.getByTestId('alarm-last-action'))) ?? '', /^Assigned · admin · .* “yours until the burner is back”$/);
+    await page.getByTestId('alarms-filter-mine').check();
+    assert.equal(await rows(page).count(), 1);
+    const stored = await call<{ assignee: string | null; isaState: string; ruleName: string }>('GET', `/alarms/${encodeURIComponent(id)}`);
+    assert.deepEqual([stored.body.assignee, stored.body.isaState, stored.body.ruleName], ['admin', 'acked', RULE.name]);
+    // To nobody: the picker's first choice; "assigned to me" then shows nothing.
+    await detail.getByTestId('alarm-assign').click();
+    await page.locator('[data-testid="alarm-assign-form"][data-mode="pick"]').waitFor();
+    assert.equal(await picker.inputValue(), 'admin', 'the current assignee first');
+    await picker.selectOption('');
+    await detail.getByTestId('alarm-assign-submit').click();
+    await detail.locator('[data-testid="alarm-detail-assignee"][data-assignee=""]').waitFor();
+    assert.equal(await text(detail.getByTestId('alarm-detail-assignee')), '—');
+    assert.equal(await detail.locator('[data-testid="alarm-history-entry"][data-type="assign"]').count(), 2);
+    await page.getByTestId('alarms-empty').waitFor();
+    assert.equal(await text(page.getByTestId('alarms-empty')), 'No open alarms match the filter.');
+    await page.getByTestId('alarms-filter-mine').uncheck();
+    await page.locator(`[data-testid="alarm-row"][data-id="${id}"] [data-testid="alarm-assignee"][data-assignee=""]`).waitFor();
+    assert.equal(await text(row.getByTestId('alarm-assignee')), '—');
+    assert.equal((await call<{ assignee: string | null }>('GET', `/alarms/${encodeURIComponent(id)}`)).body.assignee, null);
   });
 
   let firstId = '';
@@ -245,10 +300,16 @@ test('rules page, alarms page and banner: check, save, raise, acknowledge, clear
     assert.equal(await text(page.getByTestId('alarms-filter-state').locator('option').nth(1)), '未确认');
     await page.getByTestId('alarms-tab-history').click();
     await page.getByTestId('history-row').nth(1).waitFor();
-    assert.deepEqual(await page.getByTestId('history-table').locator('th').allTextContents(), ['产生时间', '设备', '规则', '严重度', '消息', '状态', '最近变化']);
+    assert.deepEqual(await page.getByTestId('history-table').locator('th').allTextContents(), ['产生时间', '设备', '规则', '严重度', '消息', '状态', '处理人', '最近变化']);
     assert.deepEqual(await page.getByTestId('history-row').getByTestId('alarm-state').allTextContents(), ['正常', '正常']);
     assert.equal(await text(page.getByTestId('history-row').first().getByTestId('alarm-severity')), '高');
-    assert.equal(await text(page.getByTestId('history-row').first().getByTestId('alarm-rule')), '锅炉过热 boiler-hot');
+    assert.equal(await text(page.getByTestId('history-row').first().getByTestId('alarm-rule')), '锅炉过热');
+    assert.deepEqual(await page.getByTestId('history-row').getByTestId('alarm-assignee').allTextContents(), ['—', '—']);
+    // The first alarm's history names its assignments.
+    await page.getByTestId('history-row').nth(1).click();
+    await page.getByTestId('alarm-detail').getByTestId('alarm-history-entry').nth(4).waitFor();
+    assert.deepEqual(await page.getByTestId('alarm-detail').getByTestId('alarm-history-entry').locator('td:nth-child(2)').allTextContents(), ['产生', '确认', '指派', '指派', '恢复正常']);
+    assert.equal(await text(page.getByTestId('alarm-detail').getByTestId('alarm-assign')), '指派');
     await page.getByTestId('history-row').first().click();
     await page.getByTestId('alarm-detail').getByTestId('alarm-history-entry').nth(2).waitFor();
     assert.deepEqual(await page.getByTestId('alarm-detail').getByTestId('alarm-history-entry').locator('td:nth-child(2)').allTextContents(), ['产生', '搁置', '恢复正常']);
@@ -257,5 +318,48 @@ test('rules page, alarms page and banner: check, save, raise, acknowledge, clear
     assert.equal(await text(page.locator('.rules-page h2')), '规则');
     assert.equal(await text(page.getByTestId('rule-new')), '新建规则');
     assert.equal(await text(page.getByTestId('rule-edit')), '编辑');
+  });
+
+  await withScreenshot(page, 'alarms-assign-operator', async () => {
+    // An operator acts on alarms but may not list the users: a name is typed in, and the platform checks it.
+    await page.getByTestId('nav-sign-out').click();
+    await page.getByTestId('login-username').fill('op1');
+    await page.getByTestId('login-password').fill(OP_PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('nav-alarms').click();
+    await page.getByTestId('alarms-empty').waitFor();
+    await sendT(96);
+    await rows(page).first().waitFor();
+    const row = rows(page).first();
+    await row.getByTestId('alarm-message').click();
+    const detail = page.getByTestId('alarm-detail');
+    await detail.getByTestId('alarm-assign').click();
+    await page.locator('[data-testid="alarm-assign-form"][data-mode="type"]').waitFor();
+    const name = detail.getByTestId('alarm-assignee-input');
+    assert.equal(await name.inputValue(), 'op1', 'the signed-in user first');
+    await name.fill('nobody-here');
+    await detail.getByTestId('alarm-assign-submit').click();
+    const refused = detail.getByTestId('alarm-assign-error');
+    await refused.waitFor();
+    assert.equal(await refused.getAttribute('data-code'), 'IIP_ERR_VALIDATION');
+    assert.match((await text(refused)) ?? '', /nobody-here/);
+    assert.equal(await detail.getByTestId('alarm-assign-form').count(), 1, 'the form stays for another try');
+    await name.fill('op1');
+    await detail.getByTestId('alarm-assign-submit').click();
+    await detail.locator('[data-testid="alarm-detail-assignee"][data-assignee="op1"]').waitFor();
+    assert.equal(await refused.count(), 0);
+    await page.locator('[data-testid="alarm-row"] [data-testid="alarm-assignee"][data-assignee="op1"]').waitFor();
+    assert.equal(await text(page.getByTestId('alarms-filter-mine').locator('..')), '指派给我');
+    await page.getByTestId('alarms-filter-mine').check();
+    assert.equal(await rows(page).count(), 1);
+    assert.deepEqual((await page.getByTestId('alarms-table').locator('th').allTextContents()).slice(6, 7), ['处理人']);
+    // Nobody, typed: the box beside the name.
+    await detail.getByTestId('alarm-assign').click();
+    await detail.getByTestId('alarm-assign-nobody').check();
+    assert.equal(await name.isDisabled(), true);
+    await detail.getByTestId('alarm-assign-submit').click();
+    await detail.locator('[data-testid="alarm-detail-assignee"][data-assignee=""]').waitFor();
+    await page.getByText('没有符合筛选条件的报警。').waitFor();
+    await sendT(60);
   });
 });

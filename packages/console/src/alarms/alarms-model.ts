@@ -1,7 +1,7 @@
 /**
  * The alarm and rule pages, the part without React: the API's shapes (docs/reference/alarms.md, rules.md), the
  * ISA-18.2 display states and severities in the order the pages show them, what the header banner counts, the
- * list's filter and sort, a rule's condition in one line, and the history CSV. Pure, so it is unit-tested in Node.
+ * list's filter and sort, who an alarm may be assigned to, a rule's condition in one line, and the history CSV. Pure, so it is unit-tested in Node.
  */
 import type { ApiClient } from '../api-client';
 
@@ -30,6 +30,8 @@ export interface LastAction {
 export interface AlarmItem {
   readonly id: string;
   readonly rule: string;
+  /** The rule's name now, as the platform sends it with every alarm; null once the rule is deleted. */
+  readonly ruleName: string | null;
   readonly device: string;
   readonly severity: string;
   readonly message: string;
@@ -44,6 +46,8 @@ export interface AlarmItem {
   readonly activeSince: number | null;
   readonly activations: number;
   readonly lastAction: LastAction | null;
+  /** The user who is to deal with it (POST /alarms/{id}/assign), or null. */
+  readonly assignee: string | null;
   readonly raisedAt: number;
   readonly updatedAt: number;
   readonly version: number;
@@ -80,7 +84,9 @@ export interface AlarmQuery {
 export type AlarmAction =
   | { readonly type: 'ack'; readonly comment?: string }
   | { readonly type: 'shelve'; readonly durationMs?: number; readonly comment?: string }
-  | { readonly type: 'unshelve' | 'out-of-service' | 'return-to-service'; readonly comment?: string };
+  | { readonly type: 'unshelve' | 'out-of-service' | 'return-to-service'; readonly comment?: string }
+  /** `assignee: null` assigns it to nobody. */
+  | { readonly type: 'assign'; readonly assignee: string | null; readonly comment?: string };
 
 /** Timed shelving choices (ms); `undefined` is one-shot (until the alarm returns to normal). */
 export const SHELVE_CHOICES: ReadonlyArray<{ readonly id: '15m' | '1h' | '8h' | 'oneShot'; readonly ms: number | undefined }> = [
@@ -107,7 +113,9 @@ export const alarmsApi = {
     const body =
       a.type === 'shelve'
         ? { ...(a.durationMs === undefined ? { kind: 'one-shot' } : { kind: 'timed', durationMs: a.durationMs }), ...comment }
-        : comment;
+        : a.type === 'assign'
+          ? { assignee: a.assignee, ...comment }
+          : comment;
     return api.call('POST', `/alarms/${encodeURIComponent(id)}/${a.type}`, body);
   },
 };
@@ -155,13 +163,26 @@ export interface ListFilter {
   readonly severity: Severity | '';
   readonly state: IsaState | '';
   readonly sort: SortKey;
+  /** Only alarms assigned to this user ("assigned to me"); the API has no such filter, so it is applied to the loaded list. */
+  readonly assignedTo?: string;
 }
 
-/** The open list: filtered by severity and display state; newest first, or most severe first (then newest). */
+/** The open list: filtered by severity, display state and assignee; newest first, or most severe first (then newest). */
 export function filterAndSort(items: readonly AlarmItem[], f: ListFilter): AlarmItem[] {
-  const out = items.filter((a) => (!f.severity || a.severity === f.severity) && (!f.state || a.isaState === f.state));
+  const out = items.filter((a) => (!f.severity || a.severity === f.severity) && (!f.state || a.isaState === f.state) && (!f.assignedTo || a.assignee === f.assignedTo));
   const byTime = (a: AlarmItem, b: AlarmItem) => sinceOf(b) - sinceOf(a) || b.raisedAt - a.raisedAt || (a.id < b.id ? 1 : -1);
   return out.sort(f.sort === 'severity' ? (a, b) => severityRank(a.severity) - severityRank(b.severity) || byTime(a, b) : byTime);
+}
+
+/**
+ * The names the Assign form offers, from GET /users: people who can sign in (a service account acts only through
+ * API tokens and a disabled user not at all, so neither deals with an alarm), sorted; the current assignee stays
+ * among them even when it is neither, so the picker can show what is set.
+ */
+export function assigneeChoices(users: ReadonlyArray<{ readonly username: string; readonly kind?: string; readonly disabled?: boolean }>, current: string | null): string[] {
+  const names = new Set(users.filter((u) => u.kind !== 'service' && !u.disabled).map((u) => u.username));
+  if (current) names.add(current);
+  return [...names].sort((a, b) => a.localeCompare(b));
 }
 
 /** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; a leading =+-@ is defused for spreadsheets. */

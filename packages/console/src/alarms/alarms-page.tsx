@@ -1,13 +1,15 @@
 /**
  * 报警 / Alarms: the live list of open alarms (refreshed every 2.5 s; rows are keyed by id, so a refresh changes
- * what changed and nothing blinks), filtered by severity and ISA-18.2 state, sorted by time or severity, with the
- * operator's actions per row (acknowledge, shelve, unshelve, out of / return to service, each with a comment); the
- * History tab (every alarm raised in a time range, older pages with `before=`, CSV of what is loaded); and a
- * detail view with the alarm's history. Buttons follow the access summary; the platform decides each action again
- * and a refusal shows its code in the row.
+ * what changed and nothing blinks), filtered by severity, ISA-18.2 state and "assigned to me", sorted by time or
+ * severity, with the operator's actions per row (acknowledge, shelve, unshelve, out of / return to service, each
+ * with a comment); the History tab (every alarm raised in a time range, older pages with `before=`, CSV of what is
+ * loaded); and a detail view with the alarm's history and its assignment (to a user of the tenant, or to nobody).
+ * Rules are named as the platform names them with each alarm (`ruleName`). Buttons follow the access summary; the
+ * platform decides each action again and a refusal shows its code where it was asked.
  */
 import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
-import { hasAnywhere } from '../admin/admin-access';
+import { hasAnywhere, hasTenantWide } from '../admin/admin-access';
+import { usersApi } from '../admin/admin-api';
 import { type Problem, toProblem } from '../admin/admin-ui';
 import type { ApiClient } from '../api-client';
 import type { AccessSummary } from '../api-types';
@@ -23,11 +25,11 @@ import {
   type AlarmPage,
   alarmsApi,
   alarmsCsv,
+  assigneeChoices,
   filterAndSort,
   ISA_STATES,
   type IsaState,
   type ListFilter,
-  rulesApi,
   SEVERITIES,
   type Severity,
   SHELVE_CHOICES,
@@ -40,34 +42,14 @@ export const ALARMS_REFRESH_MS = 2500;
 const OPEN_LIMIT = 500;
 const HISTORY_PAGE = 100;
 
-type RuleNames = ReadonlyMap<string, string>;
-
-/** Rule names for the Rule column, when the user may read rules (else the ids are shown). */
-function useRuleNames(api: ApiClient, access: AccessSummary | undefined): RuleNames {
-  const [names, setNames] = useState<RuleNames>(new Map());
-  const canRead = hasAnywhere(access, 'rules:read');
-  useEffect(() => {
-    if (!canRead) return;
-    let stopped = false;
-    rulesApi.list(api).then(
-      (rs) => {
-        if (!stopped) setNames(new Map(rs.map((r) => [r.id, r.name ?? r.id])));
-      },
-      () => undefined,
-    );
-    return () => {
-      stopped = true;
-    };
-  }, [api, canRead]);
-  return names;
-}
-
-export function AlarmsPage({ api, access }: { api: ApiClient; access: AccessSummary | undefined }) {
+/** `username`: the signed-in user, for "assigned to me" and as the Assign form's first choice. */
+export function AlarmsPage({ api, access, username }: { api: ApiClient; access: AccessSummary | undefined; username?: string }) {
   const t = useAlarmsText();
   const [tab, setTab] = useState<'open' | 'history'>('open');
   const [selected, setSelected] = useState<string | undefined>();
-  const ruleNames = useRuleNames(api, access);
   const canAck = hasAnywhere(access, 'alarms:ack');
+  // GET /users needs users:read on the whole tenant; without it the Assign form asks for a name instead of asking in vain.
+  const canListUsers = hasTenantWide(access, 'users:read');
   return (
     <main className="page admin-page alarms-page" data-testid="alarms-page">
       <div className="page-head">
@@ -83,41 +65,53 @@ export function AlarmsPage({ api, access }: { api: ApiClient; access: AccessSumm
         </button>
       </div>
       {tab === 'open' ? (
-        <OpenAlarms api={api} canAck={canAck} ruleNames={ruleNames} selected={selected} onSelect={setSelected} />
+        <OpenAlarms api={api} canAck={canAck} username={username} selected={selected} onSelect={setSelected} />
       ) : (
-        <AlarmHistory api={api} ruleNames={ruleNames} selected={selected} onSelect={setSelected} />
+        <AlarmHistory api={api} selected={selected} onSelect={setSelected} />
       )}
-      {selected && <AlarmDetailPanel key={selected} api={api} id={selected} ruleNames={ruleNames} onClose={() => setSelected(undefined)} />}
+      {selected && (
+        <AlarmDetailPanel key={selected} api={api} id={selected} canAck={canAck} canListUsers={canListUsers} username={username} onClose={() => setSelected(undefined)} />
+      )}
     </main>
   );
 }
 
-function RuleCell({ rule, names }: { rule: string; names: RuleNames }) {
+/** The rule's name in the chosen language (its id once the rule is deleted); the id is the tooltip. */
+function RuleCell({ a }: { a: Pick<AlarmItem, 'rule' | 'ruleName'> }) {
   const { lang } = useI18n();
-  const name = names.get(rule);
   return (
-    <td data-testid="alarm-rule" data-rule={rule}>
-      {name ? localName(name, rule, lang) : rule}
-      {name && <span className="muted small mono"> {rule}</span>}
+    <td data-testid="alarm-rule" data-rule={a.rule} title={a.rule}>
+      {a.ruleName ? localName(a.ruleName, a.rule, lang) : a.rule}
     </td>
   );
 }
 
+function AssigneeCell({ assignee }: { assignee: string | null }) {
+  return (
+    <td data-testid="alarm-assignee" data-assignee={assignee ?? ''}>
+      {assignee ?? <span className="muted">—</span>}
+    </td>
+  );
+}
+
+/** The actions in a row; assigning, which needs a user picker, is the detail view's. */
+type RowAction = Exclude<AlarmAction['type'], 'assign'>;
+
 interface Editing {
   readonly id: string;
-  readonly type: AlarmAction['type'];
+  readonly type: RowAction;
 }
 
 function OpenAlarms({
   api,
   canAck,
-  ruleNames,
+  username,
   selected,
   onSelect,
 }: {
   api: ApiClient;
   canAck: boolean;
-  ruleNames: RuleNames;
+  username: string | undefined;
   selected: string | undefined;
   onSelect: (id: string) => void;
 }) {
@@ -126,12 +120,16 @@ function OpenAlarms({
   const load = useCallback(() => alarmsApi.list(api, { open: true, limit: OPEN_LIMIT }), [api]);
   const poll = usePoll<AlarmPage>(load, ALARMS_REFRESH_MS);
   const [filter, setFilter] = useState<ListFilter>({ severity: '', state: '', sort: 'time' });
+  const [mine, setMine] = useState(false);
   const [editing, setEditing] = useState<Editing | undefined>();
   const [rowProblem, setRowProblem] = useState<{ id: string; problem: Problem } | undefined>();
   const [done, setDone] = useState<{ id: string; text: string } | undefined>();
-  const items = useMemo(() => (poll.data ? filterAndSort(poll.data.items, filter) : undefined), [poll.data, filter]);
+  const items = useMemo(
+    () => (poll.data ? filterAndSort(poll.data.items, mine && username ? { ...filter, assignedTo: username } : filter) : undefined),
+    [poll.data, filter, mine, username],
+  );
 
-  const open = (id: string, type: AlarmAction['type']) => {
+  const open = (id: string, type: RowAction) => {
     setRowProblem(undefined);
     setDone(undefined);
     setEditing({ id, type });
@@ -169,6 +167,11 @@ function OpenAlarms({
             <option value="severity">{t('sort.severity')}</option>
           </select>
         </label>
+        {username && (
+          <label>
+            <input type="checkbox" data-testid="alarms-filter-mine" checked={mine} onChange={(e) => setMine(e.target.checked)} /> {t('filter.mine')}
+          </label>
+        )}
       </div>
       <AlarmProblem problem={poll.error} testId="alarms-error" />
       {!poll.data && !poll.error && <p className="muted small">{t('loading')}</p>}
@@ -191,6 +194,7 @@ function OpenAlarms({
                 <th>{t('col.rule')}</th>
                 <th>{t('col.message')}</th>
                 <th>{t('col.since')}</th>
+                <th>{t('col.assignee')}</th>
                 <th>{t('col.lastAction')}</th>
                 {canAck && <th>{t('col.actions')}</th>}
               </tr>
@@ -201,7 +205,6 @@ function OpenAlarms({
                   key={a.id}
                   a={a}
                   canAck={canAck}
-                  ruleNames={ruleNames}
                   selected={selected === a.id}
                   onSelect={() => onSelect(a.id)}
                   editing={editing?.id === a.id ? editing.type : undefined}
@@ -233,7 +236,6 @@ function OpenAlarms({
 function OpenRow({
   a,
   canAck,
-  ruleNames,
   selected,
   onSelect,
   editing,
@@ -245,20 +247,19 @@ function OpenRow({
 }: {
   a: AlarmItem;
   canAck: boolean;
-  ruleNames: RuleNames;
   selected: boolean;
   onSelect: () => void;
-  editing: AlarmAction['type'] | undefined;
-  onAction: (type: AlarmAction['type']) => void;
+  editing: RowAction | undefined;
+  onAction: (type: RowAction) => void;
   onCancel: () => void;
   onSubmit: (a: AlarmAction) => Promise<void>;
   problem: Problem | undefined;
   done: string | undefined;
 }) {
   const t = useAlarmsText();
-  const cols = canAck ? 8 : 7;
+  const cols = canAck ? 9 : 8;
   const shelved = a.shelving.kind !== 'unshelved';
-  const button = (type: AlarmAction['type'], key: AlarmsKey) => (
+  const button = (type: RowAction, key: AlarmsKey) => (
     <button
       type="button"
       data-testid={`alarm-${type}`}
@@ -294,11 +295,12 @@ function OpenRow({
             {a.device}
           </a>
         </td>
-        <RuleCell rule={a.rule} names={ruleNames} />
+        <RuleCell a={a} />
         <td data-testid="alarm-message">{a.message}</td>
         <td className="mono small nowrap" data-testid="alarm-since">
           {formatTimestamp(sinceOf(a))}
         </td>
+        <AssigneeCell assignee={a.assignee} />
         <td className="small">
           <LastActionText action={a.lastAction} />
         </td>
@@ -328,7 +330,7 @@ function OpenRow({
   );
 }
 
-function ActionForm({ type, onCancel, onSubmit }: { type: AlarmAction['type']; onCancel: () => void; onSubmit: (a: AlarmAction) => Promise<void> }) {
+function ActionForm({ type, onCancel, onSubmit }: { type: RowAction; onCancel: () => void; onSubmit: (a: AlarmAction) => Promise<void> }) {
   const t = useAlarmsText();
   const word = useWord();
   const [comment, setComment] = useState('');
@@ -382,7 +384,7 @@ const WINDOWS = [
 ] as const;
 type WindowId = (typeof WINDOWS)[number][0];
 
-function AlarmHistory({ api, ruleNames, selected, onSelect }: { api: ApiClient; ruleNames: RuleNames; selected: string | undefined; onSelect: (id: string) => void }) {
+function AlarmHistory({ api, selected, onSelect }: { api: ApiClient; selected: string | undefined; onSelect: (id: string) => void }) {
   const t = useAlarmsText();
   const [draft, setDraft] = useState<{ window: WindowId; severity: Severity | '' }>({ window: '24h', severity: '' });
   const [applied, setApplied] = useState(() => ({ ...draft, at: Date.now() }));
@@ -489,6 +491,7 @@ function AlarmHistory({ api, ruleNames, selected, onSelect }: { api: ApiClient; 
                 <th>{t('col.severity')}</th>
                 <th>{t('col.message')}</th>
                 <th>{t('col.state')}</th>
+                <th>{t('col.assignee')}</th>
                 <th>{t('col.lastChange')}</th>
               </tr>
             </thead>
@@ -509,7 +512,7 @@ function AlarmHistory({ api, ruleNames, selected, onSelect }: { api: ApiClient; 
                       {a.device}
                     </a>
                   </td>
-                  <RuleCell rule={a.rule} names={ruleNames} />
+                  <RuleCell a={a} />
                   <td>
                     <SeverityBadge severity={a.severity} />
                   </td>
@@ -517,6 +520,7 @@ function AlarmHistory({ api, ruleNames, selected, onSelect }: { api: ApiClient; 
                   <td>
                     <StateText alarm={a} />
                   </td>
+                  <AssigneeCell assignee={a.assignee} />
                   <td className="mono small nowrap">{formatTimestamp(a.updatedAt)}</td>
                 </tr>
               ))}
@@ -535,14 +539,43 @@ function AlarmHistory({ api, ruleNames, selected, onSelect }: { api: ApiClient; 
   );
 }
 
-function AlarmDetailPanel({ api, id, ruleNames, onClose }: { api: ApiClient; id: string; ruleNames: RuleNames; onClose: () => void }) {
+function AlarmDetailPanel({
+  api,
+  id,
+  canAck,
+  canListUsers,
+  username,
+  onClose,
+}: {
+  api: ApiClient;
+  id: string;
+  canAck: boolean;
+  canListUsers: boolean;
+  username: string | undefined;
+  onClose: () => void;
+}) {
   const t = useAlarmsText();
   const word = useWord();
   const { lang } = useI18n();
   const load = useCallback(() => alarmsApi.get(api, id), [api, id]);
   const poll = usePoll(load, ALARMS_REFRESH_MS);
   const a = poll.data;
-  const ruleName = a && ruleNames.get(a.rule);
+  const [assigning, setAssigning] = useState(false);
+  const [problem, setProblem] = useState<Problem | undefined>();
+  const [done, setDone] = useState<string | undefined>();
+
+  async function assign(action: AlarmAction) {
+    setProblem(undefined);
+    try {
+      await alarmsApi.act(api, id, action);
+      setAssigning(false);
+      setDone(t('act.done', { action: word('act', action.type) }));
+      poll.reload();
+    } catch (e) {
+      setProblem(toProblem(e));
+    }
+  }
+
   return (
     <section className="panel" data-testid="alarm-detail" data-id={id}>
       <div className="admin-inline">
@@ -577,7 +610,26 @@ function AlarmDetailPanel({ api, id, ruleNames, onClose }: { api: ApiClient; id:
             </div>
             <div>
               <dt>{t('col.rule')}</dt>
-              <dd>{ruleName ? `${localName(ruleName, a.rule, lang)} (${a.rule})` : a.rule}</dd>
+              <dd data-testid="alarm-detail-rule" data-rule={a.rule}>
+                {a.ruleName ? (
+                  <>
+                    {localName(a.ruleName, a.rule, lang)}{' '}
+                    <span className="muted small mono" data-testid="alarm-detail-rule-id">
+                      {a.rule}
+                    </span>
+                  </>
+                ) : (
+                  <>
+                    {a.rule} <span className="muted small">({t('detail.ruleGone')})</span>
+                  </>
+                )}
+              </dd>
+            </div>
+            <div>
+              <dt>{t('col.assignee')}</dt>
+              <dd data-testid="alarm-detail-assignee" data-assignee={a.assignee ?? ''}>
+                {a.assignee ?? <span className="muted">—</span>}
+              </dd>
             </div>
             <div>
               <dt>{t('col.message')}</dt>
@@ -592,6 +644,29 @@ function AlarmDetailPanel({ api, id, ruleNames, onClose }: { api: ApiClient; id:
               <dd>{a.activations}</dd>
             </div>
           </dl>
+          {canAck && (
+            <div className="alarm-row-actions" data-testid="alarm-detail-actions">
+              <button
+                type="button"
+                data-testid="alarm-assign"
+                className={assigning ? 'on' : ''}
+                onClick={() => {
+                  setProblem(undefined);
+                  setDone(undefined);
+                  setAssigning(true);
+                }}
+              >
+                {t('act.assign')}
+              </button>
+            </div>
+          )}
+          {assigning && <AssignForm api={api} canListUsers={canListUsers} current={a.assignee} me={username} onCancel={() => setAssigning(false)} onSubmit={assign} />}
+          <AlarmProblem problem={problem} testId="alarm-assign-error" />
+          {done && !assigning && (
+            <p className="ok small" role="status" data-testid="alarm-assign-done">
+              {done}
+            </p>
+          )}
           <h3>{t('detail.history')}</h3>
           <table className="grid compact alarm-history-table" data-testid="alarm-history">
             <thead>
@@ -620,5 +695,107 @@ function AlarmDetailPanel({ api, id, ruleNames, onClose }: { api: ApiClient; id:
         </>
       )}
     </section>
+  );
+}
+
+/**
+ * Assign: a picker of the tenant's users (GET /users) and Nobody when the user may list them; otherwise, or when the
+ * platform refuses the list, a name typed in with Nobody beside it — the platform checks the name either way.
+ * The first choice is the current assignee, else the signed-in user (an operator taking the alarm).
+ */
+function AssignForm({
+  api,
+  canListUsers,
+  current,
+  me,
+  onCancel,
+  onSubmit,
+}: {
+  api: ApiClient;
+  canListUsers: boolean;
+  current: string | null;
+  me: string | undefined;
+  onCancel: () => void;
+  onSubmit: (a: AlarmAction) => Promise<void>;
+}) {
+  const t = useAlarmsText();
+  // undefined while the list loads; null: a name is typed in.
+  const [users, setUsers] = useState<readonly string[] | null | undefined>(canListUsers ? undefined : null);
+  const [name, setName] = useState(current ?? me ?? '');
+  const [nobody, setNobody] = useState(false);
+  const [comment, setComment] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (!canListUsers) return;
+    let stopped = false;
+    usersApi.list(api).then(
+      (list) => {
+        if (stopped) return;
+        const names = assigneeChoices(list, current);
+        setUsers(names);
+        // A first choice that is not on the list (a platform administrator acting on another tenant) becomes Nobody.
+        setName((n) => (names.includes(n) ? n : ''));
+      },
+      () => {
+        if (!stopped) setUsers(null);
+      },
+    );
+    return () => {
+      stopped = true;
+    };
+  }, [api, canListUsers, current]);
+
+  // In the picker '' is Nobody; typed in, Nobody is the checkbox.
+  const assignee = users ? name || null : nobody ? null : name.trim();
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await onSubmit({ type: 'assign', assignee, comment });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form className="admin-inline" data-testid="alarm-assign-form" data-mode={users === undefined ? 'loading' : users ? 'pick' : 'type'} onSubmit={(e) => void submit(e)}>
+      {users === undefined && (
+        <span>
+          {t('assign.to')} <span className="muted small">{t('loading')}</span>
+        </span>
+      )}
+      {users && (
+        <label>
+          {t('assign.to')}{' '}
+          <select data-testid="alarm-assignee-select" value={name} onChange={(e) => setName(e.target.value)}>
+            <option value="">{t('assign.nobody')}</option>
+            {users.map((u) => (
+              <option key={u} value={u}>
+                {u}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {users === null && (
+        <>
+          <label>
+            {t('assign.to')}{' '}
+            <input data-testid="alarm-assignee-input" value={name} disabled={nobody} maxLength={200} size={20} placeholder={t('assign.name')} onChange={(e) => setName(e.target.value)} />
+          </label>
+          <label>
+            <input type="checkbox" data-testid="alarm-assign-nobody" checked={nobody} onChange={(e) => setNobody(e.target.checked)} /> {t('assign.nobody')}
+          </label>
+        </>
+      )}
+      <label>
+        {t('act.comment')} <input data-testid="alarm-assign-comment" value={comment} maxLength={1000} size={30} onChange={(e) => setComment(e.target.value)} />
+      </label>
+      <button type="submit" className="primary" disabled={busy || users === undefined || assignee === ''} data-testid="alarm-assign-submit">
+        {t('act.assign')}
+      </button>
+      <button type="button" onClick={onCancel} data-testid="alarm-assign-cancel">
+        {t('act.cancel')}
+      </button>
+    </form>
   );
 }
