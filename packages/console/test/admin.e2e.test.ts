@@ -74,6 +74,28 @@ async function signIn(username: string, password: string): Promise<Page> {
   return page;
 }
 
+type Box = { x: number; y: number; width: number; height: number };
+const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** Every menu and header control is wholly inside the window, none overlapping another, and the menus all visible. */
+async function assertHeaderFits(page: Page, width: number, what: string): Promise<void> {
+  const ids = await page.locator('.nav a').evaluateAll((as) => as.map((a) => a.getAttribute('data-testid') ?? ''));
+  assert.equal(ids.at(-1), 'nav-audit', `${what}: audit is the last menu`);
+  const boxes: Array<[string, Box]> = [];
+  for (const id of [...ids, 'tenant-switch', 'nav-account', 'lang-switch', 'nav-sign-out']) {
+    const box = await page.getByTestId(id).boundingBox();
+    assert.ok(box, `${what}: ${id} is shown`);
+    assert.ok(box.x >= 0 && box.x + box.width <= width && box.y >= 0, `${what}: ${id} inside the window (${JSON.stringify(box)})`);
+    boxes.push([id, box]);
+  }
+  for (const [i, [a, ab]] of boxes.entries()) for (const [b, bb] of boxes.slice(i + 1)) assert.ok(!overlap(ab, bb), `${what}: ${a} and ${b} overlap`);
+  // Nothing cut off: each menu shows its whole label.
+  const clipped = await page.locator('.nav a').evaluateAll((as) => as.filter((a) => a.scrollWidth > a.clientWidth + 1).map((a) => a.textContent));
+  assert.deepEqual(clipped, [], `${what}: no menu label cut off`);
+  const nav = await page.locator('.nav').evaluate((n) => n.scrollWidth <= n.clientWidth + 1);
+  assert.ok(nav, `${what}: the navigation does not scroll sideways`);
+}
+
 const node = (page: Page, id: string) => page.locator(`[data-testid="asset-node"][data-asset="${id}"]`);
 const userRow = (page: Page, username: string) => page.locator(`[data-testid="user-row"][data-user="${username}"]`);
 
@@ -99,6 +121,21 @@ test('tenants: the platform administrator creates a tenant with its first admini
   await withScreenshot(page, 'admin-nav', async () => {
     for (const s of ['tenants', 'assets', 'users', 'roles', 'audit']) await page.getByTestId(`nav-${s}`).waitFor();
     assert.equal(await page.getByTestId('tenant-switch').inputValue(), 'default');
+  });
+
+  // With every menu the header still fits at 1280 px and at 1024 px, in English and in Chinese: the last menu
+  // and the header's controls are inside the window and overlap nothing (issue 13 leftover).
+  await withScreenshot(page, 'admin-nav-1280', async () => {
+    for (const width of [1280, 1024]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const lang of ['en', 'zh']) {
+        if (lang === 'zh') await page.getByTestId('nav-users').getByText('用户').waitFor();
+        await assertHeaderFits(page, width, `${width} px, ${lang}`);
+        await page.getByTestId('lang-switch').click();
+      }
+      await page.getByTestId('nav-users').getByText('Users').waitFor();
+    }
+    await page.setViewportSize({ width: 1400, height: 900 });
   });
 
   await withScreenshot(page, 'admin-tenant-create', async () => {
