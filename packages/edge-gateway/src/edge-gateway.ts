@@ -168,7 +168,7 @@ export class EdgeGateway {
   private rules = new EdgeRules();
   private firedBefore = 0;
   /** The platform's rules as pushed (version and the compiled ones), evaluated beside the configuration's. */
-  private pushed: { version: number; compiled: ReturnType<typeof compilePushed> } = { version: 0, compiled: [] };
+  private pushed: { version: number; text: string; compiled: ReturnType<typeof compilePushed> } = { version: 0, text: '[]', compiled: [] };
   private pendingReadings: (readonly DriverReading[])[] = [];
   private pendingEvents: PendingEvent[] = [];
   private flushScheduled = false;
@@ -501,10 +501,18 @@ export class EdgeGateway {
       return;
     }
     if (v.version <= this.pushed.version) return;
+    // The platform pushes again whenever any rule or the gateway's configuration changes: the same rules keep running
+    // with their states (runs of true samples, windows), only the version moves.
+    const text = JSON.stringify(v.rules);
+    if (text === this.pushed.text) {
+      this.pushed = { ...this.pushed, version: v.version };
+      if (persist) this.buffer?.setMeta(RULES_META_KEY, JSON.stringify(v));
+      return;
+    }
     const compiled = compilePushed(v.rules, (rule, err) => this.log('warn', 'a pushed rule does not compile here; it does not run', { rule, err }));
     this.flush();
     this.firedBefore += this.rules.fired;
-    this.pushed = { version: v.version, compiled };
+    this.pushed = { version: v.version, text, compiled };
     this.rules = new EdgeRules(this.applied?.config.rules ?? [], compiled);
     if (persist) this.buffer?.setMeta(RULES_META_KEY, JSON.stringify(v));
     this.log('info', 'edge rules applied', { version: v.version, rules: compiled.length });

@@ -9,6 +9,7 @@
 import { IipError, type PointValue, type ThingModel, TelemetryValidator } from '@iip/core';
 import type { NewActionJob } from '@iip/storage';
 import type { Transition } from './engine.js';
+import { invalid, isObject, onlyKeys, parseDuration } from './rule-doc.js';
 
 export type ActionOn = 'raise' | 'clear';
 export type ActionKind = 'webhook' | 'email' | 'write' | 'invoke' | 'publish';
@@ -32,34 +33,11 @@ export type RuleAction = ActionBase &
 
 /** Actions per rule, at most. */
 const MAX_ACTIONS = 20;
-const MAX_DELAY_MS = 86_400_000;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 /** Headers the platform sets itself on a webhook call. */
 const RESERVED_HEADERS = ['content-type', 'content-length', 'host', 'x-iip-signature', 'x-iip-timestamp', 'x-iip-delivery'];
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 const TOPIC = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,7}$/;
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function invalid(rule: string, field: string, message: string): IipError {
-  return new IipError('IIP_ERR_RULE_INVALID', `rule "${rule}": ${field}: ${message}`, { rule, field });
-}
-
-function duration(v: unknown, rule: string, field: string): number {
-  let ms: number;
-  if (typeof v === 'number') ms = v;
-  else if (typeof v === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(v);
-    if (!m) throw invalid(rule, field, `"${v}" is not a duration (e.g. "30s", "5m", or milliseconds)`);
-    ms = Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  } else throw invalid(rule, field, 'a duration ("30s", "5m") or a number of milliseconds');
-  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_DELAY_MS) throw invalid(rule, field, 'must be between 0 and 24 h');
-  return Math.round(ms);
-}
-
-function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], rule: string, field: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw invalid(rule, `${field}.${k}`, `unknown field (expected ${allowed.join(', ')})`);
-}
 
 /** Checks `actions` of rule `id` against the product's thing model. */
 export function compileActions(v: unknown, model: ThingModel, id: string): RuleAction[] {
@@ -80,7 +58,7 @@ function compileAction(a: unknown, model: ThingModel, id: string, field: string)
     on = [...new Set(list as ActionOn[])];
   }
   if (a.delay !== undefined && a.delayMs !== undefined) throw invalid(id, `${field}.delayMs`, 'give the delay once: "delay" or "delayMs"');
-  const delayMs = a.delay !== undefined ? duration(a.delay, id, `${field}.delay`) : a.delayMs !== undefined ? duration(a.delayMs, id, `${field}.delayMs`) : 0;
+  const delayMs = a.delay !== undefined ? parseDuration(a.delay, id, `${field}.delay`) : a.delayMs !== undefined ? parseDuration(a.delayMs, id, `${field}.delayMs`) : 0;
   const base = { on, delayMs };
   switch (type as ActionKind) {
     case 'webhook': {

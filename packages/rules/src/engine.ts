@@ -241,7 +241,7 @@ export class RuleEngine {
     if (!pr) return undefined;
     const own = pr.byDevice.get(device) ?? EMPTY;
     if (pr.wide.size === 0 && own.size === 0) return undefined;
-    return { info, list: [...pr.wide.values(), ...own.values()] };
+    return { info, list: own.size === 0 ? [...pr.wide.values()] : pr.wide.size === 0 ? [...own.values()] : [...pr.wide.values(), ...own.values()] };
   }
 
   /** Runs `fn` after the device's earlier evaluations (batches and events), one at a time, in arrival order. */
@@ -262,14 +262,10 @@ export class RuleEngine {
 
   private async evaluateNow(batch: TelemetryBatch): Promise<void> {
     this.counters.batches++;
-    const byProduct = this.rules.get(batch.tenant);
-    if (!byProduct || batch.points.length === 0) return;
-    const info = await this.ports.deviceInfo(batch.tenant, batch.device);
-    if (!info) return;
-    const pr = byProduct.get(info.product);
-    if (!pr) return;
-    const own = pr.byDevice.get(batch.device) ?? EMPTY;
-    if (pr.wide.size === 0 && own.size === 0) return;
+    if (batch.points.length === 0) return;
+    const covering = await this.rulesFor(batch.tenant, batch.device);
+    if (!covering) return;
+    const { info, list } = covering;
     // The device's values after this batch, and one sample per timestamp in it, in time order.
     const key = `${batch.tenant}\u0000${batch.device}`;
     const values = this.latest.get(key) ?? {};
@@ -280,7 +276,7 @@ export class RuleEngine {
       for (const p of batch.points) if (p.ts === ts) values[p.property] = p.value;
       const sample = { ts, values: { ...values } };
       const has = (prop: string) => batch.points.some((p) => p.ts === ts && p.property === prop);
-      for (const inst of own.size === 0 ? pr.wide.values() : pr.wide.size === 0 ? own.values() : [...pr.wide.values(), ...own.values()]) {
+      for (const inst of list) {
         const c = inst.compiled;
         const r = c.rule;
         const noData = r.when.noData;

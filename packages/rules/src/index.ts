@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './expression.js';
 export * from './rule.js';
+export { parseDuration } from './rule-doc.js';
 export * from './actions.js';
 export * from './dispatcher.js';
 export * from './condition.js';

@@ -15,6 +15,7 @@
 import { IipError, isNumericType, type ThingModel } from '@iip/core';
 import { Cron } from 'croner';
 import { compileActions, type RuleAction } from './actions.js';
+import { invalid, isObject, onlyKeys, parseDuration } from './rule-doc.js';
 import { type CompiledExpression, compileCondition, modelEnvironment } from './expression.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
@@ -114,32 +115,7 @@ export interface CompiledRule {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const OPS: readonly ThresholdOp[] = ['>', '>=', '<', '<='];
-/** Longest `for`: a day. */
-const MAX_FOR_MS = 86_400_000;
 const MAX_COUNT = 1_000;
-
-function invalid(rule: string, field: string, message: string): IipError {
-  return new IipError('IIP_ERR_RULE_INVALID', `rule "${rule}": ${field}: ${message}`, { rule, field });
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], rule: string, field: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw invalid(rule, field ? `${field}.${k}` : k, `unknown field (expected ${allowed.join(', ')})`);
-}
-
-/** "90s", "1m", "2h", "500ms" or a number of milliseconds. */
-export function parseDuration(v: unknown, rule: string, field: string): number {
-  let ms: number;
-  if (typeof v === 'number') ms = v;
-  else if (typeof v === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(v);
-    if (!m) throw invalid(rule, field, `"${v}" is not a duration (e.g. "30s", "1m", "2h", or milliseconds)`);
-    ms = Number(m[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  } else throw invalid(rule, field, 'a duration ("30s", "1m", "2h") or a number of milliseconds');
-  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_FOR_MS) throw invalid(rule, field, `must be between 0 and 24 h`);
-  return Math.round(ms);
-}
 
 /**
  * Checks a rule document against the product's thing model and compiles it. Refusals: IIP_ERR_RULE_INVALID

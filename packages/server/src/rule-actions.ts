@@ -12,7 +12,7 @@
  *   topics (commands, config): iip/<tenant>/<device>/rules/<topic> (QoS 1, not retained).
  */
 import { createHmac } from 'node:crypto';
-import { IipError, type PointValue, type TenantId } from '@iip/core';
+import { IipError, type PointValue, type TenantId, type ThingModel } from '@iip/core';
 import { type ActionDeliverer, ActionFailure, type ActionKind, type ActionNotice, type ActionPayload } from '@iip/rules';
 import type { ActionOutbox } from '@iip/storage';
 import nodemailer from 'nodemailer';
@@ -25,10 +25,10 @@ export interface RuleActionPorts {
   /** The gateway manager's audited command path (write, invoke). */
   readonly commands?: {
     write(req: { tenant: TenantId; device: string; property: string; value: PointValue; oldValue: PointValue | null; actor: string }): Promise<unknown>;
-    invokeService(req: { tenant: TenantId; device: string; service: string; inputs: unknown; model: never; actor: string }): Promise<unknown>;
+    invokeService(req: { tenant: TenantId; device: string; service: string; inputs: unknown; model: ThingModel; actor: string }): Promise<unknown>;
   };
   /** The device's product model (invoke checks inputs against it). */
-  readonly model?: (tenant: TenantId, device: string) => Promise<unknown>;
+  readonly model?: (tenant: TenantId, device: string) => Promise<ThingModel>;
   /** The device's latest value of a property (the audit entry's old value). */
   readonly latest?: (tenant: TenantId, device: string, property: string) => Promise<PointValue | null>;
   /** MQTT to a device's subtree (the front door, or the bus router scaled out). */
@@ -152,7 +152,7 @@ export function ruleActionDeliverers(ports: RuleActionPorts): Partial<Record<Act
         if (p.action.type !== 'invoke') throw new ActionFailure('IIP_ERR_RULE_INVALID', 'not an invoke action', true);
         const a = p.action;
         return command(async () =>
-          commands.invokeService({ tenant: job.tenant, device: job.device, service: a.service, inputs: a.inputs, model: (await model(job.tenant, job.device)) as never, actor: `rule:${job.rule}` }),
+          commands.invokeService({ tenant: job.tenant, device: job.device, service: a.service, inputs: a.inputs, model: await model(job.tenant, job.device), actor: `rule:${job.rule}` }),
         );
       };
     }

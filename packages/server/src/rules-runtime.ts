@@ -126,7 +126,7 @@ export async function startRulesRuntime(o: {
     for (const id of installed.get(tenant) ?? []) if (!now.has(id)) engine.remove(tenant, id);
     installed.set(tenant, now);
   }
-  for (const tenant of new Set((await storage.rules.listEnabledRules()).map((r) => r.tenant))) await reloadTenant(tenant);
+  // The rules are loaded when this process starts evaluating (startEvaluating below), not before as well.
 
   const subs: Subscription[] = [
     bus.subscribe('registry.changed', (m) => {
