@@ -8,8 +8,13 @@ import { getHeapSpaceStatistics } from 'node:v8';
 const h = monitorEventLoopDelay({ resolution: 10 }); h.enable();
 let last = process.resourceUsage();
 // Collections of the main thread's heap that paused it 20 ms or more (kind: 1 minor, 2 major, 4 incremental, 8 weak callbacks).
+const gcCount: Record<number, number> = {};
+const gcMs: Record<number, number> = {};
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+    gcCount[kind] = (gcCount[kind] ?? 0) + 1;
+    gcMs[kind] = (gcMs[kind] ?? 0) + e.duration;
     if (e.duration >= 20) process.stderr.write(`gc kind ${((e as unknown as { detail?: { kind?: number } }).detail)?.kind} ${e.duration.toFixed(0)} ms\n`);
   }
 }).observe({ entryTypes: ['gc'] });
@@ -23,7 +28,8 @@ setInterval(() => {
   last = ru;
   const m = process.memoryUsage();
   const young = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0;
-  process.stderr.write(`mem young ${(young / 2 ** 20).toFixed(0)} rss ${(m.rss/2**20).toFixed(0)} heap ${(m.heapUsed/2**20).toFixed(0)}/${(m.heapTotal/2**20).toFixed(0)} ext ${(m.external/2**20).toFixed(0)} ab ${(m.arrayBuffers/2**20).toFixed(0)} eld p99 ${(h.percentile(99)/1e6).toFixed(0)} max ${(h.max/1e6).toFixed(0)} faults ${faults} cpu ${cpu.toFixed(0)} sys ${sys.toFixed(0)}\n`);
+  process.stderr.write(`mem young ${(young / 2 ** 20).toFixed(0)} rss ${(m.rss/2**20).toFixed(0)} heap ${(m.heapUsed/2**20).toFixed(0)}/${(m.heapTotal/2**20).toFixed(0)} ext ${(m.external/2**20).toFixed(0)} ab ${(m.arrayBuffers/2**20).toFixed(0)} eld p99 ${(h.percentile(99)/1e6).toFixed(0)} max ${(h.max/1e6).toFixed(0)} faults ${faults} cpu ${cpu.toFixed(0)} sys ${sys.toFixed(0)} gcs ${Object.keys(gcCount).map((k) => `${k}:${gcCount[Number(k)]}/${(gcMs[Number(k)] ?? 0).toFixed(0)}ms`).join(' ')}\n`);
+  for (const k of Object.keys(gcCount)) { delete gcCount[Number(k)]; delete gcMs[Number(k)]; }
   h.reset();
 }, 2000).unref();
 if (process.env.BENCH_FLEET_SNAPSHOT_AT) {
@@ -85,4 +91,26 @@ if (process.env.BENCH_FLEET_HEAPPROF_AT) {
       if (dt >= 50) process.stderr.write(`sqlite exec ${dt.toFixed(0)} ms: ${sql.slice(0, 120)}\n`);
     }
   };
+}
+{
+  // Each telemetry write transaction handed to the writer thread: how long until it was committed (per 2 s: count,
+  // p50, max), and the rows it carried.
+  const { ThreadedTelemetryWriter } = await import('../packages/storage/src/sqlite/telemetry-write-thread.js');
+  const proto = ThreadedTelemetryWriter.prototype as unknown as { write: (rows: readonly unknown[]) => Promise<unknown> };
+  const orig = proto.write;
+  let times: number[] = [];
+  let rows = 0;
+  proto.write = function (this: unknown, r: readonly unknown[]) {
+    const t0 = performance.now();
+    rows += r.length;
+    const p = orig.call(this, r);
+    void p.then(() => times.push(performance.now() - t0), () => {});
+    return p;
+  };
+  setInterval(() => {
+    const t = times.sort((a, b) => a - b);
+    if (t.length) process.stderr.write(`writes ${t.length} rows ${rows} p50 ${(t[t.length >> 1] as number).toFixed(0)} ms max ${(t[t.length - 1] as number).toFixed(0)} ms\n`);
+    times = [];
+    rows = 0;
+  }, 2000).unref();
 }

@@ -13,7 +13,7 @@
  * Last line: `fleet: <N> devices, <P> points/s stored of <S> sent, PUBACK p99 <L> ms, peak RSS <R> MB, <K> KB per device`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '@iip/testkit';
@@ -62,6 +62,11 @@ function startChild(script: string, job: unknown, onStderr?: (line: string) => v
         out = out.slice(nl + 1);
         if (!line.startsWith('{')) continue;
         child.stdout?.off('data', onData);
+        // What it prints afterwards (node --trace-gc, say) goes to BENCH_FLEET_STDOUT=<file> or nowhere — never
+        // left in a full pipe, which would block the child.
+        const to = process.env.BENCH_FLEET_STDOUT;
+        if (to) child.stdout?.pipe(createWriteStream(to));
+        else child.stdout?.resume();
         resolve({ child, info: JSON.parse(line) as Record<string, unknown> });
         return;
       }

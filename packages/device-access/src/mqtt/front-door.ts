@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
+import { decodeCommon, FrameReader } from './inbound-frames.js';
 import { matches, sharedSubscription, validFilter } from './topic-filter.js';
 import { SubscriptionIndex } from './subscription-index.js';
 
@@ -1072,7 +1073,12 @@ interface InboundPublish {
 
 /** One client connection: its protocol version, keep-alive, topic aliases and the session it drives. */
 class Connection {
+  /** Decodes the packets FrameReader does not (CONNECT, SUBSCRIBE, MQTT 5 properties…), each given to it whole. */
   private readonly parser = mqttPacket.parser();
+  private readonly reader: FrameReader;
+  private connectTimer: NodeJS.Timeout | undefined;
+  /** Packet ids of the successful PUBACKs of this turn of the event loop, written together (see flushAcks). */
+  private acks: number[] = [];
   private version: 3 | 4 | 5 = 4;
   private session: Session | undefined;
   private identity: FrontDoorIdentity | undefined;
@@ -1128,19 +1134,10 @@ class Connection {
     raw.prependListener('data', () => {
       if (this.partialSince === 0) this.partialSince = Date.now();
     });
+    this.reader = new FrameReader();
     raw.on('drain', () => this.caughtUp());
-    this.parser.on('packet', (p: Packet) => {
-      clearTimeout(connectTimer);
-      this.partialSince = 0;
-      if (this.closed) return;
-      if (p.length !== undefined && this.tooLarge(p.length)) return;
-      try {
-        this.onPacket(p);
-      } catch (e) {
-        this.door.log('warn', 'MQTT packet handling failed', { err: String(e) });
-        this.protocolError(Reason.UNSPECIFIED);
-      }
-    });
+    this.connectTimer = connectTimer;
+    this.parser.on('packet', (p: Packet) => this.packetIn(p));
     this.parser.on('error', () => {
       // A CONNECT of a protocol level we do not speak still gets its answer (MQTT 3.1.1 §3.1.2.2).
       if (!this.session && unsupportedLevel(this.head)) {
@@ -1155,15 +1152,45 @@ class Connection {
       if (this.closed) return;
       if (!this.session && this.head.length < 16) this.head = Buffer.concat([this.head, d]).subarray(0, 16);
       // The acknowledgements of one chunk's packets leave in one write.
-      socket.cork();
-      this.parser.parse(d);
-      process.nextTick(() => socket.uncork());
-      // A packet begun in this chunk is refused by its length, before its body is buffered.
-      const begun = (this.parser as unknown as { packet: { length: number } }).packet.length;
-      if (begun > 0 && !this.closed) this.tooLarge(begun);
+      this.corkForTick();
+      this.reader.feed(d, this);
+      if (this.reader.partial && this.partialSince === 0 && !this.closed) this.partialSince = Date.now();
     });
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.onClose());
+  }
+
+  /** A whole packet from the reader: decoded here when it is a common one, else by mqtt-packet (FrameSink). */
+  frame(data: Buffer, start: number, body: number, end: number): boolean {
+    const fast = this.session && !this.early ? decodeCommon(data, start, body, end, this.version) : undefined;
+    if (fast) this.packetIn(fast as unknown as Packet);
+    else this.parser.parse(start === 0 && end === data.length ? data : data.subarray(start, end));
+    return !this.closed;
+  }
+
+  /** A packet's length is known, before its body is held (FrameSink): one over our maximum ends the connection. */
+  announced(remaining: number): boolean {
+    return !this.tooLarge(remaining) && !this.closed;
+  }
+
+  /** A fixed header that is not MQTT (FrameSink). */
+  malformed(): void {
+    this.protocolError(Reason.MALFORMED);
+  }
+
+  private packetIn(p: Packet): void {
+    if (this.connectTimer) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+    this.partialSince = 0;
+    if (this.closed) return;
+    try {
+      this.onPacket(p);
+    } catch (e) {
+      this.door.log('warn', 'MQTT packet handling failed', { err: String(e) });
+      this.protocolError(Reason.UNSPECIFIED);
+    }
   }
 
   /** PUBLISHes read and not yet answered (load metrics). */
@@ -1185,6 +1212,7 @@ class Connection {
 
   private write(p: Packet): void {
     if (this.closed) return;
+    this.flushAcks();
     this.socket.write(mqttPacket.generate(p, { protocolVersion: this.version }));
     if (this.behindSince === 0 && this.raw.writableLength > this.door.maxWriteBuffer) this.fallBehind();
   }
@@ -1668,8 +1696,27 @@ class Connection {
     this.socket.cork();
     process.nextTick(() => {
       this.corked = false;
+      this.flushAcks();
       this.socket.uncork();
     });
+  }
+
+  /** Writes the collected PUBACKs as one buffer (before any other packet, so the order on the wire holds). */
+  private flushAcks(): void {
+    const ids = this.acks;
+    if (ids.length === 0) return;
+    this.acks = [];
+    if (this.closed) return;
+    const out = Buffer.allocUnsafe(ids.length * 4);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      out[i * 4] = 0x40;
+      out[i * 4 + 1] = 2;
+      out[i * 4 + 2] = id >> 8;
+      out[i * 4 + 3] = id & 0xff;
+    }
+    this.socket.write(out);
+    if (this.behindSince === 0 && this.raw.writableLength > this.door.maxWriteBuffer) this.fallBehind();
   }
 
   /** Forwards an accepted message and acknowledges it (QoS 1: PUBACK, with the refusal's reason under MQTT 5). */
@@ -1686,9 +1733,13 @@ class Connection {
       this.door.publish({ topic, payload, qos: Math.min(p.qos, 1) as 0 | 1, retain: p.retain, ...(e.expiresAt !== undefined && { expiresAt: e.expiresAt }) }, e.session);
     }
     if (p.qos === 1) {
-      const reason = outcome.accepted ? Reason.SUCCESS : outcome.reason;
-      const props = !outcome.accepted && this.v5 ? { properties: { reasonString: outcome.message } } : {};
-      this.write({ cmd: 'puback', messageId: p.messageId, ...(this.v5 && { reasonCode: reason, ...props }) } as Packet);
+      if (outcome.accepted || !this.v5) {
+        // Success (and any answer under 3.1.1): four bytes, collected and written once per turn (MQTT 5 §3.4.2.1
+        // lets a success PUBACK leave out its reason code), in the order the PUBLISHes came.
+        if (!this.closed) this.acks.push(p.messageId as number);
+      } else {
+        this.write({ cmd: 'puback', messageId: p.messageId, reasonCode: outcome.reason, properties: { reasonString: outcome.message } } as Packet);
+      }
       if (e.arrivedAt !== 0) this.door.opts.onPuback?.(performance.now() - e.arrivedAt);
     } else if (p.qos === 2) {
       if (p.messageId !== undefined && e.session.incomingQos2.size < this.door.receiveMaximum) e.session.incomingQos2.add(p.messageId);
@@ -1779,6 +1830,7 @@ class Connection {
 
   private end(): void {
     if (this.closed) return;
+    this.flushAcks();
     this.closed = true;
     this.socket.end();
   }
