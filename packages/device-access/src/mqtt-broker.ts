@@ -18,7 +18,7 @@ import type { EventAdmission } from './event-admission.js';
 import { type DeviceDirectory, type DeviceEntry, parseDeviceUsername } from './directory.js';
 import { type ClientIdDecision, clientIdAllowed } from './mqtt-client-id.js';
 import { MQTT_311_LEVELS } from './mqtt-conformance.js';
-import { guardConnection } from './mqtt-frame-guard.js';
+import { guardConnection, MqttFrameGuard } from './mqtt-frame-guard.js';
 import type { MqttLimits } from './mqtt-limits.js';
 import {
   type AuthResult,
@@ -221,12 +221,10 @@ export class MqttAccess {
       ...(this.opts.sharedSessions && { sharedSessions: this.opts.sharedSessions }),
       ...this.opts.limits,
       ...(this.opts.onPuback && { onPuback: this.opts.onPuback }),
-      wrap: (socket: Socket) => {
-        const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-        return guardConnection(socket, { levels: { ...MQTT_311_LEVELS, MQTT: [4, 5] } }, (v) => {
-          this.protocolViolations++;
-          this.opts.log?.('warn', 'MQTT connection closed: protocol violation', { remote, reason: v.reason, ...(v.connack === undefined ? {} : { connack: v.connack }) });
-        });
+      inspect: () => new MqttFrameGuard({ levels: { ...MQTT_311_LEVELS, MQTT: [4, 5] } }),
+      onViolation: (v, remote) => {
+        this.protocolViolations++;
+        this.opts.log?.('warn', 'MQTT connection closed: protocol violation', { remote, reason: v.reason, ...(v.connack === undefined ? {} : { connack: v.connack }) });
       },
     });
     try {

@@ -65,6 +65,23 @@ export interface FrontDoorIdentity {
   readonly device: string;
 }
 
+/** What mqtt-packet's parser is told of a connection: its protocol level (set by the CONNECT it reads). */
+interface ParserSettings {
+  readonly protocolVersion?: number;
+  readonly bridgeMode?: boolean;
+}
+
+/** A broken rule found in the inbound bytes; `connack` is the MQTT 3.1.1 CONNACK return code to refuse with, if any. */
+export interface InboundViolation {
+  readonly reason: string;
+  readonly connack?: number;
+}
+
+/** Checks a connection's inbound bytes as they come: the bytes that may be read, or the first violation. */
+export interface InboundInspector {
+  feed(chunk: Buffer): { forward: Buffer[]; violation?: InboundViolation };
+}
+
 /** What the policy says of an inbound PUBLISH. */
 export type PublishOutcome =
   | { readonly accepted: true; readonly forward: boolean }
@@ -152,8 +169,13 @@ export interface FrontDoorOptions {
   readonly topicAliasMaximum?: number;
   readonly log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
   readonly now?: () => number;
-  /** A check layer between the socket and the server (e.g. guardConnection of mqtt-frame-guard.ts). */
-  readonly wrap?: (socket: Socket) => Duplex;
+  /**
+   * Checks of the inbound bytes before anything is parsed, one checker per connection (MqttFrameGuard of
+   * mqtt-frame-guard.ts): what it forwards is read; a violation closes the connection, after the CONNACK refusal
+   * it names (if any), and is told to `onViolation`.
+   */
+  readonly inspect?: () => InboundInspector;
+  readonly onViolation?: (violation: InboundViolation, remote: string) => void;
   /**
    * Inbound PUBLISHes of one connection whose policy answer is outstanding before reading from it pauses;
    * default: the receive maximum. QoS 0 messages count too, so a flood of them cannot grow memory.
@@ -437,6 +459,13 @@ export class MqttFrontDoor {
   private readonly retainedBy = new Map<string, { topics: Set<string>; bytes: number; logged: boolean }>();
   private readonly retainedOwner = new Map<string, string>();
   private readonly connections = new Set<Connection>();
+  /**
+   * Decodes the packets FrameReader does not (CONNECT, SUBSCRIBE, MQTT 5 properties…) for every connection: each is
+   * given to it whole, so it is never left holding part of one connection's packet when another's comes.
+   */
+  private readonly parser = mqttPacket.parser();
+  /** The connection whose packet the parser is decoding. */
+  private parsing: Connection | undefined;
   private readonly sharedCursor = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly counters = {
@@ -484,6 +513,8 @@ export class MqttFrontDoor {
   readonly maxRetainedBytesPerDevice: number;
 
   constructor(readonly opts: FrontDoorOptions) {
+    this.parser.on('packet', (p: Packet) => this.parsing?.packetIn(p));
+    this.parser.on('error', () => this.parsing?.parseError());
     this.now = opts.now ?? Date.now;
     this.maxQueued = opts.maxQueuedPerSession ?? 1000;
     this.maxQueuedBytes = opts.maxQueuedBytesPerSession ?? 1024 * 1024;
@@ -508,14 +539,45 @@ export class MqttFrontDoor {
     return this.boundPort;
   }
 
+  /**
+   * Decodes one whole packet of `c` with mqtt-packet, as a connection of `settings` (its protocol level); the packet or
+   * the error goes to `c` before this returns. Returns the settings for the connection's next packets (a CONNECT
+   * sets its level).
+   */
+  parseWhole(c: Connection, packet: Buffer, settings: ParserSettings): ParserSettings {
+    const parser = this.parser as unknown as {
+      settings: ParserSettings;
+      error: unknown;
+      _pos: number;
+      _stateCounter: number;
+      _list: { length: number };
+      _resetState(): void;
+    };
+    // Every packet starts from a clean parser: one that failed mid-packet (another connection's malformed packet)
+    // keeps its buffered bytes and read position otherwise, and would misread the next connection's packet.
+    if (parser.error || parser._stateCounter !== 0 || parser._list.length > 0) parser._resetState();
+    parser._pos = 0;
+    parser.settings = settings;
+    this.parsing = c;
+    let next = settings;
+    try {
+      this.parser.parse(packet);
+    } finally {
+      this.parsing = undefined;
+      if (parser.settings !== settings) next = { protocolVersion: parser.settings.protocolVersion, ...(parser.settings.bridgeMode && { bridgeMode: true }) };
+      // mqtt-packet keeps a CONNECT it read as its settings: its credentials are not kept past this call.
+      parser.settings = next;
+    }
+    return next;
+  }
+
   async listen(): Promise<number> {
     const server = createServer((socket) => {
       // Acknowledgements are small and leave in batches (corked); Nagle would hold them for the peer's ACK.
       socket.setNoDelay(true);
-      const stream = this.opts.wrap ? this.opts.wrap(socket) : socket;
-      const c = new Connection(this, stream, socket);
+      const c = new Connection(this, socket, socket);
       this.connections.add(c);
-      stream.once('close', () => this.connections.delete(c));
+      socket.once('close', () => this.connections.delete(c));
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -1073,8 +1135,8 @@ interface InboundPublish {
 
 /** One client connection: its protocol version, keep-alive, topic aliases and the session it drives. */
 class Connection {
-  /** Decodes the packets FrameReader does not (CONNECT, SUBSCRIBE, MQTT 5 properties…), each given to it whole. */
-  private readonly parser = mqttPacket.parser();
+  /** What the front door's mqtt-packet parser needs to know of this connection (its protocol level, once CONNECT is read). */
+  private parserSettings: ParserSettings = {};
   private readonly reader: FrameReader;
   private connectTimer: NodeJS.Timeout | undefined;
   /** Packet ids of the successful PUBACKs of this turn of the event loop, written together (see flushAcks). */
@@ -1137,23 +1199,17 @@ class Connection {
     this.reader = new FrameReader();
     raw.on('drain', () => this.caughtUp());
     this.connectTimer = connectTimer;
-    this.parser.on('packet', (p: Packet) => this.packetIn(p));
-    this.parser.on('error', () => {
-      // A CONNECT of a protocol level we do not speak still gets its answer (MQTT 3.1.1 §3.1.2.2).
-      if (!this.session && unsupportedLevel(this.head)) {
-        this.door.countProtocolError();
-        this.socket.write(Buffer.from([0x20, 0x02, 0x00, V4_CONNACK.UNACCEPTABLE_PROTOCOL]));
-        this.end();
-        return;
-      }
-      this.protocolError(Reason.MALFORMED);
-    });
+    const inspector = door.opts.inspect?.();
     socket.on('data', (d: Buffer) => {
       if (this.closed) return;
       if (!this.session && this.head.length < 16) this.head = Buffer.concat([this.head, d]).subarray(0, 16);
       // The acknowledgements of one chunk's packets leave in one write.
       this.corkForTick();
-      this.reader.feed(d, this);
+      if (inspector) {
+        const { forward, violation } = inspector.feed(d);
+        for (const piece of forward) if (!this.closed) this.reader.feed(piece, this);
+        if (violation && !this.closed) this.violated(violation);
+      } else this.reader.feed(d, this);
       if (this.reader.partial && this.partialSince === 0 && !this.closed) this.partialSince = Date.now();
     });
     socket.on('error', () => this.destroy());
@@ -1164,8 +1220,20 @@ class Connection {
   frame(data: Buffer, start: number, body: number, end: number): boolean {
     const fast = this.session && !this.early ? decodeCommon(data, start, body, end, this.version) : undefined;
     if (fast) this.packetIn(fast as unknown as Packet);
-    else this.parser.parse(start === 0 && end === data.length ? data : data.subarray(start, end));
+    else this.parserSettings = this.door.parseWhole(this, start === 0 && end === data.length ? data : data.subarray(start, end), this.parserSettings);
     return !this.closed;
+  }
+
+  /** mqtt-packet found the packet malformed. */
+  parseError(): void {
+    // A CONNECT of a protocol level we do not speak still gets its answer (MQTT 3.1.1 §3.1.2.2).
+    if (!this.session && unsupportedLevel(this.head)) {
+      this.door.countProtocolError();
+      this.socket.write(Buffer.from([0x20, 0x02, 0x00, V4_CONNACK.UNACCEPTABLE_PROTOCOL]));
+      this.end();
+      return;
+    }
+    this.protocolError(Reason.MALFORMED);
   }
 
   /** A packet's length is known, before its body is held (FrameSink): one over our maximum ends the connection. */
@@ -1173,12 +1241,24 @@ class Connection {
     return !this.tooLarge(remaining) && !this.closed;
   }
 
+  /** The inspector found a broken rule: nothing more is read; the CONNACK refusal it names leaves first. */
+  private violated(v: InboundViolation): void {
+    this.door.opts.onViolation?.(v, `${this.raw.remoteAddress}:${this.raw.remotePort}`);
+    if (v.connack !== undefined) {
+      // CONNACK (type 2, length 2, no session present, return code) where MQTT 3.1.1 §3.1.2.2 / §3.1.3-8 ask for one.
+      this.flushAcks();
+      this.closed = true;
+      this.raw.end(Buffer.from([0x20, 0x02, 0x00, v.connack]));
+      setTimeout(() => this.raw.destroy(), 2000).unref();
+    } else this.destroy();
+  }
+
   /** A fixed header that is not MQTT (FrameSink). */
   malformed(): void {
     this.protocolError(Reason.MALFORMED);
   }
 
-  private packetIn(p: Packet): void {
+  packetIn(p: Packet): void {
     if (this.connectTimer) {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;

@@ -104,10 +104,13 @@ export class FrameReader {
 
   feed(chunk: Buffer, sink: FrameSink): void {
     let data = chunk;
+    // The held packet's length was announced when its fixed header came; it is not announced again.
+    let announced = false;
     if (this.heldBytes > 0) {
       this.held.push(chunk);
       this.heldBytes += chunk.length;
       if (this.needed > 0 && this.heldBytes < this.needed) return;
+      announced = this.needed > 0;
       data = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
       this.held = [];
       this.heldBytes = 0;
@@ -134,7 +137,7 @@ export class FrameReader {
         factor *= 128;
       }
       if (!whole) break;
-      if (!sink.announced(remaining)) return;
+      if (!(announced && pos === 0) && !sink.announced(remaining)) return;
       const end = at + remaining;
       if (end > data.length) {
         this.needed = end - pos;
