@@ -69,6 +69,7 @@ export class AlarmService {
               id,
               rule: rule.id,
               device,
+              source: t.source ?? 'device',
               severity: rule.alarm.severity,
               message: rule.alarm.message || rule.name,
               state: r.state,

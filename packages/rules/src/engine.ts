@@ -21,6 +21,8 @@ export interface Transition {
   readonly tenant: string;
   readonly rule: CompiledRule;
   readonly device: string;
+  /** What `device` names: a device, or — for a rule over the devices of an asset (when.assetExpression) — the asset. */
+  readonly source?: 'device' | 'asset';
   /** raise / clear: the condition; suppress / unsuppress: alarm.suppressWhen began or stopped holding. */
   readonly kind: 'raise' | 'clear' | 'suppress' | 'unsuppress';
   /** Device time of the sample that caused it (a no-data rule: the platform's time when it found the silence). */
@@ -61,6 +63,8 @@ interface Installed {
   /** No-data rules: when it was installed, and whether the product's devices were given a state to watch. */
   readonly installedAt: number;
   seeded: boolean;
+  /** A rule over the devices of an asset: each covered device's latest values and when they came (platform time). */
+  readonly members?: Map<string, { values: Readonly<Record<string, PointValue>>; seenAt: number }>;
 }
 
 /** A product's rules: those for all its devices (or an asset's), and those naming devices, indexed by device. */
@@ -123,7 +127,7 @@ export class RuleEngine {
       pr = { wide: new Map(), byDevice: new Map() };
       byProduct.set(product, pr);
     }
-    const inst: Installed = { compiled, states, installedAt: this.now(), seeded: false };
+    const inst: Installed = { compiled, states, installedAt: this.now(), seeded: false, ...(compiled.rule.when.assetExpression && { members: new Map() }) };
     if (devices === null) pr.wide.set(compiled.rule.id, inst);
     else {
       for (const d of devices) {
@@ -265,7 +269,10 @@ export class RuleEngine {
     if (batch.points.length === 0) return;
     const covering = await this.rulesFor(batch.tenant, batch.device);
     if (!covering) return;
-    const { info, list } = covering;
+    const { info } = covering;
+    // Rules over the devices of an asset take the device's values once the batch is applied (overAsset below).
+    const list = covering.list.filter((inst) => !inst.members);
+    const overAsset = covering.list.filter((inst) => inst.members);
     // The device's values after this batch, and one sample per timestamp in it, in time order.
     const key = `${batch.tenant}\u0000${batch.device}`;
     const values = this.latest.get(key) ?? {};
@@ -317,6 +324,51 @@ export class RuleEngine {
           this.markDirty(batch.tenant, r.id, batch.device, state);
         }
       }
+    }
+    if (overAsset.length > 0) await this.evaluateOverAsset(batch.tenant, batch.device, info.asset, batch, values, overAsset);
+  }
+
+  /**
+   * A device's batch for the rules over the devices of an asset that cover its product: the device's values join the
+   * rule's (or leave it, when the device is no longer in the asset's subtree), and the rule is evaluated over all of
+   * them in the rule's own chain — one evaluation at a time per rule, so one alarm per rule and asset.
+   */
+  private async evaluateOverAsset(tenant: string, device: string, deviceAsset: string | null, batch: TelemetryBatch, values: Readonly<Record<string, PointValue>>, list: readonly Installed[]): Promise<void> {
+    const receivedAt = this.now();
+    for (const inst of list) {
+      const members = inst.members as NonNullable<Installed['members']>;
+      const r = inst.compiled.rule;
+      if (!inst.compiled.properties.some((p) => batch.points.some((x) => x.property === p))) continue;
+      const asset = r.scope.asset as string;
+      if (deviceAsset === null || !(await this.ports.inSubtree(tenant, asset, deviceAsset))) {
+        members.delete(device);
+        continue;
+      }
+      members.set(device, { values: { ...values }, seenAt: receivedAt });
+      await this.inChain(tenant, `\u0001rule\u0001${r.id}`, async () => {
+        const { maxAgeMs } = r.when.assetExpression as NonNullable<typeof r.when.assetExpression>;
+        const now = this.now();
+        const lists: Record<string, PointValue[]> = {};
+        for (const [d, m] of members) if (now - m.seenAt > maxAgeMs) members.delete(d);
+        for (const p of inst.compiled.properties) {
+          const xs: PointValue[] = [];
+          for (const m of members.values()) if (Object.hasOwn(m.values, p)) xs.push(m.values[p] as PointValue);
+          if (xs.length > 0) lists[p] = xs;
+        }
+        this.counters.evaluations++;
+        const prev = inst.states.get(asset) ?? INITIAL_CONDITION_STATE;
+        // By the platform's clock: the devices' clocks need not agree, and a sample older than the last is ignored.
+        const step = stepCondition(inst.compiled, prev, { ts: now, values: lists as unknown as Record<string, PointValue> });
+        if (step.transition) {
+          await this.ports.onTransition({ tenant, rule: inst.compiled, device: asset, source: 'asset', kind: step.transition, ts: now, values: lists as unknown as Record<string, PointValue> });
+          if (step.transition === 'raise') this.counters.raises++;
+          else this.counters.clears++;
+        }
+        if (step.state !== prev) {
+          inst.states.set(asset, step.state);
+          this.markDirty(tenant, r.id, asset, step.state);
+        }
+      });
     }
   }
 

@@ -58,6 +58,33 @@ export function modelEnvironment(model: ThingModel): Environment {
   return env;
 }
 
+/** avg, min, max and sum of a list of numbers (CEL has size(); these complete it for rules over an asset's devices). */
+const AGGREGATES: ReadonlyArray<[string, (xs: readonly number[]) => number]> = [
+  ['avg', (xs) => xs.reduce((a, b) => a + b, 0) / xs.length],
+  ['min', (xs) => xs.reduce((a, b) => Math.min(a, b))],
+  ['max', (xs) => xs.reduce((a, b) => Math.max(a, b))],
+  ['sum', (xs) => xs.reduce((a, b) => a + b, 0)],
+];
+
+/**
+ * The environment of an expression over the devices of one asset: each property is the list of its latest values,
+ * one per device that reported it recently (`list<double>` for a number, `list<bool>`…), with avg(), min(), max() and
+ * sum() of a list of numbers beside CEL's size(), exists(), all() and filter(). An empty list has no avg, min or max:
+ * the expression is then not evaluated (the engine gives it only properties some device reported).
+ */
+export function assetEnvironment(model: ThingModel): Environment {
+  const env = new Environment({ limits: LIMITS });
+  for (const p of model.properties) env.registerVariable(p.id, `list<${celType(model, p.id)}>`);
+  for (const [name, fn] of AGGREGATES) {
+    env.registerFunction(`${name}(list<double>): double`, (list: Iterable<number>) => {
+      const xs = [...list];
+      if (xs.length === 0) throw new Error(`${name}() of an empty list`);
+      return fn(xs);
+    });
+  }
+  return env;
+}
+
 function identifiers(node: unknown, out: Set<string>): void {
   if (Array.isArray(node)) {
     for (const n of node) identifiers(n, out);

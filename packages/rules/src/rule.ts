@@ -16,7 +16,7 @@ import { IipError, isNumericType, type ThingModel } from '@iip/core';
 import { Cron } from 'croner';
 import { compileActions, type RuleAction } from './actions.js';
 import { invalid, isObject, onlyKeys, parseDuration } from './rule-doc.js';
-import { type CompiledExpression, compileCondition, modelEnvironment } from './expression.js';
+import { assetEnvironment, type CompiledExpression, compileCondition, modelEnvironment } from './expression.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
@@ -61,6 +61,15 @@ export interface NoDataCondition {
   readonly afterMs: number;
 }
 
+/**
+ * A condition over the devices of the rule's asset (scope.asset) together: each property is the list of the latest
+ * values of the covered devices that reported it within `maxAgeMs`; the alarm's source is the asset.
+ */
+export interface AssetExpression {
+  readonly expression: string;
+  readonly maxAgeMs: number;
+}
+
 /** When the rule is active: minutes matched by any of the cron expressions, in the time zone (default UTC). */
 export interface Schedule {
   readonly cron: readonly string[];
@@ -82,6 +91,7 @@ export interface Rule {
     readonly rate?: RateCondition;
     readonly event?: EventTrigger;
     readonly noData?: NoDataCondition;
+    readonly assetExpression?: AssetExpression;
     readonly forMs: number;
     readonly count: number;
   };
@@ -116,6 +126,8 @@ export interface CompiledRule {
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const OPS: readonly ThresholdOp[] = ['>', '>=', '<', '<='];
 const MAX_COUNT = 1_000;
+/** A device's values count in a rule over its asset for this long after it reported them, by default. */
+const DEFAULT_MAX_AGE_MS = 600_000;
 
 /**
  * Checks a rule document against the product's thing model and compiles it. Refusals: IIP_ERR_RULE_INVALID
@@ -142,9 +154,9 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
 
   const when = doc.when;
   if (!isObject(when)) throw invalid(id, 'when', 'an object with a threshold, an expression, a window or a rate');
-  onlyKeys(when, ['threshold', 'expression', 'window', 'rate', 'event', 'noData', 'for', 'forMs', 'count'], id, 'when');
-  if ([when.threshold, when.expression, when.window, when.rate, when.event, when.noData].filter((x) => x !== undefined).length !== 1) {
-    throw invalid(id, 'when', 'exactly one of threshold, expression, window, rate, event and noData');
+  onlyKeys(when, ['threshold', 'expression', 'window', 'rate', 'event', 'noData', 'assetExpression', 'for', 'forMs', 'count'], id, 'when');
+  if ([when.threshold, when.expression, when.window, when.rate, when.event, when.noData, when.assetExpression].filter((x) => x !== undefined).length !== 1) {
+    throw invalid(id, 'when', 'exactly one of threshold, expression, window, rate, event, noData and assetExpression');
   }
   if (when.for !== undefined && when.forMs !== undefined) throw invalid(id, 'when.forMs', 'give the duration once: "for" or "forMs"');
   // `forMs` (milliseconds) is how a stored rule reads back, so a rule read from the API can be saved again.
@@ -158,6 +170,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   let rate: RateCondition | undefined;
   let event: EventTrigger | undefined;
   let noData: NoDataCondition | undefined;
+  let assetExpression: AssetExpression | undefined;
   let eventWhere: CompiledExpression | undefined;
   /** A numeric property compared with a limit: the threshold, and the comparison of a window or a rate. */
   const comparison = (t: Record<string, unknown>, field: string, extra: readonly string[], what: string): Threshold => {
@@ -234,6 +247,18 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     }
     if (forMs !== 0 || count !== 1) throw invalid(id, forMs !== 0 ? 'when.for' : 'when.count', 'a no-data rule has no duration or count of its own: its "after" is the duration');
     noData = { property: (n.property as string | null | undefined) ?? null, afterMs };
+  } else if (when.assetExpression !== undefined) {
+    const a = when.assetExpression;
+    if (!isObject(a)) throw invalid(id, 'when.assetExpression', 'an object {expression, maxAge?}');
+    onlyKeys(a, ['expression', 'maxAge', 'maxAgeMs'], id, 'when.assetExpression');
+    if (typeof scope.asset !== 'string') throw invalid(id, 'scope.asset', 'a rule over the devices of an asset (when.assetExpression) needs the asset');
+    if (a.maxAge !== undefined && a.maxAgeMs !== undefined) throw invalid(id, 'when.assetExpression.maxAgeMs', 'give it once: "maxAge" or "maxAgeMs"');
+    const maxAgeMs =
+      a.maxAge === undefined && a.maxAgeMs === undefined ? DEFAULT_MAX_AGE_MS : parseDuration(a.maxAge ?? a.maxAgeMs, id, a.maxAge !== undefined ? 'when.assetExpression.maxAge' : 'when.assetExpression.maxAgeMs');
+    if (maxAgeMs < 1_000) throw invalid(id, 'when.assetExpression.maxAge', 'at least 1 s');
+    expression = compileCondition(assetEnvironment(model), a.expression as string, { rule: id, field: 'when.assetExpression.expression' });
+    if (expression.properties.length === 0) throw invalid(id, 'when.assetExpression.expression', 'must read at least one property');
+    assetExpression = { expression: expression.source, maxAgeMs };
   } else if (when.rate !== undefined) {
     const r = when.rate;
     if (!isObject(r)) throw invalid(id, 'when.rate', 'an object {property, per?, op, value, deadband?}');
@@ -262,8 +287,16 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   if (alarm.latching !== undefined && typeof alarm.latching !== 'boolean') throw invalid(id, 'alarm.latching', 'true or false');
 
   const actions = compileActions(doc.actions, model, id);
+  if (assetExpression) {
+    // The alarm's source is the asset: nothing in it names one device to write to, nor a device's own values.
+    if (suppress) throw invalid(id, 'alarm.suppressWhen', 'suppression is over one device\'s values; a rule over the devices of an asset has none');
+    const i = actions.findIndex((x) => x.type !== 'webhook' && x.type !== 'email');
+    if (i >= 0) throw invalid(id, `actions[${i}].type`, 'a rule over the devices of an asset raises on the asset, not on a device: its actions are webhook and email');
+  }
   // At the edge a rule sees the readings of the gateway's devices, not their events nor the platform's clock.
-  if (runAt === 'edge' && (event || noData)) throw invalid(id, event ? 'when.event' : 'when.noData', 'event and no-data rules run in the platform only (runAt "platform")');
+  if (runAt === 'edge' && (event || noData || assetExpression)) {
+    throw invalid(id, event ? 'when.event' : noData ? 'when.noData' : 'when.assetExpression', 'event, no-data and asset rules run in the platform only (runAt "platform")');
+  }
 
   const rule: Rule = {
     id,
@@ -271,7 +304,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     enabled: (doc.enabled as boolean | undefined) ?? true,
     runAt,
     scope: { product: scope.product, asset: (scope.asset as string | null | undefined) ?? null, devices: (scope.devices as string[] | null | undefined) ?? null },
-    when: { ...(threshold && { threshold }), ...(expression && { expression: expression.source }), ...(window && { window }), ...(rate && { rate }), ...(event && { event }), ...(noData && { noData }), forMs, count },
+    when: { ...(threshold && { threshold }), ...(expression && !assetExpression && { expression: expression.source }), ...(assetExpression && { assetExpression }), ...(window && { window }), ...(rate && { rate }), ...(event && { event }), ...(noData && { noData }), forMs, count },
     alarm: {
       severity: severity as Severity,
       message: (alarm.message as string | undefined) ?? '',

@@ -30,6 +30,9 @@ export interface Alarm {
   /** Unique in the tenant (the engine makes it: rule, device and raise time). */
   readonly id: string;
   readonly rule: string;
+  /** What `device` names: 'device' — a device; 'asset' — an asset, for a rule over the devices of that asset. */
+  readonly source: AlarmSource;
+  /** The device the alarm is about, or (source 'asset') the asset of a rule over that asset's devices. */
   readonly device: DeviceId;
   readonly severity: string;
   readonly message: string;
@@ -42,6 +45,15 @@ export interface Alarm {
   /** 1 when created, +1 at every update (optimistic concurrency). */
   readonly version: number;
 }
+
+/** What an alarm's `device` field names: a device, or an asset (a rule over the devices of one asset). */
+export type AlarmSource = 'device' | 'asset';
+
+/** An alarm as created (AlarmStore.createAlarm): without `source` it is 'device'. */
+export type NewAlarm = Omit<Alarm, 'version' | 'source'> & { readonly source?: AlarmSource };
+
+/** An alarm as replaced (AlarmStore.updateAlarm): without `source` it keeps the stored one. */
+export type AlarmUpdate = Omit<Alarm, 'version' | 'source'> & { readonly source?: AlarmSource };
 
 export interface AlarmHistoryEntry {
   readonly tenant: TenantId;
@@ -101,13 +113,15 @@ export interface AlarmStore {
   /**
    * Stores a new alarm (version 1) and its first history entry in one transaction. IIP_ERR_CONFLICT when an open
    * alarm of the same (tenant, rule, device) exists (enforced by the store, also across processes) or the id is taken.
+   * The (rule, device) pair is one key whatever the source: an asset alarm's `device` is the asset id.
    */
-  createAlarm(a: Omit<Alarm, 'version'>, entry: NewAlarmHistoryEntry): Promise<{ alarm: Alarm; entry: AlarmHistoryEntry }>;
+  createAlarm(a: NewAlarm, entry: NewAlarmHistoryEntry): Promise<{ alarm: Alarm; entry: AlarmHistoryEntry }>;
   /**
    * Replaces an alarm whose stored version is `expectedVersion` (IIP_ERR_CONFLICT otherwise; IIP_ERR_NOT_FOUND when
-   * absent) and appends the history entry, in one transaction. Returns it with version + 1.
+   * absent) and appends the history entry, in one transaction. Returns it with version + 1. Without `source` the
+   * stored source stays.
    */
-  updateAlarm(next: Omit<Alarm, 'version'>, expectedVersion: number, entry: NewAlarmHistoryEntry): Promise<{ alarm: Alarm; entry: AlarmHistoryEntry }>;
+  updateAlarm(next: AlarmUpdate, expectedVersion: number, entry: NewAlarmHistoryEntry): Promise<{ alarm: Alarm; entry: AlarmHistoryEntry }>;
   listAlarms(tenant: TenantId, filter: AlarmFilter): Promise<Alarm[]>;
   /** One alarm's history, oldest first. */
   history(tenant: TenantId, alarm: string): Promise<AlarmHistoryEntry[]>;
@@ -132,6 +146,7 @@ export interface AlarmRow {
   tenant: string;
   id: string;
   rule: string;
+  source: string;
   device: string;
   severity: string;
   message: string;
@@ -167,6 +182,7 @@ export const toAlarm = (r: AlarmRow): Alarm => ({
   tenant: r.tenant as TenantId,
   id: r.id,
   rule: r.rule,
+  source: r.source as AlarmSource,
   device: r.device as DeviceId,
   severity: r.severity,
   message: r.message,
@@ -198,6 +214,23 @@ export function jsonText(value: unknown, field: string): string {
   }
   if (text === undefined) throw new IipError('IIP_ERR_VALIDATION', `${field} is not JSON (undefined)`, { field });
   return text;
+}
+
+/**
+ * The source to write: a create without one writes 'device', an update without one null (keep the stored one).
+ * Refuses (IIP_ERR_VALIDATION) any other value, before anything is written.
+ */
+export function alarmSourceParam(a: { tenant: TenantId; id: string; source?: AlarmSource }, absent: 'device'): AlarmSource;
+export function alarmSourceParam(a: { tenant: TenantId; id: string; source?: AlarmSource }, absent: null): AlarmSource | null;
+export function alarmSourceParam(a: { tenant: TenantId; id: string; source?: AlarmSource }, absent: 'device' | null): AlarmSource | null {
+  const source: unknown = a.source;
+  if (source === undefined) return absent;
+  if (source === 'device' || source === 'asset') return source;
+  throw new IipError('IIP_ERR_VALIDATION', `alarm "${a.id}": source must be "device" or "asset", not ${JSON.stringify(source)}`, {
+    tenant: a.tenant,
+    alarm: a.id,
+    field: 'source',
+  });
 }
 
 /** The history entry must belong to the alarm it is written with. */

@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { DeviceId, TenantId } from '@iip/core';
 import { type PostgresStorage, type RawRow, type Storage, openPostgresStorage, openStorage } from '@iip/storage';
 import { type PostgresServer, freePort, rejectsIipError, runStorageConformance, startPostgres } from '@iip/testkit';
+import { runAlarmSourceConformance } from './alarm-source-conformance.js';
 
 const started: Promise<PostgresServer> = startPostgres();
 after(async () => {
@@ -40,6 +41,7 @@ function fixture(copyThreshold?: number) {
 
 runStorageConformance('postgres', fixture());
 runStorageConformance('postgres (every write through COPY)', fixture(1));
+runAlarmSourceConformance('postgres', fixture());
 
 const T = 'acme' as TenantId;
 const DAY = 86_400_000;
@@ -70,7 +72,7 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
       const stores = await Promise.all(Array.from({ length: 6 }, () => openPostgresStorage({ url })));
       try {
         const rows = await sql<{ version: number; n: string }>(url, 'SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version');
-        assert.deepEqual(rows.map((r) => [r.version, Number(r.n)]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1]]);
+        assert.deepEqual(rows.map((r) => [r.version, Number(r.n)]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1], [11, 1]]);
         // All of them work on the one schema.
         await stores[0]!.registry.createTenant({ id: T, name: 'Acme', createdAt: 1 });
         for (const s of stores) assert.equal((await s.registry.getTenant(T))?.name, 'Acme');
@@ -88,6 +90,7 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
       // Back to what version 8 left: the old CHECK (and none of the later tables), and a series stored under it.
       await sql(url, `DELETE FROM schema_migrations WHERE version >= 9;
         DROP TABLE action_jobs, action_signing_secrets;
+        ALTER TABLE alarms DROP COLUMN source;
         ALTER TABLE series DROP CONSTRAINT series_kind_check;
         ALTER TABLE series ADD CONSTRAINT series_kind_check CHECK (kind IN ('n', 'b', 's'))`);
       const [{ id }] = (await sql<{ id: string }>(url, "INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd1', 'temp', 'n') RETURNING id")) as [{ id: string }];
@@ -98,6 +101,27 @@ describe('postgres storage: PostgreSQL-specific behaviour', () => {
         const wave = await s.telemetry.seriesId(key('d1', 'waveform'), 'a');
         assert.ok(wave > Number(id));
         await assert.rejects(() => sql(url, "INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd1', 'z', 'q')"), /series_kind_check/);
+      } finally {
+        await s.close();
+      }
+    }));
+
+  it('migration 11 (alarm source kinds) makes every stored alarm a device\'s and allows only device and asset', () =>
+    withDb(async (url) => {
+      await (await openPostgresStorage({ url })).close();
+      // Back to what version 10 left: alarms without a source column, one open alarm stored under it.
+      await sql(url, `DELETE FROM schema_migrations WHERE version >= 11;
+        ALTER TABLE alarms DROP COLUMN source;
+        INSERT INTO alarms (tenant, id, rule, device, severity, message, state, open, raised_at, updated_at, version)
+          VALUES ('acme', 'a1', 'r1', 'd1', 'high', 'm', '{"isa":"unacked"}', true, 1000, 1000, 1)`);
+      const s = await openPostgresStorage({ url });
+      try {
+        const a = await s.alarms.getAlarm(T, 'a1');
+        assert.equal(a?.source, 'device');
+        assert.deepEqual(await s.alarms.openAlarm(T, 'r1', 'd1' as DeviceId), a);
+        await assert.rejects(() => sql(url, "UPDATE alarms SET source = 'gateway' WHERE id = 'a1'"), /alarms_source_check/);
+        const [{ v }] = (await sql<{ v: number }>(url, 'SELECT max(version) AS v FROM schema_migrations')) as [{ v: number }];
+        assert.equal(v, 11);
       } finally {
         await s.close();
       }

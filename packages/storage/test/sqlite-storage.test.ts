@@ -10,9 +10,10 @@ import Database from 'better-sqlite3';
 import { openSqliteStorage } from '@iip/storage';
 import type { Storage } from '@iip/storage';
 import type { DeviceId, TenantId } from '@iip/core';
-import { runStorageConformance, tempDir } from '@iip/testkit';
+import { runStorageConformance, type StorageFixture, tempDir } from '@iip/testkit';
+import { runAlarmSourceConformance } from './alarm-source-conformance.js';
 
-runStorageConformance('sqlite', async () => {
+const fixture = async (): Promise<StorageFixture> => {
   const dir = await tempDir('iip-storage-');
   const file = join(dir.path, 'iip.db');
   let storage: Storage = openSqliteStorage({ file });
@@ -30,7 +31,10 @@ runStorageConformance('sqlite', async () => {
       await dir.cleanup();
     },
   };
-});
+};
+
+runStorageConformance('sqlite', fixture);
+runAlarmSourceConformance('sqlite', fixture);
 
 it('sqlite: opens in WAL mode with foreign keys and records its schema version', async () => {
   const dir = await tempDir('iip-storage-');
@@ -41,7 +45,7 @@ it('sqlite: opens in WAL mode with foreign keys and records its schema version',
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
     db.close();
   } finally {
     await dir.cleanup();
@@ -72,6 +76,7 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
     const old = new Database(file);
     old.exec(`
       DELETE FROM schema_migrations WHERE version >= 11;
+      ALTER TABLE alarms DROP COLUMN source;
       DROP TABLE rollup_fold;
       DROP TABLE action_jobs;
       DROP TABLE action_signing_secrets;
@@ -113,7 +118,42 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
       try {
         assert.throws(() => db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'z', 'q')").run(), /CHECK/);
         const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-        assert.equal(versions.at(-1)?.version, 13);
+        assert.equal(versions.at(-1)?.version, 14);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+it('sqlite: migration 14 (alarm source kinds) makes every stored alarm a device\'s and allows only device and asset', async () => {
+  const dir = await tempDir('iip-storage-');
+  try {
+    const file = join(dir.path, 'iip.db');
+    await openSqliteStorage({ file }).close();
+    // Back to what version 13 left: alarms without a source column, one open alarm stored under it.
+    const old = new Database(file);
+    old.exec(`
+      DELETE FROM schema_migrations WHERE version >= 14;
+      ALTER TABLE alarms DROP COLUMN source;
+      INSERT INTO alarms (tenant, id, rule, device, severity, message, state, open, raised_at, updated_at, version)
+        VALUES ('acme', 'a1', 'r1', 'd1', 'high', 'm', '{"isa":"unacked"}', 1, 1000, 1000, 1);
+    `);
+    old.close();
+    const storage = openSqliteStorage({ file });
+    try {
+      const acme = 'acme' as TenantId;
+      const a = await storage.alarms.getAlarm(acme, 'a1');
+      assert.equal(a?.source, 'device');
+      assert.deepEqual(await storage.alarms.openAlarm(acme, 'r1', 'd1' as DeviceId), a);
+      const db = new Database(file);
+      try {
+        assert.throws(() => db.prepare("UPDATE alarms SET source = 'gateway' WHERE id = 'a1'").run(), /CHECK/);
+        assert.equal((db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v, 14);
       } finally {
         db.close();
       }

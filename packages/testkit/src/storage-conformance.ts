@@ -1496,6 +1496,7 @@ export function runStorageConformance(name: string, open: () => Promise<StorageF
         tenant,
         id,
         rule: ruleId,
+        source: 'device',
         device: dev as DeviceId,
         severity: 'high',
         message: `${ruleId} on ${dev}`,

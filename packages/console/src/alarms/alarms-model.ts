@@ -33,6 +33,8 @@ export interface AlarmItem {
   /** The rule's name now, as the platform sends it with every alarm; null once the rule is deleted. */
   readonly ruleName: string | null;
   readonly device: string;
+  /** 'asset': a rule over the devices of an asset raised it, and `device` is the asset's id (older platforms: absent). */
+  readonly source?: 'device' | 'asset';
   readonly severity: string;
   readonly message: string;
   readonly open: boolean;

@@ -86,6 +86,26 @@ function RuleCell({ a }: { a: Pick<AlarmItem, 'rule' | 'ruleName'> }) {
   );
 }
 
+/**
+ * What raised the alarm: its device (a link to it), or — for a rule over the devices of an asset — the asset, which
+ * the platform sends as `source: "asset"` with the asset's id in `device`.
+ */
+function SourceLink({ a, testId }: { a: Pick<AlarmItem, 'device' | 'source'>; testId?: string }) {
+  const t = useAlarmsText();
+  if (a.source === 'asset') {
+    return (
+      <a href={routeHref({ kind: 'assets' })} data-testid={testId} data-source="asset" title={t('source.asset')} onClick={(e) => e.stopPropagation()}>
+        {`${t('source.assetPrefix')} ${a.device}`}
+      </a>
+    );
+  }
+  return (
+    <a href={routeHref({ kind: 'device', id: a.device })} data-testid={testId} data-source="device" onClick={(e) => e.stopPropagation()}>
+      {a.device}
+    </a>
+  );
+}
+
 function AssigneeCell({ assignee }: { assignee: string | null }) {
   return (
     <td data-testid="alarm-assignee" data-assignee={assignee ?? ''}>
@@ -291,9 +311,7 @@ function OpenRow({
           <StateText alarm={a} />
         </td>
         <td>
-          <a href={routeHref({ kind: 'device', id: a.device })} data-testid="alarm-device" onClick={(e) => e.stopPropagation()}>
-            {a.device}
-          </a>
+          <SourceLink a={a} testId="alarm-device" />
         </td>
         <RuleCell a={a} />
         <td data-testid="alarm-message">{a.message}</td>
@@ -508,9 +526,7 @@ function AlarmHistory({ api, selected, onSelect }: { api: ApiClient; selected: s
                 >
                   <td className="mono small nowrap">{formatTimestamp(a.raisedAt)}</td>
                   <td>
-                    <a href={routeHref({ kind: 'device', id: a.device })} onClick={(e) => e.stopPropagation()}>
-                      {a.device}
-                    </a>
+                    <SourceLink a={a} />
                   </td>
                   <RuleCell a={a} />
                   <td>
@@ -605,7 +621,7 @@ function AlarmDetailPanel({
             <div>
               <dt>{t('col.device')}</dt>
               <dd>
-                <a href={routeHref({ kind: 'device', id: a.device })}>{a.device}</a>
+                <SourceLink a={a} />
               </dd>
             </div>
             <div>

@@ -21,6 +21,8 @@ export function publicAlarm(a: Alarm, ruleName: string | null = null): Record<st
     rule: a.rule,
     ruleName,
     device: a.device,
+    // 'asset': a rule over the devices of an asset raised it, and `device` is that asset's id.
+    source: a.source,
     severity: a.severity,
     message: a.message,
     open: a.open,
@@ -52,8 +54,13 @@ export async function alarmRoutes(
     return new Map((await opts.rules.listRules(tenant)).map((r) => [r.id, String((r.doc as { name?: unknown }).name ?? r.id)]));
   }
 
-  /** The device's asset, or undefined when the device is gone (its alarms stay readable to tenant-wide readers). */
-  async function assetOf(tenant: TenantId, device: string): Promise<string | null | undefined> {
+  /**
+   * The asset an alarm is on: its device's asset, or undefined when the device is gone (its alarms stay readable to
+   * tenant-wide readers); an alarm of a rule over an asset's devices is on that asset.
+   */
+  async function assetOf(tenant: TenantId, a: Pick<Alarm, 'device' | 'source'>): Promise<string | null | undefined> {
+    if (a.source === 'asset') return a.device;
+    const device = a.device;
     try {
       return (await registry.getDevice(tenant, device)).asset ?? null;
     } catch (e) {
@@ -65,7 +72,7 @@ export async function alarmRoutes(
   async function target(req: FastifyRequest, id: string, permission: 'alarms:read' | 'alarms:ack', what: string): Promise<Alarm> {
     const p = principal(req);
     const a = await store.getAlarm(p.tenant, id);
-    const asset = a ? await assetOf(p.tenant, a.device) : null;
+    const asset = a ? await assetOf(p.tenant, a) : null;
     if (!a || !(await permitted(req, 'alarms:read', asset ?? null))) throw new IipError('IIP_ERR_NOT_FOUND', `alarm "${id}" not found`, { resource: 'alarm', id });
     if (permission === 'alarms:ack') await authorize(req, 'alarms:ack', asset ?? null, what);
     return a;
@@ -111,10 +118,11 @@ export async function alarmRoutes(
       const visible: Alarm[] = [];
       const seen = new Map<string, boolean>();
       for (const a of page) {
-        let ok = wide || seen.get(a.device);
+        const key = `${a.source}:${a.device}`;
+        let ok = wide || seen.get(key);
         if (ok === undefined) {
-          ok = await permitted(req, 'alarms:read', (await assetOf(p.tenant, a.device)) ?? null);
-          seen.set(a.device, ok);
+          ok = await permitted(req, 'alarms:read', (await assetOf(p.tenant, a)) ?? null);
+          seen.set(key, ok);
         }
         if (ok) visible.push(a);
       }

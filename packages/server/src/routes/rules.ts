@@ -122,6 +122,12 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
     async (req) => {
       const p = await authorize(req, 'rules:read', null, 'backtest a rule');
       const c = await compileForTenant(registry, assetExists(req), p.tenant, req.body.rule);
+      if (c.rule.when.assetExpression) {
+        throw new IipError('IIP_ERR_RULE_INVALID', `rule "${c.rule.id}": when.assetExpression: the backtest replays one device's history at a time; a rule over the devices of an asset cannot be backtested yet`, {
+          rule: c.rule.id,
+          field: 'when.assetExpression',
+        });
+      }
       const to = req.body.to ?? Date.now();
       const from = req.body.from ?? to - 7 * 86_400_000;
       if (!(from < to)) throw new IipError('IIP_ERR_VALIDATION', 'from: before to', { field: 'from' });

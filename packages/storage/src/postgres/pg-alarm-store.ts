@@ -19,13 +19,17 @@ import {
   type AlarmHistoryEntry,
   type AlarmHistoryRow,
   type AlarmRow,
+  type AlarmSource,
   type AlarmStore,
+  type AlarmUpdate,
   alarmAlreadyOpen,
   alarmIdTaken,
   alarmNotFound,
+  alarmSourceParam,
   alarmVersionConflict,
   checkEntry,
   jsonText,
+  type NewAlarm,
   type NewAlarmHistoryEntry,
   toAlarm,
   toAlarmHistoryEntry,
@@ -34,7 +38,19 @@ import { PG_UNIQUE_VIOLATION, type PgDb, pgErrorCode } from './pg-db.js';
 
 type Written = { alarm: Alarm; entry: AlarmHistoryEntry };
 
-const values = (a: Omit<Alarm, 'version'>, state: string) => [a.tenant, a.id, a.rule, a.device, a.severity, a.message, state, a.open, a.raisedAt, a.updatedAt];
+const values = (a: NewAlarm, source: AlarmSource | null, state: string) => [
+  a.tenant,
+  a.id,
+  a.rule,
+  a.device,
+  a.severity,
+  a.message,
+  state,
+  a.open,
+  a.raisedAt,
+  a.updatedAt,
+  source,
+];
 
 export class PgAlarmStore implements AlarmStore {
   constructor(private readonly db: PgDb) {}
@@ -49,31 +65,33 @@ export class PgAlarmStore implements AlarmStore {
     return row ? toAlarm(row) : undefined;
   }
 
-  async createAlarm(a: Omit<Alarm, 'version'>, entry: NewAlarmHistoryEntry): Promise<Written> {
+  async createAlarm(a: NewAlarm, entry: NewAlarmHistoryEntry): Promise<Written> {
     checkEntry(a, entry);
+    const source = alarmSourceParam(a, 'device');
     const state = jsonText(a.state, 'state');
     return this.refusing(a, () =>
       this.db.tx(async (c) => {
         const { rows } = await c.query<AlarmRow>(
-          `INSERT INTO alarms (tenant, id, rule, device, severity, message, state, open, raised_at, updated_at, version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1) RETURNING *`,
-          values(a, state),
+          `INSERT INTO alarms (tenant, id, rule, device, severity, message, state, open, raised_at, updated_at, source, version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1) RETURNING *`,
+          values(a, source, state),
         );
         return { alarm: toAlarm(rows[0] as AlarmRow), entry: await append(c, entry) };
       }),
     );
   }
 
-  async updateAlarm(next: Omit<Alarm, 'version'>, expectedVersion: number, entry: NewAlarmHistoryEntry): Promise<Written> {
+  async updateAlarm(next: AlarmUpdate, expectedVersion: number, entry: NewAlarmHistoryEntry): Promise<Written> {
     checkEntry(next, entry);
+    const source = alarmSourceParam(next, null);
     const state = jsonText(next.state, 'state');
     return this.refusing(next, () =>
       this.db.tx(async (c) => {
         const { rows } = await c.query<AlarmRow>(
           `UPDATE alarms SET rule = $3, device = $4, severity = $5, message = $6, state = $7, open = $8, raised_at = $9, updated_at = $10,
-             version = version + 1
-           WHERE tenant = $1 AND id = $2 AND version = $11 RETURNING *`,
-          [...values(next, state), expectedVersion],
+             source = coalesce($11::text, source), version = version + 1
+           WHERE tenant = $1 AND id = $2 AND version = $12 RETURNING *`,
+          [...values(next, source, state), expectedVersion],
         );
         const row = rows[0];
         if (!row) {
@@ -124,7 +142,7 @@ export class PgAlarmStore implements AlarmStore {
   }
 
   /** Runs `write`; the schema's refusals become IIP_ERR_CONFLICT (looked up after the rolled-back transaction). */
-  private async refusing(a: Omit<Alarm, 'version'>, write: () => Promise<Written>): Promise<Written> {
+  private async refusing(a: NewAlarm, write: () => Promise<Written>): Promise<Written> {
     try {
       return await write();
     } catch (e) {

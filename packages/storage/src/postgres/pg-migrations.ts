@@ -393,6 +393,16 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: 'alarm source kind: an alarm\'s device column names a device, or the asset of a rule over that asset\'s devices',
+    // Every alarm stored so far is a device's; a constant default adds the column without rewriting the table.
+    // alarms_one_open stays on (tenant, rule, device): an asset alarm keeps the asset id in device, so "one open
+    // alarm per (tenant, rule, device)" holds for it as it is.
+    sql: `
+      ALTER TABLE alarms ADD COLUMN source text NOT NULL DEFAULT 'device' CONSTRAINT alarms_source_check CHECK (source IN ('device', 'asset'));
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

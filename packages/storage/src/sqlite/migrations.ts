@@ -419,6 +419,15 @@ const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 14,
+    name: 'alarm source kind: an alarm\'s device column names a device, or the asset of a rule over that asset\'s devices',
+    // Every alarm stored so far is a device's. alarms_one_open stays on (tenant, rule, device): an asset alarm keeps
+    // the asset id in device, so "one open alarm per (tenant, rule, device)" holds for it as it is.
+    sql: `
+      ALTER TABLE alarms ADD COLUMN source TEXT NOT NULL DEFAULT 'device' CHECK (source IN ('device', 'asset'));
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

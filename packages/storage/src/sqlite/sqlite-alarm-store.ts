@@ -13,13 +13,17 @@ import {
   type AlarmHistoryEntry,
   type AlarmHistoryRow,
   type AlarmRow,
+  type AlarmSource,
   type AlarmStore,
+  type AlarmUpdate,
   alarmAlreadyOpen,
   alarmIdTaken,
   alarmNotFound,
+  alarmSourceParam,
   alarmVersionConflict,
   checkEntry,
   jsonText,
+  type NewAlarm,
   type NewAlarmHistoryEntry,
   toAlarm,
   toAlarmHistoryEntry,
@@ -31,17 +35,17 @@ const code = (e: unknown) => (e as { code?: unknown } | null)?.code;
 
 export class SqliteAlarmStore implements AlarmStore {
   private readonly s;
-  private readonly createTx: (a: Omit<Alarm, 'version'>, state: string, entry: NewAlarmHistoryEntry) => Written;
-  private readonly updateTx: (a: Omit<Alarm, 'version'>, state: string, expectedVersion: number, entry: NewAlarmHistoryEntry) => Written;
+  private readonly createTx: (a: NewAlarm, source: AlarmSource, state: string, entry: NewAlarmHistoryEntry) => Written;
+  private readonly updateTx: (a: AlarmUpdate, source: AlarmSource | null, state: string, expectedVersion: number, entry: NewAlarmHistoryEntry) => Written;
 
   constructor(db: Database.Database) {
     this.s = {
       insert: db.prepare(
-        `INSERT INTO alarms (tenant, id, rule, device, severity, message, state, open, raised_at, updated_at, version)
-         VALUES (@tenant, @id, @rule, @device, @severity, @message, @state, @open, @raisedAt, @updatedAt, 1) RETURNING *`,
+        `INSERT INTO alarms (tenant, id, rule, source, device, severity, message, state, open, raised_at, updated_at, version)
+         VALUES (@tenant, @id, @rule, @source, @device, @severity, @message, @state, @open, @raisedAt, @updatedAt, 1) RETURNING *`,
       ),
       update: db.prepare(
-        `UPDATE alarms SET rule = @rule, device = @device, severity = @severity, message = @message, state = @state, open = @open,
+        `UPDATE alarms SET rule = @rule, source = coalesce(@source, source), device = @device, severity = @severity, message = @message, state = @state, open = @open,
            raised_at = @raisedAt, updated_at = @updatedAt, version = version + 1
          WHERE tenant = @tenant AND id = @id AND version = @expected RETURNING *`,
       ),
@@ -64,10 +68,11 @@ export class SqliteAlarmStore implements AlarmStore {
       history: db.prepare('SELECT * FROM alarm_history WHERE tenant = ? AND alarm = ? ORDER BY seq'),
       listHistory: db.prepare('SELECT * FROM alarm_history WHERE tenant = @tenant AND ts >= @from AND ts < @to AND seq > @after ORDER BY seq LIMIT @limit'),
     };
-    const params = (a: Omit<Alarm, 'version'>, state: string) => ({
+    const params = (a: NewAlarm, source: AlarmSource | null, state: string) => ({
       tenant: a.tenant,
       id: a.id,
       rule: a.rule,
+      source,
       device: a.device,
       severity: a.severity,
       message: a.message,
@@ -77,7 +82,7 @@ export class SqliteAlarmStore implements AlarmStore {
       updatedAt: a.updatedAt,
     });
     /** Runs `write` and turns the schema's refusals into IIP_ERR_CONFLICT. */
-    const guarded = (a: Omit<Alarm, 'version'>, write: () => AlarmRow | undefined): AlarmRow | undefined => {
+    const guarded = (a: NewAlarm, write: () => AlarmRow | undefined): AlarmRow | undefined => {
       try {
         return write();
       } catch (e) {
@@ -93,12 +98,12 @@ export class SqliteAlarmStore implements AlarmStore {
       this.s.insertEntry.run(e.tenant, seq, e.alarm, e.ts, e.type, e.user, e.comment, e.isaState);
       return { ...e, seq };
     };
-    this.createTx = db.transaction((a: Omit<Alarm, 'version'>, state: string, entry: NewAlarmHistoryEntry): Written => {
-      const row = guarded(a, () => this.s.insert.get(params(a, state)) as AlarmRow) as AlarmRow;
+    this.createTx = db.transaction((a: NewAlarm, source: AlarmSource, state: string, entry: NewAlarmHistoryEntry): Written => {
+      const row = guarded(a, () => this.s.insert.get(params(a, source, state)) as AlarmRow) as AlarmRow;
       return { alarm: toAlarm(row), entry: append(entry) };
     }).immediate;
-    this.updateTx = db.transaction((a: Omit<Alarm, 'version'>, state: string, expectedVersion: number, entry: NewAlarmHistoryEntry): Written => {
-      const row = guarded(a, () => this.s.update.get({ ...params(a, state), expected: expectedVersion }) as AlarmRow | undefined);
+    this.updateTx = db.transaction((a: AlarmUpdate, source: AlarmSource | null, state: string, expectedVersion: number, entry: NewAlarmHistoryEntry): Written => {
+      const row = guarded(a, () => this.s.update.get({ ...params(a, source, state), expected: expectedVersion }) as AlarmRow | undefined);
       if (!row) {
         const current = this.s.get.get(a.tenant, a.id) as AlarmRow | undefined;
         throw current ? alarmVersionConflict(a.tenant, a.id, expectedVersion, current.version) : alarmNotFound(a.tenant, a.id);
@@ -117,14 +122,14 @@ export class SqliteAlarmStore implements AlarmStore {
     return row ? toAlarm(row) : undefined;
   }
 
-  async createAlarm(a: Omit<Alarm, 'version'>, entry: NewAlarmHistoryEntry): Promise<Written> {
+  async createAlarm(a: NewAlarm, entry: NewAlarmHistoryEntry): Promise<Written> {
     checkEntry(a, entry);
-    return this.createTx(a, jsonText(a.state, 'state'), entry);
+    return this.createTx(a, alarmSourceParam(a, 'device'), jsonText(a.state, 'state'), entry);
   }
 
-  async updateAlarm(next: Omit<Alarm, 'version'>, expectedVersion: number, entry: NewAlarmHistoryEntry): Promise<Written> {
+  async updateAlarm(next: AlarmUpdate, expectedVersion: number, entry: NewAlarmHistoryEntry): Promise<Written> {
     checkEntry(next, entry);
-    return this.updateTx(next, jsonText(next.state, 'state'), expectedVersion, entry);
+    return this.updateTx(next, alarmSourceParam(next, null), jsonText(next.state, 'state'), expectedVersion, entry);
   }
 
   async listAlarms(tenant: TenantId, f: AlarmFilter): Promise<Alarm[]> {
