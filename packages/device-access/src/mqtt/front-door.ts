@@ -19,7 +19,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import { decodeCommon, FrameReader } from './inbound-frames.js';
 import { matches, sharedSubscription, validFilter } from './topic-filter.js';
@@ -575,7 +574,7 @@ export class MqttFrontDoor {
     const server = createServer((socket) => {
       // Acknowledgements are small and leave in batches (corked); Nagle would hold them for the peer's ACK.
       socket.setNoDelay(true);
-      const c = new Connection(this, socket, socket);
+      const c = new Connection(this, socket);
       this.connections.add(c);
       socket.once('close', () => this.connections.delete(c));
     });
@@ -1181,27 +1180,22 @@ class Connection {
 
   constructor(
     private readonly door: MqttFrontDoor,
-    private readonly socket: Duplex,
-    /** The TCP socket under `socket` (the same, or what a `wrap` layer sits on): its write buffer is what is measured. */
-    private readonly raw: Socket,
+    private readonly socket: Socket,
   ) {
     this.maxPending = Math.max(1, door.opts.maxPendingPerConnection ?? door.receiveMaximum);
-    (socket as Partial<Socket>).setNoDelay?.(true);
     const connectTimer = setTimeout(() => {
-      if (!this.session) this.door.log('warn', 'MQTT connection closed: no CONNECT within the connect timeout', { remote: raw.remoteAddress, timeoutMs: door.connectTimeoutMs });
+      if (!this.session) this.door.log('warn', 'MQTT connection closed: no CONNECT within the connect timeout', { remote: socket.remoteAddress, timeoutMs: door.connectTimeoutMs });
       this.destroy();
     }, door.connectTimeoutMs);
     connectTimer.unref();
-    // First of the socket's listeners (before a wrap layer's): bytes came, so a packet is on its way until one is whole.
-    raw.prependListener('data', () => {
-      if (this.partialSince === 0) this.partialSince = Date.now();
-    });
     this.reader = new FrameReader();
-    raw.on('drain', () => this.caughtUp());
+    socket.on('drain', () => this.caughtUp());
     this.connectTimer = connectTimer;
     const inspector = door.opts.inspect?.();
     socket.on('data', (d: Buffer) => {
       if (this.closed) return;
+      // Bytes came: a packet is on its way until one is whole (each whole packet sets it back; see the end).
+      if (this.partialSince === 0) this.partialSince = Date.now();
       if (!this.session && this.head.length < 16) this.head = Buffer.concat([this.head, d]).subarray(0, 16);
       // The acknowledgements of one chunk's packets leave in one write.
       this.corkForTick();
@@ -1243,13 +1237,13 @@ class Connection {
 
   /** The inspector found a broken rule: nothing more is read; the CONNACK refusal it names leaves first. */
   private violated(v: InboundViolation): void {
-    this.door.opts.onViolation?.(v, `${this.raw.remoteAddress}:${this.raw.remotePort}`);
+    this.door.opts.onViolation?.(v, `${this.socket.remoteAddress}:${this.socket.remotePort}`);
     if (v.connack !== undefined) {
       // CONNACK (type 2, length 2, no session present, return code) where MQTT 3.1.1 §3.1.2.2 / §3.1.3-8 ask for one.
       this.flushAcks();
       this.closed = true;
-      this.raw.end(Buffer.from([0x20, 0x02, 0x00, v.connack]));
-      setTimeout(() => this.raw.destroy(), 2000).unref();
+      this.socket.end(Buffer.from([0x20, 0x02, 0x00, v.connack]));
+      setTimeout(() => this.socket.destroy(), 2000).unref();
     } else this.destroy();
   }
 
@@ -1294,12 +1288,17 @@ class Connection {
     if (this.closed) return;
     this.flushAcks();
     this.socket.write(mqttPacket.generate(p, { protocolVersion: this.version }));
-    if (this.behindSince === 0 && this.raw.writableLength > this.door.maxWriteBuffer) this.fallBehind();
+    this.checkBehind();
+  }
+
+  /** After a write: a write buffer past its cap starts the slow-consumer grace period. */
+  private checkBehind(): void {
+    if (this.behindSince === 0 && this.socket.writableLength > this.door.maxWriteBuffer) this.fallBehind();
   }
 
   /** Bytes waiting in this connection's socket write buffer. */
   get writeBuffered(): number {
-    return this.raw.writableLength;
+    return this.socket.writableLength;
   }
 
   /** Whether the write buffer is past its cap now (the slow-consumer grace period runs). */
@@ -1314,7 +1313,7 @@ class Connection {
 
   /** Whether the client is too far behind on reading for more to be written to it; starts the grace period if so. */
   behind(): boolean {
-    if (this.raw.writableLength <= this.door.maxWriteBuffer) return false;
+    if (this.socket.writableLength <= this.door.maxWriteBuffer) return false;
     if (this.behindSince === 0) this.fallBehind();
     return true;
   }
@@ -1359,13 +1358,13 @@ class Connection {
       if (this.paused || this.writePaused || this.fleetPaused) this.partialSince = now;
       else if (now - this.partialSince > this.door.packetTimeoutMs) {
         this.door.countLimit('packetTimeouts');
-        this.door.log('warn', 'MQTT connection closed: a packet did not arrive whole within the packet timeout', { clientId: this.session?.clientId, remote: this.raw.remoteAddress, timeoutMs: this.door.packetTimeoutMs });
+        this.door.log('warn', 'MQTT connection closed: a packet did not arrive whole within the packet timeout', { clientId: this.session?.clientId, remote: this.socket.remoteAddress, timeoutMs: this.door.packetTimeoutMs });
         this.destroy();
         return;
       }
     }
     if (this.behindSince !== 0) {
-      if (this.raw.writableLength <= this.door.maxWriteBuffer) this.caughtUp();
+      if (this.socket.writableLength <= this.door.maxWriteBuffer) this.caughtUp();
       else if (now - this.behindSince >= this.door.slowConsumerGraceMs) this.tooSlow();
     } else {
       // Safety net: a queue that waits although nothing holds it back (e.g. a cap below the socket's high-water mark, so no 'drain').
@@ -1380,7 +1379,7 @@ class Connection {
     this.door.log('warn', 'MQTT client too slow: disconnected (its write buffer stayed past the cap for the grace period)', {
       clientId: this.session?.clientId,
       device: this.identity?.device,
-      writeBuffered: this.raw.writableLength,
+      writeBuffered: this.socket.writableLength,
       capBytes: this.door.maxWriteBuffer,
       graceMs: this.door.slowConsumerGraceMs,
     });
@@ -1392,7 +1391,7 @@ class Connection {
     const header = 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4);
     if (remaining + header <= this.door.maximumPacketSize) return false;
     this.door.countLimit('packetsTooLarge');
-    this.door.log('warn', 'MQTT connection closed: a packet larger than the maximum packet size', { clientId: this.session?.clientId, remote: this.raw.remoteAddress, bytes: remaining + header, maximum: this.door.maximumPacketSize });
+    this.door.log('warn', 'MQTT connection closed: a packet larger than the maximum packet size', { clientId: this.session?.clientId, remote: this.socket.remoteAddress, bytes: remaining + header, maximum: this.door.maximumPacketSize });
     this.refuse(Reason.PACKET_TOO_LARGE);
     return true;
   }
@@ -1796,7 +1795,7 @@ class Connection {
       out[i * 4 + 3] = id & 0xff;
     }
     this.socket.write(out);
-    if (this.behindSince === 0 && this.raw.writableLength > this.door.maxWriteBuffer) this.fallBehind();
+    this.checkBehind();
   }
 
   /** Forwards an accepted message and acknowledges it (QoS 1: PUBACK, with the refusal's reason under MQTT 5). */
