@@ -10,7 +10,6 @@ import pg from 'pg';
 import type { DeviceId, TenantId } from '@iip/core';
 import { type PostgresStorage, type RawRow, type Storage, openPostgresStorage, openStorage } from '@iip/storage';
 import { type PostgresServer, freePort, rejectsIipError, runStorageConformance, startPostgres } from '@iip/testkit';
-import { runAlarmSourceConformance } from './alarm-source-conformance.js';
 
 const started: Promise<PostgresServer> = startPostgres();
 after(async () => {
@@ -41,7 +40,6 @@ function fixture(copyThreshold?: number) {
 
 runStorageConformance('postgres', fixture());
 runStorageConformance('postgres (every write through COPY)', fixture(1));
-runAlarmSourceConformance('postgres', fixture());
 
 const T = 'acme' as TenantId;
 const DAY = 86_400_000;

@@ -10,10 +10,9 @@ import Database from 'better-sqlite3';
 import { openSqliteStorage } from '@iip/storage';
 import type { Storage } from '@iip/storage';
 import type { DeviceId, TenantId } from '@iip/core';
-import { runStorageConformance, type StorageFixture, tempDir } from '@iip/testkit';
-import { runAlarmSourceConformance } from './alarm-source-conformance.js';
+import { runStorageConformance, tempDir } from '@iip/testkit';
 
-const fixture = async (): Promise<StorageFixture> => {
+runStorageConformance('sqlite', async () => {
   const dir = await tempDir('iip-storage-');
   const file = join(dir.path, 'iip.db');
   let storage: Storage = openSqliteStorage({ file });
@@ -31,10 +30,7 @@ const fixture = async (): Promise<StorageFixture> => {
       await dir.cleanup();
     },
   };
-};
-
-runStorageConformance('sqlite', fixture);
-runAlarmSourceConformance('sqlite', fixture);
+});
 
 it('sqlite: opens in WAL mode with foreign keys and records its schema version', async () => {
   const dir = await tempDir('iip-storage-');
@@ -66,15 +62,47 @@ it('sqlite: refuses a file migrated by a newer version', async () => {
   }
 });
 
-it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, kinds and the AUTOINCREMENT counter', async () => {
+/**
+ * What an upgrade meets: a file migrated to the newest version, then turned back by `undo` (SQL on its own
+ * connection, which `old` may look at before it closes), opened again, and handed to `check` with a raw connection
+ * of its own to look at the schema.
+ */
+async function afterUpgrade(
+  undo: string,
+  old: ((db: Database.Database) => void) | null,
+  check: (storage: Storage, db: Database.Database) => Promise<void>,
+): Promise<void> {
   const dir = await tempDir('iip-storage-');
   try {
     const file = join(dir.path, 'iip.db');
     await openSqliteStorage({ file }).close();
-    // Turn the file back into what version 10 left: series with the old CHECK, three series of which the
-    // newest two were deleted (so the counter stands above the largest id), a raw point and a latest value.
-    const old = new Database(file);
-    old.exec(`
+    const before = new Database(file);
+    try {
+      before.exec(undo);
+      old?.(before);
+    } finally {
+      before.close();
+    }
+    const storage = openSqliteStorage({ file });
+    const db = new Database(file);
+    try {
+      await check(storage, db);
+    } finally {
+      db.close();
+      await storage.close();
+    }
+  } finally {
+    await dir.cleanup();
+  }
+}
+
+const lastVersion = (db: Database.Database) => (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v;
+
+it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, kinds and the AUTOINCREMENT counter', () =>
+  // Turn the file back into what version 10 left: series with the old CHECK, three series of which the
+  // newest two were deleted (so the counter stands above the largest id), a raw point and a latest value.
+  afterUpgrade(
+    `
       DELETE FROM schema_migrations WHERE version >= 11;
       ALTER TABLE alarms DROP COLUMN source;
       DROP TABLE rollup_fold;
@@ -94,13 +122,12 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
       DELETE FROM series WHERE id IN (3, 4);
       INSERT INTO raw (series, ts, num, str) VALUES (1, 1000, 21.5, NULL);
       INSERT INTO latest (series, ts, num, str) VALUES (1, 1000, 21.5, NULL);
-    `);
-    assert.throws(() => old.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'w', 'a')").run(), /CHECK/);
-    assert.equal((old.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'series'").get() as { seq: number }).seq, 4);
-    old.close();
-
-    const storage = openSqliteStorage({ file });
-    try {
+    `,
+    (old) => {
+      assert.throws(() => old.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'w', 'a')").run(), /CHECK/);
+      assert.equal((old.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'series'").get() as { seq: number }).seq, 4);
+    },
+    async (storage, db) => {
       const t = storage.telemetry;
       const acme = 'acme' as TenantId;
       assert.deepEqual(await t.listSeries(acme, 'd1' as DeviceId), [
@@ -114,56 +141,30 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
       await t.write([{ series: wave, ts: 1000, num: null, str: '[0.1,0.4,-0.2]' }]);
       assert.deepEqual(await t.latest([wave]), [{ series: wave, ts: 1000, num: null, str: '[0.1,0.4,-0.2]' }]);
       // Another kind is still refused by the schema itself.
-      const db = new Database(file);
-      try {
-        assert.throws(() => db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'z', 'q')").run(), /CHECK/);
-        const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-        assert.equal(versions.at(-1)?.version, 14);
-      } finally {
-        db.close();
-      }
-    } finally {
-      await storage.close();
-    }
-  } finally {
-    await dir.cleanup();
-  }
-});
+      assert.throws(() => db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'z', 'q')").run(), /CHECK/);
+      assert.equal(lastVersion(db), 14);
+    },
+  ));
 
-it('sqlite: migration 14 (alarm source kinds) makes every stored alarm a device\'s and allows only device and asset', async () => {
-  const dir = await tempDir('iip-storage-');
-  try {
-    const file = join(dir.path, 'iip.db');
-    await openSqliteStorage({ file }).close();
-    // Back to what version 13 left: alarms without a source column, one open alarm stored under it.
-    const old = new Database(file);
-    old.exec(`
+it('sqlite: migration 14 (alarm source kinds) makes every stored alarm a device\'s and allows only device and asset', () =>
+  // Back to what version 13 left: alarms without a source column, one open alarm stored under it.
+  afterUpgrade(
+    `
       DELETE FROM schema_migrations WHERE version >= 14;
       ALTER TABLE alarms DROP COLUMN source;
       INSERT INTO alarms (tenant, id, rule, device, severity, message, state, open, raised_at, updated_at, version)
         VALUES ('acme', 'a1', 'r1', 'd1', 'high', 'm', '{"isa":"unacked"}', 1, 1000, 1000, 1);
-    `);
-    old.close();
-    const storage = openSqliteStorage({ file });
-    try {
+    `,
+    null,
+    async (storage, db) => {
       const acme = 'acme' as TenantId;
       const a = await storage.alarms.getAlarm(acme, 'a1');
       assert.equal(a?.source, 'device');
       assert.deepEqual(await storage.alarms.openAlarm(acme, 'r1', 'd1' as DeviceId), a);
-      const db = new Database(file);
-      try {
-        assert.throws(() => db.prepare("UPDATE alarms SET source = 'gateway' WHERE id = 'a1'").run(), /CHECK/);
-        assert.equal((db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v, 14);
-      } finally {
-        db.close();
-      }
-    } finally {
-      await storage.close();
-    }
-  } finally {
-    await dir.cleanup();
-  }
-});
+      assert.throws(() => db.prepare("UPDATE alarms SET source = 'gateway' WHERE id = 'a1'").run(), /CHECK/);
+      assert.equal(lastVersion(db), 14);
+    },
+  ));
 
 /**
  * Claims from two threads, each with its own connection to one file — what two platform processes do. The worker
