@@ -413,13 +413,16 @@ const zh: Record<MessageKey, string> = {
 export const DICTIONARY: Record<Lang, Record<MessageKey, string>> = { en, zh };
 
 /** Replaces {name} placeholders; an unknown placeholder is left visible so a missing value is noticed. */
-export function translate(lang: Lang, key: MessageKey, params?: Readonly<Record<string, string | number>>): string {
-  const template = DICTIONARY[lang][key];
+export function fillTemplate(template: string, params?: Readonly<Record<string, string | number>>): string {
   if (!params) return template;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
     const v = params[name];
     return v === undefined ? whole : String(v);
   });
+}
+
+export function translate(lang: Lang, key: MessageKey, params?: Readonly<Record<string, string | number>>): string {
+  return fillTemplate(DICTIONARY[lang][key], params);
 }
 
 /** Dictionary keys for error codes we have a friendly text for; other codes show the server's message. */

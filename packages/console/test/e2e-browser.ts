@@ -1,13 +1,13 @@
 /**
  * What the console's e2e tests share: building the bundle when src/ is newer, launching Debian's chromium
- * with a fresh profile, signing in, and a screenshot left in /tmp when a step fails.
+ * with a fresh profile, signing in, a locator's text as read, and a screenshot left in /tmp when a step fails.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 
 export const CONSOLE_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(CONSOLE_DIR, 'dist');
@@ -95,4 +95,17 @@ export async function withScreenshot(page: Page, name: string, step: () => Promi
     await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
     throw new Error(`${(e as Error).message}\nscreenshot: ${file}`, { cause: e });
   }
+}
+
+/** A locator's text with its white space folded, as a reader sees it. */
+export async function text(l: Locator): Promise<string | undefined> {
+  return (await l.textContent())?.replace(/\s+/g, ' ').trim();
+}
+
+/** Opens the console at `url` and signs in through its login form; the caller waits for the page it expects. */
+export async function signIn(page: Page, url: string, username: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.getByTestId('login-username').fill(username);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
 }

@@ -13,14 +13,12 @@
  * Run: node --import tsx --test packages/console/test/issue-13-alarms.e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { startPlatform } from '@iip/server';
-import type { Locator, Page } from 'playwright-core';
-import { apiCaller } from './e2e-api.ts';
-import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
+import type { Page } from 'playwright-core';
+import type { Call } from './e2e-api.ts';
+import { signIn, text, withScreenshot } from './e2e-browser.ts';
+import { type ConsoleE2e, startConsoleE2e } from './e2e-platform.ts';
 
 const PASSWORD = 'harbour-lamp-kettle-7';
 const OP_PASSWORD = 'lantern-quay-otter-42';
@@ -37,18 +35,15 @@ const RULE = {
   alarm: { severity: 'high', message: 'Boiler above 90 °C' },
 };
 
-let platform: Awaited<ReturnType<typeof startPlatform>> | undefined;
-let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
-const dataDir = mkdtempSync(join(tmpdir(), 'iip-console-alarms-e2e-data-'));
-let token = '';
+let e2e: ConsoleE2e | undefined;
 let secret = '';
-const call = apiCaller(() => platform!.httpUrl, () => token);
+const call: Call = (method, path, opts) => e2e!.call(method, path, opts);
 let lastTs = Date.now() - 60_000;
 
 /** What the device does: its own credential, HTTP Basic `{tenant}/{device}:{secret}`; times strictly increasing. */
 async function sendT(t: number): Promise<void> {
   lastTs = Math.max(lastTs + 1_000, Date.now());
-  const res = await fetch(`${platform!.httpUrl}/api/v1/ingest`, {
+  const res = await fetch(`${e2e!.platform.httpUrl}/api/v1/ingest`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`default/b1:${secret}`).toString('base64')}` },
     body: JSON.stringify({ ts: lastTs, values: { t } }),
@@ -57,27 +52,19 @@ async function sendT(t: number): Promise<void> {
 }
 
 before(async () => {
-  ensureBuilt();
-  platform = await startPlatform({ dataDir, httpPort: 0, mqttPort: 0, adminPassword: PASSWORD, consoleDir: DIST });
-  const login = await call<{ token: string }>('POST', '/auth/login', { body: { username: 'admin', password: PASSWORD }, bearer: '' });
-  assert.equal(login.status, 200);
-  token = login.body.token;
+  e2e = await startConsoleE2e('alarms', PASSWORD);
   assert.equal((await call('POST', '/products', { body: BOILER })).status, 201);
   const dev = await call<{ secret: string }>('POST', '/devices', { body: { id: 'b1', name: 'Boiler 1', product: 'boiler' } });
   assert.equal(dev.status, 201);
   secret = dev.body.secret;
   // alarms:ack without users:read: the Assign form falls back to a typed name.
   assert.equal((await call('POST', '/users', { body: { username: 'op1', password: OP_PASSWORD, grants: [{ role: 'operator' }] } })).status, 201);
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  await platform?.close().catch(() => undefined);
-  rmSync(dataDir, { recursive: true, force: true });
+  await e2e?.close();
 });
 
-const text = async (l: Locator) => (await l.textContent())?.replace(/\s+/g, ' ').trim();
 const rows = (page: Page) => page.getByTestId('alarm-row');
 
 async function bannerCount(page: Page, n: number): Promise<void> {
@@ -90,15 +77,13 @@ async function typeRule(page: Page, doc: unknown): Promise<void> {
 }
 
 test('rules page, alarms page and banner: check, save, raise, acknowledge, assign, clear, history, shelve; 中文; an operator assigns by name', { timeout: 240_000 }, async () => {
-  assert.ok(platform && browser, 'platform and browser started');
+  assert.ok(e2e, 'platform and browser started');
+  const { browser } = e2e;
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(30_000);
 
   await withScreenshot(page, 'alarms-signin', async () => {
-    await page.goto(platform!.httpUrl);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
+    await signIn(page, e2e!.platform.httpUrl, 'admin', PASSWORD);
     await page.getByTestId('device-row').first().waitFor();
     assert.equal(await text(page.getByTestId('nav-alarms')), 'Alarms');
     assert.equal(await text(page.getByTestId('nav-rules')), 'Rules');

@@ -10,15 +10,12 @@
  * Run: node --import tsx --test packages/console/test/issue-13-events.e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startPlatform } from '@iip/server';
 import type { Locator, Page } from 'playwright-core';
 import { formatTimestamp } from '../src/value-format.ts';
-import { apiCaller } from './e2e-api.ts';
-import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
+import type { Call } from './e2e-api.ts';
+import { signIn, text, withScreenshot } from './e2e-browser.ts';
+import { type ConsoleE2e, startConsoleE2e } from './e2e-platform.ts';
 
 const PASSWORD = 'harbour-lamp-kettle-7';
 const HOUR = 3_600_000;
@@ -43,12 +40,9 @@ const OVEN = {
   },
 };
 
-let platform: Awaited<ReturnType<typeof startPlatform>> | undefined;
-let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
-const dataDir = mkdtempSync(join(tmpdir(), 'iip-console-events-e2e-data-'));
-let token = '';
+let e2e: ConsoleE2e | undefined;
 let secret = '';
-const call = apiCaller(() => platform!.httpUrl, () => token);
+const call: Call = (method, path, opts) => e2e!.call(method, path, opts);
 const now = Date.now();
 const T_OVERHEAT = now - 10 * 60_000;
 const T_DOOR = now - 5 * 60_000;
@@ -56,7 +50,7 @@ const T_OLD = now - 30 * HOUR;
 
 /** What a device does: its own credential, HTTP Basic `{tenant}/{device}:{secret}`. */
 async function postEvents(body: unknown): Promise<{ status: number; body: { accepted?: number; seqs?: number[]; code?: string } }> {
-  const res = await fetch(`${platform!.httpUrl}/api/v1/ingest/events`, {
+  const res = await fetch(`${e2e!.platform.httpUrl}/api/v1/ingest/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`default/oven-1:${secret}`).toString('base64')}` },
     body: JSON.stringify(body),
@@ -65,11 +59,7 @@ async function postEvents(body: unknown): Promise<{ status: number; body: { acce
 }
 
 before(async () => {
-  ensureBuilt();
-  platform = await startPlatform({ dataDir, httpPort: 0, mqttPort: 0, adminPassword: PASSWORD, consoleDir: DIST });
-  const login = await call<{ token: string }>('POST', '/auth/login', { body: { username: 'admin', password: PASSWORD }, bearer: '' });
-  assert.equal(login.status, 200);
-  token = login.body.token;
+  e2e = await startConsoleE2e('events', PASSWORD);
   assert.equal((await call('POST', '/products', { body: OVEN })).status, 201);
   const dev = await call<{ secret: string }>('POST', '/devices', { body: { id: 'oven-1', name: 'Oven 1', product: 'oven' } });
   assert.equal(dev.status, 201);
@@ -81,17 +71,13 @@ before(async () => {
   ]);
   assert.equal(posted.status, 202, JSON.stringify(posted.body));
   assert.equal(posted.body.accepted, 3);
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  await platform?.close().catch(() => undefined);
-  rmSync(dataDir, { recursive: true, force: true });
+  await e2e?.close();
 });
 
 const rows = (page: Page) => page.getByTestId('events-panel').getByTestId('event-row');
-const text = async (l: Locator) => (await l.textContent())?.replace(/\s+/g, ' ').trim();
 
 async function rowSummary(page: Page): Promise<string[]> {
   return page.getByTestId('events-panel').getByTestId('event-row').evaluateAll((trs) =>
@@ -100,17 +86,15 @@ async function rowSummary(page: Page): Promise<string[]> {
 }
 
 test('device events: newest first with names, levels and values; filters; live; older; 中文; errors', { timeout: 180_000 }, async () => {
-  assert.ok(platform && browser, 'platform and browser started');
+  assert.ok(e2e, 'platform and browser started');
+  const { browser } = e2e;
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(30_000);
 
   await withScreenshot(page, 'events-open', async () => {
-    await page.goto(platform!.httpUrl);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
+    await signIn(page, e2e!.platform.httpUrl, 'admin', PASSWORD);
     await page.getByTestId('device-row').first().waitFor();
-    await page.goto(`${platform!.httpUrl}/#/devices/oven-1`);
+    await page.goto(`${e2e!.platform.httpUrl}/#/devices/oven-1`);
     await page.getByTestId('events-panel').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-panel"] [data-testid="event-row"]').length === 2);
   });

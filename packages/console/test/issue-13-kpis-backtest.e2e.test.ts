@@ -11,14 +11,11 @@
  * Run: node --import tsx --test packages/console/test/issue-13-kpis-backtest.e2e.test.ts
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startPlatform } from '@iip/server';
-import type { Locator, Page } from 'playwright-core';
-import { apiCaller } from './e2e-api.ts';
-import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
+import type { Page } from 'playwright-core';
+import type { Call } from './e2e-api.ts';
+import { signIn, text, withScreenshot } from './e2e-browser.ts';
+import { type ConsoleE2e, startConsoleE2e } from './e2e-platform.ts';
 
 const PASSWORD = 'harbour-lamp-kettle-7';
 const KILN = {
@@ -44,18 +41,15 @@ const HOT: Record<string, ReadonlyArray<readonly [number, number]>> = {
   k2: [[30, 35]],
 };
 
-let platform: Awaited<ReturnType<typeof startPlatform>> | undefined;
-let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
-const dataDir = mkdtempSync(join(tmpdir(), 'iip-console-kpis-e2e-data-'));
-let token = '';
+let e2e: ConsoleE2e | undefined;
 const secrets = new Map<string, string>();
-const call = apiCaller(() => platform!.httpUrl, () => token);
+const call: Call = (method, path, opts) => e2e!.call(method, path, opts);
 
 /** What a kiln does: five hours of readings, timestamped by the kiln, in one batch with its own credential. */
 async function sendHistory(device: string, start: number): Promise<void> {
   const hot = HOT[device] ?? [];
   const records = Array.from({ length: 60 }, (_, i) => ({ ts: start + i * FIVE_MIN, values: { t: hot.some(([a, b]) => i >= a && i <= b) ? 95 : 70 } }));
-  const res = await fetch(`${platform!.httpUrl}/api/v1/ingest`, {
+  const res = await fetch(`${e2e!.platform.httpUrl}/api/v1/ingest`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`default/${device}:${secrets.get(device)}`).toString('base64')}` },
     body: JSON.stringify(records),
@@ -80,11 +74,7 @@ async function kpis(range: { from: number; to: number }): Promise<Kpis> {
 }
 
 before(async () => {
-  ensureBuilt();
-  platform = await startPlatform({ dataDir, httpPort: 0, mqttPort: 0, adminPassword: PASSWORD, consoleDir: DIST });
-  const login = await call<{ token: string }>('POST', '/auth/login', { body: { username: 'admin', password: PASSWORD }, bearer: '' });
-  assert.equal(login.status, 200);
-  token = login.body.token;
+  e2e = await startConsoleE2e('kpis', PASSWORD);
   assert.equal((await call('POST', '/products', { body: KILN })).status, 201);
   for (const id of ['k1', 'k2']) {
     const dev = await call<{ secret: string }>('POST', '/devices', { body: { id, name: `Kiln ${id}`, product: 'kiln' } });
@@ -102,16 +92,11 @@ before(async () => {
     assert.ok(Date.now() < deadline, `4 activations expected, the KPIs count ${k.activations}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  await platform?.close().catch(() => undefined);
-  rmSync(dataDir, { recursive: true, force: true });
+  await e2e?.close();
 });
-
-const text = async (l: Locator) => (await l.textContent())?.replace(/\s+/g, ' ').trim();
 
 /**
  * Waits until the KPI page has loaded the period `ms` long, and asks the API for the very range the page asked for
@@ -130,15 +115,13 @@ async function kpisShown(page: Page, ms: number): Promise<Kpis> {
 }
 
 test('alarm KPIs agree with the API, in English and 中文; the backtest on a trend agrees with the API', { timeout: 240_000 }, async () => {
-  assert.ok(platform && browser, 'platform and browser started');
+  assert.ok(e2e, 'platform and browser started');
+  const { browser } = e2e;
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(30_000);
 
   await withScreenshot(page, 'kpis-signin', async () => {
-    await page.goto(platform!.httpUrl);
-    await page.getByTestId('login-username').fill('admin');
-    await page.getByTestId('login-password').fill(PASSWORD);
-    await page.getByTestId('login-submit').click();
+    await signIn(page, e2e!.platform.httpUrl, 'admin', PASSWORD);
     await page.getByTestId('device-row').first().waitFor();
     assert.equal(await text(page.getByTestId('nav-alarm-kpis')), 'Alarm KPIs');
     // Beside Alarms in the navigation.

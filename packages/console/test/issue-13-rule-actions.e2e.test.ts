@@ -11,16 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startPlatform } from '@iip/server';
-import type { Locator, Page } from 'playwright-core';
-import { apiCaller } from './e2e-api.ts';
-import { DIST, ensureBuilt, launchBrowser, withScreenshot } from './e2e-browser.ts';
+import type { Page } from 'playwright-core';
+import type { Call } from './e2e-api.ts';
+import { signIn, text, withScreenshot } from './e2e-browser.ts';
+import { type ConsoleE2e, startConsoleE2e } from './e2e-platform.ts';
 
 const PASSWORD = 'harbour-lamp-kettle-7';
 const VIEWER_PASSWORD = 'e2e-Viewer-Pass-42';
@@ -30,8 +27,7 @@ const OVEN = {
   model: { properties: [{ id: 't', access: 'r', dataType: { type: 'float', unit: '°C' } }], events: [], services: [] },
 };
 
-let platform: Awaited<ReturnType<typeof startPlatform>> | undefined;
-let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
+let e2e: ConsoleE2e | undefined;
 let receiver: Server | undefined;
 let hookUrl = '';
 /**
@@ -39,13 +35,10 @@ let hookUrl = '';
  * calls to a path ending in "-gone", which are always 404.
  */
 const calls: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
-const dataDir = mkdtempSync(join(tmpdir(), 'iip-console-rule-actions-e2e-data-'));
-let token = '';
 let deviceSecret = '';
-const call = apiCaller(() => platform!.httpUrl, () => token);
+const call: Call = (method, path, opts) => e2e!.call(method, path, opts);
 
 before(async () => {
-  ensureBuilt();
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => {
@@ -60,10 +53,7 @@ before(async () => {
   await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
   hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/oven`;
 
-  platform = await startPlatform({ dataDir, httpPort: 0, mqttPort: 0, adminPassword: PASSWORD, consoleDir: DIST });
-  const login = await call<{ token: string }>('POST', '/auth/login', { body: { username: 'admin', password: PASSWORD }, bearer: '' });
-  assert.equal(login.status, 200);
-  token = login.body.token;
+  e2e = await startConsoleE2e('rule-actions', PASSWORD);
   assert.equal((await call('POST', '/products', { body: OVEN })).status, 201);
   const dev = await call<{ secret: string }>('POST', '/devices', { body: { id: 'o1', name: 'Oven 1', product: 'oven' } });
   assert.equal(dev.status, 201);
@@ -80,14 +70,11 @@ before(async () => {
   });
   assert.equal(rule.status, 201, JSON.stringify(rule.body));
   assert.equal((await call('POST', '/users', { body: { username: 'watcher', password: VIEWER_PASSWORD, grants: [{ role: 'viewer' }] } })).status, 201);
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  await platform?.close().catch(() => undefined);
+  await e2e?.close();
   await new Promise((r) => receiver?.close(r));
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 let lastTs = Date.now() - 60_000;
@@ -95,7 +82,7 @@ let lastTs = Date.now() - 60_000;
 /** What the device does: its own credential, HTTP Basic `{tenant}/{device}:{secret}`; times strictly increasing. */
 async function sendT(t: number): Promise<void> {
   lastTs = Math.max(lastTs + 1_000, Date.now());
-  const res = await fetch(`${platform!.httpUrl}/api/v1/ingest`, {
+  const res = await fetch(`${e2e!.platform.httpUrl}/api/v1/ingest`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`default/o1:${deviceSecret}`).toString('base64')}` },
     body: JSON.stringify({ ts: lastTs, values: { t } }),
@@ -103,14 +90,10 @@ async function sendT(t: number): Promise<void> {
   assert.equal(res.status, 202, await res.text());
 }
 
-const text = async (l: Locator) => (await l.textContent())?.replace(/\s+/g, ' ').trim();
 const rows = (page: Page) => page.getByTestId('rule-action-row');
 
-async function signIn(page: Page, username: string, password: string): Promise<void> {
-  await page.goto(platform!.httpUrl);
-  await page.getByTestId('login-username').fill(username);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
+async function signInAs(page: Page, username: string, password: string): Promise<void> {
+  await signIn(page, e2e!.platform.httpUrl, username, password);
   await page.getByTestId('nav-rules').waitFor();
 }
 
@@ -120,13 +103,14 @@ async function rowState(page: Page, state: string): Promise<void> {
 }
 
 test('deliveries: a dead webhook call is listed, retried and done; 中文; the signing secret shown and rotated', { timeout: 240_000 }, async () => {
-  assert.ok(platform && browser, 'platform and browser started');
+  assert.ok(e2e, 'platform and browser started');
+  const { browser } = e2e;
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(30_000);
 
   await withScreenshot(page, 'rule-actions-signin', async () => {
-    await signIn(page, 'admin', PASSWORD);
-    await page.goto(`${platform!.httpUrl}/#/rules`);
+    await signInAs(page, 'admin', PASSWORD);
+    await page.goto(`${e2e!.platform.httpUrl}/#/rules`);
     await page.locator('[data-testid="rule-row"][data-id="oven-hot"]').waitFor();
     await page.getByTestId('rule-actions-empty').waitFor();
     assert.equal(await text(page.getByTestId('rule-actions').locator('h3')), 'Deliveries');
@@ -251,20 +235,21 @@ test('deliveries: a dead webhook call is listed, retried and done; 中文; the s
 });
 
 test('deliveries: a viewer (rules:read) sees them without Retry or the signing secret', { timeout: 120_000 }, async () => {
-  assert.ok(platform && browser);
+  assert.ok(e2e);
+  const { browser } = e2e;
   const context = browser.context;
   await context.clearCookies();
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
-  await page.goto(platform.httpUrl);
+  await page.goto(e2e.platform.httpUrl);
   await page.evaluate(() => localStorage.clear());
   // A dead delivery again: the viewer must see it without the button that would retry it.
   const cold = { id: 'oven-cold', scope: { product: 'oven' }, when: { threshold: { property: 't', op: '<', value: 0 } }, actions: [{ type: 'webhook', url: `${hookUrl}-gone` }] };
   assert.equal((await call('POST', '/rules', { body: cold })).status, 201);
   await sendT(-5);
   await withScreenshot(page, 'rule-actions-viewer', async () => {
-    await signIn(page, 'watcher', VIEWER_PASSWORD);
-    await page.goto(`${platform!.httpUrl}/#/rules`);
+    await signInAs(page, 'watcher', VIEWER_PASSWORD);
+    await page.goto(`${e2e!.platform.httpUrl}/#/rules`);
     await page.getByTestId('rule-actions').waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid="rule-actions-filter-dead"]')?.getAttribute('data-count') === '1');
     await page.getByTestId('rule-actions-filter-dead').click();
@@ -281,7 +266,8 @@ test('deliveries: a viewer (rules:read) sees them without Retry or the signing s
 });
 
 test('deliveries: more than a page — "Load more" continues after the last row, and a refresh keeps the list as long', { timeout: 120_000 }, async () => {
-  assert.ok(platform && browser);
+  assert.ok(e2e);
+  const { browser } = e2e;
   // 20 actions on raise and on clear, raised, cleared and raised again: 60 more deliveries, dead at once; oven-hot
   // raises twice too (600 °C), its receiver answering 200: 64 in all.
   const many = {
@@ -300,11 +286,11 @@ test('deliveries: more than a page — "Load more" continues after the last row,
   await context.clearCookies();
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
-  await page.goto(platform.httpUrl);
+  await page.goto(e2e.platform.httpUrl);
   await page.evaluate(() => localStorage.clear());
   await withScreenshot(page, 'rule-actions-more', async () => {
-    await signIn(page, 'admin', PASSWORD);
-    await page.goto(`${platform!.httpUrl}/#/rules`);
+    await signInAs(page, 'admin', PASSWORD);
+    await page.goto(`${e2e!.platform.httpUrl}/#/rules`);
     await page.getByTestId('rule-actions-more').waitFor();
     assert.equal(await rows(page).count(), 50);
     assert.equal(await text(page.getByTestId('rule-actions-count')), '50 of 64 shown, newest first.');

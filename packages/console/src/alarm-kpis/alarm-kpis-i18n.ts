@@ -3,7 +3,7 @@
  * have the same keys (enforced by the type) and the same {placeholders} (by a test). Severity names come from the
  * alarm pages' dictionary, so a severity reads the same on every page. Pure.
  */
-import type { Lang } from '../i18n-dictionary';
+import { fillTemplate, type Lang } from '../i18n-dictionary';
 
 const en = {
   'nav.kpis': 'Alarm KPIs',
@@ -105,12 +105,7 @@ export const KPIS_DICTIONARY: Record<Lang, Record<KpisKey, string>> = { en, zh }
 
 /** Replaces {name} placeholders; an unknown one stays visible so a missing value is noticed. */
 export function kpisText(lang: Lang, key: KpisKey, params?: Readonly<Record<string, string | number>>): string {
-  const template = KPIS_DICTIONARY[lang][key];
-  if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
-    const v = params[name];
-    return v === undefined ? whole : String(v);
-  });
+  return fillTemplate(KPIS_DICTIONARY[lang][key], params);
 }
 
 /** A friendly text for a refusal's code, where there is one. */

@@ -5,7 +5,7 @@
  * priority distribution as plain bars. Loaded when the period changes and on Refresh, not polled: the figures
  * cover hours to weeks, and reading a month of history every few seconds would load the platform for nothing.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { hasAnywhere } from '../admin/admin-access';
 import { type Problem, toProblem } from '../admin/admin-ui';
 import { rulesApi } from '../alarms/alarms-model';
@@ -294,16 +294,37 @@ function Priorities({ kpis }: { kpis: AlarmKpis }) {
   );
 }
 
-function Chattering({ kpis, ruleText }: { kpis: AlarmKpis; ruleText: (rule: string) => string }) {
+/**
+ * A panel of rule-and-device sources (chattering, stale): its title, hint and "none" from the dictionary under
+ * `part`, and a table whose first columns are the rule and the device and whose further ones the caller gives.
+ */
+function SourceTable<T extends { readonly rule: string; readonly device: string }>({
+  testId,
+  part,
+  items,
+  ruleText,
+  columns,
+  rowKey,
+  rowData,
+  cells,
+}: {
+  testId: string;
+  part: 'chatter' | 'stale';
+  items: readonly T[];
+  ruleText: (rule: string) => string;
+  columns: ReadonlyArray<{ readonly label: string; readonly num?: boolean }>;
+  rowKey: (item: T) => string;
+  rowData: (item: T) => Readonly<Record<`data-${string}`, string | number>>;
+  cells: (item: T) => ReactNode;
+}) {
   const k = useKpisText();
-  const { lang } = useI18n();
   return (
-    <section className="panel kpi-panel" data-testid="kpi-chattering">
-      <h3>{k('chatter.title')}</h3>
-      <p className="muted small">{k('chatter.hint')}</p>
-      {kpis.chattering.length === 0 ? (
-        <p className="muted" data-testid="kpi-chattering-empty">
-          {k('chatter.none')}
+    <section className="panel kpi-panel" data-testid={testId}>
+      <h3>{k(`${part}.title`)}</h3>
+      <p className="muted small">{k(`${part}.hint`)}</p>
+      {items.length === 0 ? (
+        <p className="muted" data-testid={`${testId}-empty`}>
+          {k(`${part}.none`)}
         </p>
       ) : (
         <table className="grid compact">
@@ -311,19 +332,23 @@ function Chattering({ kpis, ruleText }: { kpis: AlarmKpis; ruleText: (rule: stri
             <tr>
               <th>{k('col.rule')}</th>
               <th>{k('col.device')}</th>
-              <th className="num">{k('col.maxPerMinute')}</th>
+              {columns.map((c) => (
+                <th key={c.label} className={c.num ? 'num' : undefined}>
+                  {c.label}
+                </th>
+              ))}
             </tr>
           </thead>
           <tbody>
-            {kpis.chattering.map((c) => (
-              <tr key={`${c.rule}\u0000${c.device}`} data-testid="kpi-chatter-row" data-rule={c.rule} data-device={c.device} data-max={c.maxPerMinute}>
+            {items.map((item) => (
+              <tr key={rowKey(item)} data-testid={`kpi-${part}-row`} data-rule={item.rule} data-device={item.device} {...rowData(item)}>
                 <td>
-                  <RuleName rule={c.rule} text={ruleText(c.rule)} />
+                  <RuleName rule={item.rule} text={ruleText(item.rule)} />
                 </td>
                 <td>
-                  <DeviceLink device={c.device} />
+                  <DeviceLink device={item.device} />
                 </td>
-                <td className="num mono">{formatNumber(c.maxPerMinute, lang, 0)}</td>
+                {cells(item)}
               </tr>
             ))}
           </tbody>
@@ -333,45 +358,43 @@ function Chattering({ kpis, ruleText }: { kpis: AlarmKpis; ruleText: (rule: stri
   );
 }
 
+function Chattering({ kpis, ruleText }: { kpis: AlarmKpis; ruleText: (rule: string) => string }) {
+  const k = useKpisText();
+  const { lang } = useI18n();
+  return (
+    <SourceTable
+      testId="kpi-chattering"
+      part="chatter"
+      items={kpis.chattering}
+      ruleText={ruleText}
+      columns={[{ label: k('col.maxPerMinute'), num: true }]}
+      rowKey={(c) => `${c.rule}\u0000${c.device}`}
+      rowData={(c) => ({ 'data-max': c.maxPerMinute })}
+      cells={(c) => <td className="num mono">{formatNumber(c.maxPerMinute, lang, 0)}</td>}
+    />
+  );
+}
+
 function Stale({ kpis, ruleText }: { kpis: AlarmKpis; ruleText: (rule: string) => string }) {
   const k = useKpisText();
   const { lang } = useI18n();
   // "Now" is when the platform answered (the end of the period), so the durations agree with its 24-hour test.
   const now = kpis.to;
   return (
-    <section className="panel kpi-panel" data-testid="kpi-stale">
-      <h3>{k('stale.title')}</h3>
-      <p className="muted small">{k('stale.hint')}</p>
-      {kpis.stale.length === 0 ? (
-        <p className="muted" data-testid="kpi-stale-empty">
-          {k('stale.none')}
-        </p>
-      ) : (
-        <table className="grid compact">
-          <thead>
-            <tr>
-              <th>{k('col.rule')}</th>
-              <th>{k('col.device')}</th>
-              <th>{k('col.activeSince')}</th>
-              <th className="num">{k('col.activeFor')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {kpis.stale.map((s) => (
-              <tr key={s.id} data-testid="kpi-stale-row" data-id={s.id} data-rule={s.rule} data-device={s.device}>
-                <td>
-                  <RuleName rule={s.rule} text={ruleText(s.rule)} />
-                </td>
-                <td>
-                  <DeviceLink device={s.device} />
-                </td>
-                <td className="mono small nowrap">{formatTimestamp(s.activeSince)}</td>
-                <td className="num nowrap">{formatDuration(now - s.activeSince, lang)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+    <SourceTable
+      testId="kpi-stale"
+      part="stale"
+      items={kpis.stale}
+      ruleText={ruleText}
+      columns={[{ label: k('col.activeSince') }, { label: k('col.activeFor'), num: true }]}
+      rowKey={(s) => s.id}
+      rowData={(s) => ({ 'data-id': s.id })}
+      cells={(s) => (
+        <>
+          <td className="mono small nowrap">{formatTimestamp(s.activeSince)}</td>
+          <td className="num nowrap">{formatDuration(now - s.activeSince, lang)}</td>
+        </>
       )}
-    </section>
+    />
   );
 }

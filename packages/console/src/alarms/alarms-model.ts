@@ -313,10 +313,15 @@ export function durationText(ms: number): string {
   return `${ms}ms`;
 }
 
-/** The rule as the editor shows it: the document without what the platform adds (version, updatedAt, updatedBy). */
+/** A rule document without what the platform adds to a stored one (version, updatedAt, updatedBy): what is sent back. */
+export function withoutStoredFields<T extends object>(doc: T): Omit<T, 'version' | 'updatedAt' | 'updatedBy'> {
+  const { version: _v, updatedAt: _a, updatedBy: _b, ...rest } = doc as T & { version?: unknown; updatedAt?: unknown; updatedBy?: unknown };
+  return rest;
+}
+
+/** The rule as the editor shows it: the document without what the platform adds. */
 export function editableJson(r: StoredRuleDoc): string {
-  const { version: _v, updatedAt: _a, updatedBy: _b, ...doc } = r;
-  return JSON.stringify(doc, null, 2);
+  return JSON.stringify(withoutStoredFields(r), null, 2);
 }
 
 /** A new rule's starting point for a product (the first numeric property, when there is one). */

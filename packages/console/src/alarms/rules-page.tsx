@@ -15,7 +15,7 @@ import { localName } from '../events/events-model';
 import { useI18n } from '../i18n-context';
 import { RuleActionsPanel } from '../rule-actions/rule-actions-panel';
 import { BacktestControls, BacktestResult, useRuleBacktest } from '../rule-backtest/rule-backtest';
-import { conditionSummary, editableJson, parseRuleJson, ruleTemplate, rulesApi, type StoredRuleDoc } from './alarms-model';
+import { conditionSummary, editableJson, parseRuleJson, ruleTemplate, rulesApi, type StoredRuleDoc, withoutStoredFields } from './alarms-model';
 import { SeverityBadge, useAlarmsText } from './alarms-ui';
 
 /** A refusal with what the platform said about where (details.field, details.position). */
@@ -127,7 +127,7 @@ export function RulesPage({ api, access }: { api: ApiClient; access: AccessSumma
 
   const save = () =>
     withDoc(async (doc) => {
-      const { version: _v, updatedAt: _a, updatedBy: _b, ...body } = doc;
+      const body = withoutStoredFields(doc);
       const saved = editor?.id !== undefined && editor.version !== undefined ? await rulesApi.replace(api, editor.id, body, editor.version) : await rulesApi.create(api, body);
       setEditor({ id: saved.id, version: saved.version, text: editableJson(saved) });
       setStatus(t('rules.saved', { id: saved.id, version: saved.version }));

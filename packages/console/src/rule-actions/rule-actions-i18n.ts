@@ -3,7 +3,7 @@
  * in English and 简体中文, kept beside the panel like the alarm pages'. Both languages have the same keys (enforced
  * by the type) and the same {placeholders} (by a test). Pure.
  */
-import type { Lang } from '../i18n-dictionary';
+import { fillTemplate, type Lang } from '../i18n-dictionary';
 
 const en = {
   title: 'Deliveries',
@@ -21,6 +21,7 @@ const en = {
   'kind.write': 'Write',
   'kind.invoke': 'Service call',
   'kind.publish': 'Publish',
+  recipients: '{n} recipients',
   'transition.raise': 'Raise',
   'transition.clear': 'Clear',
   'col.time': 'Time',
@@ -74,6 +75,7 @@ const zh: Record<RuleActionsKey, string> = {
   'kind.write': '写属性',
   'kind.invoke': '调用服务',
   'kind.publish': '发布消息',
+  recipients: '{n} 个收件人',
   'transition.raise': '报警',
   'transition.clear': '恢复',
   'col.time': '时间',
@@ -113,12 +115,7 @@ export const RULE_ACTIONS_DICTIONARY: Record<Lang, Record<RuleActionsKey, string
 
 /** Replaces {name} placeholders; an unknown one stays visible so a missing value is noticed. */
 export function ruleActionsText(lang: Lang, key: RuleActionsKey, params?: Readonly<Record<string, string | number>>): string {
-  const template = RULE_ACTIONS_DICTIONARY[lang][key];
-  if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
-    const v = params[name];
-    return v === undefined ? whole : String(v);
-  });
+  return fillTemplate(RULE_ACTIONS_DICTIONARY[lang][key], params);
 }
 
 /** A key of this dictionary, or undefined (a kind or state a newer platform stores that the console does not know). */

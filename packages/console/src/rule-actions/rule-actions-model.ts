@@ -4,8 +4,10 @@
  * error split into its IIP_ERR_* code and text, and the paging of a list that is ordered newest first by
  * (createdAt, id). Pure, so it is unit-tested in Node.
  */
+import { durationText } from '../alarms/alarms-model';
 import type { ApiClient } from '../api-client';
 import type { Lang } from '../i18n-dictionary';
+import { ruleActionsText } from './rule-actions-i18n';
 
 export const ACTION_KINDS = ['webhook', 'email', 'write', 'invoke', 'publish'] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
@@ -169,11 +171,6 @@ function hostOf(url: string): string {
   }
 }
 
-const RECIPIENTS: Readonly<Record<Lang, (n: number) => string>> = {
-  en: (n) => `${n} recipients`,
-  zh: (n) => `${n} 个收件人`,
-};
-
 /**
  * What the action does, without its kind: "→ mes.example.com", "→ ops@example.com", "→ 2 recipients",
  * "note = 'x'", "stop(mode: 'controlled')", "rules/alerts/hot". Only the recipients' count is in words.
@@ -185,7 +182,7 @@ export function actionTarget(a: StoredAction | null, lang: Lang = 'en'): string 
       return `→ ${hostOf(a.url ?? '')}`;
     case 'email': {
       const to = a.to ?? [];
-      return `→ ${to.length === 1 ? to[0] : RECIPIENTS[lang](to.length)}`;
+      return `→ ${to.length === 1 ? to[0] : ruleActionsText(lang, 'recipients', { n: to.length })}`;
     }
     case 'write':
       return `${a.property ?? '?'} = ${valueLiteral(a.value)}`;
@@ -203,17 +200,9 @@ export function actionTarget(a: StoredAction | null, lang: Lang = 'en'): string 
   }
 }
 
-/** 90000 → "90s", 120000 → "2m" (the largest unit that divides it). */
-function delayText(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
 /** " ⏱2m" for an action carried out that long after the transition; '' for one carried out at once. */
 export function delaySuffix(a: StoredAction | null): string {
-  return a?.delayMs ? ` ⏱${delayText(a.delayMs)}` : '';
+  return a?.delayMs ? ` ⏱${durationText(a.delayMs)}` : '';
 }
 
 /**

@@ -2,7 +2,7 @@
  * The rule editor's backtest strings in English and 简体中文, kept beside the backtest like the alarm pages'. Both
  * languages have the same keys (enforced by the type) and the same {placeholders} (by a test). Pure.
  */
-import type { Lang } from '../i18n-dictionary';
+import { fillTemplate, type Lang } from '../i18n-dictionary';
 
 const en = {
   button: 'Backtest',
@@ -86,10 +86,5 @@ export const BACKTEST_DICTIONARY: Record<Lang, Record<BacktestKey, string>> = { 
 
 /** Replaces {name} placeholders; an unknown one stays visible so a missing value is noticed. */
 export function backtestText(lang: Lang, key: BacktestKey, params?: Readonly<Record<string, string | number>>): string {
-  const template = BACKTEST_DICTIONARY[lang][key];
-  if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
-    const v = params[name];
-    return v === undefined ? whole : String(v);
-  });
+  return fillTemplate(BACKTEST_DICTIONARY[lang][key], params);
 }

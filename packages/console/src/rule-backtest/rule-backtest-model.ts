@@ -5,7 +5,7 @@
  * of the rule can be drawn on a trend (its property, its limit). Pure, so it is unit-tested in Node.
  */
 import type { PropertySpec } from '@iip/core';
-import type { BacktestDeviceResult, RuleDoc } from '../alarms/alarms-model';
+import { type BacktestDeviceResult, type RuleDoc, withoutStoredFields } from '../alarms/alarms-model';
 import { isTrendable } from '../key-properties';
 
 export const BACKTEST_PERIODS = ['24h', '7d'] as const;
@@ -17,8 +17,7 @@ export const TRANSITIONS_SENT = 1_000;
 
 /** The editor's document as the backtest wants it: without what the platform adds to a stored rule. */
 export function backtestRule(doc: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const { version: _v, updatedAt: _a, updatedBy: _b, ...rule } = doc;
-  return rule;
+  return withoutStoredFields(doc);
 }
 
 export function periodRange(period: BacktestPeriod, now: number): { from: number; to: number } {
@@ -67,8 +66,7 @@ export function activeSpans(transitions: BacktestDeviceResult['transitions'], fr
  * at least `minWidth` wide so that a one-sample alarm still shows; moments as x positions.
  */
 export function spanLayout(spans: readonly ActiveSpan[], from: number, to: number, width: number, minWidth = 2): Array<{ x: number; w: number; span: ActiveSpan }> {
-  const range = Math.max(1, to - from);
-  const x = (ts: number) => (Math.min(Math.max(ts, from), to) - from) * (width / range);
+  const x = (ts: number) => momentX(ts, from, to, width);
   return spans
     .filter((s) => s.to >= from && s.from <= to)
     .map((s) => {
@@ -78,6 +76,7 @@ export function spanLayout(spans: readonly ActiveSpan[], from: number, to: numbe
     });
 }
 
+/** Where a moment sits on that axis (clipped to it). */
 export function momentX(ts: number, from: number, to: number, width: number): number {
   const range = Math.max(1, to - from);
   return (Math.min(Math.max(ts, from), to) - from) * (width / range);

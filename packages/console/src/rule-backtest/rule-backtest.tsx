@@ -6,8 +6,8 @@
  * owns the editor and shows a refusal where Check shows one (its withDoc); this file owns the rest.
  */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
-import type { BacktestReply, RuleDoc } from '../alarms/alarms-model';
-import { rulesApi } from '../alarms/alarms-model';
+import { type Problem, toProblem } from '../admin/admin-ui';
+import { type BacktestReply, type RuleDoc, rulesApi } from '../alarms/alarms-model';
 import type { ApiClient } from '../api-client';
 import type { PropertySpec, TrendBucket } from '../api-types';
 import type { TrendLevel } from '../components/trend-chart';
@@ -206,7 +206,7 @@ function BacktestTrend({ api, run, device }: { api: ApiClient; run: BacktestRun;
   const property = candidates.find((p) => p === picked) ?? candidates[0];
   const spec = run.specs.find((p) => p.id === property);
   const [trend, setTrend] = useState<{ property: string; buckets: TrendBucket[] } | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const [error, setError] = useState<Problem | undefined>();
 
   useEffect(() => {
     if (!property) return;
@@ -220,7 +220,7 @@ function BacktestTrend({ api, run, device }: { api: ApiClient; run: BacktestRun;
       (e: unknown) => {
         if (!cancelled) {
           setTrend({ property, buckets: [] });
-          setError(e instanceof Error ? e.message : String(e));
+          setError(toProblem(e));
         }
       },
     );
@@ -272,7 +272,11 @@ function BacktestTrend({ api, run, device }: { api: ApiClient; run: BacktestRun;
           </label>
         )}
       </div>
-      {error && <p className="error small">{b('trend.error', { message: error })}</p>}
+      {error && (
+        <p className="error small" role="alert" data-testid="backtest-trend-error" data-code={error.code}>
+          <code>{error.code}</code> {b('trend.error', { message: error.message })}
+        </p>
+      )}
       {!trend && <p className="muted small">{b('trend.loading')}</p>}
       <Suspense fallback={<div className="trend-chart" />}>
         <TrendChart
