@@ -7,9 +7,8 @@
  * other starts after it), so the two never act at once, clocks of one machine or a few milliseconds apart allowing.
  */
 import { randomBytes } from 'node:crypto';
-import { IipError } from '@iip/core';
 import { type KV, type NatsConnection, StorageType } from 'nats';
-import { openNatsConnection } from './nats-connect.js';
+import { openNatsConnection, unavailable } from './nats-connect.js';
 
 export interface NatsLeaseOptions {
   readonly url: string;
@@ -50,7 +49,7 @@ export async function connectNatsLease(opts: NatsLeaseOptions): Promise<NatsLeas
     return lease;
   } catch (e) {
     await nc.close().catch(() => undefined);
-    throw new IipError('IIP_ERR_BUS_UNAVAILABLE', `cannot open the lease bucket at ${opts.url} (is nats-server started with -js?): ${e instanceof Error ? e.message : String(e)}`, {});
+    throw unavailable(`cannot open the lease bucket at ${opts.url} (is nats-server started with -js?)`, e);
   }
 }
 

@@ -9,7 +9,7 @@
 import { IipError, type PointValue, type ThingModel, TelemetryValidator } from '@iip/core';
 import type { NewActionJob } from '@iip/storage';
 import type { Transition } from './engine.js';
-import { invalid, isObject, onlyKeys, parseDuration } from './rule-doc.js';
+import { durationField, invalid, isObject, onlyKeys } from './rule-doc.js';
 
 export type ActionOn = 'raise' | 'clear';
 export type ActionKind = 'webhook' | 'email' | 'write' | 'invoke' | 'publish';
@@ -57,8 +57,7 @@ function compileAction(a: unknown, model: ThingModel, id: string, field: string)
     if (list.length === 0 || !list.every((x) => x === 'raise' || x === 'clear')) throw invalid(id, `${field}.on`, '"raise", "clear", or both in a list');
     on = [...new Set(list as ActionOn[])];
   }
-  if (a.delay !== undefined && a.delayMs !== undefined) throw invalid(id, `${field}.delayMs`, 'give the delay once: "delay" or "delayMs"');
-  const delayMs = a.delay !== undefined ? parseDuration(a.delay, id, `${field}.delay`) : a.delayMs !== undefined ? parseDuration(a.delayMs, id, `${field}.delayMs`) : 0;
+  const delayMs = durationField(a, 'delay', id, field, 'the delay') ?? 0;
   const base = { on, delayMs };
   switch (type as ActionKind) {
     case 'webhook': {

@@ -280,9 +280,15 @@ export class RuleEngine {
     const times = [...new Set(batch.points.map((p) => p.ts))].sort((a, b) => a - b);
     const receivedAt = this.now();
     for (const ts of times) {
-      for (const p of batch.points) if (p.ts === ts) values[p.property] = p.value;
+      // The properties sampled at this time: whether a rule reads one is asked per rule and property.
+      const sampled = new Set<string>();
+      for (const p of batch.points) {
+        if (p.ts !== ts) continue;
+        values[p.property] = p.value;
+        sampled.add(p.property);
+      }
       const sample = { ts, values: { ...values } };
-      const has = (prop: string) => batch.points.some((p) => p.ts === ts && p.property === prop);
+      const has = (prop: string) => sampled.has(prop);
       for (const inst of list) {
         const c = inst.compiled;
         const r = c.rule;

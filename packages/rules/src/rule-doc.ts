@@ -29,3 +29,16 @@ export function parseDuration(v: unknown, rule: string, field: string): number {
   if (!Number.isFinite(ms) || ms < 0 || ms > MAX_DURATION_MS) throw invalid(rule, field, `must be between 0 and 24 h`);
   return Math.round(ms);
 }
+
+/**
+ * A duration given as `<name>` ("30s", "1m") or `<name>Ms` (milliseconds), not both, in the object at `prefix`;
+ * undefined when neither is given. `what` names it in the refusal of both ("give the size once…").
+ */
+export function durationField(o: Record<string, unknown>, name: string, rule: string, prefix: string, what = 'it'): number | undefined {
+  const text = o[name];
+  const ms = o[`${name}Ms`];
+  if (text !== undefined && ms !== undefined) throw invalid(rule, `${prefix}.${name}Ms`, `give ${what} once: "${name}" or "${name}Ms"`);
+  if (text !== undefined) return parseDuration(text, rule, `${prefix}.${name}`);
+  if (ms !== undefined) return parseDuration(ms, rule, `${prefix}.${name}Ms`);
+  return undefined;
+}

@@ -15,7 +15,7 @@
 import { IipError, isNumericType, type ThingModel } from '@iip/core';
 import { Cron } from 'croner';
 import { compileActions, type RuleAction } from './actions.js';
-import { invalid, isObject, onlyKeys, parseDuration } from './rule-doc.js';
+import { durationField, invalid, isObject, onlyKeys, parseDuration } from './rule-doc.js';
 import { assetEnvironment, type CompiledExpression, compileCondition, modelEnvironment } from './expression.js';
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
@@ -158,9 +158,8 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
   if ([when.threshold, when.expression, when.window, when.rate, when.event, when.noData, when.assetExpression].filter((x) => x !== undefined).length !== 1) {
     throw invalid(id, 'when', 'exactly one of threshold, expression, window, rate, event, noData and assetExpression');
   }
-  if (when.for !== undefined && when.forMs !== undefined) throw invalid(id, 'when.forMs', 'give the duration once: "for" or "forMs"');
   // `forMs` (milliseconds) is how a stored rule reads back, so a rule read from the API can be saved again.
-  const forMs = when.for !== undefined ? parseDuration(when.for, id, 'when.for') : when.forMs !== undefined ? parseDuration(when.forMs, id, 'when.forMs') : 0;
+  const forMs = durationField(when, 'for', id, 'when', 'the duration') ?? 0;
   const count = when.count === undefined ? 1 : when.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw invalid(id, 'when.count', `a whole number from 1 to ${MAX_COUNT}`);
 
@@ -207,8 +206,8 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     if (!isObject(w)) throw invalid(id, 'when.window', 'an object {property, fn, size, kind?, op, value, deadband?}');
     const base = comparison(w, 'when.window', ['fn', 'size', 'sizeMs', 'kind'], 'a window');
     if (!WINDOW_FNS.includes(w.fn as WindowFn)) throw invalid(id, 'when.window.fn', `one of ${WINDOW_FNS.join(', ')}`);
-    if (w.size !== undefined && w.sizeMs !== undefined) throw invalid(id, 'when.window.sizeMs', 'give the size once: "size" or "sizeMs"');
-    const sizeMs = parseDuration(w.size ?? w.sizeMs, id, w.size !== undefined ? 'when.window.size' : 'when.window.sizeMs');
+    // Required: neither given is refused as a missing duration.
+    const sizeMs = durationField(w, 'size', id, 'when.window', 'the size') ?? parseDuration(undefined, id, 'when.window.sizeMs');
     if (sizeMs < 1_000) throw invalid(id, 'when.window.size', 'at least 1 s');
     const kind = w.kind ?? 'sliding';
     if (kind !== 'sliding' && kind !== 'tumbling') throw invalid(id, 'when.window.kind', 'sliding (default) or tumbling');
@@ -236,7 +235,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     if (!isObject(n)) throw invalid(id, 'when.noData', 'an object {after, property?}');
     onlyKeys(n, ['after', 'afterMs', 'property'], id, 'when.noData');
     if ((n.after === undefined) === (n.afterMs === undefined)) throw invalid(id, 'when.noData.after', 'how long without data: "after" ("5m") or "afterMs"');
-    const afterMs = parseDuration(n.after ?? n.afterMs, id, n.after !== undefined ? 'when.noData.after' : 'when.noData.afterMs');
+    const afterMs = durationField(n, 'after', id, 'when.noData') as number;
     if (afterMs < 10_000) throw invalid(id, 'when.noData.after', 'at least 10 s');
     if (n.property !== undefined && n.property !== null && (typeof n.property !== 'string' || !model.properties.some((p) => p.id === n.property))) {
       throw new IipError('IIP_ERR_RULE_UNKNOWN_PROPERTY', `rule "${id}": when.noData.property: property "${String(n.property)}" is not in the thing model`, {
@@ -252,9 +251,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     if (!isObject(a)) throw invalid(id, 'when.assetExpression', 'an object {expression, maxAge?}');
     onlyKeys(a, ['expression', 'maxAge', 'maxAgeMs'], id, 'when.assetExpression');
     if (typeof scope.asset !== 'string') throw invalid(id, 'scope.asset', 'a rule over the devices of an asset (when.assetExpression) needs the asset');
-    if (a.maxAge !== undefined && a.maxAgeMs !== undefined) throw invalid(id, 'when.assetExpression.maxAgeMs', 'give it once: "maxAge" or "maxAgeMs"');
-    const maxAgeMs =
-      a.maxAge === undefined && a.maxAgeMs === undefined ? DEFAULT_MAX_AGE_MS : parseDuration(a.maxAge ?? a.maxAgeMs, id, a.maxAge !== undefined ? 'when.assetExpression.maxAge' : 'when.assetExpression.maxAgeMs');
+    const maxAgeMs = durationField(a, 'maxAge', id, 'when.assetExpression') ?? DEFAULT_MAX_AGE_MS;
     if (maxAgeMs < 1_000) throw invalid(id, 'when.assetExpression.maxAge', 'at least 1 s');
     expression = compileCondition(assetEnvironment(model), a.expression as string, { rule: id, field: 'when.assetExpression.expression' });
     if (expression.properties.length === 0) throw invalid(id, 'when.assetExpression.expression', 'must read at least one property');
@@ -263,8 +260,7 @@ export function compileRule(doc: unknown, model: ThingModel): CompiledRule {
     const r = when.rate;
     if (!isObject(r)) throw invalid(id, 'when.rate', 'an object {property, per?, op, value, deadband?}');
     const base = comparison(r, 'when.rate', ['per', 'perMs'], 'a rate of change');
-    if (r.per !== undefined && r.perMs !== undefined) throw invalid(id, 'when.rate.perMs', 'give it once: "per" or "perMs"');
-    const perMs = r.per === undefined && r.perMs === undefined ? 60_000 : parseDuration(r.per ?? r.perMs, id, r.per !== undefined ? 'when.rate.per' : 'when.rate.perMs');
+    const perMs = durationField(r, 'per', id, 'when.rate') ?? 60_000;
     if (perMs < 1) throw invalid(id, 'when.rate.per', 'at least 1 ms');
     rate = { ...base, perMs };
   } else {

@@ -8,10 +8,11 @@
  * transition and the rule's actions, stored before the gateway is acknowledged.
  */
 import { type DeviceId, IipError, type TenantId, type ThingModel } from '@iip/core';
-import { actionJobs, type AlarmService, type CompiledRule, compileRule, type Transition } from '@iip/rules';
+import { type AlarmService, type CompiledRule, compileRule, type Transition } from '@iip/rules';
 import type { Storage } from '@iip/storage';
 import type { AccessControl } from './access-control.js';
 import type { RegistryService } from './registry-service.js';
+import { recordTransition } from './rules-runtime.js';
 
 export interface EdgeRulePorts {
   readonly storage: Pick<Storage, 'rules' | 'gateways' | 'actions'>;
@@ -28,7 +29,7 @@ export interface EdgeRulePorts {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export class EdgeRules {
-  /** Version of the last push per gateway: a newer push always carries a greater one. */
+  /** Version of the last push (one counter for all gateways): a newer push always carries a greater one. */
   private lastVersion = 0;
   /** Each device's transitions, one at a time in arrival order (a raise and its clear may arrive back to back). */
   private readonly chains = new Map<string, Promise<void>>();
@@ -38,6 +39,9 @@ export class EdgeRules {
   /** Pushes every gateway of the tenant the edge rules covering its devices (an empty list takes old ones away). */
   async push(tenant: TenantId): Promise<void> {
     const { storage, registry } = this.p;
+    // A tenant without gateways has nobody to push to: its rules are not read.
+    const gateways = await storage.gateways.listGateways(tenant);
+    if (gateways.length === 0) return;
     const rules: Array<{ compiled: CompiledRule; model: ThingModel }> = [];
     for (const r of await storage.rules.listRules(tenant)) {
       const doc = r.doc as { runAt?: string; enabled?: boolean; scope?: { product?: string } };
@@ -50,7 +54,7 @@ export class EdgeRules {
       }
     }
     const tree = await this.p.accessControl.tree(tenant);
-    for (const g of await storage.gateways.listGateways(tenant)) {
+    for (const g of gateways) {
       const cfg = await storage.gateways.latestConfig(tenant, g.gateway);
       const behind = (cfg?.config.channels ?? []).flatMap((ch) => ch.devices.map((d) => d.id));
       const devices = new Map<string, { product: string; asset: string | null }>();
@@ -115,11 +119,6 @@ export class EdgeRules {
       throw new IipError('IIP_ERR_RULE_NOT_AT_EDGE', `rule "${b.rule}" does not cover ${device}`, { rule: b.rule, device, gateway });
     }
     const t: Transition = { tenant, rule: compiled, device: device as DeviceId, kind: b.transition, ts: b.ts, values: b.values as Transition['values'] };
-    await this.p.alarms.onTransition(t);
-    const jobs = actionJobs(t, Date.now());
-    if (jobs.length > 0) {
-      await this.p.storage.actions.enqueue(jobs, Date.now());
-      this.p.actionsStored?.();
-    }
+    if (await recordTransition(this.p.alarms, this.p.storage.actions, t)) this.p.actionsStored?.();
   }
 }

@@ -1,19 +1,17 @@
 /**
  * Rules and alarms in the platform (issue 13): the rule engine (@iip/rules) over the stored telemetry, its raises
  * and clears kept as alarms (AlarmService over the AlarmStore), evaluation states flushed every few seconds, timed
- * shelving expired on a timer. It runs where the historian's data is consumed: the embedded process, or scaled out
- * the worker (one worker: a device's batches are evaluated in order; several workers would each see some of a
- * device's batches — partitioning by device comes with the scale-out of rules).
+ * shelving expired on a timer, rule actions carried out from the outbox. It runs in the embedded process, or scaled
+ * out in every worker, of which one at a time evaluates (the holder of a NATS lease), so a device's batches are
+ * evaluated in order in one place.
  *
- * Telemetry reaches it embedded through the in-process bus's `rules` group (a batch whose alarm could not be stored
- * is delivered again); scaled out, the worker's historian consumer hands it each committed batch (one consumer of
- * the NATS stream for both, so a message is taken from NATS once; a failed evaluation has the message re-delivered,
- * and the historian stores nothing twice).
+ * Telemetry and device events reach it through the bus's `rules` group (its own group beside the historian's; a
+ * batch whose alarm could not be stored is delivered again).
  */
 import type { Bus, Subscription } from '@iip/bus';
 import { type DeviceId, IipError, type TenantId } from '@iip/core';
-import { type ActionDeliverer, ActionDispatcher, type ActionDispatcherOptions, type ActionKind, actionJobs, AlarmService, compileRule, RuleEngine } from '@iip/rules';
-import type { Storage } from '@iip/storage';
+import { type ActionDeliverer, ActionDispatcher, type ActionDispatcherOptions, type ActionKind, actionJobs, AlarmService, compileRule, RuleEngine, type Transition } from '@iip/rules';
+import type { ActionOutbox, Storage } from '@iip/storage';
 import type { AccessControl } from './access-control.js';
 import type { RegistryService } from './registry-service.js';
 
@@ -27,6 +25,20 @@ const ACTION_KEEP_MS = 30 * 86_400_000;
 const ACTION_PURGE_EVERY_MS = 3_600_000;
 /** A bus announcement (registry.changed) that a tenant's rules changed in another process. */
 export const RULES_CHANGED = '#rules';
+
+/**
+ * A raise or clear of a rule evaluated here or at the edge: its alarm, then its actions' jobs in the outbox — stored
+ * before the batch or message is acknowledged, so a failure has it re-delivered, and the same jobs (same ids) are
+ * stored once. True when jobs were stored (the dispatcher may run them now).
+ */
+export async function recordTransition(alarms: Pick<AlarmService, 'onTransition'>, outbox: Pick<ActionOutbox, 'enqueue'>, t: Transition): Promise<boolean> {
+  await alarms.onTransition(t);
+  const now = Date.now();
+  const jobs = actionJobs(t, now);
+  if (jobs.length === 0) return false;
+  await outbox.enqueue(jobs, now);
+  return true;
+}
 
 export interface RulesRuntime {
   readonly engine: RuleEngine;
@@ -94,14 +106,7 @@ export async function startRulesRuntime(o: {
         }
       },
       onTransition: async (t) => {
-        await alarms.onTransition(t);
-        // Stored before the batch is acknowledged: a failure here has the batch re-delivered, and the same jobs
-        // (same ids) are stored once.
-        const jobs = actionJobs(t, Date.now());
-        if (jobs.length > 0) {
-          await storage.actions.enqueue(jobs, Date.now());
-          actions.kick();
-        }
+        if (await recordTransition(alarms, storage.actions, t)) actions.kick();
       },
       saveStates: (tenant, rows) => storage.rules.saveStates(tenant as TenantId, rows.map((r) => ({ rule: r.rule, device: r.device as DeviceId, state: r.state }))),
       loadStates: (tenant, rule) => storage.rules.loadStates(tenant as TenantId, rule),

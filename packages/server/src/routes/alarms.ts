@@ -5,13 +5,15 @@
  */
 import { IipError, type TenantId } from '@iip/core';
 import { type Activation, type AlarmService, type AlarmState, alarmKpis, isaState, type OpenAlarm, type OperatorEvent } from '@iip/rules';
-import type { Alarm, AlarmStore, RuleStore } from '@iip/storage';
+import type { Alarm, AlarmStore, RuleStore, StoredRule } from '@iip/storage';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RegistryService } from '../registry-service.js';
 import { errorResponses } from '../schemas.js';
 import { authorize, permitted, principal } from './access.js';
 
 const alarmOut = { type: 'object', additionalProperties: true, properties: { id: { type: 'string' }, isaState: { type: 'string' } } } as const;
+
+const nameOf = (r: StoredRule): string => String((r.doc as { name?: unknown }).name ?? r.id);
 
 /** An alarm as the API answers it; `ruleName` is the rule's name now (null when the rule is gone). */
 export function publicAlarm(a: Alarm, ruleName: string | null = null): Record<string, unknown> {
@@ -45,13 +47,19 @@ export function publicAlarm(a: Alarm, ruleName: string | null = null): Record<st
 
 export async function alarmRoutes(
   app: FastifyInstance,
-  opts: { alarms: AlarmService; store: AlarmStore; registry: RegistryService; rules: Pick<RuleStore, 'listRules'>; users: { tenantOf(username: string): Promise<string | undefined> } },
+  opts: { alarms: AlarmService; store: AlarmStore; registry: RegistryService; rules: Pick<RuleStore, 'listRules' | 'getRule'>; users: { tenantOf(username: string): Promise<string | undefined> } },
 ): Promise<void> {
   const { store, registry } = opts;
 
   /** The tenant's rule names by id (one read per answer, however many alarms it holds). */
   async function ruleNames(tenant: TenantId): Promise<Map<string, string>> {
-    return new Map((await opts.rules.listRules(tenant)).map((r) => [r.id, String((r.doc as { name?: unknown }).name ?? r.id)]));
+    return new Map((await opts.rules.listRules(tenant)).map((r) => [r.id, nameOf(r)]));
+  }
+
+  /** One alarm's rule name (one rule read, not the tenant's list). */
+  async function ruleName(tenant: TenantId, rule: string): Promise<string | null> {
+    const r = await opts.rules.getRule(tenant, rule);
+    return r ? nameOf(r) : null;
   }
 
   /**
@@ -180,7 +188,7 @@ export async function alarmRoutes(
   app.get<{ Params: { id: string } }>('/api/v1/alarms/:id', { schema: { tags: ['alarms'], description: 'One alarm with its history (oldest first).', response: { 200: alarmOut, ...errorResponses } } }, async (req) => {
     const a = await target(req, req.params.id, 'alarms:read', 'read an alarm');
     const history = await store.history(a.tenant, a.id);
-    return { ...publicAlarm(a, (await ruleNames(a.tenant)).get(a.rule) ?? null), history: history.map((h) => ({ seq: h.seq, ts: h.ts, type: h.type, user: h.user, comment: h.comment, isaState: h.isaState })) };
+    return { ...publicAlarm(a, await ruleName(a.tenant, a.rule)), history: history.map((h) => ({ seq: h.seq, ts: h.ts, type: h.type, user: h.user, comment: h.comment, isaState: h.isaState })) };
   });
 
   const comment = { type: 'string', maxLength: 1000 } as const;
@@ -236,7 +244,7 @@ export async function alarmRoutes(
           if ((await opts.users.tenantOf(assignee)) !== p.tenant) throw new IipError('IIP_ERR_VALIDATION', `assignee: no user "${assignee}" in this tenant`, { field: 'assignee', assignee });
         }
         const done = await opts.alarms.act(p.tenant, a.id, act.event(req.body ?? {}, p.username));
-        return publicAlarm(done, (await ruleNames(p.tenant)).get(done.rule) ?? null);
+        return publicAlarm(done, await ruleName(p.tenant, done.rule));
       },
     );
   }

@@ -185,7 +185,8 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
       });
     }
     const writes = writtenProperties(c.rule.actions);
-    if (writes.length === 0) return;
+    // A disabled rule writes nothing, so it closes no loop: the tenant's rules are not read for it.
+    if (writes.length === 0 || !c.rule.enabled) return;
     const model = (await registry.getProduct(tenant, c.rule.scope.product)).model;
     const others = [];
     for (const r of await rules.listRules(tenant)) {
@@ -199,7 +200,7 @@ export async function ruleRoutes(app: FastifyInstance, opts: RuleRoutesOptions):
       }
     }
     const cycle = findRuleLoop([{ id: c.rule.id, product: c.rule.scope.product, reads: c.properties, writes }, ...others]);
-    if (cycle && c.rule.enabled) {
+    if (cycle) {
       const first = c.rule.actions.findIndex((a) => a.type === 'write');
       const what = cycle.length === 2 ? `the rule would write a property it reads itself` : `the rules ${cycle.join(' → ')} would write each other's inputs in a loop`;
       throw new IipError('IIP_ERR_RULE_LOOP', `rule "${c.rule.id}": actions[${first}]: ${what}`, {
