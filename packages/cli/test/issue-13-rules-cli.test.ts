@@ -235,3 +235,9 @@ test('iip rule check shows window and rate conditions in a line', async () => {
   assert.match(out, /when \/ 条件: {7}rate\(t\) per 1m > 10 for 30s/);
   assert.match(out, /OK \/ 校验通过: 2 rules/);
 });
+
+test('iip rule check shows a no-data condition in a line, not "?"', async () => {
+  await writeFile(`${dir.path}/quiet.yaml`, `id: oven-quiet\nscope: { product: oven }\nwhen: { noData: { after: 2m, property: t } }\n`);
+  const out = ok(await iip('rule', 'check', '-f', `${dir.path}/quiet.yaml`)).out;
+  assert.match(out, /when \/ 条件: {7}no data of t for 2m/);
+});

@@ -42,6 +42,9 @@ export interface Rule {
     expression?: string;
     window?: { property: string; fn: string; sizeMs: number; kind: string; op: string; value: number; deadband: number };
     rate?: { property: string; perMs: number; op: string; value: number; deadband: number };
+    event?: { event: string; where?: string; clearOn?: string };
+    noData?: { property: string | null; afterMs: number };
+    assetExpression?: { expression: string; maxAgeMs: number };
     forMs: number;
     count: number;
   };
@@ -122,7 +125,13 @@ export function condition(r: Rule): string {
       ? `${w.fn}(${w.property}) over ${duration(w.sizeMs)}${w.kind === 'tumbling' ? ' tumbling' : ''} ${limit(w)}`
       : rate
         ? `rate(${rate.property}) per ${duration(rate.perMs)} ${limit(rate)}`
-        : (r.when.expression ?? '?');
+        : r.when.event
+          ? `event ${r.when.event.event}${r.when.event.where ? ` where ${r.when.event.where}` : ''}${r.when.event.clearOn ? `, cleared by ${r.when.event.clearOn}` : ''}`
+          : r.when.noData
+            ? `no data${r.when.noData.property ? ` of ${r.when.noData.property}` : ''} for ${duration(r.when.noData.afterMs)}`
+            : r.when.assetExpression
+              ? `over the asset's devices (values of the last ${duration(r.when.assetExpression.maxAgeMs)}): ${r.when.assetExpression.expression}`
+              : (r.when.expression ?? '?');
   if (r.when.forMs) c += ` for ${duration(r.when.forMs)}`;
   if (r.when.count > 1) c += `, ${r.when.count} in a row`;
   return c;
