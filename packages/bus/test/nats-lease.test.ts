@@ -17,13 +17,16 @@ after(async () => {
 });
 
 it('exactly one of three holds the lease; closing the holder hands it over at once', async () => {
-  const leases = await Promise.all([0, 1, 2].map(() => connectNatsLease({ url: server.url, key: 'rules-a', ttlMs: 1_500 })));
+  // A lease of 6 s: the others try every 2 s, so a hand-over at close lands at their next round, well before the lease
+  // would have run out, also on a machine busy with the rest of the suite (with 1.5 s, a round 1 s late failed it).
+  const TTL = 6_000;
+  const leases = await Promise.all([0, 1, 2].map(() => connectNatsLease({ url: server.url, key: 'rules-a', ttlMs: TTL })));
   try {
     await waitFor(() => leases.filter((l) => l.held).length === 1, 'one holder');
     // Several renewal rounds later, still exactly one, and the same one.
     const holder = leases.find((l) => l.held) as NatsLease;
     for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, TTL / 10));
       assert.deepEqual(leases.map((l) => l.held), leases.map((l) => l === holder));
     }
     const changes: boolean[] = [];
@@ -32,7 +35,7 @@ it('exactly one of three holds the lease; closing the holder hands it over at on
     const t0 = Date.now();
     await holder.close();
     await waitFor(() => rest.filter((l) => l.held).length === 1, 'another holder');
-    assert.ok(Date.now() - t0 < 1_500, 'handed over before the lease would have run out');
+    assert.ok(Date.now() - t0 < TTL, 'handed over before the lease would have run out');
     assert.deepEqual(changes, [true]);
   } finally {
     await Promise.all(leases.map((l) => l.close()));
