@@ -234,7 +234,7 @@ async function fleetRun(count: number, seconds: number, generators: number, conn
     const peak = Math.max(procStatus(pid, 'VmHWM'), peakSampled);
     await stopChild(platform);
     const db = new Database(join(dir.path, 'iip.db'), { readonly: true });
-    const stored = (db.prepare("SELECT count(*) AS n FROM raw r JOIN series s ON s.id = r.series WHERE s.device LIKE 'fm-%'").get() as { n: number }).n;
+    const stored = (db.prepare("SELECT count(*) AS n FROM raw_all r JOIN series s ON s.id = r.series WHERE s.device LIKE 'fm-%'").get() as { n: number }).n;
     db.close();
     const sentPoints = load.sent * POINTS_PER_MESSAGE;
     const p50 = percentile(load.latencies, 50);

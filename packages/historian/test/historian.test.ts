@@ -62,7 +62,7 @@ describe('historian', () => {
     withHistorian(async ({ historian: h, file }) => {
       const reader = new Database(file, { readonly: true });
       try {
-        const count = () => (reader.prepare('SELECT count(*) AS n FROM raw').get() as { n: number }).n;
+        const count = () => (reader.prepare('SELECT count(*) AS n FROM raw_all').get() as { n: number }).n;
         let settled = false;
         const pending = h.ingest(batch([['temp', T0, 1], ['temp', T0 + 1, 2]])).then((r) => {
           settled = true;

@@ -217,7 +217,7 @@ describe('issue 11: a PUBACK or an HTTP 2xx means the reading is committed (kill
     const db = new Database(join(dir.path, 'iip.db'), { readonly: true, fileMustExist: true });
     const stored = new Map<string, Set<number>>();
     try {
-      const rows = db.prepare("SELECT s.device AS device, r.ts AS ts FROM raw r JOIN series s ON s.id = r.series WHERE s.tenant = 'default' AND s.property = 'v'").all() as Array<{ device: string; ts: number }>;
+      const rows = db.prepare("SELECT s.device AS device, r.ts AS ts FROM raw_all r JOIN series s ON s.id = r.series WHERE s.tenant = 'default' AND s.property = 'v'").all() as Array<{ device: string; ts: number }>;
       for (const r of rows) {
         const set = stored.get(r.device) ?? new Set<number>();
         set.add(r.ts);

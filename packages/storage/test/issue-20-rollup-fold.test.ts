@@ -286,7 +286,7 @@ describe('rollup folding: the writer itself (issue 20)', () => {
       await s.close();
       // Back to what version 11 wrote: rollups kept at write time, no marks.
       const old = new Database(file);
-      old.exec(`DELETE FROM schema_migrations WHERE version >= 12; ALTER TABLE alarms DROP COLUMN source; DROP TABLE rollup_fold; DROP TABLE action_jobs; DROP TABLE action_signing_secrets; DELETE FROM rollup;`);
+      old.exec(`DELETE FROM schema_migrations WHERE version >= 12; DROP VIEW raw_all; DROP TABLE raw_stage; ALTER TABLE alarms DROP COLUMN source; DROP TABLE rollup_fold; DROP TABLE action_jobs; DROP TABLE action_signing_secrets; DELETE FROM rollup;`);
       old.prepare('INSERT INTO rollup (level, series, bucket, vmin, vmax, vsum, n) VALUES (?, ?, ?, 7, 7, 7, 1)').run(MIN, a, T0);
       old.prepare('INSERT INTO rollup (level, series, bucket, vmin, vmax, vsum, n) VALUES (?, ?, ?, 7, 7, 7, 1)').run(HOUR, a, T0);
       old.prepare('INSERT INTO rollup (level, series, bucket, vmin, vmax, vsum, n) VALUES (?, ?, ?, 7, 7, 7, 1)').run(DAY, a, T0);

@@ -41,7 +41,7 @@ it('sqlite: opens in WAL mode with foreign keys and records its schema version',
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
-    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    assert.deepEqual(versions.map((v) => v.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
     db.close();
   } finally {
     await dir.cleanup();
@@ -104,6 +104,8 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
   afterUpgrade(
     `
       DELETE FROM schema_migrations WHERE version >= 11;
+      DROP VIEW raw_all;
+      DROP TABLE raw_stage;
       ALTER TABLE alarms DROP COLUMN source;
       DROP TABLE rollup_fold;
       DROP TABLE action_jobs;
@@ -142,7 +144,7 @@ it('sqlite: migration 11 (issue 19, array series) rebuilds series keeping ids, k
       assert.deepEqual(await t.latest([wave]), [{ series: wave, ts: 1000, num: null, str: '[0.1,0.4,-0.2]' }]);
       // Another kind is still refused by the schema itself.
       assert.throws(() => db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('acme', 'd9', 'z', 'q')").run(), /CHECK/);
-      assert.equal(lastVersion(db), 14);
+      assert.equal(lastVersion(db), 15);
     },
   ));
 
@@ -151,6 +153,8 @@ it('sqlite: migration 14 (alarm source kinds) makes every stored alarm a device\
   afterUpgrade(
     `
       DELETE FROM schema_migrations WHERE version >= 14;
+      DROP VIEW raw_all;
+      DROP TABLE raw_stage;
       ALTER TABLE alarms DROP COLUMN source;
       INSERT INTO alarms (tenant, id, rule, device, severity, message, state, open, raised_at, updated_at, version)
         VALUES ('acme', 'a1', 'r1', 'd1', 'high', 'm', '{"isa":"unacked"}', 1, 1000, 1000, 1);
@@ -162,7 +166,7 @@ it('sqlite: migration 14 (alarm source kinds) makes every stored alarm a device\
       assert.equal(a?.source, 'device');
       assert.deepEqual(await storage.alarms.openAlarm(acme, 'r1', 'd1' as DeviceId), a);
       assert.throws(() => db.prepare("UPDATE alarms SET source = 'gateway' WHERE id = 'a1'").run(), /CHECK/);
-      assert.equal(lastVersion(db), 14);
+      assert.equal(lastVersion(db), 15);
     },
   ));
 

@@ -15,6 +15,7 @@ import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
 import { DEFAULT_RETENTION_BATCH, DEFAULT_ROLLUP_LEVELS, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
+import { bucketRange, stagedBucketsStatement } from './raw-stage.js';
 import { ThreadedTelemetryWriter } from './telemetry-write-thread.js';
 import { FOLD_IDLE_EVERY_MS, TelemetryWriter } from './telemetry-writer.js';
 import type { WriteResult } from './telemetry-writer.js';
@@ -48,6 +49,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly deleteTx: (tenant: TenantId, device: DeviceId) => void;
   /** rollups() in one read transaction: the stored cells and the points not yet folded, from one snapshot. */
   private readonly readRollups: (level: number, series: number, from: number, to: number) => RollupRow[];
+  private readonly readRaw: (series: number, from: number, to: number, limit: number) => RawRow[];
+  /** The staged buckets (raw-stage.ts) between two buckets, as JSON. */
+  private readonly stagedBuckets: (lo: number, hi: number) => string;
   private foldTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -62,13 +66,25 @@ export class SqliteTelemetryStore implements TelemetryStore {
         'SELECT series, ts, num, str FROM latest WHERE series IN (SELECT value FROM json_each(?)) ORDER BY series',
       ),
       raw: db.prepare('SELECT series, ts, num, str FROM raw WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
+      // The same from the stage (raw-stage.ts): a seek per staged bucket of the range.
+      rawStaged: db.prepare(
+        `SELECT series, ts, num, str FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(@buckets)) AND series = @series AND ts >= @from AND ts < @to
+         ORDER BY ts LIMIT @limit`,
+      ),
       rollups: db.prepare(
         `SELECT series, bucket, vmin, vmax, vsum, n FROM rollup
          WHERE level = ? AND series = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
       ),
       mark: db.prepare('SELECT folded_to FROM rollup_fold WHERE series = ?').pluck(),
       // The points of a series not yet folded into its rollups (at or after its mark), within a range.
-      unfolded: db.prepare('SELECT ts, num FROM raw WHERE series = ? AND ts >= ? AND ts < ? AND num IS NOT NULL ORDER BY ts').raw(),
+      unfolded: db
+        .prepare(
+          `SELECT ts, num FROM raw WHERE series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL
+           UNION ALL
+           SELECT ts, num FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(@buckets)) AND series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL`,
+        )
+        .raw(),
+      deleteStaged: db.prepare('DELETE FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(?)) AND series = ? AND ts < ?'),
       deleteMark: db.prepare('DELETE FROM rollup_fold WHERE series = ?'),
       deleteRaw: db.prepare('DELETE FROM raw WHERE series = ?'),
       deleteRollups: db.prepare('DELETE FROM rollup WHERE level = ? AND series = ?'),
@@ -87,11 +103,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
       // One pass over the tenant's raw points: their number, their string bytes, and today's number.
       rawUsage: db.prepare(
         `SELECT count(*) AS n, coalesce(sum(length(CAST(str AS BLOB))), 0) AS b, coalesce(sum(ts >= ? AND ts < ?), 0) AS today
-           FROM raw WHERE series IN (SELECT id FROM series WHERE tenant = ?)`,
+           FROM raw_all WHERE series IN (SELECT id FROM series WHERE tenant = ?)`,
       ),
       rollupUsage: db.prepare('SELECT count(*) AS n FROM rollup WHERE level = ? AND series IN (SELECT id FROM series WHERE tenant = ?)'),
     };
     this.readRollups = db.transaction((level: number, series: number, from: number, to: number) => this.rollupsNow(level, series, from, to));
+    this.stagedBuckets = stagedBucketsStatement(db);
+    this.readRaw = db.transaction((series: number, from: number, to: number, limit: number) => this.rawNow(series, from, to, limit));
     if (opts.writerThreadFile) {
       this.writer = { threaded: new ThreadedTelemetryWriter(opts.writerThreadFile, this.rollupLevels) };
     } else {
@@ -99,7 +117,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const inline = new TelemetryWriter(db, this.rollupLevels);
       inline.loadPending();
       this.foldTimer = setInterval(() => {
-        if (this.db.open) inline.foldIdle();
+        if (this.db.open) {
+          inline.foldIdle();
+          inline.moveIdle();
+        }
       }, FOLD_IDLE_EVERY_MS);
       this.foldTimer.unref();
       this.writer = { inline };
@@ -168,7 +189,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async write(rows: readonly RawRow[]): Promise<WriteResult> {
     if (rows.length === 0) return { inserted: 0, duplicates: 0 };
     if ('threaded' in this.writer) return this.writer.threaded.write(rows);
-    return this.writer.inline.write([...rows]);
+    const r = this.writer.inline.write([...rows]);
+    // Written inline, a move of staged points follows each write, a transaction at a time (raw-stage.ts).
+    this.writer.inline.moveSome();
+    return r;
   }
 
   async latest(series: readonly number[]): Promise<RawRow[]> {
@@ -178,7 +202,31 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   async raw(series: number, from: number, to: number, limit: number): Promise<RawRow[]> {
     if (limit <= 0) return [];
-    return this.s.raw.all(series, from, to, limit) as RawRow[];
+    return this.readRaw(series, from, to, limit);
+  }
+
+  /** The points of [from, to) from raw and the stage (raw-stage.ts), in one read transaction: each seen once. */
+  private rawNow(series: number, from: number, to: number, limit: number): RawRow[] {
+    const stored = this.s.raw.all(series, from, to, limit) as RawRow[];
+    const buckets = this.stagedBuckets(...bucketRange(from, to));
+    if (buckets === '[]') return stored;
+    const staged = this.s.rawStaged.all({ series, from, to, buckets, limit }) as RawRow[];
+    if (staged.length === 0) return stored;
+    const out: RawRow[] = [];
+    let i = 0;
+    let j = 0;
+    while (out.length < limit && (i < stored.length || j < staged.length)) {
+      const a = stored[i];
+      const b = staged[j];
+      if (b === undefined || (a !== undefined && a.ts <= b.ts)) {
+        out.push(a as RawRow);
+        i++;
+      } else {
+        out.push(b);
+        j++;
+      }
+    }
+    return out;
   }
 
   async rollups(level: number, series: number, from: number, to: number): Promise<RollupRow[]> {
@@ -204,7 +252,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const lo = Math.max(mark, Math.ceil(from / level) * level);
     const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.ceil(to / level) * level);
     if (lo >= hi) return rows;
-    const tail = this.s.unfolded.all(series, lo, hi) as Array<[number, number]>;
+    const tail = this.s.unfolded.all({ series, from: lo, to: hi, buckets: this.stagedBuckets(...bucketRange(lo, hi)) }) as Array<[number, number]>;
     if (tail.length === 0) return rows;
     // The rows were made just above: the tail is added to them in place.
     const byBucket = new Map(rows.map((r) => [r.bucket, r]));
@@ -240,8 +288,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   private deleteRows(tenant: TenantId, device: DeviceId): void {
+    const staged = this.stagedBuckets(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
     for (const { id } of this.listSeriesSync(tenant, device)) {
       this.s.deleteRaw.run(id);
+      this.s.deleteStaged.run(staged, id, Number.MAX_SAFE_INTEGER);
       for (const level of this.rollupLevels) this.s.deleteRollups.run(level, id);
       this.s.deleteMark.run(id);
       this.s.deleteLatest.run(id);
@@ -269,6 +319,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
         if (n > 0) await yieldToOthers();
         if (n < batch) break;
       }
+      // Staged points that old are rare (the writer moves the stage within a minute or two): one statement.
+      const staged = this.stagedBuckets(...bucketRange(Number.MIN_SAFE_INTEGER, upTo));
+      if (staged !== '[]' && this.db.open) deleted += this.s.deleteStaged.run(staged, id, upTo).changes;
     }
     return deleted;
   }

@@ -54,6 +54,7 @@ writer.loadPending();
 const foldTimer = setInterval(() => {
   try {
     writer.foldIdle();
+    writer.moveIdle();
   } catch {
     // SQLITE_BUSY beyond busy_timeout or the like: the next turn folds them (reads are exact meanwhile).
   }
@@ -68,6 +69,24 @@ const resolveSeries = db
     }),
   )
   .immediate;
+
+/**
+ * Staged points move into raw a transaction at a time after the writes already waiting (raw-stage.ts): a write's
+ * reply never waits for a move, and a move waits for no more than the writes queued before it.
+ */
+let moveScheduled = false;
+function scheduleMove(): void {
+  if (moveScheduled) return;
+  moveScheduled = true;
+  setImmediate(() => {
+    moveScheduled = false;
+    try {
+      if (db.open && writer.moveSome()) scheduleMove();
+    } catch {
+      // SQLITE_BUSY beyond busy_timeout or the like: the next write or idle turn goes on with it.
+    }
+  });
+}
 
 /** Answers request `id` with the failure (its message, and SQLite's code when it has one). */
 function replyError(id: number, e: unknown): void {
@@ -115,6 +134,7 @@ port.on('message', (m: WriteRequest | SeriesRequest | FoldRequest | { readonly c
       }
       const r = writer.write(rows);
       port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates } satisfies WriteReply);
+      scheduleMove();
     }
   } catch (e) {
     replyError(m.id, e);

@@ -23,8 +23,9 @@
 import type Database from 'better-sqlite3';
 import type { RawRow } from '../ports.js';
 import { RollupAccumulator } from '../rollup-accumulator.js';
+import { bucketOf, MOVE_BUCKETS, MOVE_ROWS, stagedBucketsStatement, stageFrom } from './raw-stage.js';
 
-/** Rows per multi-row INSERT (4 parameters each, well under SQLite's limit of 32,766). */
+/** Rows per multi-row INSERT (4 or 5 parameters each, well under SQLite's limit of 32,766). */
 const INSERT_CHUNK = 100;
 /** Series folded at most per write transaction (the rest wait for the next ones). */
 export const FOLD_PER_WRITE = 200;
@@ -63,9 +64,22 @@ export interface WriteResult {
   duplicates: number;
 }
 
+/** A move of staged buckets into raw in progress: the next transaction moves series [cursor, cursor + step). */
+interface Move {
+  readonly buckets: readonly number[];
+  readonly json: string;
+  cursor: number;
+  step: number;
+}
+
 export class TelemetryWriter {
   private readonly s;
   private readonly params: Array<number | string | null> = new Array(INSERT_CHUNK * 4);
+  private readonly stageParams: Array<number | string | null> = new Array(INSERT_CHUNK * 5);
+  /** Buckets that may hold points in raw_stage (raw-stage.ts); this writer is the only one adding to it. */
+  private readonly staged = new Set<number>();
+  private move: Move | undefined;
+  private readonly moveTx: (m: Move, hi: number) => number;
   private readonly tx: (rows: readonly RawRow[]) => { result: WriteResult; marks: Map<number, number> };
   private readonly foldTx: (jobs: readonly FoldJob[]) => Map<number, number>;
   /** The finest rollup level: a series is folded when its newest point enters a new bucket of it. */
@@ -91,6 +105,14 @@ export class TelemetryWriter {
     this.s = {
       insertRaw: db.prepare('INSERT OR IGNORE INTO raw (series, ts, num, str) VALUES (?, ?, ?, ?)'),
       insertChunk: db.prepare(`INSERT OR IGNORE INTO raw (series, ts, num, str) VALUES ${Array(INSERT_CHUNK).fill('(?, ?, ?, ?)').join(', ')}`),
+      insertStage: db.prepare('INSERT OR IGNORE INTO raw_stage (bucket, series, ts, num, str) VALUES (?, ?, ?, ?, ?)'),
+      insertStageChunk: db.prepare(`INSERT OR IGNORE INTO raw_stage (bucket, series, ts, num, str) VALUES ${Array(INSERT_CHUNK).fill('(?, ?, ?, ?, ?)').join(', ')}`),
+      moveRows: db.prepare(
+        `INSERT OR IGNORE INTO raw (series, ts, num, str)
+         SELECT series, ts, num, str FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(?)) AND series >= ? AND series < ? ORDER BY series, ts`,
+      ),
+      unstage: db.prepare('DELETE FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(?)) AND series >= ? AND series < ?'),
+      nextStaged: db.prepare('SELECT series FROM raw_stage WHERE bucket = ? AND series >= ? ORDER BY series LIMIT 1').pluck(),
       savepoint: db.prepare('SAVEPOINT telemetry_write'),
       rollbackTo: db.prepare('ROLLBACK TO telemetry_write'),
       release: db.prepare('RELEASE telemetry_write'),
@@ -110,7 +132,14 @@ export class TelemetryWriter {
           WHERE (? IS NULL OR s.tenant = ?) AND s.kind IN ('n', 'b') AND l.ts >= coalesce(f.folded_to, ${NO_MARK})`,
       ),
       setMark: db.prepare('INSERT INTO rollup_fold (series, folded_to) VALUES (?, ?) ON CONFLICT (series) DO UPDATE SET folded_to = excluded.folded_to'),
-      foldRange: db.prepare('SELECT ts, num FROM raw WHERE series = ? AND ts >= ? AND ts < ? AND num IS NOT NULL ORDER BY ts').raw(),
+      // Order does not matter to a fold; the stage part seeks each staged bucket of the range.
+      foldRange: db
+        .prepare(
+          `SELECT ts, num FROM raw WHERE series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL
+           UNION ALL
+           SELECT ts, num FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(@buckets)) AND series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL`,
+        )
+        .raw(),
       upsertLatest: db.prepare(
         `INSERT INTO latest (series, ts, num, str) VALUES (?, ?, ?, ?)
          ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str
@@ -118,6 +147,14 @@ export class TelemetryWriter {
       ),
     };
     this.tx = db.transaction((rows: readonly RawRow[]) => this.writeRows(rows)).immediate;
+    this.moveTx = db
+      .transaction((m: Move, hi: number) => {
+        const n = this.s.moveRows.run(m.json, m.cursor, hi).changes;
+        this.s.unstage.run(m.json, m.cursor, hi);
+        return n;
+      })
+      .immediate;
+    for (const b of JSON.parse(stagedBucketsStatement(db)(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) as number[]) this.staged.add(b);
     this.foldTx = db
       .transaction((jobs: readonly FoldJob[]) => {
         const acc = new RollupAccumulator(this.rollupLevels);
@@ -277,7 +314,7 @@ export class TelemetryWriter {
   private foldInto(acc: RollupAccumulator, marks: Map<number, number>, series: number, upTo: number): void {
     const mark = marks.get(series) ?? this.markOf(series);
     if (upTo <= mark) return;
-    for (const [ts, num] of this.s.foldRange.iterate(series, mark, upTo) as Iterable<[number, number]>) acc.add(series, ts, num);
+    for (const [ts, num] of this.s.foldRange.iterate({ series, from: mark, to: upTo, buckets: this.stagedIn(mark, upTo) }) as Iterable<[number, number]>) acc.add(series, ts, num);
     this.s.setMark.run(series, upTo);
     marks.set(series, upTo);
   }
@@ -296,25 +333,64 @@ export class TelemetryWriter {
     // Fast path: every row new. If any was already stored (a re-delivery), the batch is rolled back to the
     // savepoint and written row by row, so that exactly the new rows feed the rollups and latest values.
     this.s.savepoint.run();
-    if (this.insertChunked(rows) === rows.length) {
+    const stageFromBucket = stageFrom(this.now());
+    if (this.insertChunked(rows, stageFromBucket) === rows.length) {
       this.s.release.run();
       const marks = this.aggregate(rows);
       return { result: { inserted: rows.length, duplicates: 0 }, marks };
     }
     this.s.rollbackTo.run();
     this.s.release.run();
-    const insertRaw = this.s.insertRaw;
+    const { insertRaw, insertStage } = this.s;
     const stored: RawRow[] = [];
     for (const r of rows) {
       // `changes` is 0 when the (series, ts) key already existed: a duplicate, kept out of rollups.
-      if (insertRaw.run(r.series, r.ts, r.num, r.str).changes !== 0) stored.push(r);
+      const b = bucketOf(r.ts);
+      const changes = b >= stageFromBucket ? insertStage.run(b, r.series, r.ts, r.num, r.str).changes : insertRaw.run(r.series, r.ts, r.num, r.str).changes;
+      if (changes !== 0) stored.push(r);
     }
     const marks = this.aggregate(stored);
     return { result: { inserted: stored.length, duplicates: rows.length - stored.length }, marks };
   }
 
-  /** Inserts rows, INSERT_CHUNK per statement; returns how many were new. */
-  private insertChunked(rows: readonly RawRow[]): number {
+  /**
+   * Inserts rows, INSERT_CHUNK per statement: those in bucket `stageFromBucket` or later into raw_stage, the older
+   * ones into raw (raw-stage.ts); returns how many were new.
+   */
+  private insertChunked(rows: readonly RawRow[], stageFromBucket: number): number {
+    let old: RawRow[] | undefined;
+    const params = this.stageParams;
+    const chunk = this.s.insertStageChunk;
+    let inserted = 0;
+    let k = 0;
+    let lastBucket = Number.NaN;
+    for (const r of rows) {
+      const b = bucketOf(r.ts);
+      if (b < stageFromBucket) {
+        if (old) old.push(r);
+        else old = [r];
+        continue;
+      }
+      if (b !== lastBucket) {
+        lastBucket = b;
+        this.staged.add(b);
+      }
+      params[k++] = b;
+      params[k++] = r.series;
+      params[k++] = r.ts;
+      params[k++] = r.num;
+      params[k++] = r.str;
+      if (k === params.length) {
+        inserted += chunk.run(params).changes;
+        k = 0;
+      }
+    }
+    for (let i = 0; i < k; i += 5) inserted += this.s.insertStage.run(params[i], params[i + 1], params[i + 2], params[i + 3], params[i + 4]).changes;
+    return old ? inserted + this.insertRawChunked(old) : inserted;
+  }
+
+  /** Inserts rows into raw, INSERT_CHUNK per statement; returns how many were new. */
+  private insertRawChunked(rows: readonly RawRow[]): number {
     const params = this.params;
     const chunk = this.s.insertChunk;
     let inserted = 0;
@@ -334,6 +410,67 @@ export class TelemetryWriter {
       inserted += this.s.insertRaw.run(r.series, r.ts, r.num, r.str).changes;
     }
     return inserted;
+  }
+
+  /** The staged buckets that may hold points in [from, to), as JSON for the fold's query. */
+  private stagedIn(from: number, to: number): string {
+    const lo = bucketOf(Math.max(from, Number.MIN_SAFE_INTEGER));
+    const hi = bucketOf(Math.min(to, Number.MAX_SAFE_INTEGER) - 1);
+    const list: number[] = [];
+    for (const b of this.staged) if (b >= lo && b <= hi) list.push(b);
+    return JSON.stringify(list);
+  }
+
+  /**
+   * Moves staged points into raw, one transaction of about MOVE_ROWS rows (raw-stage.ts): starts a move once
+   * MOVE_BUCKETS complete buckets wait (or any, when `all` — writes have paused, or the file is being closed), and
+   * goes on with the one in progress. Whoever writes calls it between writes. Returns whether more is left to move
+   * now.
+   */
+  moveSome(all = false): boolean {
+    if (!this.move) {
+      const limit = stageFrom(this.now()) - 1;
+      const ready = [...this.staged].filter((b) => b <= limit).sort((a, b) => a - b);
+      if (ready.length === 0 || (ready.length < MOVE_BUCKETS && !all)) return false;
+      const first = this.firstStaged(ready, Number.MIN_SAFE_INTEGER);
+      if (first === undefined) {
+        for (const b of ready) this.staged.delete(b);
+        return false;
+      }
+      this.move = { buckets: ready, json: JSON.stringify(ready), cursor: first, step: 64 };
+    }
+    const m = this.move;
+    const hi = m.cursor + m.step;
+    const n = this.moveTx(m, hi);
+    // The next range is sized by this one's rows (series ids are dense, their points per series alike).
+    m.step = Math.max(1, Math.min(m.step * 4, Math.round((m.step * MOVE_ROWS) / Math.max(n, 1))));
+    const next = this.firstStaged(m.buckets, hi);
+    if (next !== undefined) {
+      m.cursor = next;
+      return true;
+    }
+    for (const b of m.buckets) this.staged.delete(b);
+    this.move = undefined;
+    return false;
+  }
+
+  /**
+   * Called with foldIdle() every few seconds: when no write came for WRITE_PAUSE_MS, moves what is staged and
+   * complete, whatever its number of buckets (nobody else would), up to `transactions` transactions.
+   */
+  moveIdle(transactions = 50): void {
+    if (this.now() - this.lastWriteAt < WRITE_PAUSE_MS) return;
+    for (let i = 0; i < transactions; i++) if (!this.moveSome(true)) break;
+  }
+
+  /** The lowest series at or after `from` with points in any of `buckets`. */
+  private firstStaged(buckets: readonly number[], from: number): number | undefined {
+    let first: number | undefined;
+    for (const b of buckets) {
+      const s = this.s.nextStaged.get(b, from) as number | undefined;
+      if (s !== undefined && (first === undefined || s < first)) first = s;
+    }
+    return first;
   }
 
   /**

@@ -1,0 +1,57 @@
+/**
+ * The raw stage of the SQLite telemetry store (issue 20, ADR 0012 amendment). raw is clustered by (series, ts): a
+ * point is appended to its series' run of points. With ten thousand devices each sending a point per property a
+ * second, every commit dirtied one B-tree page per series it carried, and every dirtied page is written whole to the
+ * WAL and again by the checkpoint — 60,000 series made that ~24,000 pages a second after one minute of data, growing
+ * towards one page per series, and the writer thread fell behind. Recent points are therefore written to raw_stage,
+ * clustered by (bucket, series, ts) with ten-second buckets: a commit appends to the few pages of the current
+ * buckets. Once MOVE_BUCKETS complete buckets are staged, the writer moves them into raw a range of series per
+ * transaction (between writes), so that each series' page in raw is dirtied once a minute instead of once a second.
+ *
+ * Where a point is: a point whose bucket is at least the current one minus one when it is written goes to the stage,
+ * an older one (backfill, a late re-send) to raw as before; moves take only buckets older than that. So a (series,
+ * ts) already in raw can never be written to the stage again (the clock going back aside), and INSERT OR IGNORE on
+ * each table keeps the "stored once" rule. Every reader reads both, in one read transaction: a move is one
+ * transaction, so a point is seen exactly once.
+ */
+import type Database from 'better-sqlite3';
+
+/** Width of a stage bucket (ms). */
+export const STAGE_BUCKET_MS = 10_000;
+/** The writer moves staged buckets into raw once this many complete ones are waiting (about a minute). */
+export const MOVE_BUCKETS = 6;
+/** Rows a move transaction aims at (the series range of the next one is sized by the last one's rows). */
+export const MOVE_ROWS = 4_000;
+
+/** The stage bucket of a timestamp (truncated, like SQLite's integer division). */
+export function bucketOf(ts: number): number {
+  return Math.trunc(ts / STAGE_BUCKET_MS);
+}
+
+/** The stage is written for points in this bucket or a later one, at `now`. */
+export function stageFrom(now: number): number {
+  return bucketOf(now) - 1;
+}
+
+/**
+ * The buckets present in raw_stage between `lo` and `hi` (inclusive), one index seek per bucket — a handful, since
+ * the stage holds about a minute — as a JSON array for `bucket IN (SELECT value FROM json_each(?))`.
+ */
+export function stagedBucketsStatement(db: Database.Database): (lo: number, hi: number) => string {
+  const st = db
+    .prepare(
+      `WITH RECURSIVE b(x) AS (
+         SELECT (SELECT min(bucket) FROM raw_stage WHERE bucket >= @lo)
+         UNION ALL
+         SELECT (SELECT min(bucket) FROM raw_stage WHERE bucket > x) FROM b WHERE x IS NOT NULL AND x < @hi
+       )
+       SELECT x FROM b WHERE x IS NOT NULL AND x <= @hi`,
+    )
+    .pluck();
+  return (lo, hi) => JSON.stringify(st.all({ lo: Math.max(lo, Number.MIN_SAFE_INTEGER), hi: Math.min(hi, Number.MAX_SAFE_INTEGER) }));
+}
+
+/** The bucket range holding timestamps in [from, to). */
+export function bucketRange(from: number, to: number): [number, number] {
+  return [bucketOf(Math.max(from, Number.MIN_SAFE_INTEGER)), bucketOf(Math.min(to, Number.MAX_SAFE_INTEGER) - 1)];
+}
