@@ -6,7 +6,8 @@
  * towards one page per series, and the writer thread fell behind. Recent points are therefore written to raw_stage,
  * clustered by (bucket, series, ts) with ten-second buckets: a commit appends to the few pages of the current
  * buckets. Once MOVE_BUCKETS complete buckets are staged, the writer moves them into raw a range of series per
- * transaction (between writes), so that each series' page in raw is dirtied once a minute instead of once a second.
+ * transaction, after each write about as many rows as it wrote (the stage drains at the pace it fills), so that each
+ * series' page in raw is dirtied once a minute instead of once a second.
  *
  * Where a point is: a point whose bucket is at least the current one minus one when it is written goes to the stage,
  * an older one (backfill, a late re-send) to raw as before; moves take only buckets older than that. So a (series,
@@ -20,7 +21,7 @@ import type Database from 'better-sqlite3';
 export const STAGE_BUCKET_MS = 10_000;
 /** The writer moves staged buckets into raw once this many complete ones are waiting (about a minute). */
 export const MOVE_BUCKETS = 6;
-/** Rows a move transaction aims at (the series range of the next one is sized by the last one's rows). */
+/** Rows a move transaction takes at most (the series range of the next one is sized by the rows per series seen). */
 export const MOVE_ROWS = 4_000;
 
 /** The stage bucket of a timestamp (truncated, like SQLite's integer division). */

@@ -8,6 +8,7 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RawRow, SeriesKind } from '../ports.js';
+import { MOVE_ROWS } from './raw-stage.js';
 import { configureConnection } from './sqlite-connection.js';
 import { FOLD_IDLE_EVERY_MS, type FoldJob, TelemetryWriter } from './telemetry-writer.js';
 
@@ -71,17 +72,24 @@ const resolveSeries = db
   .immediate;
 
 /**
- * Staged points move into raw a transaction at a time after the writes already waiting (raw-stage.ts): a write's
- * reply never waits for a move, and a move waits for no more than the writes queued before it.
+ * Staged points move into raw a transaction at a time after the writes already waiting (raw-stage.ts), as many rows
+ * as were written since (at least MOVE_MIN_ROWS): a write's reply never waits for a move, a move waits for no more
+ * than the writes queued before it, and the stage drains at the pace it fills.
  */
+const MOVE_MIN_ROWS = 500;
+let owed = 0;
 let moveScheduled = false;
-function scheduleMove(): void {
+function scheduleMove(written: number): void {
+  owed += written;
   if (moveScheduled) return;
   moveScheduled = true;
   setImmediate(() => {
     moveScheduled = false;
     try {
-      if (db.open && writer.moveSome()) scheduleMove();
+      const moved = db.open ? writer.moveSome(Math.max(MOVE_MIN_ROWS, Math.min(owed, MOVE_ROWS))) : 0;
+      // Nothing to move: nothing is owed either (the stage fills until a move is due).
+      owed = moved === 0 ? 0 : Math.max(0, owed - moved);
+      if (owed > 0) scheduleMove(0);
     } catch {
       // SQLITE_BUSY beyond busy_timeout or the like: the next write or idle turn goes on with it.
     }
@@ -134,7 +142,7 @@ port.on('message', (m: WriteRequest | SeriesRequest | FoldRequest | { readonly c
       }
       const r = writer.write(rows);
       port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates } satisfies WriteReply);
-      scheduleMove();
+      scheduleMove(m.n);
     }
   } catch (e) {
     replyError(m.id, e);

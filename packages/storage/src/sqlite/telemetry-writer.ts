@@ -64,12 +64,13 @@ export interface WriteResult {
   duplicates: number;
 }
 
-/** A move of staged buckets into raw in progress: the next transaction moves series [cursor, cursor + step). */
+/** A move of staged buckets into raw in progress: the next transaction moves series from `cursor` on. */
 interface Move {
   readonly buckets: readonly number[];
   readonly json: string;
   cursor: number;
-  step: number;
+  /** Rows per series id in the ranges moved so far. */
+  rowsPerSeries: number;
 }
 
 export class TelemetryWriter {
@@ -113,6 +114,7 @@ export class TelemetryWriter {
       ),
       unstage: db.prepare('DELETE FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(?)) AND series >= ? AND series < ?'),
       nextStaged: db.prepare('SELECT series FROM raw_stage WHERE bucket = ? AND series >= ? ORDER BY series LIMIT 1').pluck(),
+      countStaged: db.prepare('SELECT count(*) FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(?)) AND series = ?').pluck(),
       savepoint: db.prepare('SAVEPOINT telemetry_write'),
       rollbackTo: db.prepare('ROLLBACK TO telemetry_write'),
       release: db.prepare('RELEASE telemetry_write'),
@@ -194,12 +196,15 @@ export class TelemetryWriter {
   /**
    * Due for a fold once the newest point is a minute past the mark plus the series' own offset within the minute:
    * series sending in step all enter a new minute in the same second, and would all be folded in the next few
-   * transactions; staggered, about 1/60 of them are folded in each second.
+   * transactions; staggered, about 1/60 of them are folded in each second. The offset is the series id (modulo the
+   * minute), so series with neighbouring ids are due together: their recent points share pages of raw_stage
+   * (raw-stage.ts, clustered by bucket then series), and a fold of a thousand neighbours reads each page once
+   * instead of once per series.
    */
   private isDue(series: number, st: FoldState): boolean {
     const from = st.mark === NO_MARK ? st.base : st.mark;
     if (from === NO_MARK) return false;
-    return st.newest - from >= this.finest + ((series * 7_919) % this.finest);
+    return st.newest - from >= this.finest + (series % this.finest);
   }
 
   /**
@@ -422,36 +427,38 @@ export class TelemetryWriter {
   }
 
   /**
-   * Moves staged points into raw, one transaction of about MOVE_ROWS rows (raw-stage.ts): starts a move once
-   * MOVE_BUCKETS complete buckets wait (or any, when `all` — writes have paused, or the file is being closed), and
-   * goes on with the one in progress. Whoever writes calls it between writes. Returns whether more is left to move
-   * now.
+   * Moves staged points into raw in one transaction of about `rows` rows (raw-stage.ts): starts a move once
+   * MOVE_BUCKETS complete buckets wait (or any, when `all`: writes have paused), and goes on with the one in
+   * progress. Whoever writes calls it after each write with that write's rows, so the stage drains at the pace it
+   * fills and a move's cost is spread over the minute instead of falling into a few seconds. Returns the rows moved,
+   * at least 1 when a move transaction ran (0: nothing to move now).
    */
-  moveSome(all = false): boolean {
+  moveSome(rows = MOVE_ROWS, all = false): number {
     if (!this.move) {
       const limit = stageFrom(this.now()) - 1;
       const ready = [...this.staged].filter((b) => b <= limit).sort((a, b) => a - b);
-      if (ready.length === 0 || (ready.length < MOVE_BUCKETS && !all)) return false;
+      if (ready.length === 0 || (ready.length < MOVE_BUCKETS && !all)) return 0;
       const first = this.firstStaged(ready, Number.MIN_SAFE_INTEGER);
       if (first === undefined) {
         for (const b of ready) this.staged.delete(b);
-        return false;
+        return 0;
       }
-      this.move = { buckets: ready, json: JSON.stringify(ready), cursor: first, step: 64 };
+      const json = JSON.stringify(ready);
+      // The first series' rows: the estimate until the first range has been moved.
+      this.move = { buckets: ready, json, cursor: first, rowsPerSeries: Math.max(1, this.s.countStaged.get(json, first) as number) };
     }
     const m = this.move;
-    const hi = m.cursor + m.step;
+    // The range of series is sized by the rows per series seen so far (series ids are dense, their points alike).
+    const hi = m.cursor + Math.max(1, Math.round(Math.max(1, rows) / m.rowsPerSeries));
     const n = this.moveTx(m, hi);
-    // The next range is sized by this one's rows (series ids are dense, their points per series alike).
-    m.step = Math.max(1, Math.min(m.step * 4, Math.round((m.step * MOVE_ROWS) / Math.max(n, 1))));
     const next = this.firstStaged(m.buckets, hi);
-    if (next !== undefined) {
-      m.cursor = next;
-      return true;
+    if (n > 0) m.rowsPerSeries = Math.max(1, n / (hi - m.cursor));
+    if (next !== undefined) m.cursor = next;
+    else {
+      for (const b of m.buckets) this.staged.delete(b);
+      this.move = undefined;
     }
-    for (const b of m.buckets) this.staged.delete(b);
-    this.move = undefined;
-    return false;
+    return Math.max(n, 1);
   }
 
   /**
@@ -460,7 +467,7 @@ export class TelemetryWriter {
    */
   moveIdle(transactions = 50): void {
     if (this.now() - this.lastWriteAt < WRITE_PAUSE_MS) return;
-    for (let i = 0; i < transactions; i++) if (!this.moveSome(true)) break;
+    for (let i = 0; i < transactions; i++) if (this.moveSome(MOVE_ROWS, true) === 0) break;
   }
 
   /** The lowest series at or after `from` with points in any of `buckets`. */
