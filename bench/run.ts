@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   authz: async () => (await import('./authz.js')).main(),
   rules: async () => (await import('./rules.js')).main(),
   fleet: async () => (await import('./fleet.js')).main(),
+  'sqlite-writer': async () => (await import('./sqlite-writer.js')).main(),
 };
 
 const name = process.argv[2];

@@ -52,6 +52,16 @@ export function stagedBucketsStatement(db: Database.Database): (lo: number, hi: 
   return (lo, hi) => JSON.stringify(st.all({ lo: Math.max(lo, Number.MIN_SAFE_INTEGER), hi: Math.min(hi, Number.MAX_SAFE_INTEGER) }));
 }
 
+/**
+ * The numeric points (ts, num) of one series in [@from, @to), from raw and from the staged buckets listed in
+ * @buckets (a JSON array), in no particular order: what a fold adds to the rollups, and what a reader adds to them.
+ */
+export const NUMERIC_POINTS_SQL = `
+  SELECT ts, num FROM raw WHERE series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL
+  UNION ALL
+  SELECT ts, num FROM raw_stage
+   WHERE bucket IN (SELECT value FROM json_each(@buckets)) AND series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL`;
+
 /** The bucket range holding timestamps in [from, to). */
 export function bucketRange(from: number, to: number): [number, number] {
   return [bucketOf(Math.max(from, Number.MIN_SAFE_INTEGER)), bucketOf(Math.min(to, Number.MAX_SAFE_INTEGER) - 1)];

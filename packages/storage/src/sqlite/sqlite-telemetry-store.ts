@@ -15,7 +15,7 @@ import { IipError } from '@iip/core';
 import type { DeviceId, TenantId } from '@iip/core';
 import type { RawRow, RetentionBatchOptions, RollupRow, SeriesKey, SeriesKind, TelemetryStore, TelemetryUsage } from '../ports.js';
 import { DEFAULT_RETENTION_BATCH, DEFAULT_ROLLUP_LEVELS, estimateStoredBytes, utcDay, yieldToOthers } from '../usage.js';
-import { bucketRange, stagedBucketsStatement } from './raw-stage.js';
+import { bucketRange, NUMERIC_POINTS_SQL, stagedBucketsStatement } from './raw-stage.js';
 import { ThreadedTelemetryWriter } from './telemetry-write-thread.js';
 import { FOLD_IDLE_EVERY_MS, TelemetryWriter } from './telemetry-writer.js';
 import type { WriteResult } from './telemetry-writer.js';
@@ -77,13 +77,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       ),
       mark: db.prepare('SELECT folded_to FROM rollup_fold WHERE series = ?').pluck(),
       // The points of a series not yet folded into its rollups (at or after its mark), within a range.
-      unfolded: db
-        .prepare(
-          `SELECT ts, num FROM raw WHERE series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL
-           UNION ALL
-           SELECT ts, num FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(@buckets)) AND series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL`,
-        )
-        .raw(),
+      unfolded: db.prepare(NUMERIC_POINTS_SQL).raw(),
       deleteStaged: db.prepare('DELETE FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(?)) AND series = ? AND ts < ?'),
       deleteMark: db.prepare('DELETE FROM rollup_fold WHERE series = ?'),
       deleteRaw: db.prepare('DELETE FROM raw WHERE series = ?'),

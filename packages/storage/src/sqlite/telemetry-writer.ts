@@ -23,7 +23,7 @@
 import type Database from 'better-sqlite3';
 import type { RawRow } from '../ports.js';
 import { RollupAccumulator } from '../rollup-accumulator.js';
-import { bucketOf, MOVE_BUCKETS, MOVE_ROWS, stagedBucketsStatement, stageFrom } from './raw-stage.js';
+import { bucketOf, MOVE_BUCKETS, MOVE_ROWS, NUMERIC_POINTS_SQL, stagedBucketsStatement, stageFrom } from './raw-stage.js';
 
 /** Rows per multi-row INSERT (4 or 5 parameters each, well under SQLite's limit of 32,766). */
 const INSERT_CHUNK = 100;
@@ -135,13 +135,7 @@ export class TelemetryWriter {
       ),
       setMark: db.prepare('INSERT INTO rollup_fold (series, folded_to) VALUES (?, ?) ON CONFLICT (series) DO UPDATE SET folded_to = excluded.folded_to'),
       // Order does not matter to a fold; the stage part seeks each staged bucket of the range.
-      foldRange: db
-        .prepare(
-          `SELECT ts, num FROM raw WHERE series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL
-           UNION ALL
-           SELECT ts, num FROM raw_stage WHERE bucket IN (SELECT value FROM json_each(@buckets)) AND series = @series AND ts >= @from AND ts < @to AND num IS NOT NULL`,
-        )
-        .raw(),
+      foldRange: db.prepare(NUMERIC_POINTS_SQL).raw(),
       upsertLatest: db.prepare(
         `INSERT INTO latest (series, ts, num, str) VALUES (?, ?, ?, ?)
          ON CONFLICT (series) DO UPDATE SET ts = excluded.ts, num = excluded.num, str = excluded.str
