@@ -12,9 +12,9 @@
 import { join } from 'node:path';
 import { tempDir } from '@iip/testkit';
 import Database from 'better-sqlite3';
-import { migrate } from '../packages/storage/src/sqlite/migrations.js';
 import { configureConnection } from '../packages/storage/src/sqlite/sqlite-connection.js';
 import { TelemetryWriter } from '../packages/storage/src/sqlite/telemetry-writer.js';
+import { withSeriesFile } from '../packages/storage/test/series-file.js';
 
 const SERIES = Number(process.env.BENCH_WRITER_SERIES ?? 60_000);
 const SECONDS = Number(process.env.BENCH_WRITER_SECONDS ?? 150);
@@ -38,16 +38,7 @@ function rowsOf(s: number, c: number): Row[] {
 }
 
 async function writerRun(): Promise<number[]> {
-  const dir = await tempDir('iip-bench-writer-');
-  const file = join(dir.path, 'w.db');
-  const db = new Database(file);
-  try {
-    configureConnection(db);
-    migrate(db, file);
-    const ins = db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('bench', ?, 'p', 'n')");
-    db.transaction(() => {
-      for (let i = 0; i < SERIES; i++) ins.run(`d${i}`);
-    })();
+  return withSeriesFile(SERIES, (db) => {
     let now = T0;
     const w = new TelemetryWriter(db, [60_000, 3_600_000, 86_400_000], () => now);
     const perSecond: number[] = [];
@@ -60,7 +51,7 @@ async function writerRun(): Promise<number[]> {
         const rows = rowsOf(s, c);
         w.write(rows);
         const m = performance.now();
-        w.moveSome(Math.max(500, rows.length));
+        w.moveSome(rows.length);
         moving += performance.now() - m;
         if (c % 50 === 49) w.foldIdle();
       }
@@ -73,10 +64,7 @@ async function writerRun(): Promise<number[]> {
       }
     }
     return perSecond;
-  } finally {
-    db.close();
-    await dir.cleanup();
-  }
+  });
 }
 
 async function baselineRun(): Promise<number[]> {

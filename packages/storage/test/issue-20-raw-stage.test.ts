@@ -11,31 +11,16 @@ import type { DeviceId, TenantId } from '@iip/core';
 import { type RawRow, openSqliteStorage } from '@iip/storage';
 import { tempDir } from '@iip/testkit';
 import Database from 'better-sqlite3';
-import { migrate } from '../src/sqlite/migrations.js';
 import { bucketOf, MOVE_BUCKETS, STAGE_BUCKET_MS } from '../src/sqlite/raw-stage.js';
-import { configureConnection } from '../src/sqlite/sqlite-connection.js';
 import { TelemetryWriter } from '../src/sqlite/telemetry-writer.js';
+import { withSeriesFile } from './series-file.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const T0 = 1_700_006_400_000;
 
-async function withFile(body: (file: string, db: Database.Database) => Promise<void> | void): Promise<void> {
-  const dir = await tempDir('iip-stage-');
-  const file = join(dir.path, 'w.db');
-  const db = new Database(file);
-  try {
-    configureConnection(db);
-    migrate(db, file);
-    const ins = db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('t', ?, 'p', 'n')");
-    for (let i = 0; i < 300; i++) ins.run(`d${i}`);
-    await body(file, db);
-  } finally {
-    db.close();
-    await dir.cleanup();
-  }
-}
+const withFile = (body: (file: string, db: Database.Database) => Promise<void> | void): Promise<void> => withSeriesFile(300, (db, file) => body(file, db));
 
 const count = (db: Database.Database, table: string): number => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 const all = (db: Database.Database): string[] =>
@@ -106,6 +91,37 @@ describe('raw stage: the writer (issue 20)', () => {
       // Raw holds each moved series' points in order; the rollups fold them as before (exact).
       const sum = db.prepare('SELECT sum(num) AS s FROM raw_all WHERE series = 7').get() as { s: number };
       assert.equal(sum.s, (seconds * (seconds - 1)) / 2);
+    });
+  });
+
+  it('a late re-send, a re-send during a move and one after the clock went back are each told apart as duplicates', async () => {
+    await withFile((_file, db) => {
+      let now = T0;
+      const w = new TelemetryWriter(db, [MIN, HOUR, DAY], () => now);
+      const seconds = ((MOVE_BUCKETS + 2) * STAGE_BUCKET_MS) / 1000;
+      for (let s = 0; s < seconds; s++) {
+        now = T0 + s * 1000;
+        w.write(Array.from({ length: 300 }, (_, i) => ({ series: i + 1, ts: now, num: s, str: null })));
+      }
+      const written = 300 * seconds;
+      // T0's bucket is older than the staged-from one now, but still staged: a re-send of it finds its original.
+      assert.deepEqual(w.write([{ series: 5, ts: T0, num: 99, str: null }]), { inserted: 0, duplicates: 1 });
+      // Part of a move: the series it has taken are in raw, the others still staged; a re-send of either is a duplicate.
+      assert.ok(w.moveSome(1_000) > 0);
+      assert.ok(count(db, 'raw') > 0 && count(db, 'raw') < written);
+      assert.deepEqual(
+        w.write([
+          { series: 1, ts: T0, num: 99, str: null },
+          { series: 300, ts: T0, num: 99, str: null },
+        ]),
+        { inserted: 0, duplicates: 2 },
+      );
+      while (w.moveSome() > 0);
+      // The clock set back by two minutes: T0's bucket counts as recent again, but raw holds its points now.
+      now = T0;
+      assert.deepEqual(w.write([{ series: 7, ts: T0 + 1_000, num: 99, str: null }]), { inserted: 0, duplicates: 1 });
+      assert.equal(count(db, 'raw_all'), written, 'every point once');
+      assert.equal((db.prepare('SELECT count(*) AS n FROM raw_all WHERE num = 99').get() as { n: number }).n, 0, 'the originals kept');
     });
   });
 

@@ -12,8 +12,7 @@ import { type RawRow, type RollupRow, type Storage, openSqliteStorage } from '@i
 import { tempDir } from '@iip/testkit';
 import Database from 'better-sqlite3';
 import { FOLD_PER_WRITE, TelemetryWriter } from '../src/sqlite/telemetry-writer.js';
-import { migrate } from '../src/sqlite/migrations.js';
-import { configureConnection } from '../src/sqlite/sqlite-connection.js';
+import { withSeriesFile } from './series-file.js';
 
 const T = 'acme' as TenantId;
 const MIN = 60_000;
@@ -181,19 +180,7 @@ for (const writerThread of [true, false]) {
 
 /** A migrated file with `n` numeric series (ids 1..n of tenant t) and a writer over it; closed afterwards. */
 async function withWriter(n: number, now: () => number, body: (db: Database.Database, w: TelemetryWriter) => Promise<void> | void): Promise<void> {
-  const dir = await tempDir('iip-fold-');
-  const file = join(dir.path, 'w.db');
-  const db = new Database(file);
-  try {
-    configureConnection(db);
-    migrate(db, file);
-    const ins = db.prepare("INSERT INTO series (tenant, device, property, kind) VALUES ('t', ?, 'p', 'n')");
-    for (let i = 0; i < n; i++) ins.run(`d${i}`);
-    await body(db, new TelemetryWriter(db, [MIN, HOUR, DAY], now));
-  } finally {
-    db.close();
-    await dir.cleanup();
-  }
+  await withSeriesFile(n, (db) => body(db, new TelemetryWriter(db, [MIN, HOUR, DAY], now)));
 }
 
 describe('rollup folding: the writer itself (issue 20)', () => {

@@ -9,10 +9,12 @@
  * transaction, after each write about as many rows as it wrote (the stage drains at the pace it fills), so that each
  * series' page in raw is dirtied once a minute instead of once a second.
  *
- * Where a point is: a point whose bucket is at least the current one minus one when it is written goes to the stage,
- * an older one (backfill, a late re-send) to raw as before; moves take only buckets older than that. So a (series,
- * ts) already in raw can never be written to the stage again (the clock going back aside), and INSERT OR IGNORE on
- * each table keeps the "stored once" rule. Every reader reads both, in one read transaction: a move is one
+ * Where a point is — one place at any moment, so that INSERT OR IGNORE on that table keeps the "stored once" rule
+ * (TelemetryWriter.home): a bucket still staged keeps taking its points (a late re-send finds its original there),
+ * except for the series a move in progress has already taken from it, whose points go to raw; a new bucket is staged
+ * when it is at least the current one minus one and later than every bucket raw may hold points of (so a clock set
+ * back never stages a bucket that raw has points of); every other point goes to raw as before. Moves take only
+ * buckets older than the staged-from one. Every reader reads both tables in one read transaction: a move is one
  * transaction, so a point is seen exactly once.
  */
 import type Database from 'better-sqlite3';
@@ -23,6 +25,8 @@ export const STAGE_BUCKET_MS = 10_000;
 export const MOVE_BUCKETS = 6;
 /** Rows a move transaction takes at most (the series range of the next one is sized by the rows per series seen). */
 export const MOVE_ROWS = 4_000;
+/** Rows a move transaction takes at least (a move after a small write still makes headway). */
+export const MOVE_MIN_ROWS = 500;
 
 /** The stage bucket of a timestamp (truncated, like SQLite's integer division). */
 export function bucketOf(ts: number): number {

@@ -185,7 +185,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if ('threaded' in this.writer) return this.writer.threaded.write(rows);
     const r = this.writer.inline.write([...rows]);
     // Written inline, a move of staged points follows each write, a transaction at a time (raw-stage.ts).
-    this.writer.inline.moveSome(Math.max(500, rows.length));
+    this.writer.inline.moveSome(rows.length);
     return r;
   }
 

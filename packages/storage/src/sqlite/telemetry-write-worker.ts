@@ -8,7 +8,6 @@
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { RawRow, SeriesKind } from '../ports.js';
-import { MOVE_ROWS } from './raw-stage.js';
 import { configureConnection } from './sqlite-connection.js';
 import { FOLD_IDLE_EVERY_MS, type FoldJob, TelemetryWriter } from './telemetry-writer.js';
 
@@ -73,10 +72,9 @@ const resolveSeries = db
 
 /**
  * Staged points move into raw a transaction at a time after the writes already waiting (raw-stage.ts), as many rows
- * as were written since (at least MOVE_MIN_ROWS): a write's reply never waits for a move, a move waits for no more
- * than the writes queued before it, and the stage drains at the pace it fills.
+ * as were written since (within TelemetryWriter.moveSome's bounds): a write's reply never waits for a move, a move
+ * waits for no more than the writes queued before it, and the stage drains at the pace it fills.
  */
-const MOVE_MIN_ROWS = 500;
 let owed = 0;
 let moveScheduled = false;
 function scheduleMove(written: number): void {
@@ -86,7 +84,7 @@ function scheduleMove(written: number): void {
   setImmediate(() => {
     moveScheduled = false;
     try {
-      const moved = db.open ? writer.moveSome(Math.max(MOVE_MIN_ROWS, Math.min(owed, MOVE_ROWS))) : 0;
+      const moved = db.open ? writer.moveSome(owed) : 0;
       // Nothing to move: nothing is owed either (the stage fills until a move is due).
       owed = moved === 0 ? 0 : Math.max(0, owed - moved);
       if (owed > 0) scheduleMove(0);

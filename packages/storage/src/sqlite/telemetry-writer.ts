@@ -23,7 +23,7 @@
 import type Database from 'better-sqlite3';
 import type { RawRow } from '../ports.js';
 import { RollupAccumulator } from '../rollup-accumulator.js';
-import { bucketOf, MOVE_BUCKETS, MOVE_ROWS, NUMERIC_POINTS_SQL, stagedBucketsStatement, stageFrom } from './raw-stage.js';
+import { bucketOf, bucketRange, MOVE_BUCKETS, MOVE_MIN_ROWS, MOVE_ROWS, NUMERIC_POINTS_SQL, STAGE_BUCKET_MS, stagedBucketsStatement, stageFrom } from './raw-stage.js';
 
 /** Rows per multi-row INSERT (4 or 5 parameters each, well under SQLite's limit of 32,766). */
 const INSERT_CHUNK = 100;
@@ -79,6 +79,8 @@ export class TelemetryWriter {
   private readonly stageParams: Array<number | string | null> = new Array(INSERT_CHUNK * 5);
   /** Buckets that may hold points in raw_stage (raw-stage.ts); this writer is the only one adding to it. */
   private readonly staged = new Set<number>();
+  /** No bucket up to this one may be newly staged: raw may hold points of it (moved, or written there). */
+  private rawUpTo: number;
   private move: Move | undefined;
   private readonly moveTx: (m: Move, hi: number) => number;
   private readonly tx: (rows: readonly RawRow[]) => { result: WriteResult; marks: Map<number, number> };
@@ -150,7 +152,15 @@ export class TelemetryWriter {
         return n;
       })
       .immediate;
-    for (const b of JSON.parse(stagedBucketsStatement(db)(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) as number[]) this.staged.add(b);
+    const staged = stagedBucketsStatement(db)(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    for (const b of JSON.parse(staged) as number[]) this.staged.add(b);
+    // Raw may hold points up to the staged-from bucket, and of the bucket of any latest value not staged (a latest
+    // value outside the stage is a raw point: a device's clock ahead of ours puts it after now).
+    const newestInRaw = db
+      .prepare(`SELECT max(ts) FROM latest WHERE ts / ${STAGE_BUCKET_MS} NOT IN (SELECT value FROM json_each(?))`)
+      .pluck()
+      .get(staged) as number | null;
+    this.rawUpTo = Math.max(stageFrom(now()) - 1, newestInRaw === null ? Number.MIN_SAFE_INTEGER : bucketOf(newestInRaw));
     this.foldTx = db
       .transaction((jobs: readonly FoldJob[]) => {
         const acc = new RollupAccumulator(this.rollupLevels);
@@ -332,7 +342,7 @@ export class TelemetryWriter {
     // Fast path: every row new. If any was already stored (a re-delivery), the batch is rolled back to the
     // savepoint and written row by row, so that exactly the new rows feed the rollups and latest values.
     this.s.savepoint.run();
-    const stageFromBucket = stageFrom(this.now());
+    const stageFromBucket = Math.max(stageFrom(this.now()), this.rawUpTo + 1);
     if (this.insertChunked(rows, stageFromBucket) === rows.length) {
       this.s.release.run();
       const marks = this.aggregate(rows);
@@ -345,7 +355,7 @@ export class TelemetryWriter {
     for (const r of rows) {
       // `changes` is 0 when the (series, ts) key already existed: a duplicate, kept out of rollups.
       const b = bucketOf(r.ts);
-      const changes = b >= stageFromBucket ? insertStage.run(b, r.series, r.ts, r.num, r.str).changes : insertRaw.run(r.series, r.ts, r.num, r.str).changes;
+      const changes = this.home(b, r.series, stageFromBucket) ? insertStage.run(b, r.series, r.ts, r.num, r.str).changes : insertRaw.run(r.series, r.ts, r.num, r.str).changes;
       if (changes !== 0) stored.push(r);
     }
     const marks = this.aggregate(stored);
@@ -353,8 +363,17 @@ export class TelemetryWriter {
   }
 
   /**
-   * Inserts rows, INSERT_CHUNK per statement: those in bucket `stageFromBucket` or later into raw_stage, the older
-   * ones into raw (raw-stage.ts); returns how many were new.
+   * Whether a point of bucket `b` and `series` is stored in raw_stage (true) or raw (raw-stage.ts): a staged bucket
+   * keeps its points but for the series a move in progress has taken; a new bucket is staged from `stageFromBucket`.
+   */
+  private home(b: number, series: number, stageFromBucket: number): boolean {
+    if (this.staged.has(b)) return !(this.move && series < this.move.cursor && this.move.buckets.includes(b));
+    return b >= stageFromBucket;
+  }
+
+  /**
+   * Inserts rows, INSERT_CHUNK per statement: into raw_stage or raw, where each belongs (home()); returns how many were
+   * new. A bucket newly staged is noted before the insert; one written to raw can no longer be staged.
    */
   private insertChunked(rows: readonly RawRow[], stageFromBucket: number): number {
     let old: RawRow[] | undefined;
@@ -365,9 +384,10 @@ export class TelemetryWriter {
     let lastBucket = Number.NaN;
     for (const r of rows) {
       const b = bucketOf(r.ts);
-      if (b < stageFromBucket) {
+      if (!this.home(b, r.series, stageFromBucket)) {
         if (old) old.push(r);
         else old = [r];
+        if (b > this.rawUpTo) this.rawUpTo = b;
         continue;
       }
       if (b !== lastBucket) {
@@ -413,15 +433,14 @@ export class TelemetryWriter {
 
   /** The staged buckets that may hold points in [from, to), as JSON for the fold's query. */
   private stagedIn(from: number, to: number): string {
-    const lo = bucketOf(Math.max(from, Number.MIN_SAFE_INTEGER));
-    const hi = bucketOf(Math.min(to, Number.MAX_SAFE_INTEGER) - 1);
+    const [lo, hi] = bucketRange(from, to);
     const list: number[] = [];
     for (const b of this.staged) if (b >= lo && b <= hi) list.push(b);
     return JSON.stringify(list);
   }
 
   /**
-   * Moves staged points into raw in one transaction of about `rows` rows (raw-stage.ts): starts a move once
+   * Moves staged points into raw in one transaction of about `rows` rows (MOVE_MIN_ROWS to MOVE_ROWS; raw-stage.ts): starts a move once
    * MOVE_BUCKETS complete buckets wait (or any, when `all`: writes have paused), and goes on with the one in
    * progress. Whoever writes calls it after each write with that write's rows, so the stage drains at the pace it
    * fills and a move's cost is spread over the minute instead of falling into a few seconds. Returns the rows moved,
@@ -443,13 +462,15 @@ export class TelemetryWriter {
     }
     const m = this.move;
     // The range of series is sized by the rows per series seen so far (series ids are dense, their points alike).
-    const hi = m.cursor + Math.max(1, Math.round(Math.max(1, rows) / m.rowsPerSeries));
+    const target = Math.min(MOVE_ROWS, Math.max(MOVE_MIN_ROWS, rows));
+    const hi = m.cursor + Math.max(1, Math.round(target / m.rowsPerSeries));
     const n = this.moveTx(m, hi);
     const next = this.firstStaged(m.buckets, hi);
     if (n > 0) m.rowsPerSeries = Math.max(1, n / (hi - m.cursor));
     if (next !== undefined) m.cursor = next;
     else {
       for (const b of m.buckets) this.staged.delete(b);
+      this.rawUpTo = Math.max(this.rawUpTo, m.buckets[m.buckets.length - 1] as number);
       this.move = undefined;
     }
     return Math.max(n, 1);
