@@ -154,6 +154,8 @@ export class OpcUaDriver implements Driver {
   /** The DER of the server certificate this client rejected, kept to trust it on request. */
   private rejectedServerCertificate: Buffer | null = null;
   private client: OPCUAClient | null = null;
+  /** The client connect() is bringing up (its channel or session not open yet): close() disconnects it too. */
+  private connecting: OPCUAClient | null = null;
   private certificateManager: OPCUACertificateManager | null = null;
   private session: ClientSession | null = null;
   private subscription: ClientSubscription | null = null;
@@ -238,12 +240,19 @@ export class OpcUaDriver implements Driver {
       this.endOutage();
     });
     let stage: 'channel' | 'session' = 'channel';
+    // Closed while it connects (the gateway stopping during a first connect's retries): close() has disconnected
+    // this client, and what connect() brought up meanwhile is taken down here — no session, keep-alive or retry timer
+    // outlives the driver.
+    const closedMeanwhile = () => new IipError('IIP_ERR_DRIVER_CONNECT', `OPC UA channel ${this.channel} was closed while it connected`, { channel: this.channel });
+    this.connecting = client;
     try {
       await client.connect(this.config.endpointUrl);
+      if (this.closed) throw closedMeanwhile();
       this.client = client;
       this.certificateManager = cm;
       stage = 'session';
       const session = await client.createSession(identity);
+      if (this.closed) throw closedMeanwhile();
       this.session = session;
       session.on('session_restored', () => this.onReconnected());
     } catch (e) {
@@ -251,6 +260,7 @@ export class OpcUaDriver implements Driver {
       this.certificateManager = null;
       await withTimeout(client.disconnect(), 3_000).catch(() => undefined);
       await cm.dispose().catch(() => undefined);
+      if (this.closed) throw closedMeanwhile();
       const err = stage === 'session' ? this.sessionError(e, ctx) : connectError(e, ctx);
       if (stage === 'session') {
         // the secure channel came up, so both certificates are trusted now: an earlier trust problem is over
@@ -260,6 +270,8 @@ export class OpcUaDriver implements Driver {
       await this.noteTrustProblem(err);
       this.beginOutage(err);
       throw err;
+    } finally {
+      this.connecting = null;
     }
     this.connected = true;
     this.trust = null;
@@ -535,6 +547,7 @@ export class OpcUaDriver implements Driver {
     this.onFailure = null;
     this.connected = false;
     const client = this.client;
+    const connecting = this.connecting;
     const cm = this.certificateManager;
     this.client = null;
     this.session = null;
@@ -545,6 +558,8 @@ export class OpcUaDriver implements Driver {
     if (creating) await withTimeout(creating, 5_000).catch(() => undefined);
     // disconnect() closes the session and cancels a reconnection in progress; a dead server must not hang close()
     if (client) await withTimeout(client.disconnect(), 5_000).catch(() => undefined);
+    // A client still connecting: its retries stop now; connect() takes down what it brought up (see there).
+    if (connecting && connecting !== client) await withTimeout(connecting.disconnect(), 5_000).catch(() => undefined);
     if (cm) await cm.dispose().catch(() => undefined);
   }
 
