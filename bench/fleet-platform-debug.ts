@@ -5,6 +5,8 @@
  */
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
+/** Write transactions handed to the writer thread and not answered yet: when each was handed over. */
+const inFlight = new Set<number>();
 const h = monitorEventLoopDelay({ resolution: 10 }); h.enable();
 let last = process.resourceUsage();
 // Collections of the main thread's heap that paused it 20 ms or more (kind: 1 minor, 2 major, 4 incremental, 8 weak callbacks).
@@ -103,8 +105,10 @@ if (process.env.BENCH_FLEET_HEAPPROF_AT) {
   proto.write = function (this: unknown, r: readonly unknown[]) {
     const t0 = performance.now();
     rows += r.length;
+    inFlight.add(t0);
     const p = orig.call(this, r);
-    void p.then(() => times.push(performance.now() - t0), () => {});
+    const done = () => { inFlight.delete(t0); times.push(performance.now() - t0); };
+    void p.then(done, done);
     return p;
   };
   setInterval(() => {
@@ -113,4 +117,34 @@ if (process.env.BENCH_FLEET_HEAPPROF_AT) {
     times = [];
     rows = 0;
   }, 2000).unref();
+}
+
+/**
+ * BENCH_FLEET_TIMELINE=<ms>: one line per <ms> (stamped with the wall clock's seconds, mod 1000) — PUBLISHes read, inbound PUBLISHes waiting
+ * for their answer, connections paused, the historian's queue, the event loop's largest delay and the collections'
+ * pause time in that slice, and the oldest write transaction still in the writer thread (ms) — to find which part
+ * held the slow PUBACKs of a second.
+ */
+export function watch(platform: {
+  mqtt: { stats(): { publishesReceived: number }; queueDepths(): { inboundPending: number; pausedConnections: number } | undefined };
+  historian: unknown;
+}): void {
+  const every = Number(process.env.BENCH_FLEET_TIMELINE ?? 0);
+  if (!every) return;
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  let gcPause = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPause += e.duration;
+  }).observe({ entryTypes: ['gc'] });
+  let lastReceived = platform.mqtt.stats().publishesReceived;
+  setInterval(() => {
+    const received = platform.mqtt.stats().publishesReceived;
+    const q = platform.mqtt.queueDepths();
+    const oldest = inFlight.size ? Math.round(performance.now() - Math.min(...inFlight)) : 0;
+    process.stderr.write(`tl ${((Date.now() % 1e6) / 1000).toFixed(2)} in ${received - lastReceived} pending ${q?.inboundPending ?? -1} paused ${q?.pausedConnections ?? -1} eld ${(loop.max / 1e6).toFixed(0)} gc ${gcPause.toFixed(0)} wtx ${inFlight.size}/${oldest}\n`);
+    lastReceived = received;
+    gcPause = 0;
+    loop.reset();
+  }, every).unref();
 }

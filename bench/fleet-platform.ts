@@ -4,10 +4,11 @@
  * Prints one JSON line {httpUrl, mqttPort, dataDir, pid} when it listens; stops when its stdin closes.
  */
 import { startPlatform } from '@iip/server';
-if (process.env.BENCH_FLEET_DEBUG) await import('./fleet-platform-debug.js');
+const debug = process.env.BENCH_FLEET_DEBUG ? await import('./fleet-platform-debug.js') : undefined;
 
 const job = JSON.parse(process.argv[2] as string) as { dataDir: string; adminPassword: string };
 const platform = await startPlatform({ dataDir: job.dataDir, httpPort: 0, mqttPort: 0, adminPassword: job.adminPassword, consoleDir: '/nonexistent', log: () => {} });
+debug?.watch(platform);
 console.log(JSON.stringify({ httpUrl: platform.httpUrl, mqttPort: platform.mqttPort, dataDir: job.dataDir, pid: process.pid }));
 process.stdin.resume();
 process.stdin.on('end', () => {

@@ -18,7 +18,7 @@ import { withSeriesFile } from '../packages/storage/test/series-file.js';
 
 const SERIES = Number(process.env.BENCH_WRITER_SERIES ?? 60_000);
 const SECONDS = Number(process.env.BENCH_WRITER_SECONDS ?? 150);
-const COMMITS = 100;
+const COMMITS = Number(process.env.BENCH_WRITER_COMMITS ?? 100);
 const T0 = Date.UTC(2027, 0, 1);
 
 interface Row {

@@ -106,27 +106,34 @@ export class InProcessBus implements Bus {
 
   private offer(topic: Topic, g: Group, msg: unknown): void {
     if (this.closed) return;
-    const retry = (err: unknown): void => {
-      this.onError(topic, err);
-      const t = setTimeout(() => {
-        this.retries.delete(t);
-        this.offer(topic, g, msg);
-      }, this.retryDelayMs);
-      t.unref();
-      this.retries.add(t);
-    };
     if (g.members.length === 0) {
-      retry(new Error(`no member of the group is subscribed to ${topic}`));
+      this.retry(topic, g, msg, new Error(`no member of the group is subscribed to ${topic}`));
       return;
     }
     const h = g.members[g.next++ % g.members.length] as AnyHandler;
     try {
       const r = h(msg);
-      if (r instanceof Promise) r.then(() => this.done(g), retry);
+      // Callbacks inline: a function bound to a name would be renamed at run time on every message (tsx keeps names).
+      if (r instanceof Promise)
+        r.then(
+          () => this.done(g),
+          (err: unknown) => this.retry(topic, g, msg, err),
+        );
       else this.done(g);
     } catch (err) {
-      retry(err);
+      this.retry(topic, g, msg, err);
     }
+  }
+
+  /** A handler failed: reported, and the message offered to the group again after retryDelayMs. */
+  private retry(topic: Topic, g: Group, msg: unknown, err: unknown): void {
+    this.onError(topic, err);
+    const t = setTimeout(() => {
+      this.retries.delete(t);
+      this.offer(topic, g, msg);
+    }, this.retryDelayMs);
+    t.unref();
+    this.retries.add(t);
   }
 
   subscribe<T extends Topic>(topic: T, handler: Handler<T>, opts: SubscribeOptions = {}): Subscription {

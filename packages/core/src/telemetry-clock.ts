@@ -19,6 +19,13 @@ export class DeviceClock {
 
   /** The timestamp for a record of these properties received at `now`; later than any earlier stamp of them. */
   stamp(properties: readonly string[], now: number): number {
+    this.stamping = true;
+    if (now > this.newest) {
+      // Every earlier stamp is before now (newest is the largest): the server time it is.
+      for (const p of properties) this.last.set(p, now);
+      this.newest = now;
+      return now;
+    }
     let ts = now;
     for (const p of properties) {
       const l = this.last.get(p);
@@ -26,7 +33,6 @@ export class DeviceClock {
     }
     for (const p of properties) this.last.set(p, ts);
     if (ts > this.newest) this.newest = ts;
-    this.stamping = true;
     return ts;
   }
 
@@ -42,13 +48,16 @@ export class DeviceClock {
     if (ts > this.newest) this.newest = ts;
   }
 
-  /** True once every stamp is in the past: the clock holds nothing a new stamp could collide with. */
-  idleAt(now: number): boolean {
-    return this.newest < now;
+  /** True once every stamp is before `at`: the clock holds nothing a stamp from then on could collide with. */
+  idleAt(at: number): boolean {
+    return this.newest < at;
   }
 }
 
-/** The device clocks of a front door, dropped once idle so memory follows the devices active right now. */
+/**
+ * The device clocks of a front door, dropped once idle for a sweep period, so memory follows the devices active
+ * lately — and a device sending every second keeps its clock instead of making a new one after every sweep.
+ */
 export class ServerClock {
   private readonly devices = new Map<string, DeviceClock>();
   private nextSweep = 0;
@@ -73,6 +82,7 @@ export class ServerClock {
 
   private sweep(now: number): void {
     this.nextSweep = now + this.sweepEveryMs;
-    for (const [k, c] of this.devices) if (c.idleAt(now)) this.devices.delete(k);
+    const since = now - this.sweepEveryMs;
+    for (const [k, c] of this.devices) if (c.idleAt(since)) this.devices.delete(k);
   }
 }

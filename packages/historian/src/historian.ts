@@ -104,6 +104,12 @@ function checkRange(from: number, to: number): void {
 interface SeriesEntry {
   readonly id: number;
   readonly kind: SeriesKind;
+  /**
+   * Newest ts stored or queued of the series, undefined until loaded from the store. A point later than it is new
+   * for certain (the hot path: live data arrives in time order); only an older one is looked up. Kept on the
+   * entry the hot path already holds (a map of every series' newest cost a lookup and an update per point).
+   */
+  newest: number | undefined;
 }
 
 /** A batch waiting for its transaction(s): settles once every chunk holding its rows is committed, or one fails. */
@@ -216,13 +222,8 @@ export class Historian {
   private failedFlushes = 0;
   private notCommitted = 0;
   private lastFlushMs = 0;
-  /** tenant SEP device → property → series: the hot path resolves series here without the store. */
+  /** tenant SEP device → property → series (and its newest ts): the hot path resolves series here without the store. */
   private readonly series = new Map<string, Map<string, SeriesEntry>>();
-  /**
-   * Newest ts stored or queued per series id, loaded from the store on first use. A point later than it is
-   * new for certain (the hot path: live data arrives in time order); only an older one is looked up.
-   */
-  private readonly newestTs = new Map<number, number>();
   /** Devices whose series prepare() is to load (tenant SEP device), gathered for one pass. */
   private toPrepare = new Set<string>();
   private prepareTimer: NodeJS.Timeout | undefined;
@@ -260,12 +261,12 @@ export class Historian {
     // for it: a read sees every point ingested before it, and close() loses nothing that was handed over before it.
     const slot = this.admitting.enter();
     let left = false;
-    const done = () => {
+    // Passed inline: a function bound to a name would be renamed at run time on every call (tsx keeps names).
+    return this.admit(batch, () => {
       if (left) return;
       left = true;
       this.admitting.leave(slot);
-    };
-    return this.admit(batch, done);
+    });
   }
 
   private async admit(batch: TelemetryBatch, admitted: () => void): Promise<TelemetryWriteResult> {
@@ -296,12 +297,11 @@ export class Historian {
     const older: Array<{ index: number; series: number }> = [];
     for (let i = 0; i < points.length; i++) {
       const p = points[i] as TelemetryPoint;
-      const id = (entries[i] as SeriesEntry).id;
-      const newest = this.newestTs.get(id) ?? Number.NEGATIVE_INFINITY;
-      if (p.ts > newest) {
-        this.newestTs.set(id, p.ts);
-        rows.push(encode(id, p.ts, p.value));
-      } else older.push({ index: i, series: id });
+      const e = entries[i] as SeriesEntry;
+      if (p.ts > (e.newest ?? Number.NEGATIVE_INFINITY)) {
+        e.newest = p.ts;
+        rows.push(encode(e.id, p.ts, p.value));
+      } else older.push({ index: i, series: e.id });
     }
     let stored = batch;
     let duplicates: TelemetryPoint[] = [];
@@ -350,7 +350,7 @@ export class Historian {
       const p = batch.points[i] as TelemetryPoint;
       const kind = kindOf(p.value, p.property);
       const e = props.get(p.property);
-      if (!e || e.kind !== kind || !this.newestTs.has(e.id)) missing = true;
+      if (!e || e.kind !== kind || e.newest === undefined) missing = true;
       else out[i] = e;
     }
     return missing ? undefined : out;
@@ -395,12 +395,15 @@ export class Historian {
         cached && cached.kind === kind
           ? Promise.resolve(cached)
           : this.store.seriesId({ tenant: batch.tenant, device: batch.device, property }, kind).then((id) => {
-              const e: SeriesEntry = { id, kind };
               let props = this.series.get(dk);
               if (!props) {
                 props = new Map();
                 this.series.set(dk, props);
               }
+              // An entry of this series cached meanwhile (a prepare pass) stays: it may know a newer ts.
+              const known = props.get(property);
+              if (known && known.id === id && known.kind === kind) return known;
+              const e: SeriesEntry = { id, kind, newest: undefined };
               props.set(property, e);
               return e;
             }),
@@ -413,13 +416,12 @@ export class Historian {
     const entries = new Map<string, SeriesEntry>();
     let i = 0;
     for (const k of byKey.keys()) entries.set(k, (settled[i++] as PromiseFulfilledResult<SeriesEntry>).value);
-    const unknown = [...new Set([...entries.values()].filter((e) => !this.newestTs.has(e.id)).map((e) => e.id))];
+    const unknown = [...new Set([...entries.values()].filter((e) => e.newest === undefined))];
     if (unknown.length > 0) {
-      const newest = new Map((await this.store.latest(unknown)).map((r) => [r.series, r.ts]));
-      for (const id of unknown) {
+      const newest = new Map((await this.store.latest(unknown.map((e) => e.id))).map((r) => [r.series, r.ts]));
+      for (const e of unknown) {
         // Another ingest may have queued a newer point meanwhile: keep the larger.
-        const known = this.newestTs.get(id) ?? Number.NEGATIVE_INFINITY;
-        this.newestTs.set(id, Math.max(known, newest.get(id) ?? Number.NEGATIVE_INFINITY));
+        e.newest = Math.max(e.newest ?? Number.NEGATIVE_INFINITY, newest.get(e.id) ?? Number.NEGATIVE_INFINITY);
       }
     }
     return keys.map(({ k }) => entries.get(k) as SeriesEntry);
@@ -745,7 +747,9 @@ export class Historian {
         found.set(dk, lists[j] as Array<{ id: number; property: string; kind: SeriesKind }>);
       });
     }
-    const unknown = [...found.values()].flat().map((s) => s.id).filter((id) => !this.newestTs.has(id));
+    const unknown = [...found]
+      .flatMap(([dk, list]) => list.filter((s) => this.series.get(dk)?.get(s.property)?.newest === undefined))
+      .map((s) => s.id);
     const newest = new Map<number, number>();
     for (let i = 0; i < unknown.length; i += PREPARE_LATEST_CHUNK) {
       for (const r of await this.store.latest(unknown.slice(i, i + PREPARE_LATEST_CHUNK))) newest.set(r.series, r.ts);
@@ -762,10 +766,13 @@ export class Historian {
       }
       for (const s of list) {
         // What a message resolved meanwhile stays: it asked the store after this pass did.
-        if (!props.has(s.property)) props.set(s.property, { id: s.id, kind: s.kind });
+        let e = props.get(s.property);
+        if (!e) {
+          e = { id: s.id, kind: s.kind, newest: undefined };
+          props.set(s.property, e);
+        }
         // Another ingest may have queued a newer point meanwhile: keep the larger.
-        const known = this.newestTs.get(s.id) ?? Number.NEGATIVE_INFINITY;
-        this.newestTs.set(s.id, Math.max(known, newest.get(s.id) ?? Number.NEGATIVE_INFINITY));
+        if (e.id === s.id) e.newest = Math.max(e.newest ?? Number.NEGATIVE_INFINITY, newest.get(s.id) ?? Number.NEGATIVE_INFINITY);
       }
     }
   }
@@ -784,7 +791,6 @@ export class Historian {
   private async deleteDeviceNow(tenant: TenantId, device: DeviceId): Promise<void> {
     const ids = new Set((await this.store.listSeries(tenant, device)).map((s) => s.id));
     this.series.delete(tenant + SEP + device);
-    for (const id of ids) this.newestTs.delete(id);
     if (ids.size > 0) {
       // Queued rows of the device go; their batches still settle with their chunks.
       for (const c of this.chunks) {

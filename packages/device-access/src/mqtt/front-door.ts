@@ -309,6 +309,9 @@ export interface FrontDoorSessionStats {
   readonly queuedDropped: number;
 }
 
+/** Shared subscriptions (group and filter) matching a message, with their members, while it is routed. */
+type SharedGroups = Map<string, Array<{ session: Session; sub: Sub }>>;
+
 interface Sub {
   readonly filter: string;
   readonly qos: 0 | 1;
@@ -936,27 +939,16 @@ export class MqttFrontDoor {
    * the matching subscriptions directly: no walk over every session per message.
    */
   private route(msg: OutboundMessage, from: Session | undefined, only?: Session): void {
-    let groups: Map<string, Array<{ session: Session; sub: Sub }>> | undefined;
-    const offer = (s: Session, sub: Sub): void => {
-      if (sub.group !== undefined) {
-        const key = `${sub.group}\u0000${sub.filter}`;
-        groups ??= new Map();
-        const members = groups.get(key) ?? [];
-        members.push({ session: s, sub });
-        groups.set(key, members);
-        return;
-      }
-      if (sub.noLocal && s === from) return;
-      this.deliver(s, { msg, qos: Math.min(msg.qos, sub.qos) as 0 | 1, retain: sub.retainAsPublished && msg.retain });
-    };
+    let groups: SharedGroups | undefined;
     if (only) {
-      if (!this.expired(only)) for (const sub of only.subs.values()) if (matches(sub.filter, msg.topic)) offer(only, sub);
+      if (!this.expired(only)) for (const sub of only.subs.values()) if (matches(sub.filter, msg.topic)) groups = this.offerTo(only, sub, msg, from, groups);
     } else {
+      // The callback inline: a function bound to a name would be renamed at run time on every message (tsx keeps names).
       this.subIndex.match(msg.topic, (s, key) => {
         // only sessions this door holds now (an entry of one that left is removed with it; this is the safety net)
         if (this.sessions.get(s.clientId) !== s || this.expired(s)) return;
         const sub = s.subs.get(key);
-        if (sub) offer(s, sub);
+        if (sub) groups = this.offerTo(s, sub, msg, from, groups);
       });
     }
     if (!groups) return;
@@ -968,6 +960,20 @@ export class MqttFrontDoor {
       const pick = pool[i];
       if (pick) this.deliver(pick.session, { msg, qos: Math.min(msg.qos, pick.sub.qos) as 0 | 1, retain: false });
     }
+  }
+
+  /** Delivers `msg` to one matching subscription, or notes a shared one in `groups` (returned, created on first use). */
+  private offerTo(s: Session, sub: Sub, msg: OutboundMessage, from: Session | undefined, groups: SharedGroups | undefined): SharedGroups | undefined {
+    if (sub.group !== undefined) {
+      const key = `${sub.group}\u0000${sub.filter}`;
+      const g = groups ?? new Map();
+      const members = g.get(key) ?? [];
+      members.push({ session: s, sub });
+      g.set(key, members);
+      return g;
+    }
+    if (!(sub.noLocal && s === from)) this.deliver(s, { msg, qos: Math.min(msg.qos, sub.qos) as 0 | 1, retain: sub.retainAsPublished && msg.retain });
+    return groups;
   }
 
   /**
