@@ -24,6 +24,8 @@ interface Job {
   readonly startAt: number;
   readonly durationMs: number;
   readonly drainMs: number;
+  /** Diagnosis (BENCH_FLEET_PREROLL=1): each device publishes one message once connected, not measured. */
+  readonly preroll?: boolean;
 }
 
 // The job comes on stdin: thousands of device secrets do not fit on a command line (E2BIG).
@@ -59,6 +61,7 @@ const conns: Array<LeanPublisher | null> = new Array(job.devices.length).fill(nu
         (c) => {
           conns[i] = c;
           c.whenFailed(noteError);
+          if (job.preroll) c.publish(Buffer.from('{"voltage":220,"current":1,"power":2,"energy":3,"frequency":50,"power_factor":0.9}'), () => {});
         },
         noteError,
       ),

@@ -163,6 +163,7 @@ async function runLoad(l: Load, onConnected?: () => void): Promise<LoadResult> {
       startAt,
       durationMs: l.seconds * 1000,
       drainMs: 30_000,
+      preroll: process.env.BENCH_FLEET_PREROLL === '1',
     });
   }
   const results = await Promise.all(

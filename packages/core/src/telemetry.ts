@@ -259,10 +259,12 @@ export class TelemetryValidator {
       values = r;
     }
     let n = 0;
-    // Own entries only, read by descriptor: `values[key]` would return Object.prototype for a property named
-    // "__proto__" (a valid member id), and for..in would also walk inherited keys of objects built in code.
-    for (const [key, value] of Object.entries(values)) {
-      if (values === r && key === 'ts') continue;
+    // Own keys only (for..in would also walk inherited keys of objects built in code). `values[key]` of an own key
+    // reads the own property, also for "__proto__" (a valid member id, an own property when JSON.parse made it).
+    // No Object.entries: a [key, value] array per property was ~6 % of what a fleet message allocated (issue 20).
+    for (const key in values) {
+      if (!Object.hasOwn(values, key) || (values === r && key === 'ts')) continue;
+      const value = values[key];
       const check = this.checks.get(key);
       if (!check) {
         throw new IipError('IIP_ERR_TELEMETRY_UNKNOWN_PROPERTY', `property "${key}" is not in the thing model`, {

@@ -110,6 +110,8 @@ interface SeriesEntry {
    * entry the hot path already holds (a map of every series' newest cost a lookup and an update per point).
    */
   newest: number | undefined;
+  /** The last batch the hot path checked this series for (ingestNow: a series twice in one batch goes the general way). */
+  checked: number;
 }
 
 /** A batch waiting for its transaction(s): settles once every chunk holding its rows is committed, or one fails. */
@@ -222,6 +224,8 @@ export class Historian {
   private failedFlushes = 0;
   private notCommitted = 0;
   private lastFlushMs = 0;
+  /** Batches ingestNow() has checked (a token per batch). */
+  private checks = 0;
   /** tenant SEP device → property → series (and its newest ts): the hot path resolves series here without the store. */
   private readonly series = new Map<string, Map<string, SeriesEntry>>();
   /** Devices whose series prepare() is to load (tenant SEP device), gathered for one pass. */
@@ -257,6 +261,8 @@ export class Historian {
         new IipError('IIP_ERR_HISTORIAN_CLOSED', 'the historian is closed; telemetry can no longer be stored', { tenant: batch.tenant, device: batch.device }),
       );
     }
+    const now = this.ingestNow(batch);
+    if (now) return now;
     // Until the batch is queued (its series may be resolved by the store, asynchronously), reads and close() wait
     // for it: a read sees every point ingested before it, and close() loses nothing that was handed over before it.
     const slot = this.admitting.enter();
@@ -266,6 +272,49 @@ export class Historian {
       if (left) return;
       left = true;
       this.admitting.leave(slot);
+    });
+  }
+
+  /**
+   * The hot path, taken when it can be: the device's series are cached, each point is later than its series'
+   * newest (one point per series), and the queue has room — then the batch is queued here and now, with no
+   * promise but the one its commit settles (no admission gate: nothing is awaited before the queue). Undefined
+   * otherwise, having changed nothing: admit() handles every case, this one included.
+   */
+  private ingestNow(batch: TelemetryBatch): Promise<TelemetryWriteResult> | undefined {
+    const points = batch.points;
+    if (this.closed || this.roomWaiters.length > 0 || (this.queued > 0 && this.queued + points.length > this.maxQueuedPoints)) return undefined;
+    const dk = batch.tenant + SEP + batch.device;
+    if (this.resolving.has(dk)) return undefined;
+    const props = this.series.get(dk);
+    if (!props) return undefined;
+    const token = ++this.checks;
+    const entries: SeriesEntry[] = new Array(points.length);
+    try {
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i] as TelemetryPoint;
+        const e = props.get(p.property);
+        if (!e || e.kind !== kindOf(p.value, p.property) || e.newest === undefined || p.ts <= e.newest || e.checked === token) return undefined;
+        e.checked = token;
+        entries[i] = e;
+      }
+    } catch {
+      // An unstorable value: admit() refuses the batch with its reason.
+      return undefined;
+    }
+    const rows: RawRow[] = new Array(points.length);
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i] as TelemetryPoint;
+      const e = entries[i] as SeriesEntry;
+      e.newest = p.ts;
+      rows[i] = encode(e.id, p.ts, p.value);
+    }
+    const result: TelemetryWriteResult = { stored: batch, duplicates: [] };
+    return new Promise<TelemetryWriteResult>((resolve, reject) => {
+      this.enqueue(
+        rows,
+        new Waiter(() => resolve(result), reject),
+      );
     });
   }
 
@@ -403,7 +452,7 @@ export class Historian {
               // An entry of this series cached meanwhile (a prepare pass) stays: it may know a newer ts.
               const known = props.get(property);
               if (known && known.id === id && known.kind === kind) return known;
-              const e: SeriesEntry = { id, kind, newest: undefined };
+              const e: SeriesEntry = { id, kind, newest: undefined, checked: 0 };
               props.set(property, e);
               return e;
             }),
@@ -768,7 +817,7 @@ export class Historian {
         // What a message resolved meanwhile stays: it asked the store after this pass did.
         let e = props.get(s.property);
         if (!e) {
-          e = { id: s.id, kind: s.kind, newest: undefined };
+          e = { id: s.id, kind: s.kind, newest: undefined, checked: 0 };
           props.set(s.property, e);
         }
         // Another ingest may have queued a newer point meanwhile: keep the larger.

@@ -89,7 +89,11 @@ export class SqliteActionOutbox implements ActionOutbox {
 
   async claimDue(kinds: readonly string[], now: number, leaseMs: number, limit: number): Promise<ActionJob[]> {
     if (kinds.length === 0 || limit <= 0) return [];
-    return this.claimTx(JSON.stringify(kinds), now, now + leaseMs, limit).map(toActionJob);
+    const json = JSON.stringify(kinds);
+    // Looked for first without the write lock: a WAL read never waits, while BEGIN IMMEDIATE waits for the telemetry
+    // writer thread's commit on the event loop — once a second for nothing, when no job is due (issue 20).
+    if ((this.s.due.all({ kinds: json, now, limit: 1 }) as unknown[]).length === 0) return [];
+    return this.claimTx(json, now, now + leaseMs, limit).map(toActionJob);
   }
 
   async complete(tenant: TenantId, id: string, outcome: ActionOutcome, now: number): Promise<boolean> {

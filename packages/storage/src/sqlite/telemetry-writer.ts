@@ -94,6 +94,12 @@ export class TelemetryWriter {
   /** Marks read from the file when it was opened (see loadPending), so that a series' first write here needs no look-up. */
   private readonly knownMarks = new Map<number, number>();
   /**
+   * Every mark of the file is in memory (states or knownMarks): loadPending() read them all, and only this writer
+   * adds marks. A series found in neither has none, so its first write asks nothing of the file (ten thousand
+   * devices' first messages were 60,000 look-ups in the first second, issue 20).
+   */
+  private marksComplete = false;
+  /**
    * Series waiting to be folded, in the order they became due: false, their completed minutes; true, everything
    * (idle, see foldIdle).
    */
@@ -291,6 +297,7 @@ export class TelemetryWriter {
     for (const p of this.pending()) if (!this.states.has(p.id)) this.states.set(p.id, { mark: p.mark, newest: p.newest, lastWrite: 0, base: NO_MARK });
     if ((this.s.countMarks.get() as number) <= PRELOAD_MARKS) {
       for (const [id, mark] of this.s.allMarks.iterate() as Iterable<[number, number]>) if (!this.states.has(id)) this.knownMarks.set(id, mark);
+      this.marksComplete = true;
     }
   }
 
@@ -314,6 +321,8 @@ export class TelemetryWriter {
       if (whole !== undefined && this.dueUpTo(id, whole) === undefined) this.due.delete(id);
       if (st.newest < mark) {
         this.states.delete(id);
+        // The mark stays known (markOf answers from memory while marksComplete holds).
+        if (this.marksComplete) this.knownMarks.set(id, mark);
         this.due.delete(id);
       }
     }
@@ -334,6 +343,7 @@ export class TelemetryWriter {
     if (st) return st.mark;
     const known = this.knownMarks.get(series);
     if (known !== undefined) return known;
+    if (this.marksComplete) return NO_MARK;
     const m = this.s.mark.get(series) as number | undefined;
     return m ?? NO_MARK;
   }
