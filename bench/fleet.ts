@@ -9,7 +9,9 @@
  *
  * Env: BENCH_FLEET_DEVICES (10000), BENCH_FLEET_SECONDS (60), BENCH_FLEET_GENERATORS (4), BENCH_FLEET_CONNECT_RATE
  * (500/s), BENCH_FLEET_LARGE (20000; 0 skips it), BENCH_FLEET_PROFILE (a directory: the platform writes a CPU profile there),
- * BENCH_FLEET_BASELINE (1; 0 skips the ack-only baseline).
+ * BENCH_FLEET_BASELINE (1; 0 skips the ack-only baseline), BENCH_FLEET_PREROLL (1: each device sends one unmeasured
+ * message while connecting — a diagnosis; the stored count then exceeds the sent one), BENCH_FLEET_LOG (1: the
+ * platform's log on stderr), BENCH_FLEET_DEBUG / BENCH_FLEET_TIMELINE (fleet-platform-debug.ts).
  * Last line: `fleet: <N> devices, <P> points/s stored of <S> sent, PUBACK p99 <L> ms, peak RSS <R> MB, <K> KB per device`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
