@@ -11,8 +11,13 @@
 
 /** Stamps the records of one device that carry no `ts`. Pure: the caller passes the server time. */
 export class DeviceClock {
-  /** Latest stamp (or client timestamp at or before the server time) per property. */
-  private readonly last = new Map<string, number>();
+  /**
+   * Latest stamp (or client timestamp at or before the server time) per property: the property's slot in `stamps`
+   * (NaN: none yet). Kept unboxed — a map of numbers stores each new timestamp as a heap object, six per message of
+   * every device, all promoted with the long-lived map (issue 20).
+   */
+  private readonly slots = new Map<string, number>();
+  private stamps = new Float64Array(8);
   private newest = Number.NEGATIVE_INFINITY;
   /** Client timestamps matter only to a device that also sends untimestamped records. */
   private stamping = false;
@@ -22,18 +27,34 @@ export class DeviceClock {
     this.stamping = true;
     if (now > this.newest) {
       // Every earlier stamp is before now (newest is the largest): the server time it is.
-      for (const p of properties) this.last.set(p, now);
+      for (const p of properties) this.stamps[this.slot(p)] = now;
       this.newest = now;
       return now;
     }
     let ts = now;
     for (const p of properties) {
-      const l = this.last.get(p);
-      if (l !== undefined && l >= ts) ts = l + 1;
+      const l = this.stamps[this.slot(p)] as number;
+      // NaN (no stamp yet) compares false.
+      if (l >= ts) ts = l + 1;
     }
-    for (const p of properties) this.last.set(p, ts);
+    for (const p of properties) this.stamps[this.slot(p)] = ts;
     if (ts > this.newest) this.newest = ts;
     return ts;
+  }
+
+  /** The slot of `property` in `stamps`, made on first use. */
+  private slot(property: string): number {
+    const i = this.slots.get(property);
+    if (i !== undefined) return i;
+    const n = this.slots.size;
+    if (n === this.stamps.length) {
+      const grown = new Float64Array(n * 2);
+      grown.set(this.stamps);
+      this.stamps = grown;
+    }
+    this.stamps[n] = Number.NaN;
+    this.slots.set(property, n);
+    return n;
   }
 
   /**
@@ -43,8 +64,9 @@ export class DeviceClock {
    */
   observe(property: string, ts: number, now: number): void {
     if (!this.stamping || ts > now) return;
-    const l = this.last.get(property);
-    if (l === undefined || ts > l) this.last.set(property, ts);
+    const i = this.slot(property);
+    const l = this.stamps[i] as number;
+    if (Number.isNaN(l) || ts > l) this.stamps[i] = ts;
     if (ts > this.newest) this.newest = ts;
   }
 

@@ -105,11 +105,12 @@ interface SeriesEntry {
   readonly id: number;
   readonly kind: SeriesKind;
   /**
-   * Newest ts stored or queued of the series, undefined until loaded from the store. A point later than it is new
+   * Newest ts stored or queued of the series, NaN until loaded from the store (a number always: a field that held
+   * undefined first keeps every later number in a new heap object, one per point, promoted with the entry). A point later than it is new
    * for certain (the hot path: live data arrives in time order); only an older one is looked up. Kept on the
    * entry the hot path already holds (a map of every series' newest cost a lookup and an update per point).
    */
-  newest: number | undefined;
+  newest: number;
   /** The last batch the hot path checked this series for (ingestNow: a series twice in one batch goes the general way). */
   checked: number;
 }
@@ -294,7 +295,7 @@ export class Historian {
       for (let i = 0; i < points.length; i++) {
         const p = points[i] as TelemetryPoint;
         const e = props.get(p.property);
-        if (!e || e.kind !== kindOf(p.value, p.property) || e.newest === undefined || p.ts <= e.newest || e.checked === token) return undefined;
+        if (!e || e.kind !== kindOf(p.value, p.property) || Number.isNaN(e.newest) || p.ts <= e.newest || e.checked === token) return undefined;
         e.checked = token;
         entries[i] = e;
       }
@@ -347,7 +348,7 @@ export class Historian {
     for (let i = 0; i < points.length; i++) {
       const p = points[i] as TelemetryPoint;
       const e = entries[i] as SeriesEntry;
-      if (p.ts > (e.newest ?? Number.NEGATIVE_INFINITY)) {
+      if (p.ts > e.newest || Number.isNaN(e.newest)) {
         e.newest = p.ts;
         rows.push(encode(e.id, p.ts, p.value));
       } else older.push({ index: i, series: e.id });
@@ -399,7 +400,7 @@ export class Historian {
       const p = batch.points[i] as TelemetryPoint;
       const kind = kindOf(p.value, p.property);
       const e = props.get(p.property);
-      if (!e || e.kind !== kind || e.newest === undefined) missing = true;
+      if (!e || e.kind !== kind || Number.isNaN(e.newest)) missing = true;
       else out[i] = e;
     }
     return missing ? undefined : out;
@@ -452,7 +453,7 @@ export class Historian {
               // An entry of this series cached meanwhile (a prepare pass) stays: it may know a newer ts.
               const known = props.get(property);
               if (known && known.id === id && known.kind === kind) return known;
-              const e: SeriesEntry = { id, kind, newest: undefined, checked: 0 };
+              const e: SeriesEntry = { id, kind, newest: Number.NaN, checked: 0 };
               props.set(property, e);
               return e;
             }),
@@ -465,12 +466,12 @@ export class Historian {
     const entries = new Map<string, SeriesEntry>();
     let i = 0;
     for (const k of byKey.keys()) entries.set(k, (settled[i++] as PromiseFulfilledResult<SeriesEntry>).value);
-    const unknown = [...new Set([...entries.values()].filter((e) => e.newest === undefined))];
+    const unknown = [...new Set([...entries.values()].filter((e) => Number.isNaN(e.newest)))];
     if (unknown.length > 0) {
       const newest = new Map((await this.store.latest(unknown.map((e) => e.id))).map((r) => [r.series, r.ts]));
       for (const e of unknown) {
         // Another ingest may have queued a newer point meanwhile: keep the larger.
-        e.newest = Math.max(e.newest ?? Number.NEGATIVE_INFINITY, newest.get(e.id) ?? Number.NEGATIVE_INFINITY);
+        e.newest = Math.max(Number.isNaN(e.newest) ? Number.NEGATIVE_INFINITY : e.newest, newest.get(e.id) ?? Number.NEGATIVE_INFINITY);
       }
     }
     return keys.map(({ k }) => entries.get(k) as SeriesEntry);
@@ -797,7 +798,7 @@ export class Historian {
       });
     }
     const unknown = [...found]
-      .flatMap(([dk, list]) => list.filter((s) => this.series.get(dk)?.get(s.property)?.newest === undefined))
+      .flatMap(([dk, list]) => list.filter((s) => Number.isNaN(this.series.get(dk)?.get(s.property)?.newest ?? Number.NaN)))
       .map((s) => s.id);
     const newest = new Map<number, number>();
     for (let i = 0; i < unknown.length; i += PREPARE_LATEST_CHUNK) {
@@ -817,11 +818,11 @@ export class Historian {
         // What a message resolved meanwhile stays: it asked the store after this pass did.
         let e = props.get(s.property);
         if (!e) {
-          e = { id: s.id, kind: s.kind, newest: undefined, checked: 0 };
+          e = { id: s.id, kind: s.kind, newest: Number.NaN, checked: 0 };
           props.set(s.property, e);
         }
         // Another ingest may have queued a newer point meanwhile: keep the larger.
-        if (e.id === s.id) e.newest = Math.max(e.newest ?? Number.NEGATIVE_INFINITY, newest.get(s.id) ?? Number.NEGATIVE_INFINITY);
+        if (e.id === s.id) e.newest = Math.max(Number.isNaN(e.newest) ? Number.NEGATIVE_INFINITY : e.newest, newest.get(s.id) ?? Number.NEGATIVE_INFINITY);
       }
     }
   }

@@ -1144,8 +1144,13 @@ class Connection {
   private parserSettings: ParserSettings = {};
   private readonly reader: FrameReader;
   private connectTimer: NodeJS.Timeout | undefined;
-  /** Packet ids of the successful PUBACKs of this turn of the event loop, written together (see flushAcks). */
-  private acks: number[] = [];
+  /**
+   * Packet ids of the successful PUBACKs of this turn of the event loop, written together (see flushAcks): the
+   * first `ackCount` entries. The array is kept and reused — a new one per turn lived until the connection's next
+   * message (a second), so every connection's array was promoted to the old generation and died there (issue 20).
+   */
+  private readonly acks: number[] = [];
+  private ackCount = 0;
   private version: 3 | 4 | 5 = 4;
   private session: Session | undefined;
   private identity: FrontDoorIdentity | undefined;
@@ -1789,11 +1794,12 @@ class Connection {
   /** Writes the collected PUBACKs as one buffer (before any other packet, so the order on the wire holds). */
   private flushAcks(): void {
     const ids = this.acks;
-    if (ids.length === 0) return;
-    this.acks = [];
+    const n = this.ackCount;
+    if (n === 0) return;
+    this.ackCount = 0;
     if (this.closed) return;
-    const out = Buffer.allocUnsafe(ids.length * 4);
-    for (let i = 0; i < ids.length; i++) {
+    const out = Buffer.allocUnsafe(n * 4);
+    for (let i = 0; i < n; i++) {
       const id = ids[i] as number;
       out[i * 4] = 0x40;
       out[i * 4 + 1] = 2;
@@ -1821,7 +1827,7 @@ class Connection {
       if (outcome.accepted || !this.v5) {
         // Success (and any answer under 3.1.1): four bytes, collected and written once per turn (MQTT 5 §3.4.2.1
         // lets a success PUBACK leave out its reason code), in the order the PUBLISHes came.
-        if (!this.closed) this.acks.push(p.messageId as number);
+        if (!this.closed) this.acks[this.ackCount++] = p.messageId as number;
       } else {
         this.write({ cmd: 'puback', messageId: p.messageId, reasonCode: outcome.reason, properties: { reasonString: outcome.message } } as Packet);
       }
