@@ -38,6 +38,12 @@ export interface HistorianOptions {
   readonly maxBatchPoints?: number;
   /** Above this many queued points ingest() waits for a flush before queueing more (default 10 batches). */
   readonly maxQueuedPoints?: number;
+  /**
+   * Write transactions handed to the store at once (default: what the store says it takes, TelemetryStore.writesInFlight, else 1). With 2, the next batch is already with the store
+   * while the previous one commits, so a store that works beside the event loop (the SQLite writer thread) is not
+   * idle while the event loop is busy; the store must commit them in the order given (issue 20).
+   */
+  readonly maxWritesInFlight?: number;
   /** Receives every failed transaction (its batches are rejected to their senders, see above). */
   readonly onError?: (e: unknown) => void;
 }
@@ -181,6 +187,8 @@ class AdmissionGate {
 interface Chunk {
   readonly rows: RawRow[];
   readonly waiters: Waiter[];
+  /** Settles (never rejects) once the store has answered for it; set when it is handed to the store. */
+  done?: Promise<void>;
 }
 
 /** prepare(): devices asked for within this many ms are loaded in one pass. */
@@ -201,7 +209,9 @@ export class Historian {
   /** Chunks not yet taken by a flush; only the last one grows. */
   private chunks: Chunk[] = [];
   /** The chunk a running flush is writing now. */
-  private writing: Chunk | undefined;
+  /** Chunks handed to the store and not answered yet, oldest first (at most maxWritesInFlight). */
+  private readonly inFlight: Chunk[] = [];
+  private readonly maxWritesInFlight: number;
   /** Rows queued or being written. */
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -246,6 +256,7 @@ export class Historian {
     this.flushIntervalMs = opts.flushIntervalMs ?? 5;
     this.maxBatchPoints = Math.max(1, opts.maxBatchPoints ?? 20_000);
     this.maxQueuedPoints = Math.max(this.maxBatchPoints, opts.maxQueuedPoints ?? this.maxBatchPoints * 10);
+    this.maxWritesInFlight = Math.max(1, Math.floor(opts.maxWritesInFlight ?? store.writesInFlight ?? 1));
     this.onError = opts.onError ?? ((e) => console.error('historian: a write transaction failed; its senders were not acknowledged:', e));
   }
 
@@ -575,7 +586,7 @@ export class Historian {
 
   /** Makes `waiter` settle once every chunk queued or being written now is committed; false when there is none. */
   private waitForAll(waiter: Waiter): boolean {
-    const pending = this.writing ? [this.writing, ...this.chunks] : this.chunks;
+    const pending = [...this.inFlight, ...this.chunks];
     for (const c of pending) {
       c.waiters.push(waiter);
       waiter.pending++;
@@ -583,8 +594,13 @@ export class Historian {
     return pending.length > 0;
   }
 
+  /** Whether another chunk may be handed to the store now (none running, or room in flight). */
+  private mayWrite(): boolean {
+    return !this.running || this.inFlight.length < this.maxWritesInFlight;
+  }
+
   private scheduleSoon(): void {
-    if (this.immediate || this.running) return;
+    if (this.immediate || !this.mayWrite()) return;
     this.immediate = setImmediate(() => {
       this.immediate = undefined;
       this.kick();
@@ -592,7 +608,7 @@ export class Historian {
   }
 
   private scheduleTimer(): void {
-    if (this.timer || this.running || this.chunks.length === 0) return;
+    if (this.timer || !this.mayWrite() || this.chunks.length === 0) return;
     // Not unref'd: a sender is waiting for these rows to be committed.
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -600,24 +616,26 @@ export class Historian {
     }, this.flushIntervalMs);
   }
 
-  /** Starts a flush unless one runs; returns the running flush. */
+  /** Starts a flush unless one runs (then hands it what may go now); returns the running flush. */
   private kick(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    if (!this.running) {
-      this.running = this.drain().finally(() => {
-        this.running = undefined;
-        const wake = this.roomWaiters;
-        this.roomWaiters = [];
-        for (const w of wake) w();
-        if (this.chunks.length > 0) {
-          if (this.queued >= this.maxBatchPoints || this.chunks.length > 1) this.scheduleSoon();
-          else this.scheduleTimer();
-        }
-      });
+    if (this.running) {
+      this.pump();
+      return this.running;
     }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      const wake = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of wake) w();
+      if (this.chunks.length > 0) {
+        if (this.queued >= this.maxBatchPoints || this.chunks.length > 1) this.scheduleSoon();
+        else this.scheduleTimer();
+      }
+    });
     return this.running;
   }
 
@@ -625,34 +643,56 @@ export class Historian {
   private async drain(): Promise<void> {
     const started = performance.now();
     try {
-      while (this.chunks.length > 0) {
-        const chunk = this.chunks.shift() as Chunk;
-        this.writing = chunk;
-        try {
-          const r = await this.store.write(chunk.rows);
-          this.written += r.inserted;
-          this.duplicates += r.duplicates;
-          this.flushes++;
-          this.queued -= chunk.rows.length;
-          this.writing = undefined;
-          for (const w of chunk.waiters) w.committed();
-        } catch (e) {
-          this.failedFlushes++;
-          this.notCommitted += chunk.rows.length;
-          this.queued -= chunk.rows.length;
-          this.writing = undefined;
-          const err = new IipError(
-            'IIP_ERR_HISTORIAN_WRITE_FAILED',
-            `telemetry could not be committed (${chunk.rows.length} points, not acknowledged): ${e instanceof Error ? e.message : String(e)}`,
-            { points: chunk.rows.length, cause: e instanceof IipError ? e.code : String(e) },
-          );
-          for (const w of chunk.waiters) w.failed(err);
-          this.onError(err);
-        }
+      this.pump();
+      while (this.inFlight.length > 0) {
+        await (this.inFlight[0] as Chunk).done;
+        this.pump();
       }
     } finally {
       this.lastFlushMs = performance.now() - started;
     }
+  }
+
+  /** Hands queued chunks to the store while fewer than maxWritesInFlight are with it. */
+  private pump(): void {
+    while (this.chunks.length > 0 && this.inFlight.length < this.maxWritesInFlight) {
+      const chunk = this.chunks.shift() as Chunk;
+      this.inFlight.push(chunk);
+      let written: Promise<{ inserted: number; duplicates: number }>;
+      try {
+        written = this.store.write(chunk.rows);
+      } catch (e) {
+        // A store that throws instead of rejecting fails the same way.
+        written = Promise.reject(e);
+      }
+      chunk.done = written.then(
+        (r) => this.settled(chunk, r, undefined),
+        (e: unknown) => this.settled(chunk, undefined, e),
+      );
+    }
+  }
+
+  /** The store answered for `chunk`: counted, and its senders told. */
+  private settled(chunk: Chunk, r: { inserted: number; duplicates: number } | undefined, e: unknown): void {
+    const i = this.inFlight.indexOf(chunk);
+    if (i >= 0) this.inFlight.splice(i, 1);
+    this.queued -= chunk.rows.length;
+    if (r) {
+      this.written += r.inserted;
+      this.duplicates += r.duplicates;
+      this.flushes++;
+      for (const w of chunk.waiters) w.committed();
+      return;
+    }
+    this.failedFlushes++;
+    this.notCommitted += chunk.rows.length;
+    const err = new IipError(
+      'IIP_ERR_HISTORIAN_WRITE_FAILED',
+      `telemetry could not be committed (${chunk.rows.length} points, not acknowledged): ${e instanceof Error ? e.message : String(e)}`,
+      { points: chunk.rows.length, cause: e instanceof IipError ? e.code : String(e) },
+    );
+    for (const w of chunk.waiters) w.failed(err);
+    this.onError(err);
   }
 
   /**

@@ -277,6 +277,12 @@ export interface RollupRow {
 export interface TelemetryStore {
   /** Bucket widths (ms) of the rollup levels maintained at write time, finest first. */
   readonly rollupLevels: readonly number[];
+  /**
+   * How many write() calls the adapter takes at once and commits in the order given (absent: one at a time). The
+   * embedded SQLite adapter's writer thread queues them, so the historian hands it the next batch while the previous
+   * one commits (issue 20).
+   */
+  readonly writesInFlight?: number;
   /** Returns the series id, creating the series on first use. Stable for the life of the store. */
   seriesId(key: SeriesKey, kind: SeriesKind): Promise<number>;
   /** Series of one device (for latest values and deletes). */
