@@ -39,9 +39,10 @@ export interface HistorianOptions {
   /** Above this many queued points ingest() waits for a flush before queueing more (default 10 batches). */
   readonly maxQueuedPoints?: number;
   /**
-   * Write transactions handed to the store at once (default: what the store says it takes, TelemetryStore.writesInFlight, else 1). With 2, the next batch is already with the store
-   * while the previous one commits, so a store that works beside the event loop (the SQLite writer thread) is not
-   * idle while the event loop is busy; the store must commit them in the order given (issue 20).
+   * Write transactions handed to the store at once (default: the store's TelemetryStore.writesInFlight, else 1).
+   * With 2, the next batch is already with the store while the previous one commits, so a store that works beside
+   * the event loop (the SQLite writer thread) is not idle while the event loop is busy; the store must commit them
+   * in the order given (issue 20).
    */
   readonly maxWritesInFlight?: number;
   /** Receives every failed transaction (its batches are rejected to their senders, see above). */
@@ -111,10 +112,10 @@ interface SeriesEntry {
   readonly id: number;
   readonly kind: SeriesKind;
   /**
-   * Newest ts stored or queued of the series, NaN until loaded from the store (a number always: a field that held
-   * undefined first keeps every later number in a new heap object, one per point, promoted with the entry). A point later than it is new
-   * for certain (the hot path: live data arrives in time order); only an older one is looked up. Kept on the
-   * entry the hot path already holds (a map of every series' newest cost a lookup and an update per point).
+   * Newest ts stored or queued of the series, NaN until loaded from the store. A point later than it is new for
+   * certain (the hot path: live data arrives in time order); only an older one is looked up. Kept on the entry the
+   * hot path already holds (a map of every series' newest cost a lookup and an update per point), and a number
+   * always: a field that held undefined first keeps every later number in a new heap object, promoted with it.
    */
   newest: number;
   /** The last batch the hot path checked this series for (ingestNow: a series twice in one batch goes the general way). */
@@ -208,7 +209,6 @@ export class Historian {
   private readonly onError: (e: unknown) => void;
   /** Chunks not yet taken by a flush; only the last one grows. */
   private chunks: Chunk[] = [];
-  /** The chunk a running flush is writing now. */
   /** Chunks handed to the store and not answered yet, oldest first (at most maxWritesInFlight). */
   private readonly inFlight: Chunk[] = [];
   private readonly maxWritesInFlight: number;
@@ -298,21 +298,19 @@ export class Historian {
     if (this.closed || this.roomWaiters.length > 0 || (this.queued > 0 && this.queued + points.length > this.maxQueuedPoints)) return undefined;
     const dk = batch.tenant + SEP + batch.device;
     if (this.resolving.has(dk)) return undefined;
-    const props = this.series.get(dk);
-    if (!props) return undefined;
-    const token = ++this.checks;
-    const entries: SeriesEntry[] = new Array(points.length);
+    let entries: SeriesEntry[] | undefined;
     try {
-      for (let i = 0; i < points.length; i++) {
-        const p = points[i] as TelemetryPoint;
-        const e = props.get(p.property);
-        if (!e || e.kind !== kindOf(p.value, p.property) || Number.isNaN(e.newest) || p.ts <= e.newest || e.checked === token) return undefined;
-        e.checked = token;
-        entries[i] = e;
-      }
+      entries = this.resolveCached(batch, dk);
     } catch {
       // An unstorable value: admit() refuses the batch with its reason.
       return undefined;
+    }
+    if (!entries) return undefined;
+    const token = ++this.checks;
+    for (let i = 0; i < points.length; i++) {
+      const e = entries[i] as SeriesEntry;
+      if ((points[i] as TelemetryPoint).ts <= e.newest || e.checked === token) return undefined;
+      e.checked = token;
     }
     const rows: RawRow[] = new Array(points.length);
     for (let i = 0; i < points.length; i++) {
@@ -838,7 +836,12 @@ export class Historian {
       });
     }
     const unknown = [...found]
-      .flatMap(([dk, list]) => list.filter((s) => Number.isNaN(this.series.get(dk)?.get(s.property)?.newest ?? Number.NaN)))
+      .flatMap(([dk, list]) =>
+        list.filter((s) => {
+          const e = this.series.get(dk)?.get(s.property);
+          return !e || Number.isNaN(e.newest);
+        }),
+      )
       .map((s) => s.id);
     const newest = new Map<number, number>();
     for (let i = 0; i < unknown.length; i += PREPARE_LATEST_CHUNK) {

@@ -450,8 +450,8 @@ export class TelemetryWriter {
   }
 
   /**
-   * Moves staged points into raw in one transaction of about `rows` rows (MOVE_MIN_ROWS to MOVE_ROWS; raw-stage.ts): starts a move once
-   * MOVE_BUCKETS complete buckets wait (or any, when `all`: writes have paused), and goes on with the one in
+   * Moves staged points into raw in one transaction of about `rows` rows, kept within MOVE_MIN_ROWS and MOVE_ROWS
+   * (raw-stage.ts): starts a move once MOVE_BUCKETS complete buckets wait (or any, when `all`: writes have paused), and goes on with the one in
    * progress. Whoever writes calls it after each write with that write's rows, so the stage drains at the pace it
    * fills and a move's cost is spread over the minute instead of falling into a few seconds. Returns the rows moved,
    * at least 1 when a move transaction ran (0: nothing to move now).
