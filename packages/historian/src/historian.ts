@@ -578,8 +578,23 @@ export class Historian {
       last.rows.push(r);
     }
     this.queued += rows.length;
+    if (this.chunks.length > 1 && this.mayWrite()) this.handOverFull();
     if (this.queued >= this.maxBatchPoints || this.chunks.length > 1) this.scheduleSoon();
     else this.scheduleTimer();
+  }
+
+  /**
+   * Hands the full chunks to the store now, not after this turn of the event loop: a turn that reads many
+   * connections' data at once (thousands of devices after a pause) would otherwise fill chunk after chunk while the
+   * writer idles, and answer all of them only after the turn (issue 20). The chunk still filling stays queued.
+   */
+  private handOverFull(): void {
+    const filling = this.chunks.pop() as Chunk;
+    try {
+      void this.kick();
+    } finally {
+      this.chunks.push(filling);
+    }
   }
 
   /** Makes `waiter` settle once every chunk queued or being written now is committed; false when there is none. */

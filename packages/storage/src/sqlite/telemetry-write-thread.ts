@@ -34,9 +34,9 @@ interface SeriesWanted {
  * tsx's loader (resolved from this package: any working directory will do) and then imports the worker's source.
  * Compiled to JavaScript, the worker's own file is the entry.
  */
-function workerEntry(): URL {
+function workerEntry(name: 'telemetry-write-worker' | 'telemetry-checkpoint-worker'): URL {
   const ts = import.meta.url.endsWith('.ts');
-  const target = new URL(`./telemetry-write-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+  const target = new URL(`./${name}.${ts ? 'ts' : 'js'}`, import.meta.url);
   if (!ts) return target;
   const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};\nregister();\nawait import(${JSON.stringify(target.href)});\n`;
   return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
@@ -44,6 +44,8 @@ function workerEntry(): URL {
 
 export class ThreadedTelemetryWriter {
   private worker: Worker | null = null;
+  /** The checkpointer thread (telemetry-checkpoint-worker.ts), started with the writer; null once it has stopped. */
+  private checkpointer: Worker | null = null;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
   private closed = false;
@@ -140,10 +142,17 @@ export class ThreadedTelemetryWriter {
     if (this.closed) return;
     this.closed = true;
     const w = this.worker;
-    if (!w) return;
-    if (this.waiting.size > 0) await new Promise<void>((r) => (this.drained = r));
-    await stopThread(w);
+    const c = this.checkpointer;
+    this.checkpointer = null;
+    if (w && this.waiting.size > 0) await new Promise<void>((r) => (this.drained = r));
+    await Promise.all([w ? stopThread(w) : undefined, c ? stopThread(c) : undefined]);
     this.worker = null;
+  }
+
+  private startCheckpointer(): Worker | null {
+    return startCheckpointerThread(this.file, (t) => {
+      if (this.checkpointer === t) this.checkpointer = null;
+    });
   }
 
   private settled(): void {
@@ -156,7 +165,8 @@ export class ThreadedTelemetryWriter {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(workerEntry(), {
+    if (process.env.IIP_SQLITE_CHECKPOINTER !== '0') this.checkpointer ??= this.startCheckpointer();
+    const w = new Worker(workerEntry('telemetry-write-worker'), {
       workerData: { file: this.file, rollupLevels: [...this.rollupLevels], cacheMiB: this.cacheMiB },
       // Its own young generation, not the platform's (PLATFORM_NODE_FLAGS raise the process-wide one to 64 MiB per
       // semi-space): what it allocates per write is short-lived and small, and every MiB here is resident.
@@ -193,6 +203,21 @@ export class ThreadedTelemetryWriter {
     w.on('exit', (code) => fail(`exit code ${code}`));
     this.worker = w;
     return w;
+  }
+}
+
+/**
+ * The checkpointer beside the writer (IIP_SQLITE_CHECKPOINTER=0 leaves it out). Only a help (the writer checkpoints
+ * by itself without it): if it cannot start or stops, writes go on and the next writer started tries again.
+ */
+function startCheckpointerThread(file: string, onGone: (t: Worker) => void): Worker | null {
+  try {
+    const t = new Worker(workerEntry('telemetry-checkpoint-worker'), { workerData: { file }, resourceLimits: { maxYoungGenerationSizeMb: 4 }, execArgv: [] });
+    t.on('error', () => onGone(t));
+    t.on('exit', () => onGone(t));
+    return t;
+  } catch {
+    return null;
   }
 }
 
