@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeviceId, PointValue, TelemetryBatch, TenantId } from '@iip/core';
+import { Historian } from '@iip/historian';
+import type { TelemetryStore } from '@iip/storage';
 import { openHistorian } from './fixture.js';
 
 const T0 = 1_700_000_000_000;
@@ -76,6 +78,44 @@ describe('issue 20: the historian hot path', () => {
         [T0 + 70, 12],
       ]);
     } finally {
+      await fx.cleanup();
+    }
+  });
+
+  it('hands full chunks to the store within the turn that filled them, not after it', async () => {
+    const fx = await openHistorian();
+    const real = fx.storage.telemetry;
+    let inTurn = false;
+    const calls: boolean[] = [];
+    // The real store, with its write() calls noted: made inside the synchronous burst below, or after it.
+    const noted = new Proxy(real, {
+      get(t, k) {
+        if (k === 'write') {
+          return (rows: Parameters<TelemetryStore['write']>[0]) => {
+            calls.push(inTurn);
+            return t.write(rows);
+          };
+        }
+        const v = Reflect.get(t, k, t) as unknown;
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const h = new Historian(noted, { maxBatchPoints: 100, flushIntervalMs: 50 });
+    try {
+      await h.ingest(batch([['a', T0, 0], ['b', T0, 0]]));
+      calls.length = 0;
+      // One turn of the event loop takes 200 messages (400 points, four chunks) — as a read of many connections does.
+      inTurn = true;
+      const acks = Array.from({ length: 200 }, (_, i) => h.ingest(batch([['a', T0 + 1 + i, i], ['b', T0 + 1 + i, i]])));
+      inTurn = false;
+      assert.ok(calls.filter(Boolean).length >= 1, `the store was handed a full chunk during the turn (calls: ${JSON.stringify(calls)})`);
+      const results = await Promise.all(acks);
+      assert.equal(results.reduce((n, r) => n + r.stored.points.length, 0), 400);
+      await h.flush();
+      const id = await real.seriesId({ tenant: TENANT, device: DEVICE, property: 'a' }, 'n');
+      assert.equal((await real.raw(id, T0, T0 + 1_000, 1_000)).length, 201, 'every point of a stored once');
+    } finally {
+      await h.close();
       await fx.cleanup();
     }
   });
