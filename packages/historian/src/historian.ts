@@ -192,6 +192,12 @@ interface Chunk {
   done?: Promise<void>;
 }
 
+/**
+ * Points queued in one turn of the event loop past which they go to a store whose writes are all done (writesBusy),
+ * without waiting for the turn to end: a turn that reads thousands of connections would otherwise leave the writer
+ * thread idle until it ends (issue 20). Below it, the group commit's timer gathers them as before.
+ */
+const HAND_OVER_WHEN_IDLE = 2_000;
 /** prepare(): devices asked for within this many ms are loaded in one pass. */
 const PREPARE_GATHER_MS = 20;
 /** prepare(): listSeries calls in flight at once. */
@@ -579,6 +585,7 @@ export class Historian {
     }
     this.queued += rows.length;
     if (this.chunks.length > 1 && this.mayWrite()) this.handOverFull();
+    else if (last.rows.length >= HAND_OVER_WHEN_IDLE && this.store.writesBusy?.() === 0) void this.kick();
     if (this.queued >= this.maxBatchPoints || this.chunks.length > 1) this.scheduleSoon();
     else this.scheduleTimer();
   }
@@ -609,7 +616,16 @@ export class Historian {
 
   /** Whether another chunk may be handed to the store now (none running, or room in flight). */
   private mayWrite(): boolean {
-    return !this.running || this.inFlight.length < this.maxWritesInFlight;
+    return !this.running || this.busyWrites() < this.maxWritesInFlight;
+  }
+
+  /**
+   * Chunks the store is still working on: those not answered yet, or fewer when the store can tell that it has
+   * finished some whose answers the event loop has not read yet (TelemetryStore.writesBusy).
+   */
+  private busyWrites(): number {
+    const n = this.inFlight.length;
+    return n > 0 && this.store.writesBusy ? Math.min(n, this.store.writesBusy()) : n;
   }
 
   private scheduleSoon(): void {
@@ -668,7 +684,7 @@ export class Historian {
 
   /** Hands queued chunks to the store while fewer than maxWritesInFlight are with it. */
   private pump(): void {
-    while (this.chunks.length > 0 && this.inFlight.length < this.maxWritesInFlight) {
+    while (this.chunks.length > 0 && this.busyWrites() < this.maxWritesInFlight) {
       const chunk = this.chunks.shift() as Chunk;
       this.inFlight.push(chunk);
       let written: Promise<{ inserted: number; duplicates: number }>;

@@ -119,4 +119,43 @@ describe('issue 20: the historian hot path', () => {
       await fx.cleanup();
     }
   });
+
+  it('hands what a turn queued to a writer thread that has finished its writes, without waiting for the turn to end', async () => {
+    const fx = await openHistorian();
+    const real = fx.storage.telemetry;
+    assert.equal(typeof real.writesBusy, 'function', 'the embedded store writes in its thread here');
+    let inTurn = false;
+    const calls: boolean[] = [];
+    const noted = new Proxy(real, {
+      get(t, k) {
+        if (k === 'write') {
+          return (rows: Parameters<TelemetryStore['write']>[0]) => {
+            calls.push(inTurn);
+            return t.write(rows);
+          };
+        }
+        const v = Reflect.get(t, k, t) as unknown;
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    // Chunks of up to 20,000 points: 2,400 points fill none, and the group commit's timer would take them after the turn.
+    const h = new Historian(noted, { maxBatchPoints: 20_000, flushIntervalMs: 50 });
+    try {
+      await h.ingest(batch([['a', T0, 0], ['b', T0, 0]]));
+      await h.flush();
+      calls.length = 0;
+      inTurn = true;
+      const acks = Array.from({ length: 1_200 }, (_, i) => h.ingest(batch([['a', T0 + 1 + i, i], ['b', T0 + 1 + i, i]])));
+      inTurn = false;
+      assert.ok(calls.filter(Boolean).length >= 1, `the idle writer was handed points during the turn (calls: ${JSON.stringify(calls)})`);
+      const results = await Promise.all(acks);
+      assert.equal(results.reduce((n, r) => n + r.stored.points.length, 0), 2_400);
+      await h.flush();
+      const id = await real.seriesId({ tenant: TENANT, device: DEVICE, property: 'b' }, 'n');
+      assert.equal((await real.raw(id, T0, T0 + 10_000, 10_000)).length, 1_201, 'every point of b stored once');
+    } finally {
+      await h.close();
+      await fx.cleanup();
+    }
+  });
 });

@@ -283,6 +283,13 @@ export interface TelemetryStore {
    * one commits (issue 20).
    */
   readonly writesInFlight?: number;
+  /**
+   * How many of the writes handed over the adapter is still working on, read without waiting for their answers (an
+   * answer is an event the event loop may not reach for a while). The writer thread's adapter counts its commits in
+   * shared memory, so the historian can hand it the next batch as soon as it is free even while the event loop is
+   * busy reading devices (issue 20). Absent: the historian goes by the answers it has.
+   */
+  writesBusy?(): number;
   /** Returns the series id, creating the series on first use. Stable for the life of the store. */
   seriesId(key: SeriesKey, kind: SeriesKind): Promise<number>;
   /** Series of one device (for latest values and deletes). */

@@ -42,6 +42,8 @@ const SEP = '\u0000';
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly rollupLevels: readonly number[] = DEFAULT_ROLLUP_LEVELS;
   readonly writesInFlight: number = 1;
+  /** With the writer thread: its writes not finished yet (TelemetryStore.writesBusy). */
+  readonly writesBusy?: () => number;
   /** tenant SEP device → property → series. Nested so deleteDevice can drop one device's entries. */
   private readonly cache = new Map<string, Map<string, SeriesEntry>>();
   private readonly s;
@@ -106,9 +108,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.stagedBuckets = stagedBucketsStatement(db);
     this.readRaw = db.transaction((series: number, from: number, to: number, limit: number) => this.rawNow(series, from, to, limit));
     if (opts.writerThreadFile) {
-      this.writer = { threaded: new ThreadedTelemetryWriter(opts.writerThreadFile, this.rollupLevels) };
+      const threaded = new ThreadedTelemetryWriter(opts.writerThreadFile, this.rollupLevels);
+      this.writer = { threaded };
       // The thread takes its requests in order, one transaction each: the next batch can wait there.
       this.writesInFlight = 2;
+      this.writesBusy = () => threaded.busy();
     } else {
       // Inline, this connection folds: a previous run's unfolded points once idle, and folds due when writes pause.
       const inline = new TelemetryWriter(db, this.rollupLevels);

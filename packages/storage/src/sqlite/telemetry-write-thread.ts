@@ -44,6 +44,10 @@ function workerEntry(name: 'telemetry-write-worker' | 'telemetry-checkpoint-work
 
 export class ThreadedTelemetryWriter {
   private worker: Worker | null = null;
+  /** Writes the current thread has committed (or failed), counted by the thread itself: [0]. */
+  private done = new Int32Array(new SharedArrayBuffer(4));
+  /** Writes handed to the current thread. */
+  private posted = 0;
   /** The checkpointer thread (telemetry-checkpoint-worker.ts), started with the writer; null once it has stopped. */
   private checkpointer: Worker | null = null;
   private readonly waiting = new Map<number, Waiting>();
@@ -81,6 +85,7 @@ export class ThreadedTelemetryWriter {
       this.waiting.set(id, { resolve: resolve as Waiting['resolve'], reject });
       const req: WriteRequest = { type: 'write', id, n, nums, strs };
       worker.postMessage(req, [nums.buffer]);
+      this.posted++;
     });
   }
 
@@ -149,6 +154,11 @@ export class ThreadedTelemetryWriter {
     this.worker = null;
   }
 
+  /** Writes the thread has not finished yet (its answers may still be on their way). */
+  busy(): number {
+    return this.worker ? this.posted - Atomics.load(this.done, 0) : 0;
+  }
+
   private startCheckpointer(): Worker | null {
     return startCheckpointerThread(this.file, (t) => {
       if (this.checkpointer === t) this.checkpointer = null;
@@ -166,8 +176,11 @@ export class ThreadedTelemetryWriter {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     if (process.env.IIP_SQLITE_CHECKPOINTER !== '0') this.checkpointer ??= this.startCheckpointer();
+    // A new thread counts from zero.
+    this.done = new Int32Array(new SharedArrayBuffer(4));
+    this.posted = 0;
     const w = new Worker(workerEntry('telemetry-write-worker'), {
-      workerData: { file: this.file, rollupLevels: [...this.rollupLevels], cacheMiB: this.cacheMiB },
+      workerData: { file: this.file, rollupLevels: [...this.rollupLevels], cacheMiB: this.cacheMiB, done: this.done },
       // Its own young generation, not the platform's (PLATFORM_NODE_FLAGS raise the process-wide one to 64 MiB per
       // semi-space): what it allocates per write is short-lived and small, and every MiB here is resident.
       resourceLimits: { maxYoungGenerationSizeMb: 16 },

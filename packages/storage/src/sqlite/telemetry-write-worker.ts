@@ -42,7 +42,7 @@ export type WriteReply =
   | { readonly id: number; readonly folded: true }
   | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
 
-const { file, rollupLevels, cacheMiB } = workerData as { file: string; rollupLevels: number[]; cacheMiB: number };
+const { file, rollupLevels, cacheMiB, done } = workerData as { file: string; rollupLevels: number[]; cacheMiB: number; done?: Int32Array };
 if (!parentPort) throw new Error('telemetry-write-worker runs as a worker thread');
 const port: MessagePort = parentPort;
 
@@ -132,14 +132,19 @@ port.on('message', (m: WriteRequest | SeriesRequest | FoldRequest | { readonly c
     if (m.type === 'fold') fold(m);
     else if (m.type === 'series') port.postMessage({ id: m.id, series: resolveSeries(m.keys) } satisfies WriteReply);
     else {
-      const rows: RawRow[] = new Array(m.n);
-      const nums = m.nums;
-      for (let i = 0; i < m.n; i++) {
-        const num = nums[i * 3 + 2] as number;
-        rows[i] = { series: nums[i * 3] as number, ts: nums[i * 3 + 1] as number, num: Number.isNaN(num) ? null : num, str: m.strs ? (m.strs[i] ?? null) : null };
+      try {
+        const rows: RawRow[] = new Array(m.n);
+        const nums = m.nums;
+        for (let i = 0; i < m.n; i++) {
+          const num = nums[i * 3 + 2] as number;
+          rows[i] = { series: nums[i * 3] as number, ts: nums[i * 3 + 1] as number, num: Number.isNaN(num) ? null : num, str: m.strs ? (m.strs[i] ?? null) : null };
+        }
+        const r = writer.write(rows);
+        port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates } satisfies WriteReply);
+      } finally {
+        // Over, committed or not: the main thread may hand over the next write before it reads this one's answer.
+        if (done) Atomics.add(done, 0, 1);
       }
-      const r = writer.write(rows);
-      port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates } satisfies WriteReply);
       scheduleMove(m.n);
     }
   } catch (e) {
