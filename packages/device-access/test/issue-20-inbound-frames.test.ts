@@ -405,7 +405,7 @@ test('decodeCommon on near-common frames (fast-path kinds, any flags, short arbi
   let decoded = 0;
   let declined = 0;
   fc.assert(
-    fc.property(fc.array(nearCommonFrameArb, { minLength: 1, maxLength: 10 }), cutsArb, fc.constantFrom<Version>(4, 5), (frames, cuts, version) => {
+    fc.property(fc.array(nearCommonFrameArb, { minLength: 3, maxLength: 10 }), cutsArb, fc.constantFrom<Version>(4, 5), (frames, cuts, version) => {
       const events = feedGarbage(Buffer.concat(frames), cuts, version);
       const got = events.filter((ev) => ev.kind === 'frame');
       assert.equal(got.length, frames.length);
