@@ -24,6 +24,25 @@ async function stored(fx: Awaited<ReturnType<typeof openHistorian>>, property: s
   return (await fx.storage.telemetry.raw(id, T0 - 1000, T0 + 10_000, 100)).map((r) => [r.ts, r.num as PointValue]);
 }
 
+/** The real store, with its write() calls noted: whether each was made while `turn.in` was set (inside a synchronous burst). */
+function notingWrites(real: TelemetryStore): { noted: TelemetryStore; calls: boolean[]; turn: { in: boolean } } {
+  const calls: boolean[] = [];
+  const turn = { in: false };
+  const noted = new Proxy(real, {
+    get(t, k) {
+      if (k === 'write') {
+        return (rows: Parameters<TelemetryStore['write']>[0]) => {
+          calls.push(turn.in);
+          return t.write(rows);
+        };
+      }
+      const v = Reflect.get(t, k, t) as unknown;
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { noted, calls, turn };
+}
+
 describe('issue 20: the historian hot path', () => {
   it('stores what the general path stores: repeats in one batch, older points, re-deliveries', async () => {
     const fx = await openHistorian({ flushIntervalMs: 2 });
@@ -85,29 +104,15 @@ describe('issue 20: the historian hot path', () => {
   it('hands full chunks to the store within the turn that filled them, not after it', async () => {
     const fx = await openHistorian();
     const real = fx.storage.telemetry;
-    let inTurn = false;
-    const calls: boolean[] = [];
-    // The real store, with its write() calls noted: made inside the synchronous burst below, or after it.
-    const noted = new Proxy(real, {
-      get(t, k) {
-        if (k === 'write') {
-          return (rows: Parameters<TelemetryStore['write']>[0]) => {
-            calls.push(inTurn);
-            return t.write(rows);
-          };
-        }
-        const v = Reflect.get(t, k, t) as unknown;
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
+    const { noted, calls, turn } = notingWrites(real);
     const h = new Historian(noted, { maxBatchPoints: 100, flushIntervalMs: 50 });
     try {
       await h.ingest(batch([['a', T0, 0], ['b', T0, 0]]));
       calls.length = 0;
       // One turn of the event loop takes 200 messages (400 points, four chunks) — as a read of many connections does.
-      inTurn = true;
+      turn.in = true;
       const acks = Array.from({ length: 200 }, (_, i) => h.ingest(batch([['a', T0 + 1 + i, i], ['b', T0 + 1 + i, i]])));
-      inTurn = false;
+      turn.in = false;
       assert.ok(calls.filter(Boolean).length >= 1, `the store was handed a full chunk during the turn (calls: ${JSON.stringify(calls)})`);
       const results = await Promise.all(acks);
       assert.equal(results.reduce((n, r) => n + r.stored.points.length, 0), 400);
@@ -124,29 +129,16 @@ describe('issue 20: the historian hot path', () => {
     const fx = await openHistorian();
     const real = fx.storage.telemetry;
     assert.equal(typeof real.writesBusy, 'function', 'the embedded store writes in its thread here');
-    let inTurn = false;
-    const calls: boolean[] = [];
-    const noted = new Proxy(real, {
-      get(t, k) {
-        if (k === 'write') {
-          return (rows: Parameters<TelemetryStore['write']>[0]) => {
-            calls.push(inTurn);
-            return t.write(rows);
-          };
-        }
-        const v = Reflect.get(t, k, t) as unknown;
-        return typeof v === 'function' ? v.bind(t) : v;
-      },
-    });
+    const { noted, calls, turn } = notingWrites(real);
     // Chunks of up to 20,000 points: 2,400 points fill none, and the group commit's timer would take them after the turn.
     const h = new Historian(noted, { maxBatchPoints: 20_000, flushIntervalMs: 50 });
     try {
       await h.ingest(batch([['a', T0, 0], ['b', T0, 0]]));
       await h.flush();
       calls.length = 0;
-      inTurn = true;
+      turn.in = true;
       const acks = Array.from({ length: 1_200 }, (_, i) => h.ingest(batch([['a', T0 + 1 + i, i], ['b', T0 + 1 + i, i]])));
-      inTurn = false;
+      turn.in = false;
       assert.ok(calls.filter(Boolean).length >= 1, `the idle writer was handed points during the turn (calls: ${JSON.stringify(calls)})`);
       const results = await Promise.all(acks);
       assert.equal(results.reduce((n, r) => n + r.stored.points.length, 0), 2_400);
