@@ -16,7 +16,7 @@ import { configureConnection } from './sqlite-connection.js';
 /** How often the checkpointer copies the WAL into the file. */
 export const CHECKPOINT_EVERY_MS = 250;
 
-const { file, everyMs } = workerData as { file: string; everyMs?: number };
+const { file } = workerData as { file: string };
 if (!parentPort) throw new Error('telemetry-checkpoint-worker runs as a worker thread');
 const port = parentPort;
 
@@ -29,7 +29,7 @@ const timer = setInterval(() => {
   } catch {
     // SQLITE_BUSY (a RESTART or TRUNCATE checkpoint elsewhere) or the like: the next turn copies it.
   }
-}, everyMs ?? CHECKPOINT_EVERY_MS);
+}, CHECKPOINT_EVERY_MS);
 
 port.on('message', (m: { readonly close?: true }) => {
   if (!m.close) return;

@@ -159,10 +159,22 @@ export class ThreadedTelemetryWriter {
     return this.worker ? this.posted - Atomics.load(this.done, 0) : 0;
   }
 
+  /**
+   * The checkpointer beside the writer (IIP_SQLITE_CHECKPOINTER=0 leaves it out). Only a help (the writer checkpoints
+   * by itself without it): if it cannot start or stops, writes go on and the next writer started tries again.
+   */
   private startCheckpointer(): Worker | null {
-    return startCheckpointerThread(this.file, (t) => {
-      if (this.checkpointer === t) this.checkpointer = null;
-    });
+    try {
+      const t = new Worker(workerEntry('telemetry-checkpoint-worker'), { workerData: { file: this.file }, resourceLimits: { maxYoungGenerationSizeMb: 4 }, execArgv: [] });
+      const gone = () => {
+        if (this.checkpointer === t) this.checkpointer = null;
+      };
+      t.on('error', gone);
+      t.on('exit', gone);
+      return t;
+    } catch {
+      return null;
+    }
   }
 
   private settled(): void {
@@ -216,21 +228,6 @@ export class ThreadedTelemetryWriter {
     w.on('exit', (code) => fail(`exit code ${code}`));
     this.worker = w;
     return w;
-  }
-}
-
-/**
- * The checkpointer beside the writer (IIP_SQLITE_CHECKPOINTER=0 leaves it out). Only a help (the writer checkpoints
- * by itself without it): if it cannot start or stops, writes go on and the next writer started tries again.
- */
-function startCheckpointerThread(file: string, onGone: (t: Worker) => void): Worker | null {
-  try {
-    const t = new Worker(workerEntry('telemetry-checkpoint-worker'), { workerData: { file }, resourceLimits: { maxYoungGenerationSizeMb: 4 }, execArgv: [] });
-    t.on('error', () => onGone(t));
-    t.on('exit', () => onGone(t));
-    return t;
-  } catch {
-    return null;
   }
 }
 

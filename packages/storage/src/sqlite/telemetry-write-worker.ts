@@ -42,7 +42,7 @@ export type WriteReply =
   | { readonly id: number; readonly folded: true }
   | { readonly id: number; readonly error: { readonly message: string; readonly code?: string } };
 
-const { file, rollupLevels, cacheMiB, done } = workerData as { file: string; rollupLevels: number[]; cacheMiB: number; done?: Int32Array };
+const { file, rollupLevels, cacheMiB, done } = workerData as { file: string; rollupLevels: number[]; cacheMiB: number; done: Int32Array };
 if (!parentPort) throw new Error('telemetry-write-worker runs as a worker thread');
 const port: MessagePort = parentPort;
 
@@ -143,7 +143,7 @@ port.on('message', (m: WriteRequest | SeriesRequest | FoldRequest | { readonly c
         port.postMessage({ id: m.id, inserted: r.inserted, duplicates: r.duplicates } satisfies WriteReply);
       } finally {
         // Over, committed or not: the main thread may hand over the next write before it reads this one's answer.
-        if (done) Atomics.add(done, 0, 1);
+        Atomics.add(done, 0, 1);
       }
       scheduleMove(m.n);
     }
