@@ -108,8 +108,9 @@ test('the health page shows live load figures in English and 中文, and says wh
     assert.equal(await text(page, 'nav-health'), 'Health');
     await page.getByTestId('nav-health').click();
     await page.getByRole('heading', { name: 'Platform health' }).waitFor();
-    // The device's PUBACKs reach the window: percentiles with their unit.
-    await page.waitForFunction(() => /\d ms$/.test(document.querySelector('[data-testid="health-puback-p99"]')?.textContent ?? ''));
+    // The device's PUBACKs reach the window: percentiles with their unit (seconds from 1 s on: a loaded machine's first
+    // seconds can put the p99 there, and the page rightly says "1.6 s").
+    await page.waitForFunction(() => /\d (ms|s)$/.test(document.querySelector('[data-testid="health-puback-p99"]')?.textContent ?? ''));
     for (const id of ['health-puback-p50', 'health-puback-p90', 'health-puback-p99', 'health-puback-max', 'health-loop-p50', 'health-loop-p99', 'health-loop-max']) {
       assert.match(await text(page, id), /^\d[\d,.]* (ms|s)$/, `${id} has a duration with its unit`);
     }
